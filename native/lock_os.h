@@ -1,0 +1,70 @@
+// The seam between the Node-API glue (binding.cc) and the operating system.
+//
+// Each platform implements these functions in one file of its own
+// (lock_posix.cc: flock(2); lock_win32.cc: LockFileEx), chosen by the build,
+// so neither the glue nor the lock logic carries #ifdefs. Nothing here knows
+// about JavaScript; nothing in binding.cc calls the OS directly.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+namespace jit::os {
+
+#ifdef _WIN32
+using NativeHandle = void*;  // HANDLE
+#else
+using NativeHandle = int;    // file descriptor
+#endif
+
+enum class Mode { kShared, kExclusive };
+
+// Outcome of one OS call. `error` is the platform error number (errno or
+// GetLastError()) when `status` is kError.
+enum class Status { kOk, kBusy, kCancelled, kError };
+
+struct Result {
+  Status status = Status::kOk;
+  int error = 0;
+  static Result Ok() { return {Status::kOk, 0}; }
+  static Result Busy() { return {Status::kBusy, 0}; }
+  static Result Cancelled() { return {Status::kCancelled, 0}; }
+  static Result Error(int e) { return {Status::kError, e}; }
+};
+
+// A Node-style error code ("ENOENT", "EACCES", "EISDIR", "ELOOP", ...) and a
+// human message for a platform error number from Result::error.
+std::string ErrorCode(int error);
+std::string ErrorMessage(int error);
+
+// Opens (creating if missing) the lock file at `path` (UTF-8) for reading
+// and writing, close-on-exec / not inheritable, never truncating. With
+// `follow_symlinks` false a symbolic link at `path` is refused (ELOOP).
+Result Open(const char* path, bool follow_symlinks, NativeHandle* out);
+void Close(NativeHandle handle);
+
+// Identity of the open file (device + inode, or volume serial + file
+// index), so that two spellings of one path compare equal.
+Result Identity(NativeHandle handle, std::string* out);
+
+// Never waits: kOk, kBusy (held elsewhere in a conflicting mode) or kError.
+Result TryLock(NativeHandle handle, Mode mode);
+Result Unlock(NativeHandle handle);
+
+// A blocking wait that another thread can interrupt.
+//
+// WaitLock runs on a dedicated thread (never libuv's pool). It returns kOk
+// once the lock is held, kCancelled when *cancelled became true (the lock is
+// then NOT held), or kError. Interrupt(slot) may be called from any thread,
+// any number of times, before, during or after the wait; the glue calls it
+// repeatedly until WaitLock returns, so an interrupt that lands before the
+// thread enters the kernel is not lost.
+struct WaitSlot;  // platform-defined
+WaitSlot* NewWaitSlot();
+void DeleteWaitSlot(WaitSlot* slot);
+Result WaitLock(NativeHandle handle, Mode mode, WaitSlot* slot,
+                const std::atomic<bool>* cancelled);
+void Interrupt(WaitSlot* slot);
+
+}  // namespace jit::os

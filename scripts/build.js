@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+// Builds everything `npm test` and the benchmarks need: the native addon
+// (incrementally when node-gyp has configured build/ before) and the
+// TypeScript in src/ to dist/. Plain Node so it works the same on every OS.
+'use strict';
+const { spawnSync } = require('node:child_process');
+const { existsSync } = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const nodeGyp = require.resolve('node-gyp/bin/node-gyp.js');
+const tsc = require.resolve('typescript/bin/tsc');
+
+function run(args) {
+  const result = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}
+
+const configured = existsSync(path.join(root, 'build', 'config.gypi'));
+run([nodeGyp, configured ? 'build' : 'rebuild']);
+run([tsc, '-p', 'tsconfig.build.json']);

@@ -1,0 +1,63 @@
+/** The tracker's data, as stored in `.jit/` (see README "The .jit format"). */
+
+export const STATES = ['backlog', 'ready', 'in_progress', 'gated', 'done', 'rejected', 'archived'] as const;
+export type State = (typeof STATES)[number];
+/** `done` and `rejected` unblock dependents. */
+export const TERMINAL_STATES: readonly State[] = ['done', 'rejected'];
+
+export const PRIORITIES = ['low', 'normal', 'high', 'critical'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+export type GateStatusValue = 'pending' | 'passed' | 'failed';
+export interface GateStatus {
+  status: GateStatusValue;
+  updated_by: string | null;
+  updated_at: string; // RFC 3339
+}
+
+export interface Issue {
+  id: string; // UUID v4
+  title: string;
+  description: string;
+  state: State;
+  priority: Priority;
+  assignee: string | null; // "kind:name", e.g. "agent:worker-1"
+  dependencies: string[]; // ids this issue waits for
+  gates_required: string[]; // gate keys
+  gates_status: Record<string, GateStatus>;
+  labels: string[]; // "namespace:value"
+  context: Record<string, string>;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface GateDefinition {
+  key: string;
+  title: string;
+  description: string;
+  auto: boolean;
+}
+
+export const EVENT_TYPES = [
+  'issue_created',
+  'issue_updated',
+  'issue_state_changed',
+  'issue_claimed',
+  'issue_released',
+  'issue_deleted',
+  'issue_completed',
+  'gate_added',
+  'gate_passed',
+  'gate_failed',
+  'dependency_added',
+  'dependency_removed',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export interface JitEvent {
+  type: EventType;
+  id: string; // event UUID
+  issue_id: string | null;
+  timestamp: string; // RFC 3339
+  [extra: string]: unknown;
+}
