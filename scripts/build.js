@@ -16,6 +16,14 @@ function run(args) {
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
 
+// Build against the headers of the running Node when it ships them (it does
+// on most installs), so a first build outside npm needs no download.
+const localHeaders = path.resolve(path.dirname(process.execPath), '..');
+const nodedir =
+  !process.env.npm_config_nodedir && existsSync(path.join(localHeaders, 'include', 'node', 'node_api.h'))
+    ? [`--nodedir=${localHeaders}`]
+    : [];
+
 const configured = existsSync(path.join(root, 'build', 'config.gypi'));
-run([nodeGyp, configured ? 'build' : 'rebuild']);
+run([nodeGyp, configured ? 'build' : 'rebuild', ...nodedir]);
 run([tsc, '-p', 'tsconfig.build.json']);

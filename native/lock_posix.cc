@@ -1,0 +1,214 @@
+// lock_os.h on Linux and macOS: flock(2).
+//
+// flock locks belong to the open file description, so two opens of one file
+// in one process conflict (what a lock library wants), closing an unrelated
+// descriptor of the file does not drop the lock (unlike fcntl locks), and
+// the Rust jit, which also uses flock, is excluded too.
+#include "lock_os.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <mutex>
+
+namespace jit::os {
+
+namespace {
+
+int LockOperation(Mode mode) {
+  return mode == Mode::kExclusive ? LOCK_EX : LOCK_SH;
+}
+
+bool IsContention(int error) {
+  return error == EWOULDBLOCK || error == EAGAIN || error == EACCES;
+}
+
+// Waiting design (why not the alternatives):
+// - A blocking flock on libuv's threadpool deadlocks the process once
+//   waiters fill the pool, and started pool work cannot be cancelled; so each
+//   wait gets a dedicated thread.
+// - Polling tryLock adds about half the poll interval to every hand-off; a
+//   thread blocked in the kernel wakes within tens of microseconds.
+// - To end a blocked wait (timeout, abort, close), the glue sets `cancelled`
+//   and sends SIGURG to the waiting thread. Our SIGURG handler is installed
+//   without SA_RESTART, so flock returns EINTR and the loop sees the flag.
+//   An interrupt that lands just before the thread enters flock is lost,
+//   which is why the glue repeats Interrupt until WaitLock returns.
+//   Correctness never depends on the signal: a thread that is never
+//   interrupted keeps waiting, and once it gets the lock it sees `cancelled`
+//   and releases it at once.
+// SIGURG: its default action is to ignore it, and Node, libuv and V8 do not
+// use it (Go's runtime uses it for the same preemption purpose).
+void NoOpHandler(int) {}  // its only job is to make flock return EINTR
+
+void InstallInterruptHandler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction current;
+    if (sigaction(SIGURG, nullptr, &current) != 0) return;
+    bool default_or_ignored = !(current.sa_flags & SA_SIGINFO) &&
+                              (current.sa_handler == SIG_DFL || current.sa_handler == SIG_IGN);
+    if (!default_or_ignored) return;  // someone else owns SIGURG; leave it alone
+    struct sigaction handler;
+    memset(&handler, 0, sizeof handler);
+    handler.sa_handler = NoOpHandler;
+    sigfillset(&handler.sa_mask);
+    handler.sa_flags = 0;  // no SA_RESTART: flock must return EINTR
+    sigaction(SIGURG, &handler, nullptr);
+  });
+}
+
+// Only SIGURG reaches a waiting thread, so it never takes a signal that a
+// Node thread should handle.
+void BlockAllSignalsButInterrupt() {
+  sigset_t mask;
+  sigfillset(&mask);
+  sigdelset(&mask, SIGURG);
+  pthread_sigmask(SIG_SETMASK, &mask, nullptr);
+}
+
+}  // namespace
+
+struct WaitSlot {
+  std::mutex mutex;
+  bool waiting = false;  // `thread` may be signalled only while this is true
+  pthread_t thread{};
+};
+
+std::string ErrorCode(int error) {
+  switch (error) {
+#define JIT_ERRNO_NAME(name) \
+  case name:                 \
+    return #name;
+    JIT_ERRNO_NAME(ENOENT)
+    JIT_ERRNO_NAME(EACCES)
+    JIT_ERRNO_NAME(EPERM)
+    JIT_ERRNO_NAME(EISDIR)
+    JIT_ERRNO_NAME(ENOTDIR)
+    JIT_ERRNO_NAME(ELOOP)
+    JIT_ERRNO_NAME(ENAMETOOLONG)
+    JIT_ERRNO_NAME(EMFILE)
+    JIT_ERRNO_NAME(ENFILE)
+    JIT_ERRNO_NAME(ENOSPC)
+    JIT_ERRNO_NAME(EROFS)
+    JIT_ERRNO_NAME(ENOLCK)
+    JIT_ERRNO_NAME(EINVAL)
+    JIT_ERRNO_NAME(EBADF)
+    JIT_ERRNO_NAME(EIO)
+    JIT_ERRNO_NAME(EEXIST)
+    JIT_ERRNO_NAME(EBUSY)
+    JIT_ERRNO_NAME(ETXTBSY)
+    JIT_ERRNO_NAME(ENXIO)
+    JIT_ERRNO_NAME(ENODEV)
+    JIT_ERRNO_NAME(EOVERFLOW)
+    JIT_ERRNO_NAME(EDQUOT)
+    JIT_ERRNO_NAME(ENOMEM)
+    JIT_ERRNO_NAME(EINTR)
+    JIT_ERRNO_NAME(EDEADLK)
+    JIT_ERRNO_NAME(EOPNOTSUPP)
+    JIT_ERRNO_NAME(EAGAIN)
+#undef JIT_ERRNO_NAME
+    default:
+      return "E" + std::to_string(error);
+  }
+}
+
+std::string ErrorMessage(int error) {
+  return strerror(error);
+}
+
+Result Open(const char* path, bool follow_symlinks, NativeHandle* out) {
+  int flags = O_RDWR | O_CREAT | O_CLOEXEC;  // read-write: NFS flock emulation needs it
+  if (!follow_symlinks) flags |= O_NOFOLLOW;
+  for (;;) {
+    int fd = open(path, flags, 0666);
+    if (fd >= 0) {
+      *out = fd;
+      return Result::Ok();
+    }
+    if (errno != EINTR) return Result::Error(errno);
+  }
+}
+
+void Close(NativeHandle handle) {
+  close(handle);  // not retried on EINTR: on Linux the descriptor is gone anyway
+}
+
+Result Identity(NativeHandle handle, std::string* out) {
+  struct stat info;
+  if (fstat(handle, &info) != 0) return Result::Error(errno);
+  *out = std::to_string(static_cast<unsigned long long>(info.st_dev)) + ":" +
+         std::to_string(static_cast<unsigned long long>(info.st_ino));
+  return Result::Ok();
+}
+
+Result TryLock(NativeHandle handle, Mode mode) {
+  for (;;) {
+    if (flock(handle, LockOperation(mode) | LOCK_NB) == 0) return Result::Ok();
+    if (errno == EINTR) continue;
+    if (IsContention(errno)) return Result::Busy();
+    return Result::Error(errno);
+  }
+}
+
+Result Unlock(NativeHandle handle) {
+  for (;;) {
+    if (flock(handle, LOCK_UN) == 0) return Result::Ok();
+    if (errno != EINTR) return Result::Error(errno);
+  }
+}
+
+WaitSlot* NewWaitSlot() {
+  return new WaitSlot();
+}
+
+void DeleteWaitSlot(WaitSlot* slot) {
+  delete slot;
+}
+
+Result WaitLock(NativeHandle handle, Mode mode, WaitSlot* slot,
+                const std::atomic<bool>* cancelled) {
+  InstallInterruptHandler();
+  BlockAllSignalsButInterrupt();
+  {
+    std::lock_guard<std::mutex> lock(slot->mutex);
+    slot->thread = pthread_self();
+    slot->waiting = true;
+  }
+  Result result;
+  for (;;) {
+    if (cancelled->load()) {
+      result = Result::Cancelled();
+      break;
+    }
+    if (flock(handle, LockOperation(mode)) == 0) {
+      if (cancelled->load()) {  // nobody wants it any more
+        Unlock(handle);
+        result = Result::Cancelled();
+      } else {
+        result = Result::Ok();
+      }
+      break;
+    }
+    if (errno != EINTR) {
+      result = Result::Error(errno);
+      break;
+    }
+  }
+  std::lock_guard<std::mutex> lock(slot->mutex);
+  slot->waiting = false;
+  return result;
+}
+
+void Interrupt(WaitSlot* slot) {
+  std::lock_guard<std::mutex> lock(slot->mutex);
+  if (slot->waiting) pthread_kill(slot->thread, SIGURG);
+}
+
+}  // namespace jit::os

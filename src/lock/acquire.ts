@@ -1,0 +1,127 @@
+// The steps every acquisition shares: open the file, learn its identity,
+// take the OS lock (fast path, then a wait), and wrap a held lock.
+import { LockAbortedError, LockError } from './errors.js';
+import { openLockHandle, type NativeLockHandle } from './native.js';
+import { addHeld, removeHeld, type HeldEntry } from './registry.js';
+import type { FileLock, LockMode } from './types.js';
+
+/** An open lock file that is not locked (yet). */
+export interface Attempt extends HeldEntry {
+  readonly handle: NativeLockHandle;
+  mode: LockMode; // lockAll may strengthen it when merging duplicates
+  rank: number | undefined;
+}
+
+// setTimeout cannot wait longer than this; longer timeouts wait without a timer.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export function openAttempt(path: string, mode: LockMode, rank: number | undefined, followSymlinks: boolean): Attempt {
+  let handle: NativeLockHandle;
+  try {
+    handle = openLockHandle(path, followSymlinks);
+  } catch (error) {
+    if (!followSymlinks && (error as { code?: unknown }).code === 'ELOOP') {
+      throw new LockError(
+        'ELOOP',
+        `Refusing to lock ${path}: it is a symbolic link, and jit does not follow symlinks for lock files ` +
+          '(a link could point the lock anywhere). Lock the real file, or pass followSymlinks: true.',
+        { path, cause: error },
+      );
+    }
+    throw error;
+  }
+  try {
+    return { handle, identity: handle.identity(), path, mode, rank };
+  } catch (error) {
+    handle.close();
+    throw error;
+  }
+}
+
+/** Takes the lock without waiting longer than timeoutMs; false on timeout. Blocks this thread. */
+export function acquireSync(attempt: Attempt, timeoutMs: number): boolean {
+  const exclusive = attempt.mode === 'exclusive';
+  return attempt.handle.tryLock(exclusive) || (timeoutMs > 0 && attempt.handle.waitSync(exclusive, timeoutMs));
+}
+
+/**
+ * Takes the lock, waiting on a native thread while the event loop runs on.
+ * Rejects with `onTimeout()` after timeoutMs or LockAbortedError on abort; a
+ * rejected attempt's handle is closed, so no lock outlives its promise.
+ */
+export function acquireAsync(
+  attempt: Attempt,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  onTimeout: () => Error,
+): Promise<void> {
+  const { handle, path } = attempt;
+  const exclusive = attempt.mode === 'exclusive';
+  if (signal?.aborted) return Promise.reject(new LockAbortedError(path, signal.reason));
+  if (handle.tryLock(exclusive)) return Promise.resolve();
+  if (timeoutMs === 0) return Promise.reject(onTimeout());
+  return new Promise<void>((resolve, reject) => {
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    const settle = (error?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      if (error === undefined) {
+        resolve();
+      } else {
+        handle.close(); // ends the native wait; a lock it got meanwhile is released
+        reject(error);
+      }
+    };
+    const onAbort = (): void => settle(new LockAbortedError(path, signal?.reason));
+    handle.waitAsync(exclusive, (error, acquired) => {
+      if (error) settle(error);
+      else if (acquired) settle();
+      // else: close() ended the wait, and settle() already ran
+    });
+    if (timeoutMs <= MAX_TIMER_MS) timer = setTimeout(() => settle(onTimeout()), timeoutMs);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+// A lock that is dropped without release() is released when collected (the
+// native finalizer closes its file); this forgets it in the registry too.
+const forgotten = new FinalizationRegistry<HeldEntry>(removeHeld);
+
+/** A lock this realm holds; registered until released. */
+export class HeldFileLock implements FileLock {
+  readonly path: string;
+  readonly mode: LockMode;
+  readonly rank: number | undefined;
+  readonly #entry: HeldEntry;
+  #handle: NativeLockHandle | null;
+
+  constructor(attempt: Attempt) {
+    this.path = attempt.path;
+    this.mode = attempt.mode;
+    this.rank = attempt.rank;
+    this.#entry = { identity: attempt.identity, path: attempt.path, mode: attempt.mode, rank: attempt.rank };
+    this.#handle = attempt.handle;
+    addHeld(this.#entry);
+    forgotten.register(this, this.#entry, this);
+  }
+
+  get held(): boolean {
+    return this.#handle !== null;
+  }
+
+  release(): void {
+    const handle = this.#handle;
+    if (handle === null) return;
+    this.#handle = null;
+    removeHeld(this.#entry);
+    forgotten.unregister(this);
+    handle.close(); // closing the file releases the OS lock
+  }
+
+  [Symbol.dispose](): void {
+    this.release();
+  }
+}

@@ -1,0 +1,100 @@
+// The lock toolkit's errors. Every one has a stable `code`.
+import type { LockMode } from './types.js';
+
+export class LockError extends Error {
+  override name = 'LockError';
+  readonly code: string;
+  readonly path?: string;
+
+  constructor(code: string, message: string, options: { path?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    if (options.path !== undefined) this.path = options.path;
+  }
+}
+
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))}s`;
+}
+
+/** The lock stayed busy for the whole timeout. */
+export class LockTimeoutError extends LockError {
+  override name = 'LockTimeoutError';
+  readonly mode: LockMode;
+  readonly timeoutMs: number;
+
+  constructor(path: string, mode: LockMode, timeoutMs: number) {
+    super(
+      'ELOCKTIMEOUT',
+      [
+        `Lock timeout: could not acquire lock on ${path} after ${seconds(timeoutMs)}`,
+        'What you can do:',
+        '  1. Wait a moment and retry: another process is probably still working with these files.',
+        '  2. Look for a stuck process that holds the lock, e.g. with `jit debug locks`, and end it.',
+        `  3. Raise the timeout: JIT_LOCK_TIMEOUT=<seconds> (this attempt waited ${seconds(timeoutMs)}).`,
+      ].join('\n'),
+      { path },
+    );
+    this.mode = mode;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+export interface RankedLockInfo {
+  path: string;
+  rank: number;
+}
+
+/** Taking a lower rank while a higher one is held would allow deadlocks. */
+export class LockOrderError extends LockError {
+  override name = 'LockOrderError';
+  readonly held: RankedLockInfo;
+  readonly requested: RankedLockInfo;
+
+  constructor(held: RankedLockInfo, requested: RankedLockInfo) {
+    super(
+      'ELOCKORDER',
+      `Lock order violation: requested ${requested.path} (rank ${requested.rank}) while holding ` +
+        `${held.path} (rank ${held.rank}). Take locks in ascending rank order: release the ` +
+        'higher-ranked lock first, or acquire both together with lockAll().',
+      { path: requested.path },
+    );
+    this.held = held;
+    this.requested = requested;
+  }
+}
+
+/** A blocking acquisition that would wait for a lock this realm already holds. */
+export class LockReentryError extends LockError {
+  override name = 'LockReentryError';
+  readonly heldPath: string;
+
+  constructor(path: string, heldPath: string) {
+    super(
+      'ELOCKHELD',
+      `Lock already held: this process (thread) already holds the lock on ${heldPath}` +
+        (heldPath === path ? '' : ` (same file as ${path})`) +
+        '; waiting for it would wait for itself. Release the held lock first, or reuse it.',
+      { path },
+    );
+    this.heldPath = heldPath;
+  }
+}
+
+/** The AbortSignal fired before the lock was acquired; `cause` is signal.reason. */
+export class LockAbortedError extends LockError {
+  override name = 'AbortError';
+
+  constructor(path: string, reason: unknown) {
+    super('ABORT_ERR', `Lock request for ${path} was aborted`, { path, cause: reason });
+  }
+}
+
+/** A timeout setting (JIT_LOCK_TIMEOUT or timeoutMs) that is not a non-negative number. */
+export class LockConfigError extends LockError {
+  override name = 'LockConfigError';
+
+  constructor(message: string) {
+    super('EINVALIDTIMEOUT', message);
+  }
+}

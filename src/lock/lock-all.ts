@@ -1,0 +1,145 @@
+// lockAll / lockAllSync: several locks in one canonical order, all or nothing.
+import { performance } from 'node:perf_hooks';
+import { acquireAsync, acquireSync, HeldFileLock, openAttempt, type Attempt } from './acquire.js';
+import { defaultTimeoutMs } from './config.js';
+import { LockTimeoutError } from './errors.js';
+import { checkBlockingAcquisition } from './registry.js';
+import type { FileLock, LockRequest, LockSet } from './types.js';
+import { checkBoolean, checkMode, checkPath, checkRank, checkSignal, checkTimeout } from './validate.js';
+
+class HeldLockSet implements LockSet {
+  #released = false;
+
+  constructor(readonly locks: readonly FileLock[]) {}
+
+  get held(): boolean {
+    return !this.#released && this.locks.every((l) => l.held);
+  }
+
+  release(): void {
+    this.#released = true;
+    for (let i = this.locks.length - 1; i >= 0; i--) this.locks[i]!.release();
+  }
+
+  [Symbol.dispose](): void {
+    this.release();
+  }
+}
+
+/**
+ * Canonical order: rank ascending, unranked after every ranked lock, then
+ * file identity (device:inode). Every process sorts the same files the same
+ * way whatever the path spelling, so two lockAll calls cannot deadlock.
+ */
+function compareAttempts(a: Attempt, b: Attempt): number {
+  if (a.rank !== b.rank) {
+    if (a.rank === undefined) return 1;
+    if (b.rank === undefined) return -1;
+    return a.rank - b.rank;
+  }
+  return a.identity < b.identity ? -1 : a.identity > b.identity ? 1 : 0;
+}
+
+/**
+ * Opens every file, merges requests for one file (the strongest mode and the
+ * lowest rank win), sorts, and refuses re-entry or out-of-order ranks
+ * against what this realm already holds, before anything waits.
+ */
+function plan(requests: readonly LockRequest[], followSymlinks: boolean): Attempt[] {
+  if (!Array.isArray(requests)) {
+    throw Object.assign(new TypeError('The "requests" argument must be an array of { path, mode?, rank? }'), {
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
+  }
+  const checked = requests.map((r: LockRequest, i) => {
+    if (typeof r !== 'object' || r === null) {
+      throw Object.assign(new TypeError(`requests[${i}] must be an object { path, mode?, rank? }`), {
+        code: 'ERR_INVALID_ARG_TYPE',
+      });
+    }
+    return { path: checkPath(r.path, `requests[${i}].path`), mode: checkMode(r.mode, `requests[${i}].mode`), rank: checkRank(r.rank, `requests[${i}].rank`) };
+  });
+  const byFile = new Map<string, Attempt>();
+  try {
+    for (const request of checked) {
+      const attempt = openAttempt(request.path, request.mode, request.rank, followSymlinks);
+      const same = byFile.get(attempt.identity);
+      if (!same) {
+        byFile.set(attempt.identity, attempt);
+        continue;
+      }
+      attempt.handle.close();
+      if (attempt.mode === 'exclusive') same.mode = 'exclusive';
+      if (attempt.rank !== undefined && (same.rank === undefined || attempt.rank < same.rank)) same.rank = attempt.rank;
+    }
+    const attempts = [...byFile.values()].sort(compareAttempts);
+    for (const attempt of attempts) checkBlockingAcquisition(attempt);
+    return attempts;
+  } catch (error) {
+    closeAll([...byFile.values()]);
+    throw error;
+  }
+}
+
+function closeAll(attempts: readonly Attempt[]): void {
+  for (const attempt of attempts) attempt.handle.close();
+}
+
+/** Releases what was taken, in reverse, and closes every file of the plan. */
+function rollBack(taken: readonly HeldFileLock[], attempts: readonly Attempt[]): void {
+  for (let i = taken.length - 1; i >= 0; i--) taken[i]!.release();
+  closeAll(attempts);
+}
+
+function checkSetOptions(options: unknown): { timeoutMs: number; followSymlinks: boolean } {
+  const o = (options ?? {}) as { timeoutMs?: unknown; followSymlinks?: unknown };
+  return {
+    timeoutMs: checkTimeout(o.timeoutMs) ?? defaultTimeoutMs(),
+    followSymlinks: checkBoolean(o.followSymlinks, 'followSymlinks'),
+  };
+}
+
+/** Takes every lock within one overall timeout, or none (rolling back in reverse). */
+export async function lockAll(
+  requests: readonly LockRequest[],
+  options: { timeoutMs?: number; signal?: AbortSignal; followSymlinks?: boolean } = {},
+): Promise<LockSet> {
+  const { timeoutMs, followSymlinks } = checkSetOptions(options);
+  const signal = checkSignal(options.signal);
+  const deadline = performance.now() + timeoutMs;
+  const attempts = plan(requests, followSymlinks);
+  const taken: HeldFileLock[] = [];
+  try {
+    for (const attempt of attempts) {
+      const remaining = Math.max(0, deadline - performance.now());
+      await acquireAsync(attempt, remaining, signal, () => new LockTimeoutError(attempt.path, attempt.mode, timeoutMs));
+      taken.push(new HeldFileLock(attempt));
+    }
+  } catch (error) {
+    rollBack(taken, attempts);
+    throw error;
+  }
+  return new HeldLockSet(taken);
+}
+
+/** lockAll that blocks this thread. */
+export function lockAllSync(
+  requests: readonly LockRequest[],
+  options: { timeoutMs?: number; followSymlinks?: boolean } = {},
+): LockSet {
+  const { timeoutMs, followSymlinks } = checkSetOptions(options);
+  const deadline = performance.now() + timeoutMs;
+  const attempts = plan(requests, followSymlinks);
+  const taken: HeldFileLock[] = [];
+  try {
+    for (const attempt of attempts) {
+      const remaining = Math.max(0, deadline - performance.now());
+      if (!acquireSync(attempt, remaining)) throw new LockTimeoutError(attempt.path, attempt.mode, timeoutMs);
+      taken.push(new HeldFileLock(attempt));
+    }
+  } catch (error) {
+    rollBack(taken, attempts);
+    throw error;
+  }
+  return new HeldLockSet(taken);
+}

@@ -1,0 +1,193 @@
+// Unit tests of the single-file API against the real OS. A second open of
+// the same file (a raw native handle) conflicts exactly like another process.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { lock, lockSync, probeLock, tryLock, withLock, LockError, LockReentryError, LockTimeoutError, type FileLock } from './index.js';
+import { openLockHandle, type NativeLockHandle } from './native.js';
+
+let dir: string;
+const cleanups: Array<() => void> = [];
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jit-lock-unit-'));
+});
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function file(name = 'a.lock'): string {
+  return path.join(dir, name);
+}
+
+/** Another holder: its own open file description, so it conflicts like another process. */
+function holdElsewhere(filePath: string, exclusive = true): NativeLockHandle {
+  const handle = openLockHandle(filePath, false);
+  expect(handle.tryLock(exclusive)).toBe(true);
+  cleanups.push(() => handle.close());
+  return handle;
+}
+
+function track<T extends FileLock | null>(held: T): T {
+  if (held) cleanups.push(() => held.release());
+  return held;
+}
+
+describe('guide tests', () => {
+  it('acquires an exclusive lock', async () => {
+    const held = track(await lock(file()));
+    expect(held).toMatchObject({ path: file(), mode: 'exclusive', held: true, rank: undefined });
+    expect(probeLock(file())).toBe('exclusive');
+    const other = openLockHandle(file(), false);
+    cleanups.push(() => other.close());
+    expect(other.tryLock(false)).toBe(false);
+  });
+
+  it('acquires a shared lock that admits other readers but no writer', () => {
+    const held = track(lockSync(file(), { mode: 'shared' }));
+    expect(held.mode).toBe('shared');
+    expect(probeLock(file())).toBe('shared');
+    const other = openLockHandle(file(), false);
+    cleanups.push(() => other.close());
+    expect(other.tryLock(false)).toBe(true);
+    other.unlock();
+    expect(other.tryLock(true)).toBe(false);
+  });
+
+  it('tryLock does not wait for a busy lock', () => {
+    holdElsewhere(file());
+    const started = performance.now();
+    expect(tryLock(file())).toBeNull();
+    expect(tryLock(file(), { mode: 'shared' })).toBeNull();
+    expect(performance.now() - started).toBeLessThan(500);
+  });
+
+  it('is released by release() (safe twice) and by Symbol.dispose', () => {
+    const first = lockSync(file());
+    first.release();
+    first.release();
+    expect(first.held).toBe(false);
+    expect(probeLock(file())).toBe('unlocked');
+    {
+      using second = lockSync(file());
+      expect(second.held).toBe(true);
+      expect(probeLock(file())).toBe('exclusive');
+    }
+    expect(probeLock(file())).toBe('unlocked');
+  });
+});
+
+describe('same process', () => {
+  it('two tryLocks of one file conflict (flock belongs to the open file)', () => {
+    const first = track(tryLock(file()));
+    expect(first).not.toBeNull();
+    expect(tryLock(file())).toBeNull();
+    first!.release();
+    expect(track(tryLock(file()))).not.toBeNull();
+  });
+
+  it('a blocking acquisition of a held file fails at once with ELOCKHELD, under any spelling', async () => {
+    const held = track(lockSync(file()));
+    const started = performance.now();
+    expect(() => lockSync(file(), { timeoutMs: 10_000 })).toThrow(LockReentryError);
+    const spelled = path.join(dir, '.', 'sub', '..', 'a.lock');
+    fs.mkdirSync(path.join(dir, 'sub'));
+    await expect(lock(spelled, { timeoutMs: 10_000 })).rejects.toMatchObject({ code: 'ELOCKHELD', path: spelled });
+    await expect(lock(file(), { mode: 'shared', timeoutMs: 10_000 })).rejects.toBeInstanceOf(LockReentryError);
+    expect(performance.now() - started).toBeLessThan(1000);
+    held.release();
+    track(lockSync(file()));
+  });
+
+  it('shared + shared in one process is allowed (it cannot wait for itself)', async () => {
+    track(lockSync(file(), { mode: 'shared' }));
+    const second = track(await lock(file(), { mode: 'shared', timeoutMs: 0 }));
+    expect(second.held).toBe(true);
+    expect(() => lockSync(file(), { mode: 'exclusive' })).toThrow(expect.objectContaining({ code: 'ELOCKHELD' }));
+  });
+
+  it('the lock file is created if missing and never truncated or deleted', () => {
+    fs.writeFileSync(file(), 'keep me');
+    lockSync(file()).release();
+    expect(fs.readFileSync(file(), 'utf8')).toBe('keep me');
+    lockSync(file('new.lock')).release();
+    expect(fs.existsSync(file('new.lock'))).toBe(true);
+  });
+});
+
+describe('waiting', () => {
+  it('lockSync times out while the lock is busy and succeeds once it is free', () => {
+    const holder = holdElsewhere(file());
+    expect(() => lockSync(file(), { timeoutMs: 50 })).toThrow(LockTimeoutError);
+    holder.unlock();
+    const held = track(lockSync(file(), { timeoutMs: 1000 }));
+    expect(held.held).toBe(true);
+  });
+
+  it('lock() resolves when the holder releases', async () => {
+    const holder = holdElsewhere(file());
+    setTimeout(() => holder.unlock(), 50);
+    const held = track(await lock(file(), { timeoutMs: 5000 }));
+    expect(held.held).toBe(true);
+  });
+
+  it('timeoutMs 0 fails at once when busy', async () => {
+    holdElsewhere(file());
+    await expect(lock(file(), { timeoutMs: 0 })).rejects.toMatchObject({ code: 'ELOCKTIMEOUT', timeoutMs: 0 });
+    expect(() => lockSync(file(), { timeoutMs: 0 })).toThrow(LockTimeoutError);
+  });
+
+  it('the timeout error names the path, mode, timeout and the three remedies', async () => {
+    holdElsewhere(file());
+    const error = await lock(file(), { timeoutMs: 20, mode: 'shared' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LockTimeoutError);
+    expect(error).toBeInstanceOf(LockError);
+    expect(error).toMatchObject({ code: 'ELOCKTIMEOUT', path: file(), mode: 'shared', timeoutMs: 20, name: 'LockTimeoutError' });
+    const message = (error as Error).message;
+    expect(message.split('\n')[0]).toBe(`Lock timeout: could not acquire lock on ${file()} after 0.02s`);
+    expect(message).toMatch(/retry/);
+    expect(message).toMatch(/jit debug locks/);
+    expect(message).toMatch(/JIT_LOCK_TIMEOUT/);
+  });
+
+  it('an already-aborted signal rejects before waiting', async () => {
+    const controller = new AbortController();
+    controller.abort(new Error('stop'));
+    const error = await lock(file(), { signal: controller.signal }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ABORT_ERR', name: 'AbortError' });
+    expect((error as Error).cause).toBe(controller.signal.reason);
+    expect(probeLock(file())).toBe('unlocked');
+  });
+
+  it('withLock releases after fn, also when fn throws', async () => {
+    const result = await withLock(file(), {}, (held) => {
+      expect(probeLock(file())).toBe('exclusive');
+      return held.mode;
+    });
+    expect(result).toBe('exclusive');
+    expect(probeLock(file())).toBe('unlocked');
+    await expect(
+      withLock(file(), { mode: 'shared' }, async () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect(probeLock(file())).toBe('unlocked');
+  });
+});
+
+describe('probeLock', () => {
+  it('reports unlocked for a missing file and does not create it', () => {
+    expect(probeLock(file('missing.lock'))).toBe('unlocked');
+    expect(fs.existsSync(file('missing.lock'))).toBe(false);
+  });
+
+  it('reports shared and exclusive holders', () => {
+    const holder = holdElsewhere(file(), false);
+    expect(probeLock(file())).toBe('shared');
+    holder.unlock();
+    expect(holder.tryLock(true)).toBe(true);
+    expect(probeLock(file())).toBe('exclusive');
+  });
+});

@@ -1,0 +1,115 @@
+// lock, lockSync, tryLock, withLock, probeLock: one file at a time.
+import * as fs from 'node:fs';
+import { acquireAsync, acquireSync, HeldFileLock, openAttempt, type Attempt } from './acquire.js';
+import { defaultTimeoutMs } from './config.js';
+import { LockTimeoutError } from './errors.js';
+import { checkBlockingAcquisition } from './registry.js';
+import type { FileLock, LockMode, LockOptions } from './types.js';
+import { checkBoolean, checkMode, checkPath, checkRank, checkSignal, checkTimeout } from './validate.js';
+
+interface Checked {
+  path: string;
+  mode: LockMode;
+  rank: number | undefined;
+  followSymlinks: boolean;
+}
+
+function checkOptions(path: unknown, options: unknown): Checked {
+  if (options !== undefined && (typeof options !== 'object' || options === null)) {
+    throw Object.assign(new TypeError('The "options" argument must be an object'), { code: 'ERR_INVALID_ARG_TYPE' });
+  }
+  const o = (options ?? {}) as LockOptions;
+  return {
+    path: checkPath(path),
+    mode: checkMode(o.mode),
+    rank: checkRank(o.rank),
+    followSymlinks: checkBoolean(o.followSymlinks, 'followSymlinks'),
+  };
+}
+
+/** Opens the file and refuses re-entry and out-of-order ranks before any wait. */
+function openForBlocking(checked: Checked): Attempt {
+  const attempt = openAttempt(checked.path, checked.mode, checked.rank, checked.followSymlinks);
+  try {
+    checkBlockingAcquisition(attempt);
+  } catch (error) {
+    attempt.handle.close();
+    throw error;
+  }
+  return attempt;
+}
+
+/** Waits (without blocking the event loop) until the lock is held. */
+export async function lock(path: string, options: LockOptions = {}): Promise<FileLock> {
+  const checked = checkOptions(path, options);
+  const signal = checkSignal(options.signal);
+  const timeoutMs = checkTimeout(options.timeoutMs) ?? defaultTimeoutMs();
+  const attempt = openForBlocking(checked);
+  try {
+    await acquireAsync(attempt, timeoutMs, signal, () => new LockTimeoutError(checked.path, checked.mode, timeoutMs));
+  } catch (error) {
+    attempt.handle.close();
+    throw error;
+  }
+  return new HeldFileLock(attempt);
+}
+
+/** Blocks this thread until the lock is held (kernel wake-up, no polling) or the timeout passes. */
+export function lockSync(path: string, options: Omit<LockOptions, 'signal'> = {}): FileLock {
+  const checked = checkOptions(path, options);
+  const timeoutMs = checkTimeout(options.timeoutMs) ?? defaultTimeoutMs();
+  const attempt = openForBlocking(checked);
+  try {
+    if (!acquireSync(attempt, timeoutMs)) throw new LockTimeoutError(checked.path, checked.mode, timeoutMs);
+  } catch (error) {
+    attempt.handle.close();
+    throw error;
+  }
+  return new HeldFileLock(attempt);
+}
+
+/**
+ * Takes the lock only if it is free right now; never waits. A file this
+ * realm already holds conflicts like any other holder (null), except that
+ * shared + shared succeeds.
+ */
+export function tryLock(path: string, options: Pick<LockOptions, 'mode' | 'rank' | 'followSymlinks'> = {}): FileLock | null {
+  const checked = checkOptions(path, options);
+  const attempt = openAttempt(checked.path, checked.mode, checked.rank, checked.followSymlinks);
+  let locked = false;
+  try {
+    locked = attempt.handle.tryLock(checked.mode === 'exclusive');
+  } finally {
+    if (!locked) attempt.handle.close();
+  }
+  return locked ? new HeldFileLock(attempt) : null;
+}
+
+/** Acquires, runs fn, and releases in `finally`; returns fn's result. */
+export async function withLock<T>(path: string, options: LockOptions, fn: (lock: FileLock) => T | Promise<T>): Promise<T> {
+  const held = await lock(path, options);
+  try {
+    return await fn(held);
+  } finally {
+    held.release();
+  }
+}
+
+/**
+ * Who holds an existing lock file right now, for diagnostics (`jit debug
+ * locks`). Never creates the file (a missing file is 'unlocked') and never
+ * waits; it briefly takes and drops the lock itself, so a concurrent
+ * tryLock elsewhere may see it busy for a few microseconds.
+ */
+export function probeLock(path: string): 'unlocked' | 'shared' | 'exclusive' {
+  checkPath(path);
+  if (!fs.lstatSync(path, { throwIfNoEntry: false })) return 'unlocked';
+  const { handle } = openAttempt(path, 'exclusive', undefined, false);
+  try {
+    if (handle.tryLock(true)) return 'unlocked';
+    if (handle.tryLock(false)) return 'shared';
+    return 'exclusive';
+  } finally {
+    handle.close();
+  }
+}

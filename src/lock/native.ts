@@ -1,0 +1,57 @@
+// Loads the compiled addon (native/binding.cc) and describes its surface.
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/** One open lock file. Every method but close() throws once closed. */
+export interface NativeLockHandle {
+  /** Never waits: true when the lock was taken, false when held elsewhere. */
+  tryLock(exclusive: boolean): boolean;
+  unlock(): void;
+  /** "device:inode" (POSIX) or "volume:index" (Windows). */
+  identity(): string;
+  /** Waits on a dedicated native thread; callback runs once on this thread.
+   *  `acquired` is false (and error null) when close() ended the wait. */
+  waitAsync(exclusive: boolean, callback: (error: Error | null, acquired: boolean) => void): void;
+  /** Blocks this thread up to timeoutMs (Infinity: no limit); false on timeout. */
+  waitSync(exclusive: boolean, timeoutMs: number): boolean;
+  /** Cancels a pending wait and closes the file, releasing the lock. Safe twice. */
+  close(): void;
+}
+
+interface NativeAddon {
+  LockHandle: new (path: string, followSymlinks: boolean) => NativeLockHandle;
+}
+
+// Both src/lock and dist/lock sit two levels below the package root.
+const packageRoot = path.resolve(__dirname, '..', '..');
+
+function loadAddon(): NativeAddon {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeAddon;
+  try {
+    return nodeGypBuild(packageRoot);
+  } catch (cause) {
+    const target = `${os.platform()}-${os.arch()}`;
+    throw new Error(
+      [
+        `jit: could not load its native lock addon (jit_lock.node) for ${target}, Node ${process.versions.node}.`,
+        'Tried:',
+        `  - ${path.join(packageRoot, 'build', 'Release', 'jit_lock.node')} (built on install)`,
+        `  - ${path.join(packageRoot, 'prebuilds', target)}/ (prebuilt binaries)`,
+        `Reason: ${cause instanceof Error ? cause.message.trim() : String(cause)}`,
+        'What to do:',
+        '  - run `npm rebuild jit-tracker` to build it (needs python3, make and a C++ compiler: g++/clang, or Visual Studio Build Tools on Windows);',
+        `  - if your platform (${target}) has no prebuilt binary and cannot compile, please report it.`,
+      ].join('\n'),
+      { cause },
+    );
+  }
+}
+
+let addon: NativeAddon | undefined;
+
+/** Opens (creating if missing) a lock file. Throws Node-style errors (code, errno, syscall, path). */
+export function openLockHandle(filePath: string, followSymlinks: boolean): NativeLockHandle {
+  addon ??= loadAddon();
+  return new addon.LockHandle(filePath, followSymlinks);
+}

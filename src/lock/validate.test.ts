@@ -1,0 +1,113 @@
+// Bad input gets a clear error with a stable code and loses nothing.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { defaultTimeoutMs, lock, lockAll, lockSync, tryLock, LockConfigError } from './index.js';
+
+let dir: string;
+let savedTimeout: string | undefined;
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jit-lock-input-'));
+  savedTimeout = process.env.JIT_LOCK_TIMEOUT;
+});
+afterEach(() => {
+  if (savedTimeout === undefined) delete process.env.JIT_LOCK_TIMEOUT;
+  else process.env.JIT_LOCK_TIMEOUT = savedTimeout;
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('paths', () => {
+  it('a missing parent directory is ENOENT with the path', async () => {
+    const missing = path.join(dir, 'no-such-dir', 'a.lock');
+    const error = await lock(missing).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ENOENT', syscall: 'open', path: missing });
+    expect((error as Error).message).toContain(missing);
+    expect(fs.existsSync(path.join(dir, 'no-such-dir'))).toBe(false);
+  });
+
+  it('a directory is EISDIR', () => {
+    expect(() => lockSync(dir)).toThrow(expect.objectContaining({ code: 'EISDIR', path: dir }));
+    expect(() => tryLock(dir)).toThrow(expect.objectContaining({ code: 'EISDIR' }));
+  });
+
+  it.each([
+    ['an empty path', '', 'ERR_INVALID_ARG_VALUE'],
+    ['a NUL byte', 'a\0b.lock', 'ERR_INVALID_ARG_VALUE'],
+    ['a number', 42, 'ERR_INVALID_ARG_TYPE'],
+    ['undefined', undefined, 'ERR_INVALID_ARG_TYPE'],
+  ])('%s is refused with a TypeError before touching the disk', async (_, bad, code) => {
+    expect(() => lockSync(bad as string)).toThrow(TypeError);
+    expect(() => tryLock(bad as string)).toThrow(expect.objectContaining({ code }));
+    await expect(lock(bad as string)).rejects.toMatchObject({ code });
+    await expect(lockAll([{ path: bad as string }])).rejects.toMatchObject({ code });
+  });
+
+  it('a symbolic link is refused (ELOOP) unless followSymlinks', () => {
+    const target = path.join(dir, 'real.lock');
+    const link = path.join(dir, 'link.lock');
+    fs.writeFileSync(target, '');
+    fs.symlinkSync(target, link);
+    const error = (() => {
+      try {
+        lockSync(link);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toMatchObject({ code: 'ELOOP', path: link });
+    expect((error as Error).message).toMatch(/does not follow symlinks for lock files/);
+    const viaLink = lockSync(link, { followSymlinks: true });
+    expect(tryLock(target)).toBeNull(); // the link locked the real file
+    viaLink.release();
+  });
+});
+
+describe('options', () => {
+  it('an unknown mode is ERR_INVALID_ARG_VALUE', async () => {
+    const p = path.join(dir, 'a.lock');
+    await expect(lock(p, { mode: 'write' as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    expect(() => tryLock(p, { mode: 'EXCLUSIVE' as never })).toThrow(/'shared' or 'exclusive'/);
+    await expect(lockAll([{ path: p, mode: 'x' as never }])).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+  });
+
+  it.each([-1, NaN])('timeoutMs %s is a RangeError', async (timeoutMs) => {
+    const p = path.join(dir, 'a.lock');
+    await expect(lock(p, { timeoutMs })).rejects.toBeInstanceOf(RangeError);
+    expect(() => lockSync(p, { timeoutMs })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+  });
+
+  it('non-number timeoutMs, non-boolean followSymlinks, non-AbortSignal signal are TypeErrors', async () => {
+    const p = path.join(dir, 'a.lock');
+    await expect(lock(p, { timeoutMs: '5' as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    expect(() => tryLock(p, { followSymlinks: 'yes' as never })).toThrow(TypeError);
+    await expect(lock(p, { signal: {} as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    await expect(lockAll('a.lock' as never)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+  });
+});
+
+describe('JIT_LOCK_TIMEOUT', () => {
+  it('defaults to 5000 ms and accepts seconds with decimals', () => {
+    delete process.env.JIT_LOCK_TIMEOUT;
+    expect(defaultTimeoutMs()).toBe(5000);
+    process.env.JIT_LOCK_TIMEOUT = '0.25';
+    expect(defaultTimeoutMs()).toBe(250);
+    process.env.JIT_LOCK_TIMEOUT = '12';
+    expect(defaultTimeoutMs()).toBe(12_000);
+    process.env.JIT_LOCK_TIMEOUT = '0';
+    expect(defaultTimeoutMs()).toBe(0);
+  });
+
+  it.each(['abc', '-1', '5s', '1e3', 'NaN', 'Infinity'])('JIT_LOCK_TIMEOUT=%s is EINVALIDTIMEOUT naming the variable', async (value) => {
+    process.env.JIT_LOCK_TIMEOUT = value;
+    expect(() => defaultTimeoutMs()).toThrow(LockConfigError);
+    const error = await lock(path.join(dir, 'a.lock')).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'EINVALIDTIMEOUT', name: 'LockConfigError' });
+    expect((error as Error).message).toContain('JIT_LOCK_TIMEOUT');
+    expect((error as Error).message).toContain(JSON.stringify(value));
+    // an explicit timeoutMs does not need the variable
+    const held = lockSync(path.join(dir, 'a.lock'), { timeoutMs: 100 });
+    held.release();
+  });
+});

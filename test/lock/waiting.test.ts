@@ -1,0 +1,164 @@
+// Waiting for a lock another process holds: timeouts, aborts, the event
+// loop, cancelled waits, and many waits at once (none on libuv's pool).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { lock, lockSync, tryLock, LockAbortedError, LockTimeoutError } from '../../src/lock/index.js';
+import { childPool, tempDir } from './helpers.js';
+
+let dir: string;
+const children = childPool();
+
+beforeEach(() => {
+  dir = tempDir();
+});
+afterEach(async () => {
+  await children.killAll();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function within<T>(ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`did not finish within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
+async function heldByChild(name: string): Promise<{ lockPath: string; child: Awaited<ReturnType<typeof children.start>> }> {
+  const lockPath = path.join(dir, name);
+  const child = await children.start();
+  await child.must({ op: 'lockSync', path: lockPath });
+  return { lockPath, child };
+}
+
+describe('timeouts', () => {
+  it('lock() rejects with LockTimeoutError after about timeoutMs', async () => {
+    const { lockPath } = await heldByChild('timeout.lock');
+    const started = performance.now();
+    const error = await lock(lockPath, { timeoutMs: 300 }).catch((e: unknown) => e);
+    const waited = performance.now() - started;
+    expect(error).toBeInstanceOf(LockTimeoutError);
+    expect(error).toMatchObject({ code: 'ELOCKTIMEOUT', path: lockPath, mode: 'exclusive', timeoutMs: 300 });
+    expect(waited).toBeGreaterThanOrEqual(290);
+    expect(waited).toBeLessThan(3000);
+  });
+
+  it('lockSync throws LockTimeoutError after about timeoutMs', async () => {
+    const { lockPath } = await heldByChild('sync-timeout.lock');
+    const started = performance.now();
+    expect(() => lockSync(lockPath, { timeoutMs: 300 })).toThrow(LockTimeoutError);
+    const waited = performance.now() - started;
+    expect(waited).toBeGreaterThanOrEqual(290);
+    expect(waited).toBeLessThan(3000);
+  });
+
+  it('JIT_LOCK_TIMEOUT (seconds, decimals) is the default timeout', async () => {
+    const { lockPath } = await heldByChild('env-timeout.lock');
+    const saved = process.env.JIT_LOCK_TIMEOUT;
+    process.env.JIT_LOCK_TIMEOUT = '0.2';
+    try {
+      const error = await lock(lockPath).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'ELOCKTIMEOUT', timeoutMs: 200 });
+      expect((error as Error).message).toContain('after 0.2s');
+    } finally {
+      if (saved === undefined) delete process.env.JIT_LOCK_TIMEOUT;
+      else process.env.JIT_LOCK_TIMEOUT = saved;
+    }
+  });
+
+  it.each(['async', 'sync'] as const)('a %s wait that timed out leaks no lock: another process locks at once after release', async (style) => {
+    const { lockPath, child } = await heldByChild('leak.lock');
+    if (style === 'async') await expect(lock(lockPath, { timeoutMs: 100 })).rejects.toBeInstanceOf(LockTimeoutError);
+    else expect(() => lockSync(lockPath, { timeoutMs: 100 })).toThrow(LockTimeoutError);
+    await child.must({ op: 'release', path: lockPath });
+    // A waiting thread that survived the timeout would grab the lock the moment it was released.
+    const other = await children.start();
+    for (let i = 0; i < 5; i++) {
+      expect(await other.must({ op: 'tryLock', path: lockPath, name: `try${i}` })).toMatchObject({ held: true });
+      await other.must({ op: 'release', name: `try${i}` });
+    }
+  });
+});
+
+describe('when the interrupt signal is lost', () => {
+  it('a cancelled wait still never keeps the lock: its thread releases it as soon as it gets it', async () => {
+    const lockPath = path.join(dir, 'restart.lock');
+    const held = lockSync(lockPath);
+    const waiter = await children.start({ LOCK_CHILD_LISTEN_SIGURG: '1' });
+    const reply = await waiter.send({ op: 'lock', path: lockPath, options: { timeoutMs: 100 } });
+    expect(reply.error?.code).toBe('ELOCKTIMEOUT');
+    held.release();
+    // The child's abandoned thread now gets the lock and drops it at once.
+    let relocked: ReturnType<typeof tryLock> = null;
+    for (let i = 0; i < 200 && !relocked; i++) {
+      relocked = tryLock(lockPath);
+      if (!relocked) await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(relocked).not.toBeNull();
+    relocked!.release();
+    expect(waiter.process.exitCode).toBeNull(); // released by its thread, not by process exit
+    const again = await waiter.must({ op: 'tryLock', path: lockPath });
+    expect(again.held).toBe(true);
+  });
+});
+
+describe('abort', () => {
+  it('an AbortSignal stops a wait and leaves nothing held', async () => {
+    const { lockPath, child } = await heldByChild('abort.lock');
+    const controller = new AbortController();
+    const reason = new Error('user pressed ctrl-c');
+    setTimeout(() => controller.abort(reason), 100);
+    const started = performance.now();
+    const error = await lock(lockPath, { signal: controller.signal, timeoutMs: 10_000 }).catch((e: unknown) => e);
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(error).toBeInstanceOf(LockAbortedError);
+    expect(error).toMatchObject({ code: 'ABORT_ERR', name: 'AbortError', path: lockPath });
+    expect((error as Error).cause).toBe(reason);
+    await child.must({ op: 'release', path: lockPath });
+    const other = await children.start();
+    expect(await other.must({ op: 'tryLock', path: lockPath })).toMatchObject({ held: true });
+  });
+});
+
+describe('the event loop', () => {
+  it('keeps ticking while lock() waits, and the wait ends when the holder releases', async () => {
+    const { lockPath, child } = await heldByChild('ticks.lock');
+    let immediates = 0;
+    let timeouts = 0;
+    let running = true;
+    const spinImmediate = (): void => {
+      immediates++;
+      if (running) setImmediate(spinImmediate);
+    };
+    const spinTimeout = (): void => {
+      timeouts++;
+      if (running) setTimeout(spinTimeout, 5);
+    };
+    spinImmediate();
+    spinTimeout();
+    const released = child.must({ op: 'release', path: lockPath, delayMs: 300 });
+    const held = await lock(lockPath, { timeoutMs: 10_000 });
+    running = false;
+    held.release();
+    await released;
+    expect(immediates).toBeGreaterThan(50);
+    expect(timeouts).toBeGreaterThan(10);
+  });
+
+  it('20 simultaneous waits all complete and leave libuv\'s pool free for fs work', async () => {
+    const child = await children.start();
+    const paths = Array.from({ length: 20 }, (_, i) => path.join(dir, `many-${i}.lock`));
+    for (const lockPath of paths) await child.must({ op: 'lockSync', path: lockPath });
+    const waits = paths.map((lockPath) => lock(lockPath, { timeoutMs: 30_000 }));
+    // With blocking waits on the pool (4 threads) these reads would never run.
+    const reads = await within(5000, Promise.all(Array.from({ length: 16 }, () => fs.promises.readFile(__filename, 'utf8'))));
+    expect(reads.every((text) => text.length > 0)).toBe(true);
+    const stat = await within(5000, fs.promises.stat(dir));
+    expect(stat.isDirectory()).toBe(true);
+    await child.must({ op: 'releaseAll' });
+    const held = await Promise.all(waits);
+    expect(held.every((l) => l.held)).toBe(true);
+    for (const l of held) l.release();
+  });
+});
