@@ -8,7 +8,9 @@
       "conditions": [
         ["OS=='win'", {
           "sources": ["native/lock_win32.cc"],
-          "msvs_settings": {"VCCLCompilerTool": {"WarningLevel": 4, "WarnAsError": "true"}}
+          "defines": ["_HAS_EXCEPTIONS=1"],
+          "defines!": ["_HAS_EXCEPTIONS=0"],
+          "msvs_settings": {"VCCLCompilerTool": {"WarningLevel": 4, "WarnAsError": "true", "ExceptionHandling": 1}}
         }, {
           "sources": ["native/lock_posix.cc"],
           "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Werror", "-fvisibility=hidden"],
@@ -17,6 +19,7 @@
             "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
             "MACOSX_DEPLOYMENT_TARGET": "10.15",
             "GCC_SYMBOLS_PRIVATE_EXTERN": "YES",
+            "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
             "OTHER_CPLUSPLUSFLAGS": ["-Wall", "-Wextra", "-Werror"]
           }
         }]
