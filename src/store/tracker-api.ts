@@ -74,7 +74,8 @@ export interface ValidationProblem {
     | 'cycle'
     | 'unknown_gate'
     | 'torn_event_line'
-    | 'stray_temp_file';
+    | 'stray_temp_file'
+    | 'stale_state'; // backlog/ready does not match the dependencies (a crash between a change and its follow-up)
   message: string;
   path?: string;
   issue_id?: string;

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { JitError } from './errors.js';
+import { newIssueId, normalizeIdInput, resolveId } from './ids.js';
+
+const known = ['1a2b3c4d-0000-4000-8000-000000000001', '1a2b3c4d-0000-4000-8000-000000000002', '9f00aaaa-1111-4111-9111-111111111111'];
+
+function errorOf(fn: () => unknown): JitError {
+  try {
+    fn();
+  } catch (error) {
+    return error as JitError;
+  }
+  throw new Error('expected a JitError');
+}
+const codeOf = (fn: () => unknown): string => errorOf(fn).code;
+
+describe('ids', () => {
+  it('makes UUID v4 ids', () => {
+    const id = newIssueId();
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(newIssueId()).not.toBe(id);
+  });
+
+  it('resolves full ids and unique prefixes of 4+ characters, case-insensitively', () => {
+    expect(resolveId('9F00', known)).toBe(known[2]);
+    expect(resolveId(' 9f00aaaa-1111 ', known)).toBe(known[2]);
+    expect(resolveId(known[0], known)).toBe(known[0]);
+  });
+
+  it('tells ambiguous prefixes from unknown ones', () => {
+    expect(codeOf(() => resolveId('1a2b', known))).toBe('AMBIGUOUS_ID');
+    expect(errorOf(() => resolveId('1a2b3c4d', known)).details?.['matches']).toEqual([known[0], known[1]]);
+    expect(codeOf(() => resolveId('dead', known))).toBe('ISSUE_NOT_FOUND');
+  });
+
+  it('refuses anything that is not an id before it can reach the file system', () => {
+    for (const bad of ['../x', '..', '/etc/passwd', 'C:\\x', 'abc', 'ghij', '1a2b\u0000', 'a'.repeat(37), '', ' ', '1a2b3c4d/0', 'x'.repeat(36)]) {
+      expect(codeOf(() => normalizeIdInput(bad))).toBe('INVALID_ID');
+    }
+    for (const bad of [undefined, null, 42, {}]) expect(codeOf(() => normalizeIdInput(bad))).toBe('INVALID_ID');
+    // 36 characters of hex and dashes that are not a UUID.
+    expect(codeOf(() => normalizeIdInput('------------------------------------'))).toBe('INVALID_ID');
+  });
+});

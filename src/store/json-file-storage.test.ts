@@ -1,0 +1,371 @@
+// JsonFileStorage and the .jit/ helpers: layout, corrupt and hostile files, crash leftovers, healing.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawn } from 'node:child_process';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { lock } from '../lock/index.js';
+import { debugLocks } from './debug-locks.js';
+import { JitError } from './errors.js';
+import { findJitDir, initJit, openTracker, resolveJitDir } from './jit-dir.js';
+import type { Tracker } from './tracker.js';
+
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'jit-files-'));
+afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+let project: string;
+let jitDir: string;
+let tracker: Tracker;
+let projects = 0;
+beforeEach(() => {
+  project = path.join(scratch, `p${++projects}`);
+  fs.mkdirSync(project);
+  jitDir = initJit(project).path;
+  tracker = openTracker(jitDir);
+});
+
+async function errorOf(promise: Promise<unknown>): Promise<JitError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof JitError) return error;
+    throw error;
+  }
+  throw new Error('expected a JitError, but the call succeeded');
+}
+
+const issuePath = (id: string): string => path.join(jitDir, 'issues', `${id}.json`);
+const readJson = (file: string): any => JSON.parse(fs.readFileSync(file, 'utf8'));
+
+describe('init and finding .jit/', () => {
+  it('lays out the store, idempotently', () => {
+    expect(fs.readdirSync(jitDir).sort()).toEqual(['.gitignore', 'events.jsonl', 'gates.json', 'index.json', 'issues', 'pending']);
+    expect(readJson(path.join(jitDir, 'index.json'))).toEqual({ schema_version: 1, issues: {} });
+    expect(readJson(path.join(jitDir, 'gates.json'))).toEqual({ schema_version: 1, gates: {} });
+    expect(fs.readFileSync(path.join(jitDir, '.gitignore'), 'utf8')).toMatch(/^\*\.lock$/m);
+    const before = fs.readFileSync(path.join(jitDir, 'index.json'), 'utf8');
+    expect(initJit(project)).toEqual({ path: jitDir, created: false });
+    expect(fs.readFileSync(path.join(jitDir, 'index.json'), 'utf8')).toBe(before);
+  });
+
+  it('walks up like git, and --dir beats JIT_DIR beats walking', () => {
+    const deep = path.join(project, 'a', 'b');
+    fs.mkdirSync(deep, { recursive: true });
+    expect(findJitDir(deep)).toBe(jitDir);
+    expect(findJitDir(scratch)).toBeNull();
+    expect(resolveJitDir({ cwd: deep, env: {} })).toBe(jitDir);
+    const other = path.join(scratch, `other${projects}`);
+    fs.mkdirSync(other);
+    const otherJit = initJit(other).path;
+    expect(resolveJitDir({ cwd: deep, env: { JIT_DIR: other } })).toBe(otherJit);
+    expect(resolveJitDir({ cwd: deep, env: { JIT_DIR: other }, dir: project })).toBe(jitDir);
+    expect(resolveJitDir({ cwd: scratch, env: {}, dir: jitDir })).toBe(jitDir);
+    let error: JitError | undefined;
+    try {
+      resolveJitDir({ cwd: scratch, env: {} });
+    } catch (e) {
+      error = e as JitError;
+    }
+    expect(error?.code).toBe('NOT_INITIALIZED');
+    expect(error?.suggestions.join(' ')).toContain('jit init');
+    expect(() => resolveJitDir({ cwd: scratch, env: {}, dir: 'missing' })).toThrow(expect.objectContaining({ code: 'NOT_INITIALIZED' }));
+  });
+
+  it('reports NOT_INITIALIZED when the store is gone', async () => {
+    fs.rmSync(jitDir, { recursive: true });
+    expect((await errorOf(tracker.listIssues())).code).toBe('NOT_INITIALIZED');
+  });
+});
+
+describe('the files', () => {
+  it('keeps issue files as the truth and the index as their summary', async () => {
+    const issue = await tracker.createIssue({ title: 'a', labels: ['x:y'] });
+    expect(readJson(issuePath(issue.id))).toEqual(issue);
+    expect(readJson(path.join(jitDir, 'index.json')).issues[issue.id]).toEqual({
+      id: issue.id,
+      title: 'a',
+      state: 'ready',
+      priority: 'normal',
+      assignee: null,
+      labels: ['x:y'],
+      dependencies: [],
+      created_at: issue.created_at,
+      updated_at: issue.updated_at,
+    });
+    const lines = fs.readFileSync(path.join(jitDir, 'events.jsonl'), 'utf8').trim().split('\n');
+    expect(JSON.parse(lines[0]!)).toMatchObject({ type: 'issue_created', issue_id: issue.id });
+    expect(fs.readdirSync(path.join(jitDir, 'pending'))).toEqual([]);
+    expect(fs.readdirSync(path.join(jitDir, 'issues')).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('answers list, status and ready from the index alone', async () => {
+    const a = await tracker.createIssue({ title: 'a' });
+    fs.writeFileSync(issuePath(a.id), '{ not json'); // would fail any reader of the issue file
+    expect((await tracker.listIssues()).map((s) => s.id)).toEqual([a.id]);
+    expect((await tracker.queryReady()).length).toBe(1);
+    expect((await tracker.status()).total).toBe(1);
+  });
+
+  it('serialises concurrent calls in one process (the MCP server) without losing any', async () => {
+    const { id } = await tracker.createIssue({ title: 'shared' });
+    const other = openTracker(jitDir); // a second Tracker on the same store shares the queue
+    await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? other : tracker).updateIssue(id, { addLabels: [`n:${i}`] })));
+    expect((await tracker.getIssue(id)).labels).toHaveLength(20);
+  });
+
+  it('mixes every kind of transaction concurrently in one process without waiting on its own locks', async () => {
+    const a = await tracker.createIssue({ title: 'a' });
+    const b = await tracker.createIssue({ title: 'b' });
+    await tracker.addGateDefinition({ key: 'tests', title: 'Tests' });
+    const results = await Promise.allSettled([
+      tracker.addDependency(b.id, a.id),
+      tracker.claimNext('agent:1'),
+      tracker.createIssue({ title: 'c', dependencies: [a.id], gates: ['tests'] }),
+      tracker.updateIssue(a.id, { addLabels: ['x:y'] }),
+      tracker.listIssues(),
+      tracker.addGate(b.id, 'tests'),
+      tracker.validate({ fix: true }),
+      tracker.tailEvents(5),
+      tracker.status(),
+    ]);
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    expect((await tracker.validate()).ok).toBe(true);
+  });
+
+  it('works on a store without pending/ (made by hand or by an older jit)', async () => {
+    fs.rmdirSync(path.join(jitDir, 'pending'));
+    expect((await tracker.listIssues()).length).toBe(0);
+    await tracker.createIssue({ title: 'a' });
+    expect((await tracker.listIssues()).length).toBe(1);
+  });
+});
+
+describe('corrupt files', () => {
+  it('a corrupt issue file is named, reported and never overwritten', async () => {
+    const a = await tracker.createIssue({ title: 'a' });
+    fs.writeFileSync(issuePath(a.id), '{"id": "trunc');
+    const error = await errorOf(tracker.getIssue(a.id));
+    expect(error.code).toBe('CORRUPT_FILE');
+    expect(error.message).toContain(issuePath(a.id));
+    expect((await errorOf(tracker.updateIssue(a.id, { title: 'b' }))).code).toBe('CORRUPT_FILE');
+    const report = await tracker.validate({ fix: true });
+    expect(report.ok).toBe(false);
+    expect(report.problems).toEqual([expect.objectContaining({ kind: 'corrupt_file', path: issuePath(a.id), fixable: false })]);
+    expect(fs.readFileSync(issuePath(a.id), 'utf8')).toBe('{"id": "trunc');
+    expect((await tracker.listIssues()).map((s) => s.id)).toEqual([a.id]); // its summary is kept, not guessed
+  });
+
+  it('an issue file with a wrong shape is corrupt too', async () => {
+    const a = await tracker.createIssue({ title: 'a' });
+    fs.writeFileSync(issuePath(a.id), JSON.stringify({ ...readJson(issuePath(a.id)), state: 'finished' }));
+    expect((await errorOf(tracker.getIssue(a.id))).message).toMatch(/state/);
+  });
+
+  it('a truncated index is named, and validate --fix rebuilds it from the issue files', async () => {
+    const a = await tracker.createIssue({ title: 'a' });
+    const indexPath = path.join(jitDir, 'index.json');
+    fs.writeFileSync(indexPath, fs.readFileSync(indexPath, 'utf8').slice(0, 40));
+    const error = await errorOf(tracker.listIssues());
+    expect(error).toMatchObject({ code: 'CORRUPT_FILE' });
+    expect(error.message).toContain(indexPath);
+    expect(error.suggestions.join(' ')).toContain('jit validate --fix');
+    const report = await tracker.validate({ fix: true });
+    expect(report.problems.map((p) => p.kind)).toEqual(['corrupt_file']);
+    expect(report.fixed).toEqual([`rebuilt ${indexPath} from 1 issue files`]);
+    expect(report.ok).toBe(true);
+    expect((await tracker.listIssues()).map((s) => s.id)).toEqual([a.id]);
+  });
+
+  it('an unknown schema_version is refused and left alone', async () => {
+    const indexPath = path.join(jitDir, 'index.json');
+    fs.writeFileSync(indexPath, JSON.stringify({ schema_version: 99, issues: {} }));
+    expect((await errorOf(tracker.listIssues())).code).toBe('UNSUPPORTED_SCHEMA');
+    expect((await errorOf(tracker.validate({ fix: true }))).code).toBe('UNSUPPORTED_SCHEMA');
+    expect(readJson(indexPath).schema_version).toBe(99);
+    fs.writeFileSync(path.join(jitDir, 'gates.json'), JSON.stringify({ schema_version: 2, gates: {} }));
+    expect((await errorOf(tracker.listGateDefinitions())).code).toBe('UNSUPPORTED_SCHEMA');
+  });
+
+  it('a hand-edited index is reported and rebuilt', async () => {
+    const a = await tracker.createIssue({ title: 'a' });
+    const b = await tracker.createIssue({ title: 'b' });
+    const indexPath = path.join(jitDir, 'index.json');
+    const index = readJson(indexPath);
+    index.issues[a.id].title = 'stale';
+    delete index.issues[b.id];
+    index.issues['00000000-0000-4000-8000-000000000000'] = { ...index.issues[a.id], id: '00000000-0000-4000-8000-000000000000' };
+    fs.writeFileSync(indexPath, JSON.stringify(index));
+    const report = await tracker.validate();
+    expect(report.problems.map((p) => p.kind).sort()).toEqual(['index_mismatch', 'missing_issue_file', 'unindexed_issue_file']);
+    expect((await tracker.validate({ fix: true })).ok).toBe(true);
+    expect((await tracker.listIssues()).map((s) => s.title)).toEqual(['a', 'b']);
+  });
+});
+
+describe('crash leftovers', () => {
+  it('a torn last event line is skipped, reported, and truncated by --fix only', async () => {
+    await tracker.createIssue({ title: 'a' });
+    const eventsPath = path.join(jitDir, 'events.jsonl');
+    fs.appendFileSync(eventsPath, '{"type":"issue_upd');
+    expect((await tracker.tailEvents(10)).map((e) => e.type)).toEqual(['issue_created']);
+    const report = await tracker.validate();
+    expect(report.problems).toEqual([expect.objectContaining({ kind: 'torn_event_line', fixable: true })]);
+    expect((await tracker.validate({ fix: true })).ok).toBe(true);
+    expect(fs.readFileSync(eventsPath, 'utf8').endsWith('}\n')).toBe(true);
+    expect((await tracker.tailEvents(10)).length).toBe(1);
+  });
+
+  it('an append after a torn line starts on a fresh line, so the new event survives', async () => {
+    const eventsPath = path.join(jitDir, 'events.jsonl');
+    fs.writeFileSync(eventsPath, '{"type":"issue_cr');
+    await tracker.createIssue({ title: 'a' });
+    expect((await tracker.tailEvents(10)).map((e) => e.type)).toEqual(['issue_created']);
+    expect((await tracker.validate()).problems).toEqual([expect.objectContaining({ kind: 'torn_event_line', fixable: false })]);
+  });
+
+  it('stray temp files of dead writers are reported and removed; a live writer’s are left alone', async () => {
+    const dead = spawn(process.execPath, ['-e', '0']);
+    await new Promise((resolve) => dead.on('close', resolve));
+    const live = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
+    try {
+      const deadTemp = path.join(jitDir, 'issues', `.x.json.${dead.pid}.1.tmp`);
+      const liveTemp = path.join(jitDir, `.index.json.${live.pid}.1.tmp`);
+      fs.writeFileSync(deadTemp, '{"half');
+      fs.writeFileSync(liveTemp, '{"half');
+      const report = await tracker.validate({ fix: true });
+      expect(report.problems).toEqual([expect.objectContaining({ kind: 'stray_temp_file', path: deadTemp })]);
+      expect(report.fixed).toEqual([`removed stray temp file ${deadTemp}`]);
+      expect(fs.existsSync(deadTemp)).toBe(false);
+      expect(fs.existsSync(liveTemp)).toBe(true);
+    } finally {
+      live.kill();
+    }
+  });
+
+  it('an issue written but not yet indexed (the writer died) is served from its file and healed by the next write', async () => {
+    const a = await tracker.createIssue({ title: 'a' });
+    // What a writer killed between its issue write and its index update leaves behind.
+    const changed = { ...readJson(issuePath(a.id)), title: 'new', updated_at: new Date(Date.now() + 1000).toISOString() };
+    fs.writeFileSync(issuePath(a.id), JSON.stringify(changed));
+    fs.writeFileSync(path.join(jitDir, 'pending', `${a.id}.999999.1`), '');
+    expect((await tracker.listIssues())[0]!.title).toBe('new');
+    expect((await tracker.validate()).problems).toEqual([expect.objectContaining({ kind: 'index_mismatch', issue_id: a.id, fixable: true })]);
+    await tracker.createIssue({ title: 'b' });
+    expect(readJson(path.join(jitDir, 'index.json')).issues[a.id].title).toBe('new');
+    expect(fs.readdirSync(path.join(jitDir, 'pending'))).toEqual([]);
+  });
+
+  it('a dependent left in backlog by a crash (its dependency is done) is reported and moved by --fix', async () => {
+    const a = await tracker.createIssue({ title: 'a' });
+    const b = await tracker.createIssue({ title: 'b', dependencies: [a.id] });
+    await tracker.updateIssue(a.id, { state: 'done' });
+    // Put b back as it was before its follow-up, in its file and its summary alike.
+    fs.writeFileSync(issuePath(b.id), JSON.stringify({ ...readJson(issuePath(b.id)), state: 'backlog', updated_at: b.updated_at }));
+    const indexPath = path.join(jitDir, 'index.json');
+    const index = readJson(indexPath);
+    index.issues[b.id] = { ...index.issues[b.id], state: 'backlog', updated_at: b.updated_at };
+    fs.writeFileSync(indexPath, JSON.stringify(index));
+    const report = await tracker.validate();
+    expect(report.problems).toEqual([expect.objectContaining({ kind: 'stale_state', issue_id: b.id, fixable: true })]);
+    expect((await tracker.validate({ fix: true })).ok).toBe(true);
+    expect((await tracker.getIssue(b.id)).state).toBe('ready');
+  });
+
+  it('a dangling dependency is reported, does not block, and can be removed', async () => {
+    const b = await tracker.createIssue({ title: 'b' });
+    const gone = '0badc0de-0000-4000-8000-000000000000';
+    fs.writeFileSync(issuePath(b.id), JSON.stringify({ ...readJson(issuePath(b.id)), dependencies: [gone] }));
+    await tracker.validate({ fix: true }); // reindex b
+    expect((await tracker.validate()).problems).toEqual([expect.objectContaining({ kind: 'dangling_dependency', issue_id: b.id, fixable: false })]);
+    expect((await tracker.queryReady()).map((s) => s.id)).toEqual([b.id]);
+    expect((await tracker.removeDependency(b.id, '0badc0de')).dependencies).toEqual([]);
+    expect((await tracker.validate()).ok).toBe(true);
+  });
+
+  it('an issue parked in backlog on purpose after its dependencies finished is left alone', async () => {
+    const a = await tracker.createIssue({ title: 'a' });
+    const b = await tracker.createIssue({ title: 'b', dependencies: [a.id] });
+    await tracker.updateIssue(a.id, { state: 'done' });
+    await tracker.updateIssue(b.id, { state: 'backlog' });
+    expect(await tracker.validate({ fix: true })).toEqual({ ok: true, problems: [], fixed: [] });
+    expect((await tracker.getIssue(b.id)).state).toBe('backlog');
+  });
+});
+
+describe('hostile files', () => {
+  it('refuses a symlinked lock file and never writes through it', async () => {
+    const a = await tracker.createIssue({ title: 'a' });
+    const outside = path.join(scratch, `outside${projects}`);
+    fs.writeFileSync(outside, 'precious');
+    const lockFile = path.join(jitDir, 'issues', `${a.id}.lock`);
+    fs.rmSync(lockFile, { force: true });
+    fs.symlinkSync(outside, lockFile);
+    const error = await errorOf(tracker.updateIssue(a.id, { title: 'b' }));
+    expect(error.code).toBe('UNSAFE_PATH');
+    expect(error.message).toContain(lockFile);
+    expect(fs.readFileSync(outside, 'utf8')).toBe('precious');
+  });
+
+  it('refuses a symlinked issue file', async () => {
+    const a = await tracker.createIssue({ title: 'a' });
+    const outside = path.join(scratch, `outside-issue${projects}.json`);
+    fs.copyFileSync(issuePath(a.id), outside);
+    fs.rmSync(issuePath(a.id));
+    fs.symlinkSync(outside, issuePath(a.id));
+    expect((await errorOf(tracker.getIssue(a.id))).code).toBe('UNSAFE_PATH');
+    expect((await errorOf(tracker.updateIssue(a.id, { title: 'b' }))).code).toBe('UNSAFE_PATH');
+    expect(readJson(outside).title).toBe('a');
+  });
+
+  it('an event log that cannot be written fails the call but says the change was saved', async () => {
+    const a = await tracker.createIssue({ title: 'a' });
+    fs.rmSync(path.join(jitDir, 'events.jsonl'));
+    fs.mkdirSync(path.join(jitDir, 'events.jsonl'));
+    const error = await errorOf(tracker.updateIssue(a.id, { title: 'b' }));
+    expect(error.code).toBe('UNSAFE_PATH');
+    expect(error.message).toContain('was saved');
+    expect(error.details?.['committed']).toEqual([a.id]);
+    expect((await tracker.getIssue(a.id)).title).toBe('b');
+  });
+
+  it('refuses an issues/ that is a file', async () => {
+    fs.rmSync(path.join(jitDir, 'issues'), { recursive: true });
+    fs.writeFileSync(path.join(jitDir, 'issues'), 'not a folder');
+    const error = await errorOf(tracker.createIssue({ title: 'a' }));
+    expect(error.code).toBe('UNSAFE_PATH');
+    expect(error.message).toContain(path.join(jitDir, 'issues'));
+  });
+});
+
+describe('lock errors', () => {
+  it('maps a bad JIT_LOCK_TIMEOUT to INVALID_ENV', async () => {
+    const saved = process.env['JIT_LOCK_TIMEOUT'];
+    process.env['JIT_LOCK_TIMEOUT'] = 'abc';
+    try {
+      const error = await errorOf(tracker.listIssues());
+      expect(error.code).toBe('INVALID_ENV');
+      expect(error.message).toContain('JIT_LOCK_TIMEOUT');
+    } finally {
+      if (saved === undefined) delete process.env['JIT_LOCK_TIMEOUT'];
+      else process.env['JIT_LOCK_TIMEOUT'] = saved;
+    }
+  });
+});
+
+describe('debugLocks', () => {
+  it('lists every lock file with its state and holder', async () => {
+    const a = await tracker.createIssue({ title: 'a' });
+    const held = await lock(path.join(jitDir, '.index.lock'), { mode: 'exclusive' });
+    try {
+      const states = debugLocks(jitDir);
+      const byName = new Map(states.map((s) => [path.relative(jitDir, s.path), s]));
+      expect([...byName.keys()]).toEqual(expect.arrayContaining(['.index.lock', '.events.lock', path.join('issues', `${a.id}.lock`)]));
+      expect(byName.get('.index.lock')).toMatchObject({ state: 'exclusive' });
+      expect(byName.get('.events.lock')).toMatchObject({ state: 'unlocked', holders: [] });
+      if (process.platform === 'linux') expect(byName.get('.index.lock')!.holders).toEqual([{ pid: process.pid, mode: 'exclusive' }]);
+    } finally {
+      held.release();
+    }
+    expect(debugLocks(jitDir).every((s) => s.state === 'unlocked')).toBe(true);
+  });
+});

@@ -1,0 +1,712 @@
+/**
+ * Storage in `.jit/` (see docs/readme/store.md "The .jit format").
+ *
+ * Transactions (the why of the order):
+ * - Global lock order index(10) -> issues(20, by file identity) -> gates(30)
+ *   -> events(40); every acquisition passes its rank, so an out-of-order
+ *   acquisition throws LockOrderError instead of deadlocking.
+ * - Issue transactions take only their issues' locks (Pattern 1: different
+ *   issues in parallel). Before writing an issue file they drop a marker in
+ *   `pending/`; after releasing the issue locks they take the index lock,
+ *   re-read the issue files and bring their summaries up to date, then
+ *   remove the markers. The index lock is never held across an issue fsync,
+ *   and no issue lock is taken while waiting for the index.
+ * - A summary is therefore stale only while a marker names its issue.
+ *   Readers overlay marked issues from their files, so a crash between the
+ *   issue write and the index update is never served stale; the next writer
+ *   (or validate --fix) heals the index for good.
+ * - Graph transactions (dependency add/remove, delete) need a frozen graph:
+ *   they hold the index lock exclusively while they check and write the new
+ *   summaries (markers first), release it, and only then write the issue
+ *   files under their issue locks.
+ * - One process runs one transaction per `.jit/` at a time (an in-process
+ *   queue): the OS locks exclude other processes, the queue keeps concurrent
+ *   calls in one process (the MCP server) from waiting on their own locks.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { LockMode, LockRequest } from '../lock/index.js';
+import { JitError } from './errors.js';
+import {
+  TEMP_FILE,
+  appendText,
+  checkDirectory,
+  endsWithNewline,
+  fsError,
+  isStrayTemp,
+  listDirectory,
+  makeDirectory,
+  readTextIfExists,
+  removeFile,
+  writeFileAtomic,
+} from './files.js';
+import { RANK, fileLocker, type HeldLocks, type Locker } from './locker.js';
+import type { GateDefinition, Issue, JitEvent } from './model.js';
+import { SCHEMA_VERSION, freezeSummary, parseEventLine, parseGates, parseIndex, parseIssue, summarize } from './schema.js';
+import type { GraphTx, IssueLocks, IssueTx, Storage, StorageCheck } from './storage.js';
+import type { IssueSummary, ValidationProblem } from './tracker-api.js';
+
+export interface JsonFileStorageOptions {
+  /** The lock layer; the default takes real OS locks. Only the benchmark swaps it. */
+  locker?: Locker;
+}
+
+const ISSUE_FILE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.json$/;
+const MARKER = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.\d+\.\d+$/;
+
+/** One queue per `.jit/` per process: see the header. */
+const queues = new Map<string, Promise<unknown>>();
+let markerCounter = 0;
+
+type Summaries = Map<string, IssueSummary>;
+
+interface Healed {
+  index: Summaries;
+  modified: boolean;
+  /** Markers whose writers have finished and whose issues are now summarised. */
+  clear: string[];
+  /** Issues an unfinished writer holds right now. */
+  inFlight: Set<string>;
+}
+
+export class JsonFileStorage implements Storage {
+  readonly description: string;
+  readonly jitDir: string;
+  private readonly issuesDir: string;
+  private readonly pendingDir: string;
+  private readonly indexPath: string;
+  private readonly gatesPath: string;
+  private readonly eventsPath: string;
+  private readonly locker: Locker;
+  private indexCache: { stamp: string; summaries: Summaries } | null = null;
+
+  constructor(jitDir: string, options: JsonFileStorageOptions = {}) {
+    this.jitDir = path.resolve(jitDir);
+    this.description = `files at ${this.jitDir}`;
+    this.issuesDir = path.join(this.jitDir, 'issues');
+    this.pendingDir = path.join(this.jitDir, 'pending');
+    this.indexPath = path.join(this.jitDir, 'index.json');
+    this.gatesPath = path.join(this.jitDir, 'gates.json');
+    this.eventsPath = path.join(this.jitDir, 'events.jsonl');
+    this.locker = options.locker ?? fileLocker;
+  }
+
+  // ----------------------------------------------------------------- reads
+
+  loadSummaries(): Promise<ReadonlyMap<string, IssueSummary>> {
+    return this.serial(async () => {
+      let index: Summaries;
+      let pending: Map<string, string[]>;
+      const held = await this.lock([this.indexLock('shared')]);
+      try {
+        index = this.readIndex();
+        pending = this.listPending();
+      } finally {
+        held.release();
+      }
+      if (pending.size === 0) return index;
+      // A marker means the summary may lag its file: the file is the truth.
+      const view = new Map(index);
+      for (const id of pending.keys()) {
+        const issue = this.readIssueFileOrKeep(id);
+        if (issue === null) view.delete(id);
+        else if (issue) view.set(id, freezeSummary(summarize(issue)));
+      }
+      return view;
+    });
+  }
+
+  readIssue(id: string): Promise<Issue | null> {
+    this.checkId(id);
+    return this.serial(async () => {
+      const held = await this.lock([this.issueLock(id, 'shared')]);
+      try {
+        return this.readIssueFile(id);
+      } finally {
+        held.release();
+      }
+    });
+  }
+
+  /** Without locks: every issue file is replaced by rename, so each read is one committed version. */
+  readAllIssues(options: { skipCorrupt?: boolean } = {}): Promise<Issue[]> {
+    return this.serial(async () =>
+      this.issueFileIds()
+        .map((id) => (options.skipCorrupt ? this.readIssueFileOrKeep(id) : this.readIssueFile(id)))
+        .filter((issue): issue is Issue => !!issue),
+    );
+  }
+
+  readGates(): Promise<ReadonlyMap<string, GateDefinition>> {
+    return this.serial(async () => {
+      const held = await this.lock([{ path: this.lockPath('gates'), mode: 'shared', rank: RANK.gates }]);
+      try {
+        return this.readGatesFile();
+      } finally {
+        held.release();
+      }
+    });
+  }
+
+  readEvents(): Promise<JitEvent[]> {
+    return this.serial(async () => {
+      const held = await this.lock([{ path: this.lockPath('events'), mode: 'shared', rank: RANK.events }]);
+      let text: string | null;
+      try {
+        text = readTextIfExists(this.eventsPath);
+      } finally {
+        held.release();
+      }
+      return (text ?? '')
+        .split('\n')
+        .map(parseEventLine)
+        .filter((e): e is JitEvent => e !== null);
+    });
+  }
+
+  // ---------------------------------------------------------- transactions
+
+  issueTransaction<T>(locks: IssueLocks, apply: (tx: IssueTx) => T): Promise<T> {
+    return this.serial(async () => {
+      const tx = this.newTx(locks);
+      const held = await this.lock([
+        ...tx.writable.map((id) => this.issueLock(id, 'exclusive')),
+        ...tx.readOnly.map((id) => this.issueLock(id, 'shared')),
+        ...(locks.gates ? [{ path: this.lockPath('gates'), mode: 'shared' as const, rank: RANK.gates }] : []),
+      ]);
+      let result: T;
+      try {
+        result = apply(tx);
+        if (tx.changes.size > 0) {
+          this.markPending([...tx.changes.keys()]);
+          this.writeIssueFiles(tx.changes);
+        }
+        await this.appendCommittedEvents(tx.events, [...tx.changes.keys()]);
+      } finally {
+        held.release();
+        if (tx.changes.size > 0) await this.syncIndexAfterCommit([...tx.changes.keys()]);
+      }
+      return result;
+    });
+  }
+
+  graphTransaction<T>(plan: (summaries: ReadonlyMap<string, IssueSummary>) => IssueLocks, apply: (tx: GraphTx) => T): Promise<T> {
+    return this.serial(async () => {
+      for (let attempt = 1; ; attempt++) {
+        const indexHeld = await this.lock([this.indexLock('exclusive')]);
+        let issuesHeld: HeldLocks | null = null;
+        let changed: string[] = [];
+        try {
+          const healed = this.heal(this.readIndex(), this.listPending(), new Set());
+          const view = this.graphView(healed);
+          const tx = this.newTx(plan(view));
+          const issueLocks = [...tx.writable.map((id) => this.issueLock(id, 'exclusive')), ...tx.readOnly.map((id) => this.issueLock(id, 'shared'))];
+          // Waiting for a busy issue while holding the index would stall every other index user
+          // behind that issue's write: let go, wait for the issues alone, and start over.
+          issuesHeld = attempt < 5 ? this.tryLockAll(issueLocks) : await this.lock(issueLocks);
+          if (!issuesHeld) {
+            indexHeld.release();
+            (await this.lock(issueLocks)).release();
+            continue;
+          }
+          const result = apply(Object.assign(tx, { summaries: view }));
+          changed = [...tx.changes.keys()];
+          for (const [id, issue] of tx.changes) {
+            if (issue) healed.index.set(id, freezeSummary(summarize(issue)));
+            else healed.index.delete(id);
+          }
+          // Markers before the index: a crash after this point heals back to whatever the files say.
+          if (changed.length > 0) this.markPending(changed);
+          if (changed.length > 0 || healed.modified) this.writeIndex(healed.index);
+          this.clearMarkers(healed.clear);
+          indexHeld.release(); // not held across the issue files' fsync (Pattern 1)
+          if (changed.length > 0) this.writeIssueFiles(tx.changes);
+          await this.appendCommittedEvents(tx.events, [...tx.changes.keys()]);
+          return result;
+        } finally {
+          issuesHeld?.release();
+          indexHeld.release();
+          if (changed.length > 0) await this.syncIndexAfterCommit(changed);
+        }
+      }
+    });
+  }
+
+  gatesTransaction<T>(apply: (gates: Map<string, GateDefinition>) => T): Promise<T> {
+    return this.serial(async () => {
+      const held = await this.lock([{ path: this.lockPath('gates'), mode: 'exclusive', rank: RANK.gates }]);
+      try {
+        const before = this.readGatesFile();
+        const draft = structuredClone(before);
+        const result = apply(draft);
+        const text = gatesText(draft);
+        if (text !== gatesText(before)) writeFileAtomic(this.jitDir, 'gates.json', text);
+        return result;
+      } finally {
+        held.release();
+      }
+    });
+  }
+
+  // ------------------------------------------------------------- integrity
+
+  check(options: { fix: boolean }): Promise<StorageCheck> {
+    return this.serial(async () => {
+      const problems: ValidationProblem[] = [];
+      const fixed: string[] = [];
+      const held = await this.lock([this.indexLock(options.fix ? 'exclusive' : 'shared')]);
+      try {
+        this.checkTempFiles(options.fix, problems, fixed);
+        this.checkIndex(options.fix, problems, fixed);
+      } finally {
+        held.release();
+      }
+      try {
+        this.readGatesFile();
+      } catch (error) {
+        if (!(error instanceof JitError && error.code === 'CORRUPT_FILE')) throw error;
+        problems.push({ kind: 'corrupt_file', message: error.message, path: this.gatesPath, fixable: false });
+      }
+      await this.checkEvents(options.fix, problems, fixed);
+      return { problems, fixed };
+    });
+  }
+
+  // -------------------------------------------------------------- internal
+
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const previous = queues.get(this.jitDir) ?? Promise.resolve();
+    const run = previous.then(work, work);
+    const tail = run.catch(() => undefined);
+    queues.set(this.jitDir, tail);
+    void tail.then(() => {
+      if (queues.get(this.jitDir) === tail) queues.delete(this.jitDir);
+    });
+    return run;
+  }
+
+  private async lock(requests: LockRequest[]): Promise<HeldLocks> {
+    this.checkInitialized();
+    return this.locker.lockAll(requests);
+  }
+
+  /** All of `requests` right now, or none (null). */
+  private tryLockAll(requests: LockRequest[]): HeldLocks | null {
+    const held: HeldLocks[] = [];
+    const releaseAll = (): void => held.splice(0).reverse().forEach((h) => h.release());
+    try {
+      for (const request of requests) {
+        const one = this.locker.tryLock(request.path, request.mode ?? 'exclusive', request.rank ?? RANK.issue);
+        if (!one) {
+          releaseAll();
+          return null;
+        }
+        held.push(one);
+      }
+    } catch (error) {
+      releaseAll();
+      throw error;
+    }
+    return { release: releaseAll };
+  }
+
+  private checkInitialized(): void {
+    try {
+      checkDirectory(this.jitDir);
+    } catch (error) {
+      if ((error as JitError).details?.['errno'] === 'ENOENT') {
+        throw new JitError('NOT_INITIALIZED', `No jit store at ${this.jitDir}.`, { suggestions: ['Run `jit init` in your project folder.'], details: { path: this.jitDir } });
+      }
+      throw error;
+    }
+  }
+
+  private checkId(id: string): void {
+    if (!ISSUE_FILE.test(`${id}.json`)) {
+      throw new JitError('INTERNAL', `Storage was handed a malformed issue id ${JSON.stringify(id)}.`);
+    }
+  }
+
+  private lockPath(name: 'index' | 'gates' | 'events'): string {
+    return path.join(this.jitDir, `.${name}.lock`);
+  }
+
+  private indexLock(mode: LockMode): LockRequest {
+    return { path: this.lockPath('index'), mode, rank: RANK.index };
+  }
+
+  private issueLock(id: string, mode: LockMode): LockRequest {
+    return { path: path.join(this.issuesDir, `${id}.lock`), mode, rank: RANK.issue };
+  }
+
+  private newTx(locks: IssueLocks): IssueTx & {
+    writable: string[];
+    readOnly: string[];
+    changes: Map<string, Issue | null>;
+    events: JitEvent[];
+  } {
+    const writable = [...new Set(locks.write)];
+    const readOnly = [...new Set(locks.read ?? [])].filter((id) => !writable.includes(id));
+    for (const id of [...writable, ...readOnly]) this.checkId(id);
+    const readable = new Set([...writable, ...readOnly]);
+    const stored = new Map<string, Issue | null>();
+    const changes = new Map<string, Issue | null>();
+    const events: JitEvent[] = [];
+    let gates: ReadonlyMap<string, GateDefinition> | undefined;
+    const refuse = (what: string, id: string): never => {
+      throw new JitError('INTERNAL', `Transaction ${what} issue ${id} without locking it.`);
+    };
+    return {
+      writable,
+      readOnly,
+      changes,
+      events,
+      issue: (id) => {
+        if (!readable.has(id)) refuse('read', id);
+        if (changes.has(id)) return structuredClone(changes.get(id)!);
+        if (!stored.has(id)) stored.set(id, this.readIssueFile(id));
+        return structuredClone(stored.get(id)!);
+      },
+      put: (issue) => {
+        if (!writable.includes(issue.id)) refuse('wrote', issue.id);
+        changes.set(issue.id, structuredClone(issue));
+      },
+      remove: (id) => {
+        if (!writable.includes(id)) refuse('removed', id);
+        changes.set(id, null);
+      },
+      event: (event) => void events.push(event),
+      gates: () => {
+        if (!locks.gates) throw new JitError('INTERNAL', 'Transaction read the gate registry without locking it.');
+        return (gates ??= this.readGatesFile());
+      },
+    };
+  }
+
+  private issuePath(id: string): string {
+    return path.join(this.issuesDir, `${id}.json`);
+  }
+
+  private readIssueFile(id: string): Issue | null {
+    const file = this.issuePath(id);
+    const text = readTextIfExists(file);
+    return text === null ? null : parseIssue(text, file, id);
+  }
+
+  /** The issue, null when its file is gone, undefined when the file is corrupt (keep what the index says). */
+  private readIssueFileOrKeep(id: string): Issue | null | undefined {
+    try {
+      return this.readIssueFile(id);
+    } catch (error) {
+      if (error instanceof JitError && (error.code === 'CORRUPT_FILE' || error.code === 'UNSUPPORTED_SCHEMA')) return undefined;
+      throw error;
+    }
+  }
+
+  private issueFileIds(): string[] {
+    return listDirectory(this.issuesDir)
+      .map((name) => ISSUE_FILE.exec(name)?.[1])
+      .filter((id): id is string => id !== undefined)
+      .sort();
+  }
+
+  /**
+   * Each file is replaced atomically; several are not, together. Writes go
+   * before removals so that a disk error part-way through a delete leaves
+   * the deleted issue in place rather than its dependents waiting for nothing.
+   */
+  private writeIssueFiles(changes: Map<string, Issue | null>): void {
+    for (const [id, issue] of changes) if (issue) writeFileAtomic(this.issuesDir, `${id}.json`, JSON.stringify(issue, null, 2) + '\n');
+    for (const [id, issue] of changes) if (!issue) removeFile(this.issuesDir, `${id}.json`);
+  }
+
+  /** The index as stored, parsed once per version of the file (a rename always makes a new version). */
+  private readIndex(): Summaries {
+    let stamp: string;
+    try {
+      const stat = fs.lstatSync(this.indexPath, { bigint: true });
+      stamp = `${stat.ino}:${stat.size}:${stat.mtimeNs}`;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new JitError('CORRUPT_FILE', `The index ${this.indexPath} is missing.`, {
+          suggestions: ['Run `jit validate --fix` to rebuild it from the issue files.'],
+          details: { path: this.indexPath },
+        });
+      }
+      throw fsError(error, this.indexPath, 'read');
+    }
+    if (this.indexCache?.stamp === stamp) return this.indexCache.summaries;
+    const summaries = parseIndex(readTextIfExists(this.indexPath) ?? '', this.indexPath);
+    this.indexCache = { stamp, summaries };
+    return summaries;
+  }
+
+  private writeIndex(summaries: Summaries): void {
+    // One summary per line: small diffs, and fast to write for 10,000 issues.
+    const lines = [...summaries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([id, s]) => `${JSON.stringify(id)}:${JSON.stringify(s)}`);
+    writeFileAtomic(this.jitDir, 'index.json', `{"schema_version":${SCHEMA_VERSION},"issues":{\n${lines.join(',\n')}\n}}\n`);
+    // Our own write: cache what we wrote instead of parsing it again.
+    const stat = fs.lstatSync(this.indexPath, { bigint: true });
+    this.indexCache = { stamp: `${stat.ino}:${stat.size}:${stat.mtimeNs}`, summaries };
+  }
+
+  private readGatesFile(): Map<string, GateDefinition> {
+    const text = readTextIfExists(this.gatesPath);
+    return new Map(text === null ? [] : Object.entries(parseGates(text, this.gatesPath).gates));
+  }
+
+  private markPending(ids: string[]): void {
+    makeDirectory(this.pendingDir); // a store made by hand may lack it
+    for (const id of ids) {
+      const marker = path.join(this.pendingDir, `${id}.${process.pid}.${++markerCounter}`);
+      try {
+        fs.closeSync(fs.openSync(marker, fs.constants.O_WRONLY | fs.constants.O_CREAT | (fs.constants.O_NOFOLLOW ?? 0), 0o644));
+      } catch (error) {
+        throw fsError(error, marker, 'create');
+      }
+    }
+    try {
+      const fd = fs.openSync(this.pendingDir, fs.constants.O_RDONLY);
+      try {
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch (error) {
+      if (process.platform !== 'win32') throw fsError(error, this.pendingDir, 'sync');
+    }
+  }
+
+  /** Markers by issue id. A missing pending/ (store made by an older jit) means none. */
+  private listPending(): Map<string, string[]> {
+    const byId = new Map<string, string[]>();
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.pendingDir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return byId;
+      throw fsError(error, this.pendingDir, 'list');
+    }
+    for (const name of names) {
+      const id = MARKER.exec(name)?.[1];
+      if (id) byId.set(id, [...(byId.get(id) ?? []), name]);
+    }
+    return byId;
+  }
+
+  private clearMarkers(names: string[]): void {
+    for (const name of names) removeFile(this.pendingDir, name);
+  }
+
+  /**
+   * Brings the summaries of marked (and `changed`) issues up to their files.
+   * A marker is cleared only when no writer holds its issue: every writer
+   * that made one of the markers listed has then finished, so the file read
+   * afterwards includes its write. Called with the index lock held exclusively.
+   */
+  private heal(stored: Summaries, pending: Map<string, string[]>, changed: Set<string>): Healed {
+    const healed: Healed = { index: new Map(stored), modified: false, clear: [], inFlight: new Set() };
+    for (const id of new Set([...pending.keys(), ...changed])) {
+      const probe = this.locker.tryLock(path.join(this.issuesDir, `${id}.lock`), 'shared', RANK.issue);
+      if (probe) probe.release();
+      else healed.inFlight.add(id);
+      if (!probe && !changed.has(id)) continue; // its writer will update it
+      const issue = this.readIssueFileOrKeep(id);
+      if (issue === undefined) continue; // corrupt: keep the summary and the marker; validate reports it
+      const before = healed.index.get(id);
+      if (issue === null) {
+        if (before) (healed.index.delete(id), (healed.modified = true));
+      } else if (!before || before.updated_at !== issue.updated_at || JSON.stringify(before) !== JSON.stringify(summarize(issue))) {
+        healed.index.set(id, freezeSummary(summarize(issue)));
+        healed.modified = true;
+      }
+      if (probe) healed.clear.push(...(pending.get(id) ?? []));
+    }
+    return healed;
+  }
+
+  /**
+   * The graph a graph transaction reasons about. An issue whose writer is
+   * still at work counts with the edges of both its index entry and its file,
+   * so a cycle check never misses an edge that is being written.
+   */
+  private graphView(healed: Healed): Summaries {
+    const view = new Map(healed.index);
+    for (const id of healed.inFlight) {
+      const issue = this.readIssueFileOrKeep(id);
+      if (!issue) continue;
+      const entry = view.get(id);
+      const dependencies = [...new Set([...(entry?.dependencies ?? []), ...issue.dependencies])];
+      view.set(id, freezeSummary({ ...(entry ?? summarize(issue)), dependencies }));
+    }
+    return view;
+  }
+
+  /**
+   * The issue files are the commit point: once they are written the
+   * operation has happened, whatever befalls the index update (a lock
+   * timeout, a corrupt index). Its markers stay, so readers still see the
+   * files and the next writer or `validate --fix` heals the index.
+   */
+  private async syncIndexAfterCommit(changed: string[]): Promise<void> {
+    try {
+      await this.syncIndex(changed);
+    } catch {
+      // Deliberately ignored: see above.
+    }
+  }
+
+  /**
+   * Brings the summaries of `changed` up to their files and clears finished
+   * markers. An issue another process holds right now keeps its marker; we
+   * wait for that holder without the index lock (so the order is kept) and
+   * try again, so markers do not outlive their writers in the common case.
+   */
+  private async syncIndex(changed: string[]): Promise<void> {
+    let remaining = changed;
+    for (let attempt = 0; remaining.length > 0; attempt++) {
+      const held = await this.lock([this.indexLock('exclusive')]);
+      let healed: Healed;
+      try {
+        healed = this.heal(this.readIndex(), this.listPending(), new Set(remaining));
+        if (healed.modified) this.writeIndex(healed.index);
+        this.clearMarkers(healed.clear);
+      } finally {
+        held.release();
+      }
+      remaining = remaining.filter((id) => healed.inFlight.has(id));
+      // Whoever holds them heals them when it writes; a holder that only reads leaves that to us.
+      if (remaining.length === 0 || attempt === 3) return;
+      (await this.lock(remaining.map((id) => this.issueLock(id, 'shared')))).release();
+    }
+  }
+
+  /** Events of a transaction whose issue files are already in place: a failure here must not read as "nothing happened". */
+  private async appendCommittedEvents(events: JitEvent[], committed: string[]): Promise<void> {
+    try {
+      await this.appendEvents(events);
+    } catch (error) {
+      if (committed.length === 0 || !(error instanceof JitError)) throw error;
+      throw new JitError(error.code, `The change to ${committed.join(', ')} was saved, but its events were not logged: ${error.message}`, {
+        suggestions: error.suggestions,
+        details: { ...error.details, committed },
+        cause: error,
+      });
+    }
+  }
+
+  private async appendEvents(events: JitEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const held = await this.lock([{ path: this.lockPath('events'), mode: 'exclusive', rank: RANK.events }]);
+    try {
+      // After a crash mid-append the file may end in a torn line: start on a fresh line so ours stays whole.
+      const prefix = endsWithNewline(this.eventsPath) ? '' : '\n';
+      appendText(this.eventsPath, prefix + events.map((e) => JSON.stringify(e) + '\n').join(''));
+    } finally {
+      held.release();
+    }
+  }
+
+  private checkTempFiles(fix: boolean, problems: ValidationProblem[], fixed: string[]): void {
+    for (const dir of [this.jitDir, this.issuesDir]) {
+      for (const name of listDirectory(dir)) {
+        if (!TEMP_FILE.test(name) || !isStrayTemp(dir, name)) continue;
+        const file = path.join(dir, name);
+        problems.push({ kind: 'stray_temp_file', message: `Unfinished temp file ${file} (its writer is gone).`, path: file, fixable: true });
+        if (fix) {
+          removeFile(dir, name);
+          fixed.push(`removed stray temp file ${file}`);
+        }
+      }
+    }
+  }
+
+  /** Index against the issue files; with fix, rebuilds the index from them. Index lock held. */
+  private checkIndex(fix: boolean, problems: ValidationProblem[], fixed: string[]): void {
+    const fromFiles: Summaries = new Map();
+    const corrupt = new Set<string>();
+    for (const id of this.issueFileIds()) {
+      try {
+        const issue = this.readIssueFile(id);
+        if (issue) fromFiles.set(id, summarize(issue));
+      } catch (error) {
+        if (!(error instanceof JitError && (error.code === 'CORRUPT_FILE' || error.code === 'UNSUPPORTED_SCHEMA'))) throw error;
+        corrupt.add(id);
+        problems.push({ kind: 'corrupt_file', message: error.message, path: this.issuePath(id), issue_id: id, fixable: false });
+      }
+    }
+    let stored: Summaries | null = null;
+    try {
+      stored = this.readIndex();
+    } catch (error) {
+      if (!(error instanceof JitError && error.code === 'CORRUPT_FILE')) throw error;
+      problems.push({ kind: 'corrupt_file', message: error.message, path: this.indexPath, fixable: true });
+    }
+    const pending = this.listPending();
+    const inFlight = new Set<string>();
+    for (const id of pending.keys()) {
+      const probe = this.locker.tryLock(path.join(this.issuesDir, `${id}.lock`), 'shared', RANK.issue);
+      if (probe) probe.release();
+      else inFlight.add(id);
+    }
+    let mismatches = 0;
+    if (stored) {
+      for (const [id, summary] of fromFiles) {
+        if (inFlight.has(id)) continue;
+        const entry = stored.get(id);
+        if (!entry) {
+          mismatches++;
+          problems.push({ kind: 'unindexed_issue_file', message: `Issue file ${this.issuePath(id)} is not in the index.`, path: this.issuePath(id), issue_id: id, fixable: true });
+        } else if (JSON.stringify(entry) !== JSON.stringify(summary)) {
+          mismatches++;
+          problems.push({ kind: 'index_mismatch', message: `The index summary of ${id} differs from its issue file.`, path: this.indexPath, issue_id: id, fixable: true });
+        }
+      }
+      for (const id of stored.keys()) {
+        if (fromFiles.has(id) || corrupt.has(id) || inFlight.has(id)) continue;
+        mismatches++;
+        problems.push({ kind: 'missing_issue_file', message: `The index lists ${id} but ${this.issuePath(id)} does not exist.`, issue_id: id, fixable: true });
+      }
+    }
+    const finishedMarkers = [...pending].filter(([id]) => !inFlight.has(id) && !corrupt.has(id)).flatMap(([, names]) => names);
+    if (!fix || (stored && mismatches === 0 && finishedMarkers.length === 0)) return;
+    const rebuilt: Summaries = new Map();
+    for (const [id, summary] of fromFiles) rebuilt.set(id, freezeSummary(summary));
+    // Corrupt or in-flight issues keep their last known summary: nothing is guessed or dropped.
+    for (const id of [...corrupt, ...inFlight]) {
+      const entry = stored?.get(id);
+      if (entry) rebuilt.set(id, entry);
+    }
+    this.writeIndex(rebuilt);
+    this.clearMarkers(finishedMarkers);
+    fixed.push(`rebuilt ${this.indexPath} from ${fromFiles.size} issue files`);
+  }
+
+  private async checkEvents(fix: boolean, problems: ValidationProblem[], fixed: string[]): Promise<void> {
+    const held = await this.lock([{ path: this.lockPath('events'), mode: fix ? 'exclusive' : 'shared', rank: RANK.events }]);
+    try {
+      const text = readTextIfExists(this.eventsPath) ?? '';
+      const lines = text.split('\n');
+      const tail = lines.pop()!; // '' when the file ends with a newline
+      lines.forEach((line, i) => {
+        if (line !== '' && parseEventLine(line) === null) {
+          problems.push({ kind: 'torn_event_line', message: `Line ${i + 1} of ${this.eventsPath} is not a valid event; readers skip it.`, path: this.eventsPath, fixable: false });
+        }
+      });
+      if (tail === '') return;
+      problems.push({ kind: 'torn_event_line', message: `The last line of ${this.eventsPath} is torn (${tail.length} bytes without a newline); readers skip it.`, path: this.eventsPath, fixable: true });
+      if (fix) {
+        fs.truncateSync(this.eventsPath, Buffer.byteLength(text) - Buffer.byteLength(tail));
+        fixed.push(`truncated the torn last line of ${this.eventsPath}`);
+      }
+    } catch (error) {
+      throw fsError(error, this.eventsPath, 'check');
+    } finally {
+      held.release();
+    }
+  }
+}
+
+function gatesText(gates: Map<string, GateDefinition>): string {
+  return JSON.stringify({ schema_version: SCHEMA_VERSION, gates: Object.fromEntries([...gates].sort(([a], [b]) => a.localeCompare(b))) }, null, 2) + '\n';
+}

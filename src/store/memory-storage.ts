@@ -1,0 +1,99 @@
+/**
+ * Storage in memory, for fast tests of the domain rules. JavaScript runs one
+ * callback at a time, so every transaction is trivially atomic; values are
+ * copied in and out so callers can never alias stored data.
+ */
+import { JitError } from './errors.js';
+import type { GateDefinition, Issue, JitEvent } from './model.js';
+import { summarize } from './schema.js';
+import type { GraphTx, IssueLocks, IssueTx, Storage, StorageCheck } from './storage.js';
+import type { IssueSummary } from './tracker-api.js';
+
+export class InMemoryStorage implements Storage {
+  readonly description = 'memory';
+  private readonly issues = new Map<string, Issue>();
+  private readonly gates = new Map<string, GateDefinition>();
+  private readonly events: JitEvent[] = [];
+
+  async loadSummaries(): Promise<ReadonlyMap<string, IssueSummary>> {
+    return this.summaries();
+  }
+
+  async readIssue(id: string): Promise<Issue | null> {
+    const issue = this.issues.get(id);
+    return issue ? structuredClone(issue) : null;
+  }
+
+  async readAllIssues(): Promise<Issue[]> {
+    return [...this.issues.values()].map((issue) => structuredClone(issue));
+  }
+
+  async readGates(): Promise<ReadonlyMap<string, GateDefinition>> {
+    return structuredClone(this.gates);
+  }
+
+  async readEvents(): Promise<JitEvent[]> {
+    return structuredClone(this.events);
+  }
+
+  async issueTransaction<T>(locks: IssueLocks, apply: (tx: IssueTx) => T): Promise<T> {
+    return this.run(locks, (tx) => apply(tx));
+  }
+
+  async graphTransaction<T>(plan: (summaries: ReadonlyMap<string, IssueSummary>) => IssueLocks, apply: (tx: GraphTx) => T): Promise<T> {
+    const summaries = this.summaries();
+    return this.run(plan(summaries), (tx) => apply(Object.assign(tx, { summaries })));
+  }
+
+  async gatesTransaction<T>(apply: (gates: Map<string, GateDefinition>) => T): Promise<T> {
+    const draft = structuredClone(this.gates);
+    const result = apply(draft);
+    this.gates.clear();
+    for (const [key, def] of draft) this.gates.set(key, def);
+    return result;
+  }
+
+  async check(): Promise<StorageCheck> {
+    return { problems: [], fixed: [] };
+  }
+
+  private summaries(): Map<string, IssueSummary> {
+    return new Map([...this.issues].map(([id, issue]) => [id, summarize(issue)]));
+  }
+
+  private run<T>(locks: IssueLocks, apply: (tx: IssueTx) => T): T {
+    const writable = new Set(locks.write);
+    const readable = new Set([...writable, ...(locks.read ?? [])]);
+    const changes = new Map<string, Issue | null>();
+    const newEvents: JitEvent[] = [];
+    const tx: IssueTx = {
+      issue: (id) => {
+        if (!readable.has(id)) throw new JitError('INTERNAL', `Transaction read issue ${id} without locking it.`);
+        const changed = changes.get(id);
+        if (changed !== undefined) return changed && structuredClone(changed);
+        const stored = this.issues.get(id);
+        return stored ? structuredClone(stored) : null;
+      },
+      put: (issue) => {
+        if (!writable.has(issue.id)) throw new JitError('INTERNAL', `Transaction wrote issue ${issue.id} without locking it.`);
+        changes.set(issue.id, structuredClone(issue));
+      },
+      remove: (id) => {
+        if (!writable.has(id)) throw new JitError('INTERNAL', `Transaction removed issue ${id} without locking it.`);
+        changes.set(id, null);
+      },
+      event: (event) => newEvents.push(structuredClone(event)),
+      gates: () => {
+        if (!locks.gates) throw new JitError('INTERNAL', 'Transaction read the gate registry without locking it.');
+        return structuredClone(this.gates);
+      },
+    };
+    const result = apply(tx);
+    for (const [id, issue] of changes) {
+      if (issue) this.issues.set(id, issue);
+      else this.issues.delete(id);
+    }
+    this.events.push(...newEvents);
+    return result;
+  }
+}

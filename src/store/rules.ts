@@ -1,0 +1,194 @@
+/**
+ * Input normalisation and the pure parts of the domain rules: which states
+ * and priorities exist, what counts as ready, blocked, a cycle. No I/O here.
+ */
+import { JitError } from './errors.js';
+import { PRIORITIES, STATES, TERMINAL_STATES } from './model.js';
+import type { Issue, Priority, State } from './model.js';
+import type { IssueSummary } from './tracker-api.js';
+
+const STATE_ALIASES: Record<string, State> = {
+  open: 'backlog',
+  'in-progress': 'in_progress',
+  inprogress: 'in_progress',
+};
+
+export function parseState(input: unknown): State {
+  const text = typeof input === 'string' ? input.trim().toLowerCase() : '';
+  const state = STATE_ALIASES[text] ?? (STATES as readonly string[]).find((s) => s === text);
+  if (!state) {
+    throw new JitError('INVALID_ARGUMENT', `Unknown state ${preview(input)}.`, {
+      suggestions: [`Use one of: ${STATES.join(', ')} (also open, in-progress, inprogress).`],
+      details: { field: 'state', choices: [...STATES] },
+    });
+  }
+  return state as State;
+}
+
+export function parsePriority(input: unknown): Priority {
+  const text = typeof input === 'string' ? input.trim().toLowerCase() : '';
+  const priority = (PRIORITIES as readonly string[]).find((p) => p === text);
+  if (!priority) {
+    throw new JitError('INVALID_ARGUMENT', `Unknown priority ${preview(input)}.`, {
+      suggestions: [`Use one of: ${PRIORITIES.join(', ')}.`],
+      details: { field: 'priority', choices: [...PRIORITIES] },
+    });
+  }
+  return priority as Priority;
+}
+
+/** A bad value as it appears in a message: quoted, and cut short so a 100 KB paste stays readable. */
+export function preview(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function invalid(field: string, value: unknown, rule: string): JitError {
+  return new JitError('INVALID_ARGUMENT', `Invalid ${field} ${preview(value)}: ${rule}.`, { details: { field } });
+}
+
+// Control characters are refused everywhere: they break terminals and line-based output.
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/;
+const TOKEN = /^[^\s\u0000-\u001f\u007f]{1,200}$/;
+
+export function checkTitle(input: unknown): string {
+  const title = typeof input === 'string' ? input.trim() : '';
+  if (title.length === 0 || title.length > 500 || CONTROL.test(title) || title.includes('\n')) {
+    throw invalid('title', input, 'a title is 1-500 characters on one line');
+  }
+  return title;
+}
+
+export function checkDescription(input: unknown): string {
+  if (typeof input !== 'string' || input.length > 100_000 || CONTROL.test(input)) {
+    throw invalid('description', input, 'up to 100,000 characters of text');
+  }
+  return input;
+}
+
+/** Labels (`namespace:value`), assignees (`kind:name`) and `by` names: one word, no spaces. */
+export function checkToken(field: string, input: unknown): string {
+  const text = typeof input === 'string' ? input.trim() : '';
+  if (!TOKEN.test(text)) throw invalid(field, input, 'use 1-200 characters without spaces, e.g. agent:worker-1');
+  return text;
+}
+
+export function checkGateKey(input: unknown): string {
+  const text = typeof input === 'string' ? input.trim() : '';
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/.test(text)) {
+    throw invalid('gate key', input, 'use 1-64 letters, digits, _ . : - (starting with a letter or digit)');
+  }
+  return text;
+}
+
+export function checkContext(input: unknown): Record<string, string> {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw invalid('context', input, 'expected key=value pairs');
+  const context: Record<string, string> = {};
+  for (const [key, value] of Object.entries(input)) {
+    if (!/^[^\s=\u0000-\u001f]{1,100}$/.test(key) || key === '__proto__') throw invalid('context key', key, 'use 1-100 characters without spaces or =');
+    if (typeof value !== 'string' || value.length > 10_000 || CONTROL.test(value)) throw invalid('context value', value, 'up to 10,000 characters of text');
+    context[key] = value;
+  }
+  return context;
+}
+
+export const isTerminal = (state: State): boolean => TERMINAL_STATES.includes(state);
+
+const PRIORITY_RANK: Record<Priority, number> = { critical: 0, high: 1, normal: 2, low: 3 };
+
+/** Code-unit order: RFC 3339 timestamps and ids sort correctly, and much faster than localeCompare. */
+const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Order of ready work: highest priority first, then oldest, then id (stable). */
+export function byUrgency(a: IssueSummary, b: IssueSummary): number {
+  return PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority] || byAge(a, b);
+}
+
+export function byAge(a: IssueSummary, b: IssueSummary): number {
+  return compareText(a.created_at, b.created_at) || compareText(a.id, b.id);
+}
+
+/**
+ * Dependencies that still block `issue`. A dependency whose issue no longer
+ * exists (deleted) does not block; `jit validate` reports it as dangling.
+ */
+export function unfinishedDependencies(issue: { dependencies: readonly string[] }, stateOf: (id: string) => State | undefined): string[] {
+  return issue.dependencies.filter((dep) => {
+    const state = stateOf(dep);
+    return state !== undefined && !isTerminal(state);
+  });
+}
+
+/** The state an automatically managed issue (backlog/ready) should be in. */
+export function automaticState(issue: Pick<Issue, 'state' | 'assignee'>, dependenciesDone: boolean): State {
+  if (issue.state === 'backlog' && dependenciesDone) return 'ready';
+  if (issue.state === 'ready' && !dependenciesDone) return 'backlog';
+  return issue.state;
+}
+
+/**
+ * For validate: the backlog/ready move an issue missed (a process died
+ * between finishing a dependency and moving its dependents), or null. A
+ * `ready` issue with unfinished dependencies is always wrong. A `backlog`
+ * issue whose dependencies are all finished may be parked on purpose, so it
+ * counts only when a dependency changed after the issue did (a deliberate
+ * move to backlog would be the later change).
+ */
+export function missedAutomaticMove(
+  issue: Pick<Issue, 'state' | 'dependencies' | 'updated_at'>,
+  dependency: (id: string) => Pick<Issue, 'state' | 'updated_at'> | undefined,
+): State | null {
+  const dependencies = issue.dependencies.map(dependency).filter((d) => d !== undefined);
+  const finished = dependencies.every((d) => isTerminal(d.state));
+  if (issue.state === 'ready' && !finished) return 'backlog';
+  if (issue.state === 'backlog' && finished && dependencies.some((d) => d.updated_at > issue.updated_at)) return 'ready';
+  return null;
+}
+
+export function pendingGates(issue: Pick<Issue, 'gates_required' | 'gates_status'>): string[] {
+  return issue.gates_required.filter((key) => issue.gates_status[key]?.status !== 'passed');
+}
+
+/**
+ * A path `start -> ... -> target` along dependency edges, or null. Adding the
+ * edge `target -> start` would close exactly this cycle.
+ */
+export function findPath(start: string, target: string, dependenciesOf: (id: string) => readonly string[]): string[] | null {
+  const cameFrom = new Map<string, string | null>([[start, null]]);
+  const queue = [start];
+  for (let i = 0; i < queue.length; i++) {
+    const current = queue[i]!;
+    if (current === target) {
+      const path: string[] = [];
+      for (let node: string | null = current; node !== null; node = cameFrom.get(node) ?? null) path.unshift(node);
+      return path;
+    }
+    for (const next of dependenciesOf(current)) {
+      if (!cameFrom.has(next)) {
+        cameFrom.set(next, current);
+        queue.push(next);
+      }
+    }
+  }
+  return null;
+}
+
+/** Every cycle-closing edge found by one depth-first pass (for validate). */
+export function findCycles(ids: Iterable<string>, dependenciesOf: (id: string) => readonly string[]): string[][] {
+  const color = new Map<string, 'grey' | 'black'>();
+  const stack: string[] = [];
+  const cycles: string[][] = [];
+  const visit = (id: string): void => {
+    color.set(id, 'grey');
+    stack.push(id);
+    for (const dep of dependenciesOf(id)) {
+      const c = color.get(dep);
+      if (c === 'grey') cycles.push([...stack.slice(stack.indexOf(dep)), dep]);
+      else if (c === undefined) visit(dep);
+    }
+    stack.pop();
+    color.set(id, 'black');
+  };
+  for (const id of ids) if (!color.has(id)) visit(id);
+  return cycles;
+}

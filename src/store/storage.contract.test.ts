@@ -1,0 +1,303 @@
+// One suite, every Storage: the domain rules must hold the same over files and memory.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { JitError } from './errors.js';
+import { initJit } from './jit-dir.js';
+import { JsonFileStorage } from './json-file-storage.js';
+import { InMemoryStorage } from './memory-storage.js';
+import type { Storage } from './storage.js';
+import { Tracker } from './tracker.js';
+
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'jit-contract-'));
+afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
+let stores = 0;
+
+const factories: [string, () => Storage][] = [
+  ['InMemoryStorage', () => new InMemoryStorage()],
+  [
+    'JsonFileStorage',
+    () => {
+      const project = path.join(scratch, `p${++stores}`);
+      fs.mkdirSync(project);
+      return new JsonFileStorage(initJit(project).path);
+    },
+  ],
+];
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof JitError) return error.code;
+    throw error;
+  }
+  throw new Error('expected a JitError, but the call succeeded');
+}
+
+describe.each(factories)('Tracker over %s', (_name, makeStorage) => {
+  let t: Tracker;
+  beforeEach(() => {
+    t = new Tracker(makeStorage());
+  });
+
+  describe('issues', () => {
+    it('creates with defaults and reads back by id and prefix', async () => {
+      const issue = await t.createIssue({ title: '  Fix the parser ' });
+      expect(issue).toMatchObject({ title: 'Fix the parser', description: '', state: 'ready', priority: 'normal', assignee: null, dependencies: [], labels: [] });
+      expect(issue.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(await t.getIssue(issue.id)).toEqual(issue);
+      expect(await t.getIssue(issue.id.slice(0, 4).toUpperCase())).toEqual(issue);
+    });
+
+    it('updates fields, merges labels and context, and removes context keys with ""', async () => {
+      const issue = await t.createIssue({ title: 'a', labels: ['type:bug'], context: { a: '1', b: '2' } });
+      const updated = await t.updateIssue(issue.id, {
+        title: 'b',
+        description: 'more',
+        priority: 'CRITICAL',
+        addLabels: ['area:store', 'type:feature'],
+        removeLabels: ['type:bug', 'type:feature'], // a removal wins over an addition
+        context: { b: '', c: '3' },
+      });
+      expect(updated).toMatchObject({ title: 'b', description: 'more', priority: 'critical', labels: ['area:store'], context: { a: '1', c: '3' } });
+      expect(updated.updated_at >= issue.updated_at).toBe(true);
+      expect(await t.getIssue(issue.id)).toEqual(updated);
+    });
+
+    it('accepts every state spelling', async () => {
+      const issue = await t.createIssue({ title: 'a' });
+      for (const [given, stored] of [['in-progress', 'in_progress'], ['open', 'backlog'], ['inprogress', 'in_progress'], ['In_Progress', 'in_progress'], ['rejected', 'rejected']]) {
+        expect((await t.updateIssue(issue.id, { state: given })).state).toBe(stored);
+      }
+    });
+
+    it('deletes, and dependents stop waiting for the deleted issue', async () => {
+      const a = await t.createIssue({ title: 'a' });
+      const b = await t.createIssue({ title: 'b', dependencies: [a.id] });
+      expect(b.state).toBe('backlog');
+      expect(await t.deleteIssue(a.id.slice(0, 8))).toEqual({ id: a.id });
+      expect(await codeOf(t.getIssue(a.id))).toBe('ISSUE_NOT_FOUND');
+      expect(await t.getIssue(b.id)).toMatchObject({ dependencies: [], state: 'ready' });
+      expect((await t.listIssues()).map((s) => s.id)).toEqual([b.id]);
+    });
+
+    it('lists with filters, oldest first, and searches text', async () => {
+      const a = await t.createIssue({ title: 'Alpha parser', labels: ['area:x'], priority: 'high' });
+      const b = await t.createIssue({ title: 'Beta', description: 'about the PARSER too' });
+      await t.assign(b.id, 'agent:w1');
+      expect((await t.listIssues()).map((s) => s.id)).toEqual([a.id, b.id]);
+      expect((await t.listIssues({ label: 'area:x' })).map((s) => s.id)).toEqual([a.id]);
+      expect((await t.listIssues({ priority: 'high' })).map((s) => s.id)).toEqual([a.id]);
+      expect((await t.listIssues({ assignee: 'agent:w1' })).map((s) => s.id)).toEqual([b.id]);
+      expect((await t.listIssues({ state: 'open' })).length).toBe(0);
+      expect((await t.searchIssues('parser')).map((i) => i.id)).toEqual([a.id, b.id]);
+      expect(await t.searchIssues('nothing-like-this')).toEqual([]);
+    });
+
+    it('refuses bad input with INVALID_ARGUMENT and changes nothing', async () => {
+      const issue = await t.createIssue({ title: 'a' });
+      expect(await codeOf(t.createIssue({ title: '   ' }))).toBe('INVALID_ARGUMENT');
+      expect(await codeOf(t.createIssue({ title: 'x', priority: 'urgent' }))).toBe('INVALID_ARGUMENT');
+      expect(await codeOf(t.createIssue({ title: 'x', labels: ['has space'] }))).toBe('INVALID_ARGUMENT');
+      expect(await codeOf(t.createIssue({ title: 'line\nbreak' }))).toBe('INVALID_ARGUMENT');
+      expect(await codeOf(t.updateIssue(issue.id, { state: 'finished' }))).toBe('INVALID_ARGUMENT');
+      expect(await codeOf(t.updateIssue(issue.id, { title: 'ok', priority: 'nope' }))).toBe('INVALID_ARGUMENT');
+      expect(await codeOf(t.createIssue({ title: 'x', gates: ['no-such-gate'] }))).toBe('GATE_NOT_FOUND');
+      expect(await t.getIssue(issue.id)).toEqual(issue);
+      expect((await t.listIssues()).length).toBe(1);
+    });
+  });
+
+  describe('ids', () => {
+    it('tells invalid, unknown and ambiguous ids apart', async () => {
+      for (const bad of ['../../etc/passwd', '/abs', 'abc', 'xyz12', '', 'a\u0000bcd', '0'.repeat(37)]) {
+        expect(await codeOf(t.getIssue(bad))).toBe('INVALID_ID');
+      }
+      expect(await codeOf(t.getIssue('ffff'))).toBe('ISSUE_NOT_FOUND');
+      expect(await codeOf(t.getIssue('ffffffff-ffff-4fff-bfff-ffffffffffff'))).toBe('ISSUE_NOT_FOUND');
+      const issue = await t.createIssue({ title: 'a' });
+      expect(await codeOf(t.updateIssue('../' + issue.id, { title: 'b' }))).toBe('INVALID_ID');
+      expect(await codeOf(t.addDependency(issue.id, '..'))).toBe('INVALID_ID');
+      expect((await t.getIssue(issue.id)).title).toBe('a');
+    });
+  });
+
+  describe('readiness and dependencies', () => {
+    it('starts backlog when a dependency is unfinished and becomes ready when it is done', async () => {
+      const a = await t.createIssue({ title: 'a' });
+      const b = await t.createIssue({ title: 'b' });
+      const c = await t.createIssue({ title: 'c', dependencies: [a.id, b.id.slice(0, 6)] });
+      expect(c.state).toBe('backlog');
+      expect((await t.queryReady()).map((s) => s.id)).toEqual([a.id, b.id]);
+      await t.updateIssue(a.id, { state: 'done' });
+      expect((await t.getIssue(c.id)).state).toBe('backlog');
+      await t.updateIssue(b.id, { state: 'rejected' });
+      expect((await t.getIssue(c.id)).state).toBe('ready');
+      // Reopening a dependency sends its dependent back.
+      await t.updateIssue(b.id, { state: 'backlog' });
+      expect((await t.getIssue(c.id)).state).toBe('backlog');
+    });
+
+    it('sends a ready issue back to backlog when an unfinished dependency is added, and back when removed', async () => {
+      const a = await t.createIssue({ title: 'a' });
+      const b = await t.createIssue({ title: 'b' });
+      expect((await t.addDependency(b.id, a.id)).state).toBe('backlog');
+      expect(await codeOf(t.addDependency(b.id, a.id))).toBe('ALREADY_EXISTS');
+      expect((await t.removeDependency(b.id, a.id)).state).toBe('ready');
+      expect(await codeOf(t.removeDependency(b.id, a.id))).toBe('DEPENDENCY_NOT_FOUND');
+      const done = await t.createIssue({ title: 'done' });
+      await t.updateIssue(done.id, { state: 'done' });
+      expect((await t.addDependency(b.id, done.id)).state).toBe('ready');
+    });
+
+    it('refuses a cycle and names it', async () => {
+      const a = await t.createIssue({ title: 'a' });
+      const b = await t.createIssue({ title: 'b', dependencies: [a.id] });
+      const c = await t.createIssue({ title: 'c', dependencies: [b.id] });
+      const error = await t.addDependency(a.id, c.id).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(JitError);
+      expect((error as JitError).code).toBe('CYCLE');
+      expect((error as JitError).details?.['cycle']).toEqual([a.id, c.id, b.id, a.id]);
+      expect((error as JitError).message).toContain(`${a.id.slice(0, 8)} -> ${c.id.slice(0, 8)} -> ${b.id.slice(0, 8)} -> ${a.id.slice(0, 8)}`);
+      expect(await codeOf(t.addDependency(a.id, a.id))).toBe('CYCLE');
+      expect((await t.getIssue(a.id)).dependencies).toEqual([]);
+    });
+
+    it('refuses ready/in_progress while dependencies are unfinished', async () => {
+      const a = await t.createIssue({ title: 'a' });
+      const b = await t.createIssue({ title: 'b', dependencies: [a.id] });
+      expect(await codeOf(t.updateIssue(b.id, { state: 'ready' }))).toBe('INVALID_TRANSITION');
+      expect(await codeOf(t.claim(b.id, 'agent:x'))).toBe('INVALID_TRANSITION');
+      expect(await codeOf(t.addDependency(b.id, 'ffffffff'))).toBe('DEPENDENCY_NOT_FOUND');
+    });
+
+    it('reports blocked issues with reasons, graph, downstream and roots', async () => {
+      await t.addGateDefinition({ key: 'review', title: 'Code review' });
+      const a = await t.createIssue({ title: 'a', gates: ['review'] });
+      const b = await t.createIssue({ title: 'b', dependencies: [a.id] });
+      const c = await t.createIssue({ title: 'c', dependencies: [b.id] });
+      await expect(t.updateIssue(a.id, { state: 'done' })).rejects.toMatchObject({ code: 'GATES_PENDING' });
+      const blocked = await t.queryBlocked();
+      expect(blocked.map((x) => [x.issue.id, x.reasons])).toEqual([
+        [a.id, ['gate review pending']],
+        [b.id, [`waits for ${a.id.slice(0, 8)} (gated)`]],
+        [c.id, [`waits for ${b.id.slice(0, 8)} (backlog)`]],
+      ]);
+      expect((await t.downstream(a.id)).map((s) => s.id)).toEqual([b.id, c.id]);
+      expect((await t.roots()).map((s) => s.id)).toEqual([a.id]);
+      expect((await t.graphEdges()).edges).toEqual([
+        { from: b.id, to: a.id },
+        { from: c.id, to: b.id },
+      ]);
+      expect(await t.status()).toEqual({
+        total: 3,
+        by_state: { backlog: 2, ready: 0, in_progress: 0, gated: 1, done: 0, rejected: 0, archived: 0 },
+        ready: 0,
+        blocked: 3,
+      });
+    });
+  });
+
+  describe('claims', () => {
+    it('claims once; a second claimer is refused; release and unassign give it back', async () => {
+      const a = await t.createIssue({ title: 'a' });
+      expect(await t.claim(a.id, 'agent:one')).toMatchObject({ assignee: 'agent:one', state: 'in_progress' });
+      expect(await t.claim(a.id, 'agent:one')).toMatchObject({ assignee: 'agent:one' }); // idempotent
+      expect(await codeOf(t.claim(a.id, 'agent:two'))).toBe('ALREADY_CLAIMED');
+      expect(await t.release(a.id, 'blocked on review')).toMatchObject({ assignee: null, state: 'ready' });
+      expect(await codeOf(t.release(a.id, 'again'))).toBe('INVALID_TRANSITION');
+      expect(await codeOf(t.release(a.id, ' '))).toBe('INVALID_ARGUMENT');
+      await t.claim(a.id, 'agent:two');
+      expect(await t.unassign(a.id)).toMatchObject({ assignee: null, state: 'ready' });
+      const released = (await t.queryEvents({ type: 'issue_released' }))[0]!;
+      expect(released).toMatchObject({ issue_id: a.id, reason: 'blocked on review', assignee: 'agent:one' });
+    });
+
+    it('claim-next takes the highest priority, then the oldest, skipping assigned and blocked work', async () => {
+      const low = await t.createIssue({ title: 'low', priority: 'low' });
+      const high1 = await t.createIssue({ title: 'high1', priority: 'high' });
+      const high2 = await t.createIssue({ title: 'high2', priority: 'high', labels: ['team:b'] });
+      await t.createIssue({ title: 'blocked', priority: 'critical', dependencies: [low.id] });
+      const assigned = await t.createIssue({ title: 'assigned', priority: 'critical' });
+      await t.assign(assigned.id, 'agent:other');
+      expect((await t.claimNext('agent:a')).id).toBe(high1.id);
+      expect((await t.claimNext('agent:a', { label: 'team:b' })).id).toBe(high2.id);
+      expect(await codeOf(t.claimNext('agent:a', { priority: 'high' }))).toBe('NO_READY_ISSUE');
+      expect((await t.claimNext('agent:a')).id).toBe(low.id);
+      expect(await codeOf(t.claimNext('agent:a'))).toBe('NO_READY_ISSUE');
+    });
+  });
+
+  describe('gates', () => {
+    it('keeps a registry', async () => {
+      expect(await t.addGateDefinition({ key: 'tests', title: 'Tests pass', auto: true })).toEqual({ key: 'tests', title: 'Tests pass', description: '', auto: true });
+      expect(await codeOf(t.addGateDefinition({ key: 'tests', title: 'again' }))).toBe('ALREADY_EXISTS');
+      expect(await codeOf(t.addGateDefinition({ key: 'bad key', title: 'x' }))).toBe('INVALID_ARGUMENT');
+      await t.addGateDefinition({ key: 'lint', title: 'Lint' });
+      expect((await t.listGateDefinitions()).map((g) => g.key)).toEqual(['lint', 'tests']);
+      expect((await t.getGateDefinition('lint')).title).toBe('Lint');
+      expect(await t.removeGateDefinition('lint')).toEqual({ key: 'lint' });
+      expect(await codeOf(t.getGateDefinition('lint'))).toBe('GATE_NOT_FOUND');
+      expect(await codeOf(t.removeGateDefinition('lint'))).toBe('GATE_NOT_FOUND');
+    });
+
+    it('blocks done with pending gates (gated), and the last pass completes the issue and unblocks dependents', async () => {
+      await t.addGateDefinition({ key: 'tests', title: 'Tests' });
+      await t.addGateDefinition({ key: 'review', title: 'Review' });
+      const a = await t.createIssue({ title: 'a', gates: ['tests'] });
+      await t.addGate(a.id, 'review');
+      expect(await codeOf(t.addGate(a.id, 'review'))).toBe('ALREADY_EXISTS');
+      expect(await codeOf(t.addGate(a.id, 'unknown'))).toBe('GATE_NOT_FOUND');
+      const b = await t.createIssue({ title: 'b', dependencies: [a.id] });
+      const error = (await t.updateIssue(a.id, { state: 'done', title: 'a2' }).catch((e: unknown) => e)) as JitError;
+      expect(error.code).toBe('GATES_PENDING');
+      expect(error.details).toMatchObject({ gates: ['tests', 'review'], state: 'gated' });
+      expect(await t.getIssue(a.id)).toMatchObject({ state: 'gated', title: 'a2' });
+      await t.failGate(a.id, 'tests', 'ci:bot');
+      expect((await t.getIssue(a.id)).gates_status['tests']).toMatchObject({ status: 'failed', updated_by: 'ci:bot' });
+      await t.passGate(a.id, 'tests');
+      expect((await t.getIssue(a.id)).state).toBe('gated');
+      expect((await t.getIssue(b.id)).state).toBe('backlog');
+      expect(await codeOf(t.passGate(a.id, 'lint'))).toBe('GATE_NOT_FOUND');
+      expect((await t.passGate(a.id, 'review', 'human:ann')).state).toBe('done');
+      expect((await t.getIssue(b.id)).state).toBe('ready');
+      const types = (await t.queryEvents({ issueId: a.id.slice(0, 8) })).map((e) => e.type);
+      expect(types).toEqual(expect.arrayContaining(['issue_created', 'gate_added', 'gate_failed', 'gate_passed', 'issue_completed', 'issue_state_changed']));
+    });
+
+    it('refuses an explicit gated state without pending gates, and new gates on a done issue', async () => {
+      await t.addGateDefinition({ key: 'tests', title: 'Tests' });
+      const a = await t.createIssue({ title: 'a' });
+      expect(await codeOf(t.updateIssue(a.id, { state: 'gated' }))).toBe('INVALID_TRANSITION');
+      expect((await t.updateIssue(a.id, { state: 'done' })).state).toBe('done');
+      expect(await codeOf(t.addGate(a.id, 'tests'))).toBe('INVALID_TRANSITION');
+    });
+  });
+
+  describe('events', () => {
+    it('records operations in order; tail and query filter them', async () => {
+      const a = await t.createIssue({ title: 'a' });
+      await t.updateIssue(a.id, { title: 'b' });
+      await t.claim(a.id, 'agent:x');
+      const all = await t.queryEvents();
+      expect(all.map((e) => e.type)).toEqual(['issue_created', 'issue_updated', 'issue_claimed', 'issue_state_changed']);
+      for (const e of all) expect(e).toMatchObject({ issue_id: a.id, id: expect.any(String), timestamp: expect.any(String) });
+      expect((await t.tailEvents(2)).map((e) => e.type)).toEqual(['issue_claimed', 'issue_state_changed']);
+      expect(await t.tailEvents(0)).toEqual([]);
+      expect((await t.queryEvents({ type: 'issue_updated' }))[0]).toMatchObject({ fields: ['title'] });
+      expect((await t.queryEvents({ limit: 1 })).map((e) => e.type)).toEqual(['issue_state_changed']);
+      expect(await codeOf(t.queryEvents({ type: 'nope' }))).toBe('INVALID_ARGUMENT');
+      expect(await codeOf(t.tailEvents(-1))).toBe('INVALID_ARGUMENT');
+    });
+  });
+
+  describe('validate', () => {
+    it('is clean on a healthy store', async () => {
+      const a = await t.createIssue({ title: 'a' });
+      await t.createIssue({ title: 'b', dependencies: [a.id] });
+      expect(await t.validate()).toEqual({ ok: true, problems: [], fixed: [] });
+    });
+  });
+});

@@ -1,0 +1,73 @@
+/**
+ * The seam between the domain rules (tracker.ts) and where the data lives.
+ * Two implementations: JsonFileStorage (`.jit/` on disk, OS file locks) and
+ * InMemoryStorage (fast unit tests). One contract suite runs against both
+ * (storage.contract.test.ts).
+ *
+ * Transactions hand a synchronous callback the data as re-read under the
+ * locks; whatever it `put`s or `remove`s is written when it returns, and
+ * nothing is written when it throws.
+ */
+import type { GateDefinition, Issue, JitEvent } from './model.js';
+import type { IssueSummary, ValidationProblem } from './tracker-api.js';
+
+export interface IssueLocks {
+  /** Issues the transaction may change (exclusive locks). */
+  write: readonly string[];
+  /** Issues it only reads (shared locks), e.g. the dependencies of a claim. */
+  read?: readonly string[];
+  /** Also read the gate registry (shared lock on gates.json). */
+  gates?: boolean;
+}
+
+export interface IssueTx {
+  /** A locked issue as stored now; null when it has no file (new or deleted). Throws for unlocked ids. */
+  issue(id: string): Issue | null;
+  put(issue: Issue): void;
+  remove(id: string): void;
+  /** Appended to the event log when the transaction commits. */
+  event(event: JitEvent): void;
+  /** The gate registry; only when the transaction asked for `gates`. */
+  gates(): ReadonlyMap<string, GateDefinition>;
+}
+
+export interface GraphTx extends IssueTx {
+  /**
+   * Every issue's summary, frozen by the exclusive index lock: no other
+   * graph transaction (dependency change, delete) can run until this one
+   * has committed, so a cycle check against it cannot race.
+   */
+  readonly summaries: ReadonlyMap<string, IssueSummary>;
+}
+
+export interface StorageCheck {
+  problems: ValidationProblem[];
+  fixed: string[];
+}
+
+export interface Storage {
+  /** A short name for messages ("files at /x/.jit", "memory"). */
+  readonly description: string;
+
+  /** Every issue's summary, never stale: left-overs of a crashed writer are read from the issue files. */
+  loadSummaries(): Promise<ReadonlyMap<string, IssueSummary>>;
+  readIssue(id: string): Promise<Issue | null>;
+  /** Every issue, from the issue files themselves (search, validate). A corrupt file throws CORRUPT_FILE unless skipped. */
+  readAllIssues(options?: { skipCorrupt?: boolean }): Promise<Issue[]>;
+  readGates(): Promise<ReadonlyMap<string, GateDefinition>>;
+  /** The event log, oldest first; a torn last line is skipped. */
+  readEvents(): Promise<JitEvent[]>;
+
+  /** Changes issues under their own locks only (Pattern 1: different issues in parallel). */
+  issueTransaction<T>(locks: IssueLocks, apply: (tx: IssueTx) => T): Promise<T>;
+  /**
+   * Changes the dependency graph: takes the index lock exclusively, then the
+   * issues `plan` names for the current summaries, so the plan cannot go stale.
+   */
+  graphTransaction<T>(plan: (summaries: ReadonlyMap<string, IssueSummary>) => IssueLocks, apply: (tx: GraphTx) => T): Promise<T>;
+  /** Changes the gate registry under its exclusive lock. */
+  gatesTransaction<T>(apply: (gates: Map<string, GateDefinition>) => T): Promise<T>;
+
+  /** Storage-level integrity: index vs files, corrupt files, torn event line, temp files. */
+  check(options: { fix: boolean }): Promise<StorageCheck>;
+}

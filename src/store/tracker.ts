@@ -1,0 +1,778 @@
+/**
+ * The domain operations both faces call (TrackerApi), over any Storage.
+ * Every rule lives here: readiness, state transitions, claims, gates,
+ * dependency cycles. Storage only provides transactions.
+ */
+import { randomUUID } from 'node:crypto';
+import { JitError } from './errors.js';
+import { newIssueId, normalizeIdInput, resolveId } from './ids.js';
+import { EVENT_TYPES, STATES } from './model.js';
+import type { EventType, GateDefinition, Issue, JitEvent, State } from './model.js';
+import {
+  automaticState,
+  byAge,
+  byUrgency,
+  checkContext,
+  checkDescription,
+  checkGateKey,
+  checkTitle,
+  checkToken,
+  findCycles,
+  findPath,
+  isTerminal,
+  missedAutomaticMove,
+  parsePriority,
+  parseState,
+  pendingGates,
+  preview,
+  unfinishedDependencies,
+} from './rules.js';
+import type { IssueTx, Storage } from './storage.js';
+import type {
+  BlockedIssue,
+  ClaimNextFilter,
+  CreateIssueInput,
+  EventQuery,
+  GraphEdge,
+  IssueFilter,
+  IssueSummary,
+  StatusReport,
+  TrackerApi,
+  UpdateIssueInput,
+  ValidationReport,
+} from './tracker-api.js';
+
+const short = (id: string): string => id.slice(0, 8);
+let lastTimestamp = 0;
+/** Strictly increasing within a process, so "oldest first" is well defined even for issues made in one millisecond. */
+function now(): string {
+  lastTimestamp = Math.max(Date.now(), lastTimestamp + 1);
+  return new Date(lastTimestamp).toISOString();
+}
+
+function notFound(id: string, code: 'ISSUE_NOT_FOUND' | 'DEPENDENCY_NOT_FOUND' = 'ISSUE_NOT_FOUND'): JitError {
+  return new JitError(code, `No issue with id ${id}.`, { suggestions: ['Run `jit issue list` to see the ids.'], details: { id } });
+}
+
+/** Asked by a transaction whose dependency locks went stale: run it again with fresh ones. */
+class DependenciesMoved extends Error {}
+
+export class Tracker implements TrackerApi {
+  constructor(readonly storage: Storage) {}
+
+  // ---------------------------------------------------------------- issues
+
+  async createIssue(input: CreateIssueInput): Promise<Issue> {
+    checkInput(input);
+    const title = checkTitle(input.title);
+    const description = input.description === undefined ? '' : checkDescription(input.description);
+    const priority = input.priority === undefined ? 'normal' : parsePriority(input.priority);
+    const labels = unique(checkList('labels', input.labels).map((l) => checkToken('label', l)));
+    const gates = unique(checkList('gates', input.gates).map(checkGateKey));
+    const assignee = input.assignee === undefined ? null : checkToken('assignee', input.assignee);
+    const context = input.context === undefined ? {} : dropEmpty(checkContext(input.context));
+    const wanted = checkList('dependencies', input.dependencies).map(normalizeIdInput);
+    const summaries = wanted.length > 0 ? await this.storage.loadSummaries() : new Map<string, IssueSummary>();
+    const dependencies = unique(wanted.map((d) => this.resolveIn(summaries, d, 'DEPENDENCY_NOT_FOUND')));
+    const id = newIssueId();
+    return this.storage.issueTransaction({ write: [id], read: dependencies, gates: gates.length > 0 }, (tx) => {
+      for (const dep of dependencies) if (!tx.issue(dep)) throw notFound(dep, 'DEPENDENCY_NOT_FOUND');
+      const registry = gates.length > 0 ? tx.gates() : new Map<string, GateDefinition>();
+      for (const key of gates) if (!registry.has(key)) throw gateNotFound(key);
+      const timestamp = now();
+      const issue: Issue = {
+        id,
+        title,
+        description,
+        state: unfinishedDependencies({ dependencies }, (d) => tx.issue(d)?.state).length === 0 ? 'ready' : 'backlog',
+        priority,
+        assignee,
+        dependencies,
+        gates_required: gates,
+        gates_status: Object.fromEntries(gates.map((key) => [key, { status: 'pending' as const, updated_by: null, updated_at: timestamp }])),
+        labels,
+        context,
+        created_at: timestamp,
+        updated_at: timestamp,
+      };
+      tx.put(issue);
+      tx.event(makeEvent('issue_created', id, { title, state: issue.state }));
+      return issue;
+    });
+  }
+
+  async getIssue(idOrPrefix: string): Promise<Issue> {
+    const id = await this.resolve(idOrPrefix);
+    const issue = await this.storage.readIssue(id);
+    if (!issue) throw notFound(id);
+    return issue;
+  }
+
+  async updateIssue(idOrPrefix: string, input: UpdateIssueInput): Promise<Issue> {
+    checkInput(input);
+    const title = input.title === undefined ? undefined : checkTitle(input.title);
+    const description = input.description === undefined ? undefined : checkDescription(input.description);
+    const state = input.state === undefined ? undefined : parseState(input.state);
+    const priority = input.priority === undefined ? undefined : parsePriority(input.priority);
+    const addLabels = checkList('addLabels', input.addLabels).map((l) => checkToken('label', l));
+    const removeLabels = new Set(checkList('removeLabels', input.removeLabels).map((l) => checkToken('label', l)));
+    const assignee = input.assignee === undefined || input.assignee === null ? input.assignee : checkToken('assignee', input.assignee);
+    const context = input.context === undefined ? undefined : checkContext(input.context);
+    let gatesPending: string[] = [];
+    const { before, after } = await this.changeIssue(idOrPrefix, (issue, dependenciesDone, tx) => {
+      const { id } = issue;
+      const next: Issue = { ...issue, labels: [...issue.labels], context: { ...issue.context } };
+      if (title !== undefined) next.title = title;
+      if (description !== undefined) next.description = description;
+      if (priority !== undefined) next.priority = priority;
+      if (assignee !== undefined) next.assignee = assignee;
+      next.labels = unique([...next.labels, ...addLabels]).filter((l) => !removeLabels.has(l));
+      if (context) next.context = dropEmpty({ ...next.context, ...context });
+      gatesPending = [];
+      if (state !== undefined && state !== issue.state) {
+        next.state = this.checkTransition(issue, state, dependenciesDone, tx);
+        if (state === 'done' && next.state === 'gated') gatesPending = pendingGates(issue);
+      }
+      const changed = changedFields(issue, next);
+      if (changed.length === 0) return issue;
+      next.updated_at = now();
+      tx.event(makeEvent('issue_updated', id, { fields: changed }));
+      recordStateChange(tx, issue, next);
+      return next;
+    });
+    await this.afterStateChange(before, after);
+    const { id } = after;
+    if (gatesPending.length > 0) {
+      throw new JitError(
+        'GATES_PENDING',
+        `Issue ${short(id)} is now gated: gate${gatesPending.length > 1 ? 's' : ''} ${gatesPending.join(', ')} must pass before it is done.`,
+        { suggestions: gatesPending.map((key) => `jit gate pass ${short(id)} ${key}`), details: { id, gates: gatesPending, state: 'gated' } },
+      );
+    }
+    return after;
+  }
+
+  async deleteIssue(idOrPrefix: string): Promise<{ id: string }> {
+    const id = await this.resolve(idOrPrefix);
+    await this.storage.graphTransaction(
+      (summaries) => ({ write: [id, ...dependentsOf(summaries, id)] }),
+      (tx) => {
+        const issue = tx.issue(id);
+        if (!issue) throw notFound(id);
+        tx.remove(id);
+        tx.event(makeEvent('issue_deleted', id, { title: issue.title }));
+        // Dependents stop waiting for a deleted issue; those that waited only for it become ready.
+        const stateOf = (d: string): State | undefined => (d === id ? undefined : tx.summaries.get(d)?.state);
+        for (const dependentId of dependentsOf(tx.summaries, id)) {
+          const dependent = tx.issue(dependentId);
+          if (!dependent) continue;
+          const next = { ...dependent, dependencies: dependent.dependencies.filter((d) => d !== id), updated_at: now() };
+          next.state = automaticState(next, unfinishedDependencies(next, stateOf).length === 0);
+          tx.put(next);
+          tx.event(makeEvent('dependency_removed', dependentId, { dependency: id, reason: 'issue deleted' }));
+          recordStateChange(tx, dependent, next);
+        }
+      },
+    );
+    return { id };
+  }
+
+  async listIssues(filter: IssueFilter = {}): Promise<IssueSummary[]> {
+    checkInput(filter);
+    const state = filter.state === undefined ? undefined : parseState(filter.state);
+    const priority = filter.priority === undefined ? undefined : parsePriority(filter.priority);
+    const assignee = filter.assignee === undefined ? undefined : checkToken('assignee', filter.assignee);
+    const label = filter.label === undefined ? undefined : checkToken('label', filter.label);
+    const summaries = await this.storage.loadSummaries();
+    return [...summaries.values()]
+      .filter(
+        (s) =>
+          (state === undefined || s.state === state) &&
+          (priority === undefined || s.priority === priority) &&
+          (assignee === undefined || s.assignee === assignee) &&
+          (label === undefined || s.labels.includes(label)),
+      )
+      .sort(byAge);
+  }
+
+  async searchIssues(query: string): Promise<Issue[]> {
+    if (typeof query !== 'string' || query.trim() === '') throw new JitError('INVALID_ARGUMENT', 'The search query is empty.', { details: { field: 'query' } });
+    const needle = query.trim().toLowerCase();
+    const issues = await this.storage.readAllIssues();
+    return issues
+      .filter((issue) =>
+        [issue.id, issue.title, issue.description, ...issue.labels, ...Object.values(issue.context)].some((text) => text.toLowerCase().includes(needle)),
+      )
+      .sort(byAge);
+  }
+
+  // ------------------------------------------------------------ assignment
+
+  async assign(idOrPrefix: string, who: string): Promise<Issue> {
+    const assignee = checkToken('assignee', who);
+    const { after } = await this.changeIssue(idOrPrefix, (issue, _done, tx) => {
+      const { id } = issue;
+      if (issue.assignee === assignee) return issue;
+      tx.event(makeEvent('issue_updated', id, { fields: ['assignee'], assignee, previous: issue.assignee }));
+      return { ...issue, assignee, updated_at: now() };
+    });
+    return after;
+  }
+
+  async claim(idOrPrefix: string, who: string): Promise<Issue> {
+    const assignee = checkToken('assignee', who);
+    const { after } = await this.changeIssue(idOrPrefix, (issue, dependenciesDone, tx) => this.claimLocked(issue, assignee, dependenciesDone, tx));
+    return after;
+  }
+
+  async unassign(idOrPrefix: string): Promise<Issue> {
+    const { after } = await this.changeIssue(idOrPrefix, (issue, dependenciesDone, tx) => {
+      const { id } = issue;
+      if (issue.assignee === null) return issue;
+      const next: Issue = { ...issue, assignee: null, updated_at: now() };
+      if (issue.state === 'in_progress') next.state = dependenciesDone ? 'ready' : 'backlog';
+      tx.event(makeEvent('issue_updated', id, { fields: ['assignee'], previous: issue.assignee }));
+      recordStateChange(tx, issue, next);
+      return next;
+    });
+    return after;
+  }
+
+  async release(idOrPrefix: string, reason: string): Promise<Issue> {
+    if (typeof reason !== 'string' || reason.trim() === '' || reason.length > 1000) {
+      throw new JitError('INVALID_ARGUMENT', 'A release needs a reason (1-1000 characters).', { details: { field: 'reason' } });
+    }
+    const { after } = await this.changeIssue(idOrPrefix, (issue, dependenciesDone, tx) => {
+      const { id } = issue;
+      if (issue.assignee === null && issue.state !== 'in_progress') {
+        throw new JitError('INVALID_TRANSITION', `Issue ${short(id)} is not claimed (state ${issue.state}, no assignee): nothing to release.`, {
+          details: { id, state: issue.state },
+        });
+      }
+      const next: Issue = { ...issue, assignee: null, updated_at: now() };
+      if (issue.state === 'in_progress') next.state = dependenciesDone ? 'ready' : 'backlog';
+      tx.event(makeEvent('issue_released', id, { assignee: issue.assignee, reason: reason.trim() }));
+      recordStateChange(tx, issue, next);
+      return next;
+    });
+    return after;
+  }
+
+  async claimNext(who: string, filter: ClaimNextFilter = {}): Promise<Issue> {
+    checkInput(filter);
+    const assignee = checkToken('assignee', who);
+    const priority = filter.priority === undefined ? undefined : parsePriority(filter.priority);
+    const label = filter.label === undefined ? undefined : checkToken('label', filter.label);
+    const candidates = readyWork(await this.storage.loadSummaries()).filter(
+      (s) => (priority === undefined || s.priority === priority) && (label === undefined || s.labels.includes(label)),
+    );
+    // The index is only a hint: each candidate is re-checked under its own lock, so exactly one claimer wins it.
+    for (const candidate of candidates) {
+      try {
+        const { before, after } = await this.changeWithDependencies(
+          candidate.id,
+          (issue, dependenciesDone, tx) => {
+            if (issue.state !== 'ready' || issue.assignee !== null || !dependenciesDone) return issue;
+            return this.claimLocked(issue, assignee, dependenciesDone, tx);
+          },
+          candidate.dependencies,
+        );
+        if (after !== before) return after;
+      } catch (error) {
+        if (!(error instanceof JitError && error.code === 'ISSUE_NOT_FOUND')) throw error;
+      }
+    }
+    throw new JitError('NO_READY_ISSUE', 'No ready issue to claim' + (priority || label ? ' matching the filter.' : '.'), {
+      suggestions: ['Run `jit query blocked` to see what waits on what.'],
+    });
+  }
+
+  // ---------------------------------------------------------- dependencies
+
+  async addDependency(from: string, to: string): Promise<Issue> {
+    const [fromId, toId] = await this.resolvePair(from, to);
+    if (fromId === toId) throw cycleError([fromId, fromId]);
+    return this.storage.graphTransaction(
+      () => ({ write: [fromId], read: [toId] }),
+      (tx) => {
+        const issue = tx.issue(fromId);
+        if (!issue) throw notFound(fromId);
+        const dependency = tx.issue(toId);
+        if (!dependency) throw notFound(toId, 'DEPENDENCY_NOT_FOUND');
+        if (issue.dependencies.includes(toId)) {
+          throw new JitError('ALREADY_EXISTS', `Issue ${short(fromId)} already waits for ${short(toId)}.`, { details: { from: fromId, to: toId } });
+        }
+        const path = findPath(toId, fromId, (id) => (id === fromId ? issue.dependencies : tx.summaries.get(id)?.dependencies ?? []));
+        if (path) throw cycleError([fromId, ...path]);
+        const next: Issue = { ...issue, dependencies: [...issue.dependencies, toId], updated_at: now() };
+        if (!isTerminal(dependency.state)) next.state = automaticState(next, false);
+        tx.put(next);
+        tx.event(makeEvent('dependency_added', fromId, { dependency: toId }));
+        recordStateChange(tx, issue, next);
+        return next;
+      },
+    );
+  }
+
+  async removeDependency(from: string, to: string): Promise<Issue> {
+    const [fromId, toId] = await this.resolvePair(from, to);
+    return this.storage.graphTransaction(
+      () => ({ write: [fromId] }),
+      (tx) => {
+        const issue = tx.issue(fromId);
+        if (!issue) throw notFound(fromId);
+        if (!issue.dependencies.includes(toId)) {
+          throw new JitError('DEPENDENCY_NOT_FOUND', `Issue ${short(fromId)} does not wait for ${short(toId)}.`, { details: { from: fromId, to: toId } });
+        }
+        const next: Issue = { ...issue, dependencies: issue.dependencies.filter((d) => d !== toId), updated_at: now() };
+        // The index lock freezes every dependency edge, and states of other issues are read from it.
+        next.state = automaticState(next, unfinishedDependencies(next, (d) => tx.summaries.get(d)?.state).length === 0);
+        tx.put(next);
+        tx.event(makeEvent('dependency_removed', fromId, { dependency: toId }));
+        recordStateChange(tx, issue, next);
+        return next;
+      },
+    );
+  }
+
+  // ----------------------------------------------------------------- gates
+
+  async listGateDefinitions(): Promise<GateDefinition[]> {
+    return [...(await this.storage.readGates()).values()].sort((a, b) => a.key.localeCompare(b.key));
+  }
+
+  async getGateDefinition(key: string): Promise<GateDefinition> {
+    const gateKey = checkGateKey(key);
+    const def = (await this.storage.readGates()).get(gateKey);
+    if (!def) throw gateNotFound(gateKey);
+    return def;
+  }
+
+  async addGateDefinition(def: { key: string; title: string; description?: string; auto?: boolean }): Promise<GateDefinition> {
+    checkInput(def);
+    const gate: GateDefinition = {
+      key: checkGateKey(def.key),
+      title: checkTitle(def.title),
+      description: def.description === undefined ? '' : checkDescription(def.description),
+      auto: def.auto === undefined ? false : checkBoolean('auto', def.auto),
+    };
+    return this.storage.gatesTransaction((gates) => {
+      if (gates.has(gate.key)) {
+        throw new JitError('ALREADY_EXISTS', `Gate ${gate.key} is already in the registry.`, { suggestions: [`jit registry show ${gate.key}`], details: { key: gate.key } });
+      }
+      gates.set(gate.key, gate);
+      return gate;
+    });
+  }
+
+  async removeGateDefinition(key: string): Promise<{ key: string }> {
+    const gateKey = checkGateKey(key);
+    return this.storage.gatesTransaction((gates) => {
+      if (!gates.delete(gateKey)) throw gateNotFound(gateKey);
+      return { key: gateKey };
+    });
+  }
+
+  async addGate(idOrPrefix: string, key: string): Promise<Issue> {
+    const gateKey = checkGateKey(key);
+    const id = await this.resolve(idOrPrefix);
+    return this.storage.issueTransaction({ write: [id], gates: true }, (tx) => {
+      const issue = tx.issue(id);
+      if (!issue) throw notFound(id);
+      if (!tx.gates().has(gateKey)) throw gateNotFound(gateKey);
+      if (issue.state === 'done') {
+        // A done issue has passed all its gates; a new one would make that false.
+        throw new JitError('INVALID_TRANSITION', `Issue ${short(id)} is done: reopen it before adding gate ${gateKey}.`, {
+          suggestions: [`jit issue update ${short(id)} --state in_progress`],
+          details: { id, state: issue.state, key: gateKey },
+        });
+      }
+      if (issue.gates_required.includes(gateKey)) {
+        throw new JitError('ALREADY_EXISTS', `Issue ${short(id)} already requires gate ${gateKey}.`, { details: { id, key: gateKey } });
+      }
+      const timestamp = now();
+      const next: Issue = {
+        ...issue,
+        gates_required: [...issue.gates_required, gateKey],
+        gates_status: { ...issue.gates_status, [gateKey]: { status: 'pending', updated_by: null, updated_at: timestamp } },
+        updated_at: timestamp,
+      };
+      tx.put(next);
+      tx.event(makeEvent('gate_added', id, { gate: gateKey }));
+      return next;
+    });
+  }
+
+  async passGate(idOrPrefix: string, key: string, by?: string): Promise<Issue> {
+    return this.setGate(idOrPrefix, key, 'passed', by);
+  }
+
+  async failGate(idOrPrefix: string, key: string, by?: string): Promise<Issue> {
+    return this.setGate(idOrPrefix, key, 'failed', by);
+  }
+
+  // --------------------------------------------------------------- queries
+
+  async queryReady(): Promise<IssueSummary[]> {
+    return readyWork(await this.storage.loadSummaries());
+  }
+
+  async queryBlocked(): Promise<BlockedIssue[]> {
+    const summaries = await this.storage.loadSummaries();
+    const blocked: BlockedIssue[] = [];
+    for (const summary of [...summaries.values()].sort(byAge)) {
+      const reasons = blockingDependencies(summary, summaries).map((d) => `waits for ${short(d)} (${summaries.get(d)!.state})`);
+      if (summary.state === 'gated') {
+        // Gate results live only in the issue file; gated issues are few, so read just those.
+        const issue = await this.storage.readIssue(summary.id);
+        for (const key of issue ? pendingGates(issue) : []) reasons.push(`gate ${key} ${issue!.gates_status[key]?.status ?? 'pending'}`);
+      }
+      if (reasons.length > 0) blocked.push({ issue: summary, reasons });
+    }
+    return blocked;
+  }
+
+  async status(): Promise<StatusReport> {
+    const summaries = await this.storage.loadSummaries();
+    const byState = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<State, number>;
+    let ready = 0;
+    let blocked = 0;
+    for (const summary of summaries.values()) {
+      byState[summary.state]++;
+      const waiting = blockingDependencies(summary, summaries).length > 0;
+      if (summary.state === 'ready' && summary.assignee === null && !waiting) ready++;
+      if (summary.state === 'gated' || waiting) blocked++;
+    }
+    return { total: summaries.size, by_state: byState, ready, blocked };
+  }
+
+  // ----------------------------------------------------------------- graph
+
+  async graphEdges(): Promise<{ nodes: IssueSummary[]; edges: GraphEdge[] }> {
+    const nodes = [...(await this.storage.loadSummaries()).values()].sort(byAge);
+    return { nodes, edges: nodes.flatMap((n) => n.dependencies.map((to) => ({ from: n.id, to }))) };
+  }
+
+  async downstream(idOrPrefix: string): Promise<IssueSummary[]> {
+    const summaries = await this.storage.loadSummaries();
+    const id = this.resolveIn(summaries, idOrPrefix);
+    const dependents = new Map<string, string[]>();
+    for (const s of summaries.values()) for (const d of s.dependencies) dependents.set(d, [...(dependents.get(d) ?? []), s.id]);
+    const seen = new Set<string>([id]);
+    const queue = [id];
+    for (let i = 0; i < queue.length; i++) {
+      for (const next of dependents.get(queue[i]!) ?? []) if (!seen.has(next)) (seen.add(next), queue.push(next));
+    }
+    seen.delete(id);
+    return [...seen].map((d) => summaries.get(d)!).sort(byAge);
+  }
+
+  async roots(): Promise<IssueSummary[]> {
+    return [...(await this.storage.loadSummaries()).values()].filter((s) => s.dependencies.length === 0).sort(byAge);
+  }
+
+  // ---------------------------------------------------------------- events
+
+  async tailEvents(n = 10): Promise<JitEvent[]> {
+    const count = checkCount('n', n);
+    const events = await this.storage.readEvents();
+    return count === 0 ? [] : events.slice(-count);
+  }
+
+  async queryEvents(query: EventQuery = {}): Promise<JitEvent[]> {
+    checkInput(query);
+    if (query.type !== undefined && !(EVENT_TYPES as readonly string[]).includes(query.type)) {
+      throw new JitError('INVALID_ARGUMENT', `Unknown event type ${preview(query.type)}.`, {
+        suggestions: [`Use one of: ${EVENT_TYPES.join(', ')}.`],
+        details: { field: 'type', choices: [...EVENT_TYPES] },
+      });
+    }
+    const issuePrefix = query.issueId === undefined ? undefined : normalizeIdInput(query.issueId);
+    const limit = query.limit === undefined ? undefined : checkCount('limit', query.limit);
+    const events = (await this.storage.readEvents()).filter(
+      (e) => (query.type === undefined || e.type === query.type) && (issuePrefix === undefined || (e.issue_id ?? '').startsWith(issuePrefix)),
+    );
+    return limit === undefined ? events : limit === 0 ? [] : events.slice(-limit);
+  }
+
+  // ------------------------------------------------------------- integrity
+
+  async validate(options: { fix?: boolean } = {}): Promise<ValidationReport> {
+    const fix = options.fix === true;
+    const { problems, fixed } = await this.storage.check({ fix });
+    const issues = await this.storage.readAllIssues({ skipCorrupt: true }); // check() reported those
+    const byId = new Map(issues.map((issue) => [issue.id, issue]));
+    const gates = await this.storage.readGates();
+    const stale: string[] = [];
+    for (const issue of issues) {
+      for (const dep of issue.dependencies) {
+        if (!byId.has(dep)) {
+          problems.push({ kind: 'dangling_dependency', message: `Issue ${issue.id} waits for ${dep}, which does not exist.`, issue_id: issue.id, fixable: false });
+        }
+      }
+      for (const key of issue.gates_required) {
+        if (!gates.has(key)) {
+          problems.push({ kind: 'unknown_gate', message: `Issue ${issue.id} requires gate ${key}, which is not in the registry.`, issue_id: issue.id, fixable: false });
+        }
+      }
+      const missed = missedAutomaticMove(issue, (d) => byId.get(d));
+      if (missed) {
+        stale.push(issue.id);
+        problems.push({
+          kind: 'stale_state',
+          message: `Issue ${issue.id} is ${issue.state} but should be ${missed}: ${missed === 'ready' ? 'its dependencies finished after its last change' : 'it waits for unfinished dependencies'}.`,
+          issue_id: issue.id,
+          fixable: true,
+        });
+      }
+    }
+    for (const cycle of findCycles(byId.keys(), (id) => byId.get(id)?.dependencies ?? [])) {
+      problems.push({ kind: 'cycle', message: `Dependency cycle: ${cycle.map(short).join(' -> ')}.`, issue_id: cycle[0], fixable: false });
+    }
+    if (fix) {
+      for (const id of stale) {
+        await this.reconcile(id);
+        fixed.push(`moved issue ${id} between backlog and ready to match its dependencies`);
+      }
+    }
+    const remaining = problems.filter((p) => !(fix && p.fixable));
+    return { ok: remaining.length === 0, problems, fixed };
+  }
+
+  // -------------------------------------------------------------- internal
+
+  private async resolve(idOrPrefix: string): Promise<string> {
+    normalizeIdInput(idOrPrefix); // refuse junk before reading anything
+    return this.resolveIn(await this.storage.loadSummaries(), idOrPrefix);
+  }
+
+  private resolveIn(
+    known: ReadonlyMap<string, unknown> | ReadonlySet<string>,
+    idOrPrefix: string,
+    code: 'ISSUE_NOT_FOUND' | 'DEPENDENCY_NOT_FOUND' = 'ISSUE_NOT_FOUND',
+  ): string {
+    try {
+      return resolveId(idOrPrefix, known.keys());
+    } catch (error) {
+      if (error instanceof JitError && error.code === 'ISSUE_NOT_FOUND' && code !== error.code) {
+        throw new JitError(code, error.message, { suggestions: error.suggestions, details: error.details });
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * FROM among the issues; TO among the issues and, so that an edge to a
+   * deleted issue can still be removed, FROM's own dependencies.
+   */
+  private async resolvePair(from: string, to: string): Promise<[string, string]> {
+    normalizeIdInput(from);
+    normalizeIdInput(to);
+    const summaries = await this.storage.loadSummaries();
+    const fromId = this.resolveIn(summaries, from);
+    const targets = new Set([...summaries.keys(), ...(summaries.get(fromId)?.dependencies ?? [])]);
+    return [fromId, this.resolveIn(targets, to, 'DEPENDENCY_NOT_FOUND')];
+  }
+
+
+  /** Resolves the id and runs `change` on it (see changeWithDependencies). */
+  private async changeIssue(
+    idOrPrefix: string,
+    change: (issue: Issue, dependenciesDone: boolean, tx: IssueTx) => Issue,
+  ): Promise<{ before: Issue; after: Issue }> {
+    normalizeIdInput(idOrPrefix);
+    const summaries = await this.storage.loadSummaries();
+    const id = this.resolveIn(summaries, idOrPrefix);
+    return this.changeWithDependencies(id, change, summaries.get(id)?.dependencies);
+  }
+
+  /**
+   * One issue's read-modify-write under its exclusive lock, with shared locks
+   * on its dependencies so `dependenciesDone` is exact. The dependency list
+   * comes from the index; if the file says otherwise (a racing change), run
+   * again with the right locks.
+   */
+  private async changeWithDependencies(
+    id: string,
+    change: (issue: Issue, dependenciesDone: boolean, tx: IssueTx) => Issue,
+    knownDependencies?: readonly string[],
+  ): Promise<{ before: Issue; after: Issue }> {
+    let dependencies = knownDependencies ?? (await this.storage.loadSummaries()).get(id)?.dependencies ?? [];
+    for (;;) {
+      try {
+        return await this.storage.issueTransaction({ write: [id], read: dependencies }, (tx) => {
+          const before = tx.issue(id);
+          if (!before) throw notFound(id);
+          if (before.dependencies.some((d) => !dependencies.includes(d))) {
+            dependencies = before.dependencies;
+            throw new DependenciesMoved();
+          }
+          const after = change(before, unfinishedDependencies(before, (d) => tx.issue(d)?.state).length === 0, tx);
+          if (after !== before) tx.put(after);
+          return { before, after };
+        });
+      } catch (error) {
+        if (!(error instanceof DependenciesMoved)) throw error;
+      }
+    }
+  }
+
+  private checkTransition(issue: Issue, wanted: State, dependenciesDone: boolean, tx: IssueTx): State {
+    if ((wanted === 'ready' || wanted === 'in_progress') && !dependenciesDone) {
+      const waiting = unfinishedDependencies(issue, (d) => tx.issue(d)?.state);
+      throw new JitError('INVALID_TRANSITION', `Issue ${short(issue.id)} cannot be ${wanted}: it waits for ${waiting.map(short).join(', ')}.`, {
+        suggestions: ['Finish the dependencies first, or remove them with `jit dep rm`.'],
+        details: { id: issue.id, state: issue.state, wanted, waiting_for: waiting },
+      });
+    }
+    if (wanted === 'gated' && pendingGates(issue).length === 0) {
+      throw new JitError('INVALID_TRANSITION', `Issue ${short(issue.id)} cannot be gated: it has no pending gates.`, {
+        suggestions: ['Add a gate with `jit gate add` first.'],
+        details: { id: issue.id, state: issue.state, wanted },
+      });
+    }
+    if (wanted === 'done' && pendingGates(issue).length > 0) return 'gated';
+    return wanted;
+  }
+
+  private claimLocked(issue: Issue, assignee: string, dependenciesDone: boolean, tx: IssueTx): Issue {
+    if (issue.assignee !== null && issue.assignee !== assignee) {
+      throw new JitError('ALREADY_CLAIMED', `Issue ${short(issue.id)} is already claimed by ${issue.assignee}.`, {
+        suggestions: ['Pick another issue (`jit query ready`) or ask its holder to release it.'],
+        details: { id: issue.id, assignee: issue.assignee },
+      });
+    }
+    if (isTerminal(issue.state) || issue.state === 'archived') {
+      throw new JitError('INVALID_TRANSITION', `Issue ${short(issue.id)} is ${issue.state}: there is nothing to claim.`, { details: { id: issue.id, state: issue.state } });
+    }
+    if (issue.assignee === assignee && (issue.state === 'in_progress' || issue.state === 'gated')) return issue;
+    const state: State = issue.state === 'gated' ? 'gated' : this.checkTransition(issue, 'in_progress', dependenciesDone, tx);
+    const next: Issue = { ...issue, assignee, state, updated_at: now() };
+    tx.event(makeEvent('issue_claimed', issue.id, { assignee }));
+    recordStateChange(tx, issue, next);
+    return next;
+  }
+
+  private async setGate(idOrPrefix: string, key: string, status: 'passed' | 'failed', by: string | undefined): Promise<Issue> {
+    const gateKey = checkGateKey(key);
+    const who = by === undefined ? null : checkToken('by', by);
+    const { before, after } = await this.changeIssue(idOrPrefix, (issue, _done, tx) => {
+      const { id } = issue;
+      if (!issue.gates_required.includes(gateKey)) {
+        throw new JitError('GATE_NOT_FOUND', `Issue ${short(id)} does not require gate ${gateKey}.`, {
+          suggestions: [`jit gate add ${short(id)} ${gateKey}`],
+          details: { id, key: gateKey },
+        });
+      }
+      const timestamp = now();
+      const next: Issue = { ...issue, gates_status: { ...issue.gates_status, [gateKey]: { status, updated_by: who, updated_at: timestamp } }, updated_at: timestamp };
+      tx.event(makeEvent(status === 'passed' ? 'gate_passed' : 'gate_failed', id, { gate: gateKey, by: who }));
+      // Passing the last gate of a gated issue completes it.
+      if (issue.state === 'gated' && pendingGates(next).length === 0) next.state = 'done';
+      recordStateChange(tx, issue, next);
+      return next;
+    });
+    await this.afterStateChange(before, after);
+    return after;
+  }
+
+  /** When an issue enters or leaves done/rejected, its dependents may move between backlog and ready. */
+  private async afterStateChange(before: Issue, after: Issue): Promise<void> {
+    if (isTerminal(before.state) === isTerminal(after.state)) return;
+    for (const dependent of dependentsOf(await this.storage.loadSummaries(), after.id)) await this.reconcile(dependent);
+  }
+
+  private async reconcile(id: string): Promise<void> {
+    try {
+      await this.changeWithDependencies(id, (issue, dependenciesDone, tx) => {
+        const state = automaticState(issue, dependenciesDone);
+        if (state === issue.state) return issue;
+        const next = { ...issue, state, updated_at: now() };
+        recordStateChange(tx, issue, next);
+        return next;
+      });
+    } catch (error) {
+      // Deleted meanwhile: nothing left to reconcile.
+      if (!(error instanceof JitError && error.code === 'ISSUE_NOT_FOUND')) throw error;
+    }
+  }
+}
+
+function makeEvent(type: EventType, issueId: string | null, extra: Record<string, unknown> = {}): JitEvent {
+  return { type, id: randomUUID(), issue_id: issueId, timestamp: now(), ...extra };
+}
+
+function recordStateChange(tx: IssueTx, before: Issue, after: Issue): void {
+  if (before.state === after.state) return;
+  tx.event(makeEvent('issue_state_changed', after.id, { from: before.state, to: after.state }));
+  if (after.state === 'done') tx.event(makeEvent('issue_completed', after.id));
+}
+
+function dependentsOf(summaries: ReadonlyMap<string, IssueSummary>, id: string): string[] {
+  return [...summaries.values()].filter((s) => s.dependencies.includes(id)).map((s) => s.id);
+}
+
+function blockingDependencies(summary: IssueSummary, summaries: ReadonlyMap<string, IssueSummary>): string[] {
+  if (isTerminal(summary.state) || summary.state === 'archived') return [];
+  return unfinishedDependencies(summary, (d) => summaries.get(d)?.state);
+}
+
+function readyWork(summaries: ReadonlyMap<string, IssueSummary>): IssueSummary[] {
+  return [...summaries.values()]
+    .filter((s) => s.state === 'ready' && s.assignee === null && unfinishedDependencies(s, (d) => summaries.get(d)?.state).length === 0)
+    .sort(byUrgency);
+}
+
+function cycleError(cycle: string[]): JitError {
+  return new JitError('CYCLE', `Refused: the dependency would close a cycle ${cycle.map(short).join(' -> ')}.`, {
+    suggestions: ['Remove one of the edges on the cycle first (`jit dep rm`), or reverse the dependency.'],
+    details: { cycle },
+  });
+}
+
+function gateNotFound(key: string): JitError {
+  return new JitError('GATE_NOT_FOUND', `Gate ${key} is not in the registry.`, {
+    suggestions: [`jit registry add ${key} --title "..."`, 'jit registry list'],
+    details: { key },
+  });
+}
+
+function changedFields(before: Issue, after: Issue): string[] {
+  return (['title', 'description', 'state', 'priority', 'assignee', 'labels', 'context'] as const).filter(
+    (field) => JSON.stringify(before[field]) !== JSON.stringify(after[field]),
+  );
+}
+
+function unique<T>(values: T[]): T[] {
+  return [...new Set(values)];
+}
+
+function dropEmpty(context: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(context).filter(([, value]) => value !== ''));
+}
+
+function checkInput(input: unknown): void {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new JitError('INVALID_ARGUMENT', `Invalid input ${preview(input)}: expected an object of fields.`, { details: { field: 'input' } });
+  }
+}
+
+function checkList(field: string, value: unknown): unknown[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.length > 1000) {
+    throw new JitError('INVALID_ARGUMENT', `Invalid ${field} ${preview(value)}: expected a list (up to 1000 entries).`, { details: { field } });
+  }
+  return value;
+}
+
+function checkBoolean(field: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new JitError('INVALID_ARGUMENT', `Invalid ${field} ${preview(value)}: expected true or false.`, { details: { field } });
+  return value;
+}
+
+function checkCount(field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 1_000_000) {
+    throw new JitError('INVALID_ARGUMENT', `Invalid ${field} ${preview(value)}: expected a whole number from 0 to 1000000.`, { details: { field } });
+  }
+  return value;
+}
