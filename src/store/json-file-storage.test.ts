@@ -8,6 +8,7 @@ import { lock } from '../lock/index.js';
 import { debugLocks } from './debug-locks.js';
 import { JitError } from './errors.js';
 import { findJitDir, initJit, openTracker, resolveJitDir } from './jit-dir.js';
+import type { Issue } from './model.js';
 import type { Tracker } from './tracker.js';
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'jit-files-'));
@@ -223,7 +224,7 @@ describe('crash leftovers', () => {
     expect((await tracker.validate()).problems).toEqual([expect.objectContaining({ kind: 'torn_event_line', fixable: false })]);
   });
 
-  it('stray temp files of dead writers are reported and removed; a live writer’s are left alone', async () => {
+  it('every validate removes temp files of dead writers and reports it; a live writer’s are left alone', async () => {
     const dead = spawn(process.execPath, ['-e', '0']);
     await new Promise((resolve) => dead.on('close', resolve));
     const live = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
@@ -232,9 +233,9 @@ describe('crash leftovers', () => {
       const liveTemp = path.join(jitDir, `.index.json.${live.pid}.1.tmp`);
       fs.writeFileSync(deadTemp, '{"half');
       fs.writeFileSync(liveTemp, '{"half');
-      const report = await tracker.validate({ fix: true });
-      expect(report.problems).toEqual([expect.objectContaining({ kind: 'stray_temp_file', path: deadTemp })]);
-      expect(report.fixed).toEqual([`removed stray temp file ${deadTemp}`]);
+      const report = await tracker.validate();
+      expect(report.ok).toBe(true);
+      expect(report.recovered).toEqual([`removed unfinished temp file ${deadTemp} (its writer is gone)`]);
       expect(fs.existsSync(deadTemp)).toBe(false);
       expect(fs.existsSync(liveTemp)).toBe(true);
     } finally {
@@ -242,17 +243,30 @@ describe('crash leftovers', () => {
     }
   });
 
-  it('an issue written but not yet indexed (the writer died) is served from its file and healed by the next write', async () => {
-    const a = await tracker.createIssue({ title: 'a' });
-    // What a writer killed between its issue write and its index update leaves behind.
-    const changed = { ...readJson(issuePath(a.id)), title: 'new', updated_at: new Date(Date.now() + 1000).toISOString() };
-    fs.writeFileSync(issuePath(a.id), JSON.stringify(changed));
-    fs.writeFileSync(path.join(jitDir, 'pending', `${a.id}.999999.1`), '');
-    expect((await tracker.listIssues())[0]!.title).toBe('new');
-    expect((await tracker.validate()).problems).toEqual([expect.objectContaining({ kind: 'index_mismatch', issue_id: a.id, fixable: true })]);
-    await tracker.createIssue({ title: 'b' });
-    expect(readJson(path.join(jitDir, 'index.json')).issues[a.id].title).toBe('new');
-    expect(fs.readdirSync(path.join(jitDir, 'pending'))).toEqual([]);
+  describe('an issue written but not yet indexed (the writer died)', () => {
+    let a: Issue;
+    beforeEach(async () => {
+      a = await tracker.createIssue({ title: 'a' });
+      // What a writer killed between its issue write and its index update leaves behind.
+      const changed = { ...readJson(issuePath(a.id)), title: 'new', updated_at: new Date(Date.now() + 1000).toISOString() };
+      fs.writeFileSync(issuePath(a.id), JSON.stringify(changed));
+      fs.writeFileSync(path.join(jitDir, 'pending', `${a.id}.999999.1`), '');
+    });
+
+    it('is served from its file and healed by the next write', async () => {
+      expect((await tracker.listIssues())[0]!.title).toBe('new');
+      await tracker.createIssue({ title: 'b' });
+      expect(readJson(path.join(jitDir, 'index.json')).issues[a.id].title).toBe('new');
+      expect(fs.readdirSync(path.join(jitDir, 'pending'))).toEqual([]);
+    });
+
+    it('is healed by validate, which says so', async () => {
+      const report = await tracker.validate();
+      expect(report.problems).toEqual([]);
+      expect(report.recovered).toEqual([expect.stringContaining(`index summary of ${a.id}`)]);
+      expect(readJson(path.join(jitDir, 'index.json')).issues[a.id].title).toBe('new');
+      expect(fs.readdirSync(path.join(jitDir, 'pending'))).toEqual([]);
+    });
   });
 
   it('a dependent left in backlog by a crash (its dependency is done) is reported and moved by --fix', async () => {
@@ -287,7 +301,7 @@ describe('crash leftovers', () => {
     const b = await tracker.createIssue({ title: 'b', dependencies: [a.id] });
     await tracker.updateIssue(a.id, { state: 'done' });
     await tracker.updateIssue(b.id, { state: 'backlog' });
-    expect(await tracker.validate({ fix: true })).toEqual({ ok: true, problems: [], fixed: [] });
+    expect(await tracker.validate({ fix: true })).toEqual({ ok: true, problems: [], fixed: [], recovered: [] });
     expect((await tracker.getIssue(b.id)).state).toBe('backlog');
   });
 });

@@ -38,6 +38,7 @@ import {
   makeDirectory,
   readTextIfExists,
   removeFile,
+  unsafePath,
   writeFileAtomic,
 } from './files.js';
 import { RANK, fileLocker, type HeldLocks, type Locker } from './locker.js';
@@ -169,6 +170,10 @@ export class JsonFileStorage implements Storage {
   issueTransaction<T>(locks: IssueLocks, apply: (tx: IssueTx) => T): Promise<T> {
     return this.serial(async () => {
       const tx = this.newTx(locks);
+      // The index is updated after the issue files commit, when a failure can
+      // no longer be reported as "nothing happened"; refuse a planted lock
+      // file up front instead.
+      this.checkLockFile(this.lockPath('index'));
       const held = await this.lock([
         ...tx.writable.map((id) => this.issueLock(id, 'exclusive')),
         ...tx.readOnly.map((id) => this.issueLock(id, 'shared')),
@@ -254,9 +259,10 @@ export class JsonFileStorage implements Storage {
     return this.serial(async () => {
       const problems: ValidationProblem[] = [];
       const fixed: string[] = [];
-      const held = await this.lock([this.indexLock(options.fix ? 'exclusive' : 'shared')]);
+      const recovered: string[] = [];
+      const held = await this.lock([this.indexLock('exclusive')]);
       try {
-        this.checkTempFiles(options.fix, problems, fixed);
+        this.recoverFromCrashes(recovered);
         this.checkIndex(options.fix, problems, fixed);
       } finally {
         held.release();
@@ -268,7 +274,7 @@ export class JsonFileStorage implements Storage {
         problems.push({ kind: 'corrupt_file', message: error.message, path: this.gatesPath, fixable: false });
       }
       await this.checkEvents(options.fix, problems, fixed);
-      return { problems, fixed };
+      return { problems, fixed, recovered };
     });
   }
 
@@ -325,6 +331,19 @@ export class JsonFileStorage implements Storage {
     if (!ISSUE_FILE.test(`${id}.json`)) {
       throw new JitError('INTERNAL', `Storage was handed a malformed issue id ${JSON.stringify(id)}.`);
     }
+  }
+
+  /** UNSAFE_PATH when a lock file was replaced by a symlink or something other than a regular file. */
+  private checkLockFile(lockFile: string): void {
+    let stat: fs.Stats;
+    try {
+      stat = fs.lstatSync(lockFile);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return; // created on first use
+      throw fsError(error, lockFile, 'inspect');
+    }
+    if (stat.isSymbolicLink()) throw unsafePath(lockFile, 'is a symbolic link');
+    if (!stat.isFile()) throw unsafePath(lockFile, 'is not a regular file');
   }
 
   private lockPath(name: 'index' | 'gates' | 'events'): string {
@@ -607,18 +626,33 @@ export class JsonFileStorage implements Storage {
     }
   }
 
-  private checkTempFiles(fix: boolean, problems: ValidationProblem[], fixed: string[]): void {
+  /**
+   * What a killed writer leaves behind, cleaned up by every validate, as a
+   * database recovers its journal on open: temp files of dead writers (never
+   * renamed into place, so never data) and summaries behind their issue
+   * files (markers whose writer is gone; the files are the truth). Runs
+   * under the exclusive index lock.
+   */
+  private recoverFromCrashes(recovered: string[]): void {
     for (const dir of [this.jitDir, this.issuesDir]) {
       for (const name of listDirectory(dir)) {
         if (!TEMP_FILE.test(name) || !isStrayTemp(dir, name)) continue;
-        const file = path.join(dir, name);
-        problems.push({ kind: 'stray_temp_file', message: `Unfinished temp file ${file} (its writer is gone).`, path: file, fixable: true });
-        if (fix) {
-          removeFile(dir, name);
-          fixed.push(`removed stray temp file ${file}`);
-        }
+        removeFile(dir, name);
+        recovered.push(`removed unfinished temp file ${path.join(dir, name)} (its writer is gone)`);
       }
     }
+    let index: Summaries;
+    try {
+      index = this.readIndex();
+    } catch (error) {
+      if (error instanceof JitError && error.code === 'CORRUPT_FILE') return; // checkIndex reports it
+      throw error;
+    }
+    const healed = this.heal(index, this.listPending(), new Set());
+    const behind = [...index.keys(), ...healed.index.keys()].filter((id) => index.get(id) !== healed.index.get(id));
+    if (healed.modified) this.writeIndex(healed.index);
+    this.clearMarkers(healed.clear);
+    for (const id of new Set(behind)) recovered.push(`brought the index summary of ${id} up to its issue file (a writer died between the two)`);
   }
 
   /** Index against the issue files; with fix, rebuilds the index from them. Index lock held. */

@@ -54,7 +54,7 @@ export class InMemoryStorage implements Storage {
   }
 
   async check(): Promise<StorageCheck> {
-    return { problems: [], fixed: [] };
+    return { problems: [], fixed: [], recovered: [] };
   }
 
   private summaries(): Map<string, IssueSummary> {

@@ -43,6 +43,8 @@ export interface GraphTx extends IssueTx {
 export interface StorageCheck {
   problems: ValidationProblem[];
   fixed: string[];
+  /** Crash leftovers cleaned up whether or not `fix` was asked (see ValidationReport.recovered). */
+  recovered: string[];
 }
 
 export interface Storage {

@@ -74,7 +74,6 @@ export interface ValidationProblem {
     | 'cycle'
     | 'unknown_gate'
     | 'torn_event_line'
-    | 'stray_temp_file'
     | 'stale_state'; // backlog/ready does not match the dependencies (a crash between a change and its follow-up)
   message: string;
   path?: string;
@@ -86,6 +85,13 @@ export interface ValidationReport {
   ok: boolean;
   problems: ValidationProblem[];
   fixed: string[]; // what --fix did, one line each
+  /**
+   * Crash leftovers that validate always cleans up, with or without --fix,
+   * as SQLite rolls back a hot journal on open: temp files whose writer is
+   * dead and index summaries behind their issue files (pending markers
+   * whose writer is gone). Nothing here loses or guesses data.
+   */
+  recovered: string[];
 }
 
 export interface ClaimNextFilter {

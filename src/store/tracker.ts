@@ -499,7 +499,7 @@ export class Tracker implements TrackerApi {
 
   async validate(options: { fix?: boolean } = {}): Promise<ValidationReport> {
     const fix = options.fix === true;
-    const { problems, fixed } = await this.storage.check({ fix });
+    const { problems, fixed, recovered } = await this.storage.check({ fix });
     const issues = await this.storage.readAllIssues({ skipCorrupt: true }); // check() reported those
     const byId = new Map(issues.map((issue) => [issue.id, issue]));
     const gates = await this.storage.readGates();
@@ -536,7 +536,7 @@ export class Tracker implements TrackerApi {
       }
     }
     const remaining = problems.filter((p) => !(fix && p.fixable));
-    return { ok: remaining.length === 0, problems, fixed };
+    return { ok: remaining.length === 0, problems, fixed, recovered };
   }
 
   // -------------------------------------------------------------- internal
