@@ -1,0 +1,25 @@
+/** `jit init`: create .jit/ (idempotent: running it again changes nothing and says so). */
+import path from 'node:path';
+import type { Command } from 'commander';
+import { action, loadStore } from '../context.js';
+
+/** --dir and JIT_DIR may name the project or its .jit folder, as for every other command. */
+function projectDirFor(target: string): string {
+  const resolved = path.resolve(target);
+  return path.basename(resolved) === loadStore().JIT_DIR_NAME ? path.dirname(resolved) : resolved;
+}
+
+export function registerInitCommand(program: Command): void {
+  program
+    .command('init')
+    .description('Create .jit/ in the current directory (or --dir / $JIT_DIR); safe to run again')
+    .action(
+      action((cli) => {
+        const target = cli.dir || process.env['JIT_DIR'] || process.cwd();
+        const result = loadStore().initJit(projectDirFor(target));
+        cli.print(result, (data) =>
+          data.created ? `Initialized an empty jit tracker in ${data.path}\n` : `A jit tracker already exists in ${data.path}; nothing changed.\n`,
+        );
+      }),
+    );
+}

@@ -1,0 +1,190 @@
+/** `jit issue ...`: create, read, change and hand out issues. */
+import type { Command } from 'commander';
+import type { IssueFilter } from '../../store/tracker-api.js';
+import { action } from '../context.js';
+import { printIssue, printIssueList, shortId } from '../output.js';
+import { contextOption, priorityOption, repeatableOption, stateOption } from '../options.js';
+
+interface CreateOptions {
+  title: string;
+  description?: string;
+  priority?: string;
+  label?: string[];
+  gate?: string[];
+  dep?: string[];
+  assignee?: string;
+  context?: Record<string, string>;
+}
+
+interface UpdateOptions {
+  title?: string;
+  description?: string;
+  state?: string;
+  priority?: string;
+  label?: string[];
+  removeLabel?: string[];
+  context?: Record<string, string>;
+}
+
+export function registerIssueCommands(program: Command): void {
+  const issue = program.command('issue').description('Create, show, change and hand out issues');
+
+  issue
+    .command('create')
+    .description('Create an issue; it starts ready unless it waits for unfinished work')
+    .requiredOption('-t, --title <title>', 'one-line title')
+    .option('-d, --description <text>', 'longer description')
+    .addOption(priorityOption('-p, --priority <priority>', 'low, normal (default), high or critical'))
+    .addOption(repeatableOption('-l, --label <label>', 'label as namespace:value'))
+    .addOption(repeatableOption('-g, --gate <key>', 'gate key from the registry that must pass before done'))
+    .addOption(repeatableOption('--dep <id>', 'id of an issue this one waits for'))
+    .option('-a, --assignee <who>', 'assignee as kind:name, e.g. agent:worker-1')
+    .addOption(contextOption('-c, --context <key=value>', 'context entry'))
+    .action(
+      action(async (cli, options: CreateOptions) => {
+        const created = await cli.tracker().createIssue({
+          title: options.title,
+          description: options.description,
+          priority: options.priority,
+          labels: options.label,
+          gates: options.gate,
+          dependencies: options.dep,
+          assignee: options.assignee,
+          context: options.context,
+        });
+        printIssue(cli, created, 'Created');
+      }),
+    );
+
+  issue
+    .command('list')
+    .description('List issues, optionally filtered (reads only the index)')
+    .addOption(stateOption('-s, --state <state>', 'only issues in this state'))
+    .option('-a, --assignee <who>', 'only issues assigned to kind:name')
+    .addOption(priorityOption('-p, --priority <priority>', 'only issues with this priority'))
+    .option('-l, --label <label>', 'only issues with this label')
+    .action(
+      action(async (cli, options: IssueFilter) => {
+        const filter: IssueFilter = {
+          state: options.state,
+          assignee: options.assignee,
+          priority: options.priority,
+          label: options.label,
+        };
+        printIssueList(cli, await cli.tracker().listIssues(filter));
+      }),
+    );
+
+  issue
+    .command('search')
+    .description('Find issues whose title, description, labels or context contain the text')
+    .argument('<query>', 'text to look for (case-insensitive)')
+    .action(
+      action(async (cli, query: string) => {
+        printIssueList(cli, await cli.tracker().searchIssues(query), 'No matching issues.');
+      }),
+    );
+
+  issue
+    .command('show')
+    .description('Show one issue in full')
+    .argument('<id>', 'issue id or unique prefix (4+ characters)')
+    .action(
+      action(async (cli, id: string) => {
+        printIssue(cli, await cli.tracker().getIssue(id));
+      }),
+    );
+
+  issue
+    .command('update')
+    .description('Change fields of an issue; labels and context are merged, not replaced')
+    .argument('<id>', 'issue id or unique prefix')
+    .option('-t, --title <title>', 'new title')
+    .option('-d, --description <text>', 'new description')
+    .addOption(stateOption('-s, --state <state>', 'new state (done waits for gates: the issue becomes gated)'))
+    .addOption(priorityOption('-p, --priority <priority>', 'new priority'))
+    .addOption(repeatableOption('-l, --label <label>', 'label to add'))
+    .addOption(repeatableOption('--remove-label <label>', 'label to remove'))
+    .addOption(contextOption('-c, --context <key=value>', 'context entry to set; key= removes the key'))
+    .action(
+      action(async (cli, id: string, options: UpdateOptions) => {
+        const updated = await cli.tracker().updateIssue(id, {
+          title: options.title,
+          description: options.description,
+          state: options.state,
+          priority: options.priority,
+          addLabels: options.label,
+          removeLabels: options.removeLabel,
+          context: options.context,
+        });
+        printIssue(cli, updated, 'Updated');
+      }),
+    );
+
+  issue
+    .command('delete')
+    .description('Delete an issue and drop it from the dependencies of others')
+    .argument('<id>', 'issue id or unique prefix')
+    .action(
+      action(async (cli, id: string) => {
+        const deleted = await cli.tracker().deleteIssue(id);
+        cli.print(deleted, (data, paint) => `Deleted ${paint('cyan', shortId(data.id))}\n`);
+      }),
+    );
+
+  issue
+    .command('assign')
+    .description('Set the assignee, replacing any current one')
+    .argument('<id>', 'issue id or unique prefix')
+    .argument('<who>', 'assignee as kind:name, e.g. agent:worker-1')
+    .action(
+      action(async (cli, id: string, who: string) => {
+        printIssue(cli, await cli.tracker().assign(id, who), 'Assigned');
+      }),
+    );
+
+  issue
+    .command('claim')
+    .description('Take an issue and start it; fails if someone else holds it (exactly one winner)')
+    .argument('<id>', 'issue id or unique prefix')
+    .argument('<who>', 'claimant as kind:name')
+    .action(
+      action(async (cli, id: string, who: string) => {
+        printIssue(cli, await cli.tracker().claim(id, who), 'Claimed');
+      }),
+    );
+
+  issue
+    .command('unassign')
+    .description('Clear the assignee')
+    .argument('<id>', 'issue id or unique prefix')
+    .action(
+      action(async (cli, id: string) => {
+        printIssue(cli, await cli.tracker().unassign(id), 'Unassigned');
+      }),
+    );
+
+  issue
+    .command('release')
+    .description('Give a claimed issue back (assignee cleared, ready again), recording why')
+    .argument('<id>', 'issue id or unique prefix')
+    .argument('<reason>', 'why the work is given back')
+    .action(
+      action(async (cli, id: string, reason: string) => {
+        printIssue(cli, await cli.tracker().release(id, reason), 'Released');
+      }),
+    );
+
+  issue
+    .command('claim-next')
+    .description('Claim the highest-priority, oldest ready issue (exit 3 when nothing is ready)')
+    .argument('<who>', 'claimant as kind:name')
+    .option('-l, --label <label>', 'only issues with this label')
+    .addOption(priorityOption('-p, --priority <priority>', 'only issues with this priority'))
+    .action(
+      action(async (cli, who: string, options: { label?: string; priority?: string }) => {
+        const claimed = await cli.tracker().claimNext(who, { label: options.label, priority: options.priority });
+        printIssue(cli, claimed, 'Claimed');
+      }),
+    );
+}

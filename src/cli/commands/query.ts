@@ -1,0 +1,58 @@
+/** `jit query ...`: the read-only questions an agent asks, answered from the index. */
+import { Argument, type Command } from 'commander';
+import type { IssueFilter, IssueSummary } from '../../store/tracker-api.js';
+import { action } from '../context.js';
+import { printIssueList, renderTable, shortId, stateStyle } from '../output.js';
+import { priorityArgument, stateArgument } from '../options.js';
+
+type BlockedRow = IssueSummary & { reasons: string[] };
+
+export function registerQueryCommands(program: Command): void {
+  const query = program.command('query').description('Read-only queries over all issues');
+
+  query
+    .command('all')
+    .description('Every issue')
+    .action(action(async (cli) => printIssueList(cli, await cli.tracker().listIssues())));
+
+  query
+    .command('ready')
+    .description('Work that can be claimed now: ready, unassigned, every dependency finished')
+    .action(action(async (cli) => printIssueList(cli, await cli.tracker().queryReady(), 'Nothing is ready.')));
+
+  query
+    .command('blocked')
+    .description('Issues that cannot proceed, with the reasons (unfinished dependencies, pending gates)')
+    .action(
+      action(async (cli) => {
+        const blocked = await cli.tracker().queryBlocked();
+        const issues: BlockedRow[] = blocked.map(({ issue, reasons }) => ({ ...issue, reasons }));
+        cli.print({ issues, count: issues.length }, (data, paint) =>
+          data.count === 0
+            ? 'Nothing is blocked.\n'
+            : renderTable<BlockedRow>(
+                data.issues,
+                [
+                  { header: 'ID', value: (row) => shortId(row.id), style: () => 'cyan' },
+                  { header: 'STATE', value: (row) => row.state, style: (row) => stateStyle(row.state) },
+                  { header: 'TITLE', value: (row) => row.title },
+                  { header: 'BLOCKED BY', value: (row) => row.reasons.join('; ') },
+                ],
+                paint,
+              ),
+        );
+      }),
+    );
+
+  const filtered = (name: string, describe: string, key: keyof IssueFilter, argument: Argument) =>
+    query
+      .command(name)
+      .description(describe)
+      .addArgument(argument)
+      .action(action(async (cli, value: string) => printIssueList(cli, await cli.tracker().listIssues({ [key]: value }))));
+
+  filtered('state', 'Issues in one state (open = backlog; in-progress, in_progress, inprogress)', 'state', stateArgument('<state>', 'state name'));
+  filtered('assignee', 'Issues assigned to someone', 'assignee', new Argument('<who>', 'assignee as kind:name'));
+  filtered('priority', 'Issues with one priority', 'priority', priorityArgument('<priority>', 'low, normal, high or critical'));
+  filtered('label', 'Issues carrying a label', 'label', new Argument('<label>', 'label as namespace:value'));
+}

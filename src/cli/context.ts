@@ -1,0 +1,63 @@
+/**
+ * What a command action gets: the global options resolved, the tracker
+ * opened on first use (so --help, --schema and `init` never load the lock
+ * addon or the store's schemas), and one way to print a result.
+ */
+import type { Command } from 'commander';
+import type { TrackerApi } from '../store/tracker-api.js';
+import { painter, writeJson, type Paint } from './output.js';
+
+type StoreModule = typeof import('../store/index.js');
+
+let storeModule: StoreModule | undefined;
+/** Loaded on first use: it pulls in the lock addon and the file format's validators. */
+export function loadStore(): StoreModule {
+  storeModule ??= require('../store/index.js') as StoreModule;
+  return storeModule;
+}
+
+interface GlobalOptions {
+  json?: boolean;
+  dir?: string;
+}
+
+export class Invocation {
+  readonly json: boolean;
+  readonly dir: string | undefined;
+  private openedTracker: TrackerApi | undefined;
+
+  constructor(command: Command) {
+    const options = command.optsWithGlobals<GlobalOptions>();
+    this.json = options.json === true;
+    this.dir = options.dir;
+  }
+
+  /** --dir, then JIT_DIR, then the nearest .jit/ walking up from the working directory. */
+  jitDir(): string {
+    return loadStore().resolveJitDir({ dir: this.dir, cwd: process.cwd(), env: process.env });
+  }
+
+  tracker(): TrackerApi {
+    this.openedTracker ??= loadStore().openTracker(this.jitDir());
+    return this.openedTracker;
+  }
+
+  /** JSON on stdout with --json, otherwise the human rendering. */
+  print<T>(data: T, human: (data: T, paint: Paint) => string): void {
+    if (this.json) writeJson(data);
+    else process.stdout.write(human(data, painter(process.stdout)));
+  }
+}
+
+/**
+ * Adapts a handler to commander's action signature (arguments..., options,
+ * command) so that every handler receives its Invocation first.
+ */
+export function action<Args extends unknown[]>(
+  handler: (cli: Invocation, ...args: Args) => Promise<void> | void,
+): (...params: unknown[]) => Promise<void> {
+  return async (...params) => {
+    const command = params[params.length - 1] as Command;
+    await handler(new Invocation(command), ...(params.slice(0, -1) as Args));
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * Exit codes of the `jit` command (stable API, documented in
+ * docs/readme/cli.md). They follow the original jit's table; 75 is
+ * sysexits' EX_TEMPFAIL: a lock timeout is temporary, so retrying is right.
+ */
+import type { JitErrorCode } from '../store/errors.js';
+
+export const EXIT = {
+  OK: 0,
+  GENERIC: 1,
+  USAGE: 2,
+  NOT_FOUND: 3,
+  VALIDATION: 4,
+  PERMISSION: 5,
+  ALREADY_EXISTS: 6,
+  FILE_SYSTEM: 10,
+  LOCK_TIMEOUT: 75,
+} as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** Every JitErrorCode has an exit code; the `Record` makes a new code a compile error until it is mapped here. */
+export const EXIT_CODE_BY_ERROR: Record<JitErrorCode, ExitCode> = {
+  INVALID_ARGUMENT: EXIT.USAGE,
+  INVALID_ID: EXIT.USAGE,
+  // A prefix that names several issues is a usage problem: give more characters.
+  AMBIGUOUS_ID: EXIT.USAGE,
+  INVALID_ENV: EXIT.USAGE,
+  // No .jit/ is "the tracker was not found"; the suggestion says `jit init`.
+  NOT_INITIALIZED: EXIT.NOT_FOUND,
+  ISSUE_NOT_FOUND: EXIT.NOT_FOUND,
+  GATE_NOT_FOUND: EXIT.NOT_FOUND,
+  DEPENDENCY_NOT_FOUND: EXIT.NOT_FOUND,
+  // claim-next found nothing: scripts can loop `while jit issue claim-next ...`.
+  NO_READY_ISSUE: EXIT.NOT_FOUND,
+  CYCLE: EXIT.VALIDATION,
+  GATES_PENDING: EXIT.VALIDATION,
+  INVALID_TRANSITION: EXIT.VALIDATION,
+  PERMISSION_DENIED: EXIT.PERMISSION,
+  ALREADY_EXISTS: EXIT.ALREADY_EXISTS,
+  // Someone else holds the issue: it is taken, like an existing name.
+  ALREADY_CLAIMED: EXIT.ALREADY_EXISTS,
+  CORRUPT_FILE: EXIT.FILE_SYSTEM,
+  UNSUPPORTED_SCHEMA: EXIT.FILE_SYSTEM,
+  IO_ERROR: EXIT.FILE_SYSTEM,
+  UNSAFE_PATH: EXIT.FILE_SYSTEM,
+  LOCK_TIMEOUT: EXIT.LOCK_TIMEOUT,
+  INTERNAL: EXIT.GENERIC,
+};
+
+export function exitCodeFor(code: JitErrorCode): ExitCode {
+  return EXIT_CODE_BY_ERROR[code] ?? EXIT.GENERIC;
+}

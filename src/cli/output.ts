@@ -1,0 +1,133 @@
+/**
+ * Everything the CLI writes. With --json, stdout carries only the JSON
+ * document; without it, aligned text for people. Colour only on a TTY and
+ * never when NO_COLOR is set (https://no-color.org).
+ */
+import type { Issue, State } from '../store/model.js';
+import type { IssueSummary } from '../store/tracker-api.js';
+import type { Invocation } from './context.js';
+
+export const SHORT_ID_LENGTH = 8;
+
+export function shortId(id: string): string {
+  return id.slice(0, SHORT_ID_LENGTH);
+}
+
+function colourEnabled(stream: NodeJS.WriteStream): boolean {
+  const noColor = process.env['NO_COLOR'];
+  return stream.isTTY === true && (noColor === undefined || noColor === '');
+}
+
+type Style = 'bold' | 'dim' | 'red' | 'green' | 'yellow' | 'magenta' | 'cyan';
+const SGR: Record<Style, [number, number]> = {
+  bold: [1, 22],
+  dim: [2, 22],
+  red: [31, 39],
+  green: [32, 39],
+  yellow: [33, 39],
+  magenta: [35, 39],
+  cyan: [36, 39],
+};
+
+export type Paint = (style: Style | undefined, text: string) => string;
+
+export function painter(stream: NodeJS.WriteStream): Paint {
+  if (!colourEnabled(stream)) return (_style, text) => text;
+  return (style, text) => (style ? `\u001b[${SGR[style][0]}m${text}\u001b[${SGR[style][1]}m` : text);
+}
+
+const STATE_STYLE: Record<State, Style | undefined> = {
+  backlog: undefined,
+  ready: 'green',
+  in_progress: 'yellow',
+  gated: 'magenta',
+  done: 'dim',
+  rejected: 'red',
+  archived: 'dim',
+};
+
+export function stateStyle(state: State): Style | undefined {
+  return STATE_STYLE[state];
+}
+
+export interface Column<Row> {
+  header: string;
+  value: (row: Row) => string;
+  style?: (row: Row) => Style | undefined;
+}
+
+/** Aligned columns; the last column is not padded so long titles do not leave trailing blanks. */
+export function renderTable<Row>(rows: readonly Row[], columns: readonly Column<Row>[], paint: Paint): string {
+  const cells = rows.map((row) => columns.map((column) => oneLine(column.value(row))));
+  const widths = columns.map((column, i) => cells.reduce((width, line) => Math.max(width, line[i]!.length), column.header.length));
+  const last = columns.length - 1;
+  const pad = (text: string, i: number) => (i === last ? text : text.padEnd(widths[i]!));
+  const header = paint('bold', columns.map((column, i) => pad(column.header, i)).join('  ').trimEnd());
+  const body = rows.map((row, r) =>
+    columns.map((column, i) => paint(column.style?.(row), pad(cells[r]![i]!, i))).join('  ').trimEnd(),
+  );
+  return [header, ...body].join('\n') + '\n';
+}
+
+export function oneLine(text: string): string {
+  return text.replace(/\s*[\r\n]+\s*/g, ' ');
+}
+
+function issueColumns(): Column<IssueSummary>[] {
+  return [
+    { header: 'ID', value: (issue) => shortId(issue.id), style: () => 'cyan' },
+    { header: 'STATE', value: (issue) => issue.state, style: (issue) => stateStyle(issue.state) },
+    { header: 'PRIORITY', value: (issue) => issue.priority, style: (issue) => (issue.priority === 'critical' ? 'red' : issue.priority === 'high' ? 'yellow' : undefined) },
+    { header: 'ASSIGNEE', value: (issue) => issue.assignee ?? '-' },
+    { header: 'TITLE', value: (issue) => issue.title },
+  ];
+}
+
+export function renderIssueTable(issues: readonly IssueSummary[], paint: Paint, empty = 'No issues.'): string {
+  return issues.length === 0 ? `${empty}\n` : renderTable(issues, issueColumns(), paint);
+}
+
+/** `key: value` lines with the keys aligned. */
+export function renderFields(fields: ReadonlyArray<[string, string]>, paint: Paint): string {
+  const width = Math.max(...fields.map(([key]) => key.length)) + 1;
+  return fields.map(([key, value]) => `${paint('bold', `${key}:`.padEnd(width))} ${value}`).join('\n') + '\n';
+}
+
+export function renderIssue(issue: Issue, paint: Paint): string {
+  const gateLines = issue.gates_required.map((key) => {
+    const status = issue.gates_status[key];
+    const by = status?.updated_by ? ` by ${status.updated_by}` : '';
+    return `${key} ${status?.status ?? 'pending'}${by}`;
+  });
+  const fields: Array<[string, string]> = [
+    ['id', paint('cyan', issue.id)],
+    ['title', issue.title],
+    ['state', paint(stateStyle(issue.state), issue.state)],
+    ['priority', issue.priority],
+    ['assignee', issue.assignee ?? '-'],
+    ['labels', issue.labels.join(', ') || '-'],
+    ['depends on', issue.dependencies.map(shortId).join(', ') || '-'],
+    ['gates', gateLines.join(', ') || '-'],
+    ['context', Object.entries(issue.context).map(([k, v]) => `${k}=${v}`).join(', ') || '-'],
+    ['created', issue.created_at],
+    ['updated', issue.updated_at],
+  ];
+  const description = issue.description ? `\n${issue.description.trimEnd()}\n` : '';
+  return renderFields(fields, paint) + description;
+}
+
+export function writeJson(data: unknown): void {
+  process.stdout.write(JSON.stringify(data, null, 2) + '\n');
+}
+
+/** Lists are `{"issues": [...], "count": N}` in JSON and a table for people. */
+export function printIssueList(cli: Invocation, issues: readonly (Issue | IssueSummary)[], empty?: string): void {
+  cli.print({ issues, count: issues.length }, (data, paint) => renderIssueTable(data.issues, paint, empty));
+}
+
+/** One issue: the stored object in JSON, a short confirmation line or the full view for people. */
+export function printIssue(cli: Invocation, issue: Issue, summary?: string): void {
+  cli.print(issue, (data, paint) =>
+    summary === undefined ? renderIssue(data, paint) : `${summary} ${paint('cyan', shortId(data.id))} ${data.title} [${data.state}]\n`,
+  );
+}

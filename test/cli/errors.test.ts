@@ -1,0 +1,152 @@
+// Error paths: each failure has its code, its exit code, a JSON document with
+// --json and exactly one line on stderr (no stack trace unless JIT_DEBUG=1).
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { errorOf, initializedProject, tempProject, type JitRun, type TempProject } from './helpers.js';
+
+const projects: TempProject[] = [];
+afterAll(() => projects.forEach((project) => project.remove()));
+
+async function project(): Promise<TempProject> {
+  const created = await initializedProject();
+  projects.push(created);
+  return created;
+}
+
+/** The failure contract: exit code, error code, one stderr line that names the code, no stack. */
+function expectFailure(run: JitRun, exitCode: number, code: string): ReturnType<typeof errorOf> {
+  expect(run.code, run.stderr).toBe(exitCode);
+  const lines = run.stderr.trimEnd().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(new RegExp(`^jit: error: .+\\[${code}\\]$`));
+  expect(run.stderr).not.toMatch(/^\s+at /m);
+  const error = errorOf(run);
+  expect(error.code).toBe(code);
+  expect(error.message.length).toBeGreaterThan(0);
+  return error;
+}
+
+describe.concurrent('jit failures', () => {
+  it('missing .jit/ -> exit 3 NOT_INITIALIZED, suggesting jit init', async () => {
+    const empty = tempProject();
+    projects.push(empty);
+    const error = expectFailure(await empty.run(['--json', 'status']), 3, 'NOT_INITIALIZED');
+    expect(error.suggestions.join(' ')).toMatch(/jit init/);
+    const human = await empty.run(['query', 'ready']);
+    expect(human.code).toBe(3);
+    expect(human.stdout).toBe('');
+    expect(human.stderr).toMatch(/jit init/);
+  });
+
+  it('unknown id -> 3, malformed id -> 2, ambiguous prefix -> 2', async () => {
+    const p = await project();
+    const issue = await p.json(['issue', 'create', '-t', 'Real']);
+    expectFailure(await p.run(['--json', 'issue', 'show', issue.id.startsWith('ffff') ? '0000' : 'ffff']), 3, 'ISSUE_NOT_FOUND');
+    expectFailure(await p.run(['--json', 'issue', 'show', '../../etc/passwd']), 2, 'INVALID_ID');
+    expectFailure(await p.run(['--json', 'issue', 'show', 'abc']), 2, 'INVALID_ID');
+
+    // A second issue sharing the first 5 characters, written in the .jit format by hand.
+    const twinId = issue.id.slice(0, 5) + (issue.id[5] === '0' ? '1' : '0') + issue.id.slice(6);
+    const issuesDir = path.join(p.jitDir, 'issues');
+    writeFileSync(path.join(issuesDir, `${twinId}.json`), JSON.stringify({ ...issue, id: twinId, title: 'Twin' }, null, 2));
+    const indexPath = path.join(p.jitDir, 'index.json');
+    const index = JSON.parse(readFileSync(indexPath, 'utf8'));
+    index.issues[twinId] = { ...index.issues[issue.id], id: twinId, title: 'Twin' };
+    writeFileSync(indexPath, JSON.stringify(index));
+
+    const error = expectFailure(await p.run(['--json', 'issue', 'show', issue.id.slice(0, 5)]), 2, 'AMBIGUOUS_ID');
+    expect(error.suggestions.join(' ')).toMatch(/more characters/);
+    expect((await p.json(['issue', 'show', twinId.slice(0, 6)])).title).toBe('Twin');
+  });
+
+  it('bad state name -> 2 INVALID_ARGUMENT naming the accepted states', async () => {
+    const p = await project();
+    const issue = await p.json(['issue', 'create', '-t', 'Stateful']);
+    const error = expectFailure(await p.run(['--json', 'issue', 'update', issue.id, '--state', 'finished']), 2, 'INVALID_ARGUMENT');
+    expect(error.suggestions.join(' ')).toMatch(/in_progress/);
+    expect((await p.json(['issue', 'show', issue.id])).state).toBe('ready');
+  });
+
+  it('a dependency cycle -> 4 CYCLE naming the issues', async () => {
+    const p = await project();
+    const a = await p.json(['issue', 'create', '-t', 'A']);
+    const b = await p.json(['issue', 'create', '-t', 'B', '--dep', a.id]);
+    const error = expectFailure(await p.run(['--json', 'dep', 'add', a.id, b.id]), 4, 'CYCLE');
+    expect(error.message).toContain(a.id.slice(0, 8));
+    expect(error.message).toContain(b.id.slice(0, 8));
+    expectFailure(await p.run(['--json', 'dep', 'add', a.id, a.id]), 4, 'CYCLE');
+    expect((await p.json(['issue', 'show', a.id])).dependencies).toEqual([]);
+  });
+
+  it('claims, duplicates and empty queues: 6 ALREADY_CLAIMED, 6 ALREADY_EXISTS, 3 NO_READY_ISSUE, 3 GATE_NOT_FOUND', async () => {
+    const p = await project();
+    const issue = await p.json(['issue', 'create', '-t', 'Contested']);
+    await p.json(['issue', 'claim', issue.id, 'agent:first']);
+    expectFailure(await p.run(['--json', 'issue', 'claim', issue.id, 'agent:second']), 6, 'ALREADY_CLAIMED');
+    expectFailure(await p.run(['--json', 'issue', 'claim-next', 'agent:second']), 3, 'NO_READY_ISSUE');
+    await p.json(['registry', 'add', 'lint', '-t', 'Lint']);
+    expectFailure(await p.run(['--json', 'registry', 'add', 'lint', '-t', 'Again']), 6, 'ALREADY_EXISTS');
+    expectFailure(await p.run(['--json', 'gate', 'add', issue.id, 'nope']), 3, 'GATE_NOT_FOUND');
+    expectFailure(await p.run(['--json', 'registry', 'show', 'nope']), 3, 'GATE_NOT_FOUND');
+  });
+
+  it('a corrupt issue file -> 10 CORRUPT_FILE naming the file; nothing is overwritten', async () => {
+    const p = await project();
+    const issue = await p.json(['issue', 'create', '-t', 'Will be corrupted']);
+    const file = path.join(p.jitDir, 'issues', `${issue.id}.json`);
+    writeFileSync(file, '{"id": "truncated');
+    const error = expectFailure(await p.run(['--json', 'issue', 'show', issue.id]), 10, 'CORRUPT_FILE');
+    expect(error.message).toContain(`${issue.id}.json`);
+    expectFailure(await p.run(['--json', 'issue', 'update', issue.id, '-t', 'x']), 10, 'CORRUPT_FILE');
+    expect(readFileSync(file, 'utf8')).toBe('{"id": "truncated');
+    const validate = await p.run(['--json', 'validate']);
+    expect(validate.code).toBe(4);
+    expect(JSON.parse(validate.stdout).problems).toEqual(
+      expect.arrayContaining([expect.objectContaining({ kind: 'corrupt_file' })]),
+    );
+  });
+
+  it('a torn last events line is skipped by readers, reported by validate (exit 4) and repaired by --fix', async () => {
+    const p = await project();
+    await p.json(['issue', 'create', '-t', 'Before the crash']);
+    appendFileSync(path.join(p.jitDir, 'events.jsonl'), '{"type":"issue_created","id":"torn');
+    const tail = await p.json(['events', 'tail']);
+    expect(tail.events.map((event: { type: string }) => event.type)).toEqual(['issue_created']);
+
+    const report = await p.run(['--json', 'validate']);
+    expect(report.code).toBe(4);
+    expect(JSON.parse(report.stdout)).toMatchObject({ ok: false, problems: [expect.objectContaining({ kind: 'torn_event_line', fixable: true })] });
+    expect(report.stderr).toMatch(/validate --fix/);
+
+    const fixed = await p.run(['--json', 'validate', '--fix']);
+    expect(fixed.code).toBe(0);
+    expect(JSON.parse(fixed.stdout).fixed.length).toBeGreaterThan(0);
+    expect(await p.json(['validate'])).toMatchObject({ ok: true, problems: [] });
+  });
+
+  it('a file-system failure outside the store -> 10 IO_ERROR naming the path', async () => {
+    const p = await project();
+    const target = path.join(p.dir, 'no-such-folder', 'graph.dot');
+    const error = expectFailure(await p.run(['--json', 'graph', 'export', '--format', 'dot', '--output', target]), 10, 'IO_ERROR');
+    expect(error.message).toContain(target);
+  });
+
+  it('invalid JIT_LOCK_TIMEOUT -> 2 INVALID_ENV', async () => {
+    const p = await project();
+    const error = expectFailure(await p.run(['--json', 'issue', 'create', '-t', 'x'], { JIT_LOCK_TIMEOUT: 'soon' }), 2, 'INVALID_ENV');
+    expect(error.message).toMatch(/JIT_LOCK_TIMEOUT/);
+    expect((await p.json(['query', 'all'])).count).toBe(0);
+  });
+
+  it('human errors are one line with a hint; JIT_DEBUG=1 adds the stack', async () => {
+    const empty = tempProject();
+    projects.push(empty);
+    const human = await empty.run(['status']);
+    expect(human.stdout).toBe('');
+    expect(human.stderr).toMatch(/^jit: error: .*Hint: .*jit init.*\[NOT_INITIALIZED\]\n$/);
+    const debug = await empty.run(['status'], { JIT_DEBUG: '1' });
+    expect(debug.code).toBe(3);
+    expect(debug.stderr).toMatch(/^\s+at /m);
+  });
+});

@@ -1,0 +1,95 @@
+/**
+ * Runs the built `jit` (node bin/jit.js) as a real process in a temporary
+ * project, the way agents and people run it.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+export const REPO = path.resolve(__dirname, '..', '..');
+export const JIT_BIN = path.join(REPO, 'bin', 'jit.js');
+
+export interface JitRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  cwd: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The environment of a run: nothing inherited that would change jit's behaviour. */
+function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of ['JIT_DIR', 'JIT_LOCK_TIMEOUT', 'JIT_DEBUG', 'NO_COLOR', 'FORCE_COLOR']) delete env[key];
+  return { ...env, ...extra };
+}
+
+export function runJit(args: readonly string[], options: RunOptions): Promise<JitRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [JIT_BIN, ...args], { cwd: options.cwd, env: cleanEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+/** Runs jit on a pseudo-terminal (util-linux `script`), to see what a person at a terminal sees. */
+export function runJitOnTty(args: readonly string[], options: RunOptions): Promise<JitRun> {
+  const quoted = [process.execPath, JIT_BIN, ...args].map((arg) => `'${arg.replace(/'/g, `'\\''`)}'`).join(' ');
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qec', quoted, '/dev/null'], { cwd: options.cwd, env: cleanEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr: '' }));
+  });
+}
+
+/** Runs `jit --json ...`, expects exit 0 and returns the parsed stdout. */
+export async function jitJson<T = any>(args: readonly string[], options: RunOptions): Promise<T> {
+  const run = await runJit(['--json', ...args], options);
+  if (run.code !== 0) {
+    throw new Error(`jit ${args.join(' ')} exited ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`);
+  }
+  return JSON.parse(run.stdout) as T;
+}
+
+/** Parses a failed --json run: the error document on stdout, one line on stderr. */
+export function errorOf(run: JitRun): { code: string; message: string; suggestions: string[]; details?: Record<string, unknown> } {
+  const document = JSON.parse(run.stdout) as { error: { code: string; message: string; suggestions: string[] } };
+  return document.error;
+}
+
+export interface TempProject {
+  dir: string;
+  jitDir: string;
+  run(args: readonly string[], env?: NodeJS.ProcessEnv): Promise<JitRun>;
+  json<T = any>(args: readonly string[], env?: NodeJS.ProcessEnv): Promise<T>;
+  remove(): void;
+}
+
+export function tempProject(): TempProject {
+  const dir = mkdtempSync(path.join(tmpdir(), 'jit-cli-test-'));
+  return {
+    dir,
+    jitDir: path.join(dir, '.jit'),
+    run: (args, env) => runJit(args, { cwd: dir, env }),
+    json: (args, env) => jitJson(args, { cwd: dir, env }),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** A project with `jit init` already run. */
+export async function initializedProject(): Promise<TempProject> {
+  const project = tempProject();
+  await project.json(['init']);
+  return project;
+}
