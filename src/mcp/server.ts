@@ -1,0 +1,73 @@
+/**
+ * The MCP server over the tool table. Built on the SDK's low-level `Server`
+ * rather than `McpServer` because McpServer validates arguments itself and
+ * answers bad ones with a bare text error; here every failure, argument
+ * errors included, is an `isError` result carrying a JitError code.
+ */
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { TrackerApi } from '../store/tracker-api.js';
+import { SERVER_INSTRUCTIONS } from './instructions.js';
+import { asJitError, errorResult, successResult } from './tool-result.js';
+import { TOOLS } from './tools.js';
+import type { JitTool } from './tools.js';
+
+/** Stdout belongs to the protocol; everything else goes to stderr. */
+export function logToStderr(message: string): void {
+  process.stderr.write(`jit mcp: ${message}\n`);
+}
+
+export interface JitMcpServer {
+  server: Server;
+  /** Resolves once every tool call started so far has answered. */
+  idle(): Promise<void>;
+}
+
+/**
+ * `getTracker` is called per tool call; it may throw a JitError (e.g.
+ * NOT_INITIALIZED), which that call then reports.
+ */
+export function createJitMcpServer(getTracker: () => TrackerApi, version: string): JitMcpServer {
+  const server = new Server({ name: 'jit', version }, { capabilities: { tools: {} }, instructions: SERVER_INSTRUCTIONS });
+  const toolsByName = new Map(TOOLS.map((tool) => [tool.name, tool]));
+  const inFlight = new Set<Promise<CallToolResult>>();
+
+  server.setRequestHandler(ListToolsRequestSchema, () => ({
+    tools: TOOLS.map(({ name, title, description, inputSchema, annotations }) => ({
+      name,
+      title,
+      description,
+      inputSchema: inputSchema as { type: 'object' },
+      annotations,
+    })),
+  }));
+
+  server.setRequestHandler(CallToolRequestSchema, (request) => {
+    const tool = toolsByName.get(request.params.name);
+    // An unknown tool is a client bug, not a tracker failure: protocol error, as the MCP spec asks.
+    if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool ${request.params.name}; see tools/list.`);
+    // Calls run concurrently; the store serialises conflicting transactions.
+    const call = runTool(tool, getTracker, request.params.arguments);
+    inFlight.add(call);
+    void call.finally(() => inFlight.delete(call));
+    return call;
+  });
+
+  return {
+    server,
+    async idle() {
+      await Promise.allSettled([...inFlight]);
+    },
+  };
+}
+
+async function runTool(tool: JitTool, getTracker: () => TrackerApi, args: unknown): Promise<CallToolResult> {
+  try {
+    return successResult(await tool.call(getTracker(), args));
+  } catch (error) {
+    const jitError = asJitError(error);
+    if (jitError.code === 'INTERNAL') logToStderr(`${tool.name} failed: ${(error as Error)?.stack ?? String(error)}`);
+    return errorResult(jitError);
+  }
+}

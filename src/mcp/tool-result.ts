@@ -1,0 +1,45 @@
+/**
+ * How tool outcomes reach the client: structured JSON (`structuredContent`)
+ * plus a text block with a one-line summary and the same JSON, for clients
+ * that only read text. Failures are `isError` results with the JitError's
+ * stable code, never protocol errors, so an agent can act on them.
+ */
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { JitError } from '../store/errors.js';
+
+/** What a tool returns: the data (a JSON object, as the CLI's --json prints it) and a line a person can read. */
+export interface ToolOutput {
+  data: object;
+  summary: string;
+}
+
+// No tool declares an outputSchema: the SDK's Client validates structuredContent
+// against it even on isError results, which would turn every {"error": ...}
+// result into a client-side exception.
+function render(summary: string, data: object, isError: boolean): CallToolResult {
+  return {
+    content: [{ type: 'text', text: `${summary}\n\n${JSON.stringify(data, null, 2)}` }],
+    structuredContent: data as Record<string, unknown>,
+    ...(isError ? { isError: true } : {}),
+  };
+}
+
+export function successResult(output: ToolOutput): CallToolResult {
+  return render(output.summary, output.data, false);
+}
+
+/** `{"error": {...}}`, the same shape as the CLI's `--json` failure output. */
+export function errorResult(error: JitError): CallToolResult {
+  const hints = error.suggestions.length > 0 ? ` Next: ${error.suggestions.join(' ')}` : '';
+  return render(`${error.code}: ${error.message}${hints}`, { error: error.toJSON() }, true);
+}
+
+/** Anything that is not a JitError is a bug in jit: report it as INTERNAL, not as the raw exception. */
+export function asJitError(error: unknown): JitError {
+  if (error instanceof JitError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new JitError('INTERNAL', `Internal error in jit: ${message}`, {
+    suggestions: ['Retry once; if it persists, run `jit validate` and report the bug with the server log (stderr).'],
+    cause: error,
+  });
+}

@@ -1,0 +1,339 @@
+/**
+ * The MCP tools: one entry per thing an agent does, each a thin call into
+ * the same TrackerApi the CLI uses. Arguments are checked here with zod
+ * (failures become INVALID_ARGUMENT); domain rules (state spellings,
+ * assignee form, transitions) stay in the store so both faces agree.
+ */
+import { z } from 'zod';
+import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import { JitError } from '../store/errors.js';
+import { PRIORITIES, STATES } from '../store/model.js';
+import type { Issue } from '../store/model.js';
+import type { IssueSummary, TrackerApi } from '../store/tracker-api.js';
+import type { ToolOutput } from './tool-result.js';
+
+export interface JitTool {
+  name: string;
+  title: string;
+  description: string;
+  /** JSON Schema of the arguments, as listed to clients. */
+  inputSchema: Record<string, unknown>;
+  annotations: ToolAnnotations;
+  call(tracker: TrackerApi, args: unknown): Promise<ToolOutput>;
+}
+
+interface ToolSpec<Shape extends z.ZodRawShape> {
+  name: string;
+  title: string;
+  description: string;
+  input: Shape;
+  /** Only reads: clients may call it without asking the user. */
+  readOnly?: boolean;
+  run(tracker: TrackerApi, args: z.output<z.ZodObject<Shape>>): Promise<ToolOutput>;
+}
+
+function defineTool<Shape extends z.ZodRawShape>(spec: ToolSpec<Shape>): JitTool {
+  // Strict: a misspelt argument (add_label for add_labels) must fail, not be silently ignored.
+  const schema = z.strictObject(spec.input);
+  const { $schema: _dialect, ...inputSchema } = z.toJSONSchema(schema, { io: 'input' });
+  return {
+    name: spec.name,
+    title: spec.title,
+    description: spec.description,
+    inputSchema,
+    annotations: {
+      title: spec.title,
+      readOnlyHint: spec.readOnly ?? false,
+      // No tool deletes anything; writes are updates an agent can undo.
+      destructiveHint: false,
+      openWorldHint: false,
+    },
+    async call(tracker, args) {
+      const parsed = schema.safeParse(args ?? {});
+      if (!parsed.success) throw invalidArguments(spec.name, parsed.error);
+      return spec.run(tracker, parsed.data);
+    },
+  };
+}
+
+function invalidArguments(toolName: string, error: z.ZodError): JitError {
+  const problems = error.issues.map((issue) => `${issue.path.join('.') || 'arguments'}: ${issue.message}`);
+  return new JitError('INVALID_ARGUMENT', `Invalid arguments for ${toolName}: ${problems.join('; ')}.`, {
+    suggestions: [`Check the argument names and types against the input schema of ${toolName} (tools/list).`],
+    details: { problems },
+  });
+}
+
+// Argument vocabulary shared by the tools; the descriptions are what an agent reads.
+const issueId = z
+  .string()
+  .min(1)
+  .describe('Issue id: the full UUID or a unique prefix of 4+ hex characters (e.g. "1a2b3c4d"), as shown by issue_list.');
+const assignee = z
+  .string()
+  .min(1)
+  .describe('Who does the work, as kind:name, e.g. "agent:worker-1" or "human:alice". Use the same value every time.');
+const state = z
+  .string()
+  .min(1)
+  .describe(
+    `Issue state: one of ${STATES.join(', ')}. Also accepted: "in-progress"/"inprogress" (= in_progress) and "open" (= backlog).`,
+  );
+const priority = z.enum(PRIORITIES).describe(`Priority: ${PRIORITIES.join(', ')}.`);
+const label = z.string().min(1).describe('A label as namespace:value, e.g. "type:bug" or "area:store".');
+const gateKey = z.string().min(1).describe('Gate key from the registry (registry_list), e.g. "tests" or "review".');
+const context = z
+  .record(z.string(), z.string())
+  .describe('Free-form string facts about the issue (branch, pr, notes...). Merged into the existing context; a value of "" removes the key.');
+
+function shortId(id: string): string {
+  return id.slice(0, 8);
+}
+
+function issueOutput(verb: string, issue: Issue): ToolOutput {
+  const holder = issue.assignee ? `, ${issue.assignee}` : '';
+  return {
+    data: issue,
+    summary: `${verb} ${shortId(issue.id)} "${issue.title}" (${issue.state}, ${issue.priority}${holder}).`,
+  };
+}
+
+/** "1 ready issue", "3 ready issues". */
+function counted(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+function issueListOutput(noun: string, issues: readonly (Issue | IssueSummary)[]): ToolOutput {
+  return { data: { issues, count: issues.length }, summary: `${counted(issues.length, noun)}.` };
+}
+
+export const TOOLS: readonly JitTool[] = [
+  defineTool({
+    name: 'issue_create',
+    title: 'Create an issue',
+    description:
+      'Create an issue. It starts in state "ready" (or "backlog" while it has unfinished dependencies). Returns the new issue with its id.',
+    input: {
+      title: z.string().min(1).describe('Short imperative title, e.g. "Fix login timeout".'),
+      description: z.string().optional().describe('What to do and how to tell it is done.'),
+      priority: priority.optional().describe(`Priority: ${PRIORITIES.join(', ')}; default normal.`),
+      labels: z.array(label).optional().describe('Labels as namespace:value, e.g. ["type:bug", "area:store"].'),
+      gates: z.array(gateKey).optional().describe('Gate keys that must pass before the issue can be done; each must exist in the registry.'),
+      dependencies: z.array(issueId).optional().describe('Ids of issues this one waits for.'),
+      assignee: assignee.optional().describe('Assign it at once, as kind:name (e.g. when you create work you will do yourself).'),
+      context: context.optional(),
+    },
+    run: async (tracker, args) => issueOutput('Created', await tracker.createIssue(args)),
+  }),
+  defineTool({
+    name: 'issue_show',
+    title: 'Show an issue',
+    description: 'Everything about one issue: description, state, assignee, dependencies, gates and their status, labels, context.',
+    input: { id: issueId },
+    readOnly: true,
+    run: async (tracker, args) => issueOutput('Issue', await tracker.getIssue(args.id)),
+  }),
+  defineTool({
+    name: 'issue_update',
+    title: 'Update an issue',
+    description:
+      'Change an issue\'s title, description, state, priority, labels or context. Setting state "done" while gates are pending moves it to "gated" and fails with GATES_PENDING. To take or give back an issue use issue_claim / issue_release instead.',
+    input: {
+      id: issueId,
+      title: z.string().min(1).optional().describe('New title.'),
+      description: z.string().optional().describe('New description (replaces the old one).'),
+      state: state.optional(),
+      priority: priority.optional(),
+      add_labels: z.array(label).optional().describe('Labels to add, as namespace:value.'),
+      remove_labels: z.array(label).optional().describe('Labels to remove.'),
+      context: context.optional(),
+    },
+    run: async (tracker, { id, add_labels, remove_labels, ...changes }) =>
+      issueOutput('Updated', await tracker.updateIssue(id, { ...changes, addLabels: add_labels, removeLabels: remove_labels })),
+  }),
+  defineTool({
+    name: 'issue_list',
+    title: 'List issues',
+    description:
+      'List issues (summaries), optionally filtered; filters combine. With no filter: all issues. Use it for "query all", "by state" and "by assignee".',
+    input: {
+      state: state.optional(),
+      assignee: assignee.optional().describe('Only issues held by this assignee (kind:name).'),
+      priority: priority.optional(),
+      label: label.optional().describe('Only issues with this label (namespace:value).'),
+    },
+    readOnly: true,
+    run: async (tracker, args) => issueListOutput('issue', await tracker.listIssues(args)),
+  }),
+  defineTool({
+    name: 'issue_search',
+    title: 'Search issues',
+    description: 'Case-insensitive text search over ids, titles, descriptions, labels and context values. Returns full issues, oldest first.',
+    input: { query: z.string().min(1).describe('Text to look for, e.g. "timeout" or "area:auth".') },
+    readOnly: true,
+    run: async (tracker, args) => issueListOutput('matching issue', await tracker.searchIssues(args.query)),
+  }),
+  defineTool({
+    name: 'issue_claim',
+    title: 'Claim an issue',
+    description:
+      'Take one specific issue: assigns it to you and moves it to in_progress. Fails with ALREADY_CLAIMED if someone else holds it. Prefer issue_claim_next to pick work.',
+    input: { id: issueId, assignee },
+    run: async (tracker, args) => issueOutput('Claimed', await tracker.claim(args.id, args.assignee)),
+  }),
+  defineTool({
+    name: 'issue_claim_next',
+    title: 'Claim the next ready issue',
+    description:
+      'Atomically take the most important ready issue (highest priority, then oldest) and assign it to you; no two agents ever get the same one. Fails with NO_READY_ISSUE when nothing is ready.',
+    input: {
+      assignee,
+      label: label.optional().describe('Only consider issues with this label (namespace:value).'),
+      priority: priority.optional().describe('Only consider issues of this priority.'),
+    },
+    run: async (tracker, { assignee: who, ...filter }) => issueOutput('Claimed', await tracker.claimNext(who, filter)),
+  }),
+  defineTool({
+    name: 'issue_release',
+    title: 'Release an issue',
+    description:
+      'Give an issue back (you are giving up or were interrupted): clears the assignee, returns it to ready/backlog and records the reason so the next agent knows.',
+    input: { id: issueId, reason: z.string().min(1).describe('Why you are giving it back, for whoever picks it up next.') },
+    run: async (tracker, args) => issueOutput('Released', await tracker.release(args.id, args.reason)),
+  }),
+  defineTool({
+    name: 'issue_unassign',
+    title: 'Unassign an issue',
+    description: 'Clear the assignee of an issue; an in_progress issue goes back to ready (or backlog). To give up work, prefer issue_release: it records why.',
+    input: { id: issueId },
+    run: async (tracker, args) => issueOutput('Unassigned', await tracker.unassign(args.id)),
+  }),
+  defineTool({
+    name: 'dep_add',
+    title: 'Add a dependency',
+    description:
+      '"from" waits for "to": "from" is not ready until "to" is done (or rejected). Fails with CYCLE if "to" already (transitively) waits for "from".',
+    input: {
+      from: issueId.describe('Id (or prefix) of the issue that waits.'),
+      to: issueId.describe('Id (or prefix) of the issue it waits for.'),
+    },
+    run: async (tracker, args) => issueOutput('Dependency added to', await tracker.addDependency(args.from, args.to)),
+  }),
+  defineTool({
+    name: 'dep_remove',
+    title: 'Remove a dependency',
+    description: 'Remove the edge "from waits for to". Fails with DEPENDENCY_NOT_FOUND if there is no such edge.',
+    input: {
+      from: issueId.describe('Id (or prefix) of the issue that waits.'),
+      to: issueId.describe('Id (or prefix) of the issue it waits for.'),
+    },
+    run: async (tracker, args) => issueOutput('Dependency removed from', await tracker.removeDependency(args.from, args.to)),
+  }),
+  defineTool({
+    name: 'gate_add',
+    title: 'Require a gate',
+    description: 'Require a gate (a check such as tests or review) on an issue before it can be done. The key must exist in the registry (registry_list / registry_add).',
+    input: { id: issueId, key: gateKey },
+    run: async (tracker, args) => issueOutput(`Gate ${args.key} added to`, await tracker.addGate(args.id, args.key)),
+  }),
+  defineTool({
+    name: 'gate_pass',
+    title: 'Pass a gate',
+    description: 'Record that a required gate has passed. If the issue is "gated" and this was the last pending gate, it becomes done.',
+    input: { id: issueId, key: gateKey, by: assignee.optional().describe('Who checked it, as kind:name.') },
+    run: async (tracker, args) => issueOutput(`Gate ${args.key} passed on`, await tracker.passGate(args.id, args.key, args.by)),
+  }),
+  defineTool({
+    name: 'gate_fail',
+    title: 'Fail a gate',
+    description: 'Record that a required gate failed (e.g. tests are red). The issue cannot be done until the gate passes.',
+    input: { id: issueId, key: gateKey, by: assignee.optional().describe('Who checked it, as kind:name.') },
+    run: async (tracker, args) => issueOutput(`Gate ${args.key} failed on`, await tracker.failGate(args.id, args.key, args.by)),
+  }),
+  defineTool({
+    name: 'registry_list',
+    title: 'List gate definitions',
+    description: 'The gate registry: every gate key issues can require, with its title and description.',
+    input: {},
+    readOnly: true,
+    run: async (tracker) => {
+      const gates = await tracker.listGateDefinitions();
+      return { data: { gates, count: gates.length }, summary: `${counted(gates.length, 'gate definition')}.` };
+    },
+  }),
+  defineTool({
+    name: 'registry_add',
+    title: 'Define a gate',
+    description: 'Add a gate definition to the registry so issues can require it. Fails with ALREADY_EXISTS if the key is taken.',
+    input: {
+      key: z.string().min(1).describe('Short key, e.g. "tests", "review", "security-scan".'),
+      title: z.string().min(1).describe('What the gate checks, e.g. "Unit tests pass".'),
+      description: z.string().optional().describe('How to check it.'),
+      auto: z.boolean().optional().describe('True if a tool (CI) passes it rather than a person or agent; default false.'),
+    },
+    run: async (tracker, args) => {
+      const gate = await tracker.addGateDefinition(args);
+      return { data: gate, summary: `Gate ${gate.key} defined: ${gate.title}.` };
+    },
+  }),
+  defineTool({
+    name: 'query_ready',
+    title: 'Ready issues',
+    description: 'Issues that can be started now: state ready, unassigned, every dependency done. issue_claim_next takes the first of these.',
+    input: {},
+    readOnly: true,
+    run: async (tracker) => issueListOutput('ready issue', await tracker.queryReady()),
+  }),
+  defineTool({
+    name: 'query_blocked',
+    title: 'Blocked issues',
+    description: 'Issues that cannot proceed, each with its reasons (unfinished dependencies, pending gates).',
+    input: {},
+    readOnly: true,
+    run: async (tracker) => {
+      // Flattened like the CLI's `query blocked --json`: each summary carries its reasons.
+      const issues = (await tracker.queryBlocked()).map(({ issue, reasons }) => ({ ...issue, reasons }));
+      return { data: { issues, count: issues.length }, summary: `${counted(issues.length, 'blocked issue')}.` };
+    },
+  }),
+  defineTool({
+    name: 'status',
+    title: 'Tracker status',
+    description: 'Counts: total issues, issues per state, and how many are ready to claim or blocked.',
+    input: {},
+    readOnly: true,
+    run: async (tracker) => {
+      const report = await tracker.status();
+      return {
+        data: report,
+        summary: `${report.total} issues: ${report.ready} ready, ${report.blocked} blocked, ${report.by_state.in_progress} in progress, ${report.by_state.done} done.`,
+      };
+    },
+  }),
+  defineTool({
+    name: 'events_tail',
+    title: 'Recent events',
+    description: 'The last events of the tracker log (created, claimed, state changed, gate passed, ...), oldest first.',
+    input: { n: z.number().int().min(1).max(1000).optional().describe('How many events; default 20.') },
+    readOnly: true,
+    run: async (tracker, args) => {
+      const events = await tracker.tailEvents(args.n ?? 20);
+      return { data: { events, count: events.length }, summary: `${counted(events.length, 'event')}.` };
+    },
+  }),
+  defineTool({
+    name: 'validate',
+    title: 'Check the tracker',
+    description:
+      'Check .jit/ for problems (index vs issue files, dangling dependencies, cycles, unknown gates, torn event line, stray temp files). fix: true repairs what can be repaired without guessing.',
+    input: { fix: z.boolean().optional().describe('Repair what can be repaired safely; default false (only report).') },
+    run: async (tracker, args) => {
+      const report = await tracker.validate({ fix: args.fix ?? false });
+      const fixed = report.fixed.length > 0 ? ` Fixed: ${report.fixed.join('; ')}.` : '';
+      return {
+        data: report,
+        summary: `${report.ok ? 'OK' : counted(report.problems.length, 'problem')}.${fixed}`,
+      };
+    },
+  }),
+];

@@ -1,0 +1,126 @@
+/**
+ * `jit mcp` at the byte level, without the SDK client: stdout carries only
+ * JSON-RPC lines, and the process exits 0 once stdin closes, after answering
+ * the calls it already received.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { childEnv, holdLockElsewhere, JIT_BIN, makeProject, runJit } from './helpers.js';
+
+interface RawRun {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Writes `messages` as JSON lines, closes stdin at once, and collects everything until exit. */
+function runRaw(cwd: string, messages: object[]): Promise<RawRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [JIT_BIN, 'mcp'], { cwd, env: childEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    // Killed if it fails to exit on its own, so the assertion below reports it instead of a hang.
+    const watchdog = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.on('error', reject);
+    child.on('close', (exitCode, signal) => {
+      clearTimeout(watchdog);
+      resolve({ exitCode, signal, stdout, stderr });
+    });
+    child.stdin.end(messages.map((message) => `${JSON.stringify(message)}\n`).join(''));
+  });
+}
+
+const initialize = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw-test', version: '1.0.0' } },
+};
+const initialized = { jsonrpc: '2.0', method: 'notifications/initialized' };
+
+describe('jit mcp on stdio', () => {
+  let project: { dir: string; cleanup(): void };
+
+  beforeAll(async () => {
+    project = await makeProject('stdio');
+  });
+
+  afterAll(() => project?.cleanup());
+
+  it('writes only JSON-RPC to stdout, answers calls already sent, and exits 0 when stdin closes', async () => {
+    const titles = ['first over raw stdio', 'second over raw stdio', 'third over raw stdio'];
+    const run = await runRaw(project.dir, [
+      initialize,
+      initialized,
+      { jsonrpc: '2.0', id: 2, method: 'tools/list' },
+      ...titles.map((title, n) => ({ jsonrpc: '2.0', id: 10 + n, method: 'tools/call', params: { name: 'issue_create', arguments: { title } } })),
+    ]);
+    expect(run.signal).toBeNull();
+    expect(run.exitCode, run.stderr).toBe(0);
+
+    const lines = run.stdout.split('\n').filter((line) => line !== '');
+    const messages = lines.map((line) => JSON.parse(line) as { jsonrpc: string; id?: number; result?: any; error?: unknown });
+    for (const message of messages) expect(message.jsonrpc).toBe('2.0');
+    expect(messages.map((message) => message.id).sort((a, b) => a! - b!)).toEqual([1, 2, 10, 11, 12]);
+    expect(messages.every((message) => message.error === undefined)).toBe(true);
+
+    const byId = new Map(messages.map((message) => [message.id, message.result]));
+    expect(byId.get(1).serverInfo.name).toBe('jit');
+    expect(byId.get(1).instructions).toContain('issue_claim_next');
+    expect(byId.get(2).tools.length).toBeGreaterThan(15);
+
+    // Each create was acknowledged before exit, and is really in the store.
+    const listed = await runJit(project.dir, ['issue', 'list']);
+    expect(listed.code, listed.stderr).toBe(0);
+    const stored = listed.json.issues.map((issue: { title: string }) => issue.title);
+    for (let n = 0; n < titles.length; n++) {
+      const created = byId.get(10 + n);
+      expect(created.isError ?? false).toBe(false);
+      expect(created.structuredContent.title).toBe(titles[n]);
+      expect(stored).toContain(titles[n]);
+    }
+  });
+
+  it('still answers a call that waits for a lock when stdin closes, then exits 0', async () => {
+    // Another process holds the index lock for a moment, so the create is still waiting when stdin ends.
+    const holder = await holdLockElsewhere(join(project.dir, '.jit', '.index.lock'), 1000);
+    const run = await runRaw(project.dir, [
+      initialize,
+      initialized,
+      { jsonrpc: '2.0', id: 20, method: 'tools/call', params: { name: 'issue_create', arguments: { title: 'created behind a lock' } } },
+    ]);
+    expect(holder.exited(), 'the create must have waited for the holder to let go of the lock').toBe(true);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const answer = run.stdout
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as { id: number; result: { isError?: boolean; structuredContent: { title: string } } })
+      .find((message) => message.id === 20);
+    expect(answer?.result.isError ?? false).toBe(false);
+    expect(answer?.result.structuredContent.title).toBe('created behind a lock');
+  });
+
+  it('exits 0 when stdin closes before any message, writing nothing to stdout', async () => {
+    const run = await runRaw(project.dir, []);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stdout).toBe('');
+  });
+
+  it('skips lines that are not JSON-RPC (logged to stderr) and keeps serving', async () => {
+    const run = await runRaw(project.dir, [initialize, { not: 'json-rpc' }, { jsonrpc: '2.0', id: 7, method: 'tools/list' }]);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const messages = run.stdout
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as { jsonrpc: string; id: number });
+    expect(messages.map((message) => [message.jsonrpc, message.id])).toEqual([
+      ['2.0', 1],
+      ['2.0', 7],
+    ]);
+    expect(run.stderr).toMatch(/^jit mcp: protocol error: .+$/m);
+  });
+});
