@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { openTracker, resolveJitDir } from '../store/index.js';
 import type { TrackerApi } from '../store/tracker-api.js';
-import { asJitError } from './tool-result.js';
+import { toJitError } from '../store/errors.js';
 import { createJitMcpServer, logToStderr } from './server.js';
 
 export interface McpServerOptions {
@@ -32,7 +32,7 @@ export async function runMcpServer(options: McpServerOptions = {}): Promise<void
   try {
     getTracker();
   } catch (error) {
-    const jitError = asJitError(error);
+    const jitError = toJitError(error);
     logToStderr(`${jitError.code}: ${jitError.message} Tools will report this until it is fixed.`);
   }
 

@@ -9,7 +9,8 @@ import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } fr
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { TrackerApi } from '../store/tracker-api.js';
 import { SERVER_INSTRUCTIONS } from './instructions.js';
-import { asJitError, errorResult, successResult } from './tool-result.js';
+import { toJitError } from '../store/errors.js';
+import { errorResult, successResult } from './tool-result.js';
 import { TOOLS } from './tools.js';
 import type { JitTool } from './tools.js';
 
@@ -66,7 +67,7 @@ async function runTool(tool: JitTool, getTracker: () => TrackerApi, args: unknow
   try {
     return successResult(await tool.call(getTracker(), args));
   } catch (error) {
-    const jitError = asJitError(error);
+    const jitError = toJitError(error);
     if (jitError.code === 'INTERNAL') logToStderr(`${tool.name} failed: ${(error as Error)?.stack ?? String(error)}`);
     return errorResult(jitError);
   }

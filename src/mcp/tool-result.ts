@@ -34,12 +34,3 @@ export function errorResult(error: JitError): CallToolResult {
   return render(`${error.code}: ${error.message}${hints}`, { error: error.toJSON() }, true);
 }
 
-/** Anything that is not a JitError is a bug in jit: report it as INTERNAL, not as the raw exception. */
-export function asJitError(error: unknown): JitError {
-  if (error instanceof JitError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new JitError('INTERNAL', `Internal error in jit: ${message}`, {
-    suggestions: ['Retry once; if it persists, run `jit validate` and report the bug with the server log (stderr).'],
-    cause: error,
-  });
-}

@@ -54,3 +54,33 @@ export class JitError extends Error {
     };
   }
 }
+
+function isJitError(error: unknown): error is JitError {
+  // By name too: a JitError from another copy of this module (e.g. a test
+  // importing src/ while the CLI runs dist/) is still one.
+  return error instanceof JitError || (error instanceof Error && error.name === 'JitError' && typeof (error as JitError).code === 'string');
+}
+
+/**
+ * Anything thrown, as one JitError, so both faces report a stable code: a
+ * Node file-system error that escaped becomes PERMISSION_DENIED or IO_ERROR;
+ * anything else is a bug in jit and becomes INTERNAL.
+ */
+export function toJitError(error: unknown): JitError {
+  if (isJitError(error)) return error;
+  const errno = (error as NodeJS.ErrnoException | undefined)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (typeof errno === 'string' && /^E[A-Z]+$/.test(errno)) {
+    const denied = errno === 'EACCES' || errno === 'EPERM';
+    const filePath = (error as NodeJS.ErrnoException).path;
+    return new JitError(denied ? 'PERMISSION_DENIED' : 'IO_ERROR', message, {
+      suggestions: [denied ? 'Check the owner and mode of the file and of .jit/.' : 'Check the disk and the path, then retry.'],
+      details: { errno, ...(filePath === undefined ? {} : { path: filePath }) },
+      cause: error,
+    });
+  }
+  return new JitError('INTERNAL', `Unexpected error in jit: ${message}`, {
+    suggestions: ['This is a bug in jit: retry once, then report it with the output of JIT_DEBUG=1 (stderr).'],
+    cause: error,
+  });
+}

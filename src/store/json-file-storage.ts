@@ -600,16 +600,21 @@ export class JsonFileStorage implements Storage {
     }
   }
 
-  /** Events of a transaction whose issue files are already in place: a failure here must not read as "nothing happened". */
+  /**
+   * Events of a transaction whose issue files are already in place. The
+   * change has happened, so a failure here must not be reported as an
+   * error: a retrying caller (LOCK_TIMEOUT means "retry") would apply it
+   * twice. The event log is an audit trail, not the truth; say what was
+   * lost on stderr and succeed.
+   */
   private async appendCommittedEvents(events: JitEvent[], committed: string[]): Promise<void> {
     try {
       await this.appendEvents(events);
     } catch (error) {
-      if (committed.length === 0 || !(error instanceof JitError)) throw error;
-      throw new JitError(error.code, `The change to ${committed.join(', ')} was saved, but its events were not logged: ${error.message}`, {
-        suggestions: error.suggestions,
-        details: { ...error.details, committed },
-        cause: error,
+      if (committed.length === 0) throw error;
+      const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      process.emitWarning(`The change to ${committed.join(', ')} was saved, but ${events.length} event(s) were not logged: ${reason}`, {
+        code: 'JIT_EVENTS_NOT_LOGGED',
       });
     }
   }
