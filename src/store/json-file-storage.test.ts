@@ -331,15 +331,38 @@ describe('hostile files', () => {
     expect(readJson(outside).title).toBe('a');
   });
 
-  it('an event log that cannot be written fails the call but says the change was saved', async () => {
+  it('an event log replaced by a folder is refused before anything is written', async () => {
     const a = await tracker.createIssue({ title: 'a' });
     fs.rmSync(path.join(jitDir, 'events.jsonl'));
     fs.mkdirSync(path.join(jitDir, 'events.jsonl'));
     const error = await errorOf(tracker.updateIssue(a.id, { title: 'b' }));
     expect(error.code).toBe('UNSAFE_PATH');
-    expect(error.message).toContain('was saved');
-    expect(error.details?.['committed']).toEqual([a.id]);
+    expect(error.message).toContain('events.jsonl');
+    expect((await tracker.getIssue(a.id)).title).toBe('a');
+  });
+
+  it('an event that cannot be logged after the change committed is a warning, not an error (a retry would apply it twice)', async () => {
+    const a = await tracker.createIssue({ title: 'a' });
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning.message);
+    process.on('warning', onWarning);
+    // Another process holds the event log's lock longer than our timeout.
+    const lockModule = path.resolve(__dirname, '../../dist/lock/index.js');
+    const holder = spawn(process.execPath, ['-e', `require(${JSON.stringify(lockModule)}).lockSync(process.argv[1]); console.log('held'); setTimeout(() => {}, 30000)`, path.join(jitDir, '.events.lock')]);
+    await new Promise((resolve) => holder.stdout.once('data', resolve));
+    const saved = process.env['JIT_LOCK_TIMEOUT'];
+    process.env['JIT_LOCK_TIMEOUT'] = '0.2';
+    try {
+      expect((await tracker.updateIssue(a.id, { title: 'b' })).title).toBe('b');
+    } finally {
+      holder.kill('SIGKILL');
+      if (saved === undefined) delete process.env['JIT_LOCK_TIMEOUT'];
+      else process.env['JIT_LOCK_TIMEOUT'] = saved;
+      await new Promise((resolve) => setImmediate(resolve));
+      process.off('warning', onWarning);
+    }
     expect((await tracker.getIssue(a.id)).title).toBe('b');
+    expect(warnings).toEqual([expect.stringContaining(`The change to ${a.id} was saved, but 1 event(s) were not logged: Lock timeout`)]);
   });
 
   it('refuses an issues/ that is a file', async () => {

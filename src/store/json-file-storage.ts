@@ -170,10 +170,7 @@ export class JsonFileStorage implements Storage {
   issueTransaction<T>(locks: IssueLocks, apply: (tx: IssueTx) => T): Promise<T> {
     return this.serial(async () => {
       const tx = this.newTx(locks);
-      // The index is updated after the issue files commit, when a failure can
-      // no longer be reported as "nothing happened"; refuse a planted lock
-      // file up front instead.
-      this.checkLockFile(this.lockPath('index'));
+      this.checkAfterCommitFiles();
       const held = await this.lock([
         ...tx.writable.map((id) => this.issueLock(id, 'exclusive')),
         ...tx.readOnly.map((id) => this.issueLock(id, 'shared')),
@@ -197,6 +194,7 @@ export class JsonFileStorage implements Storage {
 
   graphTransaction<T>(plan: (summaries: ReadonlyMap<string, IssueSummary>) => IssueLocks, apply: (tx: GraphTx) => T): Promise<T> {
     return this.serial(async () => {
+      this.checkAfterCommitFiles();
       for (let attempt = 1; ; attempt++) {
         const indexHeld = await this.lock([this.indexLock('exclusive')]);
         let issuesHeld: HeldLocks | null = null;
@@ -333,8 +331,17 @@ export class JsonFileStorage implements Storage {
     }
   }
 
-  /** UNSAFE_PATH when a lock file was replaced by a symlink or something other than a regular file. */
-  private checkLockFile(lockFile: string): void {
+  /**
+   * The index and the event log are written after the issue files commit,
+   * when a failure can no longer be reported as "nothing happened". Refuse
+   * a planted symlink or folder there up front instead.
+   */
+  private checkAfterCommitFiles(): void {
+    for (const file of [this.lockPath('index'), this.lockPath('events'), this.eventsPath]) this.checkRegularFile(file);
+  }
+
+  /** UNSAFE_PATH when a file jit writes was replaced by a symlink or something other than a regular file. */
+  private checkRegularFile(lockFile: string): void {
     let stat: fs.Stats;
     try {
       stat = fs.lstatSync(lockFile);
