@@ -175,6 +175,10 @@ class LockHandle : public Napi::ObjectWrap<LockHandle> {
       if (!StopWait(*wait)) open_ = false;  // the waiting thread closes it
     }
     if (open_) {
+      // Unlock explicitly rather than trust close(): Windows releases the
+      // locks of a closed handle only "after a delay", and on POSIX a copy of
+      // the descriptor (fork without exec) would keep a flock alive.
+      os::Unlock(fd_);  // not locked is fine: nothing to release
       os::Close(fd_);
       open_ = false;
     }

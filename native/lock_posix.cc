@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <mutex>
@@ -45,23 +46,44 @@ bool IsContention(int error) {
 //   and releases it at once.
 // SIGURG: its default action is to ignore it, and Node, libuv and V8 do not
 // use it (Go's runtime uses it for the same preemption purpose).
+//
+// The disposition is checked on every wait, not once: `process.on('SIGURG')`
+// makes libuv install its own handler (with SA_RESTART, so flock would just
+// restart) and reset SIGURG to the default when the last listener goes. We
+// reinstall ours over a default; while someone else owns SIGURG we never
+// signal their handler and the wait polls instead (see PollLock).
 void NoOpHandler(int) {}  // its only job is to make flock return EINTR
 
-void InstallInterruptHandler() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    struct sigaction current;
-    if (sigaction(SIGURG, nullptr, &current) != 0) return;
-    bool default_or_ignored = !(current.sa_flags & SA_SIGINFO) &&
-                              (current.sa_handler == SIG_DFL || current.sa_handler == SIG_IGN);
-    if (!default_or_ignored) return;  // someone else owns SIGURG; leave it alone
-    struct sigaction handler;
-    memset(&handler, 0, sizeof handler);
-    handler.sa_handler = NoOpHandler;
-    sigfillset(&handler.sa_mask);
-    handler.sa_flags = 0;  // no SA_RESTART: flock must return EINTR
-    sigaction(SIGURG, &handler, nullptr);
-  });
+// True when our handler is in place (installed now if SIGURG was unclaimed).
+bool EnsureInterruptHandler() {
+  static std::mutex mutex;
+  std::lock_guard<std::mutex> lock(mutex);
+  struct sigaction current;
+  if (sigaction(SIGURG, nullptr, &current) != 0) return false;
+  if (current.sa_flags & SA_SIGINFO) return false;  // someone else's
+  if (current.sa_handler == NoOpHandler) return true;
+  if (current.sa_handler != SIG_DFL && current.sa_handler != SIG_IGN) return false;
+  struct sigaction handler;
+  memset(&handler, 0, sizeof handler);
+  handler.sa_handler = NoOpHandler;
+  sigfillset(&handler.sa_mask);
+  handler.sa_flags = 0;  // no SA_RESTART: flock must return EINTR
+  return sigaction(SIGURG, &handler, nullptr) == 0;
+}
+
+// The fallback while SIGURG belongs to someone else: try, then sleep 1 ms
+// growing to 8 ms, checking `cancelled` between tries. Slower hand-off, but
+// it ends promptly on cancel without signalling anyone.
+Result PollLock(NativeHandle handle, Mode mode, const std::atomic<bool>* cancelled) {
+  long sleep_ns = 1000000;
+  for (;;) {
+    if (cancelled->load()) return Result::Cancelled();
+    if (flock(handle, LockOperation(mode) | LOCK_NB) == 0) return Result::Ok();
+    if (errno != EINTR && !IsContention(errno)) return Result::Error(errno);
+    struct timespec pause = {0, sleep_ns};
+    nanosleep(&pause, nullptr);
+    if (sleep_ns < 8000000) sleep_ns *= 2;
+  }
 }
 
 // Only SIGURG reaches a waiting thread, so it never takes a signal that a
@@ -174,8 +196,15 @@ void DeleteWaitSlot(WaitSlot* slot) {
 
 Result WaitLock(NativeHandle handle, Mode mode, WaitSlot* slot,
                 const std::atomic<bool>* cancelled) {
-  InstallInterruptHandler();
   BlockAllSignalsButInterrupt();
+  if (!EnsureInterruptHandler()) {
+    Result polled = PollLock(handle, mode, cancelled);
+    if (polled.status == Status::kOk && cancelled->load()) {
+      Unlock(handle);  // nobody wants it any more
+      return Result::Cancelled();
+    }
+    return polled;
+  }
   {
     std::lock_guard<std::mutex> lock(slot->mutex);
     slot->thread = pthread_self();

@@ -15,6 +15,8 @@ export interface Reply {
   ok: boolean;
   held?: boolean;
   error?: { code?: string; message: string };
+  sigurgSeen?: number;
+  openFds?: number;
 }
 
 export interface LockChild {
