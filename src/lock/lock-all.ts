@@ -5,7 +5,7 @@ import { defaultTimeoutMs } from './config.js';
 import { LockTimeoutError } from './errors.js';
 import { checkBlockingAcquisition } from './registry.js';
 import type { FileLock, LockRequest, LockSet } from './types.js';
-import { checkBoolean, checkMode, checkPath, checkRank, checkSignal, checkTimeout } from './validate.js';
+import { checkBoolean, checkMode, checkOptionsObject, checkPath, checkRank, checkSignal, checkTimeout } from './validate.js';
 
 class HeldLockSet implements LockSet {
   #released = false;
@@ -91,11 +91,12 @@ function rollBack(taken: readonly HeldFileLock[], attempts: readonly Attempt[]):
   closeAll(attempts);
 }
 
-function checkSetOptions(options: unknown): { timeoutMs: number; followSymlinks: boolean } {
-  const o = (options ?? {}) as { timeoutMs?: unknown; followSymlinks?: unknown };
+function checkSetOptions(options: unknown): { timeoutMs: number; followSymlinks: boolean; signal: AbortSignal | undefined } {
+  const o = checkOptionsObject<{ timeoutMs: unknown; followSymlinks: unknown; signal: unknown }>(options);
   return {
     timeoutMs: checkTimeout(o.timeoutMs) ?? defaultTimeoutMs(),
     followSymlinks: checkBoolean(o.followSymlinks, 'followSymlinks'),
+    signal: checkSignal(o.signal),
   };
 }
 
@@ -104,8 +105,7 @@ export async function lockAll(
   requests: readonly LockRequest[],
   options: { timeoutMs?: number; signal?: AbortSignal; followSymlinks?: boolean } = {},
 ): Promise<LockSet> {
-  const { timeoutMs, followSymlinks } = checkSetOptions(options);
-  const signal = checkSignal(options.signal);
+  const { timeoutMs, followSymlinks, signal } = checkSetOptions(options);
   const deadline = performance.now() + timeoutMs;
   const attempts = plan(requests, followSymlinks);
   const taken: HeldFileLock[] = [];

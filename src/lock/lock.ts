@@ -5,7 +5,7 @@ import { defaultTimeoutMs } from './config.js';
 import { LockTimeoutError } from './errors.js';
 import { checkBlockingAcquisition } from './registry.js';
 import type { FileLock, LockMode, LockOptions } from './types.js';
-import { checkBoolean, checkMode, checkPath, checkRank, checkSignal, checkTimeout } from './validate.js';
+import { checkBoolean, checkMode, checkOptionsObject, checkPath, checkRank, checkSignal, checkTimeout } from './validate.js';
 
 interface Checked {
   path: string;
@@ -15,10 +15,7 @@ interface Checked {
 }
 
 function checkOptions(path: unknown, options: unknown): Checked {
-  if (options !== undefined && (typeof options !== 'object' || options === null)) {
-    throw Object.assign(new TypeError('The "options" argument must be an object'), { code: 'ERR_INVALID_ARG_TYPE' });
-  }
-  const o = (options ?? {}) as LockOptions;
+  const o = checkOptionsObject<LockOptions>(options);
   return {
     path: checkPath(path),
     mode: checkMode(o.mode),

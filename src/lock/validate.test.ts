@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { defaultTimeoutMs, lock, lockAll, lockSync, tryLock, LockConfigError } from './index.js';
+import { defaultTimeoutMs, lock, lockAll, lockAllSync, lockSync, tryLock, LockConfigError } from './index.js';
 
 let dir: string;
 let savedTimeout: string | undefined;
@@ -84,6 +84,13 @@ describe('options', () => {
     expect(() => tryLock(p, { followSymlinks: 'yes' as never })).toThrow(TypeError);
     await expect(lock(p, { signal: {} as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
     await expect(lockAll('a.lock' as never)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+  });
+
+  it('options that are not an object are TypeErrors with a code, for every entry point', async () => {
+    const p = path.join(dir, 'a.lock');
+    await expect(lock(p, null as never)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    await expect(lockAll([{ path: p }], null as never)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    expect(() => lockAllSync([{ path: p }], 5 as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
   });
 });
 

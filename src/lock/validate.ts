@@ -71,3 +71,12 @@ function describe(value: unknown): string {
   if (typeof value === 'object' || typeof value === 'function') return `an instance of ${value.constructor?.name ?? 'Object'}`;
   return `${typeof value} ${String(value)}`;
 }
+
+/** The options argument: undefined (defaults) or an object. */
+export function checkOptionsObject<T extends object>(options: unknown): Partial<T> {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null) {
+    throw Object.assign(new TypeError('The "options" argument must be an object'), { code: 'ERR_INVALID_ARG_TYPE' });
+  }
+  return options as Partial<T>;
+}
