@@ -210,9 +210,10 @@ export function isStrayTemp(dir: string, name: string): boolean {
   const match = TEMP_FILE.exec(name);
   if (!match) return false;
   const pid = Number(match[2]);
-  if (pid === process.pid) return true; // our own writes are serialised: none is in flight now
   try {
     if (Date.now() - fs.lstatSync(path.join(dir, name)).mtimeMs > 3_600_000) return true;
+    // Our own pid is alive by definition, and a worker thread of ours may be writing it right now.
+    if (pid === process.pid) return false;
     process.kill(pid, 0);
     return false;
   } catch (error) {

@@ -269,7 +269,7 @@ describe('crash leftovers', () => {
     });
   });
 
-  it('a dependent left in backlog by a crash (its dependency is done) is reported and moved by --fix', async () => {
+  it('a dependent left in backlog by a crash (its dependency is done) is moved by every validate, which says so', async () => {
     const a = await tracker.createIssue({ title: 'a' });
     const b = await tracker.createIssue({ title: 'b', dependencies: [a.id] });
     await tracker.updateIssue(a.id, { state: 'done' });
@@ -280,9 +280,10 @@ describe('crash leftovers', () => {
     index.issues[b.id] = { ...index.issues[b.id], state: 'backlog', updated_at: b.updated_at };
     fs.writeFileSync(indexPath, JSON.stringify(index));
     const report = await tracker.validate();
-    expect(report.problems).toEqual([expect.objectContaining({ kind: 'stale_state', issue_id: b.id, fixable: true })]);
-    expect((await tracker.validate({ fix: true })).ok).toBe(true);
+    expect(report.ok).toBe(true);
+    expect(report.recovered).toEqual([expect.stringContaining(`moved issue ${b.id} from backlog to ready`)]);
     expect((await tracker.getIssue(b.id)).state).toBe('ready');
+    expect((await tracker.validate()).recovered).toEqual([]);
   });
 
   it('a dangling dependency is reported, does not block, and can be removed', async () => {

@@ -73,8 +73,7 @@ export interface ValidationProblem {
     | 'dangling_dependency'
     | 'cycle'
     | 'unknown_gate'
-    | 'torn_event_line'
-    | 'stale_state'; // backlog/ready does not match the dependencies (a crash between a change and its follow-up)
+    | 'torn_event_line';
   message: string;
   path?: string;
   issue_id?: string;

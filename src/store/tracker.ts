@@ -3,7 +3,7 @@
  * Every rule lives here: readiness, state transitions, claims, gates,
  * dependency cycles. Storage only provides transactions.
  */
-import { randomUUID } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
 import { JitError } from './errors.js';
 import { newIssueId, normalizeIdInput, resolveId } from './ids.js';
 import { EVENT_TYPES, STATES } from './model.js';
@@ -41,6 +41,11 @@ import type {
   UpdateIssueInput,
   ValidationReport,
 } from './tracker-api.js';
+
+// node:crypto is loaded on first use: it costs ~2 ms of every start-up, and
+// the commands polled most (`jit status`, `jit query ready`) log no events.
+let cryptoModule: typeof Crypto | undefined;
+const randomUUID = (): string => (cryptoModule ??= require('node:crypto') as typeof Crypto).randomUUID();
 
 const short = (id: string): string => id.slice(0, 8);
 let lastTimestamp = 0;
@@ -143,10 +148,11 @@ export class Tracker implements TrackerApi {
     await this.afterStateChange(before, after);
     const { id } = after;
     if (gatesPending.length > 0) {
+      // The rest of the update was saved; the error carries the issue as stored.
       throw new JitError(
         'GATES_PENDING',
-        `Issue ${short(id)} is now gated: gate${gatesPending.length > 1 ? 's' : ''} ${gatesPending.join(', ')} must pass before it is done.`,
-        { suggestions: gatesPending.map((key) => `jit gate pass ${short(id)} ${key}`), details: { id, gates: gatesPending, state: 'gated' } },
+        `Issue ${short(id)} is now gated: gate${gatesPending.length > 1 ? 's' : ''} ${gatesPending.join(', ')} must pass before it is done. The other changes were saved.`,
+        { suggestions: gatesPending.map((key) => `jit gate pass ${short(id)} ${key}`), details: { id, gates: gatesPending, state: 'gated', issue: after } },
       );
     }
     return after;
@@ -503,7 +509,12 @@ export class Tracker implements TrackerApi {
     const issues = await this.storage.readAllIssues({ skipCorrupt: true }); // check() reported those
     const byId = new Map(issues.map((issue) => [issue.id, issue]));
     const gates = await this.storage.readGates();
-    const stale: string[] = [];
+    const stale: { id: string; from: string; to: string }[] = [];
+    const finishedAt = new Map<string, string>();
+    for (const event of await this.storage.readEvents()) {
+      const finished = event.type === 'issue_completed' || (event.type === 'issue_state_changed' && isTerminal(event['to'] as State));
+      if (finished && event.issue_id) finishedAt.set(event.issue_id, event.timestamp);
+    }
     for (const issue of issues) {
       for (const dep of issue.dependencies) {
         if (!byId.has(dep)) {
@@ -515,25 +526,22 @@ export class Tracker implements TrackerApi {
           problems.push({ kind: 'unknown_gate', message: `Issue ${issue.id} requires gate ${key}, which is not in the registry.`, issue_id: issue.id, fixable: false });
         }
       }
-      const missed = missedAutomaticMove(issue, (d) => byId.get(d));
-      if (missed) {
-        stale.push(issue.id);
-        problems.push({
-          kind: 'stale_state',
-          message: `Issue ${issue.id} is ${issue.state} but should be ${missed}: ${missed === 'ready' ? 'its dependencies finished after its last change' : 'it waits for unfinished dependencies'}.`,
-          issue_id: issue.id,
-          fixable: true,
-        });
-      }
+      const missed = missedAutomaticMove(issue, (d) => {
+        const dependency = byId.get(d);
+        // When it finished, not when it was last edited: editing a done issue must not un-park its dependents.
+        return dependency && { state: dependency.state, updated_at: finishedAt.get(d) ?? dependency.updated_at };
+      });
+      if (missed) stale.push({ id: issue.id, from: issue.state, to: missed });
+    }
+    // A process killed between finishing an issue and moving its dependents
+    // leaves them behind: crash recovery, done by every validate. reconcile()
+    // re-reads under the locks, so a follow-up still under way is harmless.
+    for (const { id, from, to } of stale) {
+      await this.reconcile(id);
+      recovered.push(`moved issue ${id} from ${from} to ${to} to match its dependencies (a writer died before its follow-up)`);
     }
     for (const cycle of findCycles(byId.keys(), (id) => byId.get(id)?.dependencies ?? [])) {
       problems.push({ kind: 'cycle', message: `Dependency cycle: ${cycle.map(short).join(' -> ')}.`, issue_id: cycle[0], fixable: false });
-    }
-    if (fix) {
-      for (const id of stale) {
-        await this.reconcile(id);
-        fixed.push(`moved issue ${id} between backlog and ready to match its dependencies`);
-      }
     }
     const remaining = problems.filter((p) => !(fix && p.fixable));
     return { ok: remaining.length === 0, problems, fixed, recovered };
