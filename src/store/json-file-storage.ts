@@ -23,8 +23,8 @@
  *   queue): the OS locks exclude other processes, the queue keeps concurrent
  *   calls in one process (the MCP server) from waiting on their own locks.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { LockMode, LockRequest } from '../lock/index.js';
 import { JitError } from './errors.js';
 import {
@@ -200,7 +200,7 @@ export class JsonFileStorage implements Storage {
         let issuesHeld: HeldLocks | null = null;
         let changed: string[] = [];
         try {
-          const healed = this.heal(this.readIndex(), this.listPending(), new Set());
+          const healed = this.heal(this.readIndex(true), this.listPending(), new Set());
           const view = this.graphView(healed);
           const tx = this.newTx(plan(view));
           const issueLocks = [...tx.writable.map((id) => this.issueLock(id, 'exclusive')), ...tx.readOnly.map((id) => this.issueLock(id, 'shared'))];
@@ -446,12 +446,19 @@ export class JsonFileStorage implements Storage {
     for (const [id, issue] of changes) if (!issue) removeFile(this.issuesDir, `${id}.json`);
   }
 
-  /** The index as stored, parsed once per version of the file (a rename always makes a new version). */
-  private readIndex(): Summaries {
+  /**
+   * The index as stored. Readers reuse the last parse while the file looks
+   * unchanged (inode, size, change times). Writers pass `fresh`: on file
+   * systems with coarse timestamps a rewrite can look unchanged (ext4 reuses
+   * the two inodes of a rename cycle, and the size rarely changes), and a
+   * writer that started from an old copy would write it back over others'
+   * updates.
+   */
+  private readIndex(fresh = false): Summaries {
     let stamp: string;
     try {
       const stat = fs.lstatSync(this.indexPath, { bigint: true });
-      stamp = `${stat.ino}:${stat.size}:${stat.mtimeNs}`;
+      stamp = indexStamp(stat);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new JitError('CORRUPT_FILE', `The index ${this.indexPath} is missing.`, {
@@ -461,7 +468,7 @@ export class JsonFileStorage implements Storage {
       }
       throw fsError(error, this.indexPath, 'read');
     }
-    if (this.indexCache?.stamp === stamp) return this.indexCache.summaries;
+    if (!fresh && this.indexCache?.stamp === stamp) return this.indexCache.summaries;
     const summaries = parseIndex(readTextIfExists(this.indexPath) ?? '', this.indexPath);
     this.indexCache = { stamp, summaries };
     return summaries;
@@ -473,7 +480,7 @@ export class JsonFileStorage implements Storage {
     writeFileAtomic(this.jitDir, 'index.json', `{"schema_version":${SCHEMA_VERSION},"issues":{\n${lines.join(',\n')}\n}}\n`);
     // Our own write: cache what we wrote instead of parsing it again.
     const stat = fs.lstatSync(this.indexPath, { bigint: true });
-    this.indexCache = { stamp: `${stat.ino}:${stat.size}:${stat.mtimeNs}`, summaries };
+    this.indexCache = { stamp: indexStamp(stat), summaries };
   }
 
   private readGatesFile(): Map<string, GateDefinition> {
@@ -594,7 +601,7 @@ export class JsonFileStorage implements Storage {
       const held = await this.lock([this.indexLock('exclusive')]);
       let healed: Healed;
       try {
-        healed = this.heal(this.readIndex(), this.listPending(), new Set(remaining));
+        healed = this.heal(this.readIndex(true), this.listPending(), new Set(remaining));
         if (healed.modified) this.writeIndex(healed.index);
         this.clearMarkers(healed.clear);
       } finally {
@@ -655,7 +662,7 @@ export class JsonFileStorage implements Storage {
     }
     let index: Summaries;
     try {
-      index = this.readIndex();
+      index = this.readIndex(true);
     } catch (error) {
       if (error instanceof JitError && error.code === 'CORRUPT_FILE') return; // checkIndex reports it
       throw error;
@@ -683,7 +690,7 @@ export class JsonFileStorage implements Storage {
     }
     let stored: Summaries | null = null;
     try {
-      stored = this.readIndex();
+      stored = this.readIndex(true);
     } catch (error) {
       if (!(error instanceof JitError && error.code === 'CORRUPT_FILE')) throw error;
       problems.push({ kind: 'corrupt_file', message: error.message, path: this.indexPath, fixable: true });
@@ -751,6 +758,11 @@ export class JsonFileStorage implements Storage {
       held.release();
     }
   }
+}
+
+/** What tells one version of index.json from another, short of reading it. */
+function indexStamp(stat: fs.BigIntStats): string {
+  return `${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
 }
 
 function gatesText(gates: Map<string, GateDefinition>): string {
