@@ -75,7 +75,7 @@ export function readTextIfExists(filePath: string): string | null {
   }
 }
 
-function fsyncDirectory(dir: string): void {
+export function fsyncDirectory(dir: string): void {
   let fd: number;
   try {
     fd = fs.openSync(dir, fs.constants.O_RDONLY);

@@ -33,6 +33,7 @@ import {
   checkDirectory,
   endsWithNewline,
   fsError,
+  fsyncDirectory,
   isStrayTemp,
   listDirectory,
   makeDirectory,
@@ -498,16 +499,14 @@ export class JsonFileStorage implements Storage {
         throw fsError(error, marker, 'create');
       }
     }
-    try {
-      const fd = fs.openSync(this.pendingDir, fs.constants.O_RDONLY);
-      try {
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-    } catch (error) {
-      if (process.platform !== 'win32') throw fsError(error, this.pendingDir, 'sync');
-    }
+    fsyncDirectory(this.pendingDir);
+  }
+
+  /** True while some process holds the issue's lock exclusively (its write may be under way). */
+  private isBeingWritten(id: string): boolean {
+    const probe = this.locker.tryLock(path.join(this.issuesDir, `${id}.lock`), 'shared', RANK.issue);
+    probe?.release();
+    return probe === null;
   }
 
   /** Markers by issue id. A missing pending/ (store made by an older jit) means none. */
@@ -540,10 +539,9 @@ export class JsonFileStorage implements Storage {
   private heal(stored: Summaries, pending: Map<string, string[]>, changed: Set<string>): Healed {
     const healed: Healed = { index: new Map(stored), modified: false, clear: [], inFlight: new Set() };
     for (const id of new Set([...pending.keys(), ...changed])) {
-      const probe = this.locker.tryLock(path.join(this.issuesDir, `${id}.lock`), 'shared', RANK.issue);
-      if (probe) probe.release();
-      else healed.inFlight.add(id);
-      if (!probe && !changed.has(id)) continue; // its writer will update it
+      const busy = this.isBeingWritten(id);
+      if (busy) healed.inFlight.add(id);
+      if (busy && !changed.has(id)) continue; // its writer will update it
       const issue = this.readIssueFileOrKeep(id);
       if (issue === undefined) continue; // corrupt: keep the summary and the marker; validate reports it
       const before = healed.index.get(id);
@@ -553,7 +551,7 @@ export class JsonFileStorage implements Storage {
         healed.index.set(id, freezeSummary(summarize(issue)));
         healed.modified = true;
       }
-      if (probe) healed.clear.push(...(pending.get(id) ?? []));
+      if (!busy) healed.clear.push(...(pending.get(id) ?? []));
     }
     return healed;
   }
@@ -697,11 +695,7 @@ export class JsonFileStorage implements Storage {
     }
     const pending = this.listPending();
     const inFlight = new Set<string>();
-    for (const id of pending.keys()) {
-      const probe = this.locker.tryLock(path.join(this.issuesDir, `${id}.lock`), 'shared', RANK.issue);
-      if (probe) probe.release();
-      else inFlight.add(id);
-    }
+    for (const id of pending.keys()) if (this.isBeingWritten(id)) inFlight.add(id);
     let mismatches = 0;
     if (stored) {
       for (const [id, summary] of fromFiles) {
