@@ -7,16 +7,20 @@ import type { Command } from 'commander';
 import type { TrackerApi } from '../store/tracker-api.js';
 import { painter, writeJson, type Paint } from './output.js';
 
-type StoreModule = typeof import('../store/index.js');
+type StoreModule = typeof import('../store/jit-dir.js');
 
 let storeModule: StoreModule | undefined;
-/** Loaded on first use: it pulls in the lock addon and the file format's validators. */
+/**
+ * Finding, creating and opening a `.jit/`, loaded on first use: it pulls in
+ * the lock addon and the file format. Not the whole store (store/index.js):
+ * a command loads only the modules it runs, start-up being most of a CLI run.
+ */
 export function loadStore(): StoreModule {
-  storeModule ??= require('../store/index.js') as StoreModule;
+  storeModule ??= require('../store/jit-dir.js') as StoreModule;
   return storeModule;
 }
 
-interface GlobalOptions {
+export interface GlobalOptions {
   json?: boolean;
   dir?: string;
 }
@@ -26,8 +30,7 @@ export class Invocation {
   readonly dir: string | undefined;
   private openedTracker: TrackerApi | undefined;
 
-  constructor(command: Command) {
-    const options = command.optsWithGlobals<GlobalOptions>();
+  constructor(options: GlobalOptions) {
     this.json = options.json === true;
     this.dir = options.dir;
   }
@@ -58,6 +61,6 @@ export function action<Args extends unknown[]>(
 ): (...params: unknown[]) => Promise<void> {
   return async (...params) => {
     const command = params[params.length - 1] as Command;
-    await handler(new Invocation(command), ...(params.slice(0, -1) as Args));
+    await handler(new Invocation(command.optsWithGlobals<GlobalOptions>()), ...(params.slice(0, -1) as Args));
   };
 }

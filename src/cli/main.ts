@@ -1,114 +1,50 @@
 /**
- * The `jit` command: wires the command groups (src/cli/commands/) into one
- * commander program and turns every outcome into output plus an exit code.
- * bin/jit.js calls `main(process.argv)`.
+ * The `jit` command. bin/jit.js calls `main(process.argv)`.
+ *
+ * Start-up is most of a CLI run, and loading commander and building the
+ * program tree is a large part of it. So the read-only commands agents poll
+ * most (FAST_COMMANDS) run their action directly when the command line is
+ * one of their plain forms; every other command line goes to the commander
+ * program (program.ts), which also owns help, usage errors and --schema.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { Command, CommanderError } from 'commander';
-import { JitError } from '../store/errors.js';
+import { Invocation, type GlobalOptions } from './context.js';
 import { EXIT } from './exit-codes.js';
-import { reportFailure } from './failure.js';
-import { writeJson } from './output.js';
 
-const SCHEMA_DISPLAYED = 'jit.schemaDisplayed';
+type Action = (cli: Invocation) => Promise<void>;
 
-type Register = (program: Command) => void;
+/** Commands without arguments or options of their own, by their words. */
+const FAST_COMMANDS: ReadonlyMap<string, () => Action> = new Map([
+  ['status', () => (require('./commands/status.js') as typeof import('./commands/status.js')).showStatus],
+  ['query ready', () => (require('./commands/query.js') as typeof import('./commands/query.js')).showReady],
+]);
 
 /**
- * The command groups, one module each, in help order. A module is loaded
- * only when its group is used, so `jit status` compiles one command file
- * rather than all of them (start-up time is most of a CLI run).
+ * The action and global options when `args` are a FAST_COMMANDS command with
+ * only --json and at most one --dir PATH (or --dir=PATH), in any order.
+ * Anything else (help, another option, an extra word, `--`, a --dir value
+ * that looks like an option) is left to commander, so that its handling of
+ * those cases stays the only one.
  */
-const COMMAND_GROUPS: ReadonlyArray<readonly [name: string, load: () => Register]> = [
-  ['init', () => (require('./commands/init.js') as typeof import('./commands/init.js')).registerInitCommand],
-  ['issue', () => (require('./commands/issue.js') as typeof import('./commands/issue.js')).registerIssueCommands],
-  ['dep', () => (require('./commands/dep.js') as typeof import('./commands/dep.js')).registerDepCommands],
-  ['registry', () => (require('./commands/registry.js') as typeof import('./commands/registry.js')).registerRegistryCommands],
-  ['gate', () => (require('./commands/gate.js') as typeof import('./commands/gate.js')).registerGateCommands],
-  ['query', () => (require('./commands/query.js') as typeof import('./commands/query.js')).registerQueryCommands],
-  ['status', () => (require('./commands/status.js') as typeof import('./commands/status.js')).registerStatusCommand],
-  ['events', () => (require('./commands/events.js') as typeof import('./commands/events.js')).registerEventsCommands],
-  ['graph', () => (require('./commands/graph.js') as typeof import('./commands/graph.js')).registerGraphCommands],
-  ['validate', () => (require('./commands/validate.js') as typeof import('./commands/validate.js')).registerValidateCommand],
-  ['debug', () => (require('./commands/debug.js') as typeof import('./commands/debug.js')).registerDebugCommands],
-  ['mcp', () => (require('./commands/mcp.js') as typeof import('./commands/mcp.js')).registerMcpCommand],
-];
-
-/** The first word that is not an option (nor --dir's value): the command group being run. */
-function invokedGroup(args: readonly string[]): string | undefined {
+function fastCommand(args: readonly string[]): { action: Action; options: GlobalOptions } | undefined {
+  const words: string[] = [];
+  const options: GlobalOptions = {};
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
-    if (arg === '--') return undefined;
-    if (arg === '--dir') i++;
-    else if (!arg.startsWith('-')) return arg;
+    const next = args[i + 1];
+    if (arg === '--json') options.json = true;
+    else if (arg === '--dir' && options.dir === undefined && next !== undefined && !next.startsWith('-')) options.dir = args[++i];
+    else if (arg.startsWith('--dir=') && options.dir === undefined) options.dir = arg.slice('--dir='.length);
+    else if (arg.startsWith('-')) return undefined;
+    else words.push(arg);
   }
-  return undefined;
-}
-
-function packageVersion(): string {
-  const manifest = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
-  return manifest.version;
-}
-
-/**
- * The whole program, or with `args`, only the command group they invoke
- * (everything for help, --schema and unknown commands, which need the full tree).
- */
-export function buildProgram(args?: readonly string[]): Command {
-  const program = new Command('jit')
-    .description('A local issue tracker that many AI agents and people can share safely (true OS file locks).')
-    .version(packageVersion(), '-V, --version', 'print the version')
-    .option('--json', 'print only JSON on stdout, errors as {"error": {...}} (also accepted after any command)')
-    .option('--dir <path>', 'the .jit directory or the project holding it (default: $JIT_DIR, then the nearest .jit/ above)')
-    .option('--schema', 'print a JSON description of every command, argument and option, then exit')
-    .helpOption('-h, --help', 'show help')
-    .helpCommand('help [command]', 'show help for a command')
-    .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
-    // Errors are rendered by reportFailure (JSON, one line, exit code), not by commander.
-    .exitOverride()
-    .configureOutput({ outputError: () => {} });
-
-  // Like --version: answered as soon as the option is seen, whatever else is on the line.
-  program.on('option:schema', () => {
-    const { describeProgram } = require('./schema.js') as typeof import('./schema.js');
-    writeJson(describeProgram(program));
-    throw new CommanderError(EXIT.OK, SCHEMA_DISPLAYED, '(schema)');
-  });
-
-  const group = args && !args.includes('--schema') ? COMMAND_GROUPS.find(([name]) => name === invokedGroup(args)) : undefined;
-  for (const [, load] of group ? [group] : COMMAND_GROUPS) load()(program);
-  return program;
+  const load = FAST_COMMANDS.get(words.join(' '));
+  return load && { action: load(), options };
 }
 
 /** Arguments before `--`: whether the caller asked for JSON even if parsing failed. */
 function wantsJson(args: readonly string[]): boolean {
   const end = args.indexOf('--');
   return (end === -1 ? args : args.slice(0, end)).includes('--json');
-}
-
-/** The command the user was typing, for "run `jit issue create --help`". */
-function commandPath(program: Command, args: readonly string[]): string {
-  const names = ['jit'];
-  let command = program;
-  for (const arg of args) {
-    if (arg === '--') break;
-    const sub = command.commands.find((candidate) => candidate.name() === arg || candidate.aliases().includes(arg));
-    if (sub) {
-      names.push(sub.name());
-      command = sub;
-    }
-  }
-  return names.join(' ');
-}
-
-function usageError(error: CommanderError, program: Command, args: readonly string[]): JitError {
-  const message = error.message.replace(/^error:\s*/i, '');
-  const usage = commandPath(program, args);
-  return new JitError('INVALID_ARGUMENT', error.code === 'commander.help' ? `A subcommand is required after \`${usage}\`.` : message, {
-    suggestions: [`Run \`${usage} --help\` for usage.`],
-    details: { reason: error.code },
-  });
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -119,19 +55,15 @@ export async function main(argv: string[]): Promise<void> {
   });
   const args = argv.slice(2);
   const json = wantsJson(args);
-  const program = buildProgram(args);
+  const fast = fastCommand(args);
+  if (!fast) {
+    await (require('./program.js') as typeof import('./program.js')).runProgram(argv, json);
+    return;
+  }
   try {
-    await program.parseAsync(argv);
+    await fast.action(new Invocation(fast.options));
   } catch (error) {
-    if (error instanceof CommanderError) {
-      if (error.exitCode === EXIT.OK) {
-        process.exitCode = EXIT.OK; // --help, help COMMAND, --version, --schema
-        return;
-      }
-      reportFailure(usageError(error, program, args), json);
-      process.exitCode = EXIT.USAGE;
-      return;
-    }
-    process.exitCode = reportFailure(error, json);
+    // Loaded only when something failed: a successful run never needs it.
+    process.exitCode = (require('./failure.js') as typeof import('./failure.js')).reportFailure(error, json);
   }
 }

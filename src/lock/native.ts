@@ -1,6 +1,7 @@
 // Loads the compiled addon (native/binding.cc) and describes its surface.
-import * as os from 'node:os';
-import * as path from 'node:path';
+import { existsSync } from 'node:fs';
+import { arch, platform } from 'node:os';
+import path from 'node:path';
 
 /** One open lock file. Every method but close() throws once closed. */
 export interface NativeLockHandle {
@@ -25,13 +26,25 @@ interface NativeAddon {
 // Both src/lock and dist/lock sit two levels below the package root.
 const packageRoot = path.resolve(__dirname, '..', '..');
 
+/**
+ * The addon compiled on install, where node-gyp-build looks first; loading it
+ * directly spares every CLI start node-gyp-build's package.json parse and
+ * folder scans. Undefined when it is missing or node-gyp-build's environment
+ * overrides (prebuilds only, another prebuild folder) are set: then
+ * node-gyp-build decides.
+ */
+function loadLocalBuild(): NativeAddon | undefined {
+  if (process.env['PREBUILDS_ONLY'] || process.env['JIT_TRACKER_PREBUILD']) return undefined;
+  const file = path.join(packageRoot, 'build', 'Release', 'jit_lock.node');
+  return existsSync(file) ? (require(file) as NativeAddon) : undefined;
+}
+
 function loadAddon(): NativeAddon {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeAddon;
   try {
-    return nodeGypBuild(packageRoot);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return loadLocalBuild() ?? (require('node-gyp-build') as (dir: string) => NativeAddon)(packageRoot);
   } catch (cause) {
-    const target = `${os.platform()}-${os.arch()}`;
+    const target = `${platform()}-${arch()}`;
     throw new Error(
       [
         `jit: could not load its native lock addon (jit_lock.node) for ${target}, Node ${process.versions.node}.`,

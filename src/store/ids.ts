@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
 import { JitError } from './errors.js';
 import { preview } from './rules.js';
 
@@ -6,9 +6,16 @@ import { preview } from './rules.js';
 const ID_OR_PREFIX = /^[0-9a-f-]{4,36}$/;
 const FULL_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-export function newIssueId(): string {
-  return randomUUID();
+// node:crypto is loaded on first use: it costs ~2 ms of every start-up, and
+// the commands polled most (`jit status`, `jit query ready`) make no ids.
+let cryptoModule: typeof Crypto | undefined;
+
+/** A random UUID v4 (issue and event ids). */
+export function newUuid(): string {
+  return (cryptoModule ??= require('node:crypto') as typeof Crypto).randomUUID();
 }
+
+export const newIssueId = newUuid;
 
 export function isFullId(id: string): boolean {
   return FULL_ID.test(id);

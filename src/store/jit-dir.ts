@@ -1,6 +1,6 @@
 /** Finding, creating and opening a `.jit/` store. */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import fs from 'node:fs';
+import path from 'node:path';
 import { JitError } from './errors.js';
 import { createFileIfMissing, fsError, makeDirectory, unsafePath } from './files.js';
 import { JsonFileStorage } from './json-file-storage.js';

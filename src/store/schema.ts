@@ -96,7 +96,17 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 const STATE_NAMES = new Set<unknown>(STATES);
 const PRIORITY_NAMES = new Set<unknown>(PRIORITIES);
-const isStringArray = (value: unknown): value is string[] => Array.isArray(value) && value.every((v) => typeof v === 'string');
+
+// The index checks below run once per issue on every cold read (10,000 times
+// for a big store, on the path of `jit status`): plain loops, no closures or
+// temporary arrays.
+function isStringArray(value: unknown): value is string[] {
+  if (!Array.isArray(value)) return false;
+  for (let i = 0; i < value.length; i++) if (typeof value[i] !== 'string') return false;
+  return true;
+}
+
+const isTimestamp = (value: unknown): boolean => typeof value === 'string' && value !== '';
 
 /** What is wrong with one index entry, or null. Mirrors `summarize` below. */
 function summaryProblem(key: string, value: unknown): string | null {
@@ -109,7 +119,8 @@ function summaryProblem(key: string, value: unknown): string | null {
   if (!isStringArray(value['labels'])) return 'labels is not a list of strings';
   // Dependency ids are checked again before any of them names a file (JsonFileStorage.checkId).
   if (!isStringArray(value['dependencies'])) return 'dependencies is not a list of ids';
-  for (const field of ['created_at', 'updated_at']) if (typeof value[field] !== 'string' || value[field] === '') return `${field} is missing`;
+  if (!isTimestamp(value['created_at'])) return 'created_at is missing';
+  if (!isTimestamp(value['updated_at'])) return 'updated_at is missing';
   return null;
 }
 

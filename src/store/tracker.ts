@@ -3,9 +3,8 @@
  * Every rule lives here: readiness, state transitions, claims, gates,
  * dependency cycles. Storage only provides transactions.
  */
-import type * as Crypto from 'node:crypto';
 import { JitError } from './errors.js';
-import { newIssueId, normalizeIdInput, resolveId } from './ids.js';
+import { newIssueId, newUuid, normalizeIdInput, resolveId } from './ids.js';
 import { EVENT_TYPES, STATES } from './model.js';
 import type { EventType, GateDefinition, Issue, JitEvent, State } from './model.js';
 import {
@@ -42,10 +41,6 @@ import type {
   ValidationReport,
 } from './tracker-api.js';
 
-// node:crypto is loaded on first use: it costs ~2 ms of every start-up, and
-// the commands polled most (`jit status`, `jit query ready`) log no events.
-let cryptoModule: typeof Crypto | undefined;
-const randomUUID = (): string => (cryptoModule ??= require('node:crypto') as typeof Crypto).randomUUID();
 
 const short = (id: string): string => id.slice(0, 8);
 let lastTimestamp = 0;
@@ -707,7 +702,7 @@ export class Tracker implements TrackerApi {
 }
 
 function makeEvent(type: EventType, issueId: string | null, extra: Record<string, unknown> = {}): JitEvent {
-  return { type, id: randomUUID(), issue_id: issueId, timestamp: now(), ...extra };
+  return { type, id: newUuid(), issue_id: issueId, timestamp: now(), ...extra };
 }
 
 function recordStateChange(tx: IssueTx, before: Issue, after: Issue): void {

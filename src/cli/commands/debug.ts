@@ -1,8 +1,8 @@
 /** `jit debug locks`: every lock file under .jit/, whether it is held now, in which mode and by whom. */
 import path from 'node:path';
 import type { Command } from 'commander';
-import type { LockFileState, LockHolder } from '../../store/index.js';
-import { action, loadStore } from '../context.js';
+import type { LockFileState, LockHolder } from '../../store/debug-locks.js';
+import { action } from '../context.js';
 import { renderTable } from '../output.js';
 
 const holderList = (holders: readonly LockHolder[]) => holders.map((holder) => `${holder.pid} (${holder.mode})`).join(', ') || '-';
@@ -16,7 +16,8 @@ export function registerDebugCommands(program: Command): void {
     .action(
       action((cli) => {
         const jitDir = cli.jitDir();
-        const locks = loadStore().debugLocks(jitDir);
+        const { debugLocks } = require('../../store/debug-locks.js') as typeof import('../../store/debug-locks.js');
+        const locks = debugLocks(jitDir);
         cli.print({ path: jitDir, locks, count: locks.length }, (data, paint) =>
           renderTable<LockFileState>(
             data.locks,

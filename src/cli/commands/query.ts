@@ -1,13 +1,22 @@
 /** `jit query ...`: the read-only questions an agent asks, answered from the index. */
-import { Argument, type Command } from 'commander';
+import type { Argument, Command } from 'commander';
 import type { IssueFilter, IssueSummary } from '../../store/tracker-api.js';
-import { action } from '../context.js';
+import { action, type Invocation } from '../context.js';
 import { printIssueList, renderTable, shortId, stateStyle } from '../output.js';
-import { priorityArgument, stateArgument } from '../options.js';
 
 type BlockedRow = IssueSummary & { reasons: string[] };
 
+/**
+ * `jit query ready`; main.ts also runs it directly, without commander (see
+ * its fast path), which is why this module loads commander's classes and
+ * options.js only when it registers the commands.
+ */
+export async function showReady(cli: Invocation): Promise<void> {
+  printIssueList(cli, await cli.tracker().queryReady(), 'Nothing is ready.');
+}
+
 export function registerQueryCommands(program: Command): void {
+  const { priorityArgument, stateArgument } = require('../options.js') as typeof import('../options.js');
   const query = program.command('query').description('Read-only queries over all issues');
 
   query
@@ -18,7 +27,7 @@ export function registerQueryCommands(program: Command): void {
   query
     .command('ready')
     .description('Work that can be claimed now: ready, unassigned, every dependency finished')
-    .action(action(async (cli) => printIssueList(cli, await cli.tracker().queryReady(), 'Nothing is ready.')));
+    .action(action(showReady));
 
   query
     .command('blocked')
@@ -52,7 +61,7 @@ export function registerQueryCommands(program: Command): void {
       .action(action(async (cli, value: string) => printIssueList(cli, await cli.tracker().listIssues({ [key]: value }))));
 
   filtered('state', 'Issues in one state (open = backlog; in-progress, in_progress, inprogress)', 'state', stateArgument('<state>', 'state name'));
-  filtered('assignee', 'Issues assigned to someone', 'assignee', new Argument('<who>', 'assignee as kind:name'));
+  filtered('assignee', 'Issues assigned to someone', 'assignee', query.createArgument('<who>', 'assignee as kind:name'));
   filtered('priority', 'Issues with one priority', 'priority', priorityArgument('<priority>', 'low, normal, high or critical'));
-  filtered('label', 'Issues carrying a label', 'label', new Argument('<label>', 'label as namespace:value'));
+  filtered('label', 'Issues carrying a label', 'label', query.createArgument('<label>', 'label as namespace:value'));
 }
