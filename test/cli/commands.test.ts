@@ -1,23 +1,16 @@
 // Happy paths of every command, through the built binary, with their --json shapes.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { initializedProject, runJit, runJitOnTty, tempProject, type TempProject } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { runJit, runJitOnTty, projectsForThisFile } from './helpers.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-const projects: TempProject[] = [];
-afterAll(() => projects.forEach((project) => project.remove()));
-
-async function project(): Promise<TempProject> {
-  const created = await initializedProject();
-  projects.push(created);
-  return created;
-}
+const projects = projectsForThisFile();
+const project = projects.initialized;
 
 describe.concurrent('jit commands', () => {
   it('init creates .jit/ once and says so when it already exists', async () => {
-    const fresh = tempProject();
-    projects.push(fresh);
+    const fresh = projects.empty();
     const first = await fresh.run(['init']);
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/Initialized/);
@@ -319,8 +312,7 @@ describe.concurrent('jit commands', () => {
     await p.json(['issue', 'create', '-t', 'Found']);
     const nested = path.join(p.dir, 'src', 'deep');
     mkdirSync(nested, { recursive: true });
-    const elsewhere = tempProject();
-    projects.push(elsewhere);
+    const elsewhere = projects.empty();
 
     const [walked, viaDir, viaEnv, viaDirAfter] = await Promise.all([
       runJit(['--json', 'status'], { cwd: nested }),

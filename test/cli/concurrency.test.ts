@@ -2,17 +2,11 @@
 // a held lock turns into exit 75 (EX_TEMPFAIL) after JIT_LOCK_TIMEOUT.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { initializedProject, type TempProject } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { projectsForThisFile } from './helpers.js';
 
-const projects: TempProject[] = [];
-afterAll(() => projects.forEach((project) => project.remove()));
-
-async function project(): Promise<TempProject> {
-  const created = await initializedProject();
-  projects.push(created);
-  return created;
-}
+const projects = projectsForThisFile();
+const project = projects.initialized;
 
 /** A child process holding `lockPath` exclusively until `release()` closes its stdin. */
 async function holdLock(lockPath: string): Promise<{ pid: number; release(): Promise<void> }> {

@@ -2,17 +2,11 @@
 // --json and exactly one line on stderr (no stack trace unless JIT_DEBUG=1).
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { errorOf, initializedProject, tempProject, type JitRun, type TempProject } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { errorOf, type JitRun, projectsForThisFile } from './helpers.js';
 
-const projects: TempProject[] = [];
-afterAll(() => projects.forEach((project) => project.remove()));
-
-async function project(): Promise<TempProject> {
-  const created = await initializedProject();
-  projects.push(created);
-  return created;
-}
+const projects = projectsForThisFile();
+const project = projects.initialized;
 
 /** The failure contract: exit code, error code, one stderr line that names the code, no stack. */
 function expectFailure(run: JitRun, exitCode: number, code: string): ReturnType<typeof errorOf> {
@@ -29,8 +23,7 @@ function expectFailure(run: JitRun, exitCode: number, code: string): ReturnType<
 
 describe.concurrent('jit failures', () => {
   it('missing .jit/ -> exit 3 NOT_INITIALIZED, suggesting jit init', async () => {
-    const empty = tempProject();
-    projects.push(empty);
+    const empty = projects.empty();
     const error = expectFailure(await empty.run(['--json', 'status']), 3, 'NOT_INITIALIZED');
     expect(error.suggestions.join(' ')).toMatch(/jit init/);
     const human = await empty.run(['query', 'ready']);
@@ -140,8 +133,7 @@ describe.concurrent('jit failures', () => {
   });
 
   it('human errors are one line with a hint; JIT_DEBUG=1 adds the stack', async () => {
-    const empty = tempProject();
-    projects.push(empty);
+    const empty = projects.empty();
     const human = await empty.run(['status']);
     expect(human.stdout).toBe('');
     expect(human.stderr).toMatch(/^jit: error: .*Hint: .*jit init.*\[NOT_INITIALIZED\]\n$/);

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { afterAll } from 'vitest';
 
 export const REPO = path.resolve(__dirname, '..', '..');
 export const JIT_BIN = path.join(REPO, 'bin', 'jit.js');
@@ -92,4 +93,15 @@ export async function initializedProject(): Promise<TempProject> {
   const project = tempProject();
   await project.json(['init']);
   return project;
+}
+
+/** Temp projects for one test file, all removed when the file is done. */
+export function projectsForThisFile(): { initialized: () => Promise<TempProject>; empty: () => TempProject } {
+  const projects: TempProject[] = [];
+  afterAll(() => projects.forEach((project) => project.remove()));
+  const track = (project: TempProject): TempProject => (projects.push(project), project);
+  return {
+    initialized: async () => track(await initializedProject()),
+    empty: () => track(tempProject()),
+  };
 }
