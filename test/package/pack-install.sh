@@ -51,9 +51,11 @@ step "installed with --ignore-scripts in $((SECONDS - started)) s; node_modules:
 version="$(in_app npx --no-install jit --version)"
 [ "$version" = "$(node -p 'require("./package.json").version')" ] || fail "jit --version printed '$version'"
 in_app npx --no-install jit init >/dev/null
-status="$(in_app npx --no-install jit status)"
 [ -d "$work/app/.jit" ] || fail "jit init created no .jit/"
-step "npx jit init && npx jit status: ok"
+in_app npx --no-install jit issue create --title x >/dev/null
+status="$(in_app npx --no-install jit status)"
+grep -q '^total: *1$' <<<"$status" || fail "jit status after one create printed: $status"
+step "npx jit init && npx jit issue create --title x && npx jit status: ok"
 printf '%s\n' "$status" | sed 's/^/  | /'
 
 # The lock API from CommonJS and ESM, and the binary it loaded.
