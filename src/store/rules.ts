@@ -51,6 +51,17 @@ function invalid(field: string, value: unknown, rule: string): JitError {
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/;
 const TOKEN = /^[^\s\u0000-\u001f\u007f]{1,200}$/;
 
+/**
+ * A label to add: `namespace:value`, as the original jit requires, so labels
+ * group (`type:bug`, `area:auth`). Removing and filtering accept any token,
+ * so labels written by hand or by older tools can still be cleaned up.
+ */
+export function checkLabel(input: unknown): string {
+  const label = checkToken('label', input);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*:./.test(label)) throw invalid('label', input, 'use namespace:value, e.g. type:bug');
+  return label;
+}
+
 export function checkTitle(input: unknown): string {
   const title = typeof input === 'string' ? input.trim() : '';
   if (title.length === 0 || title.length > 500 || CONTROL.test(title) || title.includes('\n')) {

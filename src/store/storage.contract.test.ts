@@ -101,6 +101,10 @@ describe.each(factories)('Tracker over %s', (_name, makeStorage) => {
       expect(await codeOf(t.createIssue({ title: '   ' }))).toBe('INVALID_ARGUMENT');
       expect(await codeOf(t.createIssue({ title: 'x', priority: 'urgent' }))).toBe('INVALID_ARGUMENT');
       expect(await codeOf(t.createIssue({ title: 'x', labels: ['has space'] }))).toBe('INVALID_ARGUMENT');
+      for (const label of ['bug', ':bug', 'type:', '-x:y']) {
+        expect(await codeOf(t.createIssue({ title: 'x', labels: [label] })), label).toBe('INVALID_ARGUMENT');
+        expect(await codeOf(t.updateIssue(issue.id, { addLabels: [label] })), label).toBe('INVALID_ARGUMENT');
+      }
       expect(await codeOf(t.createIssue({ title: 'line\nbreak' }))).toBe('INVALID_ARGUMENT');
       expect(await codeOf(t.updateIssue(issue.id, { state: 'finished' }))).toBe('INVALID_ARGUMENT');
       expect(await codeOf(t.updateIssue(issue.id, { title: 'ok', priority: 'nope' }))).toBe('INVALID_ARGUMENT');

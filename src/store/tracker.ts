@@ -14,6 +14,7 @@ import {
   checkContext,
   checkDescription,
   checkGateKey,
+  checkLabel,
   checkTitle,
   checkToken,
   findCycles,
@@ -67,7 +68,7 @@ export class Tracker implements TrackerApi {
     const title = checkTitle(input.title);
     const description = input.description === undefined ? '' : checkDescription(input.description);
     const priority = input.priority === undefined ? 'normal' : parsePriority(input.priority);
-    const labels = unique(checkList('labels', input.labels).map((l) => checkToken('label', l)));
+    const labels = unique(checkList('labels', input.labels).map(checkLabel));
     const gates = unique(checkList('gates', input.gates).map(checkGateKey));
     const assignee = input.assignee === undefined ? null : checkToken('assignee', input.assignee);
     const context = input.context === undefined ? {} : dropEmpty(checkContext(input.context));
@@ -114,7 +115,7 @@ export class Tracker implements TrackerApi {
     const description = input.description === undefined ? undefined : checkDescription(input.description);
     const state = input.state === undefined ? undefined : parseState(input.state);
     const priority = input.priority === undefined ? undefined : parsePriority(input.priority);
-    const addLabels = checkList('addLabels', input.addLabels).map((l) => checkToken('label', l));
+    const addLabels = checkList('addLabels', input.addLabels).map(checkLabel);
     const removeLabels = new Set(checkList('removeLabels', input.removeLabels).map((l) => checkToken('label', l)));
     const assignee = input.assignee === undefined || input.assignee === null ? input.assignee : checkToken('assignee', input.assignee);
     const context = input.context === undefined ? undefined : checkContext(input.context);
