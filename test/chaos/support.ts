@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { afterAll } from 'vitest';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const JIT_BIN = path.join(ROOT, 'bin/jit.js');
@@ -15,8 +16,23 @@ export const store = requireDist('./store/index.js') as typeof import('../../src
 export const locks = requireDist('./lock/index.js') as typeof import('../../src/lock/index.js');
 export const cli = requireDist('./cli/exit-codes.js') as typeof import('../../src/cli/exit-codes.js');
 
+// Every temp folder a test file made goes when the file is done (after the
+// file's own afterAll hooks, which unmount what they mounted there).
+const madeHere: string[] = [];
+afterAll(() => {
+  for (const dir of madeHere) {
+    try {
+      fs.rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // still mounted or busy: leave it rather than fail the suite
+    }
+  }
+});
+
 export function tempDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `jit-chaos-${prefix}-`));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `jit-chaos-${prefix}-`));
+  madeHere.push(dir);
+  return dir;
 }
 
 /** A project folder with an initialised `.jit/`; returns [projectDir, jitDir]. */
