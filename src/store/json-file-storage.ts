@@ -1,5 +1,5 @@
 /**
- * Storage in `.jit/` (see docs/readme/store.md "The .jit format").
+ * Storage in `.jit/` (see README.md, "The .jit format").
  *
  * Transactions (the why of the order):
  * - Global lock order index(10) -> issues(20, by file identity) -> gates(30)
