@@ -12,6 +12,7 @@ import { reportFailure } from './failure.js';
 import { writeJson } from './output.js';
 
 const SCHEMA_DISPLAYED = 'jit.schemaDisplayed';
+const VERSION_DISPLAYED = 'jit.versionDisplayed';
 
 type Register = (program: Command) => void;
 
@@ -53,7 +54,8 @@ function invokedGroup(args: readonly string[]): string | undefined {
  */
 function groupsFor(args: readonly string[] | undefined): ReadonlyArray<readonly [string, () => Register]> {
   if (!args || args.includes('--schema')) return COMMAND_GROUPS;
-  if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) return [];
+  const isVersion = (arg: string): boolean => arg === '--version' || arg === '-V';
+  if (args.some(isVersion) && args.every((arg) => isVersion(arg) || arg === '--json')) return [];
   const group = COMMAND_GROUPS.find(([name]) => name === invokedGroup(args));
   return group ? [group] : COMMAND_GROUPS;
 }
@@ -67,10 +69,10 @@ function packageVersion(): string {
  * The whole program, or with `args`, only the command group they invoke
  * (see groupsFor).
  */
-export function buildProgram(args?: readonly string[]): Command {
+export function buildProgram(args?: readonly string[], json = false): Command {
   const program = new Command('jit')
     .description('A local issue tracker that many AI agents and people can share safely (true OS file locks).')
-    .version(packageVersion(), '-V, --version', 'print the version')
+    .option('-V, --version', 'print the version ({"version": ...} with --json)')
     .option('--json', 'print only JSON on stdout, errors as {"error": {...}} (also accepted after any command)')
     .option('--dir <path>', 'the .jit directory or the project holding it (default: $JIT_DIR, then the nearest .jit/ above)')
     .option('--schema', 'print a JSON description of every command, argument and option, then exit')
@@ -81,7 +83,13 @@ export function buildProgram(args?: readonly string[]): Command {
     .exitOverride()
     .configureOutput({ outputError: () => {} });
 
-  // Like --version: answered as soon as the option is seen, whatever else is on the line.
+  // --version and --schema are answered as soon as the option is seen, whatever else is on the line.
+  program.on('option:version', () => {
+    const version = packageVersion();
+    if (json) writeJson({ version });
+    else process.stdout.write(`${version}\n`);
+    throw new CommanderError(EXIT.OK, VERSION_DISPLAYED, '(version)');
+  });
   program.on('option:schema', () => {
     const { describeProgram } = require('./schema.js') as typeof import('./schema.js');
     writeJson(describeProgram(program));
@@ -119,7 +127,7 @@ function usageError(error: CommanderError, program: Command, args: readonly stri
 /** Parses `argv` and runs the command; sets process.exitCode. */
 export async function runProgram(argv: string[], json: boolean): Promise<void> {
   const args = argv.slice(2);
-  const program = buildProgram(args);
+  const program = buildProgram(args, json);
   try {
     await program.parseAsync(argv);
   } catch (error) {

@@ -38,6 +38,11 @@ describe.concurrent('jit surface', () => {
     const { version } = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string };
     const run = await project.run(['--version']);
     expect(run).toMatchObject({ code: 0, stdout: `${version}\n` });
+    for (const args of [['--version', '--json'], ['--json', '-V']]) {
+      const json = await project.run(args);
+      expect(json.code).toBe(0);
+      expect(JSON.parse(json.stdout)).toEqual({ version });
+    }
   });
 
   it('--schema describes every command, argument and option from the commander tree', async () => {
