@@ -2,25 +2,17 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { lockSync, probeLock, tryLock } from '../../src/lock/index.js';
-import { childPool, fixture, tempDir } from './helpers.js';
+import { fixture, perTestSandbox, tempDir } from './helpers.js';
 
-let dir: string;
-const children = childPool();
-
-beforeEach(() => {
-  dir = tempDir();
-});
-afterEach(async () => {
-  await children.killAll();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const sandbox = perTestSandbox();
+const { children } = sandbox;
 
 describe('guide tests across processes', () => {
   it('exclusive locks prevent concurrent writes: no increment is lost', async () => {
-    const lockPath = path.join(dir, 'counter.lock');
-    const counterPath = path.join(dir, 'counter');
+    const lockPath = path.join(sandbox.dir, 'counter.lock');
+    const counterPath = path.join(sandbox.dir, 'counter');
     fs.writeFileSync(counterPath, '0');
     const processes = 4;
     const times = 150;
@@ -37,7 +29,7 @@ describe('guide tests across processes', () => {
   });
 
   it('shared locks allow concurrent readers (two children hold shared at once)', async () => {
-    const lockPath = path.join(dir, 'shared.lock');
+    const lockPath = path.join(sandbox.dir, 'shared.lock');
     const [a, b] = await Promise.all([children.start(), children.start()]);
     await a.must({ op: 'lockSync', path: lockPath, options: { mode: 'shared' } });
     // b must get it while a still holds it; with exclusive semantics it would time out.
@@ -53,11 +45,11 @@ describe('guide tests across processes', () => {
 
 describe('lockAll across processes', () => {
   it('random overlapping sets in random order and spelling never deadlock and never overlap', async () => {
-    fs.mkdirSync(path.join(dir, 'sub'));
-    for (const name of ['a', 'b', 'c', 'd', 'e']) fs.writeFileSync(path.join(dir, `${name}.count`), '0');
+    fs.mkdirSync(path.join(sandbox.dir, 'sub'));
+    for (const name of ['a', 'b', 'c', 'd', 'e']) fs.writeFileSync(path.join(sandbox.dir, `${name}.count`), '0');
     const runs = [1, 2, 3].map((seed) =>
       new Promise<Record<string, number>>((resolve, reject) => {
-        const child = spawn(process.execPath, [fixture('lock-all-loop.js'), dir, '150', String(seed)], {
+        const child = spawn(process.execPath, [fixture('lock-all-loop.js'), sandbox.dir, '150', String(seed)], {
           stdio: ['ignore', 'pipe', 'inherit'],
         });
         let output = '';
@@ -69,14 +61,14 @@ describe('lockAll across processes', () => {
     for (const name of ['a', 'b', 'c', 'd', 'e']) {
       const expected = counts.reduce((sum, c) => sum + c[name]!, 0);
       expect(expected).toBeGreaterThan(0);
-      expect(Number(fs.readFileSync(path.join(dir, `${name}.count`), 'utf8'))).toBe(expected);
+      expect(Number(fs.readFileSync(path.join(sandbox.dir, `${name}.count`), 'utf8'))).toBe(expected);
     }
   });
 });
 
 describe('crash and inheritance', () => {
   it('a SIGKILLed holder releases: tryLock is null, then succeeds after the kill', async () => {
-    const lockPath = path.join(dir, 'crash.lock');
+    const lockPath = path.join(sandbox.dir, 'crash.lock');
     const child = await children.start();
     await child.must({ op: 'lockSync', path: lockPath });
     expect(tryLock(lockPath)).toBeNull();
@@ -87,7 +79,7 @@ describe('crash and inheritance', () => {
   });
 
   it('a child spawned while the lock is held does not keep it (O_CLOEXEC)', async () => {
-    const lockPath = path.join(dir, 'cloexec.lock');
+    const lockPath = path.join(sandbox.dir, 'cloexec.lock');
     const held = lockSync(lockPath);
     const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
     try {
@@ -114,7 +106,7 @@ describe('crash and inheritance', () => {
 
 describe('garbage collection', () => {
   it('a lock dropped without release() is released and forgotten once collected', () => {
-    const lockPath = path.join(dir, 'forgotten.lock');
+    const lockPath = path.join(sandbox.dir, 'forgotten.lock');
     const result = spawnSync(process.execPath, ['--expose-gc', fixture('forget.js'), lockPath], { encoding: 'utf8' });
     expect(result.stderr).toBe('');
     expect(JSON.parse(result.stdout)).toEqual({ heldBefore: true, releasedAfterGc: true });
@@ -123,7 +115,7 @@ describe('garbage collection', () => {
 
 describe('waiting across processes', () => {
   it('lockSync blocks until another process releases', async () => {
-    const lockPath = path.join(dir, 'sync.lock');
+    const lockPath = path.join(sandbox.dir, 'sync.lock');
     const child = await children.start();
     await child.must({ op: 'lockSync', path: lockPath });
     const released = child.must({ op: 'release', path: lockPath, delayMs: 150 });
@@ -137,7 +129,7 @@ describe('waiting across processes', () => {
   });
 
   it('a lock that another process holds in shared mode blocks exclusive but not shared', async () => {
-    const lockPath = path.join(dir, 'modes.lock');
+    const lockPath = path.join(sandbox.dir, 'modes.lock');
     const child = await children.start();
     await child.must({ op: 'lockSync', path: lockPath, options: { mode: 'shared' } });
     expect(tryLock(lockPath, { mode: 'exclusive' })).toBeNull();

@@ -4,6 +4,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { afterEach, beforeEach } from 'vitest';
 
 export const fixture = (name: string): string => path.join(__dirname, 'fixtures', name);
 
@@ -74,5 +75,27 @@ export function childPool(): { start(env?: NodeJS.ProcessEnv): Promise<LockChild
     async killAll() {
       await Promise.all(children.splice(0).map((c) => c.kill('SIGKILL')));
     },
+  };
+}
+
+/**
+ * A fresh directory and a child pool for every test of the calling file;
+ * after each test the children are killed and the directory removed.
+ */
+export function perTestSandbox(): { readonly dir: string; readonly children: ReturnType<typeof childPool> } {
+  const children = childPool();
+  let dir = '';
+  beforeEach(() => {
+    dir = tempDir();
+  });
+  afterEach(async () => {
+    await children.killAll();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    get dir() {
+      return dir;
+    },
+    children,
   };
 }

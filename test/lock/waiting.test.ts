@@ -2,20 +2,12 @@
 // loop, cancelled waits, and many waits at once (none on libuv's pool).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { lock, lockSync, LockAbortedError, LockTimeoutError } from '../../src/lock/index.js';
-import { childPool, tempDir } from './helpers.js';
+import { perTestSandbox } from './helpers.js';
 
-let dir: string;
-const children = childPool();
-
-beforeEach(() => {
-  dir = tempDir();
-});
-afterEach(async () => {
-  await children.killAll();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const sandbox = perTestSandbox();
+const { children } = sandbox;
 
 function within<T>(ms: number, work: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -26,7 +18,7 @@ function within<T>(ms: number, work: Promise<T>): Promise<T> {
 }
 
 async function heldByChild(name: string): Promise<{ lockPath: string; child: Awaited<ReturnType<typeof children.start>> }> {
-  const lockPath = path.join(dir, name);
+  const lockPath = path.join(sandbox.dir, name);
   const child = await children.start();
   await child.must({ op: 'lockSync', path: lockPath });
   return { lockPath, child };
@@ -83,7 +75,7 @@ describe('timeouts', () => {
 
 describe.skipIf(process.platform !== 'linux')('when the program uses SIGURG itself', () => {
   it('waits neither leak nor signal its listener, while it listens and after it stopped', async () => {
-    const lockPath = path.join(dir, 'sigurg.lock');
+    const lockPath = path.join(sandbox.dir, 'sigurg.lock');
     const held = lockSync(lockPath);
     const waiter = await children.start();
     const timeOutFiveWaits = async (): Promise<void> => {
@@ -158,13 +150,13 @@ describe('the event loop', () => {
 
   it('20 simultaneous waits all complete and leave libuv\'s pool free for fs work', async () => {
     const child = await children.start();
-    const paths = Array.from({ length: 20 }, (_, i) => path.join(dir, `many-${i}.lock`));
+    const paths = Array.from({ length: 20 }, (_, i) => path.join(sandbox.dir, `many-${i}.lock`));
     for (const lockPath of paths) await child.must({ op: 'lockSync', path: lockPath });
     const waits = paths.map((lockPath) => lock(lockPath, { timeoutMs: 30_000 }));
     // With blocking waits on the pool (4 threads) these reads would never run.
     const reads = await within(5000, Promise.all(Array.from({ length: 16 }, () => fs.promises.readFile(__filename, 'utf8'))));
     expect(reads.every((text) => text.length > 0)).toBe(true);
-    const stat = await within(5000, fs.promises.stat(dir));
+    const stat = await within(5000, fs.promises.stat(sandbox.dir));
     expect(stat.isDirectory()).toBe(true);
     await child.must({ op: 'releaseAll' });
     const held = await Promise.all(waits);
