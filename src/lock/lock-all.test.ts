@@ -100,16 +100,19 @@ describe('lockAll', () => {
   });
 
   it('one overall deadline covers every lock', async () => {
+    // a frees up after 1000 ms; one deadline of 1200 ms must then leave b only
+    // the remaining 200 ms (fails at ~1200), where a fresh timeout per lock
+    // would wait for b until ~2200.
     const first = holdElsewhere(file('a.lock'));
     holdElsewhere(file('b.lock'));
-    setTimeout(() => first.unlock(), 150);
+    setTimeout(() => first.unlock(), 1000);
     const started = performance.now();
-    await expect(lockAll([{ path: file('a.lock') }, { path: file('b.lock') }], { timeoutMs: 300 })).rejects.toBeInstanceOf(
+    await expect(lockAll([{ path: file('a.lock') }, { path: file('b.lock') }], { timeoutMs: 1200 })).rejects.toBeInstanceOf(
       LockTimeoutError,
     );
     const waited = performance.now() - started;
-    expect(waited).toBeGreaterThanOrEqual(290);
-    expect(waited).toBeLessThan(450 + 1000); // 300 in total, not 300 per lock
+    expect(waited).toBeGreaterThanOrEqual(1190);
+    expect(waited).toBeLessThan(2100);
   });
 
   it('an abort rolls back too', async () => {
