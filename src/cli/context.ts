@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { TrackerApi } from '../store/tracker-api.js';
-import { painter, writeJson, type Paint } from './output.js';
+import { painter, STDOUT, writeJson, writeOut, type Paint } from './output.js';
 
 type StoreModule = typeof import('../store/jit-dir.js');
 
@@ -48,7 +48,7 @@ export class Invocation {
   /** JSON on stdout with --json, otherwise the human rendering. */
   print<T>(data: T, human: (data: T, paint: Paint) => string): void {
     if (this.json) writeJson(data);
-    else process.stdout.write(human(data, painter(process.stdout)));
+    else writeOut(STDOUT, human(data, painter(STDOUT)));
   }
 }
 

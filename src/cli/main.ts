@@ -8,7 +8,6 @@
  * program (program.ts), which also owns help, usage errors and --schema.
  */
 import { Invocation, type GlobalOptions } from './context.js';
-import { EXIT } from './exit-codes.js';
 
 type Action = (cli: Invocation) => Promise<void>;
 
@@ -48,11 +47,6 @@ function wantsJson(args: readonly string[]): boolean {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  // `jit ... | head` closes the pipe early: that is not an error worth a stack trace.
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.OK);
-    throw error;
-  });
   const args = argv.slice(2);
   const json = wantsJson(args);
   const fast = fastCommand(args);

@@ -3,6 +3,7 @@
  * document; without it, aligned text for people. Colour only on a TTY and
  * never when NO_COLOR is set (https://no-color.org).
  */
+import { fstatSync, writeSync } from 'node:fs';
 import type { Issue, State } from '../store/model.js';
 import type { IssueSummary } from '../store/tracker-api.js';
 import type { Invocation } from './context.js';
@@ -13,9 +14,57 @@ export function shortId(id: string): string {
   return id.slice(0, SHORT_ID_LENGTH);
 }
 
-function colourEnabled(stream: NodeJS.WriteStream): boolean {
+/** The CLI's two outputs. */
+export const STDOUT = 1;
+export const STDERR = 2;
+type OutputFd = typeof STDOUT | typeof STDERR;
+
+/**
+ * Whether `fd` is a terminal. Only a character device can be one, so
+ * node:tty (which loads Node's stream and net modules, a few milliseconds of
+ * every run) is consulted only then: piped and redirected output never pays.
+ */
+function isTerminal(fd: OutputFd): boolean {
+  try {
+    if (!fstatSync(fd).isCharacterDevice()) return false;
+  } catch {
+    return false;
+  }
+  return (require('node:tty') as typeof import('node:tty')).isatty(fd);
+}
+
+function colourEnabled(fd: OutputFd): boolean {
   const noColor = process.env['NO_COLOR'];
-  return stream.isTTY === true && (noColor === undefined || noColor === '');
+  return (noColor === undefined || noColor === '') && isTerminal(fd);
+}
+
+let waitCell: Int32Array | undefined;
+
+/**
+ * Writes all of `text` to stdout or stderr before returning, with plain file
+ * writes instead of process.stdout (same start-up saving as isTerminal).
+ * A full non-blocking pipe (EAGAIN) is waited out 1 ms at a time; a reader
+ * that went away (EPIPE, as in `jit query all | head -1`) ends the process
+ * quietly with the exit code set so far.
+ */
+export function writeOut(fd: OutputFd, text: string): void {
+  const bytes = Buffer.from(text, 'utf8');
+  let offset = 0;
+  while (offset < bytes.length) {
+    try {
+      offset += writeSync(fd, bytes, offset);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') {
+        waitCell ??= new Int32Array(new SharedArrayBuffer(4));
+        Atomics.wait(waitCell, 0, 0, 1);
+      } else if (code === 'EPIPE') {
+        process.exit();
+      } else {
+        throw error;
+      }
+    }
+  }
 }
 
 type Style = 'bold' | 'dim' | 'red' | 'green' | 'yellow' | 'magenta' | 'cyan';
@@ -31,8 +80,8 @@ const SGR: Record<Style, [number, number]> = {
 
 export type Paint = (style: Style | undefined, text: string) => string;
 
-export function painter(stream: NodeJS.WriteStream): Paint {
-  if (!colourEnabled(stream)) return (_style, text) => text;
+export function painter(fd: OutputFd): Paint {
+  if (!colourEnabled(fd)) return (_style, text) => text;
   return (style, text) => (style ? `\u001b[${SGR[style][0]}m${text}\u001b[${SGR[style][1]}m` : text);
 }
 
@@ -117,7 +166,7 @@ export function renderIssue(issue: Issue, paint: Paint): string {
 }
 
 export function writeJson(data: unknown): void {
-  process.stdout.write(JSON.stringify(data, null, 2) + '\n');
+  writeOut(STDOUT, JSON.stringify(data, null, 2) + '\n');
 }
 
 /** Lists are `{"issues": [...], "count": N}` in JSON and a table for people. */

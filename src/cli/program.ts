@@ -9,7 +9,7 @@ import { Command, CommanderError } from 'commander';
 import { JitError } from '../store/errors.js';
 import { EXIT } from './exit-codes.js';
 import { reportFailure } from './failure.js';
-import { writeJson } from './output.js';
+import { STDOUT, writeJson, writeOut } from './output.js';
 
 const SCHEMA_DISPLAYED = 'jit.schemaDisplayed';
 const VERSION_DISPLAYED = 'jit.versionDisplayed';
@@ -87,7 +87,7 @@ export function buildProgram(args?: readonly string[], json = false): Command {
   program.on('option:version', () => {
     const version = packageVersion();
     if (json) writeJson({ version });
-    else process.stdout.write(`${version}\n`);
+    else writeOut(STDOUT, `${version}\n`);
     throw new CommanderError(EXIT.OK, VERSION_DISPLAYED, '(version)');
   });
   program.on('option:schema', () => {
@@ -126,6 +126,12 @@ function usageError(error: CommanderError, program: Command, args: readonly stri
 
 /** Parses `argv` and runs the command; sets process.exitCode. */
 export async function runProgram(argv: string[], json: boolean): Promise<void> {
+  // Commander's help goes through process.stdout; `jit --help | head` closing
+  // the pipe early is not an error worth a stack trace (writeOut does the same).
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit();
+    throw error;
+  });
   const args = argv.slice(2);
   const program = buildProgram(args, json);
   try {

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { ValidationProblem, ValidationReport } from '../../store/tracker-api.js';
 import { action } from '../context.js';
 import { EXIT } from '../exit-codes.js';
-import { oneLine, type Paint } from '../output.js';
+import { oneLine, STDERR, writeOut, type Paint } from '../output.js';
 
 /** After --fix the report still lists what was found; the fixable ones were repaired. */
 function remainingProblems(report: ValidationReport, fixed: boolean): ValidationProblem[] {
@@ -42,7 +42,7 @@ export function registerValidateCommand(program: Command): void {
         if (report.ok) return;
         const fixable = remaining.filter((problem) => problem.fixable).length;
         const hint = fixable > 0 && !options.fix ? ` ${fixable} can be repaired with \`jit validate --fix\`.` : '';
-        process.stderr.write(`jit: validate: ${remaining.length} problem(s) remain.${hint}\n`);
+        writeOut(STDERR, `jit: validate: ${remaining.length} problem(s) remain.${hint}\n`);
         process.exitCode = EXIT.VALIDATION;
       }),
     );
