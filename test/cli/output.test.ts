@@ -1,0 +1,62 @@
+// Output goes out with plain fd writes (src/cli/output.ts writeOut), not
+// process.stdout: big outputs must arrive whole through a slow pipe, and a
+// reader that goes away early must not turn into a crash.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openTracker } from '../../src/store/index.js';
+import { JIT_BIN, projectsForThisFile, type TempProject } from './helpers.js';
+
+const projects = projectsForThisFile();
+const ISSUES = 300; // about 100 KB of JSON: more than a pipe holds (64 KB on Linux)
+
+let shared: Promise<TempProject> | undefined;
+/** One store of ISSUES issues, filled once for both tests. */
+const bigProject = (): Promise<TempProject> => (shared ??= fill());
+
+async function fill(): Promise<TempProject> {
+  const project = await projects.initialized();
+  const tracker = openTracker(project.jitDir);
+  for (let i = 0; i < ISSUES; i++) await tracker.createIssue({ title: `Issue number ${i} with a title long enough to fill lines` });
+  return project;
+}
+
+/** Runs a bash pipeline around jit (bash reports jit's own exit status with PIPESTATUS). */
+function bash(script: string, cwd: string, args: readonly string[]): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', ['-c', script, 'pipe-test', process.execPath, JIT_BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', () => resolve({ stdout, stderr }));
+  });
+}
+
+describe('output through pipes', () => {
+  it('a slow reader gets all of a large --json document, intact', async () => {
+    const project = await bigProject();
+    // The reader sleeps before reading anything, so jit finds the pipe full (64 KB) and has to wait.
+    const script = 'node="$1"; bin="$2"; shift 2; "$node" "$bin" "$@" | (sleep 0.5; cat) > out.json; echo "${PIPESTATUS[0]}"';
+    const run = await bash(script, project.dir, ['--json', 'query', 'all']);
+    expect(run.stderr).toBe('');
+    expect(run.stdout.trim(), 'exit status of jit').toBe('0');
+    const text = readFileSync(path.join(project.dir, 'out.json'), 'utf8');
+    expect(text.length).toBeGreaterThan(65536);
+    const document = JSON.parse(text) as { count: number; issues: unknown[] };
+    expect(document.count).toBe(ISSUES);
+    expect(document.issues).toHaveLength(ISSUES);
+  });
+
+  it('a reader that stops early (`| head -c 10`) ends jit quietly with exit 0', async () => {
+    const project = await bigProject();
+    for (const args of [['--json', 'query', 'all'], ['query', 'all']]) {
+      const script = 'node="$1"; bin="$2"; shift 2; "$node" "$bin" "$@" | head -c 10 >/dev/null; echo "${PIPESTATUS[0]}"';
+      const run = await bash(script, project.dir, args);
+      expect(run.stderr, `jit ${args.join(' ')}`).toBe('');
+      expect(run.stdout.trim(), `exit status of jit ${args.join(' ')}`).toBe('0');
+    }
+  });
+});
