@@ -139,6 +139,48 @@ describe('the files', () => {
     await tracker.createIssue({ title: 'a' });
     expect((await tracker.listIssues()).length).toBe(1);
   });
+  it('recreates a missing issues/ and pending/ (a .jit/ cloned from git has neither) on the first write, and validate works', async () => {
+    fs.rmSync(path.join(jitDir, 'issues'), { recursive: true });
+    fs.rmSync(path.join(jitDir, 'pending'), { recursive: true });
+    // Reads of a cloned store work without creating anything.
+    expect(await tracker.listIssues()).toEqual([]);
+    expect(await tracker.searchIssues('x')).toEqual([]);
+    expect(fs.existsSync(path.join(jitDir, 'issues'))).toBe(false);
+    const report = await openTracker(jitDir).validate();
+    expect(report).toMatchObject({ ok: true, problems: [] });
+    expect(report.recovered).toEqual([expect.stringContaining('issues/'), expect.stringContaining('pending/')]);
+    fs.rmSync(path.join(jitDir, 'issues'), { recursive: true });
+    fs.rmSync(path.join(jitDir, 'pending'), { recursive: true });
+    const a = await tracker.createIssue({ title: 'a' });
+    expect(fs.statSync(path.join(jitDir, 'issues')).isDirectory()).toBe(true);
+    expect(fs.statSync(path.join(jitDir, 'pending')).isDirectory()).toBe(true);
+    expect((await tracker.getIssue(a.id)).title).toBe('a');
+    fs.rmSync(path.join(jitDir, 'issues'), { recursive: true });
+    expect((await errorOf(tracker.getIssue(a.id))).code).toBe('ISSUE_NOT_FOUND'); // a lock-taking read recreates it too
+    expect((await tracker.validate({ fix: true })).ok).toBe(true);
+  });
+
+  it('never follows a symlinked issues/ or pending/ when recreating them', async () => {
+    const outside = path.join(scratch, `outside${projects}`);
+    fs.mkdirSync(outside);
+    for (const name of ['issues', 'pending']) {
+      fs.rmSync(path.join(jitDir, name), { recursive: true });
+      fs.symlinkSync(outside, path.join(jitDir, name));
+      for (const operation of [() => tracker.createIssue({ title: 'a' }), () => tracker.validate({ fix: true })]) {
+        const error = await errorOf(operation());
+        expect(error.code).toBe('UNSAFE_PATH');
+        expect(error.message).toContain(path.join(jitDir, name));
+      }
+      expect(fs.readdirSync(outside)).toEqual([]);
+      fs.unlinkSync(path.join(jitDir, name));
+      // A dangling link is refused the same way: mkdir does not follow it either.
+      fs.symlinkSync(path.join(outside, 'nowhere'), path.join(jitDir, name));
+      expect((await errorOf(tracker.createIssue({ title: 'a' }))).code).toBe('UNSAFE_PATH');
+      expect(fs.existsSync(path.join(outside, 'nowhere'))).toBe(false);
+      fs.unlinkSync(path.join(jitDir, name));
+      fs.mkdirSync(path.join(jitDir, name));
+    }
+  });
 });
 
 describe('corrupt files', () => {
