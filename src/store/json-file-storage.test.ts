@@ -45,7 +45,7 @@ describe('init and finding .jit/', () => {
     expect(readJson(path.join(jitDir, 'gates.json'))).toEqual({ schema_version: 1, gates: {} });
     expect(fs.readFileSync(path.join(jitDir, '.gitignore'), 'utf8')).toMatch(/^\*\.lock$/m);
     const before = fs.readFileSync(path.join(jitDir, 'index.json'), 'utf8');
-    expect(initJit(project)).toEqual({ path: jitDir, created: false });
+    expect(initJit(project)).toEqual({ path: jitDir, created: false, repaired: [] });
     expect(fs.readFileSync(path.join(jitDir, 'index.json'), 'utf8')).toBe(before);
   });
 

@@ -1,9 +1,10 @@
-// A .jit/ that lost parts of its layout (committed to git and cloned), through the built binary.
+// A .jit/ that lost parts of its layout (committed to git and cloned; a file where the folder belongs)
+// and what `jit init` says about it, through the built binary.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { projectsForThisFile, runJit } from './helpers.js';
+import { errorOf, projectsForThisFile, runJit } from './helpers.js';
 
 const projects = projectsForThisFile();
 
@@ -58,5 +59,54 @@ describe.concurrent('store layout', () => {
     expect(claimed.id).toBe(created.id);
     expect(await json('validate')).toMatchObject({ ok: true, problems: [], recovered: [] });
     expect((await json('status')).total).toBe(1);
+  });
+
+  it('init reports what it recreated, and "nothing changed" only when nothing did', async () => {
+    const p = projects.empty();
+    const first = await p.json(['init']);
+    expect(first).toEqual({ path: p.jitDir, created: true, repaired: [] });
+    rmSync(path.join(p.jitDir, 'issues'), { recursive: true });
+    rmSync(path.join(p.jitDir, 'pending'), { recursive: true });
+    rmSync(path.join(p.jitDir, 'index.json'));
+    const human = await p.run(['init']);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toBe(`Repaired the jit tracker in ${p.jitDir}: created issues/, pending/, index.json.\n`);
+    expect(human.stdout).not.toMatch(/nothing changed/);
+    rmSync(path.join(p.jitDir, 'pending'), { recursive: true });
+    expect(await p.json(['init'])).toEqual({ path: p.jitDir, created: false, repaired: ['pending/'] });
+    expect(await p.json(['init'])).toEqual({ path: p.jitDir, created: false, repaired: [] });
+    expect((await p.run(['init'])).stdout).toBe(`A jit tracker already exists in ${p.jitDir}; nothing changed.\n`);
+  });
+
+  it('init --dir on a folder that does not exist says so and suggests creating it', async () => {
+    const p = projects.empty();
+    const missing = path.join(p.dir, 'newproj', 'sub');
+    const run = await runJit(['--json', 'init', '--dir', missing], { cwd: p.dir });
+    expect(run.code).toBe(2);
+    const error = errorOf(run);
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.message).toBe(`Cannot initialise ${missing}: it does not exist.`);
+    expect(error.suggestions.join(' ')).toContain(`mkdir -p ${missing}`);
+    expect(existsSync(path.join(p.dir, 'newproj'))).toBe(false);
+    // A file is not a directory, and is said to be one.
+    writeFileSync(path.join(p.dir, 'afile'), 'x');
+    const file = errorOf(await runJit(['--json', 'init', '--dir', path.join(p.dir, 'afile')], { cwd: p.dir }));
+    expect(file.message).toMatch(/it is not a directory/);
+  });
+
+  it('a .jit that is a regular file gets one clear message saying to move it away, from status and from init', async () => {
+    const p = projects.empty();
+    writeFileSync(p.jitDir, 'hi\n');
+    for (const args of [['status'], ['init'], ['validate'], ['issue', 'create', '-t', 'x']]) {
+      const run = await runJit(['--json', ...args], { cwd: p.dir });
+      expect(run.code).not.toBe(0);
+      const error = errorOf(run);
+      expect(error.message).toContain(`${p.jitDir} is a file, not a directory`);
+      expect(error.suggestions.join(' ')).toMatch(/Move .* away/);
+      expect(error.suggestions.join(' ')).not.toMatch(/jit validate/);
+    }
+    mkdirSync(path.join(p.dir, 'sub'));
+    // From a subfolder too: the nearest .jit wins, as git's .git does.
+    expect(errorOf(await runJit(['--json', 'status'], { cwd: path.join(p.dir, 'sub') })).message).toContain(`${p.jitDir} is a file`);
   });
 });
