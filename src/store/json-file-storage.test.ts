@@ -258,6 +258,22 @@ describe('crash leftovers', () => {
     expect((await tracker.tailEvents(10)).length).toBe(1);
   });
 
+  it('a whole last event without its final newline is kept: --fix appends the newline, never truncates', async () => {
+    await tracker.createIssue({ title: 'a' });
+    await tracker.createIssue({ title: 'b' });
+    const eventsPath = path.join(jitDir, 'events.jsonl');
+    const whole = fs.readFileSync(eventsPath, 'utf8');
+    fs.writeFileSync(eventsPath, whole.replace(/\n$/, ''));
+    expect((await tracker.tailEvents(10)).map((e) => e['title'])).toEqual(['a', 'b']);
+    const report = await tracker.validate();
+    expect(report).toMatchObject({ ok: false, problems: [expect.objectContaining({ kind: 'missing_final_newline', fixable: true })] });
+    const fixed = await tracker.validate({ fix: true });
+    expect(fixed).toMatchObject({ ok: true, fixed: [expect.stringContaining('appended the missing final newline')] });
+    expect(fs.readFileSync(eventsPath, 'utf8')).toBe(whole);
+    expect((await tracker.tailEvents(10)).map((e) => e['title'])).toEqual(['a', 'b']);
+    expect(await tracker.validate()).toMatchObject({ ok: true, problems: [] });
+  });
+
   it('an append after a torn line starts on a fresh line, so the new event survives', async () => {
     const eventsPath = path.join(jitDir, 'events.jsonl');
     fs.writeFileSync(eventsPath, '{"type":"issue_cr');

@@ -769,7 +769,16 @@ export class JsonFileStorage implements Storage {
         }
       });
       if (tail === '') return;
-      problems.push({ kind: 'torn_event_line', message: `The last line of ${this.eventsPath} is torn (${tail.length} bytes without a newline); readers skip it.`, path: this.eventsPath, fixable: true });
+      if (parseEventLine(tail) !== null) {
+        // A whole event that only lacks its newline (an editor or a copy tool saved it so): keep it, end the line.
+        problems.push({ kind: 'missing_final_newline', message: `The last event of ${this.eventsPath} is whole but lacks its final newline.`, path: this.eventsPath, fixable: true });
+        if (fix) {
+          appendText(this.eventsPath, '\n');
+          fixed.push(`appended the missing final newline to ${this.eventsPath}`);
+        }
+        return;
+      }
+      problems.push({ kind: 'torn_event_line', message: `The last line of ${this.eventsPath} is torn (${tail.length} bytes that are not a whole event, without a newline); readers skip it.`, path: this.eventsPath, fixable: true });
       if (fix) {
         fs.truncateSync(this.eventsPath, Buffer.byteLength(text) - Buffer.byteLength(tail));
         fixed.push(`truncated the torn last line of ${this.eventsPath}`);
