@@ -144,6 +144,33 @@ describe.each(factories)('Tracker over %s', (_name, makeStorage) => {
       expect((await t.getIssue(c.id)).state).toBe('backlog');
     });
 
+    it('an archived dependency counts as finished: archiving done work keeps its dependents ready and claimable', async () => {
+      const a = await t.createIssue({ title: 'a' });
+      const b = await t.createIssue({ title: 'b', dependencies: [a.id] });
+      const parked = await t.createIssue({ title: 'parked', dependencies: [a.id] });
+      await t.updateIssue(a.id, { state: 'done' });
+      expect((await t.getIssue(b.id)).state).toBe('ready');
+      await t.updateIssue(parked.id, { state: 'backlog' }); // parked on purpose after a finished
+      await t.updateIssue(a.id, { state: 'archived' });
+      expect((await t.getIssue(b.id)).state).toBe('ready');
+      expect((await t.queryReady()).map((s) => s.id)).toEqual([b.id]);
+      expect(await t.queryBlocked()).toEqual([]);
+      expect((await t.status()).blocked).toBe(0);
+      // New work on an archived issue starts ready; an edge to it does not block.
+      expect((await t.createIssue({ title: 'c', dependencies: [a.id] })).state).toBe('ready');
+      const d = await t.createIssue({ title: 'd' });
+      expect((await t.addDependency(d.id, a.id)).state).toBe('ready');
+      // Archiving is not finishing anew: validate leaves the parked issue alone and sees nothing wrong.
+      expect(await t.validate()).toMatchObject({ ok: true, problems: [], recovered: [] });
+      expect((await t.getIssue(parked.id)).state).toBe('backlog');
+      expect(await codeOf(t.claim(a.id, 'agent:x'))).toBe('INVALID_TRANSITION');
+      expect((await t.claimNext('agent:x')).id).toBe(b.id);
+      // Taking an archived issue back up reopens it: its waiting dependents go back to backlog.
+      await t.updateIssue(a.id, { state: 'in_progress' });
+      expect((await t.getIssue(d.id)).state).toBe('backlog');
+      expect((await t.queryBlocked()).map((x) => x.issue.id)).toContain(d.id);
+    });
+
     it('sends a ready issue back to backlog when an unfinished dependency is added, and back when removed', async () => {
       const a = await t.createIssue({ title: 'a' });
       const b = await t.createIssue({ title: 'b' });

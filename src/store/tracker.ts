@@ -508,7 +508,8 @@ export class Tracker implements TrackerApi {
     const stale: { id: string; from: string; to: string }[] = [];
     const finishedAt = new Map<string, string>();
     for (const event of await this.storage.readEvents()) {
-      const finished = event.type === 'issue_completed' || (event.type === 'issue_state_changed' && isTerminal(event['to'] as State));
+      // Only a move from unfinished to finished counts: done -> archived or rejected -> done finish nothing anew.
+      const finished = event.type === 'issue_state_changed' && isTerminal(event['to'] as State) && !isTerminal(event['from'] as State);
       if (finished && event.issue_id) finishedAt.set(event.issue_id, event.timestamp);
     }
     for (const issue of issues) {
@@ -646,7 +647,7 @@ export class Tracker implements TrackerApi {
         details: { id: issue.id, assignee: issue.assignee },
       });
     }
-    if (isTerminal(issue.state) || issue.state === 'archived') {
+    if (isTerminal(issue.state)) {
       throw new JitError('INVALID_TRANSITION', `Issue ${short(issue.id)} is ${issue.state}: there is nothing to claim.`, { details: { id: issue.id, state: issue.state } });
     }
     if (issue.assignee === assignee && (issue.state === 'in_progress' || issue.state === 'gated')) return issue;
@@ -680,7 +681,7 @@ export class Tracker implements TrackerApi {
     return after;
   }
 
-  /** When an issue enters or leaves done/rejected, its dependents may move between backlog and ready. */
+  /** When an issue enters or leaves done/rejected/archived, its dependents may move between backlog and ready. */
   private async afterStateChange(before: Issue, after: Issue): Promise<void> {
     if (isTerminal(before.state) === isTerminal(after.state)) return;
     for (const dependent of dependentsOf(await this.storage.loadSummaries(), after.id)) await this.reconcile(dependent);
@@ -717,7 +718,7 @@ function dependentsOf(summaries: ReadonlyMap<string, IssueSummary>, id: string):
 }
 
 function blockingDependencies(summary: IssueSummary, summaries: ReadonlyMap<string, IssueSummary>): string[] {
-  if (isTerminal(summary.state) || summary.state === 'archived') return [];
+  if (isTerminal(summary.state)) return [];
   return unfinishedDependencies(summary, (d) => summaries.get(d)?.state);
 }
 
