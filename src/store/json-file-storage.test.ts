@@ -219,6 +219,25 @@ describe('corrupt files', () => {
     expect((await tracker.listIssues()).map((s) => s.id)).toEqual([a.id]);
   });
 
+  it('a malformed dependency id in the index is CORRUPT_FILE naming the index (never INTERNAL), and --fix rebuilds it', async () => {
+    const a = await tracker.createIssue({ title: 'a' });
+    const indexPath = path.join(jitDir, 'index.json');
+    const good = fs.readFileSync(indexPath, 'utf8');
+    for (const bad of ['../../../tmp/evil', 'E15981EB-0000-4000-8000-000000000000', '', 'a'.repeat(36)]) {
+      fs.writeFileSync(indexPath, good.replace('"dependencies":[]', `"dependencies":[${JSON.stringify(bad)}]`));
+      for (const operation of [() => tracker.updateIssue(a.id, { title: 'x' }), () => tracker.claimNext('agent:x'), () => tracker.status(), () => tracker.queryBlocked()]) {
+        const error = await errorOf(operation());
+        expect(error.code).toBe('CORRUPT_FILE');
+        expect(error.message).toContain(indexPath);
+        expect(error.message).toMatch(/dependencies/);
+        expect(error.suggestions.join(' ')).toContain('jit validate --fix');
+      }
+    }
+    expect((await tracker.validate({ fix: true })).ok).toBe(true);
+    expect((await tracker.getIssue(a.id)).dependencies).toEqual([]);
+    expect((await tracker.status()).total).toBe(1);
+  });
+
   it('an unknown schema_version is refused and left alone', async () => {
     const indexPath = path.join(jitDir, 'index.json');
     fs.writeFileSync(indexPath, JSON.stringify({ schema_version: 99, issues: {} }));
