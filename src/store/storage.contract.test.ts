@@ -246,6 +246,37 @@ describe.each(factories)('Tracker over %s', (_name, makeStorage) => {
       expect(released).toMatchObject({ issue_id: a.id, reason: 'blocked on review', assignee: 'agent:one' });
     });
 
+    it('update gives a claimed issue back as unassign/release do: never in_progress without a holder, never ready while held', async () => {
+      // Clearing the assignee of an in_progress issue: back to ready (claimable), like unassign.
+      const a = await t.createIssue({ title: 'a' });
+      await t.claim(a.id, 'agent:1');
+      expect(await t.updateIssue(a.id, { assignee: null })).toMatchObject({ state: 'ready', assignee: null });
+      expect((await t.claimNext('agent:2')).id).toBe(a.id);
+      // Even when the update names the unchanged state.
+      expect(await t.updateIssue(a.id, { assignee: null, state: 'in_progress' })).toMatchObject({ state: 'ready', assignee: null });
+      // Moving a claimed issue back to ready or backlog lets go of its holder, like release.
+      await t.claim(a.id, 'agent:1');
+      expect(await t.updateIssue(a.id, { state: 'ready' })).toMatchObject({ state: 'ready', assignee: null });
+      expect((await t.queryReady()).map((s) => s.id)).toEqual([a.id]);
+      expect((await t.claim(a.id, 'agent:3')).assignee).toBe('agent:3');
+      expect(await t.updateIssue(a.id, { state: 'backlog' })).toMatchObject({ state: 'backlog', assignee: null });
+      // ... unless the same update names the next holder.
+      await t.updateIssue(a.id, { state: 'ready' });
+      await t.claim(a.id, 'agent:1');
+      expect(await t.updateIssue(a.id, { state: 'ready', assignee: 'agent:2' })).toMatchObject({ state: 'ready', assignee: 'agent:2' });
+      // A holder cleared while a dependency is unfinished: back to backlog.
+      const b = await t.createIssue({ title: 'b' });
+      const dep = await t.createIssue({ title: 'dep' });
+      await t.claim(b.id, 'agent:1');
+      await t.addDependency(b.id, dep.id);
+      expect(await t.updateIssue(b.id, { assignee: null })).toMatchObject({ state: 'backlog', assignee: null });
+      // Other states keep their assignee: a ready issue reserved with assign stays reserved.
+      const c = await t.createIssue({ title: 'c' });
+      await t.assign(c.id, 'agent:1');
+      expect(await t.updateIssue(c.id, { priority: 'high' })).toMatchObject({ state: 'ready', assignee: 'agent:1' });
+      expect((await t.validate()).ok).toBe(true);
+    });
+
     it('claim-next takes the highest priority, then the oldest, skipping assigned and blocked work', async () => {
       const low = await t.createIssue({ title: 'low', priority: 'low' });
       const high1 = await t.createIssue({ title: 'high1', priority: 'high' });

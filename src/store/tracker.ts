@@ -134,6 +134,13 @@ export class Tracker implements TrackerApi {
         next.state = this.checkTransition(issue, state, dependenciesDone, tx);
         if (state === 'done' && next.state === 'gated') gatesPending = pendingGates(issue);
       }
+      // A claimed issue is given back as unassign/release give it back, never stranded:
+      if (issue.state === 'in_progress') {
+        // clearing its holder (and not moving it elsewhere) returns it to the queue, like unassign;
+        if (next.state === 'in_progress' && issue.assignee !== null && next.assignee === null) next.state = dependenciesDone ? 'ready' : 'backlog';
+        // moving it back to the queue lets go of its holder, like release (unless the update names a new one).
+        else if ((next.state === 'ready' || next.state === 'backlog') && assignee === undefined) next.assignee = null;
+      }
       const changed = changedFields(issue, next);
       if (changed.length === 0) return issue;
       next.updated_at = now();
