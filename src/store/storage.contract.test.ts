@@ -336,6 +336,24 @@ describe.each(factories)('Tracker over %s', (_name, makeStorage) => {
       expect((await t.updateIssue(a.id, { state: 'done' })).state).toBe('done');
       expect(await codeOf(t.addGate(a.id, 'tests'))).toBe('INVALID_TRANSITION');
     });
+    it('refuses to fail a gate of a done issue (done means every gate passed), and allows it once reopened', async () => {
+      await t.addGateDefinition({ key: 'tests', title: 'Tests' });
+      const a = await t.createIssue({ title: 'a', gates: ['tests'] });
+      await t.passGate(a.id, 'tests', 'ci:x');
+      expect((await t.updateIssue(a.id, { state: 'done' })).state).toBe('done');
+      let error: unknown;
+      try {
+        await t.failGate(a.id, 'tests', 'ci:x');
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toMatchObject({ code: 'INVALID_TRANSITION', message: expect.stringMatching(/is done: reopen it before failing gate tests/) });
+      expect((error as JitError).suggestions).toEqual([`jit issue update ${a.id.slice(0, 8)} --state in_progress`]);
+      expect(await t.getIssue(a.id)).toMatchObject({ state: 'done', gates_status: { tests: { status: 'passed' } } });
+      expect((await t.passGate(a.id, 'tests', 'ci:y')).state).toBe('done'); // passing again keeps "done" true
+      await t.updateIssue(a.id, { state: 'in_progress' });
+      expect((await t.failGate(a.id, 'tests')).gates_status['tests']!.status).toBe('failed');
+    });
   });
 
   describe('events', () => {

@@ -676,6 +676,13 @@ export class Tracker implements TrackerApi {
           details: { id, key: gateKey },
         });
       }
+      if (status === 'failed' && issue.state === 'done') {
+        // A done issue has passed all its gates (as addGate keeps true); a failed one would make that false.
+        throw new JitError('INVALID_TRANSITION', `Issue ${short(id)} is done: reopen it before failing gate ${gateKey}.`, {
+          suggestions: [`jit issue update ${short(id)} --state in_progress`],
+          details: { id, state: issue.state, key: gateKey },
+        });
+      }
       const timestamp = now();
       const next: Issue = { ...issue, gates_status: { ...issue.gates_status, [gateKey]: { status, updated_by: who, updated_at: timestamp } }, updated_at: timestamp };
       tx.event(makeEvent(status === 'passed' ? 'gate_passed' : 'gate_failed', id, { gate: gateKey, by: who }));
