@@ -9,6 +9,7 @@ export { InMemoryStorage } from './memory-storage.js';
 export type { Locker, HeldLocks } from './locker.js';
 export { RANK as LOCK_RANKS } from './locker.js';
 export { findJitDir, resolveJitDir, initJit, openTracker, JIT_DIR_NAME } from './jit-dir.js';
+export type { InitResult } from './jit-dir.js';
 export { debugLocks, type LockFileState, type LockHolder } from './debug-locks.js';
 export { parseState, parsePriority } from './rules.js';
 export { SCHEMA_VERSION } from './schema.js';

@@ -17,6 +17,29 @@ function isDirectory(dir: string): boolean {
   }
 }
 
+function isRegularFile(file: string): boolean {
+  try {
+    return fs.lstatSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** What to do about a `.jit` that is a plain file: one message, one remedy (no hint that leads back here). */
+function fileInTheWay(jitDir: string): { message: string; suggestions: string[]; details: Record<string, unknown> } {
+  return {
+    message: `${jitDir} is a file, not a directory: jit keeps its store in a .jit/ folder.`,
+    suggestions: [`Move the file away (e.g. \`mv ${jitDir} ${jitDir}.old\`), then run \`jit init\` in ${path.dirname(jitDir)}.`],
+    details: { path: jitDir },
+  };
+}
+
+function notInitialized(message: string, suggestions: string[], details: Record<string, unknown>, fileAt: string | null): JitError {
+  if (fileAt === null) return new JitError('NOT_INITIALIZED', message, { suggestions, details });
+  const file = fileInTheWay(fileAt);
+  return new JitError('NOT_INITIALIZED', `${message} ${file.message}`, { suggestions: file.suggestions, details: { ...details, ...file.details } });
+}
+
 /** The nearest `.jit/` at or above `startDir`, as git finds `.git/`; null when there is none. */
 export function findJitDir(startDir: string): string | null {
   for (let dir = path.resolve(startDir); ; dir = path.dirname(dir)) {
@@ -33,10 +56,12 @@ function explicitJitDir(given: string, cwd: string, source: string): string {
   for (const candidate of candidates) {
     if (isDirectory(candidate) && (path.basename(candidate) === JIT_DIR_NAME || fs.existsSync(path.join(candidate, 'index.json')))) return candidate;
   }
-  throw new JitError('NOT_INITIALIZED', `No jit store at ${resolved} (from ${source}).`, {
-    suggestions: [`Run \`jit init\` in ${resolved}, or point ${source} at a folder that has a .jit/ directory.`],
-    details: { path: resolved },
-  });
+  throw notInitialized(
+    `No jit store at ${resolved} (from ${source}).`,
+    [`Run \`jit init\` in ${resolved}, or point ${source} at a folder that has a .jit/ directory.`],
+    { path: resolved },
+    isRegularFile(candidates[0]!) ? candidates[0]! : null,
+  );
 }
 
 /** Where the store is: --dir, then JIT_DIR, then walking up from the working directory. */
@@ -47,10 +72,18 @@ export function resolveJitDir(options: { dir?: string; cwd?: string; env?: NodeJ
   if (env['JIT_DIR'] !== undefined && env['JIT_DIR'] !== '') return explicitJitDir(env['JIT_DIR'], cwd, 'JIT_DIR');
   const found = findJitDir(cwd);
   if (found) return found;
-  throw new JitError('NOT_INITIALIZED', `No .jit/ directory in ${cwd} or any folder above it.`, {
-    suggestions: ['Run `jit init` in your project folder.', 'Or pass --dir PATH / set JIT_DIR.'],
-    details: { cwd },
-  });
+  // No store anywhere above: a `.jit` file on the way is most likely what stands in the way.
+  let fileAt: string | null = null;
+  for (let dir = path.resolve(cwd); fileAt === null; dir = path.dirname(dir)) {
+    if (isRegularFile(path.join(dir, JIT_DIR_NAME))) fileAt = path.join(dir, JIT_DIR_NAME);
+    if (path.dirname(dir) === dir) break;
+  }
+  throw notInitialized(
+    `No .jit/ directory in ${cwd} or any folder above it.`,
+    ['Run `jit init` in your project folder.', 'Or pass --dir PATH / set JIT_DIR.'],
+    { cwd },
+    fileAt,
+  );
 }
 
 const GITIGNORE = '# Written by jit: lock files, unfinished temp files and in-flight markers are not data.\n*.lock\n.*.tmp\npending/\n';
@@ -60,25 +93,42 @@ const GITIGNORE = '# Written by jit: lock files, unfinished temp files and in-fl
  * Idempotent and safe to run from several processes at once: it only ever
  * creates what is missing, never overwrites.
  */
-export function initJit(projectDir: string): { path: string; created: boolean } {
+export interface InitResult {
+  path: string;
+  /** True when `.jit/` itself was created. */
+  created: boolean;
+  /** Parts that were missing from an existing `.jit/` and were created (`issues/`, `index.json`, ...); empty otherwise. */
+  repaired: string[];
+}
+
+export function initJit(projectDir: string): InitResult {
   const project = path.resolve(projectDir);
   if (!isDirectory(project)) {
-    throw new JitError('INVALID_ARGUMENT', `Cannot initialise ${project}: it is not a directory.`, { details: { path: project } });
+    const exists = fs.existsSync(project);
+    throw new JitError('INVALID_ARGUMENT', `Cannot initialise ${project}: it ${exists ? 'is not a directory' : 'does not exist'}.`, {
+      suggestions: exists ? [] : [`Create it first (\`mkdir -p ${project}\`), then run \`jit init\` again.`],
+      details: { path: project },
+    });
   }
   const jitDir = path.join(project, JIT_DIR_NAME);
   try {
-    if (fs.lstatSync(jitDir).isSymbolicLink()) throw unsafePath(jitDir, 'is a symbolic link');
+    const stat = fs.lstatSync(jitDir);
+    if (stat.isSymbolicLink()) throw unsafePath(jitDir, 'is a symbolic link');
+    if (stat.isFile()) throw new JitError('UNSAFE_PATH', `Cannot initialise ${project}: ${fileInTheWay(jitDir).message}`, fileInTheWay(jitDir));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw fsError(error, jitDir, 'inspect');
   }
   const created = makeDirectory(jitDir);
-  makeDirectory(path.join(jitDir, 'issues'));
-  makeDirectory(path.join(jitDir, 'pending'));
-  createFileIfMissing(jitDir, 'index.json', `{"schema_version":${SCHEMA_VERSION},"issues":{\n}}\n`);
-  createFileIfMissing(jitDir, 'gates.json', JSON.stringify({ schema_version: SCHEMA_VERSION, gates: {} }, null, 2) + '\n');
-  createFileIfMissing(jitDir, 'events.jsonl', '');
-  createFileIfMissing(jitDir, '.gitignore', GITIGNORE);
-  return { path: jitDir, created };
+  const made: string[] = [];
+  for (const dir of ['issues', 'pending']) if (makeDirectory(path.join(jitDir, dir))) made.push(`${dir}/`);
+  const files: [string, string][] = [
+    ['index.json', `{"schema_version":${SCHEMA_VERSION},"issues":{\n}}\n`],
+    ['gates.json', JSON.stringify({ schema_version: SCHEMA_VERSION, gates: {} }, null, 2) + '\n'],
+    ['events.jsonl', ''],
+    ['.gitignore', GITIGNORE],
+  ];
+  for (const [name, text] of files) if (createFileIfMissing(jitDir, name, text)) made.push(name);
+  return { path: jitDir, created, repaired: created ? [] : made };
 }
 
 /** A Tracker on the store at `jitDir`. Cheap: nothing is read until the first operation. */

@@ -45,7 +45,7 @@ describe('init and finding .jit/', () => {
     expect(readJson(path.join(jitDir, 'gates.json'))).toEqual({ schema_version: 1, gates: {} });
     expect(fs.readFileSync(path.join(jitDir, '.gitignore'), 'utf8')).toMatch(/^\*\.lock$/m);
     const before = fs.readFileSync(path.join(jitDir, 'index.json'), 'utf8');
-    expect(initJit(project)).toEqual({ path: jitDir, created: false });
+    expect(initJit(project)).toEqual({ path: jitDir, created: false, repaired: [] });
     expect(fs.readFileSync(path.join(jitDir, 'index.json'), 'utf8')).toBe(before);
   });
 
@@ -139,6 +139,48 @@ describe('the files', () => {
     await tracker.createIssue({ title: 'a' });
     expect((await tracker.listIssues()).length).toBe(1);
   });
+  it('recreates a missing issues/ and pending/ (a .jit/ cloned from git has neither) on the first write, and validate works', async () => {
+    fs.rmSync(path.join(jitDir, 'issues'), { recursive: true });
+    fs.rmSync(path.join(jitDir, 'pending'), { recursive: true });
+    // Reads of a cloned store work without creating anything.
+    expect(await tracker.listIssues()).toEqual([]);
+    expect(await tracker.searchIssues('x')).toEqual([]);
+    expect(fs.existsSync(path.join(jitDir, 'issues'))).toBe(false);
+    const report = await openTracker(jitDir).validate();
+    expect(report).toMatchObject({ ok: true, problems: [] });
+    expect(report.recovered).toEqual([expect.stringContaining('issues/'), expect.stringContaining('pending/')]);
+    fs.rmSync(path.join(jitDir, 'issues'), { recursive: true });
+    fs.rmSync(path.join(jitDir, 'pending'), { recursive: true });
+    const a = await tracker.createIssue({ title: 'a' });
+    expect(fs.statSync(path.join(jitDir, 'issues')).isDirectory()).toBe(true);
+    expect(fs.statSync(path.join(jitDir, 'pending')).isDirectory()).toBe(true);
+    expect((await tracker.getIssue(a.id)).title).toBe('a');
+    fs.rmSync(path.join(jitDir, 'issues'), { recursive: true });
+    expect((await errorOf(tracker.getIssue(a.id))).code).toBe('ISSUE_NOT_FOUND'); // a lock-taking read recreates it too
+    expect((await tracker.validate({ fix: true })).ok).toBe(true);
+  });
+
+  it('never follows a symlinked issues/ or pending/ when recreating them', async () => {
+    const outside = path.join(scratch, `outside${projects}`);
+    fs.mkdirSync(outside);
+    for (const name of ['issues', 'pending']) {
+      fs.rmSync(path.join(jitDir, name), { recursive: true });
+      fs.symlinkSync(outside, path.join(jitDir, name));
+      for (const operation of [() => tracker.createIssue({ title: 'a' }), () => tracker.validate({ fix: true })]) {
+        const error = await errorOf(operation());
+        expect(error.code).toBe('UNSAFE_PATH');
+        expect(error.message).toContain(path.join(jitDir, name));
+      }
+      expect(fs.readdirSync(outside)).toEqual([]);
+      fs.unlinkSync(path.join(jitDir, name));
+      // A dangling link is refused the same way: mkdir does not follow it either.
+      fs.symlinkSync(path.join(outside, 'nowhere'), path.join(jitDir, name));
+      expect((await errorOf(tracker.createIssue({ title: 'a' }))).code).toBe('UNSAFE_PATH');
+      expect(fs.existsSync(path.join(outside, 'nowhere'))).toBe(false);
+      fs.unlinkSync(path.join(jitDir, name));
+      fs.mkdirSync(path.join(jitDir, name));
+    }
+  });
 });
 
 describe('corrupt files', () => {
@@ -175,6 +217,25 @@ describe('corrupt files', () => {
     expect(report.fixed).toEqual([`rebuilt ${indexPath} from 1 issue files`]);
     expect(report.ok).toBe(true);
     expect((await tracker.listIssues()).map((s) => s.id)).toEqual([a.id]);
+  });
+
+  it('a malformed dependency id in the index is CORRUPT_FILE naming the index (never INTERNAL), and --fix rebuilds it', async () => {
+    const a = await tracker.createIssue({ title: 'a' });
+    const indexPath = path.join(jitDir, 'index.json');
+    const good = fs.readFileSync(indexPath, 'utf8');
+    for (const bad of ['../../../tmp/evil', 'E15981EB-0000-4000-8000-000000000000', '', 'a'.repeat(36)]) {
+      fs.writeFileSync(indexPath, good.replace('"dependencies":[]', `"dependencies":[${JSON.stringify(bad)}]`));
+      for (const operation of [() => tracker.updateIssue(a.id, { title: 'x' }), () => tracker.claimNext('agent:x'), () => tracker.status(), () => tracker.queryBlocked()]) {
+        const error = await errorOf(operation());
+        expect(error.code).toBe('CORRUPT_FILE');
+        expect(error.message).toContain(indexPath);
+        expect(error.message).toMatch(/dependencies/);
+        expect(error.suggestions.join(' ')).toContain('jit validate --fix');
+      }
+    }
+    expect((await tracker.validate({ fix: true })).ok).toBe(true);
+    expect((await tracker.getIssue(a.id)).dependencies).toEqual([]);
+    expect((await tracker.status()).total).toBe(1);
   });
 
   it('an unknown schema_version is refused and left alone', async () => {
@@ -214,6 +275,22 @@ describe('crash leftovers', () => {
     expect((await tracker.validate({ fix: true })).ok).toBe(true);
     expect(fs.readFileSync(eventsPath, 'utf8').endsWith('}\n')).toBe(true);
     expect((await tracker.tailEvents(10)).length).toBe(1);
+  });
+
+  it('a whole last event without its final newline is kept: --fix appends the newline, never truncates', async () => {
+    await tracker.createIssue({ title: 'a' });
+    await tracker.createIssue({ title: 'b' });
+    const eventsPath = path.join(jitDir, 'events.jsonl');
+    const whole = fs.readFileSync(eventsPath, 'utf8');
+    fs.writeFileSync(eventsPath, whole.replace(/\n$/, ''));
+    expect((await tracker.tailEvents(10)).map((e) => e['title'])).toEqual(['a', 'b']);
+    const report = await tracker.validate();
+    expect(report).toMatchObject({ ok: false, problems: [expect.objectContaining({ kind: 'missing_final_newline', fixable: true })] });
+    const fixed = await tracker.validate({ fix: true });
+    expect(fixed).toMatchObject({ ok: true, fixed: [expect.stringContaining('appended the missing final newline')] });
+    expect(fs.readFileSync(eventsPath, 'utf8')).toBe(whole);
+    expect((await tracker.tailEvents(10)).map((e) => e['title'])).toEqual(['a', 'b']);
+    expect(await tracker.validate()).toMatchObject({ ok: true, problems: [] });
   });
 
   it('an append after a torn line starts on a fresh line, so the new event survives', async () => {

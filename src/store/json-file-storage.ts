@@ -121,7 +121,7 @@ export class JsonFileStorage implements Storage {
   readIssue(id: string): Promise<Issue | null> {
     this.checkId(id);
     return this.serial(async () => {
-      const held = await this.lock([this.issueLock(id, 'shared')]);
+      const held = await this.lock([this.issueLock(id, 'shared')], true);
       try {
         return this.readIssueFile(id);
       } finally {
@@ -172,6 +172,7 @@ export class JsonFileStorage implements Storage {
     return this.serial(async () => {
       const tx = this.newTx(locks);
       this.checkAfterCommitFiles();
+      this.ensureLayout();
       const held = await this.lock([
         ...tx.writable.map((id) => this.issueLock(id, 'exclusive')),
         ...tx.readOnly.map((id) => this.issueLock(id, 'shared')),
@@ -196,6 +197,7 @@ export class JsonFileStorage implements Storage {
   graphTransaction<T>(plan: (summaries: ReadonlyMap<string, IssueSummary>) => IssueLocks, apply: (tx: GraphTx) => T): Promise<T> {
     return this.serial(async () => {
       this.checkAfterCommitFiles();
+      this.ensureLayout();
       for (let attempt = 1; ; attempt++) {
         const indexHeld = await this.lock([this.indexLock('exclusive')]);
         let issuesHeld: HeldLocks | null = null;
@@ -261,6 +263,7 @@ export class JsonFileStorage implements Storage {
       const recovered: string[] = [];
       const held = await this.lock([this.indexLock('exclusive')]);
       try {
+        for (const name of this.ensureLayout()) recovered.push(`created the missing folder ${name} (git keeps no empty folders, so a cloned .jit/ lacks it)`);
         this.recoverFromCrashes(recovered);
         this.checkIndex(options.fix, problems, fixed);
       } finally {
@@ -290,9 +293,27 @@ export class JsonFileStorage implements Storage {
     return run;
   }
 
-  private async lock(requests: LockRequest[]): Promise<HeldLocks> {
+  /** `layout`: create a missing issues/ or pending/ first (their lock files live there). */
+  private async lock(requests: LockRequest[], layout = false): Promise<HeldLocks> {
     this.checkInitialized();
+    if (layout) this.ensureLayout();
     return this.locker.lockAll(requests);
+  }
+
+  /**
+   * Creates `issues/` and `pending/` when they are missing: git keeps no
+   * empty folders, so a `.jit/` committed and cloned has neither. mkdir never
+   * follows a symlink, and an existing entry must be a real directory
+   * (UNSAFE_PATH otherwise). Writers and validate call it; plain reads of
+   * the index do not, so they keep working on a read-only file system.
+   * Returns the folders it created.
+   */
+  private ensureLayout(): string[] {
+    this.checkInitialized();
+    const created: string[] = [];
+    for (const dir of [this.issuesDir, this.pendingDir]) if (makeDirectory(dir)) created.push(`${path.basename(dir)}/`);
+    if (created.length > 0) fsyncDirectory(this.jitDir);
+    return created;
   }
 
   /** All of `requests` right now, or none (null). */
@@ -430,7 +451,14 @@ export class JsonFileStorage implements Storage {
     }
   }
 
+  /** A missing issues/ (a cloned store before its first write) holds no issues. */
   private issueFileIds(): string[] {
+    try {
+      fs.lstatSync(this.issuesDir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw fsError(error, this.issuesDir, 'open the directory');
+    }
     return listDirectory(this.issuesDir)
       .map((name) => ISSUE_FILE.exec(name)?.[1])
       .filter((id): id is string => id !== undefined)
@@ -741,7 +769,16 @@ export class JsonFileStorage implements Storage {
         }
       });
       if (tail === '') return;
-      problems.push({ kind: 'torn_event_line', message: `The last line of ${this.eventsPath} is torn (${tail.length} bytes without a newline); readers skip it.`, path: this.eventsPath, fixable: true });
+      if (parseEventLine(tail) !== null) {
+        // A whole event that only lacks its newline (an editor or a copy tool saved it so): keep it, end the line.
+        problems.push({ kind: 'missing_final_newline', message: `The last event of ${this.eventsPath} is whole but lacks its final newline.`, path: this.eventsPath, fixable: true });
+        if (fix) {
+          appendText(this.eventsPath, '\n');
+          fixed.push(`appended the missing final newline to ${this.eventsPath}`);
+        }
+        return;
+      }
+      problems.push({ kind: 'torn_event_line', message: `The last line of ${this.eventsPath} is torn (${tail.length} bytes that are not a whole event, without a newline); readers skip it.`, path: this.eventsPath, fixable: true });
       if (fix) {
         fs.truncateSync(this.eventsPath, Buffer.byteLength(text) - Buffer.byteLength(tail));
         fixed.push(`truncated the torn last line of ${this.eventsPath}`);

@@ -2,8 +2,8 @@
 
 export const STATES = ['backlog', 'ready', 'in_progress', 'gated', 'done', 'rejected', 'archived'] as const;
 export type State = (typeof STATES)[number];
-/** `done` and `rejected` unblock dependents. */
-export const TERMINAL_STATES: readonly State[] = ['done', 'rejected'];
+/** Finished states: they unblock dependents. Archiving a finished issue keeps it finished. */
+export const TERMINAL_STATES: readonly State[] = ['done', 'rejected', 'archived'];
 
 export const PRIORITIES = ['low', 'normal', 'high', 'critical'] as const;
 export type Priority = (typeof PRIORITIES)[number];

@@ -106,6 +106,13 @@ function isStringArray(value: unknown): value is string[] {
   return true;
 }
 
+/** Every entry a UUID: a dependency id names a file (issues/<id>.json), so junk here must be CORRUPT_FILE, not a crash later. */
+function isIdArray(value: unknown): value is string[] {
+  if (!Array.isArray(value)) return false;
+  for (let i = 0; i < value.length; i++) if (typeof value[i] !== 'string' || !UUID.test(value[i])) return false;
+  return true;
+}
+
 const isTimestamp = (value: unknown): boolean => typeof value === 'string' && value !== '';
 
 /** What is wrong with one index entry, or null. Mirrors `summarize` below. */
@@ -117,8 +124,8 @@ function summaryProblem(key: string, value: unknown): string | null {
   if (!PRIORITY_NAMES.has(value['priority'])) return `unknown priority ${JSON.stringify(value['priority'])}`;
   if (value['assignee'] !== null && typeof value['assignee'] !== 'string') return 'assignee is not a string or null';
   if (!isStringArray(value['labels'])) return 'labels is not a list of strings';
-  // Dependency ids are checked again before any of them names a file (JsonFileStorage.checkId).
-  if (!isStringArray(value['dependencies'])) return 'dependencies is not a list of ids';
+  // Checked again before any of them names a file (JsonFileStorage.checkId).
+  if (!isIdArray(value['dependencies'])) return 'dependencies is not a list of issue ids (UUIDs)';
   if (!isTimestamp(value['created_at'])) return 'created_at is missing';
   if (!isTimestamp(value['updated_at'])) return 'updated_at is missing';
   return null;

@@ -144,6 +144,33 @@ describe.each(factories)('Tracker over %s', (_name, makeStorage) => {
       expect((await t.getIssue(c.id)).state).toBe('backlog');
     });
 
+    it('an archived dependency counts as finished: archiving done work keeps its dependents ready and claimable', async () => {
+      const a = await t.createIssue({ title: 'a' });
+      const b = await t.createIssue({ title: 'b', dependencies: [a.id] });
+      const parked = await t.createIssue({ title: 'parked', dependencies: [a.id] });
+      await t.updateIssue(a.id, { state: 'done' });
+      expect((await t.getIssue(b.id)).state).toBe('ready');
+      await t.updateIssue(parked.id, { state: 'backlog' }); // parked on purpose after a finished
+      await t.updateIssue(a.id, { state: 'archived' });
+      expect((await t.getIssue(b.id)).state).toBe('ready');
+      expect((await t.queryReady()).map((s) => s.id)).toEqual([b.id]);
+      expect(await t.queryBlocked()).toEqual([]);
+      expect((await t.status()).blocked).toBe(0);
+      // New work on an archived issue starts ready; an edge to it does not block.
+      expect((await t.createIssue({ title: 'c', dependencies: [a.id] })).state).toBe('ready');
+      const d = await t.createIssue({ title: 'd' });
+      expect((await t.addDependency(d.id, a.id)).state).toBe('ready');
+      // Archiving is not finishing anew: validate leaves the parked issue alone and sees nothing wrong.
+      expect(await t.validate()).toMatchObject({ ok: true, problems: [], recovered: [] });
+      expect((await t.getIssue(parked.id)).state).toBe('backlog');
+      expect(await codeOf(t.claim(a.id, 'agent:x'))).toBe('INVALID_TRANSITION');
+      expect((await t.claimNext('agent:x')).id).toBe(b.id);
+      // Taking an archived issue back up reopens it: its waiting dependents go back to backlog.
+      await t.updateIssue(a.id, { state: 'in_progress' });
+      expect((await t.getIssue(d.id)).state).toBe('backlog');
+      expect((await t.queryBlocked()).map((x) => x.issue.id)).toContain(d.id);
+    });
+
     it('sends a ready issue back to backlog when an unfinished dependency is added, and back when removed', async () => {
       const a = await t.createIssue({ title: 'a' });
       const b = await t.createIssue({ title: 'b' });
@@ -219,6 +246,37 @@ describe.each(factories)('Tracker over %s', (_name, makeStorage) => {
       expect(released).toMatchObject({ issue_id: a.id, reason: 'blocked on review', assignee: 'agent:one' });
     });
 
+    it('update gives a claimed issue back as unassign/release do: never in_progress without a holder, never ready while held', async () => {
+      // Clearing the assignee of an in_progress issue: back to ready (claimable), like unassign.
+      const a = await t.createIssue({ title: 'a' });
+      await t.claim(a.id, 'agent:1');
+      expect(await t.updateIssue(a.id, { assignee: null })).toMatchObject({ state: 'ready', assignee: null });
+      expect((await t.claimNext('agent:2')).id).toBe(a.id);
+      // Even when the update names the unchanged state.
+      expect(await t.updateIssue(a.id, { assignee: null, state: 'in_progress' })).toMatchObject({ state: 'ready', assignee: null });
+      // Moving a claimed issue back to ready or backlog lets go of its holder, like release.
+      await t.claim(a.id, 'agent:1');
+      expect(await t.updateIssue(a.id, { state: 'ready' })).toMatchObject({ state: 'ready', assignee: null });
+      expect((await t.queryReady()).map((s) => s.id)).toEqual([a.id]);
+      expect((await t.claim(a.id, 'agent:3')).assignee).toBe('agent:3');
+      expect(await t.updateIssue(a.id, { state: 'backlog' })).toMatchObject({ state: 'backlog', assignee: null });
+      // ... unless the same update names the next holder.
+      await t.updateIssue(a.id, { state: 'ready' });
+      await t.claim(a.id, 'agent:1');
+      expect(await t.updateIssue(a.id, { state: 'ready', assignee: 'agent:2' })).toMatchObject({ state: 'ready', assignee: 'agent:2' });
+      // A holder cleared while a dependency is unfinished: back to backlog.
+      const b = await t.createIssue({ title: 'b' });
+      const dep = await t.createIssue({ title: 'dep' });
+      await t.claim(b.id, 'agent:1');
+      await t.addDependency(b.id, dep.id);
+      expect(await t.updateIssue(b.id, { assignee: null })).toMatchObject({ state: 'backlog', assignee: null });
+      // Other states keep their assignee: a ready issue reserved with assign stays reserved.
+      const c = await t.createIssue({ title: 'c' });
+      await t.assign(c.id, 'agent:1');
+      expect(await t.updateIssue(c.id, { priority: 'high' })).toMatchObject({ state: 'ready', assignee: 'agent:1' });
+      expect((await t.validate()).ok).toBe(true);
+    });
+
     it('claim-next takes the highest priority, then the oldest, skipping assigned and blocked work', async () => {
       const low = await t.createIssue({ title: 'low', priority: 'low' });
       const high1 = await t.createIssue({ title: 'high1', priority: 'high' });
@@ -277,6 +335,24 @@ describe.each(factories)('Tracker over %s', (_name, makeStorage) => {
       expect(await codeOf(t.updateIssue(a.id, { state: 'gated' }))).toBe('INVALID_TRANSITION');
       expect((await t.updateIssue(a.id, { state: 'done' })).state).toBe('done');
       expect(await codeOf(t.addGate(a.id, 'tests'))).toBe('INVALID_TRANSITION');
+    });
+    it('refuses to fail a gate of a done issue (done means every gate passed), and allows it once reopened', async () => {
+      await t.addGateDefinition({ key: 'tests', title: 'Tests' });
+      const a = await t.createIssue({ title: 'a', gates: ['tests'] });
+      await t.passGate(a.id, 'tests', 'ci:x');
+      expect((await t.updateIssue(a.id, { state: 'done' })).state).toBe('done');
+      let error: unknown;
+      try {
+        await t.failGate(a.id, 'tests', 'ci:x');
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toMatchObject({ code: 'INVALID_TRANSITION', message: expect.stringMatching(/is done: reopen it before failing gate tests/) });
+      expect((error as JitError).suggestions).toEqual([`jit issue update ${a.id.slice(0, 8)} --state in_progress`]);
+      expect(await t.getIssue(a.id)).toMatchObject({ state: 'done', gates_status: { tests: { status: 'passed' } } });
+      expect((await t.passGate(a.id, 'tests', 'ci:y')).state).toBe('done'); // passing again keeps "done" true
+      await t.updateIssue(a.id, { state: 'in_progress' });
+      expect((await t.failGate(a.id, 'tests')).gates_status['tests']!.status).toBe('failed');
     });
   });
 

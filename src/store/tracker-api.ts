@@ -73,7 +73,8 @@ export interface ValidationProblem {
     | 'dangling_dependency'
     | 'cycle'
     | 'unknown_gate'
-    | 'torn_event_line';
+    | 'torn_event_line'
+    | 'missing_final_newline';
   message: string;
   path?: string;
   issue_id?: string;

@@ -134,6 +134,13 @@ export class Tracker implements TrackerApi {
         next.state = this.checkTransition(issue, state, dependenciesDone, tx);
         if (state === 'done' && next.state === 'gated') gatesPending = pendingGates(issue);
       }
+      // A claimed issue is given back as unassign/release give it back, never stranded:
+      if (issue.state === 'in_progress') {
+        // clearing its holder (and not moving it elsewhere) returns it to the queue, like unassign;
+        if (next.state === 'in_progress' && issue.assignee !== null && next.assignee === null) next.state = dependenciesDone ? 'ready' : 'backlog';
+        // moving it back to the queue lets go of its holder, like release (unless the update names a new one).
+        else if ((next.state === 'ready' || next.state === 'backlog') && assignee === undefined) next.assignee = null;
+      }
       const changed = changedFields(issue, next);
       if (changed.length === 0) return issue;
       next.updated_at = now();
@@ -508,7 +515,8 @@ export class Tracker implements TrackerApi {
     const stale: { id: string; from: string; to: string }[] = [];
     const finishedAt = new Map<string, string>();
     for (const event of await this.storage.readEvents()) {
-      const finished = event.type === 'issue_completed' || (event.type === 'issue_state_changed' && isTerminal(event['to'] as State));
+      // Only a move from unfinished to finished counts: done -> archived or rejected -> done finish nothing anew.
+      const finished = event.type === 'issue_state_changed' && isTerminal(event['to'] as State) && !isTerminal(event['from'] as State);
       if (finished && event.issue_id) finishedAt.set(event.issue_id, event.timestamp);
     }
     for (const issue of issues) {
@@ -646,7 +654,7 @@ export class Tracker implements TrackerApi {
         details: { id: issue.id, assignee: issue.assignee },
       });
     }
-    if (isTerminal(issue.state) || issue.state === 'archived') {
+    if (isTerminal(issue.state)) {
       throw new JitError('INVALID_TRANSITION', `Issue ${short(issue.id)} is ${issue.state}: there is nothing to claim.`, { details: { id: issue.id, state: issue.state } });
     }
     if (issue.assignee === assignee && (issue.state === 'in_progress' || issue.state === 'gated')) return issue;
@@ -668,6 +676,13 @@ export class Tracker implements TrackerApi {
           details: { id, key: gateKey },
         });
       }
+      if (status === 'failed' && issue.state === 'done') {
+        // A done issue has passed all its gates (as addGate keeps true); a failed one would make that false.
+        throw new JitError('INVALID_TRANSITION', `Issue ${short(id)} is done: reopen it before failing gate ${gateKey}.`, {
+          suggestions: [`jit issue update ${short(id)} --state in_progress`],
+          details: { id, state: issue.state, key: gateKey },
+        });
+      }
       const timestamp = now();
       const next: Issue = { ...issue, gates_status: { ...issue.gates_status, [gateKey]: { status, updated_by: who, updated_at: timestamp } }, updated_at: timestamp };
       tx.event(makeEvent(status === 'passed' ? 'gate_passed' : 'gate_failed', id, { gate: gateKey, by: who }));
@@ -680,7 +695,7 @@ export class Tracker implements TrackerApi {
     return after;
   }
 
-  /** When an issue enters or leaves done/rejected, its dependents may move between backlog and ready. */
+  /** When an issue enters or leaves done/rejected/archived, its dependents may move between backlog and ready. */
   private async afterStateChange(before: Issue, after: Issue): Promise<void> {
     if (isTerminal(before.state) === isTerminal(after.state)) return;
     for (const dependent of dependentsOf(await this.storage.loadSummaries(), after.id)) await this.reconcile(dependent);
@@ -717,7 +732,7 @@ function dependentsOf(summaries: ReadonlyMap<string, IssueSummary>, id: string):
 }
 
 function blockingDependencies(summary: IssueSummary, summaries: ReadonlyMap<string, IssueSummary>): string[] {
-  if (isTerminal(summary.state) || summary.state === 'archived') return [];
+  if (isTerminal(summary.state)) return [];
   return unfinishedDependencies(summary, (d) => summaries.get(d)?.state);
 }
 

@@ -19,7 +19,7 @@ describe.concurrent('jit commands', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/already exists/);
     const json = await fresh.json(['init']);
-    expect(json).toEqual({ path: expect.stringContaining('.jit'), created: false });
+    expect(json).toEqual({ path: expect.stringContaining('.jit'), created: false, repaired: [] });
   });
 
   it('issue create, show, list and search', async () => {

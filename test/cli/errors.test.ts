@@ -100,6 +100,34 @@ describe.concurrent('jit failures', () => {
     );
   });
 
+  it('gate fail on a done issue is refused with exit 4 and says to reopen it', async () => {
+    const p = await project();
+    await p.json(['registry', 'add', 'tests', '-t', 'Tests']);
+    const issue = await p.json(['issue', 'create', '-t', 'A', '-g', 'tests']);
+    await p.json(['gate', 'pass', issue.id, 'tests']);
+    await p.json(['issue', 'update', issue.id, '--state', 'done']);
+    const run = await p.run(['--json', 'gate', 'fail', issue.id, 'tests']);
+    expect(run.code).toBe(4);
+    expect(errorOf(run)).toMatchObject({ code: 'INVALID_TRANSITION', suggestions: [`jit issue update ${issue.id.slice(0, 8)} --state in_progress`] });
+    expect((await p.json(['issue', 'show', issue.id])).gates_status.tests.status).toBe('passed');
+  });
+
+  it('a whole last event without its final newline survives validate --fix (the newline is appended)', async () => {
+    const p = await project();
+    await p.json(['issue', 'create', '-t', 'A']);
+    await p.json(['issue', 'create', '-t', 'B']);
+    const file = path.join(p.jitDir, 'events.jsonl');
+    const whole = readFileSync(file, 'utf8');
+    writeFileSync(file, whole.replace(/\n$/, ''));
+    const report = await p.run(['--json', 'validate']);
+    expect(report.code).toBe(4);
+    expect(JSON.parse(report.stdout).problems).toEqual([expect.objectContaining({ kind: 'missing_final_newline', fixable: true })]);
+    expect((await p.run(['validate', '--fix'])).code).toBe(0);
+    expect(readFileSync(file, 'utf8')).toBe(whole);
+    const tail = await p.json(['events', 'tail']);
+    expect(tail.events.map((event: { title?: string }) => event.title)).toEqual(['A', 'B']);
+  });
+
   it('a torn last events line is skipped by readers, reported by validate (exit 4) and repaired by --fix', async () => {
     const p = await project();
     await p.json(['issue', 'create', '-t', 'Before the crash']);

@@ -1,4 +1,4 @@
-/** `jit init`: create .jit/ (idempotent: running it again changes nothing and says so). */
+/** `jit init`: create .jit/, or the parts an existing one lacks (idempotent: says what it created, or that nothing changed). */
 import path from 'node:path';
 import type { Command } from 'commander';
 import { action, loadStore } from '../context.js';
@@ -18,7 +18,11 @@ export function registerInitCommand(program: Command): void {
         const target = cli.dir || process.env['JIT_DIR'] || process.cwd();
         const result = loadStore().initJit(projectDirFor(target));
         cli.print(result, (data) =>
-          data.created ? `Initialized an empty jit tracker in ${data.path}\n` : `A jit tracker already exists in ${data.path}; nothing changed.\n`,
+          data.created
+            ? `Initialized an empty jit tracker in ${data.path}\n`
+            : data.repaired.length > 0
+              ? `Repaired the jit tracker in ${data.path}: created ${data.repaired.join(', ')}.\n`
+              : `A jit tracker already exists in ${data.path}; nothing changed.\n`,
         );
       }),
     );
