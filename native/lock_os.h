@@ -59,12 +59,14 @@ Result Unlock(NativeHandle handle);
 // then NOT held), or kError. Interrupt(slot) may be called from any thread,
 // any number of times, before, during or after the wait; the glue calls it
 // repeatedly until WaitLock returns, so an interrupt that lands before the
-// thread enters the kernel is not lost.
+// thread enters the kernel is not lost. It returns false when it could not
+// reach the thread at all (POSIX: every usable signal belongs to someone
+// else); the glue then stops waiting for that thread.
 struct WaitSlot;  // platform-defined
 WaitSlot* NewWaitSlot();
 void DeleteWaitSlot(WaitSlot* slot);
 Result WaitLock(NativeHandle handle, Mode mode, WaitSlot* slot,
                 const std::atomic<bool>* cancelled);
-void Interrupt(WaitSlot* slot);
+bool Interrupt(WaitSlot* slot);
 
 }  // namespace jit::os

@@ -367,8 +367,10 @@ Result WaitLock(NativeHandle handle, Mode mode, WaitSlot* slot,
                               : PollForLock(handle, mode, slot, cancelled);
 }
 
-void Interrupt(WaitSlot* slot) {
+bool Interrupt(WaitSlot* slot) {
+  // Without an event WaitLock never started waiting: nothing to reach.
   if (slot->interrupt != nullptr) SetEvent(slot->interrupt);
+  return true;
 }
 
 }  // namespace jit::os
