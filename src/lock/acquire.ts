@@ -2,7 +2,7 @@
 // take the OS lock (fast path, then a wait), and wrap a held lock.
 import { LockAbortedError, LockError } from './errors.js';
 import { openLockHandle, type NativeLockHandle } from './native.js';
-import { addHeld, removeHeld, type HeldEntry } from './registry.js';
+import { addHeld, addPending, removeHeld, removePending, type HeldEntry } from './registry.js';
 import type { FileLock, LockMode } from './types.js';
 
 /** An open lock file that is not locked (yet). */
@@ -48,6 +48,8 @@ export function acquireSync(attempt: Attempt, timeoutMs: number): boolean {
  * Takes the lock, waiting on a native thread while the event loop runs on.
  * Rejects with `onTimeout()` after timeoutMs or LockAbortedError on abort; a
  * rejected attempt's handle is closed, so no lock outlives its promise.
+ * While it waits the attempt is registered as pending in this realm, so a
+ * blocking acquisition of the same file refuses at once (ELOCKHELD).
  */
 export function acquireAsync(
   attempt: Attempt,
@@ -69,18 +71,25 @@ export function acquireAsync(
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       if (error === undefined) {
-        resolve();
+        resolve(); // still pending until HeldFileLock registers it as held: no gap in between
       } else {
+        removePending(attempt);
         handle.close(); // ends the native wait; a lock it got meanwhile is released
         reject(error);
       }
     };
     const onAbort = (): void => settle(new LockAbortedError(path, signal?.reason));
-    handle.waitAsync(exclusive, (error, acquired) => {
-      if (error) settle(error);
-      else if (acquired) settle();
-      // else: close() ended the wait, and settle() already ran
-    });
+    addPending(attempt);
+    try {
+      handle.waitAsync(exclusive, (error, acquired) => {
+        if (error) settle(error);
+        else if (acquired) settle();
+        // else: close() ended the wait, and settle() already ran
+      });
+    } catch (error) {
+      settle(error); // e.g. no thread could be started: forget the pending wait
+      return;
+    }
     if (timeoutMs <= MAX_TIMER_MS) timer = setTimeout(() => settle(onTimeout()), timeoutMs);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
@@ -105,6 +114,7 @@ export class HeldFileLock implements FileLock {
     this.#entry = { identity: attempt.identity, path: attempt.path, mode: attempt.mode, rank: attempt.rank };
     this.#handle = attempt.handle;
     addHeld(this.#entry);
+    removePending(attempt); // an async wait that just succeeded
     forgotten.register(this, this.#entry, this);
   }
 

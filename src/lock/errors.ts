@@ -64,20 +64,31 @@ export class LockOrderError extends LockError {
   }
 }
 
-/** A blocking acquisition that would wait for a lock this realm already holds. */
+/**
+ * A blocking acquisition that would wait for a lock this realm already holds,
+ * or that one of its unsettled lock()/lockAll() calls is waiting for
+ * (`pending` true).
+ */
 export class LockReentryError extends LockError {
   override name = 'LockReentryError';
   readonly heldPath: string;
+  readonly pending: boolean;
 
-  constructor(path: string, heldPath: string) {
+  constructor(path: string, heldPath: string, options: { pending?: boolean } = {}) {
+    const pending = options.pending ?? false;
+    const same = heldPath === path ? '' : ` (same file as ${path})`;
     super(
       'ELOCKHELD',
-      `Lock already held: this process (thread) already holds the lock on ${heldPath}` +
-        (heldPath === path ? '' : ` (same file as ${path})`) +
-        '; waiting for it would wait for itself. Release the held lock first, or reuse it.',
+      pending
+        ? `Lock already requested: this process (thread) is already waiting for the lock on ${heldPath}${same} ` +
+            'in a lock() that has not settled; waiting for it again could wait for itself. Await that lock() ' +
+            'first (and release it), or abort it.'
+        : `Lock already held: this process (thread) already holds the lock on ${heldPath}${same}` +
+            '; waiting for it would wait for itself. Release the held lock first, or reuse it.',
       { path },
     );
     this.heldPath = heldPath;
+    this.pending = pending;
   }
 }
 
