@@ -53,7 +53,7 @@ Napi::Error OsError(Napi::Env env, int error, const char* syscall, const std::st
       Napi::Error::New(env, code + ": " + detail + ", " + syscall + " '" + path + "'");
   Napi::Object fields = exception.Value();
   fields.Set("code", Napi::String::New(env, code));
-  fields.Set("errno", Napi::Number::New(env, error));
+  fields.Set("errno", Napi::Number::New(env, os::ErrorNumber(error)));
   fields.Set("syscall", Napi::String::New(env, syscall));
   fields.Set("path", Napi::String::New(env, path));
   return exception;

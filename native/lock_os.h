@@ -37,6 +37,10 @@ struct Result {
 // human message for a platform error number from Result::error.
 std::string ErrorCode(int error);
 std::string ErrorMessage(int error);
+// The `errno` Node would report for it: negative, in libuv's numbering
+// (POSIX: -errno; Windows: libuv's UV_E* value for the code ErrorCode names,
+// e.g. ENOENT = -4058, and UV_UNKNOWN = -4094 for codes libuv lacks).
+int ErrorNumber(int error);
 
 // Opens (creating if missing) the lock file at `path` (UTF-8) for reading
 // and writing, close-on-exec / not inheritable, never truncating. With

@@ -170,7 +170,10 @@ std::string ErrorCode(int error) {
     JIT_ERRNO_NAME(ENOMEM)
     JIT_ERRNO_NAME(EINTR)
     JIT_ERRNO_NAME(EDEADLK)
+    JIT_ERRNO_NAME(ENOTSUP)  // also EOPNOTSUPP on Linux, which Node names ENOTSUP too
+#if EOPNOTSUPP != ENOTSUP
     JIT_ERRNO_NAME(EOPNOTSUPP)
+#endif
     JIT_ERRNO_NAME(EAGAIN)
 #undef JIT_ERRNO_NAME
     default:
@@ -180,6 +183,10 @@ std::string ErrorCode(int error) {
 
 std::string ErrorMessage(int error) {
   return strerror(error);
+}
+
+int ErrorNumber(int error) {
+  return -error;  // libuv's (and so Node's) convention on POSIX
 }
 
 Result Open(const char* path, bool follow_symlinks, NativeHandle* out) {

@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as util from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultTimeoutMs, lock, lockAll, lockAllSync, lockSync, tryLock, LockConfigError } from './index.js';
 
@@ -30,6 +31,27 @@ describe('paths', () => {
   it('a directory is EISDIR', () => {
     expect(() => lockSync(dir)).toThrow(expect.objectContaining({ code: 'EISDIR', path: dir }));
     expect(() => tryLock(dir)).toThrow(expect.objectContaining({ code: 'EISDIR' }));
+  });
+
+  it('file system errors carry the errno Node itself reports (negative), matching their code', () => {
+    const thrown = (open: () => unknown): NodeJS.ErrnoException => {
+      try {
+        open();
+      } catch (error) {
+        return error as NodeJS.ErrnoException;
+      }
+      throw new Error('did not throw');
+    };
+    const missing = path.join(dir, 'no-such-dir', 'a.lock');
+    for (const [ours, node] of [
+      [thrown(() => lockSync(missing)), thrown(() => fs.openSync(missing, 'a+'))],
+      [thrown(() => tryLock(dir)), thrown(() => fs.openSync(dir, 'r+'))],
+    ] as const) {
+      expect(ours.code).toBe(node.code);
+      expect(ours.errno).toBe(node.errno);
+      expect(ours.errno).toBeLessThan(0);
+      expect(util.getSystemErrorName(ours.errno!)).toBe(ours.code);
+    }
   });
 
   it.each([
