@@ -15,7 +15,17 @@ export interface Attempt extends HeldEntry {
 // setTimeout cannot wait longer than this; longer timeouts wait without a timer.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-export function openAttempt(path: string, mode: LockMode, rank: number | undefined, followSymlinks: boolean): Attempt {
+/**
+ * Opens the lock file. `probing` is for probeLock, which has no
+ * followSymlinks option: its ELOOP error gives advice it can follow.
+ */
+export function openAttempt(
+  path: string,
+  mode: LockMode,
+  rank: number | undefined,
+  followSymlinks: boolean,
+  probing = false,
+): Attempt {
   let handle: NativeLockHandle;
   try {
     handle = openLockHandle(path, followSymlinks);
@@ -23,8 +33,9 @@ export function openAttempt(path: string, mode: LockMode, rank: number | undefin
     if (!followSymlinks && (error as { code?: unknown }).code === 'ELOOP') {
       throw new LockError(
         'ELOOP',
-        `Refusing to lock ${path}: it is a symbolic link, and jit does not follow symlinks for lock files ` +
-          '(a link could point the lock anywhere). Lock the real file, or pass followSymlinks: true.',
+        `Refusing to ${probing ? 'probe' : 'lock'} ${path}: it is a symbolic link, and jit does not follow ` +
+          'symlinks for lock files (a link could point the lock anywhere). ' +
+          (probing ? 'Probe the real file (the link\'s target) instead.' : 'Lock the real file, or pass followSymlinks: true.'),
         { path, cause: error },
       );
     }

@@ -245,6 +245,23 @@ describe('probeLock', () => {
     expect(fs.existsSync(file('missing.lock'))).toBe(false);
   });
 
+  it('refuses a symbolic link (ELOOP) with advice probeLock can follow', () => {
+    fs.writeFileSync(file('real.lock'), '');
+    fs.symlinkSync(file('real.lock'), file('link.lock'));
+    let error: unknown;
+    try {
+      probeLock(file('link.lock'));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(LockError);
+    expect(error).toMatchObject({ code: 'ELOOP', path: file('link.lock') });
+    expect((error as Error).message).toContain(`Refusing to probe ${file('link.lock')}`);
+    expect((error as Error).message).toContain("Probe the real file (the link's target) instead.");
+    expect((error as Error).message).not.toContain('followSymlinks'); // probeLock has no such option
+    expect(probeLock(file('real.lock'))).toBe('unlocked');
+  });
+
   it('reports shared and exclusive holders', () => {
     const holder = holdElsewhere(file(), false);
     expect(probeLock(file())).toBe('shared');

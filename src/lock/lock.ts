@@ -101,7 +101,7 @@ export async function withLock<T>(path: string, options: LockOptions, fn: (lock:
 export function probeLock(path: string): 'unlocked' | 'shared' | 'exclusive' {
   checkPath(path);
   if (!fs.lstatSync(path, { throwIfNoEntry: false })) return 'unlocked';
-  const { handle } = openAttempt(path, 'exclusive', undefined, false);
+  const { handle } = openAttempt(path, 'exclusive', undefined, false, true);
   try {
     if (handle.tryLock(true)) return 'unlocked';
     if (handle.tryLock(false)) return 'shared';
