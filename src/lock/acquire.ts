@@ -4,6 +4,7 @@ import { LockAbortedError, LockError } from './errors.js';
 import { openLockHandle, type NativeLockHandle } from './native.js';
 import { addHeld, addPending, removeHeld, removePending, type HeldEntry } from './registry.js';
 import type { FileLock, LockMode } from './types.js';
+import { MAX_TIMEOUT_MS } from './validate.js';
 
 /** An open lock file that is not locked (yet). */
 export interface Attempt extends HeldEntry {
@@ -11,9 +12,6 @@ export interface Attempt extends HeldEntry {
   mode: LockMode; // lockAll may strengthen it when merging duplicates
   rank: number | undefined;
 }
-
-// setTimeout cannot wait longer than this; longer timeouts wait without a timer.
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Opens the lock file. `probing` is for probeLock, which has no
@@ -101,7 +99,7 @@ export function acquireAsync(
       settle(error); // e.g. no thread could be started: forget the pending wait
       return;
     }
-    if (timeoutMs <= MAX_TIMER_MS) timer = setTimeout(() => settle(onTimeout()), timeoutMs);
+    if (timeoutMs <= MAX_TIMEOUT_MS) timer = setTimeout(() => settle(onTimeout()), timeoutMs); // else Infinity
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

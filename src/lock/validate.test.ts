@@ -4,7 +4,16 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as util from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { defaultTimeoutMs, lock, lockAll, lockAllSync, lockSync, tryLock, LockConfigError } from './index.js';
+import {
+  defaultTimeoutMs,
+  lock,
+  lockAll,
+  lockAllSync,
+  lockSync,
+  tryLock,
+  LockConfigError,
+} from './index.js';
+import { openLockHandle } from './native.js';
 
 let dir: string;
 let savedTimeout: string | undefined;
@@ -100,6 +109,31 @@ describe('options', () => {
     expect(() => lockSync(p, { timeoutMs })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
   });
 
+  // setTimeout (and so a lock() timer) cannot wait longer: such a timeout used to never fire.
+  it.each([2 ** 31, 30 * 24 * 3600 * 1000, Number.MAX_VALUE])('a finite timeoutMs above 2^31-1 (%s) is a RangeError naming the maximum', async (timeoutMs) => {
+    const p = path.join(dir, 'a.lock');
+    const holder = openLockHandle(p, false); // busy, so an accepted value would have to wait
+    expect(holder.tryLock(true)).toBe(true);
+    try {
+      const error = await lock(p, { timeoutMs }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RangeError);
+      expect(error).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+      expect((error as Error).message).toContain('at most 2147483647 ms');
+      expect((error as Error).message).toContain('use Infinity for no limit');
+      expect(() => lockSync(p, { timeoutMs })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+      await expect(lockAll([{ path: p }], { timeoutMs })).rejects.toBeInstanceOf(RangeError);
+      expect(() => lockAllSync([{ path: p }], { timeoutMs })).toThrow(RangeError);
+    } finally {
+      holder.close();
+    }
+  });
+
+  it('timeoutMs 2^31-1 and Infinity are accepted', async () => {
+    const p = path.join(dir, 'a.lock');
+    (await lock(p, { timeoutMs: 2 ** 31 - 1 })).release();
+    lockSync(p, { timeoutMs: Infinity }).release();
+  });
+
   it('non-number timeoutMs, non-boolean followSymlinks, non-AbortSignal signal are TypeErrors', async () => {
     const p = path.join(dir, 'a.lock');
     await expect(lock(p, { timeoutMs: '5' as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
@@ -126,6 +160,17 @@ describe('JIT_LOCK_TIMEOUT', () => {
     expect(defaultTimeoutMs()).toBe(12_000);
     process.env.JIT_LOCK_TIMEOUT = '0';
     expect(defaultTimeoutMs()).toBe(0);
+  });
+
+  it.each(['2147484', '99999999999'])('JIT_LOCK_TIMEOUT=%s (more than 2^31-1 ms) is EINVALIDTIMEOUT naming the variable and the maximum', async (value) => {
+    process.env.JIT_LOCK_TIMEOUT = value;
+    expect(() => defaultTimeoutMs()).toThrow(LockConfigError);
+    const error = await lock(path.join(dir, 'a.lock')).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'EINVALIDTIMEOUT', name: 'LockConfigError' });
+    expect((error as Error).message).toContain(`JIT_LOCK_TIMEOUT="${value}"`);
+    expect((error as Error).message).toContain('the maximum is 2147483.647 seconds');
+    process.env.JIT_LOCK_TIMEOUT = '2147483.647';
+    expect(defaultTimeoutMs()).toBe(2 ** 31 - 1);
   });
 
   it.each(['abc', '-1', '5s', '1e3', 'NaN', 'Infinity'])('JIT_LOCK_TIMEOUT=%s is EINVALIDTIMEOUT naming the variable', async (value) => {

@@ -40,6 +40,9 @@ export function checkRank(rank: unknown, name = 'rank'): number | undefined {
   return rank;
 }
 
+/** The longest finite timeout: timers (setTimeout, and so ours) cannot wait longer. */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
 export function checkTimeout(timeoutMs: unknown): number | undefined {
   if (timeoutMs === undefined) return undefined;
   if (typeof timeoutMs !== 'number') {
@@ -48,6 +51,14 @@ export function checkTimeout(timeoutMs: unknown): number | undefined {
   if (Number.isNaN(timeoutMs) || timeoutMs < 0) {
     throw withCode(
       new RangeError(`The "timeoutMs" option must be a non-negative number of milliseconds (or Infinity), received ${timeoutMs}`),
+      'ERR_INVALID_ARG_VALUE',
+    );
+  }
+  if (timeoutMs > MAX_TIMEOUT_MS && timeoutMs !== Infinity) {
+    throw withCode(
+      new RangeError(
+        `The "timeoutMs" option must be at most ${MAX_TIMEOUT_MS} ms (about 24.8 days); use Infinity for no limit, received ${timeoutMs}`,
+      ),
       'ERR_INVALID_ARG_VALUE',
     );
   }
