@@ -11,7 +11,9 @@ import {
   lockAllSync,
   lockSync,
   tryLock,
+  withLock,
   LockConfigError,
+  LockOptionError,
 } from './index.js';
 import { openLockHandle } from './native.js';
 
@@ -132,6 +134,37 @@ describe('options', () => {
     const p = path.join(dir, 'a.lock');
     (await lock(p, { timeoutMs: 2 ** 31 - 1 })).release();
     lockSync(p, { timeoutMs: Infinity }).release();
+  });
+
+  it.each([
+    ['lock', (p: string, o: object) => lock(p, o as never)],
+    ['lockSync', (p: string, o: object) => lockSync(p, o as never)],
+    ['tryLock', (p: string, o: object) => tryLock(p, o as never)],
+    ['withLock', (p: string, o: object) => withLock(p, o as never, () => undefined)],
+    ['lockAll', (p: string, o: object) => lockAll([{ path: p }], o as never)],
+    ['lockAllSync', (p: string, o: object) => lockAllSync([{ path: p }], o as never)],
+  ])('%s refuses an unknown option key (EUNKNOWNOPTION), before touching the disk', async (name, call) => {
+    const p = path.join(dir, 'never-created.lock');
+    const error = await (async () => call(p, { timeout: 5 }))().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LockOptionError);
+    expect(error).toBeInstanceOf(LockConfigError);
+    expect(error).toMatchObject({ code: 'EUNKNOWNOPTION', name: 'LockOptionError', option: 'timeout' });
+    expect((error as Error).message).toContain(`${name === 'withLock' ? 'lock' : name}() does not take a "timeout" option`);
+    if (name !== 'tryLock') expect((error as Error).message).toContain('Did you mean "timeoutMs"?'); // tryLock never waits
+    expect(fs.existsSync(p)).toBe(false);
+    // a key whose value is undefined counts as absent
+    const held = await call(p, { timeout: undefined, followSymlinks: false });
+    if (held) held.release();
+  });
+
+  it('lockSync and lockAllSync refuse a signal they could not honour; tryLock refuses timeoutMs', () => {
+    const p = path.join(dir, 'a.lock');
+    const signal = new AbortController().signal;
+    for (const call of [() => lockSync(p, { signal } as never), () => lockAllSync([{ path: p }], { signal } as never)]) {
+      expect(call).toThrow(expect.objectContaining({ code: 'EUNKNOWNOPTION', option: 'signal' }));
+      expect(call).toThrow(/cannot be aborted/);
+    }
+    expect(() => tryLock(p, { timeoutMs: 100 } as never)).toThrow(expect.objectContaining({ code: 'EUNKNOWNOPTION', option: 'timeoutMs' }));
   });
 
   it('non-number timeoutMs, non-boolean followSymlinks, non-AbortSignal signal are TypeErrors', async () => {
