@@ -33,9 +33,11 @@ namespace os = jit::os;
 using Clock = std::chrono::steady_clock;
 
 // How long a cancel keeps interrupting a waiting thread before giving up on
-// it. A thread that outlives this (only if something swallowed our signal)
-// takes over the descriptor: it releases the lock as soon as it gets it and
-// then closes the file, so nothing leaks but a sleeping thread.
+// it. A thread that outlives this, or that no interrupt can reach at all
+// (os::Interrupt returned false: the cancel gives up at once instead of
+// blocking the JavaScript thread), takes over the descriptor: it releases
+// the lock as soon as it gets it and then closes the file, so nothing
+// leaks but a sleeping thread.
 constexpr auto kStopBudget = std::chrono::milliseconds(50);
 constexpr auto kInterruptInterval = std::chrono::microseconds(200);
 // Sync waits longer than this (or infinite) wait without a deadline.
@@ -51,7 +53,7 @@ Napi::Error OsError(Napi::Env env, int error, const char* syscall, const std::st
       Napi::Error::New(env, code + ": " + detail + ", " + syscall + " '" + path + "'");
   Napi::Object fields = exception.Value();
   fields.Set("code", Napi::String::New(env, code));
-  fields.Set("errno", Napi::Number::New(env, error));
+  fields.Set("errno", Napi::Number::New(env, os::ErrorNumber(error)));
   fields.Set("syscall", Napi::String::New(env, syscall));
   fields.Set("path", Napi::String::New(env, path));
   return exception;
@@ -108,7 +110,7 @@ bool StopWait(Wait& wait) {
   const auto deadline = Clock::now() + kStopBudget;
   std::unique_lock<std::mutex> lock(wait.mutex);
   while (!wait.finished && Clock::now() < deadline) {
-    os::Interrupt(wait.slot);
+    if (!os::Interrupt(wait.slot)) break;  // nothing can reach it: do not wait for it
     wait.finished_cv.wait_for(lock, kInterruptInterval);
   }
   const bool finished = wait.finished;

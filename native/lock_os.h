@@ -37,6 +37,10 @@ struct Result {
 // human message for a platform error number from Result::error.
 std::string ErrorCode(int error);
 std::string ErrorMessage(int error);
+// The `errno` Node would report for it: negative, in libuv's numbering
+// (POSIX: -errno; Windows: libuv's UV_E* value for the code ErrorCode names,
+// e.g. ENOENT = -4058, and UV_UNKNOWN = -4094 for codes libuv lacks).
+int ErrorNumber(int error);
 
 // Opens (creating if missing) the lock file at `path` (UTF-8) for reading
 // and writing, close-on-exec / not inheritable, never truncating. With
@@ -59,12 +63,14 @@ Result Unlock(NativeHandle handle);
 // then NOT held), or kError. Interrupt(slot) may be called from any thread,
 // any number of times, before, during or after the wait; the glue calls it
 // repeatedly until WaitLock returns, so an interrupt that lands before the
-// thread enters the kernel is not lost.
+// thread enters the kernel is not lost. It returns false when it could not
+// reach the thread at all (POSIX: every usable signal belongs to someone
+// else); the glue then stops waiting for that thread.
 struct WaitSlot;  // platform-defined
 WaitSlot* NewWaitSlot();
 void DeleteWaitSlot(WaitSlot* slot);
 Result WaitLock(NativeHandle handle, Mode mode, WaitSlot* slot,
                 const std::atomic<bool>* cancelled);
-void Interrupt(WaitSlot* slot);
+bool Interrupt(WaitSlot* slot);
 
 }  // namespace jit::os

@@ -47,19 +47,47 @@ bool IsContention(int error) {
 // SIGURG: its default action is to ignore it, and Node, libuv and V8 do not
 // use it (Go's runtime uses it for the same preemption purpose).
 //
-// The disposition is checked on every wait, not once: `process.on('SIGURG')`
-// makes libuv install its own handler (with SA_RESTART, so flock would just
-// restart) and reset SIGURG to the default when the last listener goes. We
-// reinstall ours over a default; while someone else owns SIGURG we never
-// signal their handler and the wait polls instead (see PollLock).
+// Whoever owns a signal can change its disposition at any moment, also
+// while a wait is blocked: `process.on('SIGURG')` makes libuv install its
+// own handler (with SA_RESTART, so flock would just restart, and every
+// signal we sent would reach the program's listener), and libuv resets
+// SIGURG to the default when the last listener goes (then our signal is
+// simply discarded). So the disposition is checked at the start of every
+// wait AND again, under one mutex, right before every interrupt:
+// - ours: signal it;
+// - default or ignored (nobody's): install ours again, then signal;
+// - someone else's: never signal it. On Linux the interrupt then uses a
+//   backup, a real-time signal (kBackupOffset below) that JavaScript cannot
+//   listen to (Node's process.on knows no real-time signal names), under the
+//   same rules. Only if that is taken too does Interrupt report failure;
+//   the glue then stops waiting for the thread, which keeps the descriptor
+//   and frees it once it gets the lock (see binding.cc, StopWait).
+// A wait that starts while neither signal can be used polls (PollLock).
 void NoOpHandler(int) {}  // its only job is to make flock return EINTR
 
-// True when our handler is in place (installed now if SIGURG was unclaimed).
-bool EnsureInterruptHandler() {
+#ifdef SIGRTMIN
+// SIGRTMIN + 9: clear of glibc's and musl's reserved ones (below SIGRTMIN)
+// and of the low real-time numbers that C programs tend to pick first.
+constexpr int kBackupOffset = 9;
+int BackupSignal() {
+  return SIGRTMIN + kBackupOffset <= SIGRTMAX ? SIGRTMIN + kBackupOffset : 0;
+}
+#else
+int BackupSignal() { return 0; }  // macOS: no real-time signals
+#endif
+
+// Guards every read and change of the dispositions we use.
+std::mutex& SignalMutex() {
   static std::mutex mutex;
-  std::lock_guard<std::mutex> lock(mutex);
+  return mutex;
+}
+
+// Under SignalMutex(). True when our handler is in place for `signal`
+// (installed now if nobody had claimed it).
+bool OwnSignal(int signal) {
+  if (signal <= 0) return false;
   struct sigaction current;
-  if (sigaction(SIGURG, nullptr, &current) != 0) return false;
+  if (sigaction(signal, nullptr, &current) != 0) return false;
   if (current.sa_flags & SA_SIGINFO) return false;  // someone else's
   if (current.sa_handler == NoOpHandler) return true;
   if (current.sa_handler != SIG_DFL && current.sa_handler != SIG_IGN) return false;
@@ -68,12 +96,20 @@ bool EnsureInterruptHandler() {
   handler.sa_handler = NoOpHandler;
   sigfillset(&handler.sa_mask);
   handler.sa_flags = 0;  // no SA_RESTART: flock must return EINTR
-  return sigaction(SIGURG, &handler, nullptr) == 0;
+  return sigaction(signal, &handler, nullptr) == 0;
 }
 
-// The fallback while SIGURG belongs to someone else: try, then sleep 1 ms
-// growing to 8 ms, checking `cancelled` between tries. Slower hand-off, but
-// it ends promptly on cancel without signalling anyone.
+// The signal that can interrupt a waiting thread right now, or 0.
+int InterruptSignal() {
+  std::lock_guard<std::mutex> lock(SignalMutex());
+  if (OwnSignal(SIGURG)) return SIGURG;
+  if (OwnSignal(BackupSignal())) return BackupSignal();
+  return 0;
+}
+
+// The fallback while neither signal is ours: try, then sleep 1 ms growing
+// to 8 ms, checking `cancelled` between tries. Slower hand-off, but it ends
+// promptly on cancel without signalling anyone.
 Result PollLock(NativeHandle handle, Mode mode, const std::atomic<bool>* cancelled) {
   long sleep_ns = 1000000;
   for (;;) {
@@ -86,12 +122,13 @@ Result PollLock(NativeHandle handle, Mode mode, const std::atomic<bool>* cancell
   }
 }
 
-// Only SIGURG reaches a waiting thread, so it never takes a signal that a
-// Node thread should handle.
-void BlockAllSignalsButInterrupt() {
+// Only our interrupt signals reach a waiting thread, so it never takes a
+// signal that a Node thread should handle.
+void BlockAllSignalsButInterrupts() {
   sigset_t mask;
   sigfillset(&mask);
   sigdelset(&mask, SIGURG);
+  if (BackupSignal() > 0) sigdelset(&mask, BackupSignal());
   pthread_sigmask(SIG_SETMASK, &mask, nullptr);
 }
 
@@ -133,7 +170,10 @@ std::string ErrorCode(int error) {
     JIT_ERRNO_NAME(ENOMEM)
     JIT_ERRNO_NAME(EINTR)
     JIT_ERRNO_NAME(EDEADLK)
+    JIT_ERRNO_NAME(ENOTSUP)  // also EOPNOTSUPP on Linux, which Node names ENOTSUP too
+#if EOPNOTSUPP != ENOTSUP
     JIT_ERRNO_NAME(EOPNOTSUPP)
+#endif
     JIT_ERRNO_NAME(EAGAIN)
 #undef JIT_ERRNO_NAME
     default:
@@ -143,6 +183,10 @@ std::string ErrorCode(int error) {
 
 std::string ErrorMessage(int error) {
   return strerror(error);
+}
+
+int ErrorNumber(int error) {
+  return -error;  // libuv's (and so Node's) convention on POSIX
 }
 
 Result Open(const char* path, bool follow_symlinks, NativeHandle* out) {
@@ -196,8 +240,8 @@ void DeleteWaitSlot(WaitSlot* slot) {
 
 Result WaitLock(NativeHandle handle, Mode mode, WaitSlot* slot,
                 const std::atomic<bool>* cancelled) {
-  BlockAllSignalsButInterrupt();
-  if (!EnsureInterruptHandler()) {
+  BlockAllSignalsButInterrupts();
+  if (InterruptSignal() == 0) {
     Result polled = PollLock(handle, mode, cancelled);
     if (polled.status == Status::kOk && cancelled->load()) {
       Unlock(handle);  // nobody wants it any more
@@ -235,9 +279,21 @@ Result WaitLock(NativeHandle handle, Mode mode, WaitSlot* slot,
   return result;
 }
 
-void Interrupt(WaitSlot* slot) {
+bool Interrupt(WaitSlot* slot) {
   std::lock_guard<std::mutex> lock(slot->mutex);
-  if (slot->waiting) pthread_kill(slot->thread, SIGURG);
+  if (!slot->waiting) return true;  // not blocked (yet, or any more): it checks the flag itself
+  // Under SignalMutex() so that no wait of ours changes the disposition
+  // between the check and the signal.
+  std::lock_guard<std::mutex> signals(SignalMutex());
+  int signal = 0;
+  if (OwnSignal(SIGURG)) {
+    signal = SIGURG;
+  } else if (OwnSignal(BackupSignal())) {
+    signal = BackupSignal();
+  }
+  if (signal == 0) return false;  // only someone else's handlers: sending would reach them
+  pthread_kill(slot->thread, signal);
+  return true;
 }
 
 }  // namespace jit::os

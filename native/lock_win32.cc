@@ -283,6 +283,24 @@ std::string ErrorCode(int error) {
   }
 }
 
+// libuv's numbers on Windows (uv/errno.h), which Node reports as `errno`.
+int ErrorNumber(int error) {
+  static const struct {
+    const char* code;
+    int number;
+  } kLibuvNumbers[] = {
+      {"ENOENT", -4058}, {"EACCES", -4092},  {"EPERM", -4048},        {"EBUSY", -4082},
+      {"EINVAL", -4071}, {"ENAMETOOLONG", -4064}, {"ENOTDIR", -4052}, {"EISDIR", -4068},
+      {"ELOOP", -4067},  {"EMFILE", -4066},  {"ENOMEM", -4057},       {"ENOSPC", -4055},
+      {"EROFS", -4043},  {"EBADF", -4083},   {"ENOTSUP", -4049},      {"ECANCELED", -4081},
+  };
+  const std::string code = ErrorCode(error);
+  for (const auto& entry : kLibuvNumbers) {
+    if (code == entry.code) return entry.number;
+  }
+  return -4094;  // UV_UNKNOWN: libuv has no number for it (ENOLCK, EWIN<n>)
+}
+
 std::string ErrorMessage(int error) {
   if (static_cast<DWORD>(error) == kIsDirectory) return "Is a directory";
   if (static_cast<DWORD>(error) == kIsSymlink) return "Is a symbolic link";
@@ -367,8 +385,10 @@ Result WaitLock(NativeHandle handle, Mode mode, WaitSlot* slot,
                               : PollForLock(handle, mode, slot, cancelled);
 }
 
-void Interrupt(WaitSlot* slot) {
+bool Interrupt(WaitSlot* slot) {
+  // Without an event WaitLock never started waiting: nothing to reach.
   if (slot->interrupt != nullptr) SetEvent(slot->interrupt);
+  return true;
 }
 
 }  // namespace jit::os

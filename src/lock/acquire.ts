@@ -2,8 +2,9 @@
 // take the OS lock (fast path, then a wait), and wrap a held lock.
 import { LockAbortedError, LockError } from './errors.js';
 import { openLockHandle, type NativeLockHandle } from './native.js';
-import { addHeld, removeHeld, type HeldEntry } from './registry.js';
+import { addHeld, addPending, removeHeld, removePending, type HeldEntry } from './registry.js';
 import type { FileLock, LockMode } from './types.js';
+import { MAX_TIMEOUT_MS } from './validate.js';
 
 /** An open lock file that is not locked (yet). */
 export interface Attempt extends HeldEntry {
@@ -12,10 +13,17 @@ export interface Attempt extends HeldEntry {
   rank: number | undefined;
 }
 
-// setTimeout cannot wait longer than this; longer timeouts wait without a timer.
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-export function openAttempt(path: string, mode: LockMode, rank: number | undefined, followSymlinks: boolean): Attempt {
+/**
+ * Opens the lock file. `probing` is for probeLock, which has no
+ * followSymlinks option: its ELOOP error gives advice it can follow.
+ */
+export function openAttempt(
+  path: string,
+  mode: LockMode,
+  rank: number | undefined,
+  followSymlinks: boolean,
+  probing = false,
+): Attempt {
   let handle: NativeLockHandle;
   try {
     handle = openLockHandle(path, followSymlinks);
@@ -23,8 +31,9 @@ export function openAttempt(path: string, mode: LockMode, rank: number | undefin
     if (!followSymlinks && (error as { code?: unknown }).code === 'ELOOP') {
       throw new LockError(
         'ELOOP',
-        `Refusing to lock ${path}: it is a symbolic link, and jit does not follow symlinks for lock files ` +
-          '(a link could point the lock anywhere). Lock the real file, or pass followSymlinks: true.',
+        `Refusing to ${probing ? 'probe' : 'lock'} ${path}: it is a symbolic link, and jit does not follow ` +
+          'symlinks for lock files (a link could point the lock anywhere). ' +
+          (probing ? 'Probe the real file (the link\'s target) instead.' : 'Lock the real file, or pass followSymlinks: true.'),
         { path, cause: error },
       );
     }
@@ -48,6 +57,8 @@ export function acquireSync(attempt: Attempt, timeoutMs: number): boolean {
  * Takes the lock, waiting on a native thread while the event loop runs on.
  * Rejects with `onTimeout()` after timeoutMs or LockAbortedError on abort; a
  * rejected attempt's handle is closed, so no lock outlives its promise.
+ * While it waits the attempt is registered as pending in this realm, so a
+ * blocking acquisition of the same file refuses at once (ELOCKHELD).
  */
 export function acquireAsync(
   attempt: Attempt,
@@ -69,19 +80,26 @@ export function acquireAsync(
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       if (error === undefined) {
-        resolve();
+        resolve(); // still pending until HeldFileLock registers it as held: no gap in between
       } else {
+        removePending(attempt);
         handle.close(); // ends the native wait; a lock it got meanwhile is released
         reject(error);
       }
     };
     const onAbort = (): void => settle(new LockAbortedError(path, signal?.reason));
-    handle.waitAsync(exclusive, (error, acquired) => {
-      if (error) settle(error);
-      else if (acquired) settle();
-      // else: close() ended the wait, and settle() already ran
-    });
-    if (timeoutMs <= MAX_TIMER_MS) timer = setTimeout(() => settle(onTimeout()), timeoutMs);
+    addPending(attempt);
+    try {
+      handle.waitAsync(exclusive, (error, acquired) => {
+        if (error) settle(error);
+        else if (acquired) settle();
+        // else: close() ended the wait, and settle() already ran
+      });
+    } catch (error) {
+      settle(error); // e.g. no thread could be started: forget the pending wait
+      return;
+    }
+    if (timeoutMs <= MAX_TIMEOUT_MS) timer = setTimeout(() => settle(onTimeout()), timeoutMs); // else Infinity
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
@@ -105,6 +123,7 @@ export class HeldFileLock implements FileLock {
     this.#entry = { identity: attempt.identity, path: attempt.path, mode: attempt.mode, rank: attempt.rank };
     this.#handle = attempt.handle;
     addHeld(this.#entry);
+    removePending(attempt); // an async wait that just succeeded
     forgotten.register(this, this.#entry, this);
   }
 

@@ -1,5 +1,6 @@
 // The default lock timeout, from JIT_LOCK_TIMEOUT.
 import { LockConfigError } from './errors.js';
+import { MAX_TIMEOUT_MS } from './validate.js';
 
 export const DEFAULT_TIMEOUT_MS = 5000;
 export const TIMEOUT_VARIABLE = 'JIT_LOCK_TIMEOUT';
@@ -16,6 +17,12 @@ export function defaultTimeoutMs(): number {
     throw new LockConfigError(
       `${TIMEOUT_VARIABLE}=${JSON.stringify(raw)} is not a valid lock timeout: it must be a non-negative ` +
         `number of seconds, e.g. ${TIMEOUT_VARIABLE}=5 or ${TIMEOUT_VARIABLE}=0.5. Fix or unset the variable.`,
+    );
+  }
+  if (seconds * 1000 > MAX_TIMEOUT_MS) {
+    throw new LockConfigError(
+      `${TIMEOUT_VARIABLE}=${JSON.stringify(raw)} is too long a lock timeout: the maximum is ${MAX_TIMEOUT_MS / 1000} ` +
+        `seconds (about 24.8 days). For no limit, unset the variable and pass timeoutMs: Infinity.`,
     );
   }
   return seconds * 1000;

@@ -64,20 +64,31 @@ export class LockOrderError extends LockError {
   }
 }
 
-/** A blocking acquisition that would wait for a lock this realm already holds. */
+/**
+ * A blocking acquisition that would wait for a lock this realm already holds,
+ * or that one of its unsettled lock()/lockAll() calls is waiting for
+ * (`pending` true).
+ */
 export class LockReentryError extends LockError {
   override name = 'LockReentryError';
   readonly heldPath: string;
+  readonly pending: boolean;
 
-  constructor(path: string, heldPath: string) {
+  constructor(path: string, heldPath: string, options: { pending?: boolean } = {}) {
+    const pending = options.pending ?? false;
+    const same = heldPath === path ? '' : ` (same file as ${path})`;
     super(
       'ELOCKHELD',
-      `Lock already held: this process (thread) already holds the lock on ${heldPath}` +
-        (heldPath === path ? '' : ` (same file as ${path})`) +
-        '; waiting for it would wait for itself. Release the held lock first, or reuse it.',
+      pending
+        ? `Lock already requested: this process (thread) is already waiting for the lock on ${heldPath}${same} ` +
+            'in a lock() that has not settled; waiting for it again could wait for itself. Await that lock() ' +
+            'first (and release it), or abort it.'
+        : `Lock already held: this process (thread) already holds the lock on ${heldPath}${same}` +
+            '; waiting for it would wait for itself. Release the held lock first, or reuse it.',
       { path },
     );
     this.heldPath = heldPath;
+    this.pending = pending;
   }
 }
 
@@ -90,11 +101,37 @@ export class LockAbortedError extends LockError {
   }
 }
 
-/** A timeout setting (JIT_LOCK_TIMEOUT or timeoutMs) that is not a non-negative number. */
+/**
+ * A configuration the lock toolkit refuses. This class itself (code
+ * EINVALIDTIMEOUT): a JIT_LOCK_TIMEOUT that is not a number of seconds from
+ * 0 to 2147483.647 (a bad timeoutMs option is a RangeError, like Node's).
+ * Subclasses carry their own code.
+ */
 export class LockConfigError extends LockError {
   override name = 'LockConfigError';
 
-  constructor(message: string) {
-    super('EINVALIDTIMEOUT', message);
+  constructor(message: string, code = 'EINVALIDTIMEOUT') {
+    super(code, message);
+  }
+}
+
+/** An options object with a key the function does not take (misspelt, or unsupported there). */
+export class LockOptionError extends LockConfigError {
+  override name = 'LockOptionError';
+  readonly option: string;
+  readonly allowed: readonly string[];
+
+  constructor(functionName: string, option: string, allowed: readonly string[]) {
+    const takes = `${functionName}() takes: ${allowed.join(', ')}`;
+    let hint = '';
+    if (option === 'signal') {
+      hint = ` It cannot be aborted: it never waits or blocks this thread while it waits. Use a timeoutMs, or lock()/lockAll() for an abortable wait.`;
+    } else {
+      const near = allowed.find((key) => key.toLowerCase().startsWith(option.toLowerCase()) || option.toLowerCase().startsWith(key.toLowerCase()));
+      if (near) hint = ` Did you mean "${near}"?`;
+    }
+    super(`${functionName}() does not take a "${option}" option (${takes}).${hint}`, 'EUNKNOWNOPTION');
+    this.option = option;
+    this.allowed = allowed;
   }
 }

@@ -10,4 +10,5 @@ export {
   LockReentryError,
   LockAbortedError,
   LockConfigError,
+  LockOptionError,
 } from './errors.js';

@@ -91,8 +91,14 @@ function rollBack(taken: readonly HeldFileLock[], attempts: readonly Attempt[]):
   closeAll(attempts);
 }
 
-function checkSetOptions(options: unknown): { timeoutMs: number; followSymlinks: boolean; signal: AbortSignal | undefined } {
-  const o = checkOptionsObject<{ timeoutMs: unknown; followSymlinks: unknown; signal: unknown }>(options);
+type SetOptions = { timeoutMs: unknown; followSymlinks: unknown; signal: unknown };
+
+function checkSetOptions(
+  options: unknown,
+  fn: string,
+  allowed: readonly (keyof SetOptions)[],
+): { timeoutMs: number; followSymlinks: boolean; signal: AbortSignal | undefined } {
+  const o = checkOptionsObject<SetOptions>(options, fn, allowed);
   return {
     timeoutMs: checkTimeout(o.timeoutMs) ?? defaultTimeoutMs(),
     followSymlinks: checkBoolean(o.followSymlinks, 'followSymlinks'),
@@ -105,7 +111,7 @@ export async function lockAll(
   requests: readonly LockRequest[],
   options: { timeoutMs?: number; signal?: AbortSignal; followSymlinks?: boolean } = {},
 ): Promise<LockSet> {
-  const { timeoutMs, followSymlinks, signal } = checkSetOptions(options);
+  const { timeoutMs, followSymlinks, signal } = checkSetOptions(options, 'lockAll', ['timeoutMs', 'signal', 'followSymlinks']);
   const deadline = performance.now() + timeoutMs;
   const attempts = plan(requests, followSymlinks);
   const taken: HeldFileLock[] = [];
@@ -127,7 +133,7 @@ export function lockAllSync(
   requests: readonly LockRequest[],
   options: { timeoutMs?: number; followSymlinks?: boolean } = {},
 ): LockSet {
-  const { timeoutMs, followSymlinks } = checkSetOptions(options);
+  const { timeoutMs, followSymlinks } = checkSetOptions(options, 'lockAllSync', ['timeoutMs', 'followSymlinks']);
   const deadline = performance.now() + timeoutMs;
   const attempts = plan(requests, followSymlinks);
   const taken: HeldFileLock[] = [];

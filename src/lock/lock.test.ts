@@ -4,7 +4,19 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { lock, lockSync, probeLock, tryLock, withLock, LockError, LockReentryError, LockTimeoutError, type FileLock } from './index.js';
+import {
+  lock,
+  lockAllSync,
+  lockSync,
+  probeLock,
+  tryLock,
+  withLock,
+  LockAbortedError,
+  LockError,
+  LockReentryError,
+  LockTimeoutError,
+  type FileLock,
+} from './index.js';
 import { openLockHandle, type NativeLockHandle } from './native.js';
 
 let dir: string;
@@ -108,6 +120,56 @@ describe('same process', () => {
     expect(() => lockSync(file(), { mode: 'exclusive' })).toThrow(expect.objectContaining({ code: 'ELOCKHELD' }));
   });
 
+  // The async wait's native thread may win the hand-off while lockSync blocks
+  // this thread, which then cannot run the code that would release it.
+  it('while a lock() waits, blocking acquisitions of that file fail at once with ELOCKHELD naming it', async () => {
+    const other = holdElsewhere(file());
+    const pending = lock(file(), { timeoutMs: 30_000 });
+    const spelled = path.join(dir, '.', 'a.lock');
+    const refusals = [
+      () => lockSync(file(), { timeoutMs: 200 }),
+      () => lockSync(spelled, { mode: 'shared', timeoutMs: 200 }),
+      () => lockAllSync([{ path: file('b.lock') }, { path: spelled }], { timeoutMs: 200 }),
+    ];
+    for (const refused of refusals) {
+      let error: unknown;
+      try {
+        refused();
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(LockReentryError);
+      expect(error).toMatchObject({ code: 'ELOCKHELD', heldPath: file(), pending: true });
+      expect((error as Error).message).toContain(`waiting for the lock on ${file()}`);
+    }
+    // A second async lock() of the file is refused the same way (documented).
+    await expect(lock(spelled, { timeoutMs: 200 })).rejects.toMatchObject({ code: 'ELOCKHELD', path: spelled, pending: true });
+    expect(tryLock(file())).toBeNull(); // tryLock never waits: just busy
+    expect(track(lockSync(file('b.lock'), { timeoutMs: 0 })).held).toBe(true); // nothing was left held
+    other.close();
+    const held = track(await pending);
+    expect(() => lockSync(file(), { timeoutMs: 200 })).toThrow(expect.objectContaining({ code: 'ELOCKHELD', pending: false }));
+    held.release();
+    track(lockSync(file(), { timeoutMs: 0 }));
+  });
+
+  it('a pending shared lock() does not refuse another shared request; a settled wait is forgotten', async () => {
+    const other = holdElsewhere(file());
+    const shared = lock(file(), { mode: 'shared', timeoutMs: 30_000 });
+    // Not refused: it waits like any other reader (and times out here).
+    expect(() => lockSync(file(), { mode: 'shared', timeoutMs: 50 })).toThrow(LockTimeoutError);
+    expect(() => lockSync(file(), { timeoutMs: 50 })).toThrow(expect.objectContaining({ code: 'ELOCKHELD' }));
+    const controller = new AbortController();
+    holdElsewhere(file('c.lock'));
+    const aborted = lock(file('c.lock'), { signal: controller.signal, timeoutMs: 30_000 });
+    controller.abort();
+    await expect(aborted).rejects.toBeInstanceOf(LockAbortedError);
+    await expect(lock(file('c.lock'), { timeoutMs: 50 })).rejects.toBeInstanceOf(LockTimeoutError); // not ELOCKHELD
+    other.close();
+    (await shared).release();
+    track(lockSync(file(), { timeoutMs: 0 }));
+  });
+
   it('the lock file is created if missing and never truncated or deleted', () => {
     fs.writeFileSync(file(), 'keep me');
     lockSync(file()).release();
@@ -181,6 +243,23 @@ describe('probeLock', () => {
   it('reports unlocked for a missing file and does not create it', () => {
     expect(probeLock(file('missing.lock'))).toBe('unlocked');
     expect(fs.existsSync(file('missing.lock'))).toBe(false);
+  });
+
+  it('refuses a symbolic link (ELOOP) with advice probeLock can follow', () => {
+    fs.writeFileSync(file('real.lock'), '');
+    fs.symlinkSync(file('real.lock'), file('link.lock'));
+    let error: unknown;
+    try {
+      probeLock(file('link.lock'));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(LockError);
+    expect(error).toMatchObject({ code: 'ELOOP', path: file('link.lock') });
+    expect((error as Error).message).toContain(`Refusing to probe ${file('link.lock')}`);
+    expect((error as Error).message).toContain("Probe the real file (the link's target) instead.");
+    expect((error as Error).message).not.toContain('followSymlinks'); // probeLock has no such option
+    expect(probeLock(file('real.lock'))).toBe('unlocked');
   });
 
   it('reports shared and exclusive holders', () => {

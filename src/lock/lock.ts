@@ -14,8 +14,12 @@ interface Checked {
   followSymlinks: boolean;
 }
 
-function checkOptions(path: unknown, options: unknown): Checked {
-  const o = checkOptionsObject<LockOptions>(options);
+const WAIT_OPTIONS = ['mode', 'timeoutMs', 'signal', 'rank', 'followSymlinks'] as const;
+const SYNC_OPTIONS = ['mode', 'timeoutMs', 'rank', 'followSymlinks'] as const; // nothing can abort a blocked thread
+const TRY_OPTIONS = ['mode', 'rank', 'followSymlinks'] as const; // it never waits
+
+function checkOptions(path: unknown, options: unknown, fn: string, allowed: readonly (keyof LockOptions)[]): Checked {
+  const o = checkOptionsObject<LockOptions>(options, fn, allowed);
   return {
     path: checkPath(path),
     mode: checkMode(o.mode),
@@ -38,7 +42,7 @@ function openForBlocking(checked: Checked): Attempt {
 
 /** Waits (without blocking the event loop) until the lock is held. */
 export async function lock(path: string, options: LockOptions = {}): Promise<FileLock> {
-  const checked = checkOptions(path, options);
+  const checked = checkOptions(path, options, 'lock', WAIT_OPTIONS);
   const signal = checkSignal(options.signal);
   const timeoutMs = checkTimeout(options.timeoutMs) ?? defaultTimeoutMs();
   const attempt = openForBlocking(checked);
@@ -53,7 +57,7 @@ export async function lock(path: string, options: LockOptions = {}): Promise<Fil
 
 /** Blocks this thread until the lock is held (kernel wake-up, no polling) or the timeout passes. */
 export function lockSync(path: string, options: Omit<LockOptions, 'signal'> = {}): FileLock {
-  const checked = checkOptions(path, options);
+  const checked = checkOptions(path, options, 'lockSync', SYNC_OPTIONS);
   const timeoutMs = checkTimeout(options.timeoutMs) ?? defaultTimeoutMs();
   const attempt = openForBlocking(checked);
   try {
@@ -71,7 +75,7 @@ export function lockSync(path: string, options: Omit<LockOptions, 'signal'> = {}
  * shared + shared succeeds.
  */
 export function tryLock(path: string, options: Pick<LockOptions, 'mode' | 'rank' | 'followSymlinks'> = {}): FileLock | null {
-  const checked = checkOptions(path, options);
+  const checked = checkOptions(path, options, 'tryLock', TRY_OPTIONS);
   const attempt = openAttempt(checked.path, checked.mode, checked.rank, checked.followSymlinks);
   let locked = false;
   try {
@@ -101,7 +105,7 @@ export async function withLock<T>(path: string, options: LockOptions, fn: (lock:
 export function probeLock(path: string): 'unlocked' | 'shared' | 'exclusive' {
   checkPath(path);
   if (!fs.lstatSync(path, { throwIfNoEntry: false })) return 'unlocked';
-  const { handle } = openAttempt(path, 'exclusive', undefined, false);
+  const { handle } = openAttempt(path, 'exclusive', undefined, false, true);
   try {
     if (handle.tryLock(true)) return 'unlocked';
     if (handle.tryLock(false)) return 'shared';

@@ -1,7 +1,8 @@
-// The locks this realm (main thread or one worker) holds, keyed by file
-// identity so that two spellings of one path are recognised as one file.
-// It turns two would-be deadlocks into immediate errors: waiting for a lock
-// we hold ourselves, and taking ranked locks out of order.
+// The locks this realm (main thread or one worker) holds, and the async
+// waits it has in flight, keyed by file identity so that two spellings of
+// one path are recognised as one file. It turns two would-be deadlocks into
+// immediate errors: waiting for a lock we hold (or are about to hold)
+// ourselves, and taking ranked locks out of order.
 import { LockOrderError, LockReentryError } from './errors.js';
 import type { LockMode } from './types.js';
 
@@ -13,14 +14,26 @@ export interface HeldEntry {
 }
 
 const held = new Set<HeldEntry>();
+// Async waits (lock(), lockAll()) that have not settled yet. Their native
+// thread may already hold the OS lock while the result waits for this
+// thread's event loop, so a lockSync of the same file would wait for itself.
+const pending = new Set<HeldEntry>();
+
+function conflicts(entry: HeldEntry, identity: string, mode: LockMode): boolean {
+  // Two shared locks never wait for each other (flock grants shared while no
+  // exclusive is held), so nested readers are allowed.
+  return entry.identity === identity && !(entry.mode === 'shared' && mode === 'shared');
+}
 
 /** The held lock on this file that a `mode` request would conflict with, if any. */
 export function conflictingHolder(identity: string, mode: LockMode): HeldEntry | undefined {
-  for (const entry of held) {
-    // Two shared locks never wait for each other (flock grants shared while no
-    // exclusive is held), so nested readers are allowed.
-    if (entry.identity === identity && !(entry.mode === 'shared' && mode === 'shared')) return entry;
-  }
+  for (const entry of held) if (conflicts(entry, identity, mode)) return entry;
+  return undefined;
+}
+
+/** The pending async wait for this file that a `mode` request would conflict with, if any. */
+export function conflictingWait(identity: string, mode: LockMode): HeldEntry | undefined {
+  for (const entry of pending) if (conflicts(entry, identity, mode)) return entry;
   return undefined;
 }
 
@@ -28,6 +41,8 @@ export function conflictingHolder(identity: string, mode: LockMode): HeldEntry |
 export function checkBlockingAcquisition(request: HeldEntry): void {
   const holder = conflictingHolder(request.identity, request.mode);
   if (holder) throw new LockReentryError(request.path, holder.path);
+  const waiter = conflictingWait(request.identity, request.mode);
+  if (waiter) throw new LockReentryError(request.path, waiter.path, { pending: true });
   if (request.rank === undefined) return;
   let highest: HeldEntry | undefined;
   for (const entry of held) {
@@ -44,4 +59,12 @@ export function addHeld(entry: HeldEntry): void {
 
 export function removeHeld(entry: HeldEntry): void {
   held.delete(entry);
+}
+
+export function addPending(entry: HeldEntry): void {
+  pending.add(entry);
+}
+
+export function removePending(entry: HeldEntry): void {
+  pending.delete(entry);
 }

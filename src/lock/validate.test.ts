@@ -2,8 +2,20 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as util from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { defaultTimeoutMs, lock, lockAll, lockAllSync, lockSync, tryLock, LockConfigError } from './index.js';
+import {
+  defaultTimeoutMs,
+  lock,
+  lockAll,
+  lockAllSync,
+  lockSync,
+  tryLock,
+  withLock,
+  LockConfigError,
+  LockOptionError,
+} from './index.js';
+import { openLockHandle } from './native.js';
 
 let dir: string;
 let savedTimeout: string | undefined;
@@ -30,6 +42,27 @@ describe('paths', () => {
   it('a directory is EISDIR', () => {
     expect(() => lockSync(dir)).toThrow(expect.objectContaining({ code: 'EISDIR', path: dir }));
     expect(() => tryLock(dir)).toThrow(expect.objectContaining({ code: 'EISDIR' }));
+  });
+
+  it('file system errors carry the errno Node itself reports (negative), matching their code', () => {
+    const thrown = (open: () => unknown): NodeJS.ErrnoException => {
+      try {
+        open();
+      } catch (error) {
+        return error as NodeJS.ErrnoException;
+      }
+      throw new Error('did not throw');
+    };
+    const missing = path.join(dir, 'no-such-dir', 'a.lock');
+    for (const [ours, node] of [
+      [thrown(() => lockSync(missing)), thrown(() => fs.openSync(missing, 'a+'))],
+      [thrown(() => tryLock(dir)), thrown(() => fs.openSync(dir, 'r+'))],
+    ] as const) {
+      expect(ours.code).toBe(node.code);
+      expect(ours.errno).toBe(node.errno);
+      expect(ours.errno).toBeLessThan(0);
+      expect(util.getSystemErrorName(ours.errno!)).toBe(ours.code);
+    }
   });
 
   it.each([
@@ -78,6 +111,62 @@ describe('options', () => {
     expect(() => lockSync(p, { timeoutMs })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
   });
 
+  // setTimeout (and so a lock() timer) cannot wait longer: such a timeout used to never fire.
+  it.each([2 ** 31, 30 * 24 * 3600 * 1000, Number.MAX_VALUE])('a finite timeoutMs above 2^31-1 (%s) is a RangeError naming the maximum', async (timeoutMs) => {
+    const p = path.join(dir, 'a.lock');
+    const holder = openLockHandle(p, false); // busy, so an accepted value would have to wait
+    expect(holder.tryLock(true)).toBe(true);
+    try {
+      const error = await lock(p, { timeoutMs }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RangeError);
+      expect(error).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+      expect((error as Error).message).toContain('at most 2147483647 ms');
+      expect((error as Error).message).toContain('use Infinity for no limit');
+      expect(() => lockSync(p, { timeoutMs })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+      await expect(lockAll([{ path: p }], { timeoutMs })).rejects.toBeInstanceOf(RangeError);
+      expect(() => lockAllSync([{ path: p }], { timeoutMs })).toThrow(RangeError);
+    } finally {
+      holder.close();
+    }
+  });
+
+  it('timeoutMs 2^31-1 and Infinity are accepted', async () => {
+    const p = path.join(dir, 'a.lock');
+    (await lock(p, { timeoutMs: 2 ** 31 - 1 })).release();
+    lockSync(p, { timeoutMs: Infinity }).release();
+  });
+
+  it.each([
+    ['lock', (p: string, o: object) => lock(p, o as never)],
+    ['lockSync', (p: string, o: object) => lockSync(p, o as never)],
+    ['tryLock', (p: string, o: object) => tryLock(p, o as never)],
+    ['withLock', (p: string, o: object) => withLock(p, o as never, () => undefined)],
+    ['lockAll', (p: string, o: object) => lockAll([{ path: p }], o as never)],
+    ['lockAllSync', (p: string, o: object) => lockAllSync([{ path: p }], o as never)],
+  ])('%s refuses an unknown option key (EUNKNOWNOPTION), before touching the disk', async (name, call) => {
+    const p = path.join(dir, 'never-created.lock');
+    const error = await (async () => call(p, { timeout: 5 }))().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LockOptionError);
+    expect(error).toBeInstanceOf(LockConfigError);
+    expect(error).toMatchObject({ code: 'EUNKNOWNOPTION', name: 'LockOptionError', option: 'timeout' });
+    expect((error as Error).message).toContain(`${name === 'withLock' ? 'lock' : name}() does not take a "timeout" option`);
+    if (name !== 'tryLock') expect((error as Error).message).toContain('Did you mean "timeoutMs"?'); // tryLock never waits
+    expect(fs.existsSync(p)).toBe(false);
+    // a key whose value is undefined counts as absent
+    const held = await call(p, { timeout: undefined, followSymlinks: false });
+    if (held) held.release();
+  });
+
+  it('lockSync and lockAllSync refuse a signal they could not honour; tryLock refuses timeoutMs', () => {
+    const p = path.join(dir, 'a.lock');
+    const signal = new AbortController().signal;
+    for (const call of [() => lockSync(p, { signal } as never), () => lockAllSync([{ path: p }], { signal } as never)]) {
+      expect(call).toThrow(expect.objectContaining({ code: 'EUNKNOWNOPTION', option: 'signal' }));
+      expect(call).toThrow(/cannot be aborted/);
+    }
+    expect(() => tryLock(p, { timeoutMs: 100 } as never)).toThrow(expect.objectContaining({ code: 'EUNKNOWNOPTION', option: 'timeoutMs' }));
+  });
+
   it('non-number timeoutMs, non-boolean followSymlinks, non-AbortSignal signal are TypeErrors', async () => {
     const p = path.join(dir, 'a.lock');
     await expect(lock(p, { timeoutMs: '5' as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
@@ -104,6 +193,17 @@ describe('JIT_LOCK_TIMEOUT', () => {
     expect(defaultTimeoutMs()).toBe(12_000);
     process.env.JIT_LOCK_TIMEOUT = '0';
     expect(defaultTimeoutMs()).toBe(0);
+  });
+
+  it.each(['2147484', '99999999999'])('JIT_LOCK_TIMEOUT=%s (more than 2^31-1 ms) is EINVALIDTIMEOUT naming the variable and the maximum', async (value) => {
+    process.env.JIT_LOCK_TIMEOUT = value;
+    expect(() => defaultTimeoutMs()).toThrow(LockConfigError);
+    const error = await lock(path.join(dir, 'a.lock')).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'EINVALIDTIMEOUT', name: 'LockConfigError' });
+    expect((error as Error).message).toContain(`JIT_LOCK_TIMEOUT="${value}"`);
+    expect((error as Error).message).toContain('the maximum is 2147483.647 seconds');
+    process.env.JIT_LOCK_TIMEOUT = '2147483.647';
+    expect(defaultTimeoutMs()).toBe(2 ** 31 - 1);
   });
 
   it.each(['abc', '-1', '5s', '1e3', 'NaN', 'Infinity'])('JIT_LOCK_TIMEOUT=%s is EINVALIDTIMEOUT naming the variable', async (value) => {

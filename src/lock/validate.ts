@@ -1,4 +1,5 @@
 // Argument checks done in TypeScript before anything reaches the addon.
+import { LockOptionError } from './errors.js';
 import type { LockMode } from './types.js';
 
 type ArgCode = 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE';
@@ -40,6 +41,9 @@ export function checkRank(rank: unknown, name = 'rank'): number | undefined {
   return rank;
 }
 
+/** The longest finite timeout: timers (setTimeout, and so ours) cannot wait longer. */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
 export function checkTimeout(timeoutMs: unknown): number | undefined {
   if (timeoutMs === undefined) return undefined;
   if (typeof timeoutMs !== 'number') {
@@ -48,6 +52,14 @@ export function checkTimeout(timeoutMs: unknown): number | undefined {
   if (Number.isNaN(timeoutMs) || timeoutMs < 0) {
     throw withCode(
       new RangeError(`The "timeoutMs" option must be a non-negative number of milliseconds (or Infinity), received ${timeoutMs}`),
+      'ERR_INVALID_ARG_VALUE',
+    );
+  }
+  if (timeoutMs > MAX_TIMEOUT_MS && timeoutMs !== Infinity) {
+    throw withCode(
+      new RangeError(
+        `The "timeoutMs" option must be at most ${MAX_TIMEOUT_MS} ms (about 24.8 days); use Infinity for no limit, received ${timeoutMs}`,
+      ),
       'ERR_INVALID_ARG_VALUE',
     );
   }
@@ -72,11 +84,20 @@ function describe(value: unknown): string {
   return `${typeof value} ${String(value)}`;
 }
 
-/** The options argument: undefined (defaults) or an object. */
-export function checkOptionsObject<T extends object>(options: unknown): Partial<T> {
+/**
+ * The options argument: undefined (defaults) or an object whose own keys are
+ * all in `allowed` (a key whose value is undefined counts as absent). An
+ * unknown key is a LockOptionError (EUNKNOWNOPTION) naming it and `fn`.
+ */
+export function checkOptionsObject<T extends object>(options: unknown, fn: string, allowed: readonly (keyof T & string)[]): Partial<T> {
   if (options === undefined) return {};
   if (typeof options !== 'object' || options === null) {
     throw Object.assign(new TypeError('The "options" argument must be an object'), { code: 'ERR_INVALID_ARG_TYPE' });
+  }
+  for (const key of Object.keys(options)) {
+    if ((options as Record<string, unknown>)[key] !== undefined && !(allowed as readonly string[]).includes(key)) {
+      throw new LockOptionError(fn, key, allowed);
+    }
   }
   return options as Partial<T>;
 }

@@ -18,6 +18,8 @@ export interface Reply {
   error?: { code?: string; message: string };
   sigurgSeen?: number;
   openFds?: number;
+  threads?: number;
+  outcome?: string;
 }
 
 export interface LockChild {

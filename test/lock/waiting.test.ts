@@ -89,7 +89,7 @@ describe.skipIf(process.platform !== 'linux')('when the program uses SIGURG itse
       const before = await waiter.must({ op: 'stats' });
       await timeOutFiveWaits(); // our handler: interrupts
       await waiter.must({ op: 'listenSigurg' });
-      await timeOutFiveWaits(); // libuv's handler: waits poll, nobody is signalled
+      await timeOutFiveWaits(); // libuv's handler: never signalled (Linux interrupts with a real-time signal)
       await waiter.must({ op: 'unlistenSigurg' });
       await timeOutFiveWaits(); // back to the default: ours is installed again
       const after = await waiter.must({ op: 'stats' });
@@ -99,6 +99,31 @@ describe.skipIf(process.platform !== 'linux')('when the program uses SIGURG itse
       held.release();
       const other = await children.start();
       expect(await other.must({ op: 'tryLock', path: lockPath })).toMatchObject({ held: true });
+    } finally {
+      held.release();
+    }
+  });
+
+  // The wait starts while SIGURG is ours; the program then takes it over (libuv
+  // installs its handler, with SA_RESTART) or takes it and lets it go (libuv
+  // resets the default, which discards SIGURG). Cancelling must still end the
+  // waiting thread at once, without signalling the program's listener, while
+  // the other process keeps holding the lock.
+  it.each([
+    ['starts listening', ['on']],
+    ['starts and stops listening', ['on', 'off']],
+  ])('a wait is cancelled cleanly when the program %s to SIGURG during it', async (_, steps) => {
+    const lockPath = path.join(sandbox.dir, 'sigurg-mid-wait.lock');
+    const held = lockSync(lockPath);
+    try {
+      const waiter = await children.start();
+      for (let i = 0; i < 3; i++) {
+        const reply = await waiter.must({ op: 'lockWhileSigurgChanges', path: lockPath, options: { timeoutMs: 300 }, afterMs: 100, steps });
+        expect(reply.outcome).toBe('ELOCKTIMEOUT');
+        expect(reply.sigurgSeen).toBe(0); // none of our interrupts reached the listener
+        expect(reply.openFds).toBe(0); // the lock file was closed...
+        expect(reply.threads).toBe(0); // ...by a waiting thread that is gone, not parked in flock
+      }
     } finally {
       held.release();
     }

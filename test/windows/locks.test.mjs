@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as util from 'node:util';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import {
@@ -171,10 +172,14 @@ test('two Windows processes exclude each other: no increment is lost', async (t)
   assert.equal(Number(fs.readFileSync(counter, 'utf8')), processes * times);
 });
 
-test('bad paths fail with Node-style codes', (t) => {
+test('bad paths fail with Node-style codes and errno (libuv numbers)', (t) => {
   const dir = tempDir(t);
-  assert.throws(() => tryLock(dir), { code: 'EISDIR' });
-  assert.throws(() => tryLock(path.join(dir, 'missing', 'x.lock')), { code: 'ENOENT' });
+  assert.throws(() => tryLock(dir), { code: 'EISDIR', errno: -4068 });
+  const missing = path.join(dir, 'missing', 'x.lock');
+  assert.throws(() => tryLock(missing), { code: 'ENOENT', errno: -4058 });
+  // the very numbers Node's own fs reports for the same failure
+  assert.throws(() => fs.openSync(missing, 'a+'), { code: 'ENOENT', errno: -4058 });
+  assert.equal(util.getSystemErrorName(-4068), 'EISDIR');
 });
 
 test('a symbolic link is refused unless followSymlinks', (t) => {
