@@ -31,10 +31,11 @@ export function lockError(error: unknown): JitError {
       cause: error,
     });
   }
-  if (error instanceof LockConfigError) {
+  if (error instanceof LockConfigError && error.code === 'EINVALIDTIMEOUT') {
     return new JitError('INVALID_ENV', error.message, { suggestions: ['Unset JIT_LOCK_TIMEOUT or set it to seconds, e.g. 5.'], details: { variable: 'JIT_LOCK_TIMEOUT' }, cause: error });
   }
-  if (error instanceof LockError && error.code.startsWith('ELOCK')) {
+  // Re-entry, rank order or an options key the store got wrong: a bug in jit, not the user's doing.
+  if (error instanceof LockError && (error.code.startsWith('ELOCK') || error instanceof LockConfigError)) {
     return new JitError('INTERNAL', error.message, { cause: error });
   }
   const { path, code } = error as { path?: string; code?: unknown };
