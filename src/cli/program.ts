@@ -92,7 +92,7 @@ export function buildProgram(args?: readonly string[], json = false): Command {
   });
   program.on('option:schema', () => {
     const { describeProgram } = require('./schema.js') as typeof import('./schema.js');
-    writeJson(describeProgram(program));
+    writeJson(describeProgram(program, packageVersion()));
     throw new CommanderError(EXIT.OK, SCHEMA_DISPLAYED, '(schema)');
   });
 

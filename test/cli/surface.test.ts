@@ -48,8 +48,11 @@ describe.concurrent('jit surface', () => {
   it('--schema describes every command, argument and option from the commander tree', async () => {
     const run = await project.run(['--schema']);
     expect(run.code).toBe(0);
-    const schema = JSON.parse(run.stdout) as { name: string; global_options: CommandSchema['options']; commands: CommandSchema[] };
+    const schema = JSON.parse(run.stdout) as { name: string; version: string; global_options: CommandSchema['options']; commands: CommandSchema[] };
     expect(schema.name).toBe('jit');
+    const { version } = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string };
+    expect(schema.version).toBe(version);
+    expect(Object.keys(schema)).toEqual(['name', 'version', 'help', 'global_options', 'commands']);
     expect(schema.global_options.map((option) => option.long)).toEqual(expect.arrayContaining(['--json', '--dir', '--schema']));
     const byPath = new Map(flatten(schema.commands).map((command) => [command.path, command]));
     const expected = [
