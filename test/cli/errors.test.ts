@@ -137,6 +137,11 @@ describe.concurrent('jit failures', () => {
     const human = await empty.run(['status']);
     expect(human.stdout).toBe('');
     expect(human.stderr).toMatch(/^jit: error: .*Hint: .*jit init.*\[NOT_INITIALIZED\]\n$/);
+    // Several suggestions are numbered, and a bare command is quoted like the commands inside sentences.
+    expect(human.stderr).toContain('Hint: (1) Run `jit init` in your project folder. (2) Or pass --dir PATH / set JIT_DIR.');
+    const p = await project();
+    const gate = await p.run(['registry', 'show', 'nope']);
+    expect(gate.stderr).toContain('Hint: (1) `jit registry add nope --title "..."` (2) `jit registry list` [GATE_NOT_FOUND]');
     const debug = await empty.run(['status'], { JIT_DEBUG: '1' });
     expect(debug.code).toBe(3);
     expect(debug.stderr).toMatch(/^\s+at /m);
