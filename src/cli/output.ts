@@ -7,6 +7,7 @@ import { fstatSync, writeSync } from 'node:fs';
 import type { Issue, State } from '../store/model.js';
 import type { IssueSummary } from '../store/tracker-api.js';
 import type { Invocation } from './context.js';
+import { displayWidth, padToWidth } from './text-width.js';
 
 export const SHORT_ID_LENGTH = 8;
 
@@ -105,12 +106,16 @@ export interface Column<Row> {
   style?: (row: Row) => Style | undefined;
 }
 
-/** Aligned columns; the last column is not padded so long titles do not leave trailing blanks. */
+/**
+ * Aligned columns, padded by display width (a CJK character or an emoji takes
+ * two terminal columns, see text-width.ts); the last column is not padded so
+ * long titles do not leave trailing blanks.
+ */
 export function renderTable<Row>(rows: readonly Row[], columns: readonly Column<Row>[], paint: Paint): string {
   const cells = rows.map((row) => columns.map((column) => oneLine(column.value(row))));
-  const widths = columns.map((column, i) => cells.reduce((width, line) => Math.max(width, line[i]!.length), column.header.length));
+  const widths = columns.map((column, i) => cells.reduce((width, line) => Math.max(width, displayWidth(line[i]!)), column.header.length));
   const last = columns.length - 1;
-  const pad = (text: string, i: number) => (i === last ? text : text.padEnd(widths[i]!));
+  const pad = (text: string, i: number) => (i === last ? text : padToWidth(text, widths[i]!));
   const header = paint('bold', columns.map((column, i) => pad(column.header, i)).join('  ').trimEnd());
   const body = rows.map((row, r) =>
     columns.map((column, i) => paint(column.style?.(row), pad(cells[r]![i]!, i))).join('  ').trimEnd(),

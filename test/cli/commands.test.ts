@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { displayWidth } from '../../src/cli/text-width.js';
 import { runJit, runJitOnTty, projectsForThisFile } from './helpers.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -224,6 +225,14 @@ describe.concurrent('jit commands', () => {
     // --json after the command works as well as before it.
     expect(JSON.parse((await p.run(['status', '--json'])).stdout)).toEqual(status);
     expect(JSON.parse((await p.run(['query', 'ready', '--json'])).stdout)).toEqual(ready);
+
+    // Wide titles (CJK, emoji) are padded by display width: the next column still lines up.
+    await p.json(['issue', 'create', '-t', '日本語のタイトル 🎉', '--dep', a.id]);
+    const table = (await p.run(['query', 'blocked'])).stdout.trimEnd().split('\n');
+    const column = (line: string) => displayWidth(line.slice(0, line.indexOf('waits for') === -1 ? line.indexOf('BLOCKED BY') : line.indexOf('waits for')));
+    expect(table).toHaveLength(3);
+    expect(table.map(column)).toEqual([column(table[0]!), column(table[0]!), column(table[0]!)]);
+    expect(table[2]).toContain('日本語のタイトル 🎉  waits for');
   });
 
   it('events tail and query', async () => {
