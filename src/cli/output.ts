@@ -141,10 +141,11 @@ export function renderIssueTable(issues: readonly IssueSummary[], paint: Paint, 
   return issues.length === 0 ? `${empty}\n` : renderTable(issues, issueColumns(), paint);
 }
 
-/** `key: value` lines with the keys aligned. */
+/** `key: value` lines with the keys aligned; a value of several lines continues under the first. */
 export function renderFields(fields: ReadonlyArray<[string, string]>, paint: Paint): string {
   const width = Math.max(...fields.map(([key]) => key.length)) + 1;
-  return fields.map(([key, value]) => `${paint('bold', `${key}:`.padEnd(width))} ${value}`).join('\n') + '\n';
+  const indent = '\n' + ' '.repeat(width + 1);
+  return fields.map(([key, value]) => `${paint('bold', `${key}:`.padEnd(width))} ${value.split('\n').join(indent)}`).join('\n') + '\n';
 }
 
 export function renderIssue(issue: Issue, paint: Paint): string {
@@ -162,7 +163,8 @@ export function renderIssue(issue: Issue, paint: Paint): string {
     ['labels', issue.labels.join(', ') || '-'],
     ['depends on', issue.dependencies.map(shortId).join(', ') || '-'],
     ['gates', gateLines.join(', ') || '-'],
-    ['context', Object.entries(issue.context).map(([k, v]) => `${k}=${v}`).join(', ') || '-'],
+    // One line per key, each value on one line: a value may hold newlines or ", ".
+    ['context', Object.entries(issue.context).map(([k, v]) => `${k}=${oneLine(v)}`).join('\n') || '-'],
     ['created', issue.created_at],
     ['updated', issue.updated_at],
   ];

@@ -105,6 +105,21 @@ describe.concurrent('jit commands', () => {
     expect(human.stdout).toMatch(/^Updated [0-9a-f]{8} New title/);
   });
 
+  it('issue show prints one line per context key, each value on one line', async () => {
+    const p = await project();
+    const issue = await p.json(['issue', 'create', '-t', 'Context', '-c', 'notes=line1\nline2\n  line3', '-c', 'k=v, x=y']);
+    expect(issue.context).toEqual({ notes: 'line1\nline2\n  line3', k: 'v, x=y' });
+    const shown = await p.run(['issue', 'show', issue.id]);
+    expect(shown.code).toBe(0);
+    const lines = shown.stdout.split('\n');
+    const at = lines.findIndex((line) => line.startsWith('context:'));
+    expect(lines[at]).toBe('context:    notes=line1 line2 line3');
+    expect(lines[at + 1]).toBe('            k=v, x=y');
+    expect(lines[at + 2]).toMatch(/^created:\s+\d{4}-/);
+    const plain = await p.run(['issue', 'show', (await p.json(['issue', 'create', '-t', 'No context'])).id]);
+    expect(plain.stdout).toMatch(/^context:\s+-$/m);
+  });
+
   it('assign, claim, unassign, release, claim-next and delete', async () => {
     const p = await project();
     const [low, high] = await Promise.all([
