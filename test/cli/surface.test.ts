@@ -34,6 +34,27 @@ describe.concurrent('jit surface', () => {
     expect((await project.run(['help', 'query'])).code).toBe(0);
   });
 
+  it('help resolves the whole command path and names an unknown command', async () => {
+    const direct = (await project.run(['issue', 'create', '--help'])).stdout;
+    expect(direct).toMatch(/^Usage: jit issue create \[options\]/);
+    for (const args of [['help', 'issue', 'create'], ['issue', 'help', 'create'], ['help', 'issue', 'create', '--json']]) {
+      expect(await project.run(args)).toMatchObject({ code: 0, stdout: direct, stderr: '' });
+    }
+    expect((await project.run(['help'])).stdout).toBe((await project.run(['--help'])).stdout);
+    for (const [args, unknown, usage] of [
+      [['help', 'bogus'], 'bogus', 'jit --help'],
+      [['help', 'issue', 'bogus'], 'issue bogus', 'jit issue --help'],
+      [['issue', 'help', 'bogus'], 'issue bogus', 'jit issue --help'],
+    ] as const) {
+      const human = await project.run(args);
+      expect(human.code).toBe(2);
+      expect(human.stderr).toBe(`jit: error: unknown command '${unknown}' Hint: Run \`${usage}\` for the commands. [INVALID_ARGUMENT]\n`);
+      const json = await project.run(['--json', ...args]);
+      expect(json.code).toBe(2);
+      expect(errorOf(json)).toMatchObject({ code: 'INVALID_ARGUMENT', message: `unknown command '${unknown}'` });
+    }
+  });
+
   it('--version prints the package version', async () => {
     const { version } = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string };
     const run = await project.run(['--version']);
