@@ -60,6 +60,17 @@ function groupsFor(args: readonly string[] | undefined): ReadonlyArray<readonly 
   return group ? [group] : COMMAND_GROUPS;
 }
 
+/** An empty --dir must not fall back to $JIT_DIR or the walk-up: that may be another store. */
+function nonEmptyDir(value: string): string {
+  if (value.trim() === '') {
+    throw new JitError('INVALID_ARGUMENT', '--dir needs a path, not an empty string.', {
+      suggestions: ['Give the .jit directory or the project folder, e.g. --dir ., or leave --dir out to use $JIT_DIR or the nearest .jit/.'],
+      details: { field: 'dir' },
+    });
+  }
+  return value;
+}
+
 function packageVersion(): string {
   const manifest = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
   return manifest.version;
@@ -74,7 +85,7 @@ export function buildProgram(args?: readonly string[], json = false): Command {
     .description('A local issue tracker that many AI agents and people can share safely (true OS file locks).')
     .option('-V, --version', 'print the version ({"version": ...} with --json)')
     .option('--json', 'print only JSON on stdout, errors as {"error": {...}} (also accepted after any command)')
-    .option('--dir <path>', 'the .jit directory or the project holding it (default: $JIT_DIR, then the nearest .jit/ above)')
+    .option('--dir <path>', 'the .jit directory or the project holding it (default: $JIT_DIR, then the nearest .jit/ above)', nonEmptyDir)
     .option('--schema', 'print a JSON description of every command, argument and option, then exit')
     .helpOption('-h, --help', 'show help')
     .helpCommand('help [command...]', 'show help for a command (e.g. help issue create)')

@@ -114,6 +114,10 @@ describe.concurrent('jit surface', () => {
     [['issue', 'update', '0000', '--context', 'novalue'], /key=value/],
     [['issue', 'update', '0000', '--priority', 'urgent'], /Unknown priority/],
     [['query', 'state', 'finished'], /Unknown state/],
+    [['--dir', '', 'status'], /--dir needs a path/],
+    [['--dir=', 'query', 'ready'], /--dir needs a path/],
+    [['issue', 'list', '--dir', ' '], /--dir needs a path/],
+    [['init', '--dir', ''], /--dir needs a path/],
     [['issue'], /subcommand is required/],
     [[], /subcommand is required/],
   ])('usage error %j exits 2 with one line on stderr and JSON on stdout', async (args, message) => {
