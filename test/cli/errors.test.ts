@@ -1,9 +1,9 @@
 // Error paths: each failure has its code, its exit code, a JSON document with
 // --json and exactly one line on stderr (no stack trace unless JIT_DEBUG=1).
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { errorOf, type JitRun, projectsForThisFile } from './helpers.js';
+import { errorOf, type JitRun, projectsForThisFile, runJit } from './helpers.js';
 
 const projects = projectsForThisFile();
 const project = projects.initialized;
@@ -123,6 +123,48 @@ describe.concurrent('jit failures', () => {
     const target = path.join(p.dir, 'no-such-folder', 'graph.dot');
     const error = expectFailure(await p.run(['--json', 'graph', 'export', '--format', 'dot', '--output', target]), 10, 'IO_ERROR');
     expect(error.message).toContain(target);
+  });
+
+  it('graph export -o refuses .jit/ (also through a symlinked folder) and a symlink at the target; writes atomically', async () => {
+    const p = await project();
+    const issue = await p.json(['issue', 'create', '-t', 'Exported']);
+    const indexPath = path.join(p.jitDir, 'index.json');
+    const issuePath = path.join(p.jitDir, 'issues', `${issue.id}.json`);
+    const before = { index: readFileSync(indexPath, 'utf8'), issue: readFileSync(issuePath, 'utf8') };
+    symlinkSync(p.jitDir, path.join(p.dir, 'store-link'));
+    mkdirSync(path.join(p.dir, 'sub'));
+    for (const [cwd, target] of [
+      [p.dir, '.jit/index.json'],
+      [p.dir, `.jit/issues/${issue.id}.json`],
+      [p.dir, '.jit'],
+      [p.dir, path.join(p.jitDir, 'new-file.dot')],
+      [p.dir, 'store-link/index.json'],
+      [path.join(p.dir, 'sub'), '../.jit/gates.json'],
+    ] as const) {
+      const run = await runJit(['--json', 'graph', 'export', '-f', 'mermaid', '-o', target], { cwd });
+      const error = expectFailure(run, 2, 'INVALID_ARGUMENT');
+      expect(error.message).toMatch(/inside the tracker's own directory/);
+      expect(error.suggestions.length).toBeGreaterThan(0);
+    }
+    expect(readFileSync(indexPath, 'utf8')).toBe(before.index);
+    expect(readFileSync(issuePath, 'utf8')).toBe(before.issue);
+    expect(existsSync(path.join(p.jitDir, 'new-file.dot'))).toBe(false);
+    expect((await p.json(['validate'])).ok).toBe(true);
+
+    // A symlink at the target is refused, not followed.
+    writeFileSync(path.join(p.dir, 'victim.txt'), 'keep me');
+    symlinkSync('victim.txt', path.join(p.dir, 'link.dot'));
+    expectFailure(await p.run(['--json', 'graph', 'export', '-f', 'dot', '-o', 'link.dot']), 10, 'UNSAFE_PATH');
+    expect(readFileSync(path.join(p.dir, 'victim.txt'), 'utf8')).toBe('keep me');
+    expect(lstatSync(path.join(p.dir, 'link.dot')).isSymbolicLink()).toBe(true);
+
+    // An existing file (here a hard link to a store file) is replaced by a rename, never written through.
+    linkSync(indexPath, path.join(p.dir, 'hard.dot'));
+    const ok = await p.json(['graph', 'export', '-f', 'dot', '-o', 'hard.dot']);
+    expect(ok).toMatchObject({ format: 'dot', output: 'hard.dot', nodes: 1, edges: 0 });
+    expect(readFileSync(path.join(p.dir, 'hard.dot'), 'utf8')).toMatch(/^digraph jit \{/);
+    expect(readFileSync(indexPath, 'utf8')).toBe(before.index);
+    expect(readdirSync(p.dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
   });
 
   it('invalid JIT_LOCK_TIMEOUT -> 2 INVALID_ENV', async () => {
