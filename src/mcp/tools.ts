@@ -306,7 +306,7 @@ export const TOOLS: readonly JitTool[] = [
       const report = await tracker.status();
       return {
         data: report,
-        summary: `${report.total} issues: ${report.ready} ready, ${report.blocked} blocked, ${report.by_state.in_progress} in progress, ${report.by_state.done} done.`,
+        summary: `${counted(report.total, 'issue')}: ${report.ready} ready, ${report.blocked} blocked, ${report.by_state.in_progress} in progress, ${report.by_state.done} done.`,
       };
     },
   }),
