@@ -178,13 +178,27 @@ describe('jit mcp tools', () => {
     expect(missing.message).toContain('title');
     const misspelt = await fails(client, 'issue_update', { id: UNKNOWN_ID, add_label: ['x:y'] }, 'INVALID_ARGUMENT');
     expect(misspelt.message).toContain('add_label');
-    await fails(client, 'issue_create', { title: 'x', priority: 'urgent' }, 'INVALID_ARGUMENT');
+    const urgent = await fails(client, 'issue_create', { title: 'x', priority: 'urgent' }, 'INVALID_ARGUMENT');
+    expect(urgent.message).toMatch(/priority/);
+    expect(urgent.suggestions.join(' ')).toContain('low, normal, high, critical');
     await fails(client, 'events_tail', { n: 'ten' }, 'INVALID_ARGUMENT');
     await fails(client, 'issue_create', { title: 'x', labels: 'type:bug' }, 'INVALID_ARGUMENT');
   });
 
+  it('accepts priority spellings as the CLI does (any case), through the same parser', async () => {
+    const { client } = session;
+    const loud = await ok(client, 'issue_create', { title: 'Shouted priority', priority: 'HIGH', labels: ['case:priority'] });
+    expect(loud.priority).toBe('high');
+    expect((await ok(client, 'issue_update', { id: loud.id, priority: ' Critical ' })).priority).toBe('critical');
+    const listed = await ok(client, 'issue_list', { priority: 'CRITICAL', label: 'case:priority' });
+    expect(listed.issues.map((issue: { id: string }) => issue.id)).toEqual([loud.id]);
+    const claimed = await ok(client, 'issue_claim_next', { assignee: 'agent:caps', priority: 'Critical', label: 'case:priority' });
+    expect(claimed.id).toBe(loud.id);
+  });
+
   it('answers an unknown tool with a protocol error, not a tool result', async () => {
-    await expect(session.client.callTool({ name: 'issue_explode', arguments: {} })).rejects.toThrow(/Unknown tool issue_explode/);
+    const error = await session.client.callTool({ name: 'issue_explode', arguments: {} }).catch((thrown: Error) => thrown);
+    expect((error as Error).message).toBe('MCP error -32602: Unknown tool issue_explode; see tools/list.');
   });
 
   it('serves concurrent calls in one process: every create lands, claim-next has one winner per issue', async () => {
