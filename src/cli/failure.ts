@@ -5,6 +5,7 @@
  */
 import { toJitError } from '../store/errors.js';
 import { exitCodeFor, type ExitCode } from './exit-codes.js';
+import { withHints } from './hints.js';
 import { oneLine, painter, STDERR, writeJson, writeOut } from './output.js';
 
 /**
@@ -21,7 +22,7 @@ export function hintText(suggestions: readonly string[]): string {
 }
 
 export function reportFailure(thrown: unknown, json: boolean): ExitCode {
-  const error = toJitError(thrown);
+  const error = withHints(toJitError(thrown));
   if (json) writeJson({ error: error.toJSON() });
   const paint = painter(STDERR);
   const hint = error.suggestions.length > 0 ? ` ${paint('bold', 'Hint:')} ${hintText(error.suggestions)}` : '';

@@ -1,6 +1,6 @@
 // Error paths: each failure has its code, its exit code, a JSON document with
 // --json and exactly one line on stderr (no stack trace unless JIT_DEBUG=1).
-import { appendFileSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { errorOf, type JitRun, projectsForThisFile, runJit } from './helpers.js';
@@ -165,6 +165,28 @@ describe.concurrent('jit failures', () => {
     expect(readFileSync(path.join(p.dir, 'hard.dot'), 'utf8')).toMatch(/^digraph jit \{/);
     expect(readFileSync(indexPath, 'utf8')).toBe(before.index);
     expect(readdirSync(p.dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('errors the store gives no suggestion get one from the CLI', async () => {
+    const p = await project();
+    const a = await p.json(['issue', 'create', '-t', 'A']);
+    const b = await p.json(['issue', 'create', '-t', 'B', '--dep', a.id]);
+    const hints = async (args: string[], exitCode: number, code: string) => expectFailure(await p.run(['--json', ...args]), exitCode, code).suggestions;
+    expect(await hints(['dep', 'add', b.id, a.id], 6, 'ALREADY_EXISTS')).toEqual([`Nothing to do: the dependency is already there (\`jit issue show ${b.id.slice(0, 8)}\`).`]);
+    expect(await hints(['dep', 'rm', a.id, b.id], 3, 'DEPENDENCY_NOT_FOUND')).toEqual([`\`jit issue show ${a.id.slice(0, 8)}\` lists what it waits for.`]);
+    expect(await hints(['issue', 'release', a.id, 'no reason'], 4, 'INVALID_TRANSITION')).toEqual([`\`jit issue show ${a.id.slice(0, 8)}\` shows its state and assignee.`]);
+    expect((await hints(['issue', 'update', a.id, '-l', 'c:d, e:f'], 2, 'INVALID_ARGUMENT'))[0]).toMatch(/namespace:value.*type:bug/);
+    expect((await hints(['gate', 'add', a.id, 'bad key'], 2, 'INVALID_ARGUMENT'))[0]).toMatch(/jit registry list/);
+    expect((await hints(['issue', 'search', ' '], 2, 'INVALID_ARGUMENT'))[0]).toMatch(/jit issue search timeout/);
+
+    // A clone of a committed .jit/ has no issues/ or pending/ (git keeps no empty folders): the hint is `jit init`.
+    const clone = await project();
+    rmSync(path.join(clone.jitDir, 'issues'), { recursive: true });
+    rmSync(path.join(clone.jitDir, 'pending'), { recursive: true });
+    const missing = expectFailure(await clone.run(['--json', 'issue', 'create', '-t', 'First']), 10, 'IO_ERROR');
+    expect(missing.suggestions[0]).toBe('Run `jit init` to recreate the missing parts of .jit/, then retry.');
+    await clone.json(['init']);
+    expect((await clone.json(['issue', 'create', '-t', 'First'])).title).toBe('First');
   });
 
   it('invalid JIT_LOCK_TIMEOUT -> 2 INVALID_ENV', async () => {
