@@ -5,13 +5,27 @@
  */
 import { toJitError } from '../store/errors.js';
 import { exitCodeFor, type ExitCode } from './exit-codes.js';
+import { withHints } from './hints.js';
 import { oneLine, painter, STDERR, writeJson, writeOut } from './output.js';
 
+/**
+ * The suggestions as one unambiguous line: a bare command (`jit gate pass 1a2b tests`)
+ * is put in backticks like the commands inside sentences, and several suggestions
+ * are numbered, so two commands never read as one.
+ */
+export function hintText(suggestions: readonly string[]): string {
+  const hints = suggestions.map((suggestion) => {
+    const line = oneLine(suggestion).trim();
+    return /^jit\s/.test(line) && !line.includes('`') ? `\`${line}\`` : line;
+  });
+  return hints.length === 1 ? hints[0]! : hints.map((hint, i) => `(${i + 1}) ${hint}`).join(' ');
+}
+
 export function reportFailure(thrown: unknown, json: boolean): ExitCode {
-  const error = toJitError(thrown);
+  const error = withHints(toJitError(thrown));
   if (json) writeJson({ error: error.toJSON() });
   const paint = painter(STDERR);
-  const hint = error.suggestions.length > 0 ? ` ${paint('bold', 'Hint:')} ${oneLine(error.suggestions.join(' '))}` : '';
+  const hint = error.suggestions.length > 0 ? ` ${paint('bold', 'Hint:')} ${hintText(error.suggestions)}` : '';
   writeOut(STDERR, `${paint('red', 'jit: error:')} ${oneLine(error.message)}${hint} ${paint('dim', `[${error.code}]`)}\n`);
   if (process.env['JIT_DEBUG'] === '1') {
     const original = error.cause instanceof Error ? error.cause : error;

@@ -36,6 +36,7 @@ function fastCommand(args: readonly string[]): { action: Action; options: Global
     else if (arg.startsWith('-')) return undefined;
     else words.push(arg);
   }
+  if (options.dir !== undefined && options.dir.trim() === '') return undefined; // refused by commander's --dir parser
   const load = FAST_COMMANDS.get(words.join(' '));
   return load && { action: load(), options };
 }

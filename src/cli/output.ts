@@ -7,6 +7,7 @@ import { fstatSync, writeSync } from 'node:fs';
 import type { Issue, State } from '../store/model.js';
 import type { IssueSummary } from '../store/tracker-api.js';
 import type { Invocation } from './context.js';
+import { displayWidth, padToWidth } from './text-width.js';
 
 export const SHORT_ID_LENGTH = 8;
 
@@ -105,12 +106,16 @@ export interface Column<Row> {
   style?: (row: Row) => Style | undefined;
 }
 
-/** Aligned columns; the last column is not padded so long titles do not leave trailing blanks. */
+/**
+ * Aligned columns, padded by display width (a CJK character or an emoji takes
+ * two terminal columns, see text-width.ts); the last column is not padded so
+ * long titles do not leave trailing blanks.
+ */
 export function renderTable<Row>(rows: readonly Row[], columns: readonly Column<Row>[], paint: Paint): string {
   const cells = rows.map((row) => columns.map((column) => oneLine(column.value(row))));
-  const widths = columns.map((column, i) => cells.reduce((width, line) => Math.max(width, line[i]!.length), column.header.length));
+  const widths = columns.map((column, i) => cells.reduce((width, line) => Math.max(width, displayWidth(line[i]!)), column.header.length));
   const last = columns.length - 1;
-  const pad = (text: string, i: number) => (i === last ? text : text.padEnd(widths[i]!));
+  const pad = (text: string, i: number) => (i === last ? text : padToWidth(text, widths[i]!));
   const header = paint('bold', columns.map((column, i) => pad(column.header, i)).join('  ').trimEnd());
   const body = rows.map((row, r) =>
     columns.map((column, i) => paint(column.style?.(row), pad(cells[r]![i]!, i))).join('  ').trimEnd(),
@@ -136,10 +141,11 @@ export function renderIssueTable(issues: readonly IssueSummary[], paint: Paint, 
   return issues.length === 0 ? `${empty}\n` : renderTable(issues, issueColumns(), paint);
 }
 
-/** `key: value` lines with the keys aligned. */
+/** `key: value` lines with the keys aligned; a value of several lines continues under the first. */
 export function renderFields(fields: ReadonlyArray<[string, string]>, paint: Paint): string {
   const width = Math.max(...fields.map(([key]) => key.length)) + 1;
-  return fields.map(([key, value]) => `${paint('bold', `${key}:`.padEnd(width))} ${value}`).join('\n') + '\n';
+  const indent = '\n' + ' '.repeat(width + 1);
+  return fields.map(([key, value]) => `${paint('bold', `${key}:`.padEnd(width))} ${value.split('\n').join(indent)}`).join('\n') + '\n';
 }
 
 export function renderIssue(issue: Issue, paint: Paint): string {
@@ -157,7 +163,8 @@ export function renderIssue(issue: Issue, paint: Paint): string {
     ['labels', issue.labels.join(', ') || '-'],
     ['depends on', issue.dependencies.map(shortId).join(', ') || '-'],
     ['gates', gateLines.join(', ') || '-'],
-    ['context', Object.entries(issue.context).map(([k, v]) => `${k}=${v}`).join(', ') || '-'],
+    // One line per key, each value on one line: a value may hold newlines or ", ".
+    ['context', Object.entries(issue.context).map(([k, v]) => `${k}=${oneLine(v)}`).join('\n') || '-'],
     ['created', issue.created_at],
     ['updated', issue.updated_at],
   ];

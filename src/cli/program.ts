@@ -60,6 +60,17 @@ function groupsFor(args: readonly string[] | undefined): ReadonlyArray<readonly 
   return group ? [group] : COMMAND_GROUPS;
 }
 
+/** An empty --dir must not fall back to $JIT_DIR or the walk-up: that may be another store. */
+function nonEmptyDir(value: string): string {
+  if (value.trim() === '') {
+    throw new JitError('INVALID_ARGUMENT', '--dir needs a path, not an empty string.', {
+      suggestions: ['Give the .jit directory or the project folder, e.g. --dir ., or leave --dir out to use $JIT_DIR or the nearest .jit/.'],
+      details: { field: 'dir' },
+    });
+  }
+  return value;
+}
+
 function packageVersion(): string {
   const manifest = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
   return manifest.version;
@@ -74,10 +85,10 @@ export function buildProgram(args?: readonly string[], json = false): Command {
     .description('A local issue tracker that many AI agents and people can share safely (true OS file locks).')
     .option('-V, --version', 'print the version ({"version": ...} with --json)')
     .option('--json', 'print only JSON on stdout, errors as {"error": {...}} (also accepted after any command)')
-    .option('--dir <path>', 'the .jit directory or the project holding it (default: $JIT_DIR, then the nearest .jit/ above)')
+    .option('--dir <path>', 'the .jit directory or the project holding it (default: $JIT_DIR, then the nearest .jit/ above)', nonEmptyDir)
     .option('--schema', 'print a JSON description of every command, argument and option, then exit')
     .helpOption('-h, --help', 'show help')
-    .helpCommand('help [command]', 'show help for a command')
+    .helpCommand('help [command...]', 'show help for a command (e.g. help issue create)')
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
     // Errors are rendered by reportFailure (JSON, one line, exit code), not by commander.
     .exitOverride()
@@ -92,7 +103,7 @@ export function buildProgram(args?: readonly string[], json = false): Command {
   });
   program.on('option:schema', () => {
     const { describeProgram } = require('./schema.js') as typeof import('./schema.js');
-    writeJson(describeProgram(program));
+    writeJson(describeProgram(program, packageVersion()));
     throw new CommanderError(EXIT.OK, SCHEMA_DISPLAYED, '(schema)');
   });
 
@@ -115,6 +126,56 @@ function commandPath(program: Command, args: readonly string[]): string {
   return names.join(' ');
 }
 
+/** The words of `args` that are not options (nor --dir's value), up to `--`. */
+function commandWords(args: readonly string[]): string[] {
+  const words: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') break;
+    if (arg === '--dir') i++;
+    else if (!arg.startsWith('-')) words.push(arg);
+  }
+  return words;
+}
+
+/**
+ * `jit help issue create` and `jit issue help create`: the path of the command
+ * whose help was asked for, or undefined when the line is not a help request.
+ * Commander's own help command reads one word only and reports an unknown
+ * one as "a subcommand is required", so the whole path is resolved here.
+ */
+function helpRequest(program: Command, args: readonly string[]): { target: string[] } | undefined {
+  // --version and --schema win over help, as they do over any other command (see buildProgram).
+  if (args.some((arg) => arg === '--version' || arg === '-V' || arg === '--schema')) return undefined;
+  const words = commandWords(args);
+  let command = program;
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i]!;
+    if (word === 'help' && command.commands.length > 0) return { target: [...words.slice(0, i), ...words.slice(i + 1)] };
+    const sub = command.commands.find((candidate) => candidate.name() === word || candidate.aliases().includes(word));
+    if (!sub) return undefined;
+    command = sub;
+  }
+  return undefined;
+}
+
+/** Prints the help of the command at `target`, or throws INVALID_ARGUMENT naming the unknown command. */
+function showHelp(program: Command, target: readonly string[]): void {
+  let command = program;
+  for (let i = 0; i < target.length; i++) {
+    const sub = command.commands.find((candidate) => candidate.name() === target[i] || candidate.aliases().includes(target[i]!));
+    if (!sub) {
+      const known = ['jit', ...target.slice(0, i)].join(' ');
+      throw new JitError('INVALID_ARGUMENT', `unknown command '${target.slice(0, i + 1).join(' ')}'`, {
+        suggestions: [`Run \`${known} --help\` for the commands.`],
+        details: { reason: 'commander.unknownCommand' },
+      });
+    }
+    command = sub;
+  }
+  writeOut(STDOUT, command.helpInformation());
+}
+
 function usageError(error: CommanderError, program: Command, args: readonly string[]): JitError {
   const message = error.message.replace(/^error:\s*/i, '');
   const usage = commandPath(program, args);
@@ -135,6 +196,12 @@ export async function runProgram(argv: string[], json: boolean): Promise<void> {
   const args = argv.slice(2);
   const program = buildProgram(args, json);
   try {
+    const help = helpRequest(program, args);
+    if (help) {
+      showHelp(program, help.target);
+      process.exitCode = EXIT.OK;
+      return;
+    }
     await program.parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) {

@@ -81,16 +81,20 @@ function commandSchema(command: Command, parentPath: string): CommandSchema {
   };
 }
 
-export function describeProgram(program: Command): {
+/** `version` is the package's: the program defines its own -V option rather than commander's .version(). */
+export function describeProgram(
+  program: Command,
+  version: string,
+): {
   name: string;
-  version: string | undefined;
+  version: string;
   help: string;
   global_options: OptionSchema[];
   commands: CommandSchema[];
 } {
   return {
     name: program.name(),
-    version: program.version(),
+    version,
     help: program.description(),
     global_options: program.options.map(optionSchema),
     commands: program.commands.map((command) => commandSchema(command, '')),

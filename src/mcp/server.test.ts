@@ -48,6 +48,16 @@ describe('createJitMcpServer', () => {
     await session.close();
   });
 
+  it('counts in the status summary with the right grammar', async () => {
+    const tracker = new Tracker(new InMemoryStorage());
+    const session = await connect(() => tracker);
+    const text = async () => ((await call(session.client, 'status')).content[0] as { text: string }).text.split('\n')[0];
+    expect(await text()).toBe('0 issues: 0 ready, 0 blocked, 0 in progress, 0 done.');
+    await call(session.client, 'issue_create', { title: 'One' });
+    expect(await text()).toBe('1 issue: 1 ready, 0 blocked, 0 in progress, 0 done.');
+    await session.close();
+  });
+
   it('renders a JitError as an isError result with code, message, suggestions and details', async () => {
     const session = await connect(() => new Tracker(new InMemoryStorage()));
     const error = errorOf(await call(session.client, 'issue_show', { id: 'abcd' }));

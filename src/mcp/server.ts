@@ -5,8 +5,9 @@
  * errors included, is an `isError` result carrying a JitError code.
  */
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolRequestParamsSchema, CallToolRequestSchema, ErrorCode, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
 import type { TrackerApi } from '../store/tracker-api.js';
 import { SERVER_INSTRUCTIONS } from './instructions.js';
 import { toJitError } from '../store/errors.js';
@@ -18,6 +19,36 @@ import type { JitTool } from './tools.js';
 export function logToStderr(message: string): void {
   process.stderr.write(`jit mcp: ${message}\n`);
 }
+
+/**
+ * A JSON-RPC error for the client. Not the SDK's McpError: its message already
+ * starts with "MCP error -32602:", and the SDK client adds that prefix again.
+ */
+export function protocolError(code: ErrorCode, message: string): Error & { code: ErrorCode } {
+  return Object.assign(new Error(message), { code });
+}
+
+function kindOf(value: unknown): string {
+  return value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+}
+
+/**
+ * tools/call as the SDK defines it, except for `arguments`: null (which some
+ * clients send for tools without arguments) means {}, and anything else that
+ * is not an object is a one-line InvalidParams error, where the SDK's own
+ * schema would answer with an internal error carrying a raw zod dump.
+ */
+const LenientCallToolRequestSchema = CallToolRequestSchema.extend({
+  params: CallToolRequestParamsSchema.extend({
+    arguments: z.preprocess((value) => {
+      if (value === null) return {};
+      if (value !== undefined && (typeof value !== 'object' || Array.isArray(value))) {
+        throw protocolError(ErrorCode.InvalidParams, `tools/call arguments must be a JSON object (or left out), not ${kindOf(value)}.`);
+      }
+      return value;
+    }, z.record(z.string(), z.unknown()).optional()),
+  }),
+});
 
 export interface JitMcpServer {
   server: Server;
@@ -44,10 +75,10 @@ export function createJitMcpServer(getTracker: () => TrackerApi, version: string
     })),
   }));
 
-  server.setRequestHandler(CallToolRequestSchema, (request) => {
+  server.setRequestHandler(LenientCallToolRequestSchema, (request) => {
     const tool = toolsByName.get(request.params.name);
     // An unknown tool is a client bug, not a tracker failure: protocol error, as the MCP spec asks.
-    if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool ${request.params.name}; see tools/list.`);
+    if (!tool) throw protocolError(ErrorCode.InvalidParams, `Unknown tool ${request.params.name}; see tools/list.`);
     // Calls run concurrently; the store serialises conflicting transactions.
     const call = runTool(tool, getTracker, request.params.arguments);
     inFlight.add(call);

@@ -5,7 +5,9 @@
  * stable code, never protocol errors, so an agent can act on them.
  */
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { withHints } from '../cli/hints.js';
 import { JitError } from '../store/errors.js';
+import { translateSuggestions } from './suggestions.js';
 
 /** What a tool returns: the data (a JSON object, as the CLI's --json prints it) and a line a person can read. */
 export interface ToolOutput {
@@ -28,9 +30,16 @@ export function successResult(output: ToolOutput): CallToolResult {
   return render(output.summary, output.data, false);
 }
 
-/** `{"error": {...}}`, the same shape as the CLI's `--json` failure output. */
-export function errorResult(error: JitError): CallToolResult {
-  const hints = error.suggestions.length > 0 ? ` Next: ${error.suggestions.join(' ')}` : '';
-  return render(`${error.code}: ${error.message}${hints}`, { error: error.toJSON() }, true);
+/**
+ * `{"error": {...}}`, the same shape as the CLI's `--json` failure output,
+ * except that the suggestions name tools instead of CLI commands (see
+ * suggestions.ts), in the JSON and in the text alike.
+ */
+export function errorResult(thrown: JitError): CallToolResult {
+  const hinted = withHints(thrown);
+  const suggestions = translateSuggestions(hinted.suggestions);
+  const error = { ...hinted.toJSON(), suggestions };
+  const hints = suggestions.length > 0 ? ` Next: ${suggestions.join(' ')}` : '';
+  return render(`${error.code}: ${error.message}${hints}`, { error }, true);
 }
 

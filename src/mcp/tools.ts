@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { JitError } from '../store/errors.js';
 import { PRIORITIES, STATES } from '../store/model.js';
+import { parsePriority } from '../store/rules.js';
 import type { Issue } from '../store/model.js';
 import type { IssueSummary, TrackerApi } from '../store/tracker-api.js';
 import type { ToolOutput } from './tool-result.js';
@@ -79,7 +80,11 @@ const state = z
   .describe(
     `Issue state: one of ${STATES.join(', ')}. Also accepted: "in-progress"/"inprogress" (= in_progress) and "open" (= backlog).`,
   );
-const priority = z.enum(PRIORITIES).describe(`Priority: ${PRIORITIES.join(', ')}.`);
+// Through the store's parser, as the CLI does: any case, surrounding spaces ignored.
+const priority = z
+  .string()
+  .transform((value) => parsePriority(value))
+  .describe(`Priority: ${PRIORITIES.join(', ')} (any case).`);
 const label = z.string().min(1).describe('A label as namespace:value, e.g. "type:bug" or "area:store".');
 const gateKey = z.string().min(1).describe('Gate key from the registry (registry_list), e.g. "tests" or "review".');
 const context = z
@@ -116,7 +121,7 @@ export const TOOLS: readonly JitTool[] = [
     input: {
       title: z.string().min(1).describe('Short imperative title, e.g. "Fix login timeout".'),
       description: z.string().optional().describe('What to do and how to tell it is done.'),
-      priority: priority.optional().describe(`Priority: ${PRIORITIES.join(', ')}; default normal.`),
+      priority: priority.optional().describe(`Priority: ${PRIORITIES.join(', ')} (any case); default normal.`),
       labels: z.array(label).optional().describe('Labels as namespace:value, e.g. ["type:bug", "area:store"].'),
       gates: z.array(gateKey).optional().describe('Gate keys that must pass before the issue can be done; each must exist in the registry.'),
       dependencies: z.array(issueId).optional().describe('Ids of issues this one waits for.'),
@@ -306,7 +311,7 @@ export const TOOLS: readonly JitTool[] = [
       const report = await tracker.status();
       return {
         data: report,
-        summary: `${report.total} issues: ${report.ready} ready, ${report.blocked} blocked, ${report.by_state.in_progress} in progress, ${report.by_state.done} done.`,
+        summary: `${counted(report.total, 'issue')}: ${report.ready} ready, ${report.blocked} blocked, ${report.by_state.in_progress} in progress, ${report.by_state.done} done.`,
       };
     },
   }),

@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { displayWidth } from '../../src/cli/text-width.js';
 import { runJit, runJitOnTty, projectsForThisFile } from './helpers.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -102,6 +103,21 @@ describe.concurrent('jit commands', () => {
     const human = await p.run(['issue', 'update', issue.id.slice(0, 5), '-d', 'More words']);
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/^Updated [0-9a-f]{8} New title/);
+  });
+
+  it('issue show prints one line per context key, each value on one line', async () => {
+    const p = await project();
+    const issue = await p.json(['issue', 'create', '-t', 'Context', '-c', 'notes=line1\nline2\n  line3', '-c', 'k=v, x=y']);
+    expect(issue.context).toEqual({ notes: 'line1\nline2\n  line3', k: 'v, x=y' });
+    const shown = await p.run(['issue', 'show', issue.id]);
+    expect(shown.code).toBe(0);
+    const lines = shown.stdout.split('\n');
+    const at = lines.findIndex((line) => line.startsWith('context:'));
+    expect(lines[at]).toBe('context:    notes=line1 line2 line3');
+    expect(lines[at + 1]).toBe('            k=v, x=y');
+    expect(lines[at + 2]).toMatch(/^created:\s+\d{4}-/);
+    const plain = await p.run(['issue', 'show', (await p.json(['issue', 'create', '-t', 'No context'])).id]);
+    expect(plain.stdout).toMatch(/^context:\s+-$/m);
   });
 
   it('assign, claim, unassign, release, claim-next and delete', async () => {
@@ -224,6 +240,14 @@ describe.concurrent('jit commands', () => {
     // --json after the command works as well as before it.
     expect(JSON.parse((await p.run(['status', '--json'])).stdout)).toEqual(status);
     expect(JSON.parse((await p.run(['query', 'ready', '--json'])).stdout)).toEqual(ready);
+
+    // Wide titles (CJK, emoji) are padded by display width: the next column still lines up.
+    await p.json(['issue', 'create', '-t', '日本語のタイトル 🎉', '--dep', a.id]);
+    const table = (await p.run(['query', 'blocked'])).stdout.trimEnd().split('\n');
+    const column = (line: string) => displayWidth(line.slice(0, line.indexOf('waits for') === -1 ? line.indexOf('BLOCKED BY') : line.indexOf('waits for')));
+    expect(table).toHaveLength(3);
+    expect(table.map(column)).toEqual([column(table[0]!), column(table[0]!), column(table[0]!)]);
+    expect(table[2]).toContain('日本語のタイトル 🎉  waits for');
   });
 
   it('events tail and query', async () => {

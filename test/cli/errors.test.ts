@@ -1,9 +1,9 @@
 // Error paths: each failure has its code, its exit code, a JSON document with
 // --json and exactly one line on stderr (no stack trace unless JIT_DEBUG=1).
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { errorOf, type JitRun, projectsForThisFile } from './helpers.js';
+import { errorOf, type JitRun, projectsForThisFile, runJit } from './helpers.js';
 
 const projects = projectsForThisFile();
 const project = projects.initialized;
@@ -153,6 +153,70 @@ describe.concurrent('jit failures', () => {
     expect(error.message).toContain(target);
   });
 
+  it('graph export -o refuses .jit/ (also through a symlinked folder) and a symlink at the target; writes atomically', async () => {
+    const p = await project();
+    const issue = await p.json(['issue', 'create', '-t', 'Exported']);
+    const indexPath = path.join(p.jitDir, 'index.json');
+    const issuePath = path.join(p.jitDir, 'issues', `${issue.id}.json`);
+    const before = { index: readFileSync(indexPath, 'utf8'), issue: readFileSync(issuePath, 'utf8') };
+    symlinkSync(p.jitDir, path.join(p.dir, 'store-link'));
+    mkdirSync(path.join(p.dir, 'sub'));
+    for (const [cwd, target] of [
+      [p.dir, '.jit/index.json'],
+      [p.dir, `.jit/issues/${issue.id}.json`],
+      [p.dir, '.jit'],
+      [p.dir, path.join(p.jitDir, 'new-file.dot')],
+      [p.dir, 'store-link/index.json'],
+      [path.join(p.dir, 'sub'), '../.jit/gates.json'],
+    ] as const) {
+      const run = await runJit(['--json', 'graph', 'export', '-f', 'mermaid', '-o', target], { cwd });
+      const error = expectFailure(run, 2, 'INVALID_ARGUMENT');
+      expect(error.message).toMatch(/inside the tracker's own directory/);
+      expect(error.suggestions.length).toBeGreaterThan(0);
+    }
+    expect(readFileSync(indexPath, 'utf8')).toBe(before.index);
+    expect(readFileSync(issuePath, 'utf8')).toBe(before.issue);
+    expect(existsSync(path.join(p.jitDir, 'new-file.dot'))).toBe(false);
+    expect((await p.json(['validate'])).ok).toBe(true);
+
+    // A symlink at the target is refused, not followed.
+    writeFileSync(path.join(p.dir, 'victim.txt'), 'keep me');
+    symlinkSync('victim.txt', path.join(p.dir, 'link.dot'));
+    expectFailure(await p.run(['--json', 'graph', 'export', '-f', 'dot', '-o', 'link.dot']), 10, 'UNSAFE_PATH');
+    expect(readFileSync(path.join(p.dir, 'victim.txt'), 'utf8')).toBe('keep me');
+    expect(lstatSync(path.join(p.dir, 'link.dot')).isSymbolicLink()).toBe(true);
+
+    // An existing file (here a hard link to a store file) is replaced by a rename, never written through.
+    linkSync(indexPath, path.join(p.dir, 'hard.dot'));
+    const ok = await p.json(['graph', 'export', '-f', 'dot', '-o', 'hard.dot']);
+    expect(ok).toMatchObject({ format: 'dot', output: 'hard.dot', nodes: 1, edges: 0 });
+    expect(readFileSync(path.join(p.dir, 'hard.dot'), 'utf8')).toMatch(/^digraph jit \{/);
+    expect(readFileSync(indexPath, 'utf8')).toBe(before.index);
+    expect(readdirSync(p.dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('errors the store gives no suggestion get one from the CLI', async () => {
+    const p = await project();
+    const a = await p.json(['issue', 'create', '-t', 'A']);
+    const b = await p.json(['issue', 'create', '-t', 'B', '--dep', a.id]);
+    const hints = async (args: string[], exitCode: number, code: string) => expectFailure(await p.run(['--json', ...args]), exitCode, code).suggestions;
+    expect(await hints(['dep', 'add', b.id, a.id], 6, 'ALREADY_EXISTS')).toEqual([`Nothing to do: the dependency is already there (\`jit issue show ${b.id.slice(0, 8)}\`).`]);
+    expect(await hints(['dep', 'rm', a.id, b.id], 3, 'DEPENDENCY_NOT_FOUND')).toEqual([`\`jit issue show ${a.id.slice(0, 8)}\` lists what it waits for.`]);
+    expect(await hints(['issue', 'release', a.id, 'no reason'], 4, 'INVALID_TRANSITION')).toEqual([`\`jit issue show ${a.id.slice(0, 8)}\` shows its state and assignee.`]);
+    expect((await hints(['issue', 'update', a.id, '-l', 'c:d, e:f'], 2, 'INVALID_ARGUMENT'))[0]).toMatch(/namespace:value.*type:bug/);
+    expect((await hints(['gate', 'add', a.id, 'bad key'], 2, 'INVALID_ARGUMENT'))[0]).toMatch(/jit registry list/);
+    expect((await hints(['issue', 'search', ' '], 2, 'INVALID_ARGUMENT'))[0]).toMatch(/jit issue search timeout/);
+
+    // A clone of a committed .jit/ has no issues/ or pending/ (git keeps no empty folders): the hint is `jit init`.
+    const clone = await project();
+    rmSync(path.join(clone.jitDir, 'issues'), { recursive: true });
+    rmSync(path.join(clone.jitDir, 'pending'), { recursive: true });
+    const missing = expectFailure(await clone.run(['--json', 'issue', 'create', '-t', 'First']), 10, 'IO_ERROR');
+    expect(missing.suggestions[0]).toBe('Run `jit init` to recreate the missing parts of .jit/, then retry.');
+    await clone.json(['init']);
+    expect((await clone.json(['issue', 'create', '-t', 'First'])).title).toBe('First');
+  });
+
   it('invalid JIT_LOCK_TIMEOUT -> 2 INVALID_ENV', async () => {
     const p = await project();
     const error = expectFailure(await p.run(['--json', 'issue', 'create', '-t', 'x'], { JIT_LOCK_TIMEOUT: 'soon' }), 2, 'INVALID_ENV');
@@ -165,6 +229,11 @@ describe.concurrent('jit failures', () => {
     const human = await empty.run(['status']);
     expect(human.stdout).toBe('');
     expect(human.stderr).toMatch(/^jit: error: .*Hint: .*jit init.*\[NOT_INITIALIZED\]\n$/);
+    // Several suggestions are numbered, and a bare command is quoted like the commands inside sentences.
+    expect(human.stderr).toContain('Hint: (1) Run `jit init` in your project folder. (2) Or pass --dir PATH / set JIT_DIR.');
+    const p = await project();
+    const gate = await p.run(['registry', 'show', 'nope']);
+    expect(gate.stderr).toContain('Hint: (1) `jit registry add nope --title "..."` (2) `jit registry list` [GATE_NOT_FOUND]');
     const debug = await empty.run(['status'], { JIT_DEBUG: '1' });
     expect(debug.code).toBe(3);
     expect(debug.stderr).toMatch(/^\s+at /m);

@@ -34,6 +34,27 @@ describe.concurrent('jit surface', () => {
     expect((await project.run(['help', 'query'])).code).toBe(0);
   });
 
+  it('help resolves the whole command path and names an unknown command', async () => {
+    const direct = (await project.run(['issue', 'create', '--help'])).stdout;
+    expect(direct).toMatch(/^Usage: jit issue create \[options\]/);
+    for (const args of [['help', 'issue', 'create'], ['issue', 'help', 'create'], ['help', 'issue', 'create', '--json']]) {
+      expect(await project.run(args)).toMatchObject({ code: 0, stdout: direct, stderr: '' });
+    }
+    expect((await project.run(['help'])).stdout).toBe((await project.run(['--help'])).stdout);
+    for (const [args, unknown, usage] of [
+      [['help', 'bogus'], 'bogus', 'jit --help'],
+      [['help', 'issue', 'bogus'], 'issue bogus', 'jit issue --help'],
+      [['issue', 'help', 'bogus'], 'issue bogus', 'jit issue --help'],
+    ] as const) {
+      const human = await project.run(args);
+      expect(human.code).toBe(2);
+      expect(human.stderr).toBe(`jit: error: unknown command '${unknown}' Hint: Run \`${usage}\` for the commands. [INVALID_ARGUMENT]\n`);
+      const json = await project.run(['--json', ...args]);
+      expect(json.code).toBe(2);
+      expect(errorOf(json)).toMatchObject({ code: 'INVALID_ARGUMENT', message: `unknown command '${unknown}'` });
+    }
+  });
+
   it('--version prints the package version', async () => {
     const { version } = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string };
     const run = await project.run(['--version']);
@@ -48,8 +69,11 @@ describe.concurrent('jit surface', () => {
   it('--schema describes every command, argument and option from the commander tree', async () => {
     const run = await project.run(['--schema']);
     expect(run.code).toBe(0);
-    const schema = JSON.parse(run.stdout) as { name: string; global_options: CommandSchema['options']; commands: CommandSchema[] };
+    const schema = JSON.parse(run.stdout) as { name: string; version: string; global_options: CommandSchema['options']; commands: CommandSchema[] };
     expect(schema.name).toBe('jit');
+    const { version } = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string };
+    expect(schema.version).toBe(version);
+    expect(Object.keys(schema)).toEqual(['name', 'version', 'help', 'global_options', 'commands']);
     expect(schema.global_options.map((option) => option.long)).toEqual(expect.arrayContaining(['--json', '--dir', '--schema']));
     const byPath = new Map(flatten(schema.commands).map((command) => [command.path, command]));
     const expected = [
@@ -90,6 +114,10 @@ describe.concurrent('jit surface', () => {
     [['issue', 'update', '0000', '--context', 'novalue'], /key=value/],
     [['issue', 'update', '0000', '--priority', 'urgent'], /Unknown priority/],
     [['query', 'state', 'finished'], /Unknown state/],
+    [['--dir', '', 'status'], /--dir needs a path/],
+    [['--dir=', 'query', 'ready'], /--dir needs a path/],
+    [['issue', 'list', '--dir', ' '], /--dir needs a path/],
+    [['init', '--dir', ''], /--dir needs a path/],
     [['issue'], /subcommand is required/],
     [[], /subcommand is required/],
   ])('usage error %j exits 2 with one line on stderr and JSON on stdout', async (args, message) => {

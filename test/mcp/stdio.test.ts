@@ -110,6 +110,41 @@ describe('jit mcp on stdio', () => {
     expect(run.stdout).toBe('');
   });
 
+  it('treats null arguments as {} and answers other non-object arguments with a one-line InvalidParams error', async () => {
+    const call = (id: number, name: string, args: unknown) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
+    const run = await runRaw(project.dir, [
+      initialize,
+      initialized,
+      call(30, 'status', null),
+      call(31, 'query_ready', null),
+      call(32, 'issue_show', null),
+      call(33, 'issue_show', 'str'),
+      call(34, 'status', 42),
+      call(35, 'status', ['a']),
+      call(36, 'status', true),
+      call(37, 'issue_explode', {}),
+    ]);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const byId = new Map(
+      run.stdout
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as { id: number; result?: any; error?: { code: number; message: string } })
+        .map((message) => [message.id, message]),
+    );
+    expect(byId.get(30)!.result.isError ?? false).toBe(false);
+    expect(byId.get(30)!.result.structuredContent.total).toBeTypeOf('number');
+    expect(byId.get(31)!.result.isError ?? false).toBe(false);
+    // A tool with required arguments gets {} too, and says what is missing.
+    expect(byId.get(32)!.result).toMatchObject({ isError: true, structuredContent: { error: { code: 'INVALID_ARGUMENT' } } });
+    expect(byId.get(32)!.result.structuredContent.error.message).toContain('id');
+    for (const [id, kind] of [[33, 'a string'], [34, 'a number'], [35, 'an array'], [36, 'a boolean']] as const) {
+      expect(byId.get(id)!.error).toEqual({ code: -32602, message: `tools/call arguments must be a JSON object (or left out), not ${kind}.` });
+    }
+    // Our protocol errors carry no "MCP error -32602:" prefix of their own: the client adds it.
+    expect(byId.get(37)!.error).toEqual({ code: -32602, message: 'Unknown tool issue_explode; see tools/list.' });
+  });
+
   it('skips lines that are not JSON-RPC (logged to stderr) and keeps serving', async () => {
     const run = await runRaw(project.dir, [initialize, { not: 'json-rpc' }, { jsonrpc: '2.0', id: 7, method: 'tools/list' }]);
     expect(run.exitCode, run.stderr).toBe(0);

@@ -113,7 +113,8 @@ describe('jit mcp tools', () => {
     expect(noted.context).toMatchObject({ branch: 'fix/login', pr: '42' });
 
     // done with a pending gate -> GATES_PENDING, and the issue is now gated.
-    await fails(client, 'issue_update', { id: urgent.id, state: 'done' }, 'GATES_PENDING');
+    const pending = await fails(client, 'issue_update', { id: urgent.id, state: 'done' }, 'GATES_PENDING');
+    expect(pending.suggestions).toEqual([`Call gate_pass {"id": "${urgent.id.slice(0, 8)}", "key": "tests"}.`]);
     expect((await ok(client, 'issue_show', { id: urgent.id })).state).toBe('gated');
     expect((await ok(client, 'query_blocked')).issues.map((i: { id: string }) => i.id)).toContain(urgent.id);
 
@@ -163,13 +164,31 @@ describe('jit mcp tools', () => {
     const issue = await ok(client, 'issue_create', { title: 'Held by someone' });
     await ok(client, 'issue_claim', { id: issue.id, assignee: 'agent:holder' });
 
-    await fails(client, 'issue_show', { id: UNKNOWN_ID }, 'ISSUE_NOT_FOUND');
-    await fails(client, 'issue_show', { id: '../../etc/passwd' }, 'INVALID_ID');
-    await fails(client, 'issue_update', { id: issue.id, state: 'flying' }, 'INVALID_ARGUMENT');
-    await fails(client, 'issue_claim', { id: issue.id, assignee: 'agent:other' }, 'ALREADY_CLAIMED');
-    await fails(client, 'gate_add', { id: issue.id, key: 'no-such-gate' }, 'GATE_NOT_FOUND');
-    await fails(client, 'registry_add', { key: 'tests', title: 'Again' }, 'ALREADY_EXISTS');
-    await fails(client, 'issue_claim_next', { assignee: 'agent:idle', label: 'area:nowhere' }, 'NO_READY_ISSUE');
+    const short = issue.id.slice(0, 8);
+    // Suggestions name the tools to call (or say there is none), never a CLI command.
+    const expectations: Array<[string, Record<string, unknown>, string, string[]]> = [
+      ['issue_show', { id: UNKNOWN_ID }, 'ISSUE_NOT_FOUND', ['Call issue_list to see the ids.']],
+      ['issue_show', { id: '../../etc/passwd' }, 'INVALID_ID', ['Call issue_list to see the ids.']],
+      ['issue_update', { id: issue.id, state: 'flying' }, 'INVALID_ARGUMENT', [expect.stringContaining('in_progress')]],
+      ['issue_claim', { id: issue.id, assignee: 'agent:other' }, 'ALREADY_CLAIMED', ['Pick another issue (query_ready) or ask its holder to release it.']],
+      ['gate_add', { id: issue.id, key: 'no-such-gate' }, 'GATE_NOT_FOUND', ['Call registry_add {"key": "no-such-gate", "title": "..."}.', 'Call registry_list.']],
+      ['registry_add', { key: 'tests', title: 'Again' }, 'ALREADY_EXISTS', ['Call registry_list (it includes gate tests).']],
+      ['issue_claim_next', { assignee: 'agent:idle', label: 'area:nowhere' }, 'NO_READY_ISSUE', ['Call query_blocked to see what waits on what.']],
+      ['issue_release', { id: UNKNOWN_ID.replace('0bad', 'fbad'), reason: 'x' }, 'ISSUE_NOT_FOUND', ['Call issue_list to see the ids.']],
+    ];
+    for (const [tool, args, code, suggestions] of expectations) {
+      const error = await fails(client, tool, args, code);
+      expect(error.suggestions, `${tool} ${code}`).toEqual(suggestions);
+    }
+    const added = await ok(client, 'issue_create', { title: 'Waits', dependencies: [issue.id] });
+    const duplicate = await fails(client, 'dep_add', { from: added.id, to: issue.id }, 'ALREADY_EXISTS');
+    expect(duplicate.suggestions).toEqual([`Nothing to do: the dependency is already there (issue_show {"id": "${added.id.slice(0, 8)}"}).`]);
+    await ok(client, 'issue_unassign', { id: issue.id });
+    const nothing = await fails(client, 'issue_release', { id: issue.id, reason: 'x' }, 'INVALID_TRANSITION');
+    expect(nothing.suggestions).toEqual([`issue_show {"id": "${short}"} shows its state and assignee.`]);
+    const text = textOf(await callTool(client, 'issue_show', { id: UNKNOWN_ID }));
+    expect(text).toMatch(/^ISSUE_NOT_FOUND: No issue with id .*\. Next: Call issue_list to see the ids\.\n/);
+    expect(text).not.toMatch(/(^|[\s`(])jit [a-z]/);
   });
 
   it('refuses bad arguments with INVALID_ARGUMENT, naming the field', async () => {
@@ -178,13 +197,27 @@ describe('jit mcp tools', () => {
     expect(missing.message).toContain('title');
     const misspelt = await fails(client, 'issue_update', { id: UNKNOWN_ID, add_label: ['x:y'] }, 'INVALID_ARGUMENT');
     expect(misspelt.message).toContain('add_label');
-    await fails(client, 'issue_create', { title: 'x', priority: 'urgent' }, 'INVALID_ARGUMENT');
+    const urgent = await fails(client, 'issue_create', { title: 'x', priority: 'urgent' }, 'INVALID_ARGUMENT');
+    expect(urgent.message).toMatch(/priority/);
+    expect(urgent.suggestions.join(' ')).toContain('low, normal, high, critical');
     await fails(client, 'events_tail', { n: 'ten' }, 'INVALID_ARGUMENT');
     await fails(client, 'issue_create', { title: 'x', labels: 'type:bug' }, 'INVALID_ARGUMENT');
   });
 
+  it('accepts priority spellings as the CLI does (any case), through the same parser', async () => {
+    const { client } = session;
+    const loud = await ok(client, 'issue_create', { title: 'Shouted priority', priority: 'HIGH', labels: ['case:priority'] });
+    expect(loud.priority).toBe('high');
+    expect((await ok(client, 'issue_update', { id: loud.id, priority: ' Critical ' })).priority).toBe('critical');
+    const listed = await ok(client, 'issue_list', { priority: 'CRITICAL', label: 'case:priority' });
+    expect(listed.issues.map((issue: { id: string }) => issue.id)).toEqual([loud.id]);
+    const claimed = await ok(client, 'issue_claim_next', { assignee: 'agent:caps', priority: 'Critical', label: 'case:priority' });
+    expect(claimed.id).toBe(loud.id);
+  });
+
   it('answers an unknown tool with a protocol error, not a tool result', async () => {
-    await expect(session.client.callTool({ name: 'issue_explode', arguments: {} })).rejects.toThrow(/Unknown tool issue_explode/);
+    const error = await session.client.callTool({ name: 'issue_explode', arguments: {} }).catch((thrown: Error) => thrown);
+    expect((error as Error).message).toBe('MCP error -32602: Unknown tool issue_explode; see tools/list.');
   });
 
   it('serves concurrent calls in one process: every create lands, claim-next has one winner per issue', async () => {
@@ -258,7 +291,10 @@ describe('jit mcp finding .jit/', () => {
     const session = await connectMcp(empty.dir);
     try {
       const error = await fails(session.client, 'status', {}, 'NOT_INITIALIZED');
-      expect(error.suggestions.join(' ')).toMatch(/jit init/);
+      expect(error.suggestions).toEqual([
+        "Have a person run the jit CLI's init command (no MCP tool) in your project folder.",
+        'Or set JIT_DIR (or pass --dir PATH) in the configuration that starts this MCP server.',
+      ]);
       expect(session.stderr()).toContain('NOT_INITIALIZED');
 
       expect((await runJit(empty.dir, ['init'])).code).toBe(0);

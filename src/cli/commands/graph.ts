@@ -1,8 +1,8 @@
 /** `jit graph ...`: the dependency graph as a tree, as lists, or exported for Graphviz / Mermaid. */
-import { writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import type { GraphEdge, IssueSummary } from '../../store/tracker-api.js';
 import { action } from '../context.js';
+import { writeExportFile } from '../export-file.js';
 import { oneLine, printIssueList, shortId, stateStyle, type Paint } from '../output.js';
 
 interface Graph {
@@ -129,7 +129,7 @@ export function registerGraphCommands(program: Command): void {
     .command('export')
     .description('The whole graph as Graphviz dot or a Mermaid flowchart (arrows: prerequisite -> dependent)')
     .addOption(new Option('-f, --format <format>', 'output format').choices(Object.keys(EXPORTERS)).makeOptionMandatory())
-    .option('-o, --output <file>', 'write to this file instead of stdout')
+    .option('-o, --output <file>', 'write to this file instead of stdout (atomically; not inside .jit/, not through a symlink)')
     .action(
       action(async (cli, options: { format: ExportFormat; output?: string }) => {
         const data = await cli.tracker().graphEdges();
@@ -139,7 +139,7 @@ export function registerGraphCommands(program: Command): void {
           cli.print({ format: options.format, content, ...counts }, (result) => result.content);
           return;
         }
-        writeFileSync(options.output, content);
+        writeExportFile(options.output, content, cli.jitDir());
         cli.print({ format: options.format, output: options.output, ...counts }, (result) =>
           `Wrote ${result.nodes} issues and ${result.edges} dependencies to ${result.output} (${result.format}).\n`,
         );

@@ -1,0 +1,74 @@
+/**
+ * Suggestions for the store errors that come without one, so an agent always
+ * gets a next step. Both faces apply it (the CLI in failure.ts, the MCP server
+ * in tool-result.ts, which then translates the commands into tool calls). It
+ * reads only the error's stable code and details, never its message.
+ *
+ * Better still would be for the store to give these errors their
+ * suggestions itself; until then they are added here.
+ */
+import { JitError } from '../store/errors.js';
+
+const FIELD_HINTS: Readonly<Record<string, string>> = {
+  label: 'A label is namespace:value without spaces, e.g. type:bug or area:store.',
+  'gate key': 'Gate keys are those of the registry: `jit registry list`.',
+  query: 'Give some text to search for, e.g. `jit issue search timeout`.',
+  assignee: 'Name who does the work as kind:name without spaces, e.g. agent:worker-1 or human:alice.',
+  by: 'Name who checked it as kind:name without spaces, e.g. agent:worker-1 or human:alice.',
+  reason: 'Say in a few words why the issue is given back, e.g. "blocked by the API change".',
+  title: 'Give a title of 1-500 characters on one line.',
+  'context key': 'Context keys are 1-100 characters without spaces or =, e.g. branch.',
+};
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function short(id: string): string {
+  return id.slice(0, 8);
+}
+
+/** Inside a `.jit` directory (either separator, so Windows paths count too). */
+function isStorePath(filePath: string): boolean {
+  return /(^|[\\/])\.jit([\\/]|$)/.test(filePath);
+}
+
+function extraHints(error: JitError): string[] {
+  const details = error.details ?? {};
+  const id = text(details['id']);
+  const from = text(details['from']);
+  const key = text(details['key']);
+  const field = text(details['field']);
+  const filePath = text(details['path']);
+
+  // A part of .jit/ is missing (e.g. issues/ after a git clone: git keeps no empty folders). `jit init` recreates it.
+  if (error.code === 'IO_ERROR' && details['errno'] === 'ENOENT' && filePath !== undefined && isStorePath(filePath)) {
+    return ['Run `jit init` to recreate the missing parts of .jit/, then retry.'];
+  }
+  if (error.suggestions.length > 0) return [];
+  switch (error.code) {
+    case 'ALREADY_EXISTS':
+      if (from !== undefined) return [`Nothing to do: the dependency is already there (\`jit issue show ${short(from)}\`).`];
+      if (id !== undefined && key !== undefined) return [`Nothing to do: the gate is already required. Record its result with \`jit gate pass ${short(id)} ${key}\`.`];
+      return [];
+    case 'DEPENDENCY_NOT_FOUND':
+      return from === undefined ? [] : [`\`jit issue show ${short(from)}\` lists what it waits for.`];
+    case 'INVALID_TRANSITION':
+      return id === undefined ? [] : [`\`jit issue show ${short(id)}\` shows its state and assignee.`];
+    case 'INVALID_ARGUMENT':
+      return field !== undefined && FIELD_HINTS[field] !== undefined ? [FIELD_HINTS[field]] : [];
+    default:
+      return [];
+  }
+}
+
+/** `error` with a suggestion added where it had none (see extraHints); otherwise `error` itself. */
+export function withHints(error: JitError): JitError {
+  const extra = extraHints(error);
+  if (extra.length === 0) return error;
+  return new JitError(error.code, error.message, {
+    suggestions: [...extra, ...error.suggestions],
+    ...(error.details ? { details: error.details } : {}),
+    cause: error.cause ?? error,
+  });
+}
