@@ -5,7 +5,7 @@
  */
 import { toJitError } from '../store/errors.js';
 import { exitCodeFor, type ExitCode } from './exit-codes.js';
-import { withHints } from './hints.js';
+import { withHints } from '../store/hints.js';
 import { oneLine, painter, STDERR, writeJson, writeOut } from './output.js';
 
 /**

@@ -22,10 +22,10 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-/** Every `jit WORDS` that starts a string or a backtick span in the store, the lock toolkit and the shared hints. */
+/** Every `jit WORDS` that starts a string or a backtick span in the store, the lock toolkit (the shared hints are in the store). */
 function suggestedCommands(): Map<string, string> {
   const found = new Map<string, string>();
-  for (const file of [...sourceFiles(path.join(SRC, 'store')), ...sourceFiles(path.join(SRC, 'lock')), path.join(SRC, 'cli', 'hints.ts')]) {
+  for (const file of [...sourceFiles(path.join(SRC, 'store')), ...sourceFiles(path.join(SRC, 'lock'))]) {
     // Code only: comments mention commands too, in prose that is never shown.
     const code = readFileSync(file, 'utf8')
       .split('\n')

@@ -5,7 +5,7 @@
  * stable code, never protocol errors, so an agent can act on them.
  */
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { withHints } from '../cli/hints.js';
+import { withHints } from '../store/hints.js';
 import { JitError } from '../store/errors.js';
 import { translateSuggestions } from './suggestions.js';
 

@@ -80,7 +80,8 @@ export function checkDescription(input: unknown): string {
 /** Labels (`namespace:value`), assignees (`kind:name`) and `by` names: one word, no spaces. */
 export function checkToken(field: string, input: unknown): string {
   const text = typeof input === 'string' ? input.trim() : '';
-  if (!TOKEN.test(text)) throw invalid(field, input, 'use 1-200 characters without spaces, e.g. agent:worker-1');
+  const example = field === 'label' ? 'type:bug' : 'agent:worker-1';
+  if (!TOKEN.test(text)) throw invalid(field, input, `use 1-200 characters without spaces, e.g. ${example}`);
   return text;
 }
 

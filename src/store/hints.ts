@@ -1,13 +1,12 @@
 /**
  * Suggestions for the store errors that come without one, so an agent always
- * gets a next step. Both faces apply it (the CLI in failure.ts, the MCP server
- * in tool-result.ts, which then translates the commands into tool calls). It
+ * gets a next step. Both faces apply it (the CLI in cli/failure.ts, the MCP server
+ * in mcp/tool-result.ts, which then translates the commands into tool calls). It
  * reads only the error's stable code and details, never its message.
- *
- * Better still would be for the store to give these errors their
- * suggestions itself; until then they are added here.
+ * Kept apart from the rules that throw these errors so that every hint
+ * is written in one place, in the CLI's words (the MCP layer rewrites them).
  */
-import { JitError } from '../store/errors.js';
+import { JitError } from './errors.js';
 
 const FIELD_HINTS: Readonly<Record<string, string>> = {
   label: 'A label is namespace:value without spaces, e.g. type:bug or area:store.',
