@@ -217,7 +217,7 @@ export const TOOLS: readonly JitTool[] = [
     name: 'dep_add',
     title: 'Add a dependency',
     description:
-      '"from" waits for "to": "from" is not ready until "to" is done (or rejected). Fails with CYCLE if "to" already (transitively) waits for "from".',
+      '"from" waits for "to": "from" is not ready until "to" is finished (done, rejected or archived). Fails with CYCLE if "to" already (transitively) waits for "from".',
     input: {
       from: issueId.describe('Id (or prefix) of the issue that waits.'),
       to: issueId.describe('Id (or prefix) of the issue it waits for.'),
