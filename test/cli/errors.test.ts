@@ -1,6 +1,6 @@
 // Error paths: each failure has its code, its exit code, a JSON document with
 // --json and exactly one line on stderr (no stack trace unless JIT_DEBUG=1).
-import { appendFileSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { errorOf, type JitRun, projectsForThisFile, runJit } from './helpers.js';
