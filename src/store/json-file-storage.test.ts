@@ -363,6 +363,26 @@ describe('crash leftovers', () => {
     expect((await tracker.validate()).recovered).toEqual([]);
   });
 
+  it('a dependent left in backlog by a crash is still moved after later edits of it (a label, a gate pass)', async () => {
+    // The kill storm found this: a writer edited the stranded issue before validate ran,
+    // and judging by its last edit made it look parked on purpose.
+    await tracker.addGateDefinition({ key: 'review', title: 'Review' });
+    const a = await tracker.createIssue({ title: 'a' });
+    const b = await tracker.createIssue({ title: 'b', dependencies: [a.id], gates: ['review'] });
+    await tracker.updateIssue(a.id, { state: 'done' });
+    fs.writeFileSync(issuePath(b.id), JSON.stringify({ ...readJson(issuePath(b.id)), state: 'backlog', updated_at: b.updated_at }));
+    const indexPath = path.join(jitDir, 'index.json');
+    const index = readJson(indexPath);
+    index.issues[b.id] = { ...index.issues[b.id], state: 'backlog', updated_at: b.updated_at };
+    fs.writeFileSync(indexPath, JSON.stringify(index));
+    await tracker.updateIssue(b.id, { addLabels: ['area:store'] });
+    await tracker.passGate(b.id, 'review', 'agent:reviewer');
+    expect((await tracker.getIssue(b.id)).state).toBe('backlog');
+    const report = await tracker.validate();
+    expect(report.recovered).toEqual([expect.stringContaining(`moved issue ${b.id} from backlog to ready`)]);
+    expect((await tracker.getIssue(b.id)).state).toBe('ready');
+  });
+
   it('a dangling dependency is reported, does not block, and can be removed', async () => {
     const b = await tracker.createIssue({ title: 'b' });
     const gone = '0badc0de-0000-4000-8000-000000000000';

@@ -142,18 +142,20 @@ export function automaticState(issue: Pick<Issue, 'state' | 'assignee'>, depende
  * For validate: the backlog/ready move an issue missed (a process died
  * between finishing a dependency and moving its dependents), or null. A
  * `ready` issue with unfinished dependencies is always wrong. A `backlog`
- * issue whose dependencies are all finished may be parked on purpose, so it
- * counts only when a dependency changed after the issue did (a deliberate
- * move to backlog would be the later change).
+ * issue whose dependencies are all finished missed its move when one of them
+ * finished after the issue entered backlog (`enteredBacklogAt`): the running
+ * system would have promoted it then. One put in backlog after they had all
+ * finished was parked on purpose. Later edits of the issue (a label, a gate
+ * pass) do not matter, only when it entered backlog.
  */
 export function missedAutomaticMove(
-  issue: Pick<Issue, 'state' | 'dependencies' | 'updated_at'>,
-  dependency: (id: string) => Pick<Issue, 'state' | 'updated_at'> | undefined,
+  issue: Pick<Issue, 'state' | 'dependencies'> & { enteredBacklogAt: string },
+  dependency: (id: string) => { state: State; finishedAt: string } | undefined,
 ): State | null {
   const dependencies = issue.dependencies.map(dependency).filter((d) => d !== undefined);
   const finished = dependencies.every((d) => isTerminal(d.state));
   if (issue.state === 'ready' && !finished) return 'backlog';
-  if (issue.state === 'backlog' && finished && dependencies.some((d) => d.updated_at > issue.updated_at)) return 'ready';
+  if (issue.state === 'backlog' && finished && dependencies.some((d) => d.finishedAt > issue.enteredBacklogAt)) return 'ready';
   return null;
 }
 

@@ -513,11 +513,16 @@ export class Tracker implements TrackerApi {
     const byId = new Map(issues.map((issue) => [issue.id, issue]));
     const gates = await this.storage.readGates();
     const stale: { id: string; from: string; to: string }[] = [];
+    // From the event log: when each issue last finished (a move from unfinished
+    // to finished: done -> archived or rejected -> done finish nothing anew)
+    // and when each last entered backlog.
     const finishedAt = new Map<string, string>();
+    const enteredBacklogAt = new Map<string, string>();
     for (const event of await this.storage.readEvents()) {
-      // Only a move from unfinished to finished counts: done -> archived or rejected -> done finish nothing anew.
-      const finished = event.type === 'issue_state_changed' && isTerminal(event['to'] as State) && !isTerminal(event['from'] as State);
-      if (finished && event.issue_id) finishedAt.set(event.issue_id, event.timestamp);
+      if (event.type !== 'issue_state_changed' || !event.issue_id) continue;
+      const to = event['to'] as State;
+      if (isTerminal(to) && !isTerminal(event['from'] as State)) finishedAt.set(event.issue_id, event.timestamp);
+      if (to === 'backlog') enteredBacklogAt.set(event.issue_id, event.timestamp);
     }
     for (const issue of issues) {
       for (const dep of issue.dependencies) {
@@ -530,10 +535,11 @@ export class Tracker implements TrackerApi {
           problems.push({ kind: 'unknown_gate', message: `Issue ${issue.id} requires gate ${key}, which is not in the registry.`, issue_id: issue.id, fixable: false });
         }
       }
-      const missed = missedAutomaticMove(issue, (d) => {
+      // Without an event (a log cut short): an issue entered backlog when it was
+      // created (it starts there while it waits), a dependency finished when last edited.
+      const missed = missedAutomaticMove({ ...issue, enteredBacklogAt: enteredBacklogAt.get(issue.id) ?? issue.created_at }, (d) => {
         const dependency = byId.get(d);
-        // When it finished, not when it was last edited: editing a done issue must not un-park its dependents.
-        return dependency && { state: dependency.state, updated_at: finishedAt.get(d) ?? dependency.updated_at };
+        return dependency && { state: dependency.state, finishedAt: finishedAt.get(d) ?? dependency.updated_at };
       });
       if (missed) stale.push({ id: issue.id, from: issue.state, to: missed });
     }
