@@ -346,16 +346,20 @@ describe('crash leftovers', () => {
     });
   });
 
+  /** Puts `issue` back in backlog as it was before its follow-up (a writer died), in its file and its summary alike. */
+  function strandInBacklog(issue: { id: string; updated_at: string }): void {
+    fs.writeFileSync(issuePath(issue.id), JSON.stringify({ ...readJson(issuePath(issue.id)), state: 'backlog', updated_at: issue.updated_at }));
+    const indexPath = path.join(jitDir, 'index.json');
+    const index = readJson(indexPath);
+    index.issues[issue.id] = { ...index.issues[issue.id], state: 'backlog', updated_at: issue.updated_at };
+    fs.writeFileSync(indexPath, JSON.stringify(index));
+  }
+
   it('a dependent left in backlog by a crash (its dependency is done) is moved by every validate, which says so', async () => {
     const a = await tracker.createIssue({ title: 'a' });
     const b = await tracker.createIssue({ title: 'b', dependencies: [a.id] });
     await tracker.updateIssue(a.id, { state: 'done' });
-    // Put b back as it was before its follow-up, in its file and its summary alike.
-    fs.writeFileSync(issuePath(b.id), JSON.stringify({ ...readJson(issuePath(b.id)), state: 'backlog', updated_at: b.updated_at }));
-    const indexPath = path.join(jitDir, 'index.json');
-    const index = readJson(indexPath);
-    index.issues[b.id] = { ...index.issues[b.id], state: 'backlog', updated_at: b.updated_at };
-    fs.writeFileSync(indexPath, JSON.stringify(index));
+    strandInBacklog(b);
     const report = await tracker.validate();
     expect(report.ok).toBe(true);
     expect(report.recovered).toEqual([expect.stringContaining(`moved issue ${b.id} from backlog to ready`)]);
@@ -370,11 +374,7 @@ describe('crash leftovers', () => {
     const a = await tracker.createIssue({ title: 'a' });
     const b = await tracker.createIssue({ title: 'b', dependencies: [a.id], gates: ['review'] });
     await tracker.updateIssue(a.id, { state: 'done' });
-    fs.writeFileSync(issuePath(b.id), JSON.stringify({ ...readJson(issuePath(b.id)), state: 'backlog', updated_at: b.updated_at }));
-    const indexPath = path.join(jitDir, 'index.json');
-    const index = readJson(indexPath);
-    index.issues[b.id] = { ...index.issues[b.id], state: 'backlog', updated_at: b.updated_at };
-    fs.writeFileSync(indexPath, JSON.stringify(index));
+    strandInBacklog(b);
     await tracker.updateIssue(b.id, { addLabels: ['area:store'] });
     await tracker.passGate(b.id, 'review', 'agent:reviewer');
     expect((await tracker.getIssue(b.id)).state).toBe('backlog');
