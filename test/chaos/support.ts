@@ -63,9 +63,9 @@ function toResult(r: SpawnSyncReturns<string>): CliResult {
 export function jit(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}, uid?: number): CliResult {
   const r = spawnSync(process.execPath, [JIT_BIN, '--json', ...args], {
     cwd,
-    env: { ...process.env, NO_COLOR: '1', ...env },
+    env: { ...process.env, NO_COLOR: '1', JIT_LOCK_TIMEOUT: '120', ...env },
     encoding: 'utf8',
-    timeout: 30_000,
+    timeout: 180_000,
     ...(uid === undefined ? {} : { uid, gid: uid }),
   });
   return toResult(r);
@@ -76,7 +76,7 @@ export function jitAsync(cwd: string, args: string[], env: NodeJS.ProcessEnv = {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [JIT_BIN, '--json', ...args], {
       cwd,
-      env: { ...process.env, NO_COLOR: '1', ...env },
+      env: { ...process.env, NO_COLOR: '1', JIT_LOCK_TIMEOUT: '120', ...env },
     });
     let stdout = '';
     let stderr = '';

@@ -11,6 +11,9 @@ import { afterAll } from 'vitest';
 export const REPO = path.resolve(__dirname, '..', '..');
 export const JIT_BIN = path.join(REPO, 'bin', 'jit.js');
 
+/** Longer than any test may run: a lock wait in a test never times out by accident. */
+export const TEST_LOCK_TIMEOUT_SECONDS = '120';
+
 export interface JitRun {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -23,11 +26,16 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** The environment of a run: nothing inherited that would change jit's behaviour. */
+/**
+ * The environment of a run: nothing inherited that would change jit's behaviour.
+ * Lock waits get a generous timeout: tests assert correctness, and on a loaded
+ * machine racing processes can wait far longer than the 5 s default. A test
+ * about timeouts passes its own JIT_LOCK_TIMEOUT.
+ */
 function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const key of ['JIT_DIR', 'JIT_LOCK_TIMEOUT', 'JIT_DEBUG', 'NO_COLOR', 'FORCE_COLOR']) delete env[key];
-  return { ...env, ...extra };
+  return { ...env, JIT_LOCK_TIMEOUT: TEST_LOCK_TIMEOUT_SECONDS, ...extra };
 }
 
 export function runJit(args: readonly string[], options: RunOptions): Promise<JitRun> {

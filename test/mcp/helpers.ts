@@ -18,13 +18,17 @@ export const JIT_BIN = join(REPO, 'bin', 'jit.js');
 
 const execFileAsync = promisify(execFile);
 
-/** Environment for children: no JIT_* from the outside may point them elsewhere. */
+/**
+ * Environment for children: no JIT_* from the outside may point them elsewhere,
+ * and lock waits never time out by accident on a loaded machine (a test about
+ * timeouts passes its own JIT_LOCK_TIMEOUT).
+ */
 export function childEnv(extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (value !== undefined && !key.startsWith('JIT_')) env[key] = value;
   }
-  return { ...env, NO_COLOR: '1', ...extra };
+  return { ...env, NO_COLOR: '1', JIT_LOCK_TIMEOUT: '120', ...extra };
 }
 
 export function makeTempDir(prefix: string): { dir: string; cleanup(): void } {
