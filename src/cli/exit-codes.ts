@@ -1,6 +1,6 @@
 /**
  * Exit codes of the `jit` command (stable API, documented in
- * README.md, "Exit codes and error codes"). They follow the original jit's table; 75 is
+ * docs/errors.md). They follow the original jit's table; 75 is
  * sysexits' EX_TEMPFAIL: a lock timeout is temporary, so retrying is right.
  */
 import type { JitErrorCode } from '../store/errors.js';

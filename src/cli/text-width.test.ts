@@ -1,3 +1,4 @@
+// Display width of table cells: CJK, emoji sequences, combining and zero-width marks, and padding by it.
 import { describe, expect, it } from 'vitest';
 import { displayWidth, padToWidth } from './text-width.js';
 

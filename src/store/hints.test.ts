@@ -1,3 +1,4 @@
+// withHints: store errors without a next step get one from their code and details, never from their message.
 import { describe, expect, it } from 'vitest';
 import { JitError } from './errors.js';
 import { withHints } from './hints.js';

@@ -1,3 +1,4 @@
+// Issue ids: UUID v4 generation, resolution of full ids and unique prefixes, and refusal of anything else.
 import { describe, expect, it } from 'vitest';
 import { JitError } from './errors.js';
 import { newIssueId, normalizeIdInput, resolveId } from './ids.js';

@@ -1,5 +1,5 @@
 /**
- * Storage in `.jit/` (see README.md, "The .jit format").
+ * Storage in `.jit/` (the format: docs/format.md; the transactions and crash healing: docs/design.md).
  *
  * Transactions (the why of the order):
  * - Global lock order index(10) -> issues(20, by file identity) -> gates(30)

@@ -1,4 +1,4 @@
-/** The tracker's data, as stored in `.jit/` (see README "The .jit format"). */
+/** The tracker's data, as stored in `.jit/` (specified in docs/format.md). */
 
 export const STATES = ['backlog', 'ready', 'in_progress', 'gated', 'done', 'rejected', 'archived'] as const;
 export type State = (typeof STATES)[number];

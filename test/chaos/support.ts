@@ -1,5 +1,5 @@
 // Shared plumbing for the chaos suite: temp projects, the built CLI, the
-// compiled store, and one summary line per scenario for the README's table.
+// compiled store, and one summary line per scenario for the table in docs/benchmarks.md.
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { createRequire } from 'node:module';
 import * as fs from 'node:fs';
