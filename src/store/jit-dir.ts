@@ -2,12 +2,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { JitError } from './errors.js';
-import { createFileIfMissing, fsError, makeDirectory, unsafePath } from './files.js';
+import { JIT_DIR_NAME, createFileIfMissing, fsError, makeDirectory, unsafePath } from './files.js';
 import { JsonFileStorage } from './json-file-storage.js';
 import { SCHEMA_VERSION } from './schema.js';
 import { Tracker } from './tracker.js';
 
-export const JIT_DIR_NAME = '.jit';
+export { JIT_DIR_NAME };
 
 function isDirectory(dir: string): boolean {
   try {
@@ -49,18 +49,21 @@ export function findJitDir(startDir: string): string | null {
   }
 }
 
-/** A project folder or a `.jit` folder given explicitly: the `.jit` path it means. */
+/**
+ * A project folder or a `.jit` folder given explicitly: the `.jit` path it
+ * means. Only a folder named `.jit` is a store; any other folder, whatever
+ * it holds (an index.json of its own), is a project that has none yet.
+ */
 function explicitJitDir(given: string, cwd: string, source: string): string {
   const resolved = path.resolve(cwd, given);
-  const candidates = path.basename(resolved) === JIT_DIR_NAME ? [resolved] : [path.join(resolved, JIT_DIR_NAME), resolved];
-  for (const candidate of candidates) {
-    if (isDirectory(candidate) && (path.basename(candidate) === JIT_DIR_NAME || fs.existsSync(path.join(candidate, 'index.json')))) return candidate;
-  }
+  const candidate = path.basename(resolved) === JIT_DIR_NAME ? resolved : path.join(resolved, JIT_DIR_NAME);
+  if (isDirectory(candidate)) return candidate;
+  const project = candidate === resolved ? path.dirname(resolved) : resolved;
   throw notInitialized(
-    `No jit store at ${resolved} (from ${source}).`,
-    [`Run \`jit init\` in ${resolved}, or point ${source} at a folder that has a .jit/ directory.`],
+    `No jit store at ${resolved} (from ${source}): there is no ${JIT_DIR_NAME}/ folder ${candidate === resolved ? 'there' : 'in it'}.`,
+    [`Run \`jit init\` in ${project}, or point ${source} at a folder that has a .jit/ directory.`],
     { path: resolved },
-    isRegularFile(candidates[0]!) ? candidates[0]! : null,
+    isRegularFile(candidate) ? candidate : null,
   );
 }
 

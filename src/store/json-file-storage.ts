@@ -28,6 +28,7 @@ import path from 'node:path';
 import type { LockMode, LockRequest } from '../lock/index.js';
 import { JitError } from './errors.js';
 import {
+  JIT_DIR_NAME,
   TEMP_FILE,
   appendText,
   checkDirectory,
@@ -337,6 +338,13 @@ export class JsonFileStorage implements Storage {
   }
 
   private checkInitialized(): void {
+    if (path.basename(this.jitDir) !== JIT_DIR_NAME) {
+      // Not a store (whatever it holds): never write a single file into someone else's folder.
+      throw new JitError('NOT_INITIALIZED', `No jit store at ${this.jitDir}: a store is a folder named ${JIT_DIR_NAME}, as \`jit init\` makes it.`, {
+        suggestions: [`Run \`jit init\` in your project folder and open its ${JIT_DIR_NAME} folder.`],
+        details: { path: this.jitDir },
+      });
+    }
     try {
       checkDirectory(this.jitDir);
     } catch (error) {
@@ -715,11 +723,14 @@ export class JsonFileStorage implements Storage {
       }
     }
     let stored: Summaries | null = null;
+    let replaceable = true;
     try {
       stored = this.readIndex(true);
     } catch (error) {
       if (!(error instanceof JitError && error.code === 'CORRUPT_FILE')) throw error;
-      problems.push({ kind: 'corrupt_file', message: error.message, path: this.indexPath, fixable: true });
+      // A file jit did not write (another tool's index.json) is somebody's data: never replace it.
+      replaceable = error.details?.['written_by_jit'] !== false;
+      problems.push({ kind: 'corrupt_file', message: error.message, path: this.indexPath, fixable: replaceable });
     }
     const pending = this.listPending();
     const inFlight = new Set<string>();
@@ -744,7 +755,7 @@ export class JsonFileStorage implements Storage {
       }
     }
     const finishedMarkers = [...pending].filter(([id]) => !inFlight.has(id) && !corrupt.has(id)).flatMap(([, names]) => names);
-    if (!fix || (stored && mismatches === 0 && finishedMarkers.length === 0)) return;
+    if (!fix || !replaceable || (stored && mismatches === 0 && finishedMarkers.length === 0)) return;
     const rebuilt: Summaries = new Map();
     for (const [id, summary] of fromFiles) rebuilt.set(id, freezeSummary(summary));
     // Corrupt or in-flight issues keep their last known summary: nothing is guessed or dropped.

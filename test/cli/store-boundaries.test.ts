@@ -1,0 +1,100 @@
+// Where a store ends: a folder that is not a `.jit/` store is never written,
+// and validate --fix never replaces an index.json that jit did not write.
+import { readdirSync, readFileSync, renameSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { callTool, connectMcp } from '../mcp/helpers.js';
+import { errorOf, projectsForThisFile, runJit } from './helpers.js';
+
+const projects = projectsForThisFile();
+
+/** Every entry below `dir` with its size and mtime: proof that nothing was written. */
+function tree(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .sort()
+    .map((name) => {
+      const stat = statSync(path.join(dir, name));
+      return `${name}:${stat.size}:${stat.mtimeMs}`;
+    });
+}
+
+describe('a folder that is not a store', () => {
+  it('--dir / JIT_DIR at a folder with its own index.json but no .jit/ is NOT_INITIALIZED, and nothing is written there', async () => {
+    const p = projects.empty();
+    const folder = path.join(p.dir, 'data');
+    mkdirSync(folder);
+    writeFileSync(path.join(folder, 'index.json'), '{"pages": ["home", "about"]}\n');
+    const before = tree(folder);
+    const attempts: [string[], NodeJS.ProcessEnv][] = [
+      [['--dir', folder, 'issue', 'create', '-t', 'lost?'], {}],
+      [['issue', 'create', '-t', 'lost?'], { JIT_DIR: folder }],
+      [['--dir', folder, 'status'], {}],
+      [['--dir', folder, 'validate', '--fix'], {}],
+      [['validate', '--fix'], { JIT_DIR: folder }],
+    ];
+    for (const [args, env] of attempts) {
+      const run = await runJit(['--json', ...args], { cwd: p.dir, env });
+      expect(run.code, run.stdout + run.stderr).toBe(3);
+      const error = errorOf(run);
+      expect(error.code).toBe('NOT_INITIALIZED');
+      expect(error.message).toContain(folder);
+      expect(error.suggestions.join(' ')).toMatch(/jit init/);
+      expect(error.suggestions.join(' ')).not.toMatch(/validate/);
+    }
+    expect(tree(folder)).toEqual(before);
+    expect(readFileSync(path.join(folder, 'index.json'), 'utf8')).toBe('{"pages": ["home", "about"]}\n');
+  });
+
+  it('the MCP server started on such a folder refuses validate --fix too, and writes nothing', async () => {
+    const p = projects.empty();
+    writeFileSync(path.join(p.dir, 'index.json'), '{"pages": []}\n');
+    const before = tree(p.dir);
+    const session = await connectMcp(p.dir, { env: { JIT_DIR: p.dir } });
+    try {
+      for (const [tool, args] of [['validate', { fix: true }], ['issue_create', { title: 'lost?' }]] as const) {
+        const result = await callTool(session.client, tool, args);
+        expect(result.isError).toBe(true);
+        expect(result.structuredContent).toMatchObject({ error: { code: 'NOT_INITIALIZED' } });
+      }
+    } finally {
+      await session.close();
+    }
+    expect(tree(p.dir)).toEqual(before);
+  });
+
+  it('--dir at a .jit folder or at the project that holds one still works', async () => {
+    const p = await projects.initialized();
+    await p.json(['issue', 'create', '-t', 'kept']);
+    for (const dir of [p.dir, p.jitDir]) {
+      const run = await runJit(['--json', '--dir', dir, 'status'], { cwd: path.dirname(p.dir) });
+      expect(run.code, run.stderr).toBe(0);
+      expect(JSON.parse(run.stdout).total).toBe(1);
+    }
+  });
+});
+
+describe('an index.json jit did not write', () => {
+  it('validate reports it as not fixable, --fix leaves its bytes alone, and once moved away --fix rebuilds', async () => {
+    const p = await projects.initialized();
+    const issue = await p.json(['issue', 'create', '-t', 'survivor']);
+    const indexPath = path.join(p.jitDir, 'index.json');
+    for (const foreign of ['{"pages": ["home"]}\n', 'name,value\nalpha,1\n', '[1, 2, 3]\n']) {
+      writeFileSync(indexPath, foreign);
+      const read = await p.run(['--json', 'status']);
+      expect(read.code).toBe(10);
+      const readError = errorOf(read);
+      expect(readError.code).toBe('CORRUPT_FILE');
+      expect(readError.suggestions.join(' ')).toMatch(/mv /);
+
+      const fix = await p.run(['--json', 'validate', '--fix']);
+      expect(fix.code, fix.stdout).toBe(4);
+      const report = JSON.parse(fix.stdout);
+      expect(report.fixed).toEqual([]);
+      expect(report.problems).toEqual([expect.objectContaining({ kind: 'corrupt_file', path: indexPath, fixable: false })]);
+      expect(readFileSync(indexPath, 'utf8')).toBe(foreign);
+    }
+    renameSync(indexPath, `${indexPath}.bak`);
+    expect((await p.json(['validate', '--fix'])).fixed).toEqual([`rebuilt ${indexPath} from 1 issue files`]);
+    expect((await p.json(['issue', 'list'])).issues.map((s: { id: string }) => s.id)).toEqual([issue.id]);
+  });
+});
