@@ -43,8 +43,11 @@ std::string ErrorMessage(int error);
 int ErrorNumber(int error);
 
 // Opens (creating if missing) the lock file at `path` (UTF-8) for reading
-// and writing, close-on-exec / not inheritable, never truncating. With
-// `follow_symlinks` false a symbolic link at `path` is refused (ELOOP).
+// and writing, close-on-exec / not inheritable, never truncating, and never
+// waiting: a FIFO at `path` does not block the open. Only a regular file is
+// a lock file: a FIFO, socket or device is refused with the error ErrorCode
+// names "EFTYPE" (a directory with EISDIR). With `follow_symlinks` false a
+// symbolic link at `path` is refused (ELOOP).
 Result Open(const char* path, bool follow_symlinks, NativeHandle* out);
 void Close(NativeHandle handle);
 

@@ -45,6 +45,7 @@ DWORD LockFlags(Mode mode) {
 // mingw-w64's headers); their messages are ours, worded as on POSIX.
 constexpr DWORD kIsDirectory = 336;                        // EISDIR
 constexpr DWORD kIsSymlink = ERROR_CANT_RESOLVE_FILENAME;  // ELOOP
+constexpr DWORD kNotRegularFile = 222;                     // EFTYPE (ERROR_BAD_FILE_TYPE)
 
 Result LastError() {
   return Result::Error(static_cast<int>(GetLastError()));
@@ -259,6 +260,8 @@ std::string ErrorCode(int error) {
       return "EISDIR";
     case kIsSymlink:
       return "ELOOP";
+    case kNotRegularFile:
+      return "EFTYPE";
     case ERROR_TOO_MANY_OPEN_FILES:
       return "EMFILE";
     case ERROR_NOT_ENOUGH_MEMORY:
@@ -293,6 +296,7 @@ int ErrorNumber(int error) {
       {"EINVAL", -4071}, {"ENAMETOOLONG", -4064}, {"ENOTDIR", -4052}, {"EISDIR", -4068},
       {"ELOOP", -4067},  {"EMFILE", -4066},  {"ENOMEM", -4057},       {"ENOSPC", -4055},
       {"EROFS", -4043},  {"EBADF", -4083},   {"ENOTSUP", -4049},      {"ECANCELED", -4081},
+      {"EFTYPE", -4028},
   };
   const std::string code = ErrorCode(error);
   for (const auto& entry : kLibuvNumbers) {
@@ -304,6 +308,7 @@ int ErrorNumber(int error) {
 std::string ErrorMessage(int error) {
   if (static_cast<DWORD>(error) == kIsDirectory) return "Is a directory";
   if (static_cast<DWORD>(error) == kIsSymlink) return "Is a symbolic link";
+  if (static_cast<DWORD>(error) == kNotRegularFile) return "Not a regular file (a FIFO, socket or device)";
   wchar_t* buffer = nullptr;
   DWORD length = FormatMessageW(
       FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS,
@@ -337,6 +342,11 @@ Result Open(const char* path, bool follow_symlinks, NativeHandle* out) {
       CloseHandle(handle);
       return Result::Error(kIsSymlink);
     }
+  }
+  // A device (CON, NUL, COM1: names Windows resolves in any folder) or a pipe is no lock file.
+  if (GetFileType(handle) != FILE_TYPE_DISK) {
+    CloseHandle(handle);
+    return Result::Error(kNotRegularFile);
   }
   *out = handle;
   return Result::Ok();

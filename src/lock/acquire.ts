@@ -14,7 +14,8 @@ export interface Attempt extends HeldEntry {
 }
 
 /**
- * Opens the lock file. `probing` is for probeLock, which has no
+ * Opens the lock file: never waits, refuses anything but a regular file
+ * (EFTYPE). `probing` is for probeLock, which has no
  * followSymlinks option: its ELOOP error gives advice it can follow.
  */
 export function openAttempt(
@@ -34,6 +35,14 @@ export function openAttempt(
         `Refusing to ${probing ? 'probe' : 'lock'} ${path}: it is a symbolic link, and jit does not follow ` +
           'symlinks for lock files (a link could point the lock anywhere). ' +
           (probing ? 'Probe the real file (the link\'s target) instead.' : 'Lock the real file, or pass followSymlinks: true.'),
+        { path, cause: error },
+      );
+    }
+    if ((error as { code?: unknown }).code === 'EFTYPE') {
+      throw new LockError(
+        'EFTYPE',
+        `Refusing to ${probing ? 'probe' : 'lock'} ${path}: it is not a regular file (a FIFO, socket or device). ` +
+          'A lock file must be a regular file: remove what is there, or lock another path.',
         { path, cause: error },
       );
     }

@@ -16,6 +16,10 @@ export const JIT_DIR_NAME = '.jit';
 
 // O_NOFOLLOW does not exist on Windows (0 there); symlinks are checked with lstat as well.
 const NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
+// Opening a FIFO waits for its other end, forever: O_NONBLOCK makes the open return at once, so
+// the type check after it can refuse. Windows has no O_NONBLOCK (and no FIFOs in a folder): there
+// the type is checked with lstat before the open.
+const NONBLOCK = fs.constants.O_NONBLOCK ?? 0;
 let tempCounter = 0;
 
 /** Temp files are `.<name>.<pid>.<counter>.tmp` beside their target, so a crash leaves a recognisable stray. */
@@ -33,6 +37,8 @@ export function fsError(error: unknown, filePath: string, action: string): JitEr
       cause: error,
     });
   }
+  // ENXIO/EOPNOTSUPP: what open() says for a socket (or a FIFO nobody reads); EFTYPE: the lock toolkit's word.
+  if (code === 'ENXIO' || code === 'EOPNOTSUPP' || code === 'EFTYPE') return unsafePath(filePath, 'is not a regular file (a FIFO, socket or device)', error);
   if (code === 'ELOOP' || code === 'ENOTDIR' || code === 'EISDIR') {
     return unsafePath(filePath, code === 'ELOOP' ? 'is a symbolic link' : code === 'EISDIR' ? 'is a directory' : 'has a file where a directory belongs', error);
   }
@@ -63,22 +69,45 @@ export function checkDirectory(dir: string): void {
   if (!stat.isDirectory()) throw unsafePath(dir, 'is not a directory');
 }
 
-/** The file's text, or null when it does not exist. A symlink or non-file is UNSAFE_PATH. */
-export function readTextIfExists(filePath: string): string | null {
+/**
+ * Opens a file of the store that must be a regular file, without ever
+ * waiting: a symlink, FIFO, socket, device or directory is UNSAFE_PATH. Null
+ * when it does not exist (and `flags` does not create it). Every store file
+ * is opened here, so each check is made once for all of them.
+ */
+export function openRegularFile(filePath: string, flags: number, action: string): { fd: number; stat: fs.Stats } | null {
+  if (NONBLOCK === 0) {
+    const stat = fs.lstatSync(filePath, { throwIfNoEntry: false });
+    if (stat?.isSymbolicLink()) throw unsafePath(filePath, 'is a symbolic link');
+    if (stat && !stat.isFile()) throw unsafePath(filePath, 'is not a regular file');
+  }
   let fd: number;
   try {
-    fd = fs.openSync(filePath, fs.constants.O_RDONLY | NOFOLLOW);
+    fd = fs.openSync(filePath, flags | NOFOLLOW | NONBLOCK, 0o644);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw fsError(error, filePath, 'read');
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && (flags & fs.constants.O_CREAT) === 0) return null;
+    throw fsError(error, filePath, action);
   }
   try {
-    if (!fs.fstatSync(fd).isFile()) throw unsafePath(filePath, 'is not a regular file');
-    return fs.readFileSync(fd, 'utf8');
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) throw unsafePath(filePath, 'is not a regular file (a FIFO, socket or device)');
+    return { fd, stat };
+  } catch (error) {
+    fs.closeSync(fd);
+    throw fsError(error, filePath, action);
+  }
+}
+
+/** The file's text, or null when it does not exist. A symlink or non-file is UNSAFE_PATH. */
+export function readTextIfExists(filePath: string): string | null {
+  const file = openRegularFile(filePath, fs.constants.O_RDONLY, 'read');
+  if (file === null) return null;
+  try {
+    return fs.readFileSync(file.fd, 'utf8');
   } catch (error) {
     throw fsError(error, filePath, 'read');
   } finally {
-    fs.closeSync(fd);
+    fs.closeSync(file.fd);
   }
 }
 
@@ -230,14 +259,8 @@ export function isStrayTemp(dir: string, name: string): boolean {
 
 /** Appends with one write() on an O_APPEND descriptor, so concurrent appenders never interleave inside a line. */
 export function appendText(filePath: string, text: string): void {
-  let fd: number;
+  const { fd } = openRegularFile(filePath, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, 'append to')!;
   try {
-    fd = fs.openSync(filePath, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | NOFOLLOW, 0o644);
-  } catch (error) {
-    throw fsError(error, filePath, 'append to');
-  }
-  try {
-    if (!fs.fstatSync(fd).isFile()) throw unsafePath(filePath, 'is not a regular file');
     const data = Buffer.from(text);
     const written = fs.writeSync(fd, data);
     if (written !== data.length) throw new Error(`short write (${written} of ${data.length} bytes)`);
@@ -250,16 +273,10 @@ export function appendText(filePath: string, text: string): void {
 
 /** Whether the file ends with a newline (true for an empty or missing file). */
 export function endsWithNewline(filePath: string): boolean {
-  let fd: number;
+  const file = openRegularFile(filePath, fs.constants.O_RDONLY, 'read');
+  if (file === null) return true;
+  const { fd, stat } = file;
   try {
-    fd = fs.openSync(filePath, fs.constants.O_RDONLY | NOFOLLOW);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true;
-    throw fsError(error, filePath, 'read');
-  }
-  try {
-    const stat = fs.fstatSync(fd);
-    if (!stat.isFile()) throw unsafePath(filePath, 'is not a regular file');
     if (stat.size === 0) return true;
     const last = Buffer.alloc(1);
     fs.readSync(fd, last, 0, 1, stat.size - 1);

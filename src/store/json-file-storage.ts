@@ -367,7 +367,7 @@ export class JsonFileStorage implements Storage {
    * a planted symlink or folder there up front instead.
    */
   private checkAfterCommitFiles(): void {
-    for (const file of [this.lockPath('index'), this.lockPath('events'), this.eventsPath]) this.checkRegularFile(file);
+    for (const file of [this.lockPath('index'), this.indexPath, this.lockPath('events'), this.eventsPath]) this.checkRegularFile(file);
   }
 
   /** UNSAFE_PATH when a file jit writes was replaced by a symlink or something other than a regular file. */

@@ -1,0 +1,159 @@
+// Files in .jit/ that are not what jit wrote there: FIFOs, sockets and
+// devices never block a command (UNSAFE_PATH at once, naming the path).
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { callTool, connectMcp } from '../mcp/helpers.js';
+import { JIT_BIN, projectsForThisFile, type TempProject } from './helpers.js';
+
+const projects = projectsForThisFile();
+const posix = process.platform !== 'win32';
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+
+/** Far beyond any honest run on a loaded machine, so a kill here means "it hung". */
+const HANG_MS = 20_000;
+
+interface Outcome {
+  code: number | null;
+  hung: boolean;
+  json: any;
+  stderr: string;
+}
+
+/** Runs `jit --json ...`; a run still going after HANG_MS is killed and reported as hung. */
+function runWithDeadline(project: TempProject, args: readonly string[]): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [JIT_BIN, '--json', ...args], {
+      cwd: project.dir,
+      env: { ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('JIT_'))), JIT_LOCK_TIMEOUT: '60' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let hung = false;
+    const timer = setTimeout(() => ((hung = true), child.kill('SIGKILL')), HANG_MS);
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      let json: unknown;
+      try {
+        json = JSON.parse(stdout);
+      } catch {
+        json = undefined;
+      }
+      resolve({ code, hung, json, stderr });
+    });
+  });
+}
+
+function expectUnsafe(outcome: Outcome, file: string): void {
+  expect(outcome.hung, `jit hung on ${file}`).toBe(false);
+  expect(outcome.code, outcome.stderr).toBe(10);
+  expect(outcome.json.error.code).toBe('UNSAFE_PATH');
+  expect(outcome.json.error.message).toContain(file);
+}
+
+function mkfifo(file: string): void {
+  rmSync(file, { force: true });
+  const made = spawnSync('mkfifo', [file], { encoding: 'utf8' });
+  if (made.status !== 0) throw new Error(`mkfifo ${file} failed: ${made.stderr}`);
+}
+
+async function projectWithIssue(): Promise<{ p: TempProject; id: string }> {
+  const p = await projects.initialized();
+  const issue = await p.json(['issue', 'create', '-t', 'kept']);
+  await p.json(['registry', 'add', 'tests', '--title', 'Tests pass']);
+  return { p, id: issue.id };
+}
+
+describe.skipIf(!posix)('FIFOs, sockets and devices in .jit/ never block', () => {
+  it('a FIFO at index.json, gates.json, events.jsonl or an issue file: every reader and writer refuses at once', async () => {
+    const { p, id } = await projectWithIssue();
+    const cases: [string, string[][]][] = [
+      ['index.json', [['status'], ['issue', 'list'], ['query', 'ready'], ['validate'], ['issue', 'create', '-t', 'x']]],
+      ['gates.json', [['registry', 'list'], ['validate']]],
+      ['events.jsonl', [['events', 'tail'], ['validate'], ['issue', 'create', '-t', 'x']]],
+      [`issues/${id}.json`, [['issue', 'show', id], ['validate'], ['issue', 'update', id, '-t', 'y']]],
+    ];
+    for (const [name, commands] of cases) {
+      const file = path.join(p.jitDir, name);
+      const saved = await p.run(['--json', 'validate']); // the store is whole before each case
+      expect(saved.code, saved.stdout).toBe(0);
+      const original = readFileSync(file);
+      mkfifo(file);
+      const outcomes = await Promise.all(commands.map((args) => runWithDeadline(p, args)));
+      outcomes.forEach((outcome) => expectUnsafe(outcome, file));
+      rmSync(file);
+      writeFileSync(file, original);
+    }
+    // validate let go of the index lock when it refused: a writer gets through at once.
+    expect((await runWithDeadline(p, ['issue', 'create', '-t', 'after'])).code).toBe(0);
+  });
+
+  it('a FIFO, a socket or a directory at a lock file is UNSAFE_PATH, not a silent lock on it', async () => {
+    const { p, id } = await projectWithIssue();
+    const lockFile = path.join(p.jitDir, '.index.lock');
+    mkfifo(lockFile);
+    expectUnsafe(await runWithDeadline(p, ['status']), lockFile);
+    rmSync(lockFile);
+    const server = net.createServer().listen(lockFile);
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      expectUnsafe(await runWithDeadline(p, ['status']), lockFile);
+    } finally {
+      server.close();
+    }
+    rmSync(lockFile, { force: true });
+    const issueLock = path.join(p.jitDir, 'issues', `${id}.lock`);
+    mkfifo(issueLock);
+    expectUnsafe(await runWithDeadline(p, ['issue', 'show', id]), issueLock);
+    rmSync(issueLock);
+    mkdirSync(issueLock);
+    expectUnsafe(await runWithDeadline(p, ['issue', 'show', id]), issueLock);
+  });
+
+  it('a socket at gates.json and (as root) a character device at events.jsonl are refused too', async () => {
+    const { p } = await projectWithIssue();
+    const gates = path.join(p.jitDir, 'gates.json');
+    rmSync(gates);
+    const server = net.createServer().listen(gates);
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      expectUnsafe(await runWithDeadline(p, ['registry', 'list']), gates);
+    } finally {
+      server.close();
+    }
+    if (!isRoot) return; // mknod needs root; the FIFO and socket cases above cover the rest
+    const events = path.join(p.jitDir, 'events.jsonl');
+    rmSync(events);
+    const made = spawnSync('mknod', [events, 'c', '1', '3'], { encoding: 'utf8' }); // like /dev/null
+    expect(made.status, made.stderr).toBe(0);
+    expectUnsafe(await runWithDeadline(p, ['events', 'tail']), events);
+  });
+
+  it('jit mcp answers UNSAFE_PATH for a FIFO at index.json and keeps serving', async () => {
+    const { p } = await projectWithIssue();
+    const index = path.join(p.jitDir, 'index.json');
+    const original = readFileSync(index);
+    mkfifo(index);
+    const session = await connectMcp(p.dir);
+    try {
+      const deadline = <T>(work: Promise<T>): Promise<T> =>
+        Promise.race([work, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('jit mcp hung')), HANG_MS))]);
+      const status = await deadline(callTool(session.client, 'status'));
+      expect(status.isError).toBe(true);
+      expect(status.structuredContent).toMatchObject({ error: { code: 'UNSAFE_PATH' } });
+      expect(JSON.stringify(status.structuredContent)).toContain(index);
+      rmSync(index);
+      writeFileSync(index, original);
+      const again = await deadline(callTool(session.client, 'status'));
+      expect(again.isError).toBeFalsy();
+    } finally {
+      await session.close();
+    }
+  });
+});
