@@ -57,6 +57,38 @@ export function unsafePath(filePath: string, what: string, cause?: unknown): Jit
   });
 }
 
+/**
+ * UNSAFE_PATH for a store file with other names (hard links): one may be
+ * outside .jit/, so reading it reads someone else's file and writing it
+ * writes there. The one exception is a file createFileIfMissing is creating
+ * right now: linked from its temp sibling, which is removed a moment later.
+ */
+export function checkSingleLink(filePath: string, stat: fs.Stats): void {
+  if (stat.nlink <= 1 || isBeingCreated(filePath, stat)) return;
+  throw new JitError(
+    'UNSAFE_PATH',
+    `Refusing to use ${filePath}: it has ${stat.nlink} hard links, so another name (perhaps outside .jit/) shares its content, and jit would read or change that file too.`,
+    {
+      suggestions: [`Give it a copy of its own (\`cp -p ${filePath} ${filePath}.copy && mv ${filePath}.copy ${filePath}\`), or remove the other link.`],
+      details: { path: filePath, nlink: stat.nlink },
+    },
+  );
+}
+
+function isBeingCreated(filePath: string, stat: fs.Stats): boolean {
+  const dir = path.dirname(filePath);
+  const name = path.basename(filePath);
+  try {
+    return fs.readdirSync(dir).some((entry) => {
+      if (TEMP_FILE.exec(entry)?.[1] !== name) return false;
+      const temp = fs.lstatSync(path.join(dir, entry), { throwIfNoEntry: false });
+      return temp !== undefined && temp.ino === stat.ino && temp.dev === stat.dev;
+    });
+  } catch {
+    return false;
+  }
+}
+
 /** Throws UNSAFE_PATH unless `dir` is a real directory (not a symlink, not a file). */
 export function checkDirectory(dir: string): void {
   let stat: fs.Stats;
@@ -91,6 +123,7 @@ export function openRegularFile(filePath: string, flags: number, action: string)
   try {
     const stat = fs.fstatSync(fd);
     if (!stat.isFile()) throw unsafePath(filePath, 'is not a regular file (a FIFO, socket or device)');
+    checkSingleLink(filePath, stat);
     return { fd, stat };
   } catch (error) {
     fs.closeSync(fd);
@@ -154,6 +187,7 @@ function checkReplaceable(target: string): void {
     const stat = fs.lstatSync(target);
     if (stat.isSymbolicLink()) throw unsafePath(target, 'is a symbolic link');
     if (!stat.isFile()) throw unsafePath(target, 'is not a regular file');
+    checkSingleLink(target, stat);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw fsError(error, target, 'replace');
   }

@@ -32,6 +32,7 @@ import {
   TEMP_FILE,
   appendText,
   checkDirectory,
+  checkSingleLink,
   endsWithNewline,
   fsError,
   fsyncDirectory,
@@ -370,7 +371,7 @@ export class JsonFileStorage implements Storage {
     for (const file of [this.lockPath('index'), this.indexPath, this.lockPath('events'), this.eventsPath]) this.checkRegularFile(file);
   }
 
-  /** UNSAFE_PATH when a file jit writes was replaced by a symlink or something other than a regular file. */
+  /** UNSAFE_PATH when a file jit writes was replaced by a symlink, something other than a regular file, or a file with other hard links. */
   private checkRegularFile(lockFile: string): void {
     let stat: fs.Stats;
     try {
@@ -381,6 +382,7 @@ export class JsonFileStorage implements Storage {
     }
     if (stat.isSymbolicLink()) throw unsafePath(lockFile, 'is a symbolic link');
     if (!stat.isFile()) throw unsafePath(lockFile, 'is not a regular file');
+    checkSingleLink(lockFile, stat);
   }
 
   private lockPath(name: 'index' | 'gates' | 'events'): string {

@@ -1,7 +1,7 @@
 // Files in .jit/ that are not what jit wrote there: FIFOs, sockets and
 // devices never block a command (UNSAFE_PATH at once, naming the path).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -155,5 +155,34 @@ describe.skipIf(!posix)('FIFOs, sockets and devices in .jit/ never block', () =>
     } finally {
       await session.close();
     }
+  });
+});
+
+describe.skipIf(!posix)('store files with other hard links', () => {
+  it('events.jsonl, index.json, gates.json or an issue file hard-linked to a file outside .jit/ is refused, and the outside file is untouched', async () => {
+    const { p, id } = await projectWithIssue();
+    const outside = path.join(p.dir, 'outside');
+    mkdirSync(outside);
+    const cases: [string, string[][]][] = [
+      ['events.jsonl', [['events', 'tail'], ['issue', 'create', '-t', 'x'], ['issue', 'update', id, '-t', 'y']]],
+      ['index.json', [['status'], ['issue', 'list'], ['issue', 'create', '-t', 'x']]],
+      ['gates.json', [['registry', 'list'], ['registry', 'add', 'lint', '--title', 'Lint']]],
+      [`issues/${id}.json`, [['issue', 'show', id], ['issue', 'update', id, '-t', 'y']]],
+    ];
+    for (const [name, commands] of cases) {
+      const file = path.join(p.jitDir, name);
+      const twin = path.join(outside, path.basename(name));
+      linkSync(file, twin);
+      const before = readFileSync(twin);
+      for (const args of commands) {
+        const outcome = await runWithDeadline(p, args);
+        expectUnsafe(outcome, file);
+        expect(outcome.json.error.message).toMatch(/hard link/);
+      }
+      expect(readFileSync(twin)).toEqual(before);
+      expect(statSync(twin).nlink).toBe(2); // never replaced behind the other name's back either
+      rmSync(twin);
+    }
+    expect((await runWithDeadline(p, ['validate'])).code).toBe(0);
   });
 });
