@@ -52,3 +52,23 @@ describe.skipIf(process.platform === 'win32')('hard links', () => {
     expect(fs.statSync(path.join(d, 'gates.json')).nlink).toBe(1);
   });
 });
+
+describe('text that is not UTF-8', () => {
+  it('is CORRUPT_FILE naming the file and the line, unless the caller asks for replacement (the event log)', () => {
+    const d = dir();
+    const file = path.join(d, 'issue.json');
+    fs.writeFileSync(file, Buffer.concat([Buffer.from('{\n  "title": "caf'), Buffer.from([0xe9]), Buffer.from('"\n}\n')]));
+    const error = thrown(() => readTextIfExists(file));
+    expect(error.code).toBe('CORRUPT_FILE');
+    expect(error.message).toContain(file);
+    expect(error.details).toMatchObject({ path: file, line: 2, written_by_jit: false });
+    expect(readTextIfExists(file, { invalidUtf8: 'replace' })).toBe('{\n  "title": "caf\ufffd"\n}\n');
+  });
+
+  it('keeps a byte-order mark and valid multi-byte text exactly', () => {
+    const d = dir();
+    const file = path.join(d, 'ok.json');
+    fs.writeFileSync(file, '\ufeff{"title": "café ✓ 🚀"}');
+    expect(readTextIfExists(file)).toBe('\ufeff{"title": "café ✓ 🚀"}');
+  });
+});

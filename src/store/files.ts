@@ -3,6 +3,7 @@
  * mapping of OS errors to JitError. Writes never follow a symbolic link and
  * never leave a partial file where a reader could see it.
  */
+import { isUtf8 } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { JitError } from './errors.js';
@@ -131,17 +132,40 @@ export function openRegularFile(filePath: string, flags: number, action: string)
   }
 }
 
-/** The file's text, or null when it does not exist. A symlink or non-file is UNSAFE_PATH. */
-export function readTextIfExists(filePath: string): string | null {
+/**
+ * The file's text, or null when it does not exist. A symlink or non-file is
+ * UNSAFE_PATH. Bytes that are not UTF-8 are CORRUPT_FILE: decoded leniently
+ * they would turn into U+FFFD, and the next write would store that instead
+ * of what was there. Only `invalidUtf8: 'replace'` reads them anyway (the
+ * event log, which is appended to, never rewritten).
+ */
+export function readTextIfExists(filePath: string, options: { invalidUtf8?: 'refuse' | 'replace' } = {}): string | null {
   const file = openRegularFile(filePath, fs.constants.O_RDONLY, 'read');
   if (file === null) return null;
+  let bytes: Buffer;
   try {
-    return fs.readFileSync(file.fd, 'utf8');
+    bytes = fs.readFileSync(file.fd);
   } catch (error) {
     throw fsError(error, filePath, 'read');
   } finally {
     fs.closeSync(file.fd);
   }
+  if (options.invalidUtf8 !== 'replace' && !isUtf8(bytes)) throw notUtf8(filePath, bytes);
+  return bytes.toString('utf8');
+}
+
+function notUtf8(filePath: string, bytes: Buffer): JitError {
+  let line = 1;
+  for (let start = 0; ; line++) {
+    const end = bytes.indexOf(0x0a, start);
+    if (!isUtf8(bytes.subarray(start, end === -1 ? bytes.length : end)) || end === -1) break;
+    start = end + 1;
+  }
+  return new JitError('CORRUPT_FILE', `Corrupt file ${filePath}: line ${line} is not valid UTF-8 text (jit writes only UTF-8), so jit will neither read nor rewrite it.`, {
+    suggestions: ['Restore the file from version control or a backup, or re-save it as UTF-8; `jit validate` lists every problem.'],
+    // Not jit's writing: validate --fix must not replace it (see JsonFileStorage.checkIndex).
+    details: { path: filePath, line, written_by_jit: false },
+  });
 }
 
 export function fsyncDirectory(dir: string): void {

@@ -157,7 +157,7 @@ export class JsonFileStorage implements Storage {
       const held = await this.lock([{ path: this.lockPath('events'), mode: 'shared', rank: RANK.events }]);
       let text: string | null;
       try {
-        text = readTextIfExists(this.eventsPath);
+        text = readTextIfExists(this.eventsPath, { invalidUtf8: 'replace' });
       } finally {
         held.release();
       }
@@ -773,7 +773,7 @@ export class JsonFileStorage implements Storage {
   private async checkEvents(fix: boolean, problems: ValidationProblem[], fixed: string[]): Promise<void> {
     const held = await this.lock([{ path: this.lockPath('events'), mode: fix ? 'exclusive' : 'shared', rank: RANK.events }]);
     try {
-      const text = readTextIfExists(this.eventsPath) ?? '';
+      const text = readTextIfExists(this.eventsPath, { invalidUtf8: 'replace' }) ?? '';
       const lines = text.split('\n');
       const tail = lines.pop()!; // '' when the file ends with a newline
       lines.forEach((line, i) => {

@@ -186,3 +186,53 @@ describe.skipIf(!posix)('store files with other hard links', () => {
     expect((await runWithDeadline(p, ['validate'])).code).toBe(0);
   });
 });
+
+describe('bytes that are not UTF-8', () => {
+  it('an issue file with invalid UTF-8 is reported by validate and never rewritten with U+FFFD', async () => {
+    const { p, id } = await projectWithIssue();
+    const file = path.join(p.jitDir, 'issues', `${id}.json`);
+    // "café" written as Latin-1 by some other tool: the é is the single byte 0xE9.
+    const latin1 = Buffer.from(readFileSync(file, 'utf8').replace('"title": "kept"', '"title": "caf\u00e9"'), 'latin1');
+    writeFileSync(file, latin1);
+
+    const validate = await runWithDeadline(p, ['validate']);
+    expect(validate.code).toBe(4);
+    expect(validate.json.problems).toEqual([expect.objectContaining({ kind: 'corrupt_file', path: file, issue_id: id, fixable: false })]);
+    expect(validate.json.problems[0].message).toMatch(/UTF-8/);
+
+    const show = await runWithDeadline(p, ['issue', 'show', id]);
+    expect(show.code).toBe(10);
+    expect(show.json.error).toMatchObject({ code: 'CORRUPT_FILE' });
+    expect(show.json.error.message).toContain(file);
+    for (const args of [['issue', 'update', id, '--priority', 'high'], ['issue', 'claim', id, 'agent:a'], ['validate', '--fix']]) {
+      const run = await runWithDeadline(p, args);
+      expect(run.code, `${args.join(' ')}: ${run.stderr}`).not.toBe(0);
+    }
+    expect(readFileSync(file)).toEqual(latin1);
+  });
+
+  it('gates.json and index.json with invalid UTF-8 are CORRUPT_FILE, and --fix leaves their bytes alone', async () => {
+    const { p } = await projectWithIssue();
+    const gates = path.join(p.jitDir, 'gates.json');
+    const goodGates = readFileSync(gates);
+    const badGates = Buffer.concat([goodGates.subarray(0, -3), Buffer.from([0xff, 0x0a, 0x7d, 0x0a])]);
+    writeFileSync(gates, badGates);
+    for (const args of [['registry', 'list'], ['registry', 'add', 'lint', '--title', 'Lint']]) {
+      const run = await runWithDeadline(p, args);
+      expect(run.code).toBe(10);
+      expect(run.json.error).toMatchObject({ code: 'CORRUPT_FILE' });
+      expect(run.json.error.message).toContain(gates);
+    }
+    expect(readFileSync(gates)).toEqual(badGates);
+    writeFileSync(gates, goodGates); // whole again: validate reads the registry too
+
+    const index = path.join(p.jitDir, 'index.json');
+    const badIndex = Buffer.concat([readFileSync(index), Buffer.from([0xc3, 0x28])]);
+    writeFileSync(index, badIndex);
+    expect((await runWithDeadline(p, ['status'])).json.error).toMatchObject({ code: 'CORRUPT_FILE' });
+    const fix = await runWithDeadline(p, ['validate', '--fix']);
+    expect(fix.code).toBe(4);
+    expect(fix.json.problems).toEqual(expect.arrayContaining([expect.objectContaining({ path: index, fixable: false })]));
+    expect(readFileSync(index)).toEqual(badIndex);
+  });
+});
