@@ -200,19 +200,40 @@ int ErrorNumber(int error) {
   return -error;  // libuv's (and so Node's) convention on POSIX
 }
 
-Result Open(const char* path, bool follow_symlinks, NativeHandle* out) {
-  // Read-write: NFS flock emulation needs it. O_NONBLOCK: opening a FIFO
-  // would otherwise wait for a peer, forever; on a regular file it changes
-  // nothing (flock waits or not by LOCK_NB alone).
-  int flags = O_RDWR | O_CREAT | O_CLOEXEC | O_NONBLOCK;
-  if (!follow_symlinks) flags |= O_NOFOLLOW;
-  int fd;
+namespace {
+
+// open(2), retried on EINTR; -1 with errno set on failure.
+int OpenRetrying(const char* path, int flags) {
   for (;;) {
-    fd = open(path, flags, 0666);
-    if (fd >= 0) break;
+    int fd = open(path, flags, 0666);
+    if (fd >= 0 || errno != EINTR) return fd;
+  }
+}
+
+// Writing refused: a read-only file system, or a mode or folder that forbids it.
+bool IsWriteRefused(int error) {
+  return error == EROFS || error == EACCES || error == EPERM;
+}
+
+}  // namespace
+
+Result Open(const char* path, bool follow_symlinks, bool read_only_fallback, NativeHandle* out) {
+  // Read-write: NFS flock emulation needs it for exclusive locks; a shared
+  // lock needs only read access (flock and its NFS emulation alike), hence
+  // the fallback. O_NONBLOCK: opening a FIFO would otherwise wait for a peer,
+  // forever; on a regular file it changes nothing (flock waits or not by
+  // LOCK_NB alone).
+  int common = O_CLOEXEC | O_NONBLOCK | (follow_symlinks ? 0 : O_NOFOLLOW);
+  int fd = OpenRetrying(path, O_RDWR | O_CREAT | common);
+  if (fd < 0 && read_only_fallback && IsWriteRefused(errno)) {
+    int refused = errno;
+    fd = OpenRetrying(path, O_RDONLY | common);
+    if (fd < 0 && errno == ENOENT) errno = refused;  // missing, and cannot be made: say why
+  }
+  if (fd < 0) {
     // A socket (ENXIO on Linux, EOPNOTSUPP on macOS) or a device without its driver.
     if (errno == ENXIO || errno == EOPNOTSUPP) return Result::Error(kNotRegularFile);
-    if (errno != EINTR) return Result::Error(errno);
+    return Result::Error(errno);
   }
   struct stat info;
   if (fstat(fd, &info) != 0) {

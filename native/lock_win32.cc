@@ -82,11 +82,13 @@ bool IsLink(HANDLE handle, bool* link) {
   return true;
 }
 
-HANDLE OpenLockFile(const std::wstring& path, DWORD extra_flags) {
+HANDLE OpenLockFile(const std::wstring& path, DWORD extra_flags, bool read_only = false) {
   // No SECURITY_ATTRIBUTES: the handle is not inherited by child processes,
-  // which would otherwise keep the lock after we release it.
-  return CreateFileW(path.c_str(), GENERIC_READ | GENERIC_WRITE,
-                     FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr, OPEN_ALWAYS,
+  // which would otherwise keep the lock after we release it. Read-only: an
+  // existing file only (LockFileEx needs read or write access, not both).
+  return CreateFileW(path.c_str(), read_only ? GENERIC_READ : GENERIC_READ | GENERIC_WRITE,
+                     FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr,
+                     read_only ? OPEN_EXISTING : OPEN_ALWAYS,
                      FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OVERLAPPED | extra_flags, nullptr);
 }
 
@@ -326,11 +328,24 @@ std::string ErrorMessage(int error) {
   return message.empty() ? "Windows error " + std::to_string(error) : message;
 }
 
-Result Open(const char* path, bool follow_symlinks, NativeHandle* out) {
+Result Open(const char* path, bool follow_symlinks, bool read_only_fallback, NativeHandle* out) {
   std::wstring wide;
   if (!Utf8ToWide(path, &wide)) return Result::Error(ERROR_NO_UNICODE_TRANSLATION);
-  HANDLE handle = OpenLockFile(wide, follow_symlinks ? 0 : FILE_FLAG_OPEN_REPARSE_POINT);
-  if (handle == INVALID_HANDLE_VALUE) return OpenFailure(wide, GetLastError());
+  const DWORD flags = follow_symlinks ? 0 : FILE_FLAG_OPEN_REPARSE_POINT;
+  HANDLE handle = OpenLockFile(wide, flags);
+  if (handle == INVALID_HANDLE_VALUE) {
+    Result failure = OpenFailure(wide, GetLastError());
+    // Writing refused (a read-only file or medium): an existing file still takes a shared lock.
+    const DWORD refused = static_cast<DWORD>(failure.error);
+    if (!read_only_fallback || (refused != ERROR_ACCESS_DENIED && refused != ERROR_WRITE_PROTECT)) {
+      return failure;
+    }
+    handle = OpenLockFile(wide, flags, true);
+    if (handle == INVALID_HANDLE_VALUE) {
+      const DWORD error = GetLastError();
+      return error == ERROR_FILE_NOT_FOUND ? failure : OpenFailure(wide, error);
+    }
+  }
   if (!follow_symlinks) {
     bool link = false;
     if (!IsLink(handle, &link)) {

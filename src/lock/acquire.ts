@@ -15,7 +15,7 @@ export interface Attempt extends HeldEntry {
 
 /**
  * Opens the lock file: never waits, refuses anything but a regular file
- * (EFTYPE). `probing` is for probeLock, which has no
+ * (EFTYPE); for a shared lock, read-only where writing is refused. `probing` is for probeLock, which has no
  * followSymlinks option: its ELOOP error gives advice it can follow.
  */
 export function openAttempt(
@@ -27,7 +27,8 @@ export function openAttempt(
 ): Attempt {
   let handle: NativeLockHandle;
   try {
-    handle = openLockHandle(path, followSymlinks);
+    // A shared lock (or a probe) needs no write access: a file we may only read still takes it.
+    handle = openLockHandle(path, followSymlinks, mode === 'shared' || probing);
   } catch (error) {
     if (!followSymlinks && (error as { code?: unknown }).code === 'ELOOP') {
       throw new LockError(
