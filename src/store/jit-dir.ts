@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { JitError } from './errors.js';
-import { JIT_DIR_NAME, createFileIfMissing, fsError, makeDirectory, unsafePath } from './files.js';
+import { JIT_DIR_NAME, createFileIfMissing, fsError, listDirectory, makeDirectory, unsafePath } from './files.js';
 import { JsonFileStorage } from './json-file-storage.js';
 import { SCHEMA_VERSION } from './schema.js';
 import { Tracker } from './tracker.js';
@@ -102,6 +102,8 @@ export interface InitResult {
   created: boolean;
   /** Parts that were missing from an existing `.jit/` and were created (`issues/`, `index.json`, ...); empty otherwise. */
   repaired: string[];
+  /** Only when a missing index.json was rebuilt from issue files: how many it lists, and the files it could not read. */
+  rebuilt_index?: { issues: number; unreadable: string[] };
 }
 
 export function initJit(projectDir: string): InitResult {
@@ -124,6 +126,9 @@ export function initJit(projectDir: string): InitResult {
   const created = makeDirectory(jitDir);
   const made: string[] = [];
   for (const dir of ['issues', 'pending']) if (makeDirectory(path.join(jitDir, dir))) made.push(`${dir}/`);
+  // Issue files but no index (deleted, or lost in a copy): an empty index would hide them all.
+  const rebuilt = !fs.existsSync(path.join(jitDir, 'index.json')) && hasIssueFiles(jitDir) ? new JsonFileStorage(jitDir).createMissingIndex() : null;
+  if (rebuilt) made.push('index.json');
   const files: [string, string][] = [
     ['index.json', `{"schema_version":${SCHEMA_VERSION},"issues":{\n}}\n`],
     ['gates.json', JSON.stringify({ schema_version: SCHEMA_VERSION, gates: {} }, null, 2) + '\n'],
@@ -131,7 +136,11 @@ export function initJit(projectDir: string): InitResult {
     ['.gitignore', GITIGNORE],
   ];
   for (const [name, text] of files) if (createFileIfMissing(jitDir, name, text)) made.push(name);
-  return { path: jitDir, created, repaired: created ? [] : made };
+  return { path: jitDir, created, repaired: created ? [] : made, ...(rebuilt ? { rebuilt_index: rebuilt } : {}) };
+}
+
+function hasIssueFiles(jitDir: string): boolean {
+  return listDirectory(path.join(jitDir, 'issues')).some((name) => name.endsWith('.json') && !name.startsWith('.'));
 }
 
 /** A Tracker on the store at `jitDir`. Cheap: nothing is read until the first operation. */

@@ -33,6 +33,7 @@ import {
   appendText,
   checkDirectory,
   checkSingleLink,
+  createFileIfMissing,
   endsWithNewline,
   fsError,
   fsyncDirectory,
@@ -44,7 +45,7 @@ import {
   unsafePath,
   writeFileAtomic,
 } from './files.js';
-import { RANK, fileLocker, type HeldLocks, type Locker } from './locker.js';
+import { RANK, fileLocker, lockFileSync, type HeldLocks, type Locker } from './locker.js';
 import type { GateDefinition, Issue, JitEvent } from './model.js';
 import { SCHEMA_VERSION, freezeSummary, parseEventLine, parseGates, parseIndex, parseIssue, summarize } from './schema.js';
 import type { GraphTx, IssueLocks, IssueTx, Storage, StorageCheck } from './storage.js';
@@ -282,6 +283,32 @@ export class JsonFileStorage implements Storage {
     });
   }
 
+  /**
+   * For `jit init` on a store whose index.json is missing: creates one from
+   * the issue files (they are the truth), never an empty one that would
+   * hide every issue. Synchronous, as initJit is, under the exclusive index
+   * lock (always a real file lock: init takes no injected locker). Markers
+   * are left alone: readers overlay them and the next writer heals them.
+   * Null when index.json exists (another init or validate made it first).
+   */
+  createMissingIndex(): { issues: number; unreadable: string[] } | null {
+    this.checkInitialized();
+    const held = lockFileSync(this.indexLock('exclusive'));
+    try {
+      if (fs.lstatSync(this.indexPath, { throwIfNoEntry: false })) return null;
+      const summaries: Summaries = new Map();
+      const unreadable: string[] = [];
+      for (const id of this.issueFileIds()) {
+        const issue = this.readIssueFileOrKeep(id);
+        if (issue === undefined) unreadable.push(this.issuePath(id));
+        else if (issue) summaries.set(id, freezeSummary(summarize(issue)));
+      }
+      return createFileIfMissing(this.jitDir, 'index.json', indexText(summaries)) ? { issues: summaries.size, unreadable } : null;
+    } finally {
+      held.release();
+    }
+  }
+
   // -------------------------------------------------------------- internal
 
   private serial<T>(work: () => Promise<T>): Promise<T> {
@@ -514,9 +541,7 @@ export class JsonFileStorage implements Storage {
   }
 
   private writeIndex(summaries: Summaries): void {
-    // One summary per line: small diffs, and fast to write for 10,000 issues.
-    const lines = [...summaries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([id, s]) => `${JSON.stringify(id)}:${JSON.stringify(s)}`);
-    writeFileAtomic(this.jitDir, 'index.json', `{"schema_version":${SCHEMA_VERSION},"issues":{\n${lines.join(',\n')}\n}}\n`);
+    writeFileAtomic(this.jitDir, 'index.json', indexText(summaries));
     // Our own write: cache what we wrote instead of parsing it again.
     const stat = fs.lstatSync(this.indexPath, { bigint: true });
     this.indexCache = { stamp: indexStamp(stat), summaries };
@@ -802,6 +827,12 @@ export class JsonFileStorage implements Storage {
       held.release();
     }
   }
+}
+
+/** index.json's text. One summary per line: small diffs, and fast to write for 10,000 issues. */
+function indexText(summaries: Summaries): string {
+  const lines = [...summaries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([id, s]) => `${JSON.stringify(id)}:${JSON.stringify(s)}`);
+  return `{"schema_version":${SCHEMA_VERSION},"issues":{\n${lines.join(',\n')}\n}}\n`;
 }
 
 /** What tells one version of index.json from another, short of reading it. */

@@ -3,7 +3,7 @@
  * measure the same work without locks. Lock errors become JitErrors here.
  */
 import { existsSync } from 'node:fs';
-import { lockAll, tryLock, LockConfigError, LockError, LockTimeoutError } from '../lock/index.js';
+import { lockAll, lockSync, tryLock, LockConfigError, LockError, LockTimeoutError } from '../lock/index.js';
 import type { LockMode, LockRequest } from '../lock/index.js';
 import { JitError } from './errors.js';
 import { fsError } from './files.js';
@@ -86,3 +86,12 @@ export const fileLocker: Locker = {
     }
   },
 };
+
+/** One real file lock, blocking this thread while it waits (JIT_LOCK_TIMEOUT): for initJit, which is synchronous. */
+export function lockFileSync(request: LockRequest): HeldLocks {
+  try {
+    return lockSync(request.path, { mode: request.mode ?? 'exclusive', rank: request.rank, followSymlinks: false });
+  } catch (error) {
+    throw lockError(error);
+  }
+}

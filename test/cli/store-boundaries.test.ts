@@ -1,6 +1,6 @@
 // Where a store ends: a folder that is not a `.jit/` store is never written,
 // and validate --fix never replaces an index.json that jit did not write.
-import { readdirSync, readFileSync, renameSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { callTool, connectMcp } from '../mcp/helpers.js';
@@ -96,5 +96,60 @@ describe('an index.json jit did not write', () => {
     renameSync(indexPath, `${indexPath}.bak`);
     expect((await p.json(['validate', '--fix'])).fixed).toEqual([`rebuilt ${indexPath} from 1 issue files`]);
     expect((await p.json(['issue', 'list'])).issues.map((s: { id: string }) => s.id)).toEqual([issue.id]);
+  });
+});
+
+describe('jit init on a store whose index.json is missing', () => {
+  it('rebuilds the index from the issue files instead of hiding every issue', async () => {
+    const p = await projects.initialized();
+    const first = await p.json(['issue', 'create', '-t', 'first']);
+    const second = await p.json(['issue', 'create', '-t', 'second']);
+    await p.json(['dep', 'add', second.id, first.id]);
+    const claimed = await p.json(['issue', 'create', '-t', 'taken']);
+    await p.json(['issue', 'claim', claimed.id, 'agent:a']);
+    rmSync(path.join(p.jitDir, 'index.json'));
+
+    const init = await p.json(['init']);
+    expect(init).toMatchObject({ path: p.jitDir, created: false, repaired: ['index.json'], rebuilt_index: { issues: 3, unreadable: [] } });
+    const human = await p.run(['init']);
+    expect(human.stdout).toMatch(/nothing changed/);
+
+    expect((await p.json(['status'])).total).toBe(3);
+    expect((await p.json(['issue', 'list'])).issues.map((s: { id: string }) => s.id).sort()).toEqual([first.id, second.id, claimed.id].sort());
+    expect((await p.json(['query', 'ready'])).issues.map((s: { id: string }) => s.id)).toEqual([first.id]);
+    expect((await p.json(['issue', 'claim-next', 'agent:b'])).id).toBe(first.id);
+    expect(await p.json(['validate'])).toMatchObject({ ok: true, problems: [] });
+  });
+
+  it('says so in words, and names issue files it could not read', async () => {
+    const p = await projects.initialized();
+    await p.json(['issue', 'create', '-t', 'fine']);
+    const broken = await p.json(['issue', 'create', '-t', 'broken']);
+    const brokenFile = path.join(p.jitDir, 'issues', `${broken.id}.json`);
+    writeFileSync(brokenFile, '{"title": ');
+    rmSync(path.join(p.jitDir, 'index.json'));
+    const human = await p.run(['init']);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toContain('index.json (rebuilt from 1 issue file;');
+    expect(human.stdout).toContain(brokenFile);
+    expect(human.stdout).toMatch(/jit validate/);
+  });
+
+  it('racing inits and writers: every acknowledged issue is listed afterwards', async () => {
+    const p = await projects.initialized();
+    const before = await Promise.all(['a', 'b', 'c'].map((title) => p.json(['issue', 'create', '-t', title])));
+    rmSync(path.join(p.jitDir, 'index.json'));
+    const env = { JIT_LOCK_TIMEOUT: '60' };
+    const runs = await Promise.all([
+      ...Array.from({ length: 4 }, () => p.run(['--json', 'init'], env)),
+      ...Array.from({ length: 8 }, (_, i) => p.run(['--json', 'issue', 'create', '-t', `during ${i}`], env)),
+    ]);
+    const created = runs.filter((run) => run.code === 0 && JSON.parse(run.stdout).id).map((run) => JSON.parse(run.stdout).id as string);
+    for (const run of runs) expect(run.code, run.stderr).toBe(0);
+    expect(runs.filter((run) => JSON.parse(run.stdout).rebuilt_index !== undefined).length).toBeLessThanOrEqual(1);
+    const listed = (await p.json(['issue', 'list'])).issues.map((s: { id: string }) => s.id).sort();
+    expect(listed).toEqual([...before.map((issue) => issue.id), ...created].sort());
+    expect((await p.json(['validate', '--fix'])).ok).toBe(true);
+    expect((await p.json(['status'])).total).toBe(11);
   });
 });
