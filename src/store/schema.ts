@@ -156,7 +156,7 @@ function isOwnIndex(text: string, data: unknown): boolean {
 }
 
 /** CORRUPT_FILE for an index.json jit did not write: never replaced, so the remedy is to move it away. */
-export function foreignIndex(path: string, why: string, cause?: unknown): JitError {
+function foreignIndex(path: string, why: string, cause?: unknown): JitError {
   return new JitError('CORRUPT_FILE', `${path} is not an index jit wrote (${why}), so jit will not replace it.`, {
     suggestions: [
       `If the file is yours, move it out of .jit/; otherwise move it aside (\`mv ${path} ${path}.bak\`). Then \`jit validate --fix\` rebuilds the index from the issue files.`,
