@@ -3,7 +3,8 @@
 // TypeScript (src/lock) before anything reaches this file.
 //
 // JavaScript surface (one class):
-//   new LockHandle(path: string, followSymlinks: boolean)  opens/creates the file
+//   new LockHandle(path: string, followSymlinks: boolean, readOnlyFallback?: boolean)
+//                                    opens/creates the file (read-only if refused and allowed)
 //   tryLock(exclusive): boolean      never waits
 //   unlock(): void
 //   identity(): string               "device:inode" (or volume:index)
@@ -150,13 +151,17 @@ class LockHandle : public Napi::ObjectWrap<LockHandle> {
     Napi::Env env = info.Env();
     registry_ = *env.GetInstanceData<std::shared_ptr<Registry>>();
     registry_->handles.insert(this);
-    if (!info[0].IsString() || !info[1].IsBoolean()) {
-      Napi::TypeError::New(env, "LockHandle(path: string, followSymlinks: boolean)")
+    if (!info[0].IsString() || !info[1].IsBoolean() ||
+        !(info[2].IsUndefined() || info[2].IsBoolean())) {
+      Napi::TypeError::New(
+          env, "LockHandle(path: string, followSymlinks: boolean, readOnlyFallback?: boolean)")
           .ThrowAsJavaScriptException();
       return;
     }
     path_ = info[0].As<Napi::String>().Utf8Value();
-    os::Result result = os::Open(path_.c_str(), info[1].As<Napi::Boolean>().Value(), &fd_);
+    const bool read_only_fallback = info[2].IsBoolean() && info[2].As<Napi::Boolean>().Value();
+    os::Result result = os::Open(path_.c_str(), info[1].As<Napi::Boolean>().Value(),
+                                 read_only_fallback, &fd_);
     if (result.status != os::Status::kOk) {
       OsError(env, result.error, "open", path_).ThrowAsJavaScriptException();
       return;

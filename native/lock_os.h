@@ -43,9 +43,15 @@ std::string ErrorMessage(int error);
 int ErrorNumber(int error);
 
 // Opens (creating if missing) the lock file at `path` (UTF-8) for reading
-// and writing, close-on-exec / not inheritable, never truncating. With
-// `follow_symlinks` false a symbolic link at `path` is refused (ELOOP).
-Result Open(const char* path, bool follow_symlinks, NativeHandle* out);
+// and writing, close-on-exec / not inheritable, never truncating, and never
+// waiting: a FIFO at `path` does not block the open. Only a regular file is
+// a lock file: a FIFO, socket or device is refused with the error ErrorCode
+// names "EFTYPE" (a directory with EISDIR). With `follow_symlinks` false a
+// symbolic link at `path` is refused (ELOOP). With `read_only_fallback`, an
+// existing file that may not be opened for writing (a read-only file system,
+// a mode or folder that forbids it) is opened for reading only: enough for a
+// shared lock. A file that is missing and cannot be created keeps the error.
+Result Open(const char* path, bool follow_symlinks, bool read_only_fallback, NativeHandle* out);
 void Close(NativeHandle handle);
 
 // Identity of the open file (device + inode, or volume serial + file

@@ -26,6 +26,10 @@ int LockOperation(Mode mode) {
   return mode == Mode::kExclusive ? LOCK_EX : LOCK_SH;
 }
 
+// Our error number for "not a regular file" (a FIFO, socket or device):
+// negative, so it is no errno; ErrorCode names it EFTYPE, as BSD does.
+constexpr int kNotRegularFile = -1;
+
 bool IsContention(int error) {
   return error == EWOULDBLOCK || error == EAGAIN || error == EACCES;
 }
@@ -141,6 +145,7 @@ struct WaitSlot {
 };
 
 std::string ErrorCode(int error) {
+  if (error == kNotRegularFile) return "EFTYPE";
   switch (error) {
 #define JIT_ERRNO_NAME(name) \
   case name:                 \
@@ -182,24 +187,66 @@ std::string ErrorCode(int error) {
 }
 
 std::string ErrorMessage(int error) {
+  if (error == kNotRegularFile) return "Not a regular file (a FIFO, socket or device)";
   return strerror(error);
 }
 
 int ErrorNumber(int error) {
+#ifdef EFTYPE
+  if (error == kNotRegularFile) return -EFTYPE;
+#else
+  if (error == kNotRegularFile) return -4028;  // libuv's UV_EFTYPE where the OS has none
+#endif
   return -error;  // libuv's (and so Node's) convention on POSIX
 }
 
-Result Open(const char* path, bool follow_symlinks, NativeHandle* out) {
-  int flags = O_RDWR | O_CREAT | O_CLOEXEC;  // read-write: NFS flock emulation needs it
-  if (!follow_symlinks) flags |= O_NOFOLLOW;
+namespace {
+
+// open(2), retried on EINTR; -1 with errno set on failure.
+int OpenRetrying(const char* path, int flags) {
   for (;;) {
     int fd = open(path, flags, 0666);
-    if (fd >= 0) {
-      *out = fd;
-      return Result::Ok();
-    }
-    if (errno != EINTR) return Result::Error(errno);
+    if (fd >= 0 || errno != EINTR) return fd;
   }
+}
+
+// Writing refused: a read-only file system, or a mode or folder that forbids it.
+bool IsWriteRefused(int error) {
+  return error == EROFS || error == EACCES || error == EPERM;
+}
+
+}  // namespace
+
+Result Open(const char* path, bool follow_symlinks, bool read_only_fallback, NativeHandle* out) {
+  // Read-write: NFS flock emulation needs it for exclusive locks; a shared
+  // lock needs only read access (flock and its NFS emulation alike), hence
+  // the fallback. O_NONBLOCK: opening a FIFO would otherwise wait for a peer,
+  // forever; on a regular file it changes nothing (flock waits or not by
+  // LOCK_NB alone).
+  int common = O_CLOEXEC | O_NONBLOCK | (follow_symlinks ? 0 : O_NOFOLLOW);
+  int fd = OpenRetrying(path, O_RDWR | O_CREAT | common);
+  if (fd < 0 && read_only_fallback && IsWriteRefused(errno)) {
+    int refused = errno;
+    fd = OpenRetrying(path, O_RDONLY | common);
+    if (fd < 0 && errno == ENOENT) errno = refused;  // missing, and cannot be made: say why
+  }
+  if (fd < 0) {
+    // A socket (ENXIO on Linux, EOPNOTSUPP on macOS) or a device without its driver.
+    if (errno == ENXIO || errno == EOPNOTSUPP) return Result::Error(kNotRegularFile);
+    return Result::Error(errno);
+  }
+  struct stat info;
+  if (fstat(fd, &info) != 0) {
+    int error = errno;
+    close(fd);
+    return Result::Error(error);
+  }
+  if (!S_ISREG(info.st_mode)) {
+    close(fd);
+    return Result::Error(kNotRegularFile);
+  }
+  *out = fd;
+  return Result::Ok();
 }
 
 void Close(NativeHandle handle) {

@@ -45,6 +45,7 @@ DWORD LockFlags(Mode mode) {
 // mingw-w64's headers); their messages are ours, worded as on POSIX.
 constexpr DWORD kIsDirectory = 336;                        // EISDIR
 constexpr DWORD kIsSymlink = ERROR_CANT_RESOLVE_FILENAME;  // ELOOP
+constexpr DWORD kNotRegularFile = 222;                     // EFTYPE (ERROR_BAD_FILE_TYPE)
 
 Result LastError() {
   return Result::Error(static_cast<int>(GetLastError()));
@@ -81,11 +82,13 @@ bool IsLink(HANDLE handle, bool* link) {
   return true;
 }
 
-HANDLE OpenLockFile(const std::wstring& path, DWORD extra_flags) {
+HANDLE OpenLockFile(const std::wstring& path, DWORD extra_flags, bool read_only = false) {
   // No SECURITY_ATTRIBUTES: the handle is not inherited by child processes,
-  // which would otherwise keep the lock after we release it.
-  return CreateFileW(path.c_str(), GENERIC_READ | GENERIC_WRITE,
-                     FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr, OPEN_ALWAYS,
+  // which would otherwise keep the lock after we release it. Read-only: an
+  // existing file only (LockFileEx needs read or write access, not both).
+  return CreateFileW(path.c_str(), read_only ? GENERIC_READ : GENERIC_READ | GENERIC_WRITE,
+                     FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr,
+                     read_only ? OPEN_EXISTING : OPEN_ALWAYS,
                      FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OVERLAPPED | extra_flags, nullptr);
 }
 
@@ -259,6 +262,8 @@ std::string ErrorCode(int error) {
       return "EISDIR";
     case kIsSymlink:
       return "ELOOP";
+    case kNotRegularFile:
+      return "EFTYPE";
     case ERROR_TOO_MANY_OPEN_FILES:
       return "EMFILE";
     case ERROR_NOT_ENOUGH_MEMORY:
@@ -293,6 +298,7 @@ int ErrorNumber(int error) {
       {"EINVAL", -4071}, {"ENAMETOOLONG", -4064}, {"ENOTDIR", -4052}, {"EISDIR", -4068},
       {"ELOOP", -4067},  {"EMFILE", -4066},  {"ENOMEM", -4057},       {"ENOSPC", -4055},
       {"EROFS", -4043},  {"EBADF", -4083},   {"ENOTSUP", -4049},      {"ECANCELED", -4081},
+      {"EFTYPE", -4028},
   };
   const std::string code = ErrorCode(error);
   for (const auto& entry : kLibuvNumbers) {
@@ -304,6 +310,7 @@ int ErrorNumber(int error) {
 std::string ErrorMessage(int error) {
   if (static_cast<DWORD>(error) == kIsDirectory) return "Is a directory";
   if (static_cast<DWORD>(error) == kIsSymlink) return "Is a symbolic link";
+  if (static_cast<DWORD>(error) == kNotRegularFile) return "Not a regular file (a FIFO, socket or device)";
   wchar_t* buffer = nullptr;
   DWORD length = FormatMessageW(
       FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS,
@@ -321,11 +328,24 @@ std::string ErrorMessage(int error) {
   return message.empty() ? "Windows error " + std::to_string(error) : message;
 }
 
-Result Open(const char* path, bool follow_symlinks, NativeHandle* out) {
+Result Open(const char* path, bool follow_symlinks, bool read_only_fallback, NativeHandle* out) {
   std::wstring wide;
   if (!Utf8ToWide(path, &wide)) return Result::Error(ERROR_NO_UNICODE_TRANSLATION);
-  HANDLE handle = OpenLockFile(wide, follow_symlinks ? 0 : FILE_FLAG_OPEN_REPARSE_POINT);
-  if (handle == INVALID_HANDLE_VALUE) return OpenFailure(wide, GetLastError());
+  const DWORD flags = follow_symlinks ? 0 : FILE_FLAG_OPEN_REPARSE_POINT;
+  HANDLE handle = OpenLockFile(wide, flags);
+  if (handle == INVALID_HANDLE_VALUE) {
+    Result failure = OpenFailure(wide, GetLastError());
+    // Writing refused (a read-only file or medium): an existing file still takes a shared lock.
+    const DWORD refused = static_cast<DWORD>(failure.error);
+    if (!read_only_fallback || (refused != ERROR_ACCESS_DENIED && refused != ERROR_WRITE_PROTECT)) {
+      return failure;
+    }
+    handle = OpenLockFile(wide, flags, true);
+    if (handle == INVALID_HANDLE_VALUE) {
+      const DWORD error = GetLastError();
+      return error == ERROR_FILE_NOT_FOUND ? failure : OpenFailure(wide, error);
+    }
+  }
   if (!follow_symlinks) {
     bool link = false;
     if (!IsLink(handle, &link)) {
@@ -337,6 +357,11 @@ Result Open(const char* path, bool follow_symlinks, NativeHandle* out) {
       CloseHandle(handle);
       return Result::Error(kIsSymlink);
     }
+  }
+  // A device (CON, NUL, COM1: names Windows resolves in any folder) or a pipe is no lock file.
+  if (GetFileType(handle) != FILE_TYPE_DISK) {
+    CloseHandle(handle);
+    return Result::Error(kNotRegularFile);
   }
   *out = handle;
   return Result::Ok();

@@ -14,7 +14,8 @@ export interface Attempt extends HeldEntry {
 }
 
 /**
- * Opens the lock file. `probing` is for probeLock, which has no
+ * Opens the lock file: never waits, refuses anything but a regular file
+ * (EFTYPE); for a shared lock, read-only where writing is refused. `probing` is for probeLock, which has no
  * followSymlinks option: its ELOOP error gives advice it can follow.
  */
 export function openAttempt(
@@ -26,7 +27,8 @@ export function openAttempt(
 ): Attempt {
   let handle: NativeLockHandle;
   try {
-    handle = openLockHandle(path, followSymlinks);
+    // A shared lock (or a probe) needs no write access: a file we may only read still takes it.
+    handle = openLockHandle(path, followSymlinks, mode === 'shared' || probing);
   } catch (error) {
     if (!followSymlinks && (error as { code?: unknown }).code === 'ELOOP') {
       throw new LockError(
@@ -34,6 +36,14 @@ export function openAttempt(
         `Refusing to ${probing ? 'probe' : 'lock'} ${path}: it is a symbolic link, and jit does not follow ` +
           'symlinks for lock files (a link could point the lock anywhere). ' +
           (probing ? 'Probe the real file (the link\'s target) instead.' : 'Lock the real file, or pass followSymlinks: true.'),
+        { path, cause: error },
+      );
+    }
+    if ((error as { code?: unknown }).code === 'EFTYPE') {
+      throw new LockError(
+        'EFTYPE',
+        `Refusing to ${probing ? 'probe' : 'lock'} ${path}: it is not a regular file (a FIFO, socket or device). ` +
+          'A lock file must be a regular file: remove what is there, or lock another path.',
         { path, cause: error },
       );
     }

@@ -270,3 +270,27 @@ describe('probeLock', () => {
     expect(probeLock(file())).toBe('exclusive');
   });
 });
+
+describe.skipIf(process.platform === 'win32')('lock files that are not regular files', () => {
+  it('refuses a FIFO or a socket at once (EFTYPE) instead of locking it or waiting for a peer', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const net = await import('node:net');
+    expect(spawnSync('mkfifo', [file('fifo.lock')]).status).toBe(0);
+    const server = net.createServer().listen(file('socket.lock'));
+    await new Promise((resolve) => server.once('listening', resolve));
+    cleanups.push(() => server.close());
+    for (const target of [file('fifo.lock'), file('socket.lock')]) {
+      for (const attempt of [() => lock(target, { mode: 'shared' }), async () => lockSync(target), async () => tryLock(target), async () => probeLock(target)]) {
+        let error: unknown;
+        try {
+          await attempt();
+        } catch (e) {
+          error = e;
+        }
+        expect(error).toBeInstanceOf(LockError);
+        expect(error).toMatchObject({ code: 'EFTYPE', path: target });
+        expect((error as Error).message).toMatch(/not a regular file/);
+      }
+    }
+  });
+});

@@ -20,7 +20,7 @@ export interface NativeLockHandle {
 }
 
 interface NativeAddon {
-  LockHandle: new (path: string, followSymlinks: boolean) => NativeLockHandle;
+  LockHandle: new (path: string, followSymlinks: boolean, readOnlyFallback?: boolean) => NativeLockHandle;
 }
 
 // Both src/lock and dist/lock sit two levels below the package root.
@@ -63,8 +63,13 @@ function loadAddon(): NativeAddon {
 
 let addon: NativeAddon | undefined;
 
-/** Opens (creating if missing) a lock file. Throws Node-style errors (code, errno, syscall, path). */
-export function openLockHandle(filePath: string, followSymlinks: boolean): NativeLockHandle {
+/**
+ * Opens (creating if missing) a lock file. With `readOnlyFallback`, an
+ * existing file that may not be opened for writing (read-only file system,
+ * mode) is opened read-only, which a shared lock needs no more than. Throws
+ * Node-style errors (code, errno, syscall, path).
+ */
+export function openLockHandle(filePath: string, followSymlinks: boolean, readOnlyFallback = false): NativeLockHandle {
   addon ??= loadAddon();
-  return new addon.LockHandle(filePath, followSymlinks);
+  return new addon.LockHandle(filePath, followSymlinks, readOnlyFallback);
 }

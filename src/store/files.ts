@@ -3,12 +3,24 @@
  * mapping of OS errors to JitError. Writes never follow a symbolic link and
  * never leave a partial file where a reader could see it.
  */
+import { isUtf8 } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { JitError } from './errors.js';
 
+/**
+ * The name of a store folder. A store is a folder with this name, and
+ * nothing else: a folder that merely holds an index.json is someone else's
+ * and is never written (every store `jit init` ever made is named so).
+ */
+export const JIT_DIR_NAME = '.jit';
+
 // O_NOFOLLOW does not exist on Windows (0 there); symlinks are checked with lstat as well.
 const NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
+// Opening a FIFO waits for its other end, forever: O_NONBLOCK makes the open return at once, so
+// the type check after it can refuse. Windows has no O_NONBLOCK (and no FIFOs in a folder): there
+// the type is checked with lstat before the open.
+const NONBLOCK = fs.constants.O_NONBLOCK ?? 0;
 let tempCounter = 0;
 
 /** Temp files are `.<name>.<pid>.<counter>.tmp` beside their target, so a crash leaves a recognisable stray. */
@@ -26,6 +38,8 @@ export function fsError(error: unknown, filePath: string, action: string): JitEr
       cause: error,
     });
   }
+  // ENXIO/EOPNOTSUPP: what open() says for a socket (or a FIFO nobody reads); EFTYPE: the lock toolkit's word.
+  if (code === 'ENXIO' || code === 'EOPNOTSUPP' || code === 'EFTYPE') return unsafePath(filePath, 'is not a regular file (a FIFO, socket or device)', error);
   if (code === 'ELOOP' || code === 'ENOTDIR' || code === 'EISDIR') {
     return unsafePath(filePath, code === 'ELOOP' ? 'is a symbolic link' : code === 'EISDIR' ? 'is a directory' : 'has a file where a directory belongs', error);
   }
@@ -44,6 +58,38 @@ export function unsafePath(filePath: string, what: string, cause?: unknown): Jit
   });
 }
 
+/**
+ * UNSAFE_PATH for a store file with other names (hard links): one may be
+ * outside .jit/, so reading it reads someone else's file and writing it
+ * writes there. The one exception is a file createFileIfMissing is creating
+ * right now: linked from its temp sibling, which is removed a moment later.
+ */
+export function checkSingleLink(filePath: string, stat: fs.Stats): void {
+  if (stat.nlink <= 1 || isBeingCreated(filePath, stat)) return;
+  throw new JitError(
+    'UNSAFE_PATH',
+    `Refusing to use ${filePath}: it has ${stat.nlink} hard links, so another name (perhaps outside .jit/) shares its content, and jit would read or change that file too.`,
+    {
+      suggestions: [`Give it a copy of its own (\`cp -p ${filePath} ${filePath}.copy && mv ${filePath}.copy ${filePath}\`), or remove the other link.`],
+      details: { path: filePath, nlink: stat.nlink },
+    },
+  );
+}
+
+function isBeingCreated(filePath: string, stat: fs.Stats): boolean {
+  const dir = path.dirname(filePath);
+  const name = path.basename(filePath);
+  try {
+    return fs.readdirSync(dir).some((entry) => {
+      if (TEMP_FILE.exec(entry)?.[1] !== name) return false;
+      const temp = fs.lstatSync(path.join(dir, entry), { throwIfNoEntry: false });
+      return temp !== undefined && temp.ino === stat.ino && temp.dev === stat.dev;
+    });
+  } catch {
+    return false;
+  }
+}
+
 /** Throws UNSAFE_PATH unless `dir` is a real directory (not a symlink, not a file). */
 export function checkDirectory(dir: string): void {
   let stat: fs.Stats;
@@ -56,23 +102,70 @@ export function checkDirectory(dir: string): void {
   if (!stat.isDirectory()) throw unsafePath(dir, 'is not a directory');
 }
 
-/** The file's text, or null when it does not exist. A symlink or non-file is UNSAFE_PATH. */
-export function readTextIfExists(filePath: string): string | null {
+/**
+ * Opens a file of the store that must be a regular file, without ever
+ * waiting: a symlink, FIFO, socket, device or directory is UNSAFE_PATH. Null
+ * when it does not exist (and `flags` does not create it). Every store file
+ * is opened here, so each check is made once for all of them.
+ */
+export function openRegularFile(filePath: string, flags: number, action: string): { fd: number; stat: fs.Stats } | null {
+  if (NONBLOCK === 0) {
+    const stat = fs.lstatSync(filePath, { throwIfNoEntry: false });
+    if (stat?.isSymbolicLink()) throw unsafePath(filePath, 'is a symbolic link');
+    if (stat && !stat.isFile()) throw unsafePath(filePath, 'is not a regular file');
+  }
   let fd: number;
   try {
-    fd = fs.openSync(filePath, fs.constants.O_RDONLY | NOFOLLOW);
+    fd = fs.openSync(filePath, flags | NOFOLLOW | NONBLOCK, 0o644);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw fsError(error, filePath, 'read');
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && (flags & fs.constants.O_CREAT) === 0) return null;
+    throw fsError(error, filePath, action);
   }
   try {
-    if (!fs.fstatSync(fd).isFile()) throw unsafePath(filePath, 'is not a regular file');
-    return fs.readFileSync(fd, 'utf8');
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) throw unsafePath(filePath, 'is not a regular file (a FIFO, socket or device)');
+    checkSingleLink(filePath, stat);
+    return { fd, stat };
+  } catch (error) {
+    fs.closeSync(fd);
+    throw fsError(error, filePath, action);
+  }
+}
+
+/**
+ * The file's text, or null when it does not exist. A symlink or non-file is
+ * UNSAFE_PATH. Bytes that are not UTF-8 are CORRUPT_FILE: decoded leniently
+ * they would turn into U+FFFD, and the next write would store that instead
+ * of what was there. Only `invalidUtf8: 'replace'` reads them anyway (the
+ * event log, which is appended to, never rewritten).
+ */
+export function readTextIfExists(filePath: string, options: { invalidUtf8?: 'refuse' | 'replace' } = {}): string | null {
+  const file = openRegularFile(filePath, fs.constants.O_RDONLY, 'read');
+  if (file === null) return null;
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file.fd);
   } catch (error) {
     throw fsError(error, filePath, 'read');
   } finally {
-    fs.closeSync(fd);
+    fs.closeSync(file.fd);
   }
+  if (options.invalidUtf8 !== 'replace' && !isUtf8(bytes)) throw notUtf8(filePath, bytes);
+  return bytes.toString('utf8');
+}
+
+function notUtf8(filePath: string, bytes: Buffer): JitError {
+  let line = 1;
+  for (let start = 0; ; line++) {
+    const end = bytes.indexOf(0x0a, start);
+    if (!isUtf8(bytes.subarray(start, end === -1 ? bytes.length : end)) || end === -1) break;
+    start = end + 1;
+  }
+  return new JitError('CORRUPT_FILE', `Corrupt file ${filePath}: line ${line} is not valid UTF-8 text (jit writes only UTF-8), so jit will neither read nor rewrite it.`, {
+    suggestions: ['Restore the file from version control or a backup, or re-save it as UTF-8; `jit validate` lists every problem.'],
+    // Not jit's writing: validate --fix must not replace it (see JsonFileStorage.checkIndex).
+    details: { path: filePath, line, written_by_jit: false },
+  });
 }
 
 export function fsyncDirectory(dir: string): void {
@@ -118,6 +211,7 @@ function checkReplaceable(target: string): void {
     const stat = fs.lstatSync(target);
     if (stat.isSymbolicLink()) throw unsafePath(target, 'is a symbolic link');
     if (!stat.isFile()) throw unsafePath(target, 'is not a regular file');
+    checkSingleLink(target, stat);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw fsError(error, target, 'replace');
   }
@@ -223,14 +317,8 @@ export function isStrayTemp(dir: string, name: string): boolean {
 
 /** Appends with one write() on an O_APPEND descriptor, so concurrent appenders never interleave inside a line. */
 export function appendText(filePath: string, text: string): void {
-  let fd: number;
+  const { fd } = openRegularFile(filePath, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, 'append to')!;
   try {
-    fd = fs.openSync(filePath, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | NOFOLLOW, 0o644);
-  } catch (error) {
-    throw fsError(error, filePath, 'append to');
-  }
-  try {
-    if (!fs.fstatSync(fd).isFile()) throw unsafePath(filePath, 'is not a regular file');
     const data = Buffer.from(text);
     const written = fs.writeSync(fd, data);
     if (written !== data.length) throw new Error(`short write (${written} of ${data.length} bytes)`);
@@ -243,16 +331,10 @@ export function appendText(filePath: string, text: string): void {
 
 /** Whether the file ends with a newline (true for an empty or missing file). */
 export function endsWithNewline(filePath: string): boolean {
-  let fd: number;
+  const file = openRegularFile(filePath, fs.constants.O_RDONLY, 'read');
+  if (file === null) return true;
+  const { fd, stat } = file;
   try {
-    fd = fs.openSync(filePath, fs.constants.O_RDONLY | NOFOLLOW);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true;
-    throw fsError(error, filePath, 'read');
-  }
-  try {
-    const stat = fs.fstatSync(fd);
-    if (!stat.isFile()) throw unsafePath(filePath, 'is not a regular file');
     if (stat.size === 0) return true;
     const last = Buffer.alloc(1);
     fs.readSync(fd, last, 0, 1, stat.size - 1);

@@ -2,12 +2,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { JitError } from './errors.js';
-import { createFileIfMissing, fsError, makeDirectory, unsafePath } from './files.js';
+import { JIT_DIR_NAME, createFileIfMissing, fsError, listDirectory, makeDirectory, unsafePath } from './files.js';
 import { JsonFileStorage } from './json-file-storage.js';
 import { SCHEMA_VERSION } from './schema.js';
 import { Tracker } from './tracker.js';
 
-export const JIT_DIR_NAME = '.jit';
+export { JIT_DIR_NAME };
 
 function isDirectory(dir: string): boolean {
   try {
@@ -49,18 +49,21 @@ export function findJitDir(startDir: string): string | null {
   }
 }
 
-/** A project folder or a `.jit` folder given explicitly: the `.jit` path it means. */
+/**
+ * A project folder or a `.jit` folder given explicitly: the `.jit` path it
+ * means. Only a folder named `.jit` is a store; any other folder, whatever
+ * it holds (an index.json of its own), is a project that has none yet.
+ */
 function explicitJitDir(given: string, cwd: string, source: string): string {
   const resolved = path.resolve(cwd, given);
-  const candidates = path.basename(resolved) === JIT_DIR_NAME ? [resolved] : [path.join(resolved, JIT_DIR_NAME), resolved];
-  for (const candidate of candidates) {
-    if (isDirectory(candidate) && (path.basename(candidate) === JIT_DIR_NAME || fs.existsSync(path.join(candidate, 'index.json')))) return candidate;
-  }
+  const candidate = path.basename(resolved) === JIT_DIR_NAME ? resolved : path.join(resolved, JIT_DIR_NAME);
+  if (isDirectory(candidate)) return candidate;
+  const project = candidate === resolved ? path.dirname(resolved) : resolved;
   throw notInitialized(
-    `No jit store at ${resolved} (from ${source}).`,
-    [`Run \`jit init\` in ${resolved}, or point ${source} at a folder that has a .jit/ directory.`],
+    `No jit store at ${resolved} (from ${source}): there is no ${JIT_DIR_NAME}/ folder ${candidate === resolved ? 'there' : 'in it'}.`,
+    [`Run \`jit init\` in ${project}, or point ${source} at a folder that has a .jit/ directory.`],
     { path: resolved },
-    isRegularFile(candidates[0]!) ? candidates[0]! : null,
+    isRegularFile(candidate) ? candidate : null,
   );
 }
 
@@ -99,6 +102,8 @@ export interface InitResult {
   created: boolean;
   /** Parts that were missing from an existing `.jit/` and were created (`issues/`, `index.json`, ...); empty otherwise. */
   repaired: string[];
+  /** Only when a missing index.json was rebuilt from issue files: how many it lists, and the files it could not read. */
+  rebuilt_index?: { issues: number; unreadable: string[] };
 }
 
 export function initJit(projectDir: string): InitResult {
@@ -121,6 +126,9 @@ export function initJit(projectDir: string): InitResult {
   const created = makeDirectory(jitDir);
   const made: string[] = [];
   for (const dir of ['issues', 'pending']) if (makeDirectory(path.join(jitDir, dir))) made.push(`${dir}/`);
+  // Issue files but no index (deleted, or lost in a copy): an empty index would hide them all.
+  const rebuilt = !fs.existsSync(path.join(jitDir, 'index.json')) && hasIssueFiles(jitDir) ? new JsonFileStorage(jitDir).createMissingIndex() : null;
+  if (rebuilt) made.push('index.json');
   const files: [string, string][] = [
     ['index.json', `{"schema_version":${SCHEMA_VERSION},"issues":{\n}}\n`],
     ['gates.json', JSON.stringify({ schema_version: SCHEMA_VERSION, gates: {} }, null, 2) + '\n'],
@@ -128,7 +136,11 @@ export function initJit(projectDir: string): InitResult {
     ['.gitignore', GITIGNORE],
   ];
   for (const [name, text] of files) if (createFileIfMissing(jitDir, name, text)) made.push(name);
-  return { path: jitDir, created, repaired: created ? [] : made };
+  return { path: jitDir, created, repaired: created ? [] : made, ...(rebuilt ? { rebuilt_index: rebuilt } : {}) };
+}
+
+function hasIssueFiles(jitDir: string): boolean {
+  return listDirectory(path.join(jitDir, 'issues')).some((name) => name.endsWith('.json') && !name.startsWith('.'));
 }
 
 /** A Tracker on the store at `jitDir`. Cheap: nothing is read until the first operation. */

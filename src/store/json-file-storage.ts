@@ -28,9 +28,12 @@ import path from 'node:path';
 import type { LockMode, LockRequest } from '../lock/index.js';
 import { JitError } from './errors.js';
 import {
+  JIT_DIR_NAME,
   TEMP_FILE,
   appendText,
   checkDirectory,
+  checkSingleLink,
+  createFileIfMissing,
   endsWithNewline,
   fsError,
   fsyncDirectory,
@@ -42,7 +45,7 @@ import {
   unsafePath,
   writeFileAtomic,
 } from './files.js';
-import { RANK, fileLocker, type HeldLocks, type Locker } from './locker.js';
+import { RANK, fileLocker, lockFileSync, type HeldLocks, type Locker } from './locker.js';
 import type { GateDefinition, Issue, JitEvent } from './model.js';
 import { SCHEMA_VERSION, freezeSummary, parseEventLine, parseGates, parseIndex, parseIssue, summarize } from './schema.js';
 import type { GraphTx, IssueLocks, IssueTx, Storage, StorageCheck } from './storage.js';
@@ -155,7 +158,7 @@ export class JsonFileStorage implements Storage {
       const held = await this.lock([{ path: this.lockPath('events'), mode: 'shared', rank: RANK.events }]);
       let text: string | null;
       try {
-        text = readTextIfExists(this.eventsPath);
+        text = readTextIfExists(this.eventsPath, { invalidUtf8: 'replace' });
       } finally {
         held.release();
       }
@@ -280,6 +283,32 @@ export class JsonFileStorage implements Storage {
     });
   }
 
+  /**
+   * For `jit init` on a store whose index.json is missing: creates one from
+   * the issue files (they are the truth), never an empty one that would
+   * hide every issue. Synchronous, as initJit is, under the exclusive index
+   * lock (always a real file lock: init takes no injected locker). Markers
+   * are left alone: readers overlay them and the next writer heals them.
+   * Null when index.json exists (another init or validate made it first).
+   */
+  createMissingIndex(): { issues: number; unreadable: string[] } | null {
+    this.checkInitialized();
+    const held = lockFileSync(this.indexLock('exclusive'));
+    try {
+      if (fs.lstatSync(this.indexPath, { throwIfNoEntry: false })) return null;
+      const summaries: Summaries = new Map();
+      const unreadable: string[] = [];
+      for (const id of this.issueFileIds()) {
+        const issue = this.readIssueFileOrKeep(id);
+        if (issue === undefined) unreadable.push(this.issuePath(id));
+        else if (issue) summaries.set(id, freezeSummary(summarize(issue)));
+      }
+      return createFileIfMissing(this.jitDir, 'index.json', indexText(summaries)) ? { issues: summaries.size, unreadable } : null;
+    } finally {
+      held.release();
+    }
+  }
+
   // -------------------------------------------------------------- internal
 
   private serial<T>(work: () => Promise<T>): Promise<T> {
@@ -337,6 +366,13 @@ export class JsonFileStorage implements Storage {
   }
 
   private checkInitialized(): void {
+    if (path.basename(this.jitDir) !== JIT_DIR_NAME) {
+      // Not a store (whatever it holds): never write a single file into someone else's folder.
+      throw new JitError('NOT_INITIALIZED', `No jit store at ${this.jitDir}: a store is a folder named ${JIT_DIR_NAME}, as \`jit init\` makes it.`, {
+        suggestions: [`Run \`jit init\` in your project folder and open its ${JIT_DIR_NAME} folder.`],
+        details: { path: this.jitDir },
+      });
+    }
     try {
       checkDirectory(this.jitDir);
     } catch (error) {
@@ -359,10 +395,10 @@ export class JsonFileStorage implements Storage {
    * a planted symlink or folder there up front instead.
    */
   private checkAfterCommitFiles(): void {
-    for (const file of [this.lockPath('index'), this.lockPath('events'), this.eventsPath]) this.checkRegularFile(file);
+    for (const file of [this.lockPath('index'), this.indexPath, this.lockPath('events'), this.eventsPath]) this.checkRegularFile(file);
   }
 
-  /** UNSAFE_PATH when a file jit writes was replaced by a symlink or something other than a regular file. */
+  /** UNSAFE_PATH when a file jit writes was replaced by a symlink, something other than a regular file, or a file with other hard links. */
   private checkRegularFile(lockFile: string): void {
     let stat: fs.Stats;
     try {
@@ -373,6 +409,7 @@ export class JsonFileStorage implements Storage {
     }
     if (stat.isSymbolicLink()) throw unsafePath(lockFile, 'is a symbolic link');
     if (!stat.isFile()) throw unsafePath(lockFile, 'is not a regular file');
+    checkSingleLink(lockFile, stat);
   }
 
   private lockPath(name: 'index' | 'gates' | 'events'): string {
@@ -504,9 +541,7 @@ export class JsonFileStorage implements Storage {
   }
 
   private writeIndex(summaries: Summaries): void {
-    // One summary per line: small diffs, and fast to write for 10,000 issues.
-    const lines = [...summaries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([id, s]) => `${JSON.stringify(id)}:${JSON.stringify(s)}`);
-    writeFileAtomic(this.jitDir, 'index.json', `{"schema_version":${SCHEMA_VERSION},"issues":{\n${lines.join(',\n')}\n}}\n`);
+    writeFileAtomic(this.jitDir, 'index.json', indexText(summaries));
     // Our own write: cache what we wrote instead of parsing it again.
     const stat = fs.lstatSync(this.indexPath, { bigint: true });
     this.indexCache = { stamp: indexStamp(stat), summaries };
@@ -715,11 +750,14 @@ export class JsonFileStorage implements Storage {
       }
     }
     let stored: Summaries | null = null;
+    let replaceable = true;
     try {
       stored = this.readIndex(true);
     } catch (error) {
       if (!(error instanceof JitError && error.code === 'CORRUPT_FILE')) throw error;
-      problems.push({ kind: 'corrupt_file', message: error.message, path: this.indexPath, fixable: true });
+      // A file jit did not write (another tool's index.json) is somebody's data: never replace it.
+      replaceable = error.details?.['written_by_jit'] !== false;
+      problems.push({ kind: 'corrupt_file', message: error.message, path: this.indexPath, fixable: replaceable });
     }
     const pending = this.listPending();
     const inFlight = new Set<string>();
@@ -744,7 +782,7 @@ export class JsonFileStorage implements Storage {
       }
     }
     const finishedMarkers = [...pending].filter(([id]) => !inFlight.has(id) && !corrupt.has(id)).flatMap(([, names]) => names);
-    if (!fix || (stored && mismatches === 0 && finishedMarkers.length === 0)) return;
+    if (!fix || !replaceable || (stored && mismatches === 0 && finishedMarkers.length === 0)) return;
     const rebuilt: Summaries = new Map();
     for (const [id, summary] of fromFiles) rebuilt.set(id, freezeSummary(summary));
     // Corrupt or in-flight issues keep their last known summary: nothing is guessed or dropped.
@@ -760,7 +798,7 @@ export class JsonFileStorage implements Storage {
   private async checkEvents(fix: boolean, problems: ValidationProblem[], fixed: string[]): Promise<void> {
     const held = await this.lock([{ path: this.lockPath('events'), mode: fix ? 'exclusive' : 'shared', rank: RANK.events }]);
     try {
-      const text = readTextIfExists(this.eventsPath) ?? '';
+      const text = readTextIfExists(this.eventsPath, { invalidUtf8: 'replace' }) ?? '';
       const lines = text.split('\n');
       const tail = lines.pop()!; // '' when the file ends with a newline
       lines.forEach((line, i) => {
@@ -789,6 +827,12 @@ export class JsonFileStorage implements Storage {
       held.release();
     }
   }
+}
+
+/** index.json's text. One summary per line: small diffs, and fast to write for 10,000 issues. */
+function indexText(summaries: Summaries): string {
+  const lines = [...summaries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([id, s]) => `${JSON.stringify(id)}:${JSON.stringify(s)}`);
+  return `{"schema_version":${SCHEMA_VERSION},"issues":{\n${lines.join(',\n')}\n}}\n`;
 }
 
 /** What tells one version of index.json from another, short of reading it. */

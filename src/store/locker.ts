@@ -2,7 +2,8 @@
  * The store's view of the lock toolkit, injectable so the benchmark can
  * measure the same work without locks. Lock errors become JitErrors here.
  */
-import { lockAll, tryLock, LockConfigError, LockError, LockTimeoutError } from '../lock/index.js';
+import { existsSync } from 'node:fs';
+import { lockAll, lockSync, tryLock, LockConfigError, LockError, LockTimeoutError } from '../lock/index.js';
 import type { LockMode, LockRequest } from '../lock/index.js';
 import { JitError } from './errors.js';
 import { fsError } from './files.js';
@@ -46,19 +47,51 @@ export function lockError(error: unknown): JitError {
   return fsError(error, path, 'lock');
 }
 
+const NOTHING_HELD: HeldLocks = { release() {} };
+
+/**
+ * Whether `error` says that the shared lock `request` is on a file that does
+ * not exist and may not be created (a read-only file system, a folder we may
+ * only read): a reader may then go without it. Every writer creates its lock
+ * file before it writes, so where none can be created (EROFS) nobody writes;
+ * where only we may not (EACCES), a writer starting now still replaces whole
+ * files by rename, and readers overlay marked issues from their files.
+ */
+function isUncreatableReadLock(error: unknown, request: LockRequest): boolean {
+  const { code, path } = error as { code?: unknown; path?: unknown };
+  if ((request.mode ?? 'exclusive') !== 'shared' || path !== request.path) return false;
+  if (code !== 'EROFS' && code !== 'EACCES' && code !== 'EPERM') return false;
+  return !existsSync(request.path);
+}
+
 export const fileLocker: Locker = {
   async lockAll(requests) {
-    try {
-      return await lockAll(requests, { followSymlinks: false });
-    } catch (error) {
-      throw lockError(error);
+    let wanted = requests;
+    for (;;) {
+      try {
+        return await lockAll(wanted, { followSymlinks: false });
+      } catch (error) {
+        const lockless = wanted.find((request) => isUncreatableReadLock(error, request));
+        if (!lockless) throw lockError(error);
+        wanted = wanted.filter((request) => request !== lockless);
+      }
     }
   },
   tryLock(path, mode, rank) {
     try {
       return tryLock(path, { mode, rank, followSymlinks: false });
     } catch (error) {
+      if (isUncreatableReadLock(error, { path, mode })) return NOTHING_HELD;
       throw lockError(error);
     }
   },
 };
+
+/** One real file lock, blocking this thread while it waits (JIT_LOCK_TIMEOUT): for initJit, which is synchronous. */
+export function lockFileSync(request: LockRequest): HeldLocks {
+  try {
+    return lockSync(request.path, { mode: request.mode ?? 'exclusive', rank: request.rank, followSymlinks: false });
+  } catch (error) {
+    throw lockError(error);
+  }
+}

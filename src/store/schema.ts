@@ -143,20 +143,52 @@ export function parseIssue(text: string, path: string, expectedId?: string): Iss
   return issue;
 }
 
+/** How every index.json jit writes begins (JsonFileStorage.writeIndex, initJit). */
+const INDEX_HEADER = '{"schema_version":';
+
+/**
+ * Whether a damaged index.json is jit's own, which validate --fix may rebuild
+ * from the issue files: empty, begun as jit begins it, or still shaped like
+ * an index. Anything else (another tool's JSON, a CSV) is somebody's data.
+ */
+function isOwnIndex(text: string, data: unknown): boolean {
+  return text.trim() === '' || text.startsWith(INDEX_HEADER) || (isRecord(data) && 'schema_version' in data && isRecord(data['issues']));
+}
+
+/** CORRUPT_FILE for an index.json jit did not write: never replaced, so the remedy is to move it away. */
+function foreignIndex(path: string, why: string, cause?: unknown): JitError {
+  return new JitError('CORRUPT_FILE', `${path} is not an index jit wrote (${why}), so jit will not replace it.`, {
+    suggestions: [
+      `If the file is yours, move it out of .jit/; otherwise move it aside (\`mv ${path} ${path}.bak\`). Then \`jit validate --fix\` rebuilds the index from the issue files.`,
+    ],
+    // validate --fix reads this: false means "not jit's, do not replace".
+    details: { path, written_by_jit: false },
+    cause,
+  });
+}
+
 /** index.json as a map of read-only summaries (shared with callers, so frozen). */
 export function parseIndex(text: string, path: string): Map<string, IssueSummary> {
-  const data = parseJson(text, path);
-  checkVersion(data, path);
-  const issues = (data as Record<string, unknown>)['issues'];
-  if (!isRecord(issues)) throw corrupt(path, 'issues is not an object');
-  const summaries = new Map<string, IssueSummary>();
-  for (const id in issues) {
-    const summary = issues[id];
-    const problem = summaryProblem(id, summary);
-    if (problem) throw corrupt(path, `entry ${id}: ${problem}`);
-    summaries.set(id, freezeSummary(summary as IssueSummary));
+  let data: unknown;
+  try {
+    data = parseJson(text, path);
+    checkVersion(data, path);
+    const issues = (data as Record<string, unknown>)['issues'];
+    if (!isRecord(issues)) throw corrupt(path, 'issues is not an object');
+    const summaries = new Map<string, IssueSummary>();
+    for (const id in issues) {
+      const summary = issues[id];
+      const problem = summaryProblem(id, summary);
+      if (problem) throw corrupt(path, `entry ${id}: ${problem}`);
+      summaries.set(id, freezeSummary(summary as IssueSummary));
+    }
+    return summaries;
+  } catch (error) {
+    if (error instanceof JitError && error.code === 'CORRUPT_FILE' && !isOwnIndex(text, data)) {
+      throw foreignIndex(path, error.message.replace(/^Corrupt file .*?: /, '').replace(/\.$/, ''), error);
+    }
+    throw error;
   }
-  return summaries;
 }
 
 export function freezeSummary(summary: IssueSummary): IssueSummary {

@@ -186,11 +186,15 @@ describe.concurrent('jit failures', () => {
     expect(readFileSync(path.join(p.dir, 'victim.txt'), 'utf8')).toBe('keep me');
     expect(lstatSync(path.join(p.dir, 'link.dot')).isSymbolicLink()).toBe(true);
 
-    // An existing file (here a hard link to a store file) is replaced by a rename, never written through.
-    linkSync(indexPath, path.join(p.dir, 'hard.dot'));
+    // An existing file (here a hard link to a file in .jit/ that jit does not read: a linked
+    // index.json would be refused as UNSAFE_PATH) is replaced by a rename, never written through.
+    const gitignore = path.join(p.jitDir, '.gitignore');
+    const ignored = readFileSync(gitignore, 'utf8');
+    linkSync(gitignore, path.join(p.dir, 'hard.dot'));
     const ok = await p.json(['graph', 'export', '-f', 'dot', '-o', 'hard.dot']);
     expect(ok).toMatchObject({ format: 'dot', output: 'hard.dot', nodes: 1, edges: 0 });
     expect(readFileSync(path.join(p.dir, 'hard.dot'), 'utf8')).toMatch(/^digraph jit \{/);
+    expect(readFileSync(gitignore, 'utf8')).toBe(ignored);
     expect(readFileSync(indexPath, 'utf8')).toBe(before.index);
     expect(readdirSync(p.dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
   });

@@ -208,3 +208,31 @@ function createSymlink(target, link) {
   }
   return fs.lstatSync(link, { throwIfNoEntry: false })?.isSymbolicLink() === true;
 }
+
+test('a read-only file takes a shared lock (opened read-only) but not an exclusive one', (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'read-only.lock');
+  fs.writeFileSync(file, '');
+  fs.chmodSync(file, 0o444); // the read-only attribute: no handle may write it
+  t.after(() => fs.chmodSync(file, 0o666));
+  try {
+    fs.closeSync(fs.openSync(file, 'r+'));
+    t.skip('this system opens a read-only file for writing anyway (Wine run as root)');
+    return;
+  } catch {
+    // refused, as Windows does: the case under test
+  }
+  const shared = tryLock(file, { mode: 'shared' });
+  assert.ok(shared, 'a shared lock on a read-only file');
+  const second = tryLock(file, { mode: 'shared' });
+  assert.ok(second, 'shared locks still share');
+  second.release();
+  shared.release();
+  assert.throws(() => tryLock(file), { code: 'EACCES' });
+});
+
+test('a device name is no lock file (EFTYPE)', (t) => {
+  const dir = tempDir(t);
+  // NUL resolves to the null device in any folder on Windows.
+  assert.throws(() => tryLock(path.join(dir, 'NUL')), { code: 'EFTYPE' });
+});

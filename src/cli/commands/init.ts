@@ -9,6 +9,13 @@ function projectDirFor(target: string): string {
   return path.basename(resolved) === loadStore().JIT_DIR_NAME ? path.dirname(resolved) : resolved;
 }
 
+function describeIndex(rebuilt: { issues: number; unreadable: string[] } | undefined): string {
+  if (!rebuilt) return 'index.json';
+  const files = `${rebuilt.issues} issue file${rebuilt.issues === 1 ? '' : 's'}`;
+  if (rebuilt.unreadable.length === 0) return `index.json (rebuilt from ${files})`;
+  return `index.json (rebuilt from ${files}; could not read ${rebuilt.unreadable.join(', ')}: \`jit validate\` says why)`;
+}
+
 export function registerInitCommand(program: Command): void {
   program
     .command('init')
@@ -21,7 +28,7 @@ export function registerInitCommand(program: Command): void {
           data.created
             ? `Initialized an empty jit tracker in ${data.path}\n`
             : data.repaired.length > 0
-              ? `Repaired the jit tracker in ${data.path}: created ${data.repaired.join(', ')}.\n`
+              ? `Repaired the jit tracker in ${data.path}: created ${data.repaired.map((part) => (part === 'index.json' ? describeIndex(data.rebuilt_index) : part)).join(', ')}.\n`
               : `A jit tracker already exists in ${data.path}; nothing changed.\n`,
         );
       }),
