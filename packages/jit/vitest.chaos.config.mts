@@ -5,6 +5,7 @@ const toolkit = (file: string): string => fileURLToPath(new URL(`../../${file}`,
 
 // `npm run test:chaos`: kill storms, load, hostile and torn files (one file at a time).
 export default defineConfig({
+  root: fileURLToPath(new URL('.', import.meta.url)), // also when run with --config from the repository root
   resolve: { alias: [{ find: /^jit-lock$/, replacement: toolkit('src/index.ts') }] },
   test: {
     include: ['test/chaos/**/*.test.ts'],

@@ -6,6 +6,7 @@ const toolkit = (file: string): string => fileURLToPath(new URL(`../../${file}`,
 // The tracker's tests (`npm test` at the root runs them too). In-process,
 // `jit-lock` is the toolkit's source, like every other module under test.
 export default defineConfig({
+  root: fileURLToPath(new URL('.', import.meta.url)), // also when run with --config from the repository root
   resolve: { alias: [{ find: /^jit-lock$/, replacement: toolkit('src/index.ts') }] },
   test: {
     name: 'jit-tracker',
