@@ -20,7 +20,7 @@ const path = require('node:path');
 const readline = require('node:readline');
 
 const root = path.resolve(__dirname, '..');
-const jit = require(path.join(root, 'dist', 'lock', 'index.js'));
+const jit = require(path.join(root, 'dist', 'index.js'));
 const properLockfile = require('proper-lockfile');
 
 const UNCONTENDED = Number(process.env.BENCH_LOCK_CYCLES || 20000);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds the addon with cmake-js (npm run build:cmake) and runs the lock
 // tests against that binary instead of node-gyp's. node-gyp-build honours
-// JIT_TRACKER_PREBUILD=<dir> (from the package name) and then loads
+// JIT_LOCK_PREBUILD=<dir> (from the package name) and then loads
 // <dir>/build/Release/*.node, which is where build:cmake writes it.
 'use strict';
 const { spawnSync } = require('node:child_process');
@@ -9,7 +9,7 @@ const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
 const cmakeDir = path.join(root, 'build-cmake');
-const env = { ...process.env, JIT_TRACKER_PREBUILD: cmakeDir };
+const env = { ...process.env, JIT_LOCK_PREBUILD: cmakeDir };
 
 function run(command, args, options = {}) {
   const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', env, ...options });
@@ -31,4 +31,4 @@ if (probe.status !== 0 || !binary.startsWith(cmakeDir)) {
   process.exit(1);
 }
 console.log(`lock tests against ${path.relative(root, binary)}`);
-run(process.execPath, [path.join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', 'src/lock', 'test/lock']);
+run(process.execPath, [path.join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--project', 'jit-lock', 'src/', 'test/lock/']);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Cross-compiles the addon for Windows x64 with mingw-w64:
-# native/binding.cc + native/lock_win32.cc -> prebuilds/win32-x64/jit-tracker.node
+# native/binding.cc + native/lock_win32.cc -> prebuilds/win32-x64/jit-lock.node
 # (where node-gyp-build looks for a win32-x64 prebuild). Same sources and
 # defines as binding.gyp; warnings are errors.
 set -euo pipefail

@@ -9,7 +9,7 @@ CACHE="$ROOT/.cache/windows"
 NODE_WIN_VERSION="${NODE_WIN_VERSION:-20.20.2}"
 NODE_EXE="$CACHE/node-v$NODE_WIN_VERSION/node.exe"
 WIN_PREBUILD_DIR="$ROOT/prebuilds/win32-x64"
-WIN_ADDON="$WIN_PREBUILD_DIR/jit-tracker.node"  # the name prebuildify gives; node-gyp-build picks it
+WIN_ADDON="$WIN_PREBUILD_DIR/jit-lock.node"  # the name prebuildify gives; node-gyp-build picks it
 
 log() { printf '[windows] %s\n' "$*" >&2; }
 

@@ -7,8 +7,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
-if [ ! -f dist/lock/index.js ]; then
-  log "dist/lock/index.js is missing: run 'node scripts/build.js' first"
+if [ ! -f dist/index.js ]; then
+  log "dist/index.js is missing: run 'node scripts/build.js' first"
   exit 1
 fi
 bash scripts/windows/build.sh

@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { lockSync, probeLock, tryLock } from '../../src/lock/index.js';
+import { lockSync, probeLock, tryLock } from '../../src/index.js';
 import { fixture, perTestSandbox, tempDir } from './helpers.js';
 
 const sandbox = perTestSandbox();
@@ -142,8 +142,8 @@ describe('waiting across processes', () => {
 describe('loading the addon', () => {
   it('fails with one error that lists what was tried and what to do', () => {
     const emptyDir = tempDir();
-    const result = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(path.resolve(__dirname, '../../dist/lock/index.js'))}).tryLock('x')`], {
-      env: { ...process.env, PREBUILDS_ONLY: '1', JIT_TRACKER_PREBUILD: emptyDir },
+    const result = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(path.resolve(__dirname, '../../dist/index.js'))}).tryLock('x')`], {
+      env: { ...process.env, PREBUILDS_ONLY: '1', JIT_LOCK_PREBUILD: emptyDir },
       encoding: 'utf8',
     });
     fs.rmSync(emptyDir, { recursive: true, force: true });

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { tryLock } from '../../src/lock/index.js';
+import { tryLock } from '../../src/index.js';
 import { tempDir } from './helpers.js';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { lockSync, probeLock, tryLock } from '../../src/lock/index.js';
+import { lockSync, probeLock, tryLock } from '../../src/index.js';
 import { fixture, tempDir } from './helpers.js';
 
 let dir: string;

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# The npm package installs and runs without a compiler: packs jit-tracker,
-# installs the tarball into an empty folder whose PATH holds node and npm
-# only (no cc, c++, make, python), and runs the CLI and the lock API there.
-# Needs dist/ (node scripts/build.js) and prebuilds/linux-x64 (npm run
-# prebuild); run by .ci/run, not by vitest (it needs the npm registry for
-# the dependencies and takes ~15 s).
+# Both npm packages install and run without a compiler. Packs jit-lock and
+# jit-tracker (scripts/pack.js), then, in empty folders whose PATH holds node
+# and npm only (no cc, c++, make, python):
+#   1. `npm install jit-lock.tgz`: counts the packages and bytes it adds, and
+#      uses the lock API from CommonJS and ESM with the prebuilt binary;
+#   2. `npm install jit-lock.tgz jit-tracker.tgz`: runs the CLI, and the
+#      jit-tracker/lock re-export from CommonJS and ESM.
+# Needs dist/ of both packages (node scripts/build.js) and prebuilds/<this
+# platform> (npm run build:prebuilds); run by .ci/run, not by vitest (it
+# needs the npm registry for jit-tracker's dependencies and takes ~30 s).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
@@ -15,69 +19,141 @@ fail() {
 }
 step() { printf '[package] %s\n' "$*"; }
 
-[ -f dist/lock/index.js ] && [ -f dist/cli/main.js ] || fail "dist/ is missing: run 'node scripts/build.js'"
+[ -f dist/index.js ] && [ -f packages/jit/dist/cli/main.js ] || fail "dist/ is missing: run 'node scripts/build.js'"
 platform="$(node -p 'process.platform + "-" + process.arch')"
 compgen -G "prebuilds/$platform/*.node" >/dev/null || fail "no prebuilds/$platform binary: run 'npm run build:prebuilds'"
+version="$(node -p 'require("./package.json").version')"
+[ "$version" = "$(node -p 'require("./packages/jit/package.json").version')" ] || fail "jit-lock and jit-tracker have different versions"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/jit-package.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
-# --ignore-scripts: dist/ is already built; `prepare` would rebuild it.
-tarball="$work/$(npm pack --ignore-scripts --silent --pack-destination "$work" | tail -n 1)"
-step "packed $(basename "$tarball") ($(du -k "$tarball" | cut -f1) kB)"
-contents="$(tar -tzf "$tarball")"
-for required in package/bin/jit.js package/dist/cli/main.js package/dist/lock/index.js \
-  package/dist/lock/index.d.ts "package/prebuilds/$platform/"; do
-  grep -q "^$required" <<<"$contents" || fail "the tarball lacks $required"
-done
-for forbidden in package/src/ package/test/ package/build/ package/node_modules/; do
-  if grep -q "^$forbidden" <<<"$contents"; then fail "the tarball contains $forbidden"; fi
-done
-step "tarball holds: $(grep -o '^package/prebuilds/[^/]*/' <<<"$contents" | sort -u | sed 's#^package/##' | tr '\n' ' ')"
+mapfile -t tarballs < <(node scripts/pack.js --out "$work/tarballs")
+lock_tarball="${tarballs[0]}"
+tracker_tarball="${tarballs[1]}"
+[[ "$(basename "$lock_tarball")" == "jit-lock-$version.tgz" ]] || fail "scripts/pack.js printed '${tarballs[*]}'"
+[[ "$(basename "$tracker_tarball")" == "jit-tracker-$version.tgz" ]] || fail "scripts/pack.js printed '${tarballs[*]}'"
 
-# A PATH with node, npm, npx and sh (npm exec runs commands through it) only.
-mkdir "$work/bin" "$work/app"
+# require_entries <tarball> <required...> -- <forbidden...>
+check_contents() {
+  local tarball="$1" contents entry
+  shift
+  contents="$(tar -tzf "$tarball")"
+  while [ "$1" != "--" ]; do
+    grep -q "^$1" <<<"$contents" || fail "$(basename "$tarball") lacks $1"
+    shift
+  done
+  shift
+  for entry in "$@"; do
+    if grep -q "$entry" <<<"$contents"; then fail "$(basename "$tarball") contains $entry"; fi
+  done
+}
+check_contents "$lock_tarball" package/dist/index.js package/dist/index.d.ts package/binding.gyp package/native/binding.cc \
+  "package/prebuilds/$platform/" -- '^package/src/' '^package/test/' '^package/build/' '^package/node_modules/' \
+  '^package/packages/' '^package/scripts/' '^package/bench/' 'tsbuildinfo$'
+check_contents "$tracker_tarball" package/bin/jit.js package/dist/cli/main.js package/dist/store/index.js \
+  package/dist/lock/index.js package/dist/lock/index.d.ts -- '^package/src/' '^package/test/' '^package/bench/' \
+  '^package/prebuilds/' '^package/native/' '^package/node_modules/' 'tsbuildinfo$'
+step "packed $(basename "$lock_tarball") ($(du -k "$lock_tarball" | cut -f1) kB; $(tar -tzf "$lock_tarball" | grep -o '^package/prebuilds/[^/]*/' | sort -u | sed 's#^package/##' | tr '\n' ' '))"
+step "packed $(basename "$tracker_tarball") ($(du -k "$tracker_tarball" | cut -f1) kB)"
+
+# The published jit-tracker names jit-lock by version (in the repository it is "file:../..").
+dependency="$(tar -xzOf "$tracker_tarball" package/package.json | node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0, "utf8")).dependencies["jit-lock"])')"
+[ "$dependency" = "^$version" ] || fail "the packed jit-tracker depends on jit-lock '$dependency', not '^$version'"
+step "jit-tracker's package.json: \"jit-lock\": \"$dependency\""
+
+# A PATH with node, npm, npx and sh (npm runs scripts through it) only.
+mkdir "$work/bin"
 for tool in node npm npx sh; do ln -s "$(command -v "$tool")" "$work/bin/$tool"; done
 for compiler in cc gcc c++ g++ clang make python3 python; do
   if PATH="$work/bin" command -v "$compiler" >/dev/null 2>&1; then fail "$compiler is on the test PATH"; fi
 done
-in_app() { (cd "$work/app" && env PATH="$work/bin" "$@"); }
+# in_app <folder> <command...>: runs in an app folder with the compiler-free PATH.
+in_app() {
+  local app="$1"
+  shift
+  (cd "$work/$app" && env PATH="$work/bin" "$@")
+}
+new_app() {
+  mkdir "$work/$1"
+  printf '{ "name": "%s", "private": true }\n' "$1" >"$work/$1/package.json"
+}
+# Bytes of the files under a folder, and how many npm packages it holds.
+bytes_of() { node -e '
+  const fs = require("fs"), path = require("path");
+  const size = (p) => { const s = fs.lstatSync(p); return s.isDirectory() ? fs.readdirSync(p).reduce((n, e) => n + size(path.join(p, e)), 0) : s.size; };
+  console.log(size(process.argv[1]));' "$1"; }
+packages_in() { (cd "$work/$1" && find node_modules -name package.json -not -path '*/node_modules/*/node_modules/*' \
+  -exec node -e 'const m = require(require("path").resolve(process.argv[1])); if (m.name && m.version) console.log(m.name)' {} \; | sort -u); }
 
-printf '{ "name": "app", "private": true }\n' >"$work/app/package.json"
+# --- 1. jit-lock alone, as a library author installs it (install scripts run) ---
+new_app lock-app
 started=$SECONDS
-in_app npm install --ignore-scripts --no-audit --no-fund --loglevel=error "$tarball" >/dev/null
-step "installed with --ignore-scripts in $((SECONDS - started)) s; node_modules: $(du -sh "$work/app/node_modules" | cut -f1), of which jit-tracker: $(du -sh "$work/app/node_modules/jit-tracker" | cut -f1)"
+in_app lock-app npm install --no-audit --no-fund --loglevel=error "$lock_tarball" >/dev/null
+[ ! -d "$work/lock-app/node_modules/jit-lock/build" ] || fail "jit-lock's install script built from source"
+mapfile -t added < <(packages_in lock-app)
+total="$(bytes_of "$work/lock-app/node_modules")"
+prebuilt="$(bytes_of "$work/lock-app/node_modules/jit-lock/prebuilds")"
+step "npm install jit-lock (no compiler, install script on) in $((SECONDS - started)) s: ${#added[@]} packages (${added[*]}),"
+step "  $((total / 1024)) KiB in node_modules, of which prebuilt binaries $((prebuilt / 1024)) KiB, the rest $(((total - prebuilt) / 1024)) KiB:"
+for package in "${added[@]}"; do
+  step "    $package $(($(bytes_of "$work/lock-app/node_modules/$package") / 1024)) KiB"
+done
+[ "${#added[@]}" -le 3 ] || fail "npm install jit-lock added ${#added[@]} packages: ${added[*]} (at most 3)"
+[ $((total - prebuilt)) -lt 1048576 ] || fail "npm install jit-lock added $((total - prebuilt)) bytes besides the prebuilt binaries (under 1 MiB)"
 
-version="$(in_app npx --no-install jit --version)"
-[ "$version" = "$(node -p 'require("./package.json").version')" ] || fail "jit --version printed '$version'"
-in_app npx --no-install jit init >/dev/null
-[ -d "$work/app/.jit" ] || fail "jit init created no .jit/"
-in_app npx --no-install jit issue create --title x >/dev/null
-status="$(in_app npx --no-install jit status)"
+in_app lock-app node -e '
+  const { tryLock, LockTimeoutError, DEFAULT_TIMEOUT_MS } = require("jit-lock");
+  const first = tryLock("app.lock");
+  if (!first || tryLock("app.lock") !== null) throw new Error("tryLock did not exclude");
+  first.release();
+  if (typeof LockTimeoutError !== "function" || DEFAULT_TIMEOUT_MS !== 5000) throw new Error("exports missing");
+  const loaded = require("node-gyp-build").path(require("path").dirname(require.resolve("jit-lock/package.json")));
+  if (!loaded.includes("prebuilds")) throw new Error("loaded " + loaded + ", not a prebuild");
+  console.log("[package] require(\"jit-lock\"): ok, binary " + loaded.replace(/.*node_modules./, ""));
+'
+in_app lock-app node --input-type=module -e '
+  import { lock, lockAll } from "jit-lock";
+  const held = await lock("app.lock", { timeoutMs: 1000 });
+  held.release();
+  (await lockAll([{ path: "a.lock" }, { path: "b.lock", mode: "shared" }])).release();
+  console.log("[package] import from \"jit-lock\": ok");
+'
+
+# --- 2. jit-tracker (with the jit-lock tarball standing in for the registry's) ---
+new_app tracker-app
+started=$SECONDS
+in_app tracker-app npm install --no-audit --no-fund --loglevel=error "$lock_tarball" "$tracker_tarball" >/dev/null
+[ ! -d "$work/tracker-app/node_modules/jit-tracker/node_modules/jit-lock" ] || fail "jit-tracker installed a second jit-lock"
+step "npm install jit-tracker in $((SECONDS - started)) s: $(packages_in tracker-app | wc -l) packages, node_modules $(du -sh "$work/tracker-app/node_modules" | cut -f1)"
+
+printed="$(in_app tracker-app npx --no-install jit --version)"
+[ "$printed" = "$version" ] || fail "jit --version printed '$printed'"
+in_app tracker-app npx --no-install jit init >/dev/null
+[ -d "$work/tracker-app/.jit" ] || fail "jit init created no .jit/"
+in_app tracker-app npx --no-install jit issue create --title x >/dev/null
+status="$(in_app tracker-app npx --no-install jit status)"
 grep -q '^total: *1$' <<<"$status" || fail "jit status after one create printed: $status"
 step "npx jit init && npx jit issue create --title x && npx jit status: ok"
 printf '%s\n' "$status" | sed 's/^/  | /'
+timeout_error="$(export JIT_LOCK_TIMEOUT=soon && in_app tracker-app npx --no-install jit --json status 2>&1 || true)"
+grep -q '"code": *"INVALID_ENV"' <<<"$timeout_error" || fail "JIT_LOCK_TIMEOUT=soon gave: $timeout_error"
+step "JIT_LOCK_TIMEOUT=soon jit status: INVALID_ENV (the tracker reads its variable)"
 
-# The lock API from CommonJS and ESM, and the binary it loaded.
-in_app node -e '
+in_app tracker-app node -e '
   const { tryLock } = require("jit-tracker/lock");
   const first = tryLock("app.lock");
   if (!first || tryLock("app.lock") !== null) throw new Error("tryLock did not exclude");
   first.release();
-  const loaded = require("node-gyp-build").path(require("path").dirname(require.resolve("jit-tracker/package.json")));
-  if (!loaded.includes("prebuilds")) throw new Error("loaded " + loaded + ", not a prebuild");
-  console.log("[package] require(\"jit-tracker/lock\"): ok, binary " + loaded.replace(/.*node_modules./, ""));
+  if (require("jit-tracker").tryLock !== require("jit-lock").tryLock) throw new Error("jit-tracker re-exports another jit-lock");
+  console.log("[package] require(\"jit-tracker/lock\") and require(\"jit-tracker\"): ok");
 '
-in_app node --input-type=module -e '
+in_app tracker-app node --input-type=module -e '
   import { lock } from "jit-tracker/lock";
+  import { openTracker } from "jit-tracker/store";
   const held = await lock("app.lock", { timeoutMs: 1000 });
   held.release();
-  console.log("[package] import from \"jit-tracker/lock\": ok");
+  if ((await openTracker(".jit").listIssues()).length !== 1) throw new Error("the store did not list the issue");
+  console.log("[package] import from \"jit-tracker/lock\" and \"jit-tracker/store\": ok");
 '
-
-# What `npm install` does for a user: the install script finds the prebuild
-# and compiles nothing (there is no compiler to compile with).
-in_app npm rebuild jit-tracker --loglevel=error >/dev/null
-[ ! -d "$work/app/node_modules/jit-tracker/build" ] || fail "the install script built from source"
-step "install script (node-gyp-build) with no compiler: ok"
 step "PASS"

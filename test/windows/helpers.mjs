@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 /** The compiled lock toolkit (built on Linux by tsc; JavaScript is portable). */
-export const lockApiPath = require.resolve('../../dist/lock/index.js');
+export const lockApiPath = require.resolve('../../dist/index.js');
 export const lockApi = require(lockApiPath);
 
 const childScript = fileURLToPath(new URL('./fixtures/lock-child.cjs', import.meta.url));

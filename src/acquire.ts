@@ -33,7 +33,7 @@ export function openAttempt(
     if (!followSymlinks && (error as { code?: unknown }).code === 'ELOOP') {
       throw new LockError(
         'ELOOP',
-        `Refusing to ${probing ? 'probe' : 'lock'} ${path}: it is a symbolic link, and jit does not follow ` +
+        `Refusing to ${probing ? 'probe' : 'lock'} ${path}: it is a symbolic link, and jit-lock does not follow ` +
           'symlinks for lock files (a link could point the lock anywhere). ' +
           (probing ? 'Probe the real file (the link\'s target) instead.' : 'Lock the real file, or pass followSymlinks: true.'),
         { path, cause: error },

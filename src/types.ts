@@ -1,11 +1,11 @@
-// The public types of jit-tracker/lock.
+// The public types of jit-lock.
 
 export type LockMode = 'shared' | 'exclusive';
 
 export interface LockOptions {
   /** Default 'exclusive'. */
   mode?: LockMode;
-  /** How long to wait for a busy lock; default defaultTimeoutMs(). 0 = do not wait, Infinity = no limit. */
+  /** How long to wait for a busy lock; default DEFAULT_TIMEOUT_MS (5000). 0 = do not wait, Infinity = no limit. */
   timeoutMs?: number;
   /** Aborting stops the wait with LockAbortedError. */
   signal?: AbortSignal;

@@ -23,37 +23,36 @@ interface NativeAddon {
   LockHandle: new (path: string, followSymlinks: boolean, readOnlyFallback?: boolean) => NativeLockHandle;
 }
 
-// Both src/lock and dist/lock sit two levels below the package root.
-const packageRoot = path.resolve(__dirname, '..', '..');
+// Both src/ and dist/ sit one level below the package root.
+const packageRoot = path.resolve(__dirname, '..');
 
 /**
  * The addon compiled on install, where node-gyp-build looks first; loading it
- * directly spares every CLI start node-gyp-build's package.json parse and
+ * directly spares every process start node-gyp-build's package.json parse and
  * folder scans. Undefined when it is missing or node-gyp-build's environment
  * overrides (prebuilds only, another prebuild folder) are set: then
  * node-gyp-build decides.
  */
 function loadLocalBuild(): NativeAddon | undefined {
-  if (process.env['PREBUILDS_ONLY'] || process.env['JIT_TRACKER_PREBUILD']) return undefined;
+  if (process.env['PREBUILDS_ONLY'] || process.env['JIT_LOCK_PREBUILD']) return undefined;
   const file = path.join(packageRoot, 'build', 'Release', 'jit_lock.node');
   return existsSync(file) ? (require(file) as NativeAddon) : undefined;
 }
 
 function loadAddon(): NativeAddon {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     return loadLocalBuild() ?? (require('node-gyp-build') as (dir: string) => NativeAddon)(packageRoot);
   } catch (cause) {
     const target = `${platform()}-${arch()}`;
     throw new Error(
       [
-        `jit: could not load its native lock addon (jit_lock.node) for ${target}, Node ${process.versions.node}.`,
+        `jit-lock: could not load its native lock addon (jit_lock.node) for ${target}, Node ${process.versions.node}.`,
         'Tried:',
         `  - ${path.join(packageRoot, 'build', 'Release', 'jit_lock.node')} (built on install)`,
         `  - ${path.join(packageRoot, 'prebuilds', target)}/ (prebuilt binaries)`,
         `Reason: ${cause instanceof Error ? cause.message.trim() : String(cause)}`,
         'What to do:',
-        '  - run `npm rebuild jit-tracker` to build it (needs python3, make and a C++ compiler: g++/clang, or Visual Studio Build Tools on Windows);',
+        '  - run `npm rebuild jit-lock` to build it (needs python3, make and a C++ compiler: g++/clang, or Visual Studio Build Tools on Windows);',
         `  - if your platform (${target}) has no prebuilt binary and cannot compile, please report it.`,
       ].join('\n'),
       { cause },

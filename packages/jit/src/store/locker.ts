@@ -1,12 +1,14 @@
 /**
  * The store's view of the lock toolkit, injectable so the benchmark can
- * measure the same work without locks. Lock errors become JitErrors here.
+ * measure the same work without locks. Lock errors become JitErrors here,
+ * with jit's own advice: the toolkit's errors carry only the facts.
  */
 import { existsSync } from 'node:fs';
-import { lockAll, lockSync, tryLock, LockConfigError, LockError, LockTimeoutError } from '../lock/index.js';
-import type { LockMode, LockRequest } from '../lock/index.js';
+import { lockAll, lockSync, tryLock, LockConfigError, LockError, LockTimeoutError } from 'jit-lock';
+import type { LockMode, LockRequest } from 'jit-lock';
 import { JitError } from './errors.js';
 import { fsError } from './files.js';
+import { LOCK_TIMEOUT_VARIABLE, lockTimeoutMs } from './lock-timeout.js';
 
 export interface HeldLocks {
   release(): void;
@@ -22,18 +24,22 @@ export interface Locker {
 /** Lock ranks: the global order index -> issues -> gates -> events. */
 export const RANK = { index: 10, issue: 20, gates: 30, events: 40 } as const;
 
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))}s`;
+}
+
 export function lockError(error: unknown): JitError {
   if (error instanceof JitError) return error;
   if (error instanceof LockTimeoutError) {
-    const [headline, ...rest] = error.message.split('\n');
-    return new JitError('LOCK_TIMEOUT', headline!, {
-      suggestions: rest.map((line) => line.replace(/^\s*(\d+\.\s*)?/, '')).filter((line) => line && line !== 'What you can do:'),
-      details: { path: error.path, mode: error.mode, timeout_ms: error.timeoutMs },
+    return new JitError('LOCK_TIMEOUT', `Lock timeout: could not acquire lock on ${error.path} after ${seconds(error.timeoutMs)}`, {
+      suggestions: [
+        'Wait a moment and retry: another process is probably still working with these files.',
+        'Look for a stuck process that holds the lock, e.g. with `jit debug locks`, and end it.',
+        `Raise the timeout: ${LOCK_TIMEOUT_VARIABLE}=<seconds> (this attempt waited ${seconds(error.timeoutMs)}).`,
+      ],
+      details: { path: error.path, mode: error.mode, timeout_ms: error.timeoutMs, waited_ms: error.waitedMs },
       cause: error,
     });
-  }
-  if (error instanceof LockConfigError && error.code === 'EINVALIDTIMEOUT') {
-    return new JitError('INVALID_ENV', error.message, { suggestions: ['Unset JIT_LOCK_TIMEOUT or set it to seconds, e.g. 5.'], details: { variable: 'JIT_LOCK_TIMEOUT' }, cause: error });
   }
   // Re-entry, rank order or an options key the store got wrong: a bug in jit, not the user's doing.
   if (error instanceof LockError && (error.code.startsWith('ELOCK') || error instanceof LockConfigError)) {
@@ -69,7 +75,7 @@ export const fileLocker: Locker = {
     let wanted = requests;
     for (;;) {
       try {
-        return await lockAll(wanted, { followSymlinks: false });
+        return await lockAll(wanted, { timeoutMs: lockTimeoutMs(), followSymlinks: false });
       } catch (error) {
         const lockless = wanted.find((request) => isUncreatableReadLock(error, request));
         if (!lockless) throw lockError(error);
@@ -90,7 +96,7 @@ export const fileLocker: Locker = {
 /** One real file lock, blocking this thread while it waits (JIT_LOCK_TIMEOUT): for initJit, which is synchronous. */
 export function lockFileSync(request: LockRequest): HeldLocks {
   try {
-    return lockSync(request.path, { mode: request.mode ?? 'exclusive', rank: request.rank, followSymlinks: false });
+    return lockSync(request.path, { mode: request.mode ?? 'exclusive', rank: request.rank, timeoutMs: lockTimeoutMs(), followSymlinks: false });
   } catch (error) {
     throw lockError(error);
   }

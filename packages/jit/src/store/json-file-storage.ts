@@ -25,7 +25,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { LockMode, LockRequest } from '../lock/index.js';
+import type { LockMode, LockRequest } from 'jit-lock';
 import { JitError } from './errors.js';
 import {
   JIT_DIR_NAME,

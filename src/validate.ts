@@ -44,6 +44,9 @@ export function checkRank(rank: unknown, name = 'rank'): number | undefined {
 /** The longest finite timeout: timers (setTimeout, and so ours) cannot wait longer. */
 export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
+/** How long lock(), lockSync(), lockAll() and lockAllSync() wait when no timeoutMs is given. */
+export const DEFAULT_TIMEOUT_MS = 5000;
+
 export function checkTimeout(timeoutMs: unknown): number | undefined {
   if (timeoutMs === undefined) return undefined;
   if (typeof timeoutMs !== 'number') {

@@ -17,26 +17,29 @@ function seconds(ms: number): string {
   return `${Number((ms / 1000).toFixed(3))}s`;
 }
 
-/** The lock stayed busy for the whole timeout. */
+/**
+ * The lock stayed busy for the whole timeout. The fields say what was asked
+ * and how long it waited, so an application can word its own advice (which
+ * tool finds the holder, which setting raises the timeout).
+ */
 export class LockTimeoutError extends LockError {
   override name = 'LockTimeoutError';
   readonly mode: LockMode;
   readonly timeoutMs: number;
+  /** Milliseconds this call waited, rounded; about timeoutMs (lockAll: since the call began). */
+  readonly waitedMs: number;
 
-  constructor(path: string, mode: LockMode, timeoutMs: number) {
+  constructor(path: string, mode: LockMode, timeoutMs: number, waitedMs: number = timeoutMs) {
     super(
       'ELOCKTIMEOUT',
-      [
-        `Lock timeout: could not acquire lock on ${path} after ${seconds(timeoutMs)}`,
-        'What you can do:',
-        '  1. Wait a moment and retry: another process is probably still working with these files.',
-        '  2. Look for a stuck process that holds the lock, e.g. with `jit debug locks`, and end it.',
-        `  3. Raise the timeout: JIT_LOCK_TIMEOUT=<seconds> (this attempt waited ${seconds(timeoutMs)}).`,
-      ].join('\n'),
+      `Lock timeout: could not acquire ${mode === 'shared' ? 'a shared' : 'an exclusive'} lock on ${path} within ` +
+        `${seconds(timeoutMs)}: another process or thread holds it. Retry later, end the holder if it is stuck, ` +
+        'or pass a longer timeoutMs (Infinity waits without limit).',
       { path },
     );
     this.mode = mode;
     this.timeoutMs = timeoutMs;
+    this.waitedMs = Math.round(waitedMs);
   }
 }
 
@@ -102,15 +105,13 @@ export class LockAbortedError extends LockError {
 }
 
 /**
- * A configuration the lock toolkit refuses. This class itself (code
- * EINVALIDTIMEOUT): a JIT_LOCK_TIMEOUT that is not a number of seconds from
- * 0 to 2147483.647 (a bad timeoutMs option is a RangeError, like Node's).
- * Subclasses carry their own code.
+ * A configuration the lock toolkit refuses; each subclass carries its own
+ * code. (A bad option value is a TypeError or RangeError, like Node's.)
  */
 export class LockConfigError extends LockError {
   override name = 'LockConfigError';
 
-  constructor(message: string, code = 'EINVALIDTIMEOUT') {
+  constructor(message: string, code: string) {
     super(code, message);
   }
 }

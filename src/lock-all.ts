@@ -1,11 +1,10 @@
 // lockAll / lockAllSync: several locks in one canonical order, all or nothing.
 import { performance } from 'node:perf_hooks';
 import { acquireAsync, acquireSync, HeldFileLock, openAttempt, type Attempt } from './acquire.js';
-import { defaultTimeoutMs } from './config.js';
 import { LockTimeoutError } from './errors.js';
 import { checkBlockingAcquisition } from './registry.js';
 import type { FileLock, LockRequest, LockSet } from './types.js';
-import { checkBoolean, checkMode, checkOptionsObject, checkPath, checkRank, checkSignal, checkTimeout } from './validate.js';
+import { checkBoolean, checkMode, checkOptionsObject, checkPath, checkRank, checkSignal, checkTimeout, DEFAULT_TIMEOUT_MS } from './validate.js';
 
 class HeldLockSet implements LockSet {
   #released = false;
@@ -100,7 +99,7 @@ function checkSetOptions(
 ): { timeoutMs: number; followSymlinks: boolean; signal: AbortSignal | undefined } {
   const o = checkOptionsObject<SetOptions>(options, fn, allowed);
   return {
-    timeoutMs: checkTimeout(o.timeoutMs) ?? defaultTimeoutMs(),
+    timeoutMs: checkTimeout(o.timeoutMs) ?? DEFAULT_TIMEOUT_MS,
     followSymlinks: checkBoolean(o.followSymlinks, 'followSymlinks'),
     signal: checkSignal(o.signal),
   };
@@ -112,13 +111,14 @@ export async function lockAll(
   options: { timeoutMs?: number; signal?: AbortSignal; followSymlinks?: boolean } = {},
 ): Promise<LockSet> {
   const { timeoutMs, followSymlinks, signal } = checkSetOptions(options, 'lockAll', ['timeoutMs', 'signal', 'followSymlinks']);
-  const deadline = performance.now() + timeoutMs;
+  const started = performance.now();
+  const deadline = started + timeoutMs;
   const attempts = plan(requests, followSymlinks);
   const taken: HeldFileLock[] = [];
   try {
     for (const attempt of attempts) {
       const remaining = Math.max(0, deadline - performance.now());
-      await acquireAsync(attempt, remaining, signal, () => new LockTimeoutError(attempt.path, attempt.mode, timeoutMs));
+      await acquireAsync(attempt, remaining, signal, () => new LockTimeoutError(attempt.path, attempt.mode, timeoutMs, performance.now() - started));
       taken.push(new HeldFileLock(attempt));
     }
   } catch (error) {
@@ -134,13 +134,14 @@ export function lockAllSync(
   options: { timeoutMs?: number; followSymlinks?: boolean } = {},
 ): LockSet {
   const { timeoutMs, followSymlinks } = checkSetOptions(options, 'lockAllSync', ['timeoutMs', 'followSymlinks']);
-  const deadline = performance.now() + timeoutMs;
+  const started = performance.now();
+  const deadline = started + timeoutMs;
   const attempts = plan(requests, followSymlinks);
   const taken: HeldFileLock[] = [];
   try {
     for (const attempt of attempts) {
       const remaining = Math.max(0, deadline - performance.now());
-      if (!acquireSync(attempt, remaining)) throw new LockTimeoutError(attempt.path, attempt.mode, timeoutMs);
+      if (!acquireSync(attempt, remaining)) throw new LockTimeoutError(attempt.path, attempt.mode, timeoutMs, performance.now() - started);
       taken.push(new HeldFileLock(attempt));
     }
   } catch (error) {

@@ -75,7 +75,7 @@ describe.concurrent('jit commands', () => {
     // Columns line up: every row has its title where the header has TITLE.
     const titleColumn = lines[0]!.indexOf('TITLE');
     for (const row of lines.slice(1)) expect(row.slice(titleColumn)).toMatch(/^(Fix login|Write the parser)$/);
-    expect(lines[1]).toMatch(/^[0-9a-f]{8}  /);
+    expect(lines[1]).toMatch(/^[0-9a-f]{8} {2}/);
     expect(table.stdout).not.toContain('\u001b['); // not a TTY: no colour
 
     const found = await p.json(['issue', 'search', 'LOG IN']);

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { lock } from '../lock/index.js';
+import { lock } from 'jit-lock';
 import { debugLocks } from './debug-locks.js';
 import { JitError } from './errors.js';
 import { findJitDir, initJit, openTracker, resolveJitDir } from './jit-dir.js';

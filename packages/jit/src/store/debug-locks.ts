@@ -1,7 +1,7 @@
 /** `jit debug locks`: every lock file in a store, whether it is held, how, and by whom where the OS says. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { probeLock } from '../lock/index.js';
+import { probeLock } from 'jit-lock';
 import { fsError, listDirectory } from './files.js';
 
 export interface LockHolder {

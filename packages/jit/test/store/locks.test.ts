@@ -61,7 +61,10 @@ describe('locks seen from another process', () => {
     const started = Date.now();
     const error = (await tracker.listIssues().catch((e: unknown) => e)) as JitError;
     expect(error.code).toBe('LOCK_TIMEOUT');
-    expect(error.message).toContain(path.join(jitDir, '.index.lock'));
+    expect(error.message).toBe(`Lock timeout: could not acquire lock on ${path.join(jitDir, '.index.lock')} after 0.2s`);
+    // The store reads JIT_LOCK_TIMEOUT and passes it to the toolkit, whose error carries the facts.
+    expect(error.details).toMatchObject({ path: path.join(jitDir, '.index.lock'), timeout_ms: 200 });
+    expect(error.details!['waited_ms']).toBeGreaterThanOrEqual(190);
     expect(error.suggestions.join('\n')).toMatch(/JIT_LOCK_TIMEOUT/);
     expect(error.suggestions.join('\n')).toMatch(/jit debug locks/);
     expect(Date.now() - started).toBeLessThan(5000);

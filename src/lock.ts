@@ -1,11 +1,11 @@
 // lock, lockSync, tryLock, withLock, probeLock: one file at a time.
 import * as fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { acquireAsync, acquireSync, HeldFileLock, openAttempt, type Attempt } from './acquire.js';
-import { defaultTimeoutMs } from './config.js';
 import { LockTimeoutError } from './errors.js';
 import { checkBlockingAcquisition } from './registry.js';
 import type { FileLock, LockMode, LockOptions } from './types.js';
-import { checkBoolean, checkMode, checkOptionsObject, checkPath, checkRank, checkSignal, checkTimeout } from './validate.js';
+import { checkBoolean, checkMode, checkOptionsObject, checkPath, checkRank, checkSignal, checkTimeout, DEFAULT_TIMEOUT_MS } from './validate.js';
 
 interface Checked {
   path: string;
@@ -44,10 +44,11 @@ function openForBlocking(checked: Checked): Attempt {
 export async function lock(path: string, options: LockOptions = {}): Promise<FileLock> {
   const checked = checkOptions(path, options, 'lock', WAIT_OPTIONS);
   const signal = checkSignal(options.signal);
-  const timeoutMs = checkTimeout(options.timeoutMs) ?? defaultTimeoutMs();
+  const timeoutMs = checkTimeout(options.timeoutMs) ?? DEFAULT_TIMEOUT_MS;
   const attempt = openForBlocking(checked);
+  const started = performance.now();
   try {
-    await acquireAsync(attempt, timeoutMs, signal, () => new LockTimeoutError(checked.path, checked.mode, timeoutMs));
+    await acquireAsync(attempt, timeoutMs, signal, () => new LockTimeoutError(checked.path, checked.mode, timeoutMs, performance.now() - started));
   } catch (error) {
     attempt.handle.close();
     throw error;
@@ -58,10 +59,11 @@ export async function lock(path: string, options: LockOptions = {}): Promise<Fil
 /** Blocks this thread until the lock is held (kernel wake-up, no polling) or the timeout passes. */
 export function lockSync(path: string, options: Omit<LockOptions, 'signal'> = {}): FileLock {
   const checked = checkOptions(path, options, 'lockSync', SYNC_OPTIONS);
-  const timeoutMs = checkTimeout(options.timeoutMs) ?? defaultTimeoutMs();
+  const timeoutMs = checkTimeout(options.timeoutMs) ?? DEFAULT_TIMEOUT_MS;
   const attempt = openForBlocking(checked);
+  const started = performance.now();
   try {
-    if (!acquireSync(attempt, timeoutMs)) throw new LockTimeoutError(checked.path, checked.mode, timeoutMs);
+    if (!acquireSync(attempt, timeoutMs)) throw new LockTimeoutError(checked.path, checked.mode, timeoutMs, performance.now() - started);
   } catch (error) {
     attempt.handle.close();
     throw error;
@@ -97,10 +99,10 @@ export async function withLock<T>(path: string, options: LockOptions, fn: (lock:
 }
 
 /**
- * Who holds an existing lock file right now, for diagnostics (`jit debug
- * locks`). Never creates the file (a missing file is 'unlocked') and never
- * waits; it briefly takes and drops the lock itself, so a concurrent
- * tryLock elsewhere may see it busy for a few microseconds.
+ * Who holds an existing lock file right now, for diagnostics. Never
+ * creates the file (a missing file is 'unlocked') and never waits; it
+ * briefly takes and drops the lock itself, so a concurrent tryLock
+ * elsewhere may see it busy for a few microseconds.
  */
 export function probeLock(path: string): 'unlocked' | 'shared' | 'exclusive' {
   checkPath(path);

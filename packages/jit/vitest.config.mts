@@ -1,0 +1,20 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const toolkit = (file: string): string => fileURLToPath(new URL(`../../${file}`, import.meta.url));
+
+// The tracker's tests (`npm test` at the root runs them too). In-process,
+// `jit-lock` is the toolkit's source, like every other module under test.
+export default defineConfig({
+  root: fileURLToPath(new URL('.', import.meta.url)), // also when run with --config from the repository root
+  resolve: { alias: [{ find: /^jit-lock$/, replacement: toolkit('src/index.ts') }] },
+  test: {
+    name: 'jit-tracker',
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    exclude: ['test/chaos/**', 'node_modules/**'],
+    globalSetup: [toolkit('scripts/build-for-tests.mts')],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+  },
+});

@@ -1,0 +1,82 @@
+// ESLint rule `jit/layers`: the arrows point one way. native -> jit-lock (the
+// repository root) -> the store -> the faces (CLI, MCP). Checks every way a
+// module names another: import/export ... from, import(), require() (the CLI
+// loads command groups lazily with it) and `typeof import()` in types.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Where each layer lives, most specific first; the root (jit-lock) holds whatever is left. */
+const LAYERS = [
+  ['packages/jit/src/store', 'store'],
+  ['packages/jit/src/cli', 'cli'],
+  ['packages/jit/src/mcp', 'mcp'],
+  ['packages/jit/src/lock', 'jit-lock'], // jit-tracker/lock: a re-export of jit-lock
+  ['packages/jit', 'jit-tracker'], // its entry points, bin, tests and benchmarks
+  ['', 'jit-lock'],
+];
+
+/** The layers each layer may import besides its own (and Node's or npm's modules). */
+const MAY_IMPORT = {
+  'jit-lock': [],
+  store: ['jit-lock'],
+  cli: ['store', 'jit-lock'],
+  mcp: ['store', 'jit-lock'],
+  'jit-tracker': ['store', 'cli', 'mcp', 'jit-lock'],
+};
+
+/** The one arrow between the faces: `jit mcp` starts the MCP server. */
+const EXCEPTIONS = [{ file: 'packages/jit/src/cli/commands/mcp.ts', may: 'mcp' }];
+
+function layerOfPath(absolute) {
+  const relative = path.relative(REPO, absolute).split(path.sep).join('/');
+  if (relative.startsWith('../') || path.isAbsolute(relative)) return undefined; // outside the repository
+  return LAYERS.find(([dir]) => dir === '' || relative === dir || relative.startsWith(`${dir}/`))[1];
+}
+
+function layerOfSpecifier(specifier, fromFile) {
+  if (specifier.startsWith('.')) return layerOfPath(path.resolve(path.dirname(fromFile), specifier));
+  if (specifier === 'jit-lock' || specifier.startsWith('jit-lock/')) return 'jit-lock';
+  if (specifier === 'jit-tracker' || specifier.startsWith('jit-tracker/')) return 'jit-tracker';
+  return undefined; // node:*, npm packages
+}
+
+export const layersRule = {
+  meta: {
+    type: 'problem',
+    docs: { description: 'Imports point one way: jit-lock <- store <- CLI, MCP (the CLI reaches MCP only in `jit mcp`).' },
+    schema: [],
+    messages: {
+      upward:
+        '{{from}} ({{fromLayer}}) must not import {{specifier}} ({{toLayer}}): imports point one way, ' +
+        'native -> jit-lock -> store -> CLI, MCP; the CLI reaches MCP only in the `jit mcp` command (src/cli/commands/mcp.ts).',
+    },
+  },
+  create(context) {
+    const file = context.filename;
+    const fromLayer = layerOfPath(file);
+    if (fromLayer === undefined) return {};
+    const relativeFile = path.relative(REPO, file).split(path.sep).join('/');
+    const check = (node) => {
+      if (!node || typeof node.value !== 'string') return;
+      const toLayer = layerOfSpecifier(node.value, file);
+      if (toLayer === undefined || toLayer === fromLayer || MAY_IMPORT[fromLayer].includes(toLayer)) return;
+      if (EXCEPTIONS.some((e) => e.file === relativeFile && e.may === toLayer)) return;
+      context.report({ node, messageId: 'upward', data: { from: relativeFile, fromLayer, specifier: node.value, toLayer } });
+    };
+    return {
+      ImportDeclaration: (node) => check(node.source),
+      ExportNamedDeclaration: (node) => check(node.source),
+      ExportAllDeclaration: (node) => check(node.source),
+      ImportExpression: (node) => check(node.source),
+      TSExternalModuleReference: (node) => check(node.expression),
+      TSImportType: (node) => check(node.source ?? node.argument?.literal), // `source` since typescript-eslint 8.x
+      CallExpression(node) {
+        if (node.callee.type === 'Identifier' && node.callee.name === 'require') check(node.arguments[0]);
+      },
+    };
+  },
+};
+
+export default { rules: { layers: layersRule } };

@@ -1,0 +1,39 @@
+// scripts/pack.js: the published jit-tracker names jit-lock by version, not by
+// the repository path it links in development. (test/package/pack-install.sh
+// installs the real tarballs.)
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const { publishedManifest } = createRequire(import.meta.url)('./pack.js');
+const repo = path.resolve('/repo');
+const toolkit = { name: 'jit-lock', version: '1.2.3', dir: repo };
+const trackerDir = path.join(repo, 'packages', 'jit');
+
+describe('publishedManifest', () => {
+  it('turns the file: link to the toolkit into a range on its version, and drops development-only fields', () => {
+    const manifest = {
+      name: 'jit-tracker',
+      version: '1.2.3',
+      scripts: { prepare: 'tsc -b', test: 'vitest run' },
+      dependencies: { commander: '^14.0.3', 'jit-lock': 'file:../..' },
+      devDependencies: { vitest: '^4.1.12' },
+    };
+    expect(publishedManifest(manifest, trackerDir, [toolkit])).toEqual({
+      name: 'jit-tracker',
+      version: '1.2.3',
+      dependencies: { commander: '^14.0.3', 'jit-lock': '^1.2.3' },
+    });
+    expect(manifest.dependencies['jit-lock']).toBe('file:../..'); // the input is left alone
+  });
+
+  it('keeps install scripts', () => {
+    const manifest = { name: 'x', version: '1.0.0', scripts: { install: 'node-gyp-build', build: 'tsc' } };
+    expect(publishedManifest(manifest, trackerDir, [toolkit]).scripts).toEqual({ install: 'node-gyp-build' });
+  });
+
+  it('refuses a file: dependency that is not a package of the repository', () => {
+    const elsewhere = { name: 'jit-tracker', version: '1.0.0', dependencies: { 'jit-lock': 'file:../other' } };
+    expect(() => publishedManifest(elsewhere, trackerDir, [toolkit])).toThrow(/dependencies.jit-lock is "file:..\/other"/);
+  });
+});
