@@ -10,7 +10,7 @@ import { tempDir } from './helpers.js';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const NOBODY = 65534;
-const LOCK_MODULE = path.resolve(__dirname, '..', '..', 'dist', 'lock', 'index.js');
+const LOCK_MODULE = path.resolve(__dirname, '..', '..', 'dist', 'index.js');
 
 let dir: string;
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
