@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { JitError } from '../store/errors.js';
 import { PRIORITIES, STATES } from '../store/model.js';
-import { parsePriority } from '../store/rules.js';
+import { isReservedKey, parsePriority, RESERVED_KEYS } from '../store/rules.js';
 import type { Issue } from '../store/model.js';
 import type { IssueSummary, TrackerApi } from '../store/tracker-api.js';
 import type { ToolOutput } from './tool-result.js';
@@ -50,11 +50,32 @@ function defineTool<Shape extends z.ZodRawShape>(spec: ToolSpec<Shape>): JitTool
       openWorldHint: false,
     },
     async call(tracker, args) {
+      rejectReservedKeys(spec.name, args);
       const parsed = schema.safeParse(args ?? {});
       if (!parsed.success) throw invalidArguments(spec.name, parsed.error);
       return spec.run(tracker, parsed.data);
     },
   };
+}
+
+/**
+ * Refuses a reserved key (RESERVED_KEYS) anywhere in the arguments, before
+ * zod runs: zod rebuilds objects and would drop "__proto__" silently, and
+ * the CLI refuses the same names (as context keys).
+ */
+function rejectReservedKeys(toolName: string, args: unknown, at: readonly string[] = []): void {
+  if (typeof args !== 'object' || args === null || at.length > 8) return;
+  for (const key of Object.keys(args)) {
+    const where = [...at, key].join('.');
+    if (isReservedKey(key)) {
+      const problem = `${where}: "${key}" is a reserved name (so are ${RESERVED_KEYS.filter((name) => name !== key).join(' and ')})`;
+      throw new JitError('INVALID_ARGUMENT', `Invalid arguments for ${toolName}: ${problem}.`, {
+        suggestions: [at.length === 0 ? `Check the argument names against the input schema of ${toolName} (tools/list).` : 'Rename the key, e.g. "branch" rather than "constructor".'],
+        details: { field: at.length === 0 ? 'arguments' : `${at.join('.')} key`, problems: [problem] },
+      });
+    }
+    rejectReservedKeys(toolName, (args as Record<string, unknown>)[key], [...at, key]);
+  }
 }
 
 function invalidArguments(toolName: string, error: z.ZodError): JitError {

@@ -16,7 +16,7 @@ const FIELD_HINTS: Readonly<Record<string, string>> = {
   by: 'Name who checked it as kind:name without spaces, e.g. agent:worker-1 or human:alice.',
   reason: 'Say in a few words why the issue is given back, e.g. "blocked by the API change".',
   title: 'Give a title of 1-500 characters on one line.',
-  'context key': 'Context keys are 1-100 characters without spaces or =, e.g. branch.',
+  'context key': 'Context keys are 1-100 characters without spaces or =, other than __proto__, constructor and prototype, e.g. branch.',
 };
 
 function text(value: unknown): string | undefined {

@@ -93,11 +93,24 @@ export function checkGateKey(input: unknown): string {
   return text;
 }
 
+/**
+ * Names of JavaScript's object machinery. As keys they are dropped or rewire
+ * the object they land in (`{"__proto__": ...}` sets a prototype), so a
+ * caller's data silently changes on its way in: refused wherever a caller
+ * names keys (context keys, MCP arguments), in every face.
+ */
+export const RESERVED_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
+
+export function isReservedKey(key: string): boolean {
+  return RESERVED_KEYS.includes(key);
+}
+
 export function checkContext(input: unknown): Record<string, string> {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw invalid('context', input, 'expected key=value pairs');
   const context: Record<string, string> = {};
   for (const [key, value] of Object.entries(input)) {
-    if (!/^[^\s=\u0000-\u001f]{1,100}$/.test(key) || key === '__proto__') throw invalid('context key', key, 'use 1-100 characters without spaces or =');
+    if (isReservedKey(key)) throw invalid('context key', key, `${RESERVED_KEYS.join(', ')} are reserved names`);
+    if (!/^[^\s=\u0000-\u001f]{1,100}$/.test(key)) throw invalid('context key', key, 'use 1-100 characters without spaces or =');
     if (typeof value !== 'string' || value.length > 10_000 || CONTROL.test(value)) throw invalid('context value', value, 'up to 10,000 characters of text');
     context[key] = value;
   }

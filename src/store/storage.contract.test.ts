@@ -109,6 +109,12 @@ describe.each(factories)('Tracker over %s', (_name, makeStorage) => {
       expect(await codeOf(t.updateIssue(issue.id, { state: 'finished' }))).toBe('INVALID_ARGUMENT');
       expect(await codeOf(t.updateIssue(issue.id, { title: 'ok', priority: 'nope' }))).toBe('INVALID_ARGUMENT');
       expect(await codeOf(t.createIssue({ title: 'x', gates: ['no-such-gate'] }))).toBe('GATE_NOT_FOUND');
+      // Reserved key names, also as own keys of parsed JSON (where "__proto__" is one).
+      for (const key of ['__proto__', 'constructor', 'prototype']) {
+        const context = JSON.parse(`{"branch": "main", ${JSON.stringify(key)}: "v"}`) as Record<string, string>;
+        expect(await codeOf(t.createIssue({ title: 'x', context })), key).toBe('INVALID_ARGUMENT');
+        expect(await codeOf(t.updateIssue(issue.id, { context })), key).toBe('INVALID_ARGUMENT');
+      }
       expect(await t.getIssue(issue.id)).toEqual(issue);
       expect((await t.listIssues()).length).toBe(1);
     });

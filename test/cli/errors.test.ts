@@ -235,6 +235,15 @@ describe.concurrent('jit failures', () => {
     expect((await hints(['issue', 'search', ' '], 2, 'INVALID_ARGUMENT'))[0]).toMatch(/jit issue search timeout/);
   });
 
+  it('reserved context keys (__proto__, constructor, prototype) -> 2 INVALID_ARGUMENT, as over MCP', async () => {
+    const p = await project();
+    for (const key of ['__proto__', 'constructor', 'prototype']) {
+      const error = expectFailure(await p.run(['--json', 'issue', 'create', '-t', 'x', '-c', 'branch=main', '-c', `${key}=v`]), 2, 'INVALID_ARGUMENT');
+      expect(error.message).toContain(key);
+    }
+    expect((await p.json(['query', 'all'])).count).toBe(0);
+  });
+
   it('invalid JIT_LOCK_TIMEOUT -> 2 INVALID_ENV', async () => {
     const p = await project();
     const error = expectFailure(await p.run(['--json', 'issue', 'create', '-t', 'x'], { JIT_LOCK_TIMEOUT: 'soon' }), 2, 'INVALID_ENV');
