@@ -106,7 +106,11 @@ const priority = z
   .string()
   .transform((value) => parsePriority(value))
   .describe(`Priority: ${PRIORITIES.join(', ')} (any case).`);
-const label = z.string().min(1).describe('A label as namespace:value, e.g. "type:bug" or "area:store".');
+const label = z.string().min(1).describe('A label as namespace:value, e.g. "type:bug" or "area:store" (several in one string separated by commas).');
+const labelFilter = z
+  .string()
+  .min(1)
+  .describe('One label (namespace:value, e.g. "epic:auth"), or namespace:* for any label of that namespace (e.g. "epic:*").');
 const gateKey = z.string().min(1).describe('Gate key from the registry (registry_list), e.g. "tests" or "review".');
 const context = z
   .record(z.string(), z.string())
@@ -186,7 +190,7 @@ export const TOOLS: readonly JitTool[] = [
       state: state.optional(),
       assignee: assignee.optional().describe('Only issues held by this assignee (kind:name).'),
       priority: priority.optional(),
-      label: label.optional().describe('Only issues with this label (namespace:value).'),
+      label: labelFilter.optional(),
     },
     readOnly: true,
     run: async (tracker, args) => issueListOutput('issue', await tracker.listIssues(args)),
@@ -214,7 +218,7 @@ export const TOOLS: readonly JitTool[] = [
       'Atomically take the most important ready issue (highest priority, then oldest) and assign it to you; no two agents ever get the same one. Fails with NO_READY_ISSUE when nothing is ready.',
     input: {
       assignee,
-      label: label.optional().describe('Only consider issues with this label (namespace:value).'),
+      label: labelFilter.optional().describe('Only consider issues with this label (namespace:value), or any label of a namespace (namespace:*).'),
       priority: priority.optional().describe('Only consider issues of this priority.'),
     },
     run: async (tracker, { assignee: who, ...filter }) => issueOutput('Claimed', await tracker.claimNext(who, filter)),

@@ -9,7 +9,8 @@
 import { JitError } from './errors.js';
 
 const FIELD_HINTS: Readonly<Record<string, string>> = {
-  label: 'A label is namespace:value without spaces, e.g. type:bug or area:store.',
+  label: 'A label is namespace:value without spaces, e.g. type:bug or area:store; several are separated by commas.',
+  'label filter': 'Filter by one label (type:bug) or by namespace (epic:* matches every epic: label).',
   'gate key': 'Gate keys are those of the registry: `jit registry list`.',
   query: 'Give some text to search for, e.g. `jit issue search timeout`.',
   assignee: 'Name who does the work as kind:name without spaces, e.g. agent:worker-1 or human:alice.',

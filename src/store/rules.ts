@@ -51,15 +51,52 @@ function invalid(field: string, value: unknown, rule: string): JitError {
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/;
 const TOKEN = /^[^\s\u0000-\u001f\u007f]{1,200}$/;
 
+const LABEL_NAMESPACE = '[A-Za-z0-9][A-Za-z0-9_.-]*';
+const NEW_LABEL = new RegExp(`^${LABEL_NAMESPACE}:[^,*]+$`);
+const NAMESPACE_PATTERN = new RegExp(`^(${LABEL_NAMESPACE}):\\*$`);
+
 /**
  * A label to add: `namespace:value`, as the original jit requires, so labels
- * group (`type:bug`, `area:auth`). Removing and filtering accept any token,
- * so labels written by hand or by older tools can still be cleaned up.
+ * group (`type:bug`, `area:auth`). No `,` (it separates labels in a list,
+ * see splitLabels) and no `*` (`namespace:*` is a filter). Removing and
+ * filtering accept any token, so labels written by hand or by older tools
+ * can still be cleaned up.
  */
 export function checkLabel(input: unknown): string {
   const label = checkToken('label', input);
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*:./.test(label)) throw invalid('label', input, 'use namespace:value, e.g. type:bug');
+  if (!NEW_LABEL.test(label)) throw invalid('label', input, 'use namespace:value, e.g. type:bug (a value holds no , or *)');
   return label;
+}
+
+/**
+ * Label lists as the original jit takes them: an entry may name several
+ * labels separated by commas (`type:task,epic:auth`), spaces around them
+ * ignored. An entry with no label at all is kept, for the checks to refuse.
+ */
+export function splitLabels(entries: readonly unknown[]): unknown[] {
+  return entries.flatMap((entry) => {
+    if (typeof entry !== 'string') return [entry];
+    const labels = entry.split(',').map((label) => label.trim()).filter((label) => label !== '');
+    return labels.length > 0 ? labels : [entry];
+  });
+}
+
+/**
+ * A label filter: one label, or `namespace:*` for any label of that
+ * namespace. Any other pattern, or several labels, is refused: a filter that
+ * can never match would silently answer "nothing".
+ */
+export function labelMatcher(input: unknown): (labels: readonly string[]) => boolean {
+  const filter = checkToken('label', input);
+  const namespace = NAMESPACE_PATTERN.exec(filter);
+  if (namespace) {
+    const prefix = `${namespace[1]}:`;
+    return (labels) => labels.some((label) => label.startsWith(prefix));
+  }
+  if (filter.includes('*') || filter.includes(',')) {
+    throw invalid('label filter', input, 'filter by one label (namespace:value) or by a whole namespace (namespace:*)');
+  }
+  return (labels) => labels.includes(filter);
 }
 
 export function checkTitle(input: unknown): string {

@@ -96,6 +96,20 @@ describe.each(factories)('Tracker over %s', (_name, makeStorage) => {
       expect(await t.searchIssues('nothing-like-this')).toEqual([]);
     });
 
+    it('labels: an entry may list several (commas), namespace:* filters by namespace', async () => {
+      const a = await t.createIssue({ title: 'a', labels: ['type:task,epic:auth', ' area:api '] });
+      expect(a.labels).toEqual(['type:task', 'epic:auth', 'area:api']);
+      const b = await t.createIssue({ title: 'b', labels: ['type:bug'], priority: 'high' });
+      const updated = await t.updateIssue(a.id, { addLabels: ['milestone:v1,team:core'], removeLabels: ['area:api, type:task'] });
+      expect(updated.labels).toEqual(['epic:auth', 'milestone:v1', 'team:core']);
+      expect((await t.listIssues({ label: 'epic:*' })).map((s) => s.id)).toEqual([a.id]);
+      expect((await t.listIssues({ label: 'type:*' })).map((s) => s.id)).toEqual([b.id]);
+      expect((await t.listIssues({ label: 'epic:auth' })).map((s) => s.id)).toEqual([a.id]);
+      for (const filter of ['epic:a*', '*:auth', 'epic:auth,type:bug']) expect(await codeOf(t.listIssues({ label: filter })), filter).toBe('INVALID_ARGUMENT');
+      for (const label of ['type:a*', 'type:*', ',', '']) expect(await codeOf(t.createIssue({ title: 'x', labels: [label] })), label).toBe('INVALID_ARGUMENT');
+      expect((await t.claimNext('agent:w', { label: 'epic:*' })).id).toBe(a.id); // b is more urgent but has no epic: label
+    });
+
     it('refuses bad input with INVALID_ARGUMENT and changes nothing', async () => {
       const issue = await t.createIssue({ title: 'a' });
       expect(await codeOf(t.createIssue({ title: '   ' }))).toBe('INVALID_ARGUMENT');

@@ -20,11 +20,13 @@ import {
   findCycles,
   findPath,
   isTerminal,
+  labelMatcher,
   missedAutomaticMove,
   parsePriority,
   parseState,
   pendingGates,
   preview,
+  splitLabels,
   unfinishedDependencies,
 } from './rules.js';
 import type { IssueTx, Storage } from './storage.js';
@@ -68,7 +70,7 @@ export class Tracker implements TrackerApi {
     const title = checkTitle(input.title);
     const description = input.description === undefined ? '' : checkDescription(input.description);
     const priority = input.priority === undefined ? 'normal' : parsePriority(input.priority);
-    const labels = unique(checkList('labels', input.labels).map(checkLabel));
+    const labels = unique(splitLabels(checkList('labels', input.labels)).map(checkLabel));
     const gates = unique(checkList('gates', input.gates).map(checkGateKey));
     const assignee = input.assignee === undefined ? null : checkToken('assignee', input.assignee);
     const context = input.context === undefined ? {} : dropEmpty(checkContext(input.context));
@@ -115,8 +117,8 @@ export class Tracker implements TrackerApi {
     const description = input.description === undefined ? undefined : checkDescription(input.description);
     const state = input.state === undefined ? undefined : parseState(input.state);
     const priority = input.priority === undefined ? undefined : parsePriority(input.priority);
-    const addLabels = checkList('addLabels', input.addLabels).map(checkLabel);
-    const removeLabels = new Set(checkList('removeLabels', input.removeLabels).map((l) => checkToken('label', l)));
+    const addLabels = splitLabels(checkList('addLabels', input.addLabels)).map(checkLabel);
+    const removeLabels = new Set(splitLabels(checkList('removeLabels', input.removeLabels)).map((l) => checkToken('label', l)));
     const assignee = input.assignee === undefined || input.assignee === null ? input.assignee : checkToken('assignee', input.assignee);
     const context = input.context === undefined ? undefined : checkContext(input.context);
     let gatesPending: string[] = [];
@@ -191,7 +193,7 @@ export class Tracker implements TrackerApi {
     const state = filter.state === undefined ? undefined : parseState(filter.state);
     const priority = filter.priority === undefined ? undefined : parsePriority(filter.priority);
     const assignee = filter.assignee === undefined ? undefined : checkToken('assignee', filter.assignee);
-    const label = filter.label === undefined ? undefined : checkToken('label', filter.label);
+    const hasLabel = filter.label === undefined ? undefined : labelMatcher(filter.label);
     const summaries = await this.storage.loadSummaries();
     return [...summaries.values()]
       .filter(
@@ -199,7 +201,7 @@ export class Tracker implements TrackerApi {
           (state === undefined || s.state === state) &&
           (priority === undefined || s.priority === priority) &&
           (assignee === undefined || s.assignee === assignee) &&
-          (label === undefined || s.labels.includes(label)),
+          (hasLabel === undefined || hasLabel(s.labels)),
       )
       .sort(byAge);
   }
@@ -271,9 +273,9 @@ export class Tracker implements TrackerApi {
     checkInput(filter);
     const assignee = checkToken('assignee', who);
     const priority = filter.priority === undefined ? undefined : parsePriority(filter.priority);
-    const label = filter.label === undefined ? undefined : checkToken('label', filter.label);
+    const hasLabel = filter.label === undefined ? undefined : labelMatcher(filter.label);
     const candidates = readyWork(await this.storage.loadSummaries()).filter(
-      (s) => (priority === undefined || s.priority === priority) && (label === undefined || s.labels.includes(label)),
+      (s) => (priority === undefined || s.priority === priority) && (hasLabel === undefined || hasLabel(s.labels)),
     );
     // The index is only a hint: each candidate is re-checked under its own lock, so exactly one claimer wins it.
     for (const candidate of candidates) {
@@ -291,7 +293,7 @@ export class Tracker implements TrackerApi {
         if (!(error instanceof JitError && error.code === 'ISSUE_NOT_FOUND')) throw error;
       }
     }
-    throw new JitError('NO_READY_ISSUE', 'No ready issue to claim' + (priority || label ? ' matching the filter.' : '.'), {
+    throw new JitError('NO_READY_ISSUE', 'No ready issue to claim' + (priority || hasLabel ? ' matching the filter.' : '.'), {
       suggestions: ['Run `jit query blocked` to see what waits on what.'],
     });
   }

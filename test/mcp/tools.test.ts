@@ -204,6 +204,20 @@ describe('jit mcp tools', () => {
     await fails(client, 'issue_create', { title: 'x', labels: 'type:bug' }, 'INVALID_ARGUMENT');
   });
 
+  it('labels: commas separate labels, namespace:* filters issue_list and issue_claim_next by namespace', async () => {
+    const { client } = session;
+    const epic = await ok(client, 'issue_create', { title: 'Namespace epic', labels: ['type:epic,ns-epic:auth'] });
+    expect(epic.labels).toEqual(['type:epic', 'ns-epic:auth']);
+    const task = await ok(client, 'issue_create', { title: 'Namespace task', labels: ['type:task'], priority: 'high' });
+    const updated = await ok(client, 'issue_update', { id: task.id, add_labels: ['ns-epic:billing, team:core'], remove_labels: ['team:core'] });
+    expect(updated.labels).toEqual(['type:task', 'ns-epic:billing']);
+    const listed = await ok(client, 'issue_list', { label: 'ns-epic:*' });
+    expect(listed.issues.map((issue: { id: string }) => issue.id)).toEqual([epic.id, task.id]);
+    await fails(client, 'issue_list', { label: 'ns-epic:a*' }, 'INVALID_ARGUMENT');
+    const claimed = await ok(client, 'issue_claim_next', { assignee: 'agent:ns', label: 'ns-epic:*' });
+    expect(claimed.id).toBe(task.id);
+  });
+
   it('accepts priority spellings as the CLI does (any case), through the same parser', async () => {
     const { client } = session;
     const loud = await ok(client, 'issue_create', { title: 'Shouted priority', priority: 'HIGH', labels: ['case:priority'] });
