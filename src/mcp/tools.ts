@@ -120,11 +120,14 @@ function shortId(id: string): string {
   return id.slice(0, 8);
 }
 
-function issueOutput(verb: string, issue: Issue): ToolOutput {
+/** An issue result; a change whose effect already held (`changed: false`) says so rather than repeating the verb. */
+function issueOutput(verb: string, issue: Issue & { changed?: boolean; pending_gates?: string[] }): ToolOutput {
   const holder = issue.assignee ? `, ${issue.assignee}` : '';
+  const done = issue.changed === false ? 'No change (already so):' : verb;
+  const gates = issue.pending_gates ? ` It is done once these gates pass: ${issue.pending_gates.join(', ')} (gate_pass).` : '';
   return {
     data: issue,
-    summary: `${verb} ${shortId(issue.id)} "${issue.title}" (${issue.state}, ${issue.priority}${holder}).`,
+    summary: `${done} ${shortId(issue.id)} "${issue.title}" (${issue.state}, ${issue.priority}${holder}).${gates}`,
   };
 }
 
@@ -167,7 +170,7 @@ export const TOOLS: readonly JitTool[] = [
     name: 'issue_update',
     title: 'Update an issue',
     description:
-      'Change an issue\'s title, description, state, priority, labels or context. Setting state "done" while gates are pending moves it to "gated" and fails with GATES_PENDING. To take or give back an issue use issue_claim / issue_release instead.',
+      'Change an issue\'s title, description, state, priority, labels or context. Setting state "done" while gates are pending stores it as "gated" (with the rest of the update) and returns the gates in pending_gates; it becomes done when the last one passes (gate_pass). changed: false means nothing needed changing. To take or give back an issue use issue_claim / issue_release instead.',
     input: {
       id: issueId,
       title: z.string().min(1).optional().describe('New title.'),
@@ -252,7 +255,7 @@ export const TOOLS: readonly JitTool[] = [
   defineTool({
     name: 'dep_remove',
     title: 'Remove a dependency',
-    description: 'Remove the edge "from waits for to". Fails with DEPENDENCY_NOT_FOUND if there is no such edge.',
+    description: 'Remove the edge "from waits for to". If there is no such edge the call succeeds with changed: false (both ids must exist).',
     input: {
       from: issueId.describe('Id (or prefix) of the issue that waits.'),
       to: issueId.describe('Id (or prefix) of the issue it waits for.'),
@@ -294,7 +297,7 @@ export const TOOLS: readonly JitTool[] = [
   defineTool({
     name: 'registry_add',
     title: 'Define a gate',
-    description: 'Add a gate definition to the registry so issues can require it. Fails with ALREADY_EXISTS if the key is taken.',
+    description: 'Add a gate definition to the registry so issues can require it. The same definition again is changed: false; a different one under a taken key fails with ALREADY_EXISTS.',
     input: {
       key: z.string().min(1).describe('Short key, e.g. "tests", "review", "security-scan".'),
       title: z.string().min(1).describe('What the gate checks, e.g. "Unit tests pass".'),
@@ -303,7 +306,7 @@ export const TOOLS: readonly JitTool[] = [
     },
     run: async (tracker, args) => {
       const gate = await tracker.addGateDefinition(args);
-      return { data: gate, summary: `Gate ${gate.key} defined: ${gate.title}.` };
+      return { data: gate, summary: `${gate.changed ? 'Gate' : 'No change (already so): gate'} ${gate.key} defined: ${gate.title}.` };
     },
   }),
   defineTool({

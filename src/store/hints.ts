@@ -36,8 +36,6 @@ function isStorePath(filePath: string): boolean {
 function extraHints(error: JitError): string[] {
   const details = error.details ?? {};
   const id = text(details['id']);
-  const from = text(details['from']);
-  const key = text(details['key']);
   const field = text(details['field']);
   const filePath = text(details['path']);
 
@@ -47,12 +45,6 @@ function extraHints(error: JitError): string[] {
   }
   if (error.suggestions.length > 0) return [];
   switch (error.code) {
-    case 'ALREADY_EXISTS':
-      if (from !== undefined) return [`Nothing to do: the dependency is already there (\`jit issue show ${short(from)}\`).`];
-      if (id !== undefined && key !== undefined) return [`Nothing to do: the gate is already required. Record its result with \`jit gate pass ${short(id)} ${key}\`.`];
-      return [];
-    case 'DEPENDENCY_NOT_FOUND':
-      return from === undefined ? [] : [`\`jit issue show ${short(from)}\` lists what it waits for.`];
     case 'INVALID_TRANSITION':
       return id === undefined ? [] : [`\`jit issue show ${short(id)}\` shows its state and assignee.`];
     case 'INVALID_ARGUMENT':

@@ -122,6 +122,19 @@ export function checkToken(field: string, input: unknown): string {
   return text;
 }
 
+const KIND_NAME = new RegExp(`^${LABEL_NAMESPACE}:\\S+$`);
+
+/**
+ * Who does or checked the work (`assignee`, `by`), in every operation and
+ * filter: `kind:name` (`agent:worker-1`, `human:alice`), so the same agent is
+ * always spelled the same way and "bob" is never silently a second person.
+ */
+export function checkAssignee(field: 'assignee' | 'by', input: unknown): string {
+  const who = checkToken(field, input);
+  if (!KIND_NAME.test(who)) throw invalid(field, input, 'use kind:name, e.g. agent:worker-1 or human:alice');
+  return who;
+}
+
 export function checkGateKey(input: unknown): string {
   const text = typeof input === 'string' ? input.trim() : '';
   if (!/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/.test(text)) {

@@ -11,6 +11,7 @@ import {
   automaticState,
   byAge,
   byUrgency,
+  checkAssignee,
   checkContext,
   checkDescription,
   checkGateKey,
@@ -36,8 +37,10 @@ import type {
   CreateIssueInput,
   EventQuery,
   GraphEdge,
+  IssueChange,
   IssueFilter,
   IssueSummary,
+  IssueUpdate,
   StatusReport,
   TrackerApi,
   UpdateIssueInput,
@@ -65,14 +68,14 @@ export class Tracker implements TrackerApi {
 
   // ---------------------------------------------------------------- issues
 
-  async createIssue(input: CreateIssueInput): Promise<Issue> {
+  async createIssue(input: CreateIssueInput): Promise<IssueChange> {
     checkInput(input);
     const title = checkTitle(input.title);
     const description = input.description === undefined ? '' : checkDescription(input.description);
     const priority = input.priority === undefined ? 'normal' : parsePriority(input.priority);
     const labels = unique(splitLabels(checkList('labels', input.labels)).map(checkLabel));
     const gates = unique(checkList('gates', input.gates).map(checkGateKey));
-    const assignee = input.assignee === undefined ? null : checkToken('assignee', input.assignee);
+    const assignee = input.assignee === undefined ? null : checkAssignee('assignee', input.assignee);
     const context = input.context === undefined ? {} : dropEmpty(checkContext(input.context));
     const wanted = checkList('dependencies', input.dependencies).map(normalizeIdInput);
     const summaries = wanted.length > 0 ? await this.storage.loadSummaries() : new Map<string, IssueSummary>();
@@ -100,7 +103,7 @@ export class Tracker implements TrackerApi {
       };
       tx.put(issue);
       tx.event(makeEvent('issue_created', id, { title, state: issue.state }));
-      return issue;
+      return changeResult(issue, true);
     });
   }
 
@@ -111,7 +114,7 @@ export class Tracker implements TrackerApi {
     return issue;
   }
 
-  async updateIssue(idOrPrefix: string, input: UpdateIssueInput): Promise<Issue> {
+  async updateIssue(idOrPrefix: string, input: UpdateIssueInput): Promise<IssueUpdate> {
     checkInput(input);
     const title = input.title === undefined ? undefined : checkTitle(input.title);
     const description = input.description === undefined ? undefined : checkDescription(input.description);
@@ -119,7 +122,7 @@ export class Tracker implements TrackerApi {
     const priority = input.priority === undefined ? undefined : parsePriority(input.priority);
     const addLabels = splitLabels(checkList('addLabels', input.addLabels)).map(checkLabel);
     const removeLabels = new Set(splitLabels(checkList('removeLabels', input.removeLabels)).map((l) => checkToken('label', l)));
-    const assignee = input.assignee === undefined || input.assignee === null ? input.assignee : checkToken('assignee', input.assignee);
+    const assignee = input.assignee === undefined || input.assignee === null ? input.assignee : checkAssignee('assignee', input.assignee);
     const context = input.context === undefined ? undefined : checkContext(input.context);
     let gatesPending: string[] = [];
     const { before, after } = await this.changeIssue(idOrPrefix, (issue, dependenciesDone, tx) => {
@@ -134,6 +137,7 @@ export class Tracker implements TrackerApi {
       gatesPending = [];
       if (state !== undefined && state !== issue.state) {
         next.state = this.checkTransition(issue, state, dependenciesDone, tx);
+        // Also when it already was gated: a retried "done" still waits for the same gates.
         if (state === 'done' && next.state === 'gated') gatesPending = pendingGates(issue);
       }
       // A claimed issue is given back as unassign/release give it back, never stranded:
@@ -151,19 +155,11 @@ export class Tracker implements TrackerApi {
       return next;
     });
     await this.afterStateChange(before, after);
-    const { id } = after;
-    if (gatesPending.length > 0) {
-      // The rest of the update was saved; the error carries the issue as stored.
-      throw new JitError(
-        'GATES_PENDING',
-        `Issue ${short(id)} is now gated: gate${gatesPending.length > 1 ? 's' : ''} ${gatesPending.join(', ')} must pass before it is done. The other changes were saved.`,
-        { suggestions: gatesPending.map((key) => `jit gate pass ${short(id)} ${key}`), details: { id, gates: gatesPending, state: 'gated', issue: after } },
-      );
-    }
-    return after;
+    // Done with gates pending is stored as gated: a saved change, reported as one (never as a failure a caller would retry).
+    return { ...changeResult(after, after !== before), ...(gatesPending.length > 0 ? { pending_gates: gatesPending } : {}) };
   }
 
-  async deleteIssue(idOrPrefix: string): Promise<{ id: string }> {
+  async deleteIssue(idOrPrefix: string): Promise<{ id: string; changed: true }> {
     const id = await this.resolve(idOrPrefix);
     await this.storage.graphTransaction(
       (summaries) => ({ write: [id, ...dependentsOf(summaries, id)] }),
@@ -185,14 +181,14 @@ export class Tracker implements TrackerApi {
         }
       },
     );
-    return { id };
+    return { id, changed: true };
   }
 
   async listIssues(filter: IssueFilter = {}): Promise<IssueSummary[]> {
     checkInput(filter);
     const state = filter.state === undefined ? undefined : parseState(filter.state);
     const priority = filter.priority === undefined ? undefined : parsePriority(filter.priority);
-    const assignee = filter.assignee === undefined ? undefined : checkToken('assignee', filter.assignee);
+    const assignee = filter.assignee === undefined ? undefined : checkAssignee('assignee', filter.assignee);
     const hasLabel = filter.label === undefined ? undefined : labelMatcher(filter.label);
     const summaries = await this.storage.loadSummaries();
     return [...summaries.values()]
@@ -219,25 +215,25 @@ export class Tracker implements TrackerApi {
 
   // ------------------------------------------------------------ assignment
 
-  async assign(idOrPrefix: string, who: string): Promise<Issue> {
-    const assignee = checkToken('assignee', who);
-    const { after } = await this.changeIssue(idOrPrefix, (issue, _done, tx) => {
+  async assign(idOrPrefix: string, who: string): Promise<IssueChange> {
+    const assignee = checkAssignee('assignee', who);
+    const { before, after } = await this.changeIssue(idOrPrefix, (issue, _done, tx) => {
       const { id } = issue;
       if (issue.assignee === assignee) return issue;
       tx.event(makeEvent('issue_updated', id, { fields: ['assignee'], assignee, previous: issue.assignee }));
       return { ...issue, assignee, updated_at: now() };
     });
-    return after;
+    return changeResult(after, after !== before);
   }
 
-  async claim(idOrPrefix: string, who: string): Promise<Issue> {
-    const assignee = checkToken('assignee', who);
-    const { after } = await this.changeIssue(idOrPrefix, (issue, dependenciesDone, tx) => this.claimLocked(issue, assignee, dependenciesDone, tx));
-    return after;
+  async claim(idOrPrefix: string, who: string): Promise<IssueChange> {
+    const assignee = checkAssignee('assignee', who);
+    const { before, after } = await this.changeIssue(idOrPrefix, (issue, dependenciesDone, tx) => this.claimLocked(issue, assignee, dependenciesDone, tx));
+    return changeResult(after, after !== before);
   }
 
-  async unassign(idOrPrefix: string): Promise<Issue> {
-    const { after } = await this.changeIssue(idOrPrefix, (issue, dependenciesDone, tx) => {
+  async unassign(idOrPrefix: string): Promise<IssueChange> {
+    const { before, after } = await this.changeIssue(idOrPrefix, (issue, dependenciesDone, tx) => {
       const { id } = issue;
       if (issue.assignee === null) return issue;
       const next: Issue = { ...issue, assignee: null, updated_at: now() };
@@ -246,32 +242,29 @@ export class Tracker implements TrackerApi {
       recordStateChange(tx, issue, next);
       return next;
     });
-    return after;
+    return changeResult(after, after !== before);
   }
 
-  async release(idOrPrefix: string, reason: string): Promise<Issue> {
+  async release(idOrPrefix: string, reason: string): Promise<IssueChange> {
     if (typeof reason !== 'string' || reason.trim() === '' || reason.length > 1000) {
       throw new JitError('INVALID_ARGUMENT', 'A release needs a reason (1-1000 characters).', { details: { field: 'reason' } });
     }
-    const { after } = await this.changeIssue(idOrPrefix, (issue, dependenciesDone, tx) => {
+    const { before, after } = await this.changeIssue(idOrPrefix, (issue, dependenciesDone, tx) => {
       const { id } = issue;
-      if (issue.assignee === null && issue.state !== 'in_progress') {
-        throw new JitError('INVALID_TRANSITION', `Issue ${short(id)} is not claimed (state ${issue.state}, no assignee): nothing to release.`, {
-          details: { id, state: issue.state },
-        });
-      }
+      // Not claimed (no holder, not in progress): already given back, e.g. a retried release.
+      if (issue.assignee === null && issue.state !== 'in_progress') return issue;
       const next: Issue = { ...issue, assignee: null, updated_at: now() };
       if (issue.state === 'in_progress') next.state = dependenciesDone ? 'ready' : 'backlog';
       tx.event(makeEvent('issue_released', id, { assignee: issue.assignee, reason: reason.trim() }));
       recordStateChange(tx, issue, next);
       return next;
     });
-    return after;
+    return changeResult(after, after !== before);
   }
 
-  async claimNext(who: string, filter: ClaimNextFilter = {}): Promise<Issue> {
+  async claimNext(who: string, filter: ClaimNextFilter = {}): Promise<IssueChange> {
     checkInput(filter);
-    const assignee = checkToken('assignee', who);
+    const assignee = checkAssignee('assignee', who);
     const priority = filter.priority === undefined ? undefined : parsePriority(filter.priority);
     const hasLabel = filter.label === undefined ? undefined : labelMatcher(filter.label);
     const candidates = readyWork(await this.storage.loadSummaries()).filter(
@@ -288,7 +281,7 @@ export class Tracker implements TrackerApi {
           },
           candidate.dependencies,
         );
-        if (after !== before) return after;
+        if (after !== before) return changeResult(after, true);
       } catch (error) {
         if (!(error instanceof JitError && error.code === 'ISSUE_NOT_FOUND')) throw error;
       }
@@ -300,7 +293,7 @@ export class Tracker implements TrackerApi {
 
   // ---------------------------------------------------------- dependencies
 
-  async addDependency(from: string, to: string): Promise<Issue> {
+  async addDependency(from: string, to: string): Promise<IssueChange> {
     const [fromId, toId] = await this.resolvePair(from, to);
     if (fromId === toId) throw cycleError([fromId, fromId]);
     return this.storage.graphTransaction(
@@ -310,9 +303,7 @@ export class Tracker implements TrackerApi {
         if (!issue) throw notFound(fromId);
         const dependency = tx.issue(toId);
         if (!dependency) throw notFound(toId, 'DEPENDENCY_NOT_FOUND');
-        if (issue.dependencies.includes(toId)) {
-          throw new JitError('ALREADY_EXISTS', `Issue ${short(fromId)} already waits for ${short(toId)}.`, { details: { from: fromId, to: toId } });
-        }
+        if (issue.dependencies.includes(toId)) return changeResult(issue, false);
         const path = findPath(toId, fromId, (id) => (id === fromId ? issue.dependencies : tx.summaries.get(id)?.dependencies ?? []));
         if (path) throw cycleError([fromId, ...path]);
         const next: Issue = { ...issue, dependencies: [...issue.dependencies, toId], updated_at: now() };
@@ -320,28 +311,27 @@ export class Tracker implements TrackerApi {
         tx.put(next);
         tx.event(makeEvent('dependency_added', fromId, { dependency: toId }));
         recordStateChange(tx, issue, next);
-        return next;
+        return changeResult(next, true);
       },
     );
   }
 
-  async removeDependency(from: string, to: string): Promise<Issue> {
+  /** TO must name an issue (or one of FROM's dependencies, for an edge to a deleted issue); an edge already gone is `changed: false`. */
+  async removeDependency(from: string, to: string): Promise<IssueChange> {
     const [fromId, toId] = await this.resolvePair(from, to);
     return this.storage.graphTransaction(
       () => ({ write: [fromId] }),
       (tx) => {
         const issue = tx.issue(fromId);
         if (!issue) throw notFound(fromId);
-        if (!issue.dependencies.includes(toId)) {
-          throw new JitError('DEPENDENCY_NOT_FOUND', `Issue ${short(fromId)} does not wait for ${short(toId)}.`, { details: { from: fromId, to: toId } });
-        }
+        if (!issue.dependencies.includes(toId)) return changeResult(issue, false);
         const next: Issue = { ...issue, dependencies: issue.dependencies.filter((d) => d !== toId), updated_at: now() };
         // The index lock freezes every dependency edge, and states of other issues are read from it.
         next.state = automaticState(next, unfinishedDependencies(next, (d) => tx.summaries.get(d)?.state).length === 0);
         tx.put(next);
         tx.event(makeEvent('dependency_removed', fromId, { dependency: toId }));
         recordStateChange(tx, issue, next);
-        return next;
+        return changeResult(next, true);
       },
     );
   }
@@ -359,7 +349,7 @@ export class Tracker implements TrackerApi {
     return def;
   }
 
-  async addGateDefinition(def: { key: string; title: string; description?: string; auto?: boolean }): Promise<GateDefinition> {
+  async addGateDefinition(def: { key: string; title: string; description?: string; auto?: boolean }): Promise<GateDefinition & { changed: boolean }> {
     checkInput(def);
     const gate: GateDefinition = {
       key: checkGateKey(def.key),
@@ -368,28 +358,35 @@ export class Tracker implements TrackerApi {
       auto: def.auto === undefined ? false : checkBoolean('auto', def.auto),
     };
     return this.storage.gatesTransaction((gates) => {
-      if (gates.has(gate.key)) {
-        throw new JitError('ALREADY_EXISTS', `Gate ${gate.key} is already in the registry.`, { suggestions: [`jit registry show ${gate.key}`], details: { key: gate.key } });
+      const existing = gates.get(gate.key);
+      if (existing && JSON.stringify(existing) === JSON.stringify(gate)) return { ...existing, changed: false };
+      if (existing) {
+        throw new JitError('ALREADY_EXISTS', `Gate ${gate.key} is already in the registry, with another definition.`, {
+          suggestions: [`jit registry show ${gate.key}`],
+          details: { key: gate.key },
+        });
       }
       gates.set(gate.key, gate);
-      return gate;
+      return { ...gate, changed: true };
     });
   }
 
-  async removeGateDefinition(key: string): Promise<{ key: string }> {
+  async removeGateDefinition(key: string): Promise<{ key: string; changed: true }> {
     const gateKey = checkGateKey(key);
     return this.storage.gatesTransaction((gates) => {
       if (!gates.delete(gateKey)) throw gateNotFound(gateKey);
-      return { key: gateKey };
+      return { key: gateKey, changed: true };
     });
   }
 
-  async addGate(idOrPrefix: string, key: string): Promise<Issue> {
+  async addGate(idOrPrefix: string, key: string): Promise<IssueChange> {
     const gateKey = checkGateKey(key);
     const id = await this.resolve(idOrPrefix);
     return this.storage.issueTransaction({ write: [id], gates: true }, (tx) => {
       const issue = tx.issue(id);
       if (!issue) throw notFound(id);
+      // Already required (done or not): nothing to add, e.g. a retried gate add.
+      if (issue.gates_required.includes(gateKey)) return changeResult(issue, false);
       if (!tx.gates().has(gateKey)) throw gateNotFound(gateKey);
       if (issue.state === 'done') {
         // A done issue has passed all its gates; a new one would make that false.
@@ -397,9 +394,6 @@ export class Tracker implements TrackerApi {
           suggestions: [`jit issue update ${short(id)} --state in_progress`],
           details: { id, state: issue.state, key: gateKey },
         });
-      }
-      if (issue.gates_required.includes(gateKey)) {
-        throw new JitError('ALREADY_EXISTS', `Issue ${short(id)} already requires gate ${gateKey}.`, { details: { id, key: gateKey } });
       }
       const timestamp = now();
       const next: Issue = {
@@ -410,15 +404,15 @@ export class Tracker implements TrackerApi {
       };
       tx.put(next);
       tx.event(makeEvent('gate_added', id, { gate: gateKey }));
-      return next;
+      return changeResult(next, true);
     });
   }
 
-  async passGate(idOrPrefix: string, key: string, by?: string): Promise<Issue> {
+  async passGate(idOrPrefix: string, key: string, by?: string): Promise<IssueChange> {
     return this.setGate(idOrPrefix, key, 'passed', by);
   }
 
-  async failGate(idOrPrefix: string, key: string, by?: string): Promise<Issue> {
+  async failGate(idOrPrefix: string, key: string, by?: string): Promise<IssueChange> {
     return this.setGate(idOrPrefix, key, 'failed', by);
   }
 
@@ -673,9 +667,9 @@ export class Tracker implements TrackerApi {
     return next;
   }
 
-  private async setGate(idOrPrefix: string, key: string, status: 'passed' | 'failed', by: string | undefined): Promise<Issue> {
+  private async setGate(idOrPrefix: string, key: string, status: 'passed' | 'failed', by: string | undefined): Promise<IssueChange> {
     const gateKey = checkGateKey(key);
-    const who = by === undefined ? null : checkToken('by', by);
+    const who = by === undefined ? null : checkAssignee('by', by);
     const { before, after } = await this.changeIssue(idOrPrefix, (issue, _done, tx) => {
       const { id } = issue;
       if (!issue.gates_required.includes(gateKey)) {
@@ -684,6 +678,11 @@ export class Tracker implements TrackerApi {
           details: { id, key: gateKey },
         });
       }
+      const current = issue.gates_status[gateKey];
+      // The same verdict by the same checker is already recorded, e.g. a retried gate pass
+      // (unless a gated issue still waits for its completion, which this pass makes).
+      const completes = issue.state === 'gated' && pendingGates(issue).length === 0;
+      if (current?.status === status && current.updated_by === who && !completes) return issue;
       if (status === 'failed' && issue.state === 'done') {
         // A done issue has passed all its gates (as addGate keeps true); a failed one would make that false.
         throw new JitError('INVALID_TRANSITION', `Issue ${short(id)} is done: reopen it before failing gate ${gateKey}.`, {
@@ -700,7 +699,7 @@ export class Tracker implements TrackerApi {
       return next;
     });
     await this.afterStateChange(before, after);
-    return after;
+    return changeResult(after, after !== before);
   }
 
   /** When an issue enters or leaves done/rejected/archived, its dependents may move between backlog and ready. */
@@ -723,6 +722,11 @@ export class Tracker implements TrackerApi {
       if (!(error instanceof JitError && error.code === 'ISSUE_NOT_FOUND')) throw error;
     }
   }
+}
+
+/** The result of a change: a copy of the stored issue (never itself stored) with whether this call changed it. */
+function changeResult(issue: Issue, changed: boolean): IssueChange {
+  return { ...issue, changed };
 }
 
 function makeEvent(type: EventType, issueId: string | null, extra: Record<string, unknown> = {}): JitEvent {

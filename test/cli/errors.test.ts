@@ -227,9 +227,8 @@ describe.concurrent('jit failures', () => {
     const a = await p.json(['issue', 'create', '-t', 'A']);
     const b = await p.json(['issue', 'create', '-t', 'B', '--dep', a.id]);
     const hints = async (args: string[], exitCode: number, code: string) => expectFailure(await p.run(['--json', ...args]), exitCode, code).suggestions;
-    expect(await hints(['dep', 'add', b.id, a.id], 6, 'ALREADY_EXISTS')).toEqual([`Nothing to do: the dependency is already there (\`jit issue show ${b.id.slice(0, 8)}\`).`]);
-    expect(await hints(['dep', 'rm', a.id, b.id], 3, 'DEPENDENCY_NOT_FOUND')).toEqual([`\`jit issue show ${a.id.slice(0, 8)}\` lists what it waits for.`]);
-    expect(await hints(['issue', 'release', a.id, 'no reason'], 4, 'INVALID_TRANSITION')).toEqual([`\`jit issue show ${a.id.slice(0, 8)}\` shows its state and assignee.`]);
+    await p.json(['issue', 'update', b.id, '--state', 'rejected']);
+    expect(await hints(['issue', 'claim', b.id, 'agent:late'], 4, 'INVALID_TRANSITION')).toEqual([`\`jit issue show ${b.id.slice(0, 8)}\` shows its state and assignee.`]);
     expect((await hints(['issue', 'update', a.id, '-l', 'c:d, nonamespace'], 2, 'INVALID_ARGUMENT'))[0]).toMatch(/namespace:value.*type:bug/);
     expect((await hints(['query', 'label', 'epic:a*'], 2, 'INVALID_ARGUMENT'))[0]).toMatch(/epic:\*/);
     expect((await hints(['gate', 'add', a.id, 'bad key'], 2, 'INVALID_ARGUMENT'))[0]).toMatch(/jit registry list/);

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { IssueFilter } from '../../store/tracker-api.js';
 import { action } from '../context.js';
-import { printIssue, printIssueList, shortId } from '../output.js';
+import { printIssue, printIssueList, shortId, writeOut, STDOUT } from '../output.js';
 import { contextOption, priorityOption, repeatableOption, stateOption } from '../options.js';
 
 interface CreateOptions {
@@ -118,6 +118,12 @@ export function registerIssueCommands(program: Command): void {
           context: options.context,
         });
         printIssue(cli, updated, 'Updated');
+        // Done asked with gates pending: saved as gated (exit 0); say what it waits for.
+        if (updated.pending_gates && !cli.json) {
+          const id = shortId(updated.id);
+          const commands = updated.pending_gates.map((key) => `\`jit gate pass ${id} ${key}\``).join(', ');
+          writeOut(STDOUT, `It is done once these gates pass: ${updated.pending_gates.join(', ')} (${commands}).\n`);
+        }
       }),
     );
 

@@ -22,7 +22,7 @@ export function registerRegistryCommands(program: Command): void {
           description: options.description,
           auto: options.auto,
         });
-        cli.print(gate, (data) => `Added gate ${data.key}: ${data.title}\n`);
+        cli.print(gate, (data) => `${data.changed ? 'Added' : 'No change (already so):'} gate ${data.key}: ${data.title}\n`);
       }),
     );
 
