@@ -270,6 +270,14 @@ export const TOOLS: readonly JitTool[] = [
     run: async (tracker, args) => issueOutput(`Gate ${args.key} added to`, await tracker.addGate(args.id, args.key)),
   }),
   defineTool({
+    name: 'gate_remove',
+    title: 'Stop requiring a gate',
+    description:
+      'Stop requiring a gate on an issue (also a gate no longer in the registry, which validate reports as unknown_gate). If the issue is "gated" and this was its last pending gate, it becomes done. Not required: changed: false.',
+    input: { id: issueId, key: gateKey },
+    run: async (tracker, args) => issueOutput(`Gate ${args.key} no longer required on`, await tracker.removeGate(args.id, args.key)),
+  }),
+  defineTool({
     name: 'gate_pass',
     title: 'Pass a gate',
     description: 'Record that a required gate has passed. If the issue is "gated" and this was the last pending gate, it becomes done.',

@@ -15,6 +15,7 @@ export type JitErrorCode =
   | 'ALREADY_EXISTS' // a gate key taken by another definition (an identical one is `changed: false`)
   | 'ALREADY_CLAIMED' // claim of an issue someone else holds
   | 'CYCLE' // dependency would close a cycle
+  | 'GATE_IN_USE' // registry removal of a gate that issues still require (names them)
   | 'GATES_PENDING' // no longer raised: done with unpassed gates saves the issue as `gated` and lists `pending_gates`
   | 'INVALID_TRANSITION'
   | 'CORRUPT_FILE' // unparsable / schema-invalid file; names the file

@@ -374,6 +374,29 @@ describe.each(factories)('Tracker over %s', (_name, makeStorage) => {
       expect(types).toEqual(expect.arrayContaining(['issue_created', 'gate_added', 'gate_failed', 'gate_passed', 'issue_completed', 'issue_state_changed']));
     });
 
+    it('refuses to remove a registry gate issues require unless asked to drop the requirements; removeGate applies the state rules', async () => {
+      await t.addGateDefinition({ key: 'tests', title: 'Tests' });
+      await t.addGateDefinition({ key: 'review', title: 'Review' });
+      const a = await t.createIssue({ title: 'a', gates: ['tests', 'review'] });
+      const b = await t.createIssue({ title: 'b', gates: ['review'] });
+      const c = await t.createIssue({ title: 'c', dependencies: [a.id] });
+      const refused = (await t.removeGateDefinition('review').catch((e: unknown) => e)) as JitError;
+      expect(refused).toMatchObject({ code: 'GATE_IN_USE', details: { key: 'review', issues: expect.arrayContaining([a.id, b.id]) } });
+      expect((await t.listGateDefinitions()).map((g) => g.key)).toEqual(['review', 'tests']);
+      await t.passGate(a.id, 'tests');
+      expect(await t.updateIssue(a.id, { state: 'done' })).toMatchObject({ state: 'gated', pending_gates: ['review'] });
+      const removal = await t.removeGateDefinition('review', { dropRequirements: true });
+      expect(removal).toMatchObject({ key: 'review', changed: true });
+      expect([...removal.requirements_dropped].sort()).toEqual([a.id, b.id].sort());
+      expect(await t.getIssue(a.id)).toMatchObject({ state: 'done', gates_required: ['tests'] });
+      expect(await t.getIssue(b.id)).toMatchObject({ state: 'ready', gates_required: [], gates_status: {} });
+      expect((await t.getIssue(c.id)).state).toBe('ready'); // a's dependents follow it to done
+      expect(await codeOf(t.removeGateDefinition('review', { dropRequirements: true }))).toBe('GATE_NOT_FOUND');
+      expect(await t.removeGate(b.id, 'review')).toMatchObject({ changed: false });
+      expect((await t.queryEvents({ type: 'gate_removed' })).map((e) => e.issue_id).sort()).toEqual([a.id, b.id].sort());
+      expect((await t.validate()).ok).toBe(true);
+    });
+
     it('refuses an explicit gated state without pending gates, and new gates on a done issue', async () => {
       await t.addGateDefinition({ key: 'tests', title: 'Tests' });
       const a = await t.createIssue({ title: 'a' });

@@ -115,6 +115,18 @@ export interface ValidationReport {
   recovered: string[];
 }
 
+export interface RemoveGateDefinitionOptions {
+  /** Also drop the gate from every issue that requires it (else GATE_IN_USE names them). */
+  dropRequirements?: boolean;
+}
+
+export interface GateDefinitionRemoval {
+  key: string;
+  changed: true;
+  /** Ids of the issues the gate was dropped from (with dropRequirements). */
+  requirements_dropped: string[];
+}
+
 export interface ClaimNextFilter {
   label?: string;
   priority?: Priority | string;
@@ -162,8 +174,14 @@ export interface TrackerApi {
   getGateDefinition(key: string): Promise<GateDefinition>;
   /** ALREADY_EXISTS when the key holds a different definition; the same one again is `changed: false`. */
   addGateDefinition(def: { key: string; title: string; description?: string; auto?: boolean }): Promise<GateDefinition & { changed: boolean }>;
-  removeGateDefinition(key: string): Promise<{ key: string; changed: true }>;
+  /**
+   * GATE_IN_USE (naming the issues) while issues require the gate, unless
+   * `dropRequirements`: then it is dropped from each of them as removeGate does.
+   */
+  removeGateDefinition(key: string, options?: RemoveGateDefinitionOptions): Promise<GateDefinitionRemoval>;
   addGate(idOrPrefix: string, key: string): Promise<IssueChange>;
+  /** Stops requiring the gate (registered or not); the last pending gate of a gated issue gone completes it. */
+  removeGate(idOrPrefix: string, key: string): Promise<IssueChange>;
   /** Passing a gate already passed by the same checker (`by`) changes nothing. */
   passGate(idOrPrefix: string, key: string, by?: string): Promise<IssueChange>;
   failGate(idOrPrefix: string, key: string, by?: string): Promise<IssueChange>;

@@ -41,6 +41,8 @@ import type {
   IssueFilter,
   IssueSummary,
   IssueUpdate,
+  GateDefinitionRemoval,
+  RemoveGateDefinitionOptions,
   StatusReport,
   TrackerApi,
   UpdateIssueInput,
@@ -371,12 +373,30 @@ export class Tracker implements TrackerApi {
     });
   }
 
-  async removeGateDefinition(key: string): Promise<{ key: string; changed: true }> {
+  async removeGateDefinition(key: string, options: RemoveGateDefinitionOptions = {}): Promise<GateDefinitionRemoval> {
     const gateKey = checkGateKey(key);
-    return this.storage.gatesTransaction((gates) => {
-      if (!gates.delete(gateKey)) throw gateNotFound(gateKey);
-      return { key: gateKey, changed: true };
+    checkInput(options);
+    const drop = options.dropRequirements === undefined ? false : checkBoolean('dropRequirements', options.dropRequirements);
+    // Under the registry's exclusive lock no issue can start or stop requiring the gate, so the list is exact.
+    const requiring = await this.storage.gatesTransaction((gates, issues) => {
+      const ids = issues()
+        .filter((issue) => issue.gates_required.includes(gateKey))
+        .map((issue) => issue.id);
+      // Without a definition, issues that still name the gate (an interrupted removal) can still be freed of it.
+      if (!gates.has(gateKey) && ids.length === 0) throw gateNotFound(gateKey);
+      if (ids.length > 0 && !drop) throw gateInUse(gateKey, ids);
+      gates.delete(gateKey);
+      return ids;
     });
+    // The gate is out of the registry, so nothing can require it anew; now free each issue, with gate remove's rules.
+    for (const id of requiring) {
+      try {
+        await this.removeGate(id, gateKey);
+      } catch (error) {
+        if (!(error instanceof JitError && error.code === 'ISSUE_NOT_FOUND')) throw error; // deleted meanwhile
+      }
+    }
+    return { key: gateKey, changed: true, requirements_dropped: requiring };
   }
 
   async addGate(idOrPrefix: string, key: string): Promise<IssueChange> {
@@ -406,6 +426,26 @@ export class Tracker implements TrackerApi {
       tx.event(makeEvent('gate_added', id, { gate: gateKey }));
       return changeResult(next, true);
     });
+  }
+
+  /**
+   * Stops requiring a gate (registered or not: this is how an issue is freed
+   * of a gate removed from the registry). Removing the last pending gate of
+   * a gated issue completes it, as passing it would.
+   */
+  async removeGate(idOrPrefix: string, key: string): Promise<IssueChange> {
+    const gateKey = checkGateKey(key);
+    const { before, after } = await this.changeIssue(idOrPrefix, (issue, _done, tx) => {
+      if (!issue.gates_required.includes(gateKey)) return issue; // not required: already so
+      const { [gateKey]: _removed, ...gatesStatus } = issue.gates_status;
+      const next: Issue = { ...issue, gates_required: issue.gates_required.filter((k) => k !== gateKey), gates_status: gatesStatus, updated_at: now() };
+      if (issue.state === 'gated' && pendingGates(next).length === 0) next.state = 'done';
+      tx.event(makeEvent('gate_removed', issue.id, { gate: gateKey }));
+      recordStateChange(tx, issue, next);
+      return next;
+    });
+    await this.afterStateChange(before, after);
+    return changeResult(after, after !== before);
   }
 
   async passGate(idOrPrefix: string, key: string, by?: string): Promise<IssueChange> {
@@ -528,7 +568,12 @@ export class Tracker implements TrackerApi {
       }
       for (const key of issue.gates_required) {
         if (!gates.has(key)) {
-          problems.push({ kind: 'unknown_gate', message: `Issue ${issue.id} requires gate ${key}, which is not in the registry.`, issue_id: issue.id, fixable: false });
+          problems.push({
+            kind: 'unknown_gate',
+            message: `Issue ${issue.id} requires gate ${key}, which is not in the registry: drop it (\`jit gate remove ${short(issue.id)} ${key}\`) or define it again (\`jit registry add ${key} --title ...\`).`,
+            issue_id: issue.id,
+            fixable: false,
+          });
         }
       }
       // Without an event (a log cut short): an issue entered backlog when it was
@@ -758,6 +803,14 @@ function cycleError(cycle: string[]): JitError {
   return new JitError('CYCLE', `Refused: the dependency would close a cycle ${cycle.map(short).join(' -> ')}.`, {
     suggestions: ['Remove one of the edges on the cycle first (`jit dep rm`), or reverse the dependency.'],
     details: { cycle },
+  });
+}
+
+function gateInUse(key: string, ids: readonly string[]): JitError {
+  const shown = ids.slice(0, 10).map(short).join(', ') + (ids.length > 10 ? ` and ${ids.length - 10} more` : '');
+  return new JitError('GATE_IN_USE', `Gate ${key} is still required by ${ids.length} issue${ids.length === 1 ? '' : 's'}: ${shown}.`, {
+    suggestions: [`jit registry remove ${key} --drop-requirements`, ...ids.slice(0, 3).map((id) => `jit gate remove ${short(id)} ${key}`)],
+    details: { key, issues: [...ids] },
   });
 }
 

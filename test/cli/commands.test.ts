@@ -196,7 +196,8 @@ describe.concurrent('jit commands', () => {
 
     const done = await p.json(['gate', 'pass', issue.id, 'review', '--by', 'human:ann']);
     expect(done.state).toBe('done');
-    expect(await p.json(['registry', 'remove', 'review'])).toMatchObject({ key: 'review' });
+    expect((await p.run(['--json', 'registry', 'remove', 'review'])).code).toBe(4); // the issue still requires it
+    expect(await p.json(['registry', 'remove', 'review', '--drop-requirements'])).toEqual({ key: 'review', changed: true, requirements_dropped: [issue.id] });
     expect((await p.json(['registry', 'list'])).count).toBe(1);
   });
 

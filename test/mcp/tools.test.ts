@@ -15,6 +15,7 @@ const EXPECTED_TOOLS = [
   'gate_add',
   'gate_fail',
   'gate_pass',
+  'gate_remove',
   'issue_claim',
   'issue_claim_next',
   'issue_create',
@@ -143,6 +144,21 @@ describe('jit mcp tools', () => {
     expect((await ok(client, 'events_tail', { n: 2 })).count).toBe(2);
 
     expect(await ok(client, 'validate')).toMatchObject({ ok: true, problems: [] });
+  });
+
+  it('gate_remove stops requiring a gate; the last pending one gone completes a gated issue', async () => {
+    const { client } = session;
+    await ok(client, 'registry_add', { key: 'sign-off', title: 'Sign-off' });
+    const issue = await ok(client, 'issue_create', { title: 'Needs a sign-off', gates: ['sign-off'] });
+    const after = await ok(client, 'issue_create', { title: 'After the sign-off', dependencies: [issue.id] });
+    expect(await ok(client, 'issue_update', { id: issue.id, state: 'done' })).toMatchObject({ state: 'gated', pending_gates: ['sign-off'] });
+    const freed = await callTool(client, 'gate_remove', { id: issue.id, key: 'sign-off' });
+    expect(freed.structuredContent).toMatchObject({ state: 'done', gates_required: [], changed: true });
+    expect(textOf(freed)).toMatch(/^Gate sign-off no longer required on /);
+    expect((await ok(client, 'issue_show', { id: after.id })).state).toBe('ready');
+    expect(await ok(client, 'gate_remove', { id: issue.id, key: 'sign-off' })).toMatchObject({ changed: false });
+    const { events } = await ok(client, 'events_tail', { n: 50 });
+    expect(events.filter((event: { type: string; issue_id: string }) => event.type === 'gate_removed' && event.issue_id === issue.id)).toHaveLength(1);
   });
 
   it('adds and removes dependencies, refusing cycles', async () => {

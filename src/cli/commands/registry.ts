@@ -72,12 +72,16 @@ export function registerRegistryCommands(program: Command): void {
   registry
     .command('remove')
     .alias('rm')
-    .description('Remove a gate definition')
+    .description('Remove a gate definition; refused (exit 4, naming them) while issues require it, unless --drop-requirements')
     .argument('<key>', 'gate key')
+    .option('--drop-requirements', 'also stop requiring the gate on every issue that does (as `jit gate remove` would)', false)
     .action(
-      action(async (cli, key: string) => {
-        const removed = await cli.tracker().removeGateDefinition(key);
-        cli.print(removed, (data) => `Removed gate ${data.key}\n`);
+      action(async (cli, key: string, options: { dropRequirements: boolean }) => {
+        const removed = await cli.tracker().removeGateDefinition(key, { dropRequirements: options.dropRequirements });
+        cli.print(removed, (data) => {
+          const dropped = data.requirements_dropped.length;
+          return `Removed gate ${data.key}${dropped > 0 ? `; no longer required on ${dropped} issue${dropped === 1 ? '' : 's'}` : ''}\n`;
+        });
       }),
     );
 }
