@@ -1,7 +1,8 @@
 /**
- * Turns anything thrown into one JitError and reports it: the JSON error
- * document on stdout with --json, always one line on stderr, and the exit
- * code from exit-codes.ts. Stack traces only with JIT_DEBUG=1.
+ * Turns anything thrown into one JitError and reports it: with --json the
+ * JSON error document on stdout and nothing else (harnesses read `2>&1` as
+ * one JSON document), otherwise one line on stderr; and the exit code from
+ * exit-codes.ts. Stack traces only with JIT_DEBUG=1, on stderr.
  */
 import { toJitError } from '../store/errors.js';
 import { exitCodeFor, type ExitCode } from './exit-codes.js';
@@ -23,10 +24,13 @@ export function hintText(suggestions: readonly string[]): string {
 
 export function reportFailure(thrown: unknown, json: boolean): ExitCode {
   const error = withHints(toJitError(thrown));
-  if (json) writeJson({ error: error.toJSON() });
-  const paint = painter(STDERR);
-  const hint = error.suggestions.length > 0 ? ` ${paint('bold', 'Hint:')} ${hintText(error.suggestions)}` : '';
-  writeOut(STDERR, `${paint('red', 'jit: error:')} ${oneLine(error.message)}${hint} ${paint('dim', `[${error.code}]`)}\n`);
+  if (json) {
+    writeJson({ error: error.toJSON() });
+  } else {
+    const paint = painter(STDERR);
+    const hint = error.suggestions.length > 0 ? ` ${paint('bold', 'Hint:')} ${hintText(error.suggestions)}` : '';
+    writeOut(STDERR, `${paint('red', 'jit: error:')} ${oneLine(error.message)}${hint} ${paint('dim', `[${error.code}]`)}\n`);
+  }
   if (process.env['JIT_DEBUG'] === '1') {
     const original = error.cause instanceof Error ? error.cause : error;
     writeOut(STDERR, `${original.stack ?? String(original)}\n`);

@@ -181,9 +181,15 @@ export function printIssueList(cli: Invocation, issues: readonly (Issue | IssueS
   cli.print({ issues, count: issues.length }, (data, paint) => renderIssueTable(data.issues, paint, empty));
 }
 
-/** One issue: the stored object in JSON, a short confirmation line or the full view for people. */
-export function printIssue(cli: Invocation, issue: Issue, summary?: string): void {
-  cli.print(issue, (data, paint) =>
-    summary === undefined ? renderIssue(data, paint) : `${summary} ${paint('cyan', shortId(data.id))} ${data.title} [${data.state}]\n`,
-  );
+/**
+ * One issue: the stored object in JSON (a change adds `changed`), a short
+ * confirmation line or the full view for people. A change whose effect
+ * already held (`changed: false`) says so instead of claiming to have done it.
+ */
+export function printIssue(cli: Invocation, issue: Issue & { changed?: boolean }, summary?: string): void {
+  cli.print(issue, (data, paint) => {
+    if (summary === undefined) return renderIssue(data, paint);
+    const verb = data.changed === false ? 'No change (already so):' : summary;
+    return `${verb} ${paint('cyan', shortId(data.id))} ${data.title} [${data.state}]\n`;
+  });
 }

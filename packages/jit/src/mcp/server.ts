@@ -36,7 +36,9 @@ function kindOf(value: unknown): string {
  * tools/call as the SDK defines it, except for `arguments`: null (which some
  * clients send for tools without arguments) means {}, and anything else that
  * is not an object is a one-line InvalidParams error, where the SDK's own
- * schema would answer with an internal error carrying a raw zod dump.
+ * schema would answer with an internal error carrying a raw zod dump. The
+ * object itself reaches the tool as parsed: a zod record would rebuild it
+ * without its "__proto__" key, which the tool must see to refuse it.
  */
 const LenientCallToolRequestSchema = CallToolRequestSchema.extend({
   params: CallToolRequestParamsSchema.extend({
@@ -46,7 +48,7 @@ const LenientCallToolRequestSchema = CallToolRequestSchema.extend({
         throw protocolError(ErrorCode.InvalidParams, `tools/call arguments must be a JSON object (or left out), not ${kindOf(value)}.`);
       }
       return value;
-    }, z.record(z.string(), z.unknown()).optional()),
+    }, z.custom<Record<string, unknown> | undefined>()),
   }),
 });
 

@@ -41,7 +41,7 @@ function suggestedCommands(): Map<string, string> {
 describe('MCP suggestions', () => {
   it('finds the commands the store suggests (the scan itself works)', () => {
     const commands = [...suggestedCommands().keys()];
-    for (const expected of ['issue list', 'gate pass', 'query blocked', 'registry show', 'init', 'validate', 'debug locks', 'dep rm']) {
+    for (const expected of ['issue list', 'gate add', 'query blocked', 'registry show', 'init', 'validate', 'debug locks', 'dep rm']) {
       expect(commands).toContain(expected);
     }
   });

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { JitError } from '../store/errors.js';
 import { PRIORITIES, STATES } from '../store/model.js';
-import { parsePriority } from '../store/rules.js';
+import { isReservedKey, parsePriority, RESERVED_KEYS } from '../store/rules.js';
 import type { Issue } from '../store/model.js';
 import type { IssueSummary, TrackerApi } from '../store/tracker-api.js';
 import type { ToolOutput } from './tool-result.js';
@@ -50,11 +50,32 @@ function defineTool<Shape extends z.ZodRawShape>(spec: ToolSpec<Shape>): JitTool
       openWorldHint: false,
     },
     async call(tracker, args) {
+      rejectReservedKeys(spec.name, args);
       const parsed = schema.safeParse(args ?? {});
       if (!parsed.success) throw invalidArguments(spec.name, parsed.error);
       return spec.run(tracker, parsed.data);
     },
   };
+}
+
+/**
+ * Refuses a reserved key (RESERVED_KEYS) anywhere in the arguments, before
+ * zod runs: zod rebuilds objects and would drop "__proto__" silently, and
+ * the CLI refuses the same names (as context keys).
+ */
+function rejectReservedKeys(toolName: string, args: unknown, at: readonly string[] = []): void {
+  if (typeof args !== 'object' || args === null || at.length > 8) return;
+  for (const key of Object.keys(args)) {
+    const where = [...at, key].join('.');
+    if (isReservedKey(key)) {
+      const problem = `${where}: "${key}" is a reserved name (so are ${RESERVED_KEYS.filter((name) => name !== key).join(' and ')})`;
+      throw new JitError('INVALID_ARGUMENT', `Invalid arguments for ${toolName}: ${problem}.`, {
+        suggestions: [at.length === 0 ? `Check the argument names against the input schema of ${toolName} (tools/list).` : 'Rename the key, e.g. "branch" rather than "constructor".'],
+        details: { field: at.length === 0 ? 'arguments' : `${at.join('.')} key`, problems: [problem] },
+      });
+    }
+    rejectReservedKeys(toolName, (args as Record<string, unknown>)[key], [...at, key]);
+  }
 }
 
 function invalidArguments(toolName: string, error: z.ZodError): JitError {
@@ -85,7 +106,11 @@ const priority = z
   .string()
   .transform((value) => parsePriority(value))
   .describe(`Priority: ${PRIORITIES.join(', ')} (any case).`);
-const label = z.string().min(1).describe('A label as namespace:value, e.g. "type:bug" or "area:store".');
+const label = z.string().min(1).describe('A label as namespace:value, e.g. "type:bug" or "area:store" (several in one string separated by commas).');
+const labelFilter = z
+  .string()
+  .min(1)
+  .describe('One label (namespace:value, e.g. "epic:auth"), or namespace:* for any label of that namespace (e.g. "epic:*").');
 const gateKey = z.string().min(1).describe('Gate key from the registry (registry_list), e.g. "tests" or "review".');
 const context = z
   .record(z.string(), z.string())
@@ -95,11 +120,14 @@ function shortId(id: string): string {
   return id.slice(0, 8);
 }
 
-function issueOutput(verb: string, issue: Issue): ToolOutput {
+/** An issue result; a change whose effect already held (`changed: false`) says so rather than repeating the verb. */
+function issueOutput(verb: string, issue: Issue & { changed?: boolean; pending_gates?: string[] }): ToolOutput {
   const holder = issue.assignee ? `, ${issue.assignee}` : '';
+  const done = issue.changed === false ? 'No change (already so):' : verb;
+  const gates = issue.pending_gates ? ` It is done once these gates pass: ${issue.pending_gates.join(', ')} (gate_pass).` : '';
   return {
     data: issue,
-    summary: `${verb} ${shortId(issue.id)} "${issue.title}" (${issue.state}, ${issue.priority}${holder}).`,
+    summary: `${done} ${shortId(issue.id)} "${issue.title}" (${issue.state}, ${issue.priority}${holder}).${gates}`,
   };
 }
 
@@ -142,7 +170,7 @@ export const TOOLS: readonly JitTool[] = [
     name: 'issue_update',
     title: 'Update an issue',
     description:
-      'Change an issue\'s title, description, state, priority, labels or context. Setting state "done" while gates are pending moves it to "gated" and fails with GATES_PENDING. To take or give back an issue use issue_claim / issue_release instead.',
+      'Change an issue\'s title, description, state, priority, labels or context. Setting state "done" while gates are pending stores it as "gated" (with the rest of the update) and returns the gates in pending_gates; it becomes done when the last one passes (gate_pass). changed: false means nothing needed changing. To take or give back an issue use issue_claim / issue_release instead.',
     input: {
       id: issueId,
       title: z.string().min(1).optional().describe('New title.'),
@@ -165,7 +193,7 @@ export const TOOLS: readonly JitTool[] = [
       state: state.optional(),
       assignee: assignee.optional().describe('Only issues held by this assignee (kind:name).'),
       priority: priority.optional(),
-      label: label.optional().describe('Only issues with this label (namespace:value).'),
+      label: labelFilter.optional(),
     },
     readOnly: true,
     run: async (tracker, args) => issueListOutput('issue', await tracker.listIssues(args)),
@@ -193,7 +221,7 @@ export const TOOLS: readonly JitTool[] = [
       'Atomically take the most important ready issue (highest priority, then oldest) and assign it to you; no two agents ever get the same one. Fails with NO_READY_ISSUE when nothing is ready.',
     input: {
       assignee,
-      label: label.optional().describe('Only consider issues with this label (namespace:value).'),
+      label: labelFilter.optional().describe('Only consider issues with this label (namespace:value), or any label of a namespace (namespace:*).'),
       priority: priority.optional().describe('Only consider issues of this priority.'),
     },
     run: async (tracker, { assignee: who, ...filter }) => issueOutput('Claimed', await tracker.claimNext(who, filter)),
@@ -227,7 +255,7 @@ export const TOOLS: readonly JitTool[] = [
   defineTool({
     name: 'dep_remove',
     title: 'Remove a dependency',
-    description: 'Remove the edge "from waits for to". Fails with DEPENDENCY_NOT_FOUND if there is no such edge.',
+    description: 'Remove the edge "from waits for to". If there is no such edge the call succeeds with changed: false (both ids must exist).',
     input: {
       from: issueId.describe('Id (or prefix) of the issue that waits.'),
       to: issueId.describe('Id (or prefix) of the issue it waits for.'),
@@ -240,6 +268,14 @@ export const TOOLS: readonly JitTool[] = [
     description: 'Require a gate (a check such as tests or review) on an issue before it can be done. The key must exist in the registry (registry_list / registry_add).',
     input: { id: issueId, key: gateKey },
     run: async (tracker, args) => issueOutput(`Gate ${args.key} added to`, await tracker.addGate(args.id, args.key)),
+  }),
+  defineTool({
+    name: 'gate_remove',
+    title: 'Stop requiring a gate',
+    description:
+      'Stop requiring a gate on an issue (also a gate no longer in the registry, which validate reports as unknown_gate). If the issue is "gated" and this was its last pending gate, it becomes done. Not required: changed: false.',
+    input: { id: issueId, key: gateKey },
+    run: async (tracker, args) => issueOutput(`Gate ${args.key} no longer required on`, await tracker.removeGate(args.id, args.key)),
   }),
   defineTool({
     name: 'gate_pass',
@@ -269,7 +305,7 @@ export const TOOLS: readonly JitTool[] = [
   defineTool({
     name: 'registry_add',
     title: 'Define a gate',
-    description: 'Add a gate definition to the registry so issues can require it. Fails with ALREADY_EXISTS if the key is taken.',
+    description: 'Add a gate definition to the registry so issues can require it. The same definition again is changed: false; a different one under a taken key fails with ALREADY_EXISTS.',
     input: {
       key: z.string().min(1).describe('Short key, e.g. "tests", "review", "security-scan".'),
       title: z.string().min(1).describe('What the gate checks, e.g. "Unit tests pass".'),
@@ -278,7 +314,7 @@ export const TOOLS: readonly JitTool[] = [
     },
     run: async (tracker, args) => {
       const gate = await tracker.addGateDefinition(args);
-      return { data: gate, summary: `Gate ${gate.key} defined: ${gate.title}.` };
+      return { data: gate, summary: `${gate.changed ? 'Gate' : 'No change (already so): gate'} ${gate.key} defined: ${gate.title}.` };
     },
   }),
   defineTool({

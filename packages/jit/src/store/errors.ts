@@ -12,10 +12,11 @@ export type JitErrorCode =
   | 'GATE_NOT_FOUND' // key not in the registry, or not required by the issue
   | 'DEPENDENCY_NOT_FOUND'
   | 'NO_READY_ISSUE' // claim-next found nothing
-  | 'ALREADY_EXISTS' // gate key, dependency, .jit (where that is an error)
+  | 'ALREADY_EXISTS' // a gate key taken by another definition (an identical one is `changed: false`)
   | 'ALREADY_CLAIMED' // claim of an issue someone else holds
   | 'CYCLE' // dependency would close a cycle
-  | 'GATES_PENDING' // done requested with unpassed gates: the issue is now `gated`
+  | 'GATE_IN_USE' // registry removal of a gate that issues still require (names them)
+  | 'GATES_PENDING' // no longer raised: done with unpassed gates saves the issue as `gated` and lists `pending_gates`
   | 'INVALID_TRANSITION'
   | 'CORRUPT_FILE' // unparsable / schema-invalid file; names the file
   | 'UNSUPPORTED_SCHEMA' // schema_version newer than this jit

@@ -9,14 +9,15 @@
 import { JitError } from './errors.js';
 
 const FIELD_HINTS: Readonly<Record<string, string>> = {
-  label: 'A label is namespace:value without spaces, e.g. type:bug or area:store.',
+  label: 'A label is namespace:value without spaces, e.g. type:bug or area:store; several are separated by commas.',
+  'label filter': 'Filter by one label (type:bug) or by namespace (epic:* matches every epic: label).',
   'gate key': 'Gate keys are those of the registry: `jit registry list`.',
   query: 'Give some text to search for, e.g. `jit issue search timeout`.',
   assignee: 'Name who does the work as kind:name without spaces, e.g. agent:worker-1 or human:alice.',
   by: 'Name who checked it as kind:name without spaces, e.g. agent:worker-1 or human:alice.',
   reason: 'Say in a few words why the issue is given back, e.g. "blocked by the API change".',
   title: 'Give a title of 1-500 characters on one line.',
-  'context key': 'Context keys are 1-100 characters without spaces or =, e.g. branch.',
+  'context key': 'Context keys are 1-100 characters without spaces or =, other than __proto__, constructor and prototype, e.g. branch.',
 };
 
 function text(value: unknown): string | undefined {
@@ -35,8 +36,6 @@ function isStorePath(filePath: string): boolean {
 function extraHints(error: JitError): string[] {
   const details = error.details ?? {};
   const id = text(details['id']);
-  const from = text(details['from']);
-  const key = text(details['key']);
   const field = text(details['field']);
   const filePath = text(details['path']);
 
@@ -46,12 +45,6 @@ function extraHints(error: JitError): string[] {
   }
   if (error.suggestions.length > 0) return [];
   switch (error.code) {
-    case 'ALREADY_EXISTS':
-      if (from !== undefined) return [`Nothing to do: the dependency is already there (\`jit issue show ${short(from)}\`).`];
-      if (id !== undefined && key !== undefined) return [`Nothing to do: the gate is already required. Record its result with \`jit gate pass ${short(id)} ${key}\`.`];
-      return [];
-    case 'DEPENDENCY_NOT_FOUND':
-      return from === undefined ? [] : [`\`jit issue show ${short(from)}\` lists what it waits for.`];
     case 'INVALID_TRANSITION':
       return id === undefined ? [] : [`\`jit issue show ${short(id)}\` shows its state and assignee.`];
     case 'INVALID_ARGUMENT':

@@ -241,13 +241,14 @@ export class JsonFileStorage implements Storage {
     });
   }
 
-  gatesTransaction<T>(apply: (gates: Map<string, GateDefinition>) => T): Promise<T> {
+  gatesTransaction<T>(apply: (gates: Map<string, GateDefinition>, issues: () => Issue[]) => T): Promise<T> {
     return this.serial(async () => {
       const held = await this.lock([{ path: this.lockPath('gates'), mode: 'exclusive', rank: RANK.gates }]);
       try {
         const before = this.readGatesFile();
         const draft = structuredClone(before);
-        const result = apply(draft);
+        const issues = (): Issue[] => this.issueFileIds().map((id) => this.readIssueFileOrKeep(id)).filter((issue): issue is Issue => !!issue);
+        const result = apply(draft, issues);
         const text = gatesText(draft);
         if (text !== gatesText(before)) writeFileAtomic(this.jitDir, 'gates.json', text);
         return result;

@@ -45,9 +45,9 @@ export class InMemoryStorage implements Storage {
     return this.run(plan(summaries), (tx) => apply(Object.assign(tx, { summaries })));
   }
 
-  async gatesTransaction<T>(apply: (gates: Map<string, GateDefinition>) => T): Promise<T> {
+  async gatesTransaction<T>(apply: (gates: Map<string, GateDefinition>, issues: () => Issue[]) => T): Promise<T> {
     const draft = structuredClone(this.gates);
-    const result = apply(draft);
+    const result = apply(draft, () => [...this.issues.values()].map((issue) => structuredClone(issue)));
     this.gates.clear();
     for (const [key, def] of draft) this.gates.set(key, def);
     return result;

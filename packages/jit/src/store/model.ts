@@ -47,6 +47,7 @@ export const EVENT_TYPES = [
   'issue_deleted',
   'issue_completed',
   'gate_added',
+  'gate_removed',
   'gate_passed',
   'gate_failed',
   'dependency_added',

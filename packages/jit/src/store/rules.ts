@@ -51,15 +51,52 @@ function invalid(field: string, value: unknown, rule: string): JitError {
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/;
 const TOKEN = /^[^\s\u0000-\u001f\u007f]{1,200}$/;
 
+const LABEL_NAMESPACE = '[A-Za-z0-9][A-Za-z0-9_.-]*';
+const NEW_LABEL = new RegExp(`^${LABEL_NAMESPACE}:[^,*]+$`);
+const NAMESPACE_PATTERN = new RegExp(`^(${LABEL_NAMESPACE}):\\*$`);
+
 /**
  * A label to add: `namespace:value`, as the original jit requires, so labels
- * group (`type:bug`, `area:auth`). Removing and filtering accept any token,
- * so labels written by hand or by older tools can still be cleaned up.
+ * group (`type:bug`, `area:auth`). No `,` (it separates labels in a list,
+ * see splitLabels) and no `*` (`namespace:*` is a filter). Removing and
+ * filtering accept any token, so labels written by hand or by older tools
+ * can still be cleaned up.
  */
 export function checkLabel(input: unknown): string {
   const label = checkToken('label', input);
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*:./.test(label)) throw invalid('label', input, 'use namespace:value, e.g. type:bug');
+  if (!NEW_LABEL.test(label)) throw invalid('label', input, 'use namespace:value, e.g. type:bug (a value holds no , or *)');
   return label;
+}
+
+/**
+ * Label lists as the original jit takes them: an entry may name several
+ * labels separated by commas (`type:task,epic:auth`), spaces around them
+ * ignored. An entry with no label at all is kept, for the checks to refuse.
+ */
+export function splitLabels(entries: readonly unknown[]): unknown[] {
+  return entries.flatMap((entry) => {
+    if (typeof entry !== 'string') return [entry];
+    const labels = entry.split(',').map((label) => label.trim()).filter((label) => label !== '');
+    return labels.length > 0 ? labels : [entry];
+  });
+}
+
+/**
+ * A label filter: one label, or `namespace:*` for any label of that
+ * namespace. Any other pattern, or several labels, is refused: a filter that
+ * can never match would silently answer "nothing".
+ */
+export function labelMatcher(input: unknown): (labels: readonly string[]) => boolean {
+  const filter = checkToken('label', input);
+  const namespace = NAMESPACE_PATTERN.exec(filter);
+  if (namespace) {
+    const prefix = `${namespace[1]}:`;
+    return (labels) => labels.some((label) => label.startsWith(prefix));
+  }
+  if (filter.includes('*') || filter.includes(',')) {
+    throw invalid('label filter', input, 'filter by one label (namespace:value) or by a whole namespace (namespace:*)');
+  }
+  return (labels) => labels.includes(filter);
 }
 
 export function checkTitle(input: unknown): string {
@@ -85,6 +122,19 @@ export function checkToken(field: string, input: unknown): string {
   return text;
 }
 
+const KIND_NAME = new RegExp(`^${LABEL_NAMESPACE}:\\S+$`);
+
+/**
+ * Who does or checked the work (`assignee`, `by`), in every operation and
+ * filter: `kind:name` (`agent:worker-1`, `human:alice`), so the same agent is
+ * always spelled the same way and "bob" is never silently a second person.
+ */
+export function checkAssignee(field: 'assignee' | 'by', input: unknown): string {
+  const who = checkToken(field, input);
+  if (!KIND_NAME.test(who)) throw invalid(field, input, 'use kind:name, e.g. agent:worker-1 or human:alice');
+  return who;
+}
+
 export function checkGateKey(input: unknown): string {
   const text = typeof input === 'string' ? input.trim() : '';
   if (!/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/.test(text)) {
@@ -93,11 +143,24 @@ export function checkGateKey(input: unknown): string {
   return text;
 }
 
+/**
+ * Names of JavaScript's object machinery. As keys they are dropped or rewire
+ * the object they land in (`{"__proto__": ...}` sets a prototype), so a
+ * caller's data silently changes on its way in: refused wherever a caller
+ * names keys (context keys, MCP arguments), in every face.
+ */
+export const RESERVED_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
+
+export function isReservedKey(key: string): boolean {
+  return RESERVED_KEYS.includes(key);
+}
+
 export function checkContext(input: unknown): Record<string, string> {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw invalid('context', input, 'expected key=value pairs');
   const context: Record<string, string> = {};
   for (const [key, value] of Object.entries(input)) {
-    if (!/^[^\s=\u0000-\u001f]{1,100}$/.test(key) || key === '__proto__') throw invalid('context key', key, 'use 1-100 characters without spaces or =');
+    if (isReservedKey(key)) throw invalid('context key', key, `${RESERVED_KEYS.join(', ')} are reserved names`);
+    if (!/^[^\s=\u0000-\u001f]{1,100}$/.test(key)) throw invalid('context key', key, 'use 1-100 characters without spaces or =');
     if (typeof value !== 'string' || value.length > 10_000 || CONTROL.test(value)) throw invalid('context value', value, 'up to 10,000 characters of text');
     context[key] = value;
   }

@@ -26,6 +26,12 @@ const factories: [string, () => Storage][] = [
   ],
 ];
 
+/** A change's result without its `changed` flag: the issue as stored. */
+function stored<T extends { changed?: boolean; pending_gates?: string[] }>(result: T): Omit<T, 'changed' | 'pending_gates'> {
+  const { changed: _changed, pending_gates: _pending, ...issue } = result;
+  return issue;
+}
+
 async function codeOf(promise: Promise<unknown>): Promise<string> {
   try {
     await promise;
@@ -47,8 +53,9 @@ describe.each(factories)('Tracker over %s', (_name, makeStorage) => {
       const issue = await t.createIssue({ title: '  Fix the parser ' });
       expect(issue).toMatchObject({ title: 'Fix the parser', description: '', state: 'ready', priority: 'normal', assignee: null, dependencies: [], labels: [] });
       expect(issue.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-      expect(await t.getIssue(issue.id)).toEqual(issue);
-      expect(await t.getIssue(issue.id.slice(0, 4).toUpperCase())).toEqual(issue);
+      expect(issue.changed).toBe(true);
+      expect(await t.getIssue(issue.id)).toEqual(stored(issue));
+      expect(await t.getIssue(issue.id.slice(0, 4).toUpperCase())).toEqual(stored(issue));
     });
 
     it('updates fields, merges labels and context, and removes context keys with ""', async () => {
@@ -63,7 +70,11 @@ describe.each(factories)('Tracker over %s', (_name, makeStorage) => {
       });
       expect(updated).toMatchObject({ title: 'b', description: 'more', priority: 'critical', labels: ['area:store'], context: { a: '1', c: '3' } });
       expect(updated.updated_at >= issue.updated_at).toBe(true);
-      expect(await t.getIssue(issue.id)).toEqual(updated);
+      expect(await t.getIssue(issue.id)).toEqual(stored(updated));
+      expect(updated.changed).toBe(true);
+      // The same update again: already so.
+      const again = await t.updateIssue(issue.id, { title: 'b', addLabels: ['area:store'], context: { b: '', c: '3' } });
+      expect(again).toEqual({ ...updated, changed: false });
     });
 
     it('accepts every state spelling', async () => {
@@ -77,7 +88,7 @@ describe.each(factories)('Tracker over %s', (_name, makeStorage) => {
       const a = await t.createIssue({ title: 'a' });
       const b = await t.createIssue({ title: 'b', dependencies: [a.id] });
       expect(b.state).toBe('backlog');
-      expect(await t.deleteIssue(a.id.slice(0, 8))).toEqual({ id: a.id });
+      expect(await t.deleteIssue(a.id.slice(0, 8))).toEqual({ id: a.id, changed: true });
       expect(await codeOf(t.getIssue(a.id))).toBe('ISSUE_NOT_FOUND');
       expect(await t.getIssue(b.id)).toMatchObject({ dependencies: [], state: 'ready' });
       expect((await t.listIssues()).map((s) => s.id)).toEqual([b.id]);
@@ -96,6 +107,20 @@ describe.each(factories)('Tracker over %s', (_name, makeStorage) => {
       expect(await t.searchIssues('nothing-like-this')).toEqual([]);
     });
 
+    it('labels: an entry may list several (commas), namespace:* filters by namespace', async () => {
+      const a = await t.createIssue({ title: 'a', labels: ['type:task,epic:auth', ' area:api '] });
+      expect(a.labels).toEqual(['type:task', 'epic:auth', 'area:api']);
+      const b = await t.createIssue({ title: 'b', labels: ['type:bug'], priority: 'high' });
+      const updated = await t.updateIssue(a.id, { addLabels: ['milestone:v1,team:core'], removeLabels: ['area:api, type:task'] });
+      expect(updated.labels).toEqual(['epic:auth', 'milestone:v1', 'team:core']);
+      expect((await t.listIssues({ label: 'epic:*' })).map((s) => s.id)).toEqual([a.id]);
+      expect((await t.listIssues({ label: 'type:*' })).map((s) => s.id)).toEqual([b.id]);
+      expect((await t.listIssues({ label: 'epic:auth' })).map((s) => s.id)).toEqual([a.id]);
+      for (const filter of ['epic:a*', '*:auth', 'epic:auth,type:bug']) expect(await codeOf(t.listIssues({ label: filter })), filter).toBe('INVALID_ARGUMENT');
+      for (const label of ['type:a*', 'type:*', ',', '']) expect(await codeOf(t.createIssue({ title: 'x', labels: [label] })), label).toBe('INVALID_ARGUMENT');
+      expect((await t.claimNext('agent:w', { label: 'epic:*' })).id).toBe(a.id); // b is more urgent but has no epic: label
+    });
+
     it('refuses bad input with INVALID_ARGUMENT and changes nothing', async () => {
       const issue = await t.createIssue({ title: 'a' });
       expect(await codeOf(t.createIssue({ title: '   ' }))).toBe('INVALID_ARGUMENT');
@@ -109,7 +134,22 @@ describe.each(factories)('Tracker over %s', (_name, makeStorage) => {
       expect(await codeOf(t.updateIssue(issue.id, { state: 'finished' }))).toBe('INVALID_ARGUMENT');
       expect(await codeOf(t.updateIssue(issue.id, { title: 'ok', priority: 'nope' }))).toBe('INVALID_ARGUMENT');
       expect(await codeOf(t.createIssue({ title: 'x', gates: ['no-such-gate'] }))).toBe('GATE_NOT_FOUND');
-      expect(await t.getIssue(issue.id)).toEqual(issue);
+      // Who: kind:name everywhere, in changes and in filters.
+      for (const who of ['bob', ':bob', 'agent:', 'agent bob']) {
+        expect(await codeOf(t.createIssue({ title: 'x', assignee: who })), who).toBe('INVALID_ARGUMENT');
+        expect(await codeOf(t.assign(issue.id, who)), who).toBe('INVALID_ARGUMENT');
+        expect(await codeOf(t.claim(issue.id, who)), who).toBe('INVALID_ARGUMENT');
+        expect(await codeOf(t.claimNext(who)), who).toBe('INVALID_ARGUMENT');
+        expect(await codeOf(t.updateIssue(issue.id, { assignee: who })), who).toBe('INVALID_ARGUMENT');
+        expect(await codeOf(t.listIssues({ assignee: who })), who).toBe('INVALID_ARGUMENT');
+      }
+      // Reserved key names, also as own keys of parsed JSON (where "__proto__" is one).
+      for (const key of ['__proto__', 'constructor', 'prototype']) {
+        const context = JSON.parse(`{"branch": "main", ${JSON.stringify(key)}: "v"}`) as Record<string, string>;
+        expect(await codeOf(t.createIssue({ title: 'x', context })), key).toBe('INVALID_ARGUMENT');
+        expect(await codeOf(t.updateIssue(issue.id, { context })), key).toBe('INVALID_ARGUMENT');
+      }
+      expect(await t.getIssue(issue.id)).toEqual(stored(issue));
       expect((await t.listIssues()).length).toBe(1);
     });
   });
@@ -174,10 +214,11 @@ describe.each(factories)('Tracker over %s', (_name, makeStorage) => {
     it('sends a ready issue back to backlog when an unfinished dependency is added, and back when removed', async () => {
       const a = await t.createIssue({ title: 'a' });
       const b = await t.createIssue({ title: 'b' });
-      expect((await t.addDependency(b.id, a.id)).state).toBe('backlog');
-      expect(await codeOf(t.addDependency(b.id, a.id))).toBe('ALREADY_EXISTS');
-      expect((await t.removeDependency(b.id, a.id)).state).toBe('ready');
-      expect(await codeOf(t.removeDependency(b.id, a.id))).toBe('DEPENDENCY_NOT_FOUND');
+      expect(await t.addDependency(b.id, a.id)).toMatchObject({ state: 'backlog', changed: true });
+      expect(await t.addDependency(b.id, a.id)).toMatchObject({ state: 'backlog', dependencies: [a.id], changed: false }); // a retry
+      expect(await t.removeDependency(b.id, a.id)).toMatchObject({ state: 'ready', changed: true });
+      expect(await t.removeDependency(b.id, a.id)).toMatchObject({ state: 'ready', dependencies: [], changed: false }); // already gone
+      expect(await codeOf(t.removeDependency(b.id, '0badc0de'))).toBe('DEPENDENCY_NOT_FOUND'); // but names must exist
       const done = await t.createIssue({ title: 'done' });
       await t.updateIssue(done.id, { state: 'done' });
       expect((await t.addDependency(b.id, done.id)).state).toBe('ready');
@@ -209,7 +250,7 @@ describe.each(factories)('Tracker over %s', (_name, makeStorage) => {
       const a = await t.createIssue({ title: 'a', gates: ['review'] });
       const b = await t.createIssue({ title: 'b', dependencies: [a.id] });
       const c = await t.createIssue({ title: 'c', dependencies: [b.id] });
-      await expect(t.updateIssue(a.id, { state: 'done' })).rejects.toMatchObject({ code: 'GATES_PENDING' });
+      expect(await t.updateIssue(a.id, { state: 'done' })).toMatchObject({ state: 'gated', changed: true, pending_gates: ['review'] });
       const blocked = await t.queryBlocked();
       expect(blocked.map((x) => [x.issue.id, x.reasons])).toEqual([
         [a.id, ['gate review pending']],
@@ -235,10 +276,10 @@ describe.each(factories)('Tracker over %s', (_name, makeStorage) => {
     it('claims once; a second claimer is refused; release and unassign give it back', async () => {
       const a = await t.createIssue({ title: 'a' });
       expect(await t.claim(a.id, 'agent:one')).toMatchObject({ assignee: 'agent:one', state: 'in_progress' });
-      expect(await t.claim(a.id, 'agent:one')).toMatchObject({ assignee: 'agent:one' }); // idempotent
+      expect(await t.claim(a.id, 'agent:one')).toMatchObject({ assignee: 'agent:one', changed: false }); // idempotent
       expect(await codeOf(t.claim(a.id, 'agent:two'))).toBe('ALREADY_CLAIMED');
-      expect(await t.release(a.id, 'blocked on review')).toMatchObject({ assignee: null, state: 'ready' });
-      expect(await codeOf(t.release(a.id, 'again'))).toBe('INVALID_TRANSITION');
+      expect(await t.release(a.id, 'blocked on review')).toMatchObject({ assignee: null, state: 'ready', changed: true });
+      expect(await t.release(a.id, 'again')).toMatchObject({ assignee: null, state: 'ready', changed: false }); // already given back
       expect(await codeOf(t.release(a.id, ' '))).toBe('INVALID_ARGUMENT');
       await t.claim(a.id, 'agent:two');
       expect(await t.unassign(a.id)).toMatchObject({ assignee: null, state: 'ready' });
@@ -294,13 +335,14 @@ describe.each(factories)('Tracker over %s', (_name, makeStorage) => {
 
   describe('gates', () => {
     it('keeps a registry', async () => {
-      expect(await t.addGateDefinition({ key: 'tests', title: 'Tests pass', auto: true })).toEqual({ key: 'tests', title: 'Tests pass', description: '', auto: true });
+      expect(await t.addGateDefinition({ key: 'tests', title: 'Tests pass', auto: true })).toEqual({ key: 'tests', title: 'Tests pass', description: '', auto: true, changed: true });
+      expect(await t.addGateDefinition({ key: 'tests', title: 'Tests pass', auto: true })).toEqual({ key: 'tests', title: 'Tests pass', description: '', auto: true, changed: false });
       expect(await codeOf(t.addGateDefinition({ key: 'tests', title: 'again' }))).toBe('ALREADY_EXISTS');
       expect(await codeOf(t.addGateDefinition({ key: 'bad key', title: 'x' }))).toBe('INVALID_ARGUMENT');
       await t.addGateDefinition({ key: 'lint', title: 'Lint' });
       expect((await t.listGateDefinitions()).map((g) => g.key)).toEqual(['lint', 'tests']);
       expect((await t.getGateDefinition('lint')).title).toBe('Lint');
-      expect(await t.removeGateDefinition('lint')).toEqual({ key: 'lint' });
+      expect(await t.removeGateDefinition('lint')).toMatchObject({ key: 'lint', changed: true });
       expect(await codeOf(t.getGateDefinition('lint'))).toBe('GATE_NOT_FOUND');
       expect(await codeOf(t.removeGateDefinition('lint'))).toBe('GATE_NOT_FOUND');
     });
@@ -309,17 +351,20 @@ describe.each(factories)('Tracker over %s', (_name, makeStorage) => {
       await t.addGateDefinition({ key: 'tests', title: 'Tests' });
       await t.addGateDefinition({ key: 'review', title: 'Review' });
       const a = await t.createIssue({ title: 'a', gates: ['tests'] });
-      await t.addGate(a.id, 'review');
-      expect(await codeOf(t.addGate(a.id, 'review'))).toBe('ALREADY_EXISTS');
+      expect((await t.addGate(a.id, 'review')).changed).toBe(true);
+      expect(await t.addGate(a.id, 'review')).toMatchObject({ gates_required: ['tests', 'review'], changed: false });
       expect(await codeOf(t.addGate(a.id, 'unknown'))).toBe('GATE_NOT_FOUND');
       const b = await t.createIssue({ title: 'b', dependencies: [a.id] });
-      const error = (await t.updateIssue(a.id, { state: 'done', title: 'a2' }).catch((e: unknown) => e)) as JitError;
-      expect(error.code).toBe('GATES_PENDING');
-      expect(error.details).toMatchObject({ gates: ['tests', 'review'], state: 'gated' });
+      // Done with pending gates: saved as gated, a change that succeeded (not an error).
+      expect(await t.updateIssue(a.id, { state: 'done', title: 'a2' })).toMatchObject({ state: 'gated', title: 'a2', changed: true, pending_gates: ['tests', 'review'] });
       expect(await t.getIssue(a.id)).toMatchObject({ state: 'gated', title: 'a2' });
-      await t.failGate(a.id, 'tests', 'ci:bot');
+      expect(await t.updateIssue(a.id, { state: 'done' })).toMatchObject({ state: 'gated', changed: false, pending_gates: ['tests', 'review'] });
+      expect((await t.failGate(a.id, 'tests', 'ci:bot')).changed).toBe(true);
+      expect((await t.failGate(a.id, 'tests', 'ci:bot')).changed).toBe(false);
       expect((await t.getIssue(a.id)).gates_status['tests']).toMatchObject({ status: 'failed', updated_by: 'ci:bot' });
       await t.passGate(a.id, 'tests');
+      expect((await t.passGate(a.id, 'tests')).changed).toBe(false);
+      expect((await t.passGate(a.id, 'tests', 'agent:other')).gates_status['tests']).toMatchObject({ status: 'passed', updated_by: 'agent:other' });
       expect((await t.getIssue(a.id)).state).toBe('gated');
       expect((await t.getIssue(b.id)).state).toBe('backlog');
       expect(await codeOf(t.passGate(a.id, 'lint'))).toBe('GATE_NOT_FOUND');
@@ -327,6 +372,29 @@ describe.each(factories)('Tracker over %s', (_name, makeStorage) => {
       expect((await t.getIssue(b.id)).state).toBe('ready');
       const types = (await t.queryEvents({ issueId: a.id.slice(0, 8) })).map((e) => e.type);
       expect(types).toEqual(expect.arrayContaining(['issue_created', 'gate_added', 'gate_failed', 'gate_passed', 'issue_completed', 'issue_state_changed']));
+    });
+
+    it('refuses to remove a registry gate issues require unless asked to drop the requirements; removeGate applies the state rules', async () => {
+      await t.addGateDefinition({ key: 'tests', title: 'Tests' });
+      await t.addGateDefinition({ key: 'review', title: 'Review' });
+      const a = await t.createIssue({ title: 'a', gates: ['tests', 'review'] });
+      const b = await t.createIssue({ title: 'b', gates: ['review'] });
+      const c = await t.createIssue({ title: 'c', dependencies: [a.id] });
+      const refused = (await t.removeGateDefinition('review').catch((e: unknown) => e)) as JitError;
+      expect(refused).toMatchObject({ code: 'GATE_IN_USE', details: { key: 'review', issues: expect.arrayContaining([a.id, b.id]) } });
+      expect((await t.listGateDefinitions()).map((g) => g.key)).toEqual(['review', 'tests']);
+      await t.passGate(a.id, 'tests');
+      expect(await t.updateIssue(a.id, { state: 'done' })).toMatchObject({ state: 'gated', pending_gates: ['review'] });
+      const removal = await t.removeGateDefinition('review', { dropRequirements: true });
+      expect(removal).toMatchObject({ key: 'review', changed: true });
+      expect([...removal.requirements_dropped].sort()).toEqual([a.id, b.id].sort());
+      expect(await t.getIssue(a.id)).toMatchObject({ state: 'done', gates_required: ['tests'] });
+      expect(await t.getIssue(b.id)).toMatchObject({ state: 'ready', gates_required: [], gates_status: {} });
+      expect((await t.getIssue(c.id)).state).toBe('ready'); // a's dependents follow it to done
+      expect(await codeOf(t.removeGateDefinition('review', { dropRequirements: true }))).toBe('GATE_NOT_FOUND');
+      expect(await t.removeGate(b.id, 'review')).toMatchObject({ changed: false });
+      expect((await t.queryEvents({ type: 'gate_removed' })).map((e) => e.issue_id).sort()).toEqual([a.id, b.id].sort());
+      expect((await t.validate()).ok).toBe(true);
     });
 
     it('refuses an explicit gated state without pending gates, and new gates on a done issue', async () => {

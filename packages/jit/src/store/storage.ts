@@ -67,8 +67,13 @@ export interface Storage {
    * issues `plan` names for the current summaries, so the plan cannot go stale.
    */
   graphTransaction<T>(plan: (summaries: ReadonlyMap<string, IssueSummary>) => IssueLocks, apply: (tx: GraphTx) => T): Promise<T>;
-  /** Changes the gate registry under its exclusive lock. */
-  gatesTransaction<T>(apply: (gates: Map<string, GateDefinition>) => T): Promise<T>;
+  /**
+   * Changes the gate registry under its exclusive lock. `issues()` reads every
+   * issue (corrupt files skipped) while the lock is held: whatever requires a
+   * gate took the registry lock shared to check it, so none can change that
+   * answer until the transaction ends.
+   */
+  gatesTransaction<T>(apply: (gates: Map<string, GateDefinition>, issues: () => Issue[]) => T): Promise<T>;
 
   /** Storage-level integrity: index vs files, corrupt files, torn event line, temp files. */
   check(options: { fix: boolean }): Promise<StorageCheck>;

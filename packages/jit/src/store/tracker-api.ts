@@ -6,7 +6,16 @@
  *
  * Ids in arguments may be full UUIDs or unique prefixes of 4+ hex
  * characters. State names accept `in-progress`/`in_progress`/`inprogress`
- * and `open` (= backlog). Errors are JitError (errors.ts).
+ * and `open` (= backlog). Assignees (and `by`) are `kind:name`. Errors are
+ * JitError (errors.ts).
+ *
+ * Agents retry, so a change asks for a state, not an action: when that state
+ * already holds (a dependency already there, a gate already required or
+ * passed by the same checker, an unclaimed issue released, ...) the call
+ * succeeds, writes and logs nothing, and says `changed: false`. Only names
+ * must exist: an unknown id or gate key is still an error, as is a request
+ * that contradicts what is stored (another claimant, a different gate
+ * definition under the same key).
  */
 import type { GateDefinition, Issue, JitEvent, Priority, State, EventType } from './model.js';
 
@@ -20,6 +29,18 @@ export interface CreateIssueInput {
   assignee?: string;
   context?: Record<string, string>;
 }
+
+/** A change's result: the issue as stored now, and whether this call changed it. */
+export type IssueChange = Issue & { changed: boolean };
+
+export type IssueUpdate = IssueChange & {
+  /**
+   * Present when the update asked for `done` while gates were pending: the
+   * issue was stored as `gated` (with the rest of the update) and completes
+   * when these gates pass.
+   */
+  pending_gates?: string[];
+};
 
 export interface UpdateIssueInput {
   title?: string;
@@ -94,6 +115,18 @@ export interface ValidationReport {
   recovered: string[];
 }
 
+export interface RemoveGateDefinitionOptions {
+  /** Also drop the gate from every issue that requires it (else GATE_IN_USE names them). */
+  dropRequirements?: boolean;
+}
+
+export interface GateDefinitionRemoval {
+  key: string;
+  changed: true;
+  /** Ids of the issues the gate was dropped from (with dropRequirements). */
+  requirements_dropped: string[];
+}
+
 export interface ClaimNextFilter {
   label?: string;
   priority?: Priority | string;
@@ -112,35 +145,46 @@ export interface GraphEdge {
 
 export interface TrackerApi {
   // Issues
-  createIssue(input: CreateIssueInput): Promise<Issue>;
+  createIssue(input: CreateIssueInput): Promise<IssueChange>;
   getIssue(idOrPrefix: string): Promise<Issue>;
-  updateIssue(idOrPrefix: string, input: UpdateIssueInput): Promise<Issue>;
-  deleteIssue(idOrPrefix: string): Promise<{ id: string }>;
+  updateIssue(idOrPrefix: string, input: UpdateIssueInput): Promise<IssueUpdate>;
+  deleteIssue(idOrPrefix: string): Promise<{ id: string; changed: true }>;
   listIssues(filter?: IssueFilter): Promise<IssueSummary[]>;
   searchIssues(query: string): Promise<Issue[]>;
 
   // Assignment
-  assign(idOrPrefix: string, assignee: string): Promise<Issue>;
+  assign(idOrPrefix: string, assignee: string): Promise<IssueChange>;
   /** Exactly one winner: fails with ALREADY_CLAIMED when someone else holds it. */
-  claim(idOrPrefix: string, assignee: string): Promise<Issue>;
-  unassign(idOrPrefix: string): Promise<Issue>;
+  claim(idOrPrefix: string, assignee: string): Promise<IssueChange>;
+  unassign(idOrPrefix: string): Promise<IssueChange>;
   /** Gives the issue back (assignee cleared, state back to ready/backlog), recording why. */
-  release(idOrPrefix: string, reason: string): Promise<Issue>;
-  /** Highest priority, then oldest, of the ready work; NO_READY_ISSUE when none. */
-  claimNext(assignee: string, filter?: ClaimNextFilter): Promise<Issue>;
+  release(idOrPrefix: string, reason: string): Promise<IssueChange>;
+  /**
+   * Highest priority, then oldest, of the ready work; NO_READY_ISSUE when none.
+   * Not a state but an action: each call claims one more issue.
+   */
+  claimNext(assignee: string, filter?: ClaimNextFilter): Promise<IssueChange>;
 
   // Dependencies (from waits for to)
-  addDependency(from: string, to: string): Promise<Issue>;
-  removeDependency(from: string, to: string): Promise<Issue>;
+  addDependency(from: string, to: string): Promise<IssueChange>;
+  removeDependency(from: string, to: string): Promise<IssueChange>;
 
   // Gates
   listGateDefinitions(): Promise<GateDefinition[]>;
   getGateDefinition(key: string): Promise<GateDefinition>;
-  addGateDefinition(def: { key: string; title: string; description?: string; auto?: boolean }): Promise<GateDefinition>;
-  removeGateDefinition(key: string): Promise<{ key: string }>;
-  addGate(idOrPrefix: string, key: string): Promise<Issue>;
-  passGate(idOrPrefix: string, key: string, by?: string): Promise<Issue>;
-  failGate(idOrPrefix: string, key: string, by?: string): Promise<Issue>;
+  /** ALREADY_EXISTS when the key holds a different definition; the same one again is `changed: false`. */
+  addGateDefinition(def: { key: string; title: string; description?: string; auto?: boolean }): Promise<GateDefinition & { changed: boolean }>;
+  /**
+   * GATE_IN_USE (naming the issues) while issues require the gate, unless
+   * `dropRequirements`: then it is dropped from each of them as removeGate does.
+   */
+  removeGateDefinition(key: string, options?: RemoveGateDefinitionOptions): Promise<GateDefinitionRemoval>;
+  addGate(idOrPrefix: string, key: string): Promise<IssueChange>;
+  /** Stops requiring the gate (registered or not); the last pending gate of a gated issue gone completes it. */
+  removeGate(idOrPrefix: string, key: string): Promise<IssueChange>;
+  /** Passing a gate already passed by the same checker (`by`) changes nothing. */
+  passGate(idOrPrefix: string, key: string, by?: string): Promise<IssueChange>;
+  failGate(idOrPrefix: string, key: string, by?: string): Promise<IssueChange>;
 
   // Queries
   queryReady(): Promise<IssueSummary[]>;

@@ -11,6 +11,7 @@ import {
   automaticState,
   byAge,
   byUrgency,
+  checkAssignee,
   checkContext,
   checkDescription,
   checkGateKey,
@@ -20,11 +21,13 @@ import {
   findCycles,
   findPath,
   isTerminal,
+  labelMatcher,
   missedAutomaticMove,
   parsePriority,
   parseState,
   pendingGates,
   preview,
+  splitLabels,
   unfinishedDependencies,
 } from './rules.js';
 import type { IssueTx, Storage } from './storage.js';
@@ -34,8 +37,12 @@ import type {
   CreateIssueInput,
   EventQuery,
   GraphEdge,
+  IssueChange,
   IssueFilter,
   IssueSummary,
+  IssueUpdate,
+  GateDefinitionRemoval,
+  RemoveGateDefinitionOptions,
   StatusReport,
   TrackerApi,
   UpdateIssueInput,
@@ -63,14 +70,14 @@ export class Tracker implements TrackerApi {
 
   // ---------------------------------------------------------------- issues
 
-  async createIssue(input: CreateIssueInput): Promise<Issue> {
+  async createIssue(input: CreateIssueInput): Promise<IssueChange> {
     checkInput(input);
     const title = checkTitle(input.title);
     const description = input.description === undefined ? '' : checkDescription(input.description);
     const priority = input.priority === undefined ? 'normal' : parsePriority(input.priority);
-    const labels = unique(checkList('labels', input.labels).map(checkLabel));
+    const labels = unique(splitLabels(checkList('labels', input.labels)).map(checkLabel));
     const gates = unique(checkList('gates', input.gates).map(checkGateKey));
-    const assignee = input.assignee === undefined ? null : checkToken('assignee', input.assignee);
+    const assignee = input.assignee === undefined ? null : checkAssignee('assignee', input.assignee);
     const context = input.context === undefined ? {} : dropEmpty(checkContext(input.context));
     const wanted = checkList('dependencies', input.dependencies).map(normalizeIdInput);
     const summaries = wanted.length > 0 ? await this.storage.loadSummaries() : new Map<string, IssueSummary>();
@@ -98,7 +105,7 @@ export class Tracker implements TrackerApi {
       };
       tx.put(issue);
       tx.event(makeEvent('issue_created', id, { title, state: issue.state }));
-      return issue;
+      return changeResult(issue, true);
     });
   }
 
@@ -109,15 +116,15 @@ export class Tracker implements TrackerApi {
     return issue;
   }
 
-  async updateIssue(idOrPrefix: string, input: UpdateIssueInput): Promise<Issue> {
+  async updateIssue(idOrPrefix: string, input: UpdateIssueInput): Promise<IssueUpdate> {
     checkInput(input);
     const title = input.title === undefined ? undefined : checkTitle(input.title);
     const description = input.description === undefined ? undefined : checkDescription(input.description);
     const state = input.state === undefined ? undefined : parseState(input.state);
     const priority = input.priority === undefined ? undefined : parsePriority(input.priority);
-    const addLabels = checkList('addLabels', input.addLabels).map(checkLabel);
-    const removeLabels = new Set(checkList('removeLabels', input.removeLabels).map((l) => checkToken('label', l)));
-    const assignee = input.assignee === undefined || input.assignee === null ? input.assignee : checkToken('assignee', input.assignee);
+    const addLabels = splitLabels(checkList('addLabels', input.addLabels)).map(checkLabel);
+    const removeLabels = new Set(splitLabels(checkList('removeLabels', input.removeLabels)).map((l) => checkToken('label', l)));
+    const assignee = input.assignee === undefined || input.assignee === null ? input.assignee : checkAssignee('assignee', input.assignee);
     const context = input.context === undefined ? undefined : checkContext(input.context);
     let gatesPending: string[] = [];
     const { before, after } = await this.changeIssue(idOrPrefix, (issue, dependenciesDone, tx) => {
@@ -132,6 +139,7 @@ export class Tracker implements TrackerApi {
       gatesPending = [];
       if (state !== undefined && state !== issue.state) {
         next.state = this.checkTransition(issue, state, dependenciesDone, tx);
+        // Also when it already was gated: a retried "done" still waits for the same gates.
         if (state === 'done' && next.state === 'gated') gatesPending = pendingGates(issue);
       }
       // A claimed issue is given back as unassign/release give it back, never stranded:
@@ -149,19 +157,11 @@ export class Tracker implements TrackerApi {
       return next;
     });
     await this.afterStateChange(before, after);
-    const { id } = after;
-    if (gatesPending.length > 0) {
-      // The rest of the update was saved; the error carries the issue as stored.
-      throw new JitError(
-        'GATES_PENDING',
-        `Issue ${short(id)} is now gated: gate${gatesPending.length > 1 ? 's' : ''} ${gatesPending.join(', ')} must pass before it is done. The other changes were saved.`,
-        { suggestions: gatesPending.map((key) => `jit gate pass ${short(id)} ${key}`), details: { id, gates: gatesPending, state: 'gated', issue: after } },
-      );
-    }
-    return after;
+    // Done with gates pending is stored as gated: a saved change, reported as one (never as a failure a caller would retry).
+    return { ...changeResult(after, after !== before), ...(gatesPending.length > 0 ? { pending_gates: gatesPending } : {}) };
   }
 
-  async deleteIssue(idOrPrefix: string): Promise<{ id: string }> {
+  async deleteIssue(idOrPrefix: string): Promise<{ id: string; changed: true }> {
     const id = await this.resolve(idOrPrefix);
     await this.storage.graphTransaction(
       (summaries) => ({ write: [id, ...dependentsOf(summaries, id)] }),
@@ -183,15 +183,15 @@ export class Tracker implements TrackerApi {
         }
       },
     );
-    return { id };
+    return { id, changed: true };
   }
 
   async listIssues(filter: IssueFilter = {}): Promise<IssueSummary[]> {
     checkInput(filter);
     const state = filter.state === undefined ? undefined : parseState(filter.state);
     const priority = filter.priority === undefined ? undefined : parsePriority(filter.priority);
-    const assignee = filter.assignee === undefined ? undefined : checkToken('assignee', filter.assignee);
-    const label = filter.label === undefined ? undefined : checkToken('label', filter.label);
+    const assignee = filter.assignee === undefined ? undefined : checkAssignee('assignee', filter.assignee);
+    const hasLabel = filter.label === undefined ? undefined : labelMatcher(filter.label);
     const summaries = await this.storage.loadSummaries();
     return [...summaries.values()]
       .filter(
@@ -199,7 +199,7 @@ export class Tracker implements TrackerApi {
           (state === undefined || s.state === state) &&
           (priority === undefined || s.priority === priority) &&
           (assignee === undefined || s.assignee === assignee) &&
-          (label === undefined || s.labels.includes(label)),
+          (hasLabel === undefined || hasLabel(s.labels)),
       )
       .sort(byAge);
   }
@@ -217,25 +217,25 @@ export class Tracker implements TrackerApi {
 
   // ------------------------------------------------------------ assignment
 
-  async assign(idOrPrefix: string, who: string): Promise<Issue> {
-    const assignee = checkToken('assignee', who);
-    const { after } = await this.changeIssue(idOrPrefix, (issue, _done, tx) => {
+  async assign(idOrPrefix: string, who: string): Promise<IssueChange> {
+    const assignee = checkAssignee('assignee', who);
+    const { before, after } = await this.changeIssue(idOrPrefix, (issue, _done, tx) => {
       const { id } = issue;
       if (issue.assignee === assignee) return issue;
       tx.event(makeEvent('issue_updated', id, { fields: ['assignee'], assignee, previous: issue.assignee }));
       return { ...issue, assignee, updated_at: now() };
     });
-    return after;
+    return changeResult(after, after !== before);
   }
 
-  async claim(idOrPrefix: string, who: string): Promise<Issue> {
-    const assignee = checkToken('assignee', who);
-    const { after } = await this.changeIssue(idOrPrefix, (issue, dependenciesDone, tx) => this.claimLocked(issue, assignee, dependenciesDone, tx));
-    return after;
+  async claim(idOrPrefix: string, who: string): Promise<IssueChange> {
+    const assignee = checkAssignee('assignee', who);
+    const { before, after } = await this.changeIssue(idOrPrefix, (issue, dependenciesDone, tx) => this.claimLocked(issue, assignee, dependenciesDone, tx));
+    return changeResult(after, after !== before);
   }
 
-  async unassign(idOrPrefix: string): Promise<Issue> {
-    const { after } = await this.changeIssue(idOrPrefix, (issue, dependenciesDone, tx) => {
+  async unassign(idOrPrefix: string): Promise<IssueChange> {
+    const { before, after } = await this.changeIssue(idOrPrefix, (issue, dependenciesDone, tx) => {
       const { id } = issue;
       if (issue.assignee === null) return issue;
       const next: Issue = { ...issue, assignee: null, updated_at: now() };
@@ -244,36 +244,33 @@ export class Tracker implements TrackerApi {
       recordStateChange(tx, issue, next);
       return next;
     });
-    return after;
+    return changeResult(after, after !== before);
   }
 
-  async release(idOrPrefix: string, reason: string): Promise<Issue> {
+  async release(idOrPrefix: string, reason: string): Promise<IssueChange> {
     if (typeof reason !== 'string' || reason.trim() === '' || reason.length > 1000) {
       throw new JitError('INVALID_ARGUMENT', 'A release needs a reason (1-1000 characters).', { details: { field: 'reason' } });
     }
-    const { after } = await this.changeIssue(idOrPrefix, (issue, dependenciesDone, tx) => {
+    const { before, after } = await this.changeIssue(idOrPrefix, (issue, dependenciesDone, tx) => {
       const { id } = issue;
-      if (issue.assignee === null && issue.state !== 'in_progress') {
-        throw new JitError('INVALID_TRANSITION', `Issue ${short(id)} is not claimed (state ${issue.state}, no assignee): nothing to release.`, {
-          details: { id, state: issue.state },
-        });
-      }
+      // Not claimed (no holder, not in progress): already given back, e.g. a retried release.
+      if (issue.assignee === null && issue.state !== 'in_progress') return issue;
       const next: Issue = { ...issue, assignee: null, updated_at: now() };
       if (issue.state === 'in_progress') next.state = dependenciesDone ? 'ready' : 'backlog';
       tx.event(makeEvent('issue_released', id, { assignee: issue.assignee, reason: reason.trim() }));
       recordStateChange(tx, issue, next);
       return next;
     });
-    return after;
+    return changeResult(after, after !== before);
   }
 
-  async claimNext(who: string, filter: ClaimNextFilter = {}): Promise<Issue> {
+  async claimNext(who: string, filter: ClaimNextFilter = {}): Promise<IssueChange> {
     checkInput(filter);
-    const assignee = checkToken('assignee', who);
+    const assignee = checkAssignee('assignee', who);
     const priority = filter.priority === undefined ? undefined : parsePriority(filter.priority);
-    const label = filter.label === undefined ? undefined : checkToken('label', filter.label);
+    const hasLabel = filter.label === undefined ? undefined : labelMatcher(filter.label);
     const candidates = readyWork(await this.storage.loadSummaries()).filter(
-      (s) => (priority === undefined || s.priority === priority) && (label === undefined || s.labels.includes(label)),
+      (s) => (priority === undefined || s.priority === priority) && (hasLabel === undefined || hasLabel(s.labels)),
     );
     // The index is only a hint: each candidate is re-checked under its own lock, so exactly one claimer wins it.
     for (const candidate of candidates) {
@@ -286,19 +283,19 @@ export class Tracker implements TrackerApi {
           },
           candidate.dependencies,
         );
-        if (after !== before) return after;
+        if (after !== before) return changeResult(after, true);
       } catch (error) {
         if (!(error instanceof JitError && error.code === 'ISSUE_NOT_FOUND')) throw error;
       }
     }
-    throw new JitError('NO_READY_ISSUE', 'No ready issue to claim' + (priority || label ? ' matching the filter.' : '.'), {
+    throw new JitError('NO_READY_ISSUE', 'No ready issue to claim' + (priority || hasLabel ? ' matching the filter.' : '.'), {
       suggestions: ['Run `jit query blocked` to see what waits on what.'],
     });
   }
 
   // ---------------------------------------------------------- dependencies
 
-  async addDependency(from: string, to: string): Promise<Issue> {
+  async addDependency(from: string, to: string): Promise<IssueChange> {
     const [fromId, toId] = await this.resolvePair(from, to);
     if (fromId === toId) throw cycleError([fromId, fromId]);
     return this.storage.graphTransaction(
@@ -308,9 +305,7 @@ export class Tracker implements TrackerApi {
         if (!issue) throw notFound(fromId);
         const dependency = tx.issue(toId);
         if (!dependency) throw notFound(toId, 'DEPENDENCY_NOT_FOUND');
-        if (issue.dependencies.includes(toId)) {
-          throw new JitError('ALREADY_EXISTS', `Issue ${short(fromId)} already waits for ${short(toId)}.`, { details: { from: fromId, to: toId } });
-        }
+        if (issue.dependencies.includes(toId)) return changeResult(issue, false);
         const path = findPath(toId, fromId, (id) => (id === fromId ? issue.dependencies : tx.summaries.get(id)?.dependencies ?? []));
         if (path) throw cycleError([fromId, ...path]);
         const next: Issue = { ...issue, dependencies: [...issue.dependencies, toId], updated_at: now() };
@@ -318,28 +313,27 @@ export class Tracker implements TrackerApi {
         tx.put(next);
         tx.event(makeEvent('dependency_added', fromId, { dependency: toId }));
         recordStateChange(tx, issue, next);
-        return next;
+        return changeResult(next, true);
       },
     );
   }
 
-  async removeDependency(from: string, to: string): Promise<Issue> {
+  /** TO must name an issue (or one of FROM's dependencies, for an edge to a deleted issue); an edge already gone is `changed: false`. */
+  async removeDependency(from: string, to: string): Promise<IssueChange> {
     const [fromId, toId] = await this.resolvePair(from, to);
     return this.storage.graphTransaction(
       () => ({ write: [fromId] }),
       (tx) => {
         const issue = tx.issue(fromId);
         if (!issue) throw notFound(fromId);
-        if (!issue.dependencies.includes(toId)) {
-          throw new JitError('DEPENDENCY_NOT_FOUND', `Issue ${short(fromId)} does not wait for ${short(toId)}.`, { details: { from: fromId, to: toId } });
-        }
+        if (!issue.dependencies.includes(toId)) return changeResult(issue, false);
         const next: Issue = { ...issue, dependencies: issue.dependencies.filter((d) => d !== toId), updated_at: now() };
         // The index lock freezes every dependency edge, and states of other issues are read from it.
         next.state = automaticState(next, unfinishedDependencies(next, (d) => tx.summaries.get(d)?.state).length === 0);
         tx.put(next);
         tx.event(makeEvent('dependency_removed', fromId, { dependency: toId }));
         recordStateChange(tx, issue, next);
-        return next;
+        return changeResult(next, true);
       },
     );
   }
@@ -357,7 +351,7 @@ export class Tracker implements TrackerApi {
     return def;
   }
 
-  async addGateDefinition(def: { key: string; title: string; description?: string; auto?: boolean }): Promise<GateDefinition> {
+  async addGateDefinition(def: { key: string; title: string; description?: string; auto?: boolean }): Promise<GateDefinition & { changed: boolean }> {
     checkInput(def);
     const gate: GateDefinition = {
       key: checkGateKey(def.key),
@@ -366,28 +360,53 @@ export class Tracker implements TrackerApi {
       auto: def.auto === undefined ? false : checkBoolean('auto', def.auto),
     };
     return this.storage.gatesTransaction((gates) => {
-      if (gates.has(gate.key)) {
-        throw new JitError('ALREADY_EXISTS', `Gate ${gate.key} is already in the registry.`, { suggestions: [`jit registry show ${gate.key}`], details: { key: gate.key } });
+      const existing = gates.get(gate.key);
+      if (existing && JSON.stringify(existing) === JSON.stringify(gate)) return { ...existing, changed: false };
+      if (existing) {
+        throw new JitError('ALREADY_EXISTS', `Gate ${gate.key} is already in the registry, with another definition.`, {
+          suggestions: [`jit registry show ${gate.key}`],
+          details: { key: gate.key },
+        });
       }
       gates.set(gate.key, gate);
-      return gate;
+      return { ...gate, changed: true };
     });
   }
 
-  async removeGateDefinition(key: string): Promise<{ key: string }> {
+  async removeGateDefinition(key: string, options: RemoveGateDefinitionOptions = {}): Promise<GateDefinitionRemoval> {
     const gateKey = checkGateKey(key);
-    return this.storage.gatesTransaction((gates) => {
-      if (!gates.delete(gateKey)) throw gateNotFound(gateKey);
-      return { key: gateKey };
+    checkInput(options);
+    const drop = options.dropRequirements === undefined ? false : checkBoolean('dropRequirements', options.dropRequirements);
+    // Under the registry's exclusive lock no issue can start or stop requiring the gate, so the list is exact.
+    const requiring = await this.storage.gatesTransaction((gates, issues) => {
+      const ids = issues()
+        .filter((issue) => issue.gates_required.includes(gateKey))
+        .map((issue) => issue.id);
+      // Without a definition, issues that still name the gate (an interrupted removal) can still be freed of it.
+      if (!gates.has(gateKey) && ids.length === 0) throw gateNotFound(gateKey);
+      if (ids.length > 0 && !drop) throw gateInUse(gateKey, ids);
+      gates.delete(gateKey);
+      return ids;
     });
+    // The gate is out of the registry, so nothing can require it anew; now free each issue, with gate remove's rules.
+    for (const id of requiring) {
+      try {
+        await this.removeGate(id, gateKey);
+      } catch (error) {
+        if (!(error instanceof JitError && error.code === 'ISSUE_NOT_FOUND')) throw error; // deleted meanwhile
+      }
+    }
+    return { key: gateKey, changed: true, requirements_dropped: requiring };
   }
 
-  async addGate(idOrPrefix: string, key: string): Promise<Issue> {
+  async addGate(idOrPrefix: string, key: string): Promise<IssueChange> {
     const gateKey = checkGateKey(key);
     const id = await this.resolve(idOrPrefix);
     return this.storage.issueTransaction({ write: [id], gates: true }, (tx) => {
       const issue = tx.issue(id);
       if (!issue) throw notFound(id);
+      // Already required (done or not): nothing to add, e.g. a retried gate add.
+      if (issue.gates_required.includes(gateKey)) return changeResult(issue, false);
       if (!tx.gates().has(gateKey)) throw gateNotFound(gateKey);
       if (issue.state === 'done') {
         // A done issue has passed all its gates; a new one would make that false.
@@ -395,9 +414,6 @@ export class Tracker implements TrackerApi {
           suggestions: [`jit issue update ${short(id)} --state in_progress`],
           details: { id, state: issue.state, key: gateKey },
         });
-      }
-      if (issue.gates_required.includes(gateKey)) {
-        throw new JitError('ALREADY_EXISTS', `Issue ${short(id)} already requires gate ${gateKey}.`, { details: { id, key: gateKey } });
       }
       const timestamp = now();
       const next: Issue = {
@@ -408,15 +424,35 @@ export class Tracker implements TrackerApi {
       };
       tx.put(next);
       tx.event(makeEvent('gate_added', id, { gate: gateKey }));
-      return next;
+      return changeResult(next, true);
     });
   }
 
-  async passGate(idOrPrefix: string, key: string, by?: string): Promise<Issue> {
+  /**
+   * Stops requiring a gate (registered or not: this is how an issue is freed
+   * of a gate removed from the registry). Removing the last pending gate of
+   * a gated issue completes it, as passing it would.
+   */
+  async removeGate(idOrPrefix: string, key: string): Promise<IssueChange> {
+    const gateKey = checkGateKey(key);
+    const { before, after } = await this.changeIssue(idOrPrefix, (issue, _done, tx) => {
+      if (!issue.gates_required.includes(gateKey)) return issue; // not required: already so
+      const { [gateKey]: _removed, ...gatesStatus } = issue.gates_status;
+      const next: Issue = { ...issue, gates_required: issue.gates_required.filter((k) => k !== gateKey), gates_status: gatesStatus, updated_at: now() };
+      if (issue.state === 'gated' && pendingGates(next).length === 0) next.state = 'done';
+      tx.event(makeEvent('gate_removed', issue.id, { gate: gateKey }));
+      recordStateChange(tx, issue, next);
+      return next;
+    });
+    await this.afterStateChange(before, after);
+    return changeResult(after, after !== before);
+  }
+
+  async passGate(idOrPrefix: string, key: string, by?: string): Promise<IssueChange> {
     return this.setGate(idOrPrefix, key, 'passed', by);
   }
 
-  async failGate(idOrPrefix: string, key: string, by?: string): Promise<Issue> {
+  async failGate(idOrPrefix: string, key: string, by?: string): Promise<IssueChange> {
     return this.setGate(idOrPrefix, key, 'failed', by);
   }
 
@@ -532,7 +568,12 @@ export class Tracker implements TrackerApi {
       }
       for (const key of issue.gates_required) {
         if (!gates.has(key)) {
-          problems.push({ kind: 'unknown_gate', message: `Issue ${issue.id} requires gate ${key}, which is not in the registry.`, issue_id: issue.id, fixable: false });
+          problems.push({
+            kind: 'unknown_gate',
+            message: `Issue ${issue.id} requires gate ${key}, which is not in the registry: drop it (\`jit gate remove ${short(issue.id)} ${key}\`) or define it again (\`jit registry add ${key} --title ...\`).`,
+            issue_id: issue.id,
+            fixable: false,
+          });
         }
       }
       // Without an event (a log cut short): an issue entered backlog when it was
@@ -671,9 +712,9 @@ export class Tracker implements TrackerApi {
     return next;
   }
 
-  private async setGate(idOrPrefix: string, key: string, status: 'passed' | 'failed', by: string | undefined): Promise<Issue> {
+  private async setGate(idOrPrefix: string, key: string, status: 'passed' | 'failed', by: string | undefined): Promise<IssueChange> {
     const gateKey = checkGateKey(key);
-    const who = by === undefined ? null : checkToken('by', by);
+    const who = by === undefined ? null : checkAssignee('by', by);
     const { before, after } = await this.changeIssue(idOrPrefix, (issue, _done, tx) => {
       const { id } = issue;
       if (!issue.gates_required.includes(gateKey)) {
@@ -682,6 +723,11 @@ export class Tracker implements TrackerApi {
           details: { id, key: gateKey },
         });
       }
+      const current = issue.gates_status[gateKey];
+      // The same verdict by the same checker is already recorded, e.g. a retried gate pass
+      // (unless a gated issue still waits for its completion, which this pass makes).
+      const completes = issue.state === 'gated' && pendingGates(issue).length === 0;
+      if (current?.status === status && current.updated_by === who && !completes) return issue;
       if (status === 'failed' && issue.state === 'done') {
         // A done issue has passed all its gates (as addGate keeps true); a failed one would make that false.
         throw new JitError('INVALID_TRANSITION', `Issue ${short(id)} is done: reopen it before failing gate ${gateKey}.`, {
@@ -698,7 +744,7 @@ export class Tracker implements TrackerApi {
       return next;
     });
     await this.afterStateChange(before, after);
-    return after;
+    return changeResult(after, after !== before);
   }
 
   /** When an issue enters or leaves done/rejected/archived, its dependents may move between backlog and ready. */
@@ -721,6 +767,11 @@ export class Tracker implements TrackerApi {
       if (!(error instanceof JitError && error.code === 'ISSUE_NOT_FOUND')) throw error;
     }
   }
+}
+
+/** The result of a change: a copy of the stored issue (never itself stored) with whether this call changed it. */
+function changeResult(issue: Issue, changed: boolean): IssueChange {
+  return { ...issue, changed };
 }
 
 function makeEvent(type: EventType, issueId: string | null, extra: Record<string, unknown> = {}): JitEvent {
@@ -752,6 +803,14 @@ function cycleError(cycle: string[]): JitError {
   return new JitError('CYCLE', `Refused: the dependency would close a cycle ${cycle.map(short).join(' -> ')}.`, {
     suggestions: ['Remove one of the edges on the cycle first (`jit dep rm`), or reverse the dependency.'],
     details: { cycle },
+  });
+}
+
+function gateInUse(key: string, ids: readonly string[]): JitError {
+  const shown = ids.slice(0, 10).map(short).join(', ') + (ids.length > 10 ? ` and ${ids.length - 10} more` : '');
+  return new JitError('GATE_IN_USE', `Gate ${key} is still required by ${ids.length} issue${ids.length === 1 ? '' : 's'}: ${shown}.`, {
+    suggestions: [`jit registry remove ${key} --drop-requirements`, ...ids.slice(0, 3).map((id) => `jit gate remove ${short(id)} ${key}`)],
+    details: { key, issues: [...ids] },
   });
 }
 

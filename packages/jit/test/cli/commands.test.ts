@@ -45,9 +45,10 @@ describe.concurrent('jit commands', () => {
       gates_required: [],
     });
     expect(created.id).toMatch(UUID);
+    expect(created.changed).toBe(true);
 
     const shown = await p.json(['issue', 'show', created.id.slice(0, 6)]);
-    expect(shown).toEqual(created);
+    expect({ ...shown, changed: true }).toEqual(created);
     const shownHuman = await p.run(['issue', 'show', created.id.slice(0, 8)]);
     expect(shownHuman.stdout).toContain(created.id);
     expect(shownHuman.stdout).toMatch(/title:\s+Fix login/);
@@ -140,7 +141,7 @@ describe.concurrent('jit commands', () => {
     expect(filtered.id).toBe(low.id);
 
     const deleted = await p.json(['issue', 'delete', low.id.slice(0, 8)]);
-    expect(deleted).toEqual({ id: low.id });
+    expect(deleted).toEqual({ id: low.id, changed: true });
     expect((await p.json(['query', 'all'])).issues.map((issue: { id: string }) => issue.id)).toEqual([high.id]);
     const humanDelete = await p.run(['issue', 'delete', high.id]);
     expect(humanDelete.stdout).toBe(`Deleted ${high.id.slice(0, 8)}\n`);
@@ -172,7 +173,7 @@ describe.concurrent('jit commands', () => {
   it('registry and gates: done waits for the gates, the last pass completes', async () => {
     const p = await project();
     const gate = await p.json(['registry', 'add', 'tests', '--title', 'Tests pass', '--description', 'npm test', '--auto']);
-    expect(gate).toEqual({ key: 'tests', title: 'Tests pass', description: 'npm test', auto: true });
+    expect(gate).toEqual({ key: 'tests', title: 'Tests pass', description: 'npm test', auto: true, changed: true });
     await p.json(['registry', 'add', 'review', '-t', 'Code review']);
     const list = await p.json(['registry', 'list']);
     expect(list.count).toBe(2);
@@ -189,14 +190,14 @@ describe.concurrent('jit commands', () => {
     expect(failed.gates_status.tests).toMatchObject({ status: 'failed', updated_by: 'agent:ci' });
     await p.json(['gate', 'pass', issue.id, 'tests', '--by', 'agent:ci']);
 
-    const refused = await p.run(['--json', 'issue', 'update', issue.id, '--state', 'done']);
-    expect(refused.code).toBe(4);
-    expect(JSON.parse(refused.stdout).error.code).toBe('GATES_PENDING');
+    const gated = await p.json(['issue', 'update', issue.id, '--state', 'done']);
+    expect(gated).toMatchObject({ state: 'gated', pending_gates: ['review'] });
     expect((await p.json(['issue', 'show', issue.id])).state).toBe('gated');
 
     const done = await p.json(['gate', 'pass', issue.id, 'review', '--by', 'human:ann']);
     expect(done.state).toBe('done');
-    expect(await p.json(['registry', 'remove', 'review'])).toEqual({ key: 'review' });
+    expect((await p.run(['--json', 'registry', 'remove', 'review'])).code).toBe(4); // the issue still requires it
+    expect(await p.json(['registry', 'remove', 'review', '--drop-requirements'])).toEqual({ key: 'review', changed: true, requirements_dropped: [issue.id] });
     expect((await p.json(['registry', 'list'])).count).toBe(1);
   });
 

@@ -1,20 +1,18 @@
-// Error paths: each failure has its code, its exit code, a JSON document with
-// --json and exactly one line on stderr (no stack trace unless JIT_DEBUG=1).
+// Error paths: each failure has its code, its exit code, and either a JSON
+// document on stdout and nothing else (--json) or exactly one line on stderr
+// (no stack trace unless JIT_DEBUG=1).
 import { appendFileSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { errorOf, type JitRun, projectsForThisFile, runJit } from './helpers.js';
+import { errorOf, type JitRun, projectsForThisFile, runJit, runJitMerged } from './helpers.js';
 
 const projects = projectsForThisFile();
 const project = projects.initialized;
 
-/** The failure contract: exit code, error code, one stderr line that names the code, no stack. */
+/** The --json failure contract: exit code, error code, the JSON error on stdout and nothing on stderr. */
 function expectFailure(run: JitRun, exitCode: number, code: string): ReturnType<typeof errorOf> {
-  expect(run.code, run.stderr).toBe(exitCode);
-  const lines = run.stderr.trimEnd().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(new RegExp(`^jit: error: .+\\[${code}\\]$`));
-  expect(run.stderr).not.toMatch(/^\s+at /m);
+  expect(run.code, run.stdout + run.stderr).toBe(exitCode);
+  expect(run.stderr).toBe('');
   const error = errorOf(run);
   expect(error.code).toBe(code);
   expect(error.message.length).toBeGreaterThan(0);
@@ -22,6 +20,32 @@ function expectFailure(run: JitRun, exitCode: number, code: string): ReturnType<
 }
 
 describe.concurrent('jit failures', () => {
+  it('with --json a failure prints its JSON error and nothing else, even with stderr merged into stdout', async () => {
+    const p = await project();
+    const empty = projects.empty();
+    const cases: Array<[cwd: string, args: string[], exitCode: number, code: string]> = [
+      [p.dir, ['issue', 'show'], 2, 'INVALID_ARGUMENT'], // commander: missing argument
+      [p.dir, ['isue', 'list'], 2, 'INVALID_ARGUMENT'], // unknown command
+      [p.dir, ['issue', 'list', '--bogus'], 2, 'INVALID_ARGUMENT'], // unknown option
+      [p.dir, ['events', 'tail', '-n', 'many'], 2, 'INVALID_ARGUMENT'], // bad option value
+      [p.dir, ['issue', 'show', 'ffffffff'], 3, 'ISSUE_NOT_FOUND'], // JitError from the store
+      [empty.dir, ['status'], 3, 'NOT_INITIALIZED'], // main.ts's fast path
+      [empty.dir, ['issue', 'list'], 3, 'NOT_INITIALIZED'],
+    ];
+    for (const [cwd, args, exitCode, code] of cases) {
+      for (const line of [['--json', ...args], [...args, '--json']]) {
+        const run = await runJitMerged(line, { cwd });
+        expect(run.code, `jit ${line.join(' ')}: ${run.output}`).toBe(exitCode);
+        expect(JSON.parse(run.output), `jit ${line.join(' ')}`).toMatchObject({ error: { code } });
+      }
+    }
+    // validate's report is its data even when problems remain (exit 4): only JSON there too.
+    appendFileSync(path.join(p.jitDir, 'events.jsonl'), '{"torn');
+    const validate = await runJitMerged(['--json', 'validate'], { cwd: p.dir });
+    expect(validate.code).toBe(4);
+    expect(JSON.parse(validate.output)).toMatchObject({ ok: false });
+  });
+
   it('missing .jit/ -> exit 3 NOT_INITIALIZED, suggesting jit init', async () => {
     const empty = projects.empty();
     const error = expectFailure(await empty.run(['--json', 'status']), 3, 'NOT_INITIALIZED');
@@ -138,7 +162,10 @@ describe.concurrent('jit failures', () => {
     const report = await p.run(['--json', 'validate']);
     expect(report.code).toBe(4);
     expect(JSON.parse(report.stdout)).toMatchObject({ ok: false, problems: [expect.objectContaining({ kind: 'torn_event_line', fixable: true })] });
-    expect(report.stderr).toMatch(/validate --fix/);
+    expect(report.stderr).toBe('');
+    const human = await p.run(['validate']);
+    expect(human.code).toBe(4);
+    expect(human.stderr).toMatch(/^jit: validate: 1 problem\(s\) remain\. 1 can be repaired with `jit validate --fix`\.\n$/);
 
     const fixed = await p.run(['--json', 'validate', '--fix']);
     expect(fixed.code).toBe(0);
@@ -204,12 +231,21 @@ describe.concurrent('jit failures', () => {
     const a = await p.json(['issue', 'create', '-t', 'A']);
     const b = await p.json(['issue', 'create', '-t', 'B', '--dep', a.id]);
     const hints = async (args: string[], exitCode: number, code: string) => expectFailure(await p.run(['--json', ...args]), exitCode, code).suggestions;
-    expect(await hints(['dep', 'add', b.id, a.id], 6, 'ALREADY_EXISTS')).toEqual([`Nothing to do: the dependency is already there (\`jit issue show ${b.id.slice(0, 8)}\`).`]);
-    expect(await hints(['dep', 'rm', a.id, b.id], 3, 'DEPENDENCY_NOT_FOUND')).toEqual([`\`jit issue show ${a.id.slice(0, 8)}\` lists what it waits for.`]);
-    expect(await hints(['issue', 'release', a.id, 'no reason'], 4, 'INVALID_TRANSITION')).toEqual([`\`jit issue show ${a.id.slice(0, 8)}\` shows its state and assignee.`]);
-    expect((await hints(['issue', 'update', a.id, '-l', 'c:d, e:f'], 2, 'INVALID_ARGUMENT'))[0]).toMatch(/namespace:value.*type:bug/);
+    await p.json(['issue', 'update', b.id, '--state', 'rejected']);
+    expect(await hints(['issue', 'claim', b.id, 'agent:late'], 4, 'INVALID_TRANSITION')).toEqual([`\`jit issue show ${b.id.slice(0, 8)}\` shows its state and assignee.`]);
+    expect((await hints(['issue', 'update', a.id, '-l', 'c:d, nonamespace'], 2, 'INVALID_ARGUMENT'))[0]).toMatch(/namespace:value.*type:bug/);
+    expect((await hints(['query', 'label', 'epic:a*'], 2, 'INVALID_ARGUMENT'))[0]).toMatch(/epic:\*/);
     expect((await hints(['gate', 'add', a.id, 'bad key'], 2, 'INVALID_ARGUMENT'))[0]).toMatch(/jit registry list/);
     expect((await hints(['issue', 'search', ' '], 2, 'INVALID_ARGUMENT'))[0]).toMatch(/jit issue search timeout/);
+  });
+
+  it('reserved context keys (__proto__, constructor, prototype) -> 2 INVALID_ARGUMENT, as over MCP', async () => {
+    const p = await project();
+    for (const key of ['__proto__', 'constructor', 'prototype']) {
+      const error = expectFailure(await p.run(['--json', 'issue', 'create', '-t', 'x', '-c', 'branch=main', '-c', `${key}=v`]), 2, 'INVALID_ARGUMENT');
+      expect(error.message).toContain(key);
+    }
+    expect((await p.json(['query', 'all'])).count).toBe(0);
   });
 
   it('invalid JIT_LOCK_TIMEOUT -> 2 INVALID_ENV', async () => {

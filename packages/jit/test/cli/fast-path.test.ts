@@ -53,7 +53,9 @@ describe.concurrent('fast path of status and query ready', () => {
     const missing = await runJit(['--json', 'status'], { cwd: elsewhere });
     expect(missing.code).toBe(3);
     expect(JSON.parse(missing.stdout).error.code).toBe('NOT_INITIALIZED');
-    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+    expect(missing.stderr).toBe('');
+    const human = await runJit(['status'], { cwd: elsewhere });
+    expect(human.stderr.trim().split('\n')).toHaveLength(1);
     const badEnv = await runJit(['query', 'ready', '--json'], { cwd: project.dir, env: { JIT_LOCK_TIMEOUT: 'soon' } });
     expect(badEnv.code).toBe(2);
     expect(JSON.parse(badEnv.stdout).error.code).toBe('INVALID_ENV');

@@ -50,6 +50,24 @@ export function runJit(args: readonly string[], options: RunOptions): Promise<Ji
   });
 }
 
+/**
+ * Runs jit with stderr merged into stdout (`2>&1`), as harnesses that read
+ * one stream do: `output` is everything the process wrote, in order.
+ */
+export function runJitMerged(args: readonly string[], options: RunOptions): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('sh', ['-c', 'exec "$0" "$@" 2>&1', process.execPath, JIT_BIN, ...args], {
+      cwd: options.cwd,
+      env: cleanEnv(options.env),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
 /** Runs jit on a pseudo-terminal (util-linux `script`), to see what a person at a terminal sees. */
 export function runJitOnTty(args: readonly string[], options: RunOptions): Promise<JitRun> {
   const quoted = [process.execPath, JIT_BIN, ...args].map((arg) => `'${arg.replace(/'/g, `'\\''`)}'`).join(' ');
@@ -71,7 +89,7 @@ export async function jitJson<T = any>(args: readonly string[], options: RunOpti
   return JSON.parse(run.stdout) as T;
 }
 
-/** Parses a failed --json run: the error document on stdout, one line on stderr. */
+/** Parses a failed --json run: the error document on stdout, nothing on stderr. */
 export function errorOf(run: JitRun): { code: string; message: string; suggestions: string[]; details?: Record<string, unknown> } {
   const document = JSON.parse(run.stdout) as { error: { code: string; message: string; suggestions: string[] } };
   return document.error;

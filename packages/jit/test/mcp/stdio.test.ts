@@ -145,6 +145,39 @@ describe('jit mcp on stdio', () => {
     expect(byId.get(37)!.error).toEqual({ code: -32602, message: 'Unknown tool issue_explode; see tools/list.' });
   });
 
+  it('refuses __proto__, constructor and prototype as argument or context keys with INVALID_ARGUMENT, storing nothing', async () => {
+    const before = await runJit(project.dir, ['status']);
+    // JSON.parse makes "__proto__" an own key, as the server's own parser does with the line it reads.
+    const args = (json: string): unknown => JSON.parse(json);
+    const call = (id: number, name: string, json: string) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args(json) } });
+    const calls: Array<[number, string, string]> = [
+      [40, 'issue_create', '{"title": "proto top", "__proto__": {"title": "smuggled"}}'],
+      [41, 'issue_create', '{"title": "constructor top", "constructor": "x"}'],
+      [42, 'issue_create', '{"title": "prototype top", "prototype": "x"}'],
+      [43, 'issue_create', '{"title": "proto context", "context": {"__proto__": "v"}}'],
+      [44, 'issue_create', '{"title": "constructor context", "context": {"constructor": "v"}}'],
+      [45, 'issue_create', '{"title": "prototype context", "context": {"branch": "main", "prototype": "v"}}'],
+      [46, 'issue_list', '{"__proto__": {"state": "done"}}'],
+    ];
+    const run = await runRaw(project.dir, [initialize, initialized, ...calls.map(([id, name, json]) => call(id, name, json))]);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const byId = new Map(
+      run.stdout
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as { id: number; result?: any })
+        .map((message) => [message.id, message]),
+    );
+    for (const [id, , json] of calls) {
+      const result = byId.get(id)!.result;
+      expect(result, json).toMatchObject({ isError: true, structuredContent: { error: { code: 'INVALID_ARGUMENT' } } });
+      const key = ['__proto__', 'constructor', 'prototype'].find((reserved) => json.includes(`"${reserved}"`))!;
+      expect(result.structuredContent.error.message, json).toContain(key);
+    }
+    expect((await runJit(project.dir, ['status'])).json.total).toBe(before.json.total);
+    expect(run.stderr).toBe('');
+  });
+
   it('skips lines that are not JSON-RPC (logged to stderr) and keeps serving', async () => {
     const run = await runRaw(project.dir, [initialize, { not: 'json-rpc' }, { jsonrpc: '2.0', id: 7, method: 'tools/list' }]);
     expect(run.exitCode, run.stderr).toBe(0);

@@ -1,4 +1,4 @@
-/** `jit gate add|pass|fail ID KEY`: the gates one issue must pass before done. */
+/** `jit gate add|remove|pass|fail ID KEY`: the gates one issue must pass before done. */
 import type { Command } from 'commander';
 import { action } from '../context.js';
 import { printIssue } from '../output.js';
@@ -14,6 +14,18 @@ export function registerGateCommands(program: Command): void {
     .action(
       action(async (cli, id: string, key: string) => {
         printIssue(cli, await cli.tracker().addGate(id, key), `Gate ${key} required on`);
+      }),
+    );
+
+  gate
+    .command('remove')
+    .alias('rm')
+    .description('Stop requiring a gate on an issue (also one no longer in the registry); a gated issue whose last pending gate goes is done')
+    .argument('<id>', 'issue id or unique prefix')
+    .argument('<key>', 'gate key')
+    .action(
+      action(async (cli, id: string, key: string) => {
+        printIssue(cli, await cli.tracker().removeGate(id, key), `Gate ${key} no longer required on`);
       }),
     );
 

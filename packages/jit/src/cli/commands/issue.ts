@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { IssueFilter } from '../../store/tracker-api.js';
 import { action } from '../context.js';
-import { printIssue, printIssueList, shortId } from '../output.js';
+import { printIssue, printIssueList, shortId, writeOut, STDOUT } from '../output.js';
 import { contextOption, priorityOption, repeatableOption, stateOption } from '../options.js';
 
 interface CreateOptions {
@@ -35,7 +35,7 @@ export function registerIssueCommands(program: Command): void {
     .requiredOption('-t, --title <title>', 'one-line title')
     .option('-d, --description <text>', 'longer description')
     .addOption(priorityOption('-p, --priority <priority>', 'low, normal (default), high or critical'))
-    .addOption(repeatableOption('-l, --label <label>', 'label as namespace:value'))
+    .addOption(repeatableOption('-l, --label <labels>', 'label as namespace:value; several separated by commas'))
     .addOption(repeatableOption('-g, --gate <key>', 'gate key from the registry that must pass before done'))
     .addOption(repeatableOption('--dep <id>', 'id of an issue this one waits for'))
     .option('-a, --assignee <who>', 'assignee as kind:name, e.g. agent:worker-1')
@@ -62,7 +62,7 @@ export function registerIssueCommands(program: Command): void {
     .addOption(stateOption('-s, --state <state>', 'only issues in this state'))
     .option('-a, --assignee <who>', 'only issues assigned to kind:name')
     .addOption(priorityOption('-p, --priority <priority>', 'only issues with this priority'))
-    .option('-l, --label <label>', 'only issues with this label')
+    .option('-l, --label <label>', 'only issues with this label, or namespace:* for any label of the namespace')
     .action(
       action(async (cli, options: IssueFilter) => {
         const filter: IssueFilter = {
@@ -103,8 +103,8 @@ export function registerIssueCommands(program: Command): void {
     .option('-d, --description <text>', 'new description')
     .addOption(stateOption('-s, --state <state>', 'new state (done waits for gates: the issue becomes gated)'))
     .addOption(priorityOption('-p, --priority <priority>', 'new priority'))
-    .addOption(repeatableOption('-l, --label <label>', 'label to add'))
-    .addOption(repeatableOption('--remove-label <label>', 'label to remove'))
+    .addOption(repeatableOption('-l, --label <labels>', 'label to add; several separated by commas'))
+    .addOption(repeatableOption('--remove-label <labels>', 'label to remove; several separated by commas'))
     .addOption(contextOption('-c, --context <key=value>', 'context entry to set; key= removes the key'))
     .action(
       action(async (cli, id: string, options: UpdateOptions) => {
@@ -118,6 +118,12 @@ export function registerIssueCommands(program: Command): void {
           context: options.context,
         });
         printIssue(cli, updated, 'Updated');
+        // Done asked with gates pending: saved as gated (exit 0); say what it waits for.
+        if (updated.pending_gates && !cli.json) {
+          const id = shortId(updated.id);
+          const commands = updated.pending_gates.map((key) => `\`jit gate pass ${id} ${key}\``).join(', ');
+          writeOut(STDOUT, `It is done once these gates pass: ${updated.pending_gates.join(', ')} (${commands}).\n`);
+        }
       }),
     );
 
@@ -179,7 +185,7 @@ export function registerIssueCommands(program: Command): void {
     .command('claim-next')
     .description('Claim the highest-priority, oldest ready issue (exit 3 when nothing is ready)')
     .argument('<who>', 'claimant as kind:name')
-    .option('-l, --label <label>', 'only issues with this label')
+    .option('-l, --label <label>', 'only issues with this label, or namespace:* for any label of the namespace')
     .addOption(priorityOption('-p, --priority <priority>', 'only issues with this priority'))
     .action(
       action(async (cli, who: string, options: { label?: string; priority?: string }) => {

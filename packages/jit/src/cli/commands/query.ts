@@ -63,5 +63,5 @@ export function registerQueryCommands(program: Command): void {
   filtered('state', 'Issues in one state (open = backlog; in-progress, in_progress, inprogress)', 'state', stateArgument('<state>', 'state name'));
   filtered('assignee', 'Issues assigned to someone', 'assignee', query.createArgument('<who>', 'assignee as kind:name'));
   filtered('priority', 'Issues with one priority', 'priority', priorityArgument('<priority>', 'low, normal, high or critical'));
-  filtered('label', 'Issues carrying a label', 'label', query.createArgument('<label>', 'label as namespace:value'));
+  filtered('label', 'Issues carrying a label, or any label of a namespace', 'label', query.createArgument('<label>', 'label as namespace:value, or namespace:* (e.g. epic:*)'));
 }

@@ -22,7 +22,7 @@ export function registerRegistryCommands(program: Command): void {
           description: options.description,
           auto: options.auto,
         });
-        cli.print(gate, (data) => `Added gate ${data.key}: ${data.title}\n`);
+        cli.print(gate, (data) => `${data.changed ? 'Added' : 'No change (already so):'} gate ${data.key}: ${data.title}\n`);
       }),
     );
 
@@ -72,12 +72,16 @@ export function registerRegistryCommands(program: Command): void {
   registry
     .command('remove')
     .alias('rm')
-    .description('Remove a gate definition')
+    .description('Remove a gate definition; refused (exit 4, naming them) while issues require it, unless --drop-requirements')
     .argument('<key>', 'gate key')
+    .option('--drop-requirements', 'also stop requiring the gate on every issue that does (as `jit gate remove` would)', false)
     .action(
-      action(async (cli, key: string) => {
-        const removed = await cli.tracker().removeGateDefinition(key);
-        cli.print(removed, (data) => `Removed gate ${data.key}\n`);
+      action(async (cli, key: string, options: { dropRequirements: boolean }) => {
+        const removed = await cli.tracker().removeGateDefinition(key, { dropRequirements: options.dropRequirements });
+        cli.print(removed, (data) => {
+          const dropped = data.requirements_dropped.length;
+          return `Removed gate ${data.key}${dropped > 0 ? `; no longer required on ${dropped} issue${dropped === 1 ? '' : 's'}` : ''}\n`;
+        });
       }),
     );
 }

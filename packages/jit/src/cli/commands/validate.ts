@@ -40,10 +40,11 @@ export function registerValidateCommand(program: Command): void {
         // The report is the command's data even when problems remain; the exit code says whether any do.
         cli.print(report, (data, paint) => renderReport(data, remaining, paint));
         if (report.ok) return;
+        process.exitCode = EXIT.VALIDATION;
+        if (cli.json) return; // the report says it all; nothing may follow the JSON document
         const fixable = remaining.filter((problem) => problem.fixable).length;
         const hint = fixable > 0 && !options.fix ? ` ${fixable} can be repaired with \`jit validate --fix\`.` : '';
         writeOut(STDERR, `jit: validate: ${remaining.length} problem(s) remain.${hint}\n`);
-        process.exitCode = EXIT.VALIDATION;
       }),
     );
 }
