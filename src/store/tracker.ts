@@ -17,6 +17,7 @@ import {
   checkLabel,
   checkTitle,
   checkToken,
+  describeCycle,
   findCycles,
   findPath,
   isTerminal,
@@ -466,7 +467,13 @@ export class Tracker implements TrackerApi {
     const summaries = await this.storage.loadSummaries();
     const id = this.resolveIn(summaries, idOrPrefix);
     const dependents = new Map<string, string[]>();
-    for (const s of summaries.values()) for (const d of s.dependencies) dependents.set(d, [...(dependents.get(d) ?? []), s.id]);
+    for (const s of summaries.values()) {
+      for (const d of s.dependencies) {
+        const list = dependents.get(d);
+        if (list) list.push(s.id);
+        else dependents.set(d, [s.id]);
+      }
+    }
     const seen = new Set<string>([id]);
     const queue = [id];
     for (let i = 0; i < queue.length; i++) {
@@ -551,7 +558,7 @@ export class Tracker implements TrackerApi {
       recovered.push(`moved issue ${id} from ${from} to ${to} to match its dependencies (a writer died before its follow-up)`);
     }
     for (const cycle of findCycles(byId.keys(), (id) => byId.get(id)?.dependencies ?? [])) {
-      problems.push({ kind: 'cycle', message: `Dependency cycle: ${cycle.map(short).join(' -> ')}.`, issue_id: cycle[0], fixable: false });
+      problems.push({ kind: 'cycle', message: `Dependency cycle: ${describeCycle(cycle, short)}.`, issue_id: cycle[0], fixable: false });
     }
     const remaining = problems.filter((p) => !(fix && p.fixable));
     return { ok: remaining.length === 0, problems, fixed, recovered };
@@ -749,7 +756,7 @@ function readyWork(summaries: ReadonlyMap<string, IssueSummary>): IssueSummary[]
 }
 
 function cycleError(cycle: string[]): JitError {
-  return new JitError('CYCLE', `Refused: the dependency would close a cycle ${cycle.map(short).join(' -> ')}.`, {
+  return new JitError('CYCLE', `Refused: the dependency would close a cycle ${describeCycle(cycle, short)}.`, {
     suggestions: ['Remove one of the edges on the cycle first (`jit dep rm`), or reverse the dependency.'],
     details: { cycle },
   });
