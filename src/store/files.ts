@@ -263,3 +263,26 @@ export function endsWithNewline(filePath: string): boolean {
     fs.closeSync(fd);
   }
 }
+
+/**
+ * An existing regular file opened for reading (with `write`, also for
+ * writing), never through a symlink; null when it does not exist.
+ * O_NONBLOCK: opening a FIFO planted there must not hang before the type
+ * check refuses it (the flag means nothing for a regular file).
+ */
+export function openRegularFile(filePath: string, write = false): number | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(filePath, (write ? fs.constants.O_RDWR : fs.constants.O_RDONLY) | NOFOLLOW | (fs.constants.O_NONBLOCK ?? 0));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw fsError(error, filePath, 'open');
+  }
+  try {
+    if (!fs.fstatSync(fd).isFile()) throw unsafePath(filePath, 'is not a regular file');
+  } catch (error) {
+    fs.closeSync(fd);
+    throw fsError(error, filePath, 'open');
+  }
+  return fd;
+}

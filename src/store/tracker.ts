@@ -28,7 +28,7 @@ import {
   preview,
   unfinishedDependencies,
 } from './rules.js';
-import type { IssueTx, Storage } from './storage.js';
+import type { EventFilter, IssueTx, Storage } from './storage.js';
 import type {
   BlockedIssue,
   ClaimNextFilter,
@@ -491,24 +491,21 @@ export class Tracker implements TrackerApi {
 
   async tailEvents(n = 10): Promise<JitEvent[]> {
     const count = checkCount('n', n);
-    const events = await this.storage.readEvents();
-    return count === 0 ? [] : events.slice(-count);
+    return count === 0 ? [] : this.storage.readEvents({ last: count });
   }
 
   async queryEvents(query: EventQuery = {}): Promise<JitEvent[]> {
-    checkInput(query);
-    if (query.type !== undefined && !(EVENT_TYPES as readonly string[]).includes(query.type)) {
-      throw new JitError('INVALID_ARGUMENT', `Unknown event type ${preview(query.type)}.`, {
-        suggestions: [`Use one of: ${EVENT_TYPES.join(', ')}.`],
-        details: { field: 'type', choices: [...EVENT_TYPES] },
-      });
-    }
-    const issuePrefix = query.issueId === undefined ? undefined : normalizeIdInput(query.issueId);
+    const filter = eventFilter(query);
     const limit = query.limit === undefined ? undefined : checkCount('limit', query.limit);
-    const events = (await this.storage.readEvents()).filter(
-      (e) => (query.type === undefined || e.type === query.type) && (issuePrefix === undefined || (e.issue_id ?? '').startsWith(issuePrefix)),
-    );
-    return limit === undefined ? events : limit === 0 ? [] : events.slice(-limit);
+    if (limit === 0) return [];
+    return this.storage.readEvents({ ...filter, last: limit });
+  }
+
+  async scanEvents(query: Omit<EventQuery, 'limit'>, visit: (event: JitEvent) => void): Promise<void> {
+    if ((query as EventQuery | undefined)?.limit !== undefined) {
+      throw new JitError('INVALID_ARGUMENT', 'scanEvents hands over every matching event: for the most recent ones, use queryEvents with a limit.', { details: { field: 'limit' } });
+    }
+    await this.storage.scanEvents(eventFilter(query), visit);
   }
 
   // ------------------------------------------------------------- integrity
@@ -525,12 +522,13 @@ export class Tracker implements TrackerApi {
     // and when each last entered backlog.
     const finishedAt = new Map<string, string>();
     const enteredBacklogAt = new Map<string, string>();
-    for (const event of await this.storage.readEvents()) {
-      if (event.type !== 'issue_state_changed' || !event.issue_id) continue;
+    // Streamed: the log can be far bigger than memory.
+    await this.storage.scanEvents({ type: 'issue_state_changed' }, (event) => {
+      if (!event.issue_id) return;
       const to = event['to'] as State;
       if (isTerminal(to) && !isTerminal(event['from'] as State)) finishedAt.set(event.issue_id, event.timestamp);
       if (to === 'backlog') enteredBacklogAt.set(event.issue_id, event.timestamp);
-    }
+    });
     for (const issue of issues) {
       for (const dep of issue.dependencies) {
         if (!byId.has(dep)) {
@@ -795,6 +793,17 @@ function checkList(field: string, value: unknown): unknown[] {
     throw new JitError('INVALID_ARGUMENT', `Invalid ${field} ${preview(value)}: expected a list (up to 1000 entries).`, { details: { field } });
   }
   return value;
+}
+
+function eventFilter(query: Omit<EventQuery, 'limit'>): EventFilter {
+  checkInput(query);
+  if (query.type !== undefined && !(EVENT_TYPES as readonly string[]).includes(query.type)) {
+    throw new JitError('INVALID_ARGUMENT', `Unknown event type ${preview(query.type)}.`, {
+      suggestions: [`Use one of: ${EVENT_TYPES.join(', ')}.`],
+      details: { field: 'type', choices: [...EVENT_TYPES] },
+    });
+  }
+  return { type: query.type, issuePrefix: query.issueId === undefined ? undefined : normalizeIdInput(query.issueId) };
 }
 
 function checkBoolean(field: string, value: unknown): boolean {
