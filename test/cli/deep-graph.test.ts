@@ -38,6 +38,11 @@ describe('a 100,000-issue dependency chain', () => {
     expect(cut).toMatchObject({ depth: 3, truncated: true });
     expect(await p.json(['graph', 'show', short(0)])).toMatchObject({ nodes: [{ id: ids[0] }], edges: [], depth: 10, truncated: false });
 
+    // Drawn deep, the text is written a piece at a time (it can outgrow any one string).
+    const deep = await p.run(['graph', 'show', '--depth', '2000']);
+    expect(deep.code, deep.stderr).toBe(0);
+    expect(deep.stdout.trimEnd().split('\n')).toHaveLength(2002);
+
     // Deep enough for all of it: the walk itself must not recurse.
     const whole = await p.json(['graph', 'show', '--depth', String(CHAIN)]);
     expect(whole.nodes).toHaveLength(CHAIN);

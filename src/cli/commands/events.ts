@@ -2,13 +2,11 @@
 import type { Command } from 'commander';
 import { EVENT_TYPES, type JitEvent } from '../../store/model.js';
 import { action, type Invocation } from '../context.js';
-import { oneLine, painter, SHORT_ID_LENGTH, shortId, STDOUT, writeOut, type Paint } from '../output.js';
+import { ChunkedOutput, oneLine, painter, SHORT_ID_LENGTH, shortId, STDOUT, type Paint } from '../output.js';
 import { eventTypeOption, integerOption } from '../options.js';
 
 /** Fields every event has; the rest are shown as key=value. */
 const COMMON_FIELDS = new Set(['type', 'id', 'issue_id', 'timestamp']);
-/** Output is written in pieces of about this size: a query can match millions of events. */
-const FLUSH_BYTES = 64 * 1024;
 
 function eventLine(event: JitEvent, typeWidth: number, paint: Paint): string {
   const extra = Object.entries(event)
@@ -26,7 +24,7 @@ function eventLine(event: JitEvent, typeWidth: number, paint: Paint): string {
  */
 class EventPrinter {
   private count = 0;
-  private pending = '';
+  private readonly out = new ChunkedOutput();
   private readonly paint: Paint;
 
   /** `typeWidth`: the type column's width (known up front for a list in memory, the widest type otherwise). */
@@ -38,24 +36,15 @@ class EventPrinter {
   }
 
   add(event: JitEvent): void {
-    if (this.json) this.write(`${this.count === 0 ? '{\n  "events": [\n' : ',\n'}${JSON.stringify(event, null, 2).replace(/^/gm, '    ')}`);
-    else this.write(eventLine(event, this.typeWidth, this.paint) + '\n');
+    if (this.json) this.out.write(`${this.count === 0 ? '{\n  "events": [\n' : ',\n'}${JSON.stringify(event, null, 2).replace(/^/gm, '    ')}`);
+    else this.out.write(eventLine(event, this.typeWidth, this.paint) + '\n');
     this.count++;
   }
 
   end(): void {
-    if (this.json) this.write(`${this.count === 0 ? '{\n  "events": [],' : '\n  ],'}\n  "count": ${this.count}\n}\n`);
-    else if (this.count === 0) this.write('No events.\n');
-    writeOut(STDOUT, this.pending);
-    this.pending = '';
-  }
-
-  private write(text: string): void {
-    this.pending += text;
-    if (this.pending.length >= FLUSH_BYTES) {
-      writeOut(STDOUT, this.pending);
-      this.pending = '';
-    }
+    if (this.json) this.out.write(`${this.count === 0 ? '{\n  "events": [],' : '\n  ],'}\n  "count": ${this.count}\n}\n`);
+    else if (this.count === 0) this.out.write('No events.\n');
+    this.out.flush();
   }
 }
 

@@ -4,7 +4,7 @@ import type { GraphEdge, IssueSummary } from '../../store/tracker-api.js';
 import { action } from '../context.js';
 import { writeExportFile } from '../export-file.js';
 import { integerOption } from '../options.js';
-import { oneLine, printIssueList, shortId, stateStyle, type Paint } from '../output.js';
+import { ChunkedOutput, oneLine, painter, printIssueList, shortId, stateStyle, STDOUT, type Paint } from '../output.js';
 
 interface Graph {
   nodes: IssueSummary[];
@@ -120,23 +120,26 @@ function layoutTrees(graph: Graph, depth: number, rootId?: string): Trees {
   };
 }
 
-function renderTrees(graph: Graph, trees: Trees, depth: number, paint: Paint): string {
-  if (trees.rows.length === 0) return 'No issues.\n';
+/** Writes the trees a line at a time: drawn deep (a large --depth), they can outgrow any one string. */
+function writeTrees(graph: Graph, trees: Trees, depth: number, paint: Paint): void {
+  const out = new ChunkedOutput();
+  if (trees.rows.length === 0) out.write('No issues.\n');
   const byId = new Map(graph.nodes.map((node) => [node.id, node]));
   const label = (id: string) => {
     const node = byId.get(id);
     if (!node) return `${paint('cyan', shortId(id))} ${paint('red', '(missing issue)')}`;
     return `${paint('cyan', shortId(id))} ${paint(stateStyle(node.state), `[${node.state}]`)} ${oneLine(node.title)}`;
   };
-  const lines = trees.rows.map(
-    (row) =>
+  for (const row of trees.rows) {
+    out.write(
       `${row.indent}${label(row.id)}${row.seenAbove ? paint('dim', ' (see above)') : ''}` +
-      (row.hidden > 0 ? paint('dim', ` (waits for ${row.hidden} more below the cut)`) : ''),
-  );
-  if (trees.truncated) {
-    lines.push(paint('dim', `Cut at depth ${depth}: deeper dependencies are not shown. Use --depth N to see more, or \`jit graph show ID\` for one issue's tree.`));
+        `${row.hidden > 0 ? paint('dim', ` (waits for ${row.hidden} more below the cut)`) : ''}\n`,
+    );
   }
-  return lines.join('\n') + '\n';
+  if (trees.truncated) {
+    out.write(paint('dim', `Cut at depth ${depth}: deeper dependencies are not shown. Use --depth N to see more, or \`jit graph show ID\` for one issue's tree.`) + '\n');
+  }
+  out.flush();
 }
 
 function dotString(text: string): string {
@@ -183,7 +186,8 @@ export function registerGraphCommands(program: Command): void {
         const rootId = id === undefined ? undefined : (await tracker.getIssue(id)).id;
         const graph = rootId === undefined ? whole : upstreamSubgraph(whole, rootId);
         const trees = layoutTrees(graph, options.depth, rootId);
-        cli.print({ ...trees.shown, depth: options.depth, truncated: trees.truncated }, (_data, paint) => renderTrees(graph, trees, options.depth, paint));
+        if (cli.json) cli.print({ ...trees.shown, depth: options.depth, truncated: trees.truncated }, () => '');
+        else writeTrees(graph, trees, options.depth, painter(STDOUT));
       }),
     );
 
