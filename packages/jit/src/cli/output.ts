@@ -68,6 +68,27 @@ export function writeOut(fd: OutputFd, text: string): void {
   }
 }
 
+/**
+ * Text written in pieces of about 64 KiB: for output that can be larger
+ * than one string may be (a query matching millions of events, a tree drawn
+ * very deep). Call flush() at the end.
+ */
+export class ChunkedOutput {
+  private pending = '';
+
+  constructor(private readonly fd: OutputFd = STDOUT) {}
+
+  write(text: string): void {
+    this.pending += text;
+    if (this.pending.length >= 64 * 1024) this.flush();
+  }
+
+  flush(): void {
+    if (this.pending !== '') writeOut(this.fd, this.pending);
+    this.pending = '';
+  }
+}
+
 type Style = 'bold' | 'dim' | 'red' | 'green' | 'yellow' | 'magenta' | 'cyan';
 const SGR: Record<Style, [number, number]> = {
   bold: [1, 22],

@@ -47,8 +47,9 @@ import {
 } from './files.js';
 import { RANK, fileLocker, lockFileSync, type HeldLocks, type Locker } from './locker.js';
 import type { GateDefinition, Issue, JitEvent } from './model.js';
-import { SCHEMA_VERSION, freezeSummary, parseEventLine, parseGates, parseIndex, parseIssue, summarize } from './schema.js';
-import type { GraphTx, IssueLocks, IssueTx, Storage, StorageCheck } from './storage.js';
+import { EventLog } from './event-log.js';
+import { SCHEMA_VERSION, freezeSummary, parseGates, parseIndex, parseIssue, summarize } from './schema.js';
+import type { EventFilter, GraphTx, IssueLocks, IssueTx, Storage, StorageCheck } from './storage.js';
 import type { IssueSummary, ValidationProblem } from './tracker-api.js';
 
 export interface JsonFileStorageOptions {
@@ -83,6 +84,7 @@ export class JsonFileStorage implements Storage {
   private readonly gatesPath: string;
   private readonly eventsPath: string;
   private readonly locker: Locker;
+  private readonly events: EventLog;
   private indexCache: { stamp: string; summaries: Summaries } | null = null;
 
   constructor(jitDir: string, options: JsonFileStorageOptions = {}) {
@@ -94,6 +96,7 @@ export class JsonFileStorage implements Storage {
     this.gatesPath = path.join(this.jitDir, 'gates.json');
     this.eventsPath = path.join(this.jitDir, 'events.jsonl');
     this.locker = options.locker ?? fileLocker;
+    this.events = new EventLog(this.eventsPath, (mode) => this.lock([{ path: this.lockPath('events'), mode, rank: RANK.events }]));
   }
 
   // ----------------------------------------------------------------- reads
@@ -153,20 +156,17 @@ export class JsonFileStorage implements Storage {
     });
   }
 
-  readEvents(): Promise<JitEvent[]> {
+  readEvents(filter: EventFilter & { last?: number } = {}): Promise<JitEvent[]> {
     return this.serial(async () => {
-      const held = await this.lock([{ path: this.lockPath('events'), mode: 'shared', rank: RANK.events }]);
-      let text: string | null;
-      try {
-        text = readTextIfExists(this.eventsPath, { invalidUtf8: 'replace' });
-      } finally {
-        held.release();
-      }
-      return (text ?? '')
-        .split('\n')
-        .map(parseEventLine)
-        .filter((e): e is JitEvent => e !== null);
+      if (filter.last !== undefined) return this.events.readLast(filter.last, filter);
+      const events: JitEvent[] = [];
+      await this.events.scan(filter, (event) => events.push(event));
+      return events;
     });
+  }
+
+  scanEvents(filter: EventFilter, visit: (event: JitEvent) => void): Promise<void> {
+    return this.serial(() => this.events.scan(filter, visit));
   }
 
   // ---------------------------------------------------------- transactions
@@ -279,7 +279,7 @@ export class JsonFileStorage implements Storage {
         if (!(error instanceof JitError && error.code === 'CORRUPT_FILE')) throw error;
         problems.push({ kind: 'corrupt_file', message: error.message, path: this.gatesPath, fixable: false });
       }
-      await this.checkEvents(options.fix, problems, fixed);
+      await this.events.check(options.fix, problems, fixed);
       return { problems, fixed, recovered };
     });
   }
@@ -794,39 +794,6 @@ export class JsonFileStorage implements Storage {
     this.writeIndex(rebuilt);
     this.clearMarkers(finishedMarkers);
     fixed.push(`rebuilt ${this.indexPath} from ${fromFiles.size} issue files`);
-  }
-
-  private async checkEvents(fix: boolean, problems: ValidationProblem[], fixed: string[]): Promise<void> {
-    const held = await this.lock([{ path: this.lockPath('events'), mode: fix ? 'exclusive' : 'shared', rank: RANK.events }]);
-    try {
-      const text = readTextIfExists(this.eventsPath, { invalidUtf8: 'replace' }) ?? '';
-      const lines = text.split('\n');
-      const tail = lines.pop()!; // '' when the file ends with a newline
-      lines.forEach((line, i) => {
-        if (line !== '' && parseEventLine(line) === null) {
-          problems.push({ kind: 'torn_event_line', message: `Line ${i + 1} of ${this.eventsPath} is not a valid event; readers skip it.`, path: this.eventsPath, fixable: false });
-        }
-      });
-      if (tail === '') return;
-      if (parseEventLine(tail) !== null) {
-        // A whole event that only lacks its newline (an editor or a copy tool saved it so): keep it, end the line.
-        problems.push({ kind: 'missing_final_newline', message: `The last event of ${this.eventsPath} is whole but lacks its final newline.`, path: this.eventsPath, fixable: true });
-        if (fix) {
-          appendText(this.eventsPath, '\n');
-          fixed.push(`appended the missing final newline to ${this.eventsPath}`);
-        }
-        return;
-      }
-      problems.push({ kind: 'torn_event_line', message: `The last line of ${this.eventsPath} is torn (${tail.length} bytes that are not a whole event, without a newline); readers skip it.`, path: this.eventsPath, fixable: true });
-      if (fix) {
-        fs.truncateSync(this.eventsPath, Buffer.byteLength(text) - Buffer.byteLength(tail));
-        fixed.push(`truncated the torn last line of ${this.eventsPath}`);
-      }
-    } catch (error) {
-      throw fsError(error, this.eventsPath, 'check');
-    } finally {
-      held.release();
-    }
   }
 }
 

@@ -6,7 +6,8 @@
 import { JitError } from './errors.js';
 import type { GateDefinition, Issue, JitEvent } from './model.js';
 import { summarize } from './schema.js';
-import type { GraphTx, IssueLocks, IssueTx, Storage, StorageCheck } from './storage.js';
+import { eventMatches } from './event-log.js';
+import type { EventFilter, GraphTx, IssueLocks, IssueTx, Storage, StorageCheck } from './storage.js';
 import type { IssueSummary } from './tracker-api.js';
 
 export class InMemoryStorage implements Storage {
@@ -32,8 +33,13 @@ export class InMemoryStorage implements Storage {
     return structuredClone(this.gates);
   }
 
-  async readEvents(): Promise<JitEvent[]> {
-    return structuredClone(this.events);
+  async readEvents(filter: EventFilter & { last?: number } = {}): Promise<JitEvent[]> {
+    const matching = this.events.filter((event) => eventMatches(event, filter));
+    return structuredClone(filter.last === undefined ? matching : filter.last <= 0 ? [] : matching.slice(-filter.last));
+  }
+
+  async scanEvents(filter: EventFilter, visit: (event: JitEvent) => void): Promise<void> {
+    for (const event of this.events) if (eventMatches(event, filter)) visit(structuredClone(event));
   }
 
   async issueTransaction<T>(locks: IssueLocks, apply: (tx: IssueTx) => T): Promise<T> {

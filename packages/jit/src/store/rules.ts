@@ -237,8 +237,8 @@ export function findPath(start: string, target: string, dependenciesOf: (id: str
     const current = queue[i]!;
     if (current === target) {
       const path: string[] = [];
-      for (let node: string | null = current; node !== null; node = cameFrom.get(node) ?? null) path.unshift(node);
-      return path;
+      for (let node: string | null = current; node !== null; node = cameFrom.get(node) ?? null) path.push(node);
+      return path.reverse();
     }
     for (const next of dependenciesOf(current)) {
       if (!cameFrom.has(next)) {
@@ -250,22 +250,46 @@ export function findPath(start: string, target: string, dependenciesOf: (id: str
   return null;
 }
 
-/** Every cycle-closing edge found by one depth-first pass (for validate). */
+/**
+ * Every cycle-closing edge found by one depth-first pass (for validate).
+ * Iterative, with its own stack: a dependency chain 100,000 issues deep
+ * would overflow the call stack of a recursive walk.
+ */
 export function findCycles(ids: Iterable<string>, dependenciesOf: (id: string) => readonly string[]): string[][] {
-  const color = new Map<string, 'grey' | 'black'>();
-  const stack: string[] = [];
+  const done = new Set<string>();
+  /** The issues on the current path, each with its place in `path`. */
+  const onPath = new Map<string, number>();
+  const path: string[] = [];
+  const frames: { dependencies: readonly string[]; next: number }[] = [];
   const cycles: string[][] = [];
-  const visit = (id: string): void => {
-    color.set(id, 'grey');
-    stack.push(id);
-    for (const dep of dependenciesOf(id)) {
-      const c = color.get(dep);
-      if (c === 'grey') cycles.push([...stack.slice(stack.indexOf(dep)), dep]);
-      else if (c === undefined) visit(dep);
-    }
-    stack.pop();
-    color.set(id, 'black');
+  const enter = (id: string): void => {
+    onPath.set(id, path.length);
+    path.push(id);
+    frames.push({ dependencies: dependenciesOf(id), next: 0 });
   };
-  for (const id of ids) if (!color.has(id)) visit(id);
+  for (const start of ids) {
+    if (done.has(start) || onPath.has(start)) continue;
+    enter(start);
+    while (frames.length > 0) {
+      const frame = frames[frames.length - 1]!;
+      if (frame.next < frame.dependencies.length) {
+        const dep = frame.dependencies[frame.next++]!;
+        const at = onPath.get(dep);
+        if (at !== undefined) cycles.push([...path.slice(at), dep]);
+        else if (!done.has(dep)) enter(dep);
+        continue;
+      }
+      frames.pop();
+      const id = path.pop()!;
+      onPath.delete(id);
+      done.add(id);
+    }
+  }
   return cycles;
+}
+
+/** A cycle for a message: whole when short, its ends around a count when long (the details carry it whole). */
+export function describeCycle(cycle: readonly string[], name: (id: string) => string): string {
+  const shown = cycle.length <= 13 ? cycle.map(name) : [...cycle.slice(0, 6).map(name), '...', ...cycle.slice(-6).map(name)];
+  return shown.join(' -> ') + (cycle.length > 13 ? ` (${cycle.length - 1} issues)` : '');
 }

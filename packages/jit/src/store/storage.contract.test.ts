@@ -439,6 +439,21 @@ describe.each(factories)('Tracker over %s', (_name, makeStorage) => {
       expect(await codeOf(t.queryEvents({ type: 'nope' }))).toBe('INVALID_ARGUMENT');
       expect(await codeOf(t.tailEvents(-1))).toBe('INVALID_ARGUMENT');
     });
+
+    it('scanEvents hands over every match in order; a limit with a filter keeps the most recent matches', async () => {
+      const a = await t.createIssue({ title: 'a' });
+      const b = await t.createIssue({ title: 'b' });
+      for (const title of ['a2', 'a3']) await t.updateIssue(a.id, { title });
+      await t.updateIssue(b.id, { title: 'b2' });
+      const seen: string[] = [];
+      await t.scanEvents({ type: 'issue_updated', issueId: a.id.slice(0, 6) }, (e) => seen.push(`${e.issue_id}:${e['fields']}`));
+      expect(seen).toEqual([`${a.id}:title`, `${a.id}:title`]);
+      const updates = await t.queryEvents({ type: 'issue_updated', limit: 2 });
+      expect(updates.map((e) => e.issue_id)).toEqual([a.id, b.id]);
+      expect((await t.queryEvents({ issueId: b.id, limit: 5 })).map((e) => e.type)).toEqual(['issue_created', 'issue_updated']);
+      expect(await codeOf(t.scanEvents({ limit: 1 } as never, () => undefined))).toBe('INVALID_ARGUMENT');
+      expect(await codeOf(t.scanEvents({ type: 'nope' }, () => undefined))).toBe('INVALID_ARGUMENT');
+    });
   });
 
   describe('validate', () => {

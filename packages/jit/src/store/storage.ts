@@ -20,6 +20,12 @@ export interface IssueLocks {
   gates?: boolean;
 }
 
+export interface EventFilter {
+  type?: string;
+  /** Events whose issue_id starts with this. */
+  issuePrefix?: string;
+}
+
 export interface IssueTx {
   /** A locked issue as stored now; null when it has no file (new or deleted). Throws for unlocked ids. */
   issue(id: string): Issue | null;
@@ -57,8 +63,14 @@ export interface Storage {
   /** Every issue, from the issue files themselves (search, validate). A corrupt file throws CORRUPT_FILE unless skipped. */
   readAllIssues(options?: { skipCorrupt?: boolean }): Promise<Issue[]>;
   readGates(): Promise<ReadonlyMap<string, GateDefinition>>;
-  /** The event log, oldest first; a torn last line is skipped. */
-  readEvents(): Promise<JitEvent[]>;
+  /**
+   * Events that pass `filter`, oldest first; lines that are not events (a
+   * torn last line) are skipped. With `last`, only the most recent `last`
+   * of them, read back from the end of the log: the cost is what is returned.
+   */
+  readEvents(filter?: EventFilter & { last?: number }): Promise<JitEvent[]>;
+  /** Every event that passes `filter`, oldest first, one at a time: memory stays flat at any log size. */
+  scanEvents(filter: EventFilter, visit: (event: JitEvent) => void): Promise<void>;
 
   /** Changes issues under their own locks only (Pattern 1: different issues in parallel). */
   issueTransaction<T>(locks: IssueLocks, apply: (tx: IssueTx) => T): Promise<T>;

@@ -198,7 +198,10 @@ export interface TrackerApi {
 
   // Events
   tailEvents(n?: number): Promise<JitEvent[]>;
+  /** With a limit, the most recent matches (read back from the end of the log: the cost is what is returned). */
   queryEvents(query?: EventQuery): Promise<JitEvent[]>;
+  /** Every matching event, oldest first, handed to `visit` one at a time: memory stays flat whatever the log's size. */
+  scanEvents(query: Omit<EventQuery, 'limit'>, visit: (event: JitEvent) => void): Promise<void>;
 
   // Integrity
   validate(options?: { fix?: boolean }): Promise<ValidationReport>;

@@ -18,6 +18,7 @@ import {
   checkLabel,
   checkTitle,
   checkToken,
+  describeCycle,
   findCycles,
   findPath,
   isTerminal,
@@ -30,7 +31,7 @@ import {
   splitLabels,
   unfinishedDependencies,
 } from './rules.js';
-import type { IssueTx, Storage } from './storage.js';
+import type { EventFilter, IssueTx, Storage } from './storage.js';
 import type {
   BlockedIssue,
   ClaimNextFilter,
@@ -502,7 +503,13 @@ export class Tracker implements TrackerApi {
     const summaries = await this.storage.loadSummaries();
     const id = this.resolveIn(summaries, idOrPrefix);
     const dependents = new Map<string, string[]>();
-    for (const s of summaries.values()) for (const d of s.dependencies) dependents.set(d, [...(dependents.get(d) ?? []), s.id]);
+    for (const s of summaries.values()) {
+      for (const d of s.dependencies) {
+        const list = dependents.get(d);
+        if (list) list.push(s.id);
+        else dependents.set(d, [s.id]);
+      }
+    }
     const seen = new Set<string>([id]);
     const queue = [id];
     for (let i = 0; i < queue.length; i++) {
@@ -520,24 +527,21 @@ export class Tracker implements TrackerApi {
 
   async tailEvents(n = 10): Promise<JitEvent[]> {
     const count = checkCount('n', n);
-    const events = await this.storage.readEvents();
-    return count === 0 ? [] : events.slice(-count);
+    return count === 0 ? [] : this.storage.readEvents({ last: count });
   }
 
   async queryEvents(query: EventQuery = {}): Promise<JitEvent[]> {
-    checkInput(query);
-    if (query.type !== undefined && !(EVENT_TYPES as readonly string[]).includes(query.type)) {
-      throw new JitError('INVALID_ARGUMENT', `Unknown event type ${preview(query.type)}.`, {
-        suggestions: [`Use one of: ${EVENT_TYPES.join(', ')}.`],
-        details: { field: 'type', choices: [...EVENT_TYPES] },
-      });
-    }
-    const issuePrefix = query.issueId === undefined ? undefined : normalizeIdInput(query.issueId);
+    const filter = eventFilter(query);
     const limit = query.limit === undefined ? undefined : checkCount('limit', query.limit);
-    const events = (await this.storage.readEvents()).filter(
-      (e) => (query.type === undefined || e.type === query.type) && (issuePrefix === undefined || (e.issue_id ?? '').startsWith(issuePrefix)),
-    );
-    return limit === undefined ? events : limit === 0 ? [] : events.slice(-limit);
+    if (limit === 0) return [];
+    return this.storage.readEvents({ ...filter, last: limit });
+  }
+
+  async scanEvents(query: Omit<EventQuery, 'limit'>, visit: (event: JitEvent) => void): Promise<void> {
+    if ((query as EventQuery | undefined)?.limit !== undefined) {
+      throw new JitError('INVALID_ARGUMENT', 'scanEvents hands over every matching event: for the most recent ones, use queryEvents with a limit.', { details: { field: 'limit' } });
+    }
+    await this.storage.scanEvents(eventFilter(query), visit);
   }
 
   // ------------------------------------------------------------- integrity
@@ -554,12 +558,13 @@ export class Tracker implements TrackerApi {
     // and when each last entered backlog.
     const finishedAt = new Map<string, string>();
     const enteredBacklogAt = new Map<string, string>();
-    for (const event of await this.storage.readEvents()) {
-      if (event.type !== 'issue_state_changed' || !event.issue_id) continue;
+    // Streamed: the log can be far bigger than memory.
+    await this.storage.scanEvents({ type: 'issue_state_changed' }, (event) => {
+      if (!event.issue_id) return;
       const to = event['to'] as State;
       if (isTerminal(to) && !isTerminal(event['from'] as State)) finishedAt.set(event.issue_id, event.timestamp);
       if (to === 'backlog') enteredBacklogAt.set(event.issue_id, event.timestamp);
-    }
+    });
     for (const issue of issues) {
       for (const dep of issue.dependencies) {
         if (!byId.has(dep)) {
@@ -592,7 +597,7 @@ export class Tracker implements TrackerApi {
       recovered.push(`moved issue ${id} from ${from} to ${to} to match its dependencies (a writer died before its follow-up)`);
     }
     for (const cycle of findCycles(byId.keys(), (id) => byId.get(id)?.dependencies ?? [])) {
-      problems.push({ kind: 'cycle', message: `Dependency cycle: ${cycle.map(short).join(' -> ')}.`, issue_id: cycle[0], fixable: false });
+      problems.push({ kind: 'cycle', message: `Dependency cycle: ${describeCycle(cycle, short)}.`, issue_id: cycle[0], fixable: false });
     }
     const remaining = problems.filter((p) => !(fix && p.fixable));
     return { ok: remaining.length === 0, problems, fixed, recovered };
@@ -800,7 +805,7 @@ function readyWork(summaries: ReadonlyMap<string, IssueSummary>): IssueSummary[]
 }
 
 function cycleError(cycle: string[]): JitError {
-  return new JitError('CYCLE', `Refused: the dependency would close a cycle ${cycle.map(short).join(' -> ')}.`, {
+  return new JitError('CYCLE', `Refused: the dependency would close a cycle ${describeCycle(cycle, short)}.`, {
     suggestions: ['Remove one of the edges on the cycle first (`jit dep rm`), or reverse the dependency.'],
     details: { cycle },
   });
@@ -847,6 +852,17 @@ function checkList(field: string, value: unknown): unknown[] {
     throw new JitError('INVALID_ARGUMENT', `Invalid ${field} ${preview(value)}: expected a list (up to 1000 entries).`, { details: { field } });
   }
   return value;
+}
+
+function eventFilter(query: Omit<EventQuery, 'limit'>): EventFilter {
+  checkInput(query);
+  if (query.type !== undefined && !(EVENT_TYPES as readonly string[]).includes(query.type)) {
+    throw new JitError('INVALID_ARGUMENT', `Unknown event type ${preview(query.type)}.`, {
+      suggestions: [`Use one of: ${EVENT_TYPES.join(', ')}.`],
+      details: { field: 'type', choices: [...EVENT_TYPES] },
+    });
+  }
+  return { type: query.type, issuePrefix: query.issueId === undefined ? undefined : normalizeIdInput(query.issueId) };
 }
 
 function checkBoolean(field: string, value: unknown): boolean {

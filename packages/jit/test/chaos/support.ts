@@ -60,12 +60,12 @@ function toResult(r: SpawnSyncReturns<string>): CliResult {
 }
 
 /** Runs the built `jit` synchronously with --json. */
-export function jit(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}, uid?: number): CliResult {
+export function jit(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}, uid?: number, timeoutMs = 180_000): CliResult {
   const r = spawnSync(process.execPath, [JIT_BIN, '--json', ...args], {
     cwd,
     env: { ...process.env, NO_COLOR: '1', JIT_LOCK_TIMEOUT: '120', ...env },
     encoding: 'utf8',
-    timeout: 180_000,
+    timeout: timeoutMs,
     ...(uid === undefined ? {} : { uid, gid: uid }),
   });
   return toResult(r);

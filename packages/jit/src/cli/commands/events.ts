@@ -1,30 +1,57 @@
 /** `jit events tail|query`: the append-only log in .jit/events.jsonl. */
 import type { Command } from 'commander';
-import type { JitEvent } from '../../store/model.js';
+import { EVENT_TYPES, type JitEvent } from '../../store/model.js';
 import { action, type Invocation } from '../context.js';
-import { oneLine, SHORT_ID_LENGTH, shortId, type Paint } from '../output.js';
+import { ChunkedOutput, oneLine, painter, SHORT_ID_LENGTH, shortId, STDOUT, type Paint } from '../output.js';
 import { eventTypeOption, integerOption } from '../options.js';
 
 /** Fields every event has; the rest are shown as key=value. */
 const COMMON_FIELDS = new Set(['type', 'id', 'issue_id', 'timestamp']);
 
-function renderEvents(events: readonly JitEvent[], paint: Paint): string {
-  if (events.length === 0) return 'No events.\n';
-  const typeWidth = events.reduce((width, event) => Math.max(width, event.type.length), 0);
-  return events
-    .map((event) => {
-      const extra = Object.entries(event)
-        .filter(([key]) => !COMMON_FIELDS.has(key))
-        .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
-        .join(' ');
-      const issue = event.issue_id ? shortId(event.issue_id) : '-'.padEnd(SHORT_ID_LENGTH);
-      return oneLine(`${paint('dim', event.timestamp)}  ${paint('cyan', issue)}  ${event.type.padEnd(typeWidth)}  ${extra}`).trimEnd();
-    })
-    .join('\n') + '\n';
+function eventLine(event: JitEvent, typeWidth: number, paint: Paint): string {
+  const extra = Object.entries(event)
+    .filter(([key]) => !COMMON_FIELDS.has(key))
+    .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
+    .join(' ');
+  const issue = event.issue_id ? shortId(event.issue_id) : '-'.padEnd(SHORT_ID_LENGTH);
+  return oneLine(`${paint('dim', event.timestamp)}  ${paint('cyan', issue)}  ${event.type.padEnd(typeWidth)}  ${extra}`).trimEnd();
 }
 
-function printEvents(cli: Invocation, events: JitEvent[]): void {
-  cli.print({ events, count: events.length }, (data, paint) => renderEvents(data.events, paint));
+/**
+ * Prints events as they come, never the whole list as one string: the same
+ * `{"events": [...], "count": N}` document as every list with --json (as
+ * JSON.stringify would indent it), one line per event for people.
+ */
+class EventPrinter {
+  private count = 0;
+  private readonly out = new ChunkedOutput();
+  private readonly paint: Paint;
+
+  /** `typeWidth`: the type column's width (known up front for a list in memory, the widest type otherwise). */
+  constructor(
+    private readonly json: boolean,
+    private readonly typeWidth = Math.max(...EVENT_TYPES.map((type) => type.length)),
+  ) {
+    this.paint = painter(STDOUT);
+  }
+
+  add(event: JitEvent): void {
+    if (this.json) this.out.write(`${this.count === 0 ? '{\n  "events": [\n' : ',\n'}${JSON.stringify(event, null, 2).replace(/^/gm, '    ')}`);
+    else this.out.write(eventLine(event, this.typeWidth, this.paint) + '\n');
+    this.count++;
+  }
+
+  end(): void {
+    if (this.json) this.out.write(`${this.count === 0 ? '{\n  "events": [],' : '\n  ],'}\n  "count": ${this.count}\n}\n`);
+    else if (this.count === 0) this.out.write('No events.\n');
+    this.out.flush();
+  }
+}
+
+function printEvents(cli: Invocation, events: readonly JitEvent[]): void {
+  const printer = new EventPrinter(cli.json, events.reduce((width, event) => Math.max(width, event.type.length), 0));
+  for (const event of events) printer.add(event);
+  printer.end();
 }
 
 export function registerEventsCommands(program: Command): void {
@@ -42,13 +69,21 @@ export function registerEventsCommands(program: Command): void {
 
   events
     .command('query')
-    .description('Events filtered by type and/or issue')
+    .description('Events filtered by type and/or issue, oldest first')
     .addOption(eventTypeOption('--type <type>', 'event type, e.g. issue_claimed'))
     .option('--issue <id>', 'issue id or unique prefix')
     .addOption(integerOption('--limit <n>', 'at most this many (the most recent)'))
     .action(
       action(async (cli, options: { type?: string; issue?: string; limit?: number }) => {
-        printEvents(cli, await cli.tracker().queryEvents({ type: options.type, issueId: options.issue, limit: options.limit }));
+        const query = { type: options.type, issueId: options.issue };
+        if (options.limit !== undefined) {
+          printEvents(cli, await cli.tracker().queryEvents({ ...query, limit: options.limit }));
+          return;
+        }
+        // Streamed from the log to the output: any number of matches in flat memory.
+        const printer = new EventPrinter(cli.json);
+        await cli.tracker().scanEvents(query, (event) => printer.add(event));
+        printer.end();
       }),
     );
 }

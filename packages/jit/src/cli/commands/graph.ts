@@ -3,69 +3,143 @@ import { Option, type Command } from 'commander';
 import type { GraphEdge, IssueSummary } from '../../store/tracker-api.js';
 import { action } from '../context.js';
 import { writeExportFile } from '../export-file.js';
-import { oneLine, printIssueList, shortId, stateStyle, type Paint } from '../output.js';
+import { integerOption } from '../options.js';
+import { ChunkedOutput, oneLine, painter, printIssueList, shortId, stateStyle, STDOUT, type Paint } from '../output.js';
 
 interface Graph {
   nodes: IssueSummary[];
   edges: GraphEdge[];
 }
 
+/** How many levels `graph show` draws below each top unless told: deeper trees are cut, and say so. */
+const DEFAULT_DEPTH = 10;
+
 /** Edges keyed by the waiting issue: what each issue waits for. */
 function prerequisitesOf(graph: Graph): Map<string, string[]> {
   const waitsFor = new Map<string, string[]>();
-  for (const { from, to } of graph.edges) waitsFor.set(from, [...(waitsFor.get(from) ?? []), to]);
+  for (const { from, to } of graph.edges) {
+    const list = waitsFor.get(from);
+    if (list) list.push(to);
+    else waitsFor.set(from, [to]);
+  }
   return waitsFor;
+}
+
+/** Everything reachable from `start` along "waits for" edges, added to `into`. Iterative: chains run deep. */
+function reachFrom(start: string, waitsFor: ReadonlyMap<string, readonly string[]>, into: Set<string>): void {
+  const pending = [start];
+  while (pending.length > 0) {
+    const id = pending.pop()!;
+    if (into.has(id)) continue;
+    into.add(id);
+    for (const next of waitsFor.get(id) ?? []) pending.push(next);
+  }
 }
 
 /** The issue and everything it waits for, transitively. */
 function upstreamSubgraph(graph: Graph, rootId: string): Graph {
-  const waitsFor = prerequisitesOf(graph);
   const keep = new Set<string>();
-  const pending = [rootId];
-  while (pending.length > 0) {
-    const id = pending.pop()!;
-    if (keep.has(id)) continue;
-    keep.add(id);
-    pending.push(...(waitsFor.get(id) ?? []));
-  }
+  reachFrom(rootId, prerequisitesOf(graph), keep);
   return {
     nodes: graph.nodes.filter((node) => keep.has(node.id)),
     edges: graph.edges.filter((edge) => keep.has(edge.from)),
   };
 }
 
+interface TreeRow {
+  id: string;
+  /** Indentation and connector in front of the issue. */
+  indent: string;
+  /** Drawn with its dependencies further up: named, not expanded again. */
+  seenAbove: boolean;
+  /** Dependencies left out at the depth limit. */
+  hidden: number;
+}
+
+interface Trees {
+  rows: TreeRow[];
+  /** The issues that have a row, and the edges drawn. */
+  shown: Graph;
+  truncated: boolean;
+}
+
 /**
  * Trees of "waits for", starting from the issues nothing waits for (or from
- * `rootId`). A node reached a second time is named but not expanded again.
+ * `rootId`), at most `depth` levels below each top. A node reached a second
+ * time is named but not expanded again. An explicit stack instead of
+ * recursion: a dependency chain can be 100,000 issues deep.
  */
-function renderTrees(graph: Graph, paint: Paint, rootId?: string): string {
-  if (graph.nodes.length === 0) return 'No issues.\n';
-  const byId = new Map(graph.nodes.map((node) => [node.id, node]));
+function layoutTrees(graph: Graph, depth: number, rootId?: string): Trees {
   const waitsFor = prerequisitesOf(graph);
-  const awaited = new Set(graph.edges.map((edge) => edge.to));
-  const printed = new Set<string>();
-  const lines: string[] = [];
+  const expanded = new Set<string>();
+  const shownIds = new Set<string>();
+  const rows: TreeRow[] = [];
+  let truncated = false;
+  const draw = (top: string): void => {
+    const stack = [{ id: top, level: 0, indent: '', childIndent: '' }];
+    while (stack.length > 0) {
+      const { id, level, indent, childIndent } = stack.pop()!;
+      const children = waitsFor.get(id) ?? [];
+      const seenAbove = expanded.has(id);
+      const cut = !seenAbove && level >= depth && children.length > 0;
+      rows.push({ id, indent, seenAbove: seenAbove && children.length > 0, hidden: cut ? children.length : 0 });
+      shownIds.add(id);
+      if (seenAbove) continue;
+      if (cut) {
+        truncated = true;
+        continue;
+      }
+      expanded.add(id);
+      // Pushed last to first, so they come off the stack in order.
+      for (let i = children.length - 1; i >= 0; i--) {
+        const last = i === children.length - 1;
+        stack.push({ id: children[i]!, level: level + 1, indent: childIndent + (last ? '└── ' : '├── '), childIndent: childIndent + (last ? '    ' : '│   ') });
+      }
+    }
+  };
+  const reached = new Set<string>();
+  if (rootId !== undefined) draw(rootId);
+  else {
+    const awaited = new Set(graph.edges.map((edge) => edge.to));
+    for (const node of graph.nodes) {
+      if (awaited.has(node.id)) continue;
+      draw(node.id);
+      reachFrom(node.id, waitsFor, reached);
+    }
+    // Only a cycle (which the store refuses) could hide nodes from every top; show them rather than drop them.
+    for (const node of graph.nodes) {
+      if (reached.has(node.id)) continue;
+      draw(node.id);
+      reachFrom(node.id, waitsFor, reached);
+    }
+  }
+  return {
+    rows,
+    shown: { nodes: graph.nodes.filter((node) => shownIds.has(node.id)), edges: graph.edges.filter((edge) => expanded.has(edge.from)) },
+    truncated,
+  };
+}
+
+/** Writes the trees a line at a time: drawn deep (a large --depth), they can outgrow any one string. */
+function writeTrees(graph: Graph, trees: Trees, depth: number, paint: Paint): void {
+  const out = new ChunkedOutput();
+  if (trees.rows.length === 0) out.write('No issues.\n');
+  const byId = new Map(graph.nodes.map((node) => [node.id, node]));
   const label = (id: string) => {
     const node = byId.get(id);
     if (!node) return `${paint('cyan', shortId(id))} ${paint('red', '(missing issue)')}`;
     return `${paint('cyan', shortId(id))} ${paint(stateStyle(node.state), `[${node.state}]`)} ${oneLine(node.title)}`;
   };
-  const visit = (id: string, prefix: string, connector: string, childPrefix: string) => {
-    const seen = printed.has(id);
-    printed.add(id);
-    lines.push(`${prefix}${connector}${label(id)}${seen && waitsFor.has(id) ? paint('dim', ' (see above)') : ''}`);
-    if (seen) return;
-    const children = waitsFor.get(id) ?? [];
-    children.forEach((child, i) => {
-      const last = i === children.length - 1;
-      visit(child, prefix + childPrefix, last ? '└── ' : '├── ', last ? '    ' : '│   ');
-    });
-  };
-  const tops = rootId ? [rootId] : graph.nodes.filter((node) => !awaited.has(node.id)).map((node) => node.id);
-  for (const id of tops) visit(id, '', '', '');
-  // Only a cycle (which the store refuses) could hide nodes from every top; show them rather than drop them.
-  if (!rootId) for (const node of graph.nodes) if (!printed.has(node.id)) visit(node.id, '', '', '');
-  return lines.join('\n') + '\n';
+  for (const row of trees.rows) {
+    out.write(
+      `${row.indent}${label(row.id)}${row.seenAbove ? paint('dim', ' (see above)') : ''}` +
+        `${row.hidden > 0 ? paint('dim', ` (waits for ${row.hidden} more below the cut)`) : ''}\n`,
+    );
+  }
+  if (trees.truncated) {
+    out.write(paint('dim', `Cut at depth ${depth}: deeper dependencies are not shown. Use --depth N to see more, or \`jit graph show ID\` for one issue's tree.`) + '\n');
+  }
+  out.flush();
 }
 
 function dotString(text: string): string {
@@ -104,13 +178,16 @@ export function registerGraphCommands(program: Command): void {
     .command('show')
     .description('Dependency trees (each issue with what it waits for); with ID, only that issue\'s tree')
     .argument('[id]', 'issue id or unique prefix')
+    .addOption(integerOption('--depth <n>', 'levels of dependencies drawn below each top issue; deeper ones are cut (and the output says so)', 0).default(DEFAULT_DEPTH))
     .action(
-      action(async (cli, id: string | undefined) => {
+      action(async (cli, id: string | undefined, options: { depth: number }) => {
         const tracker = cli.tracker();
         const whole = await tracker.graphEdges();
         const rootId = id === undefined ? undefined : (await tracker.getIssue(id)).id;
-        const shown = rootId === undefined ? whole : upstreamSubgraph(whole, rootId);
-        cli.print(shown, (data, paint) => renderTrees(data, paint, rootId));
+        const graph = rootId === undefined ? whole : upstreamSubgraph(whole, rootId);
+        const trees = layoutTrees(graph, options.depth, rootId);
+        if (cli.json) cli.print({ ...trees.shown, depth: options.depth, truncated: trees.truncated }, () => '');
+        else writeTrees(graph, trees, options.depth, painter(STDOUT));
       }),
     );
 
