@@ -11,10 +11,6 @@
  *   re-read the issue files and bring their summaries up to date, then
  *   remove the markers. The index lock is never held across an issue fsync,
  *   and no issue lock is taken while waiting for the index.
- * - A summary is therefore stale only while a marker names its issue.
- *   Readers overlay marked issues from their files, so a crash between the
- *   issue write and the index update is never served stale; the next writer
- *   (or validate --fix) heals the index for good.
  * - Graph transactions (dependency add/remove, delete) need a frozen graph:
  *   they hold the index lock exclusively while they check and write the new
  *   summaries (markers first), release it, and only then write the issue
@@ -22,6 +18,33 @@
  * - One process runs one transaction per `.jit/` at a time (an in-process
  *   queue): the OS locks exclude other processes, the queue keeps concurrent
  *   calls in one process (the MCP server) from waiting on their own locks.
+ *
+ * The invariant: an issue's summary in index.json equals what its committed
+ * file says, unless a marker in `pending/` names the issue. Readers overlay
+ * marked issues from their files, so nothing a writer acknowledged is ever
+ * served stale or missing, whatever was killed when. Why each step keeps it:
+ * - A writer makes its marker (and fsyncs `pending/`) under the issue's
+ *   exclusive lock before it replaces the file: the file never runs ahead
+ *   of its summary unmarked.
+ * - Markers are removed only under the exclusive index lock, in the healing
+ *   order: (1) list the markers, (2) probe each named issue's lock, (3) read
+ *   the file, (4) write the index with that summary, (5) remove only markers
+ *   listed in (1) whose issue was free in (2). A free lock means every
+ *   writer that made a listed marker has released it, so its file is in
+ *   place (or was never written: it died first) and (3) reads it or a later
+ *   version. A marker made after (1) survives; a write after (3) has its own.
+ *   heal() and the rebuild of `validate --fix` (checkIndex) both follow it:
+ *   a rebuild that read the files before listing the markers would clear
+ *   the marker of a write its listing missed, and hide it.
+ * - Index writes only put in summaries read from files after (2), or, in
+ *   graph transactions, summaries of files about to be written, whose
+ *   markers already exist. An in-flight issue keeps its last summary.
+ * - A reader reads the index and lists the markers under one shared index
+ *   lock, so no marker disappears between the two; a parse of index.json is
+ *   reused only while its stamp cannot hide a rewrite (see readIndex).
+ * - A kill anywhere leaves at most markers (and temp files): the next
+ *   writer's index step, graph transaction or validate heals them, readers
+ *   overlay them meanwhile.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -80,7 +103,7 @@ export class JsonFileStorage implements Storage {
   private readonly gatesPath: string;
   private readonly eventsPath: string;
   private readonly locker: Locker;
-  private indexCache: { stamp: string; summaries: Summaries } | null = null;
+  private indexCache: { stamp: string; summaries: Summaries; reusable: boolean } | null = null;
 
   constructor(jitDir: string, options: JsonFileStorageOptions = {}) {
     this.jitDir = path.resolve(jitDir);
@@ -477,17 +500,19 @@ export class JsonFileStorage implements Storage {
 
   /**
    * The index as stored. Readers reuse the last parse while the file looks
-   * unchanged (inode, size, change times). Writers pass `fresh`: on file
-   * systems with coarse timestamps a rewrite can look unchanged (ext4 reuses
-   * the two inodes of a rename cycle, and the size rarely changes), and a
-   * writer that started from an old copy would write it back over others'
-   * updates.
+   * unchanged (inode, size, change times). On file systems with coarse
+   * timestamps a rewrite can look unchanged (ext4 reuses the two inodes of a
+   * rename cycle, and the size rarely changes), so, as git does with its
+   * "racily clean" entries, a parse of a file written less than
+   * RACY_WINDOW_MS before it was read is never reused: a later rewrite could
+   * carry the same stamp, and serving the old parse after its markers were
+   * cleared would hide an acknowledged write. Writers pass `fresh`: one that
+   * started from an old copy would write it back over others' updates.
    */
   private readIndex(fresh = false): Summaries {
-    let stamp: string;
+    let stat: fs.BigIntStats;
     try {
-      const stat = fs.lstatSync(this.indexPath, { bigint: true });
-      stamp = indexStamp(stat);
+      stat = fs.lstatSync(this.indexPath, { bigint: true });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new JitError('CORRUPT_FILE', `The index ${this.indexPath} is missing.`, {
@@ -497,9 +522,10 @@ export class JsonFileStorage implements Storage {
       }
       throw fsError(error, this.indexPath, 'read');
     }
-    if (!fresh && this.indexCache?.stamp === stamp) return this.indexCache.summaries;
+    const stamp = indexStamp(stat);
+    if (!fresh && this.indexCache?.reusable && this.indexCache.stamp === stamp) return this.indexCache.summaries;
     const summaries = parseIndex(readTextIfExists(this.indexPath) ?? '', this.indexPath);
-    this.indexCache = { stamp, summaries };
+    this.indexCache = { stamp, summaries, reusable: settled(stat) };
     return summaries;
   }
 
@@ -507,9 +533,9 @@ export class JsonFileStorage implements Storage {
     // One summary per line: small diffs, and fast to write for 10,000 issues.
     const lines = [...summaries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([id, s]) => `${JSON.stringify(id)}:${JSON.stringify(s)}`);
     writeFileAtomic(this.jitDir, 'index.json', `{"schema_version":${SCHEMA_VERSION},"issues":{\n${lines.join(',\n')}\n}}\n`);
-    // Our own write: cache what we wrote instead of parsing it again.
+    // Our own write: cache what we wrote instead of parsing it again (once it is old enough to trust its stamp).
     const stat = fs.lstatSync(this.indexPath, { bigint: true });
-    this.indexCache = { stamp: indexStamp(stat), summaries };
+    this.indexCache = { stamp: indexStamp(stat), summaries, reusable: settled(stat) };
   }
 
   private readGatesFile(): Map<string, GateDefinition> {
@@ -700,8 +726,16 @@ export class JsonFileStorage implements Storage {
     for (const id of new Set(behind)) recovered.push(`brought the index summary of ${id} up to its issue file (a writer died between the two)`);
   }
 
-  /** Index against the issue files; with fix, rebuilds the index from them. Index lock held. */
+  /**
+   * Index against the issue files; with fix, rebuilds the index from them.
+   * Index lock held. The order is the healing order of the header: list the
+   * markers, probe their issues, and only then list and read the files, so
+   * that every marker cleared here was made by a writer whose write the
+   * rebuild has read. Markers that appear later stay for their writers.
+   */
   private checkIndex(fix: boolean, problems: ValidationProblem[], fixed: string[]): void {
+    const listed = this.listPending();
+    const inFlight = new Set([...listed.keys()].filter((id) => this.isBeingWritten(id)));
     const fromFiles: Summaries = new Map();
     const corrupt = new Set<string>();
     for (const id of this.issueFileIds()) {
@@ -721,13 +755,12 @@ export class JsonFileStorage implements Storage {
       if (!(error instanceof JitError && error.code === 'CORRUPT_FILE')) throw error;
       problems.push({ kind: 'corrupt_file', message: error.message, path: this.indexPath, fixable: true });
     }
-    const pending = this.listPending();
-    const inFlight = new Set<string>();
-    for (const id of pending.keys()) if (this.isBeingWritten(id)) inFlight.add(id);
+    // A summary may lag its file while a marker names it: not a problem to report.
+    const marked = new Set([...listed.keys(), ...this.listPending().keys()]);
     let mismatches = 0;
     if (stored) {
       for (const [id, summary] of fromFiles) {
-        if (inFlight.has(id)) continue;
+        if (marked.has(id)) continue;
         const entry = stored.get(id);
         if (!entry) {
           mismatches++;
@@ -738,12 +771,12 @@ export class JsonFileStorage implements Storage {
         }
       }
       for (const id of stored.keys()) {
-        if (fromFiles.has(id) || corrupt.has(id) || inFlight.has(id)) continue;
+        if (fromFiles.has(id) || corrupt.has(id) || marked.has(id)) continue;
         mismatches++;
         problems.push({ kind: 'missing_issue_file', message: `The index lists ${id} but ${this.issuePath(id)} does not exist.`, issue_id: id, fixable: true });
       }
     }
-    const finishedMarkers = [...pending].filter(([id]) => !inFlight.has(id) && !corrupt.has(id)).flatMap(([, names]) => names);
+    const finishedMarkers = [...listed].filter(([id]) => !inFlight.has(id) && !corrupt.has(id)).flatMap(([, names]) => names);
     if (!fix || (stored && mismatches === 0 && finishedMarkers.length === 0)) return;
     const rebuilt: Summaries = new Map();
     for (const [id, summary] of fromFiles) rebuilt.set(id, freezeSummary(summary));
@@ -789,6 +822,20 @@ export class JsonFileStorage implements Storage {
       held.release();
     }
   }
+}
+
+/**
+ * How close to its last change a file must not be read for its stamp to be
+ * trusted: above the timestamp granularity of every common file system
+ * (ext4 and friends tick once a kernel jiffy, HFS+ once a second, FAT every
+ * two seconds).
+ */
+const RACY_WINDOW_MS = 2000n;
+
+/** Whether any later rewrite of the file must carry a newer timestamp than it has now. */
+function settled(stat: fs.BigIntStats): boolean {
+  const changed = stat.mtimeNs > stat.ctimeNs ? stat.mtimeNs : stat.ctimeNs;
+  return BigInt(Date.now()) * 1_000_000n - changed > RACY_WINDOW_MS * 1_000_000n;
 }
 
 /** What tells one version of index.json from another, short of reading it. */
