@@ -16,8 +16,10 @@
  *   summaries (markers first), release it, and only then write the issue
  *   files under their issue locks.
  * - One process runs one transaction per `.jit/` at a time (an in-process
- *   queue): the OS locks exclude other processes, the queue keeps concurrent
- *   calls in one process (the MCP server) from waiting on their own locks.
+ *   queue, keyed by the folder's file identity so that every spelling of its
+ *   path shares it): the OS locks exclude other processes, the queue keeps
+ *   concurrent calls in one process (the MCP server) from waiting on their
+ *   own locks.
  *
  * The invariant: an issue's summary in index.json equals what its committed
  * file says, unless a marker in `pending/` names the issue. Readers overlay
@@ -79,7 +81,7 @@ export interface JsonFileStorageOptions {
 const ISSUE_FILE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.json$/;
 const MARKER = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.\d+\.\d+$/;
 
-/** One queue per `.jit/` per process: see the header. */
+/** One queue per `.jit/` (by file identity) per process: see the header. */
 const queues = new Map<string, Promise<unknown>>();
 let markerCounter = 0;
 
@@ -306,14 +308,31 @@ export class JsonFileStorage implements Storage {
   // -------------------------------------------------------------- internal
 
   private serial<T>(work: () => Promise<T>): Promise<T> {
-    const previous = queues.get(this.jitDir) ?? Promise.resolve();
+    const key = this.queueKey();
+    const previous = queues.get(key) ?? Promise.resolve();
     const run = previous.then(work, work);
     const tail = run.catch(() => undefined);
-    queues.set(this.jitDir, tail);
+    queues.set(key, tail);
     void tail.then(() => {
-      if (queues.get(this.jitDir) === tail) queues.delete(this.jitDir);
+      if (queues.get(key) === tail) queues.delete(key);
     });
     return run;
+  }
+
+  /**
+   * The queue of this `.jit/`: its file identity (device:inode), as the lock
+   * registry keys locks, so every spelling of the path (a symlinked parent,
+   * a bind mount) shares one queue instead of waiting on its own locks.
+   * A store that cannot be inspected falls back to the path; the work then
+   * reports why.
+   */
+  private queueKey(): string {
+    try {
+      const stat = fs.statSync(this.jitDir, { bigint: true });
+      return `${stat.dev}:${stat.ino}`;
+    } catch {
+      return this.jitDir;
+    }
   }
 
   /** `layout`: create a missing issues/ or pending/ first (their lock files live there). */
