@@ -5,7 +5,8 @@
  */
 import { fstatSync, writeSync } from 'node:fs';
 import type { Issue, State } from '../store/model.js';
-import type { IssueSummary } from '../store/tracker-api.js';
+import { pendingNotes } from '../store/hints.js';
+import type { IssueResult, IssueSummary } from '../store/tracker-api.js';
 import type { Invocation } from './context.js';
 import { displayWidth, padToWidth } from './text-width.js';
 
@@ -182,8 +183,9 @@ export function printIssueList(cli: Invocation, issues: readonly (Issue | IssueS
 }
 
 /** One issue: the stored object in JSON, a short confirmation line or the full view for people. */
-export function printIssue(cli: Invocation, issue: Issue, summary?: string): void {
+export function printIssue(cli: Invocation, issue: IssueResult, summary?: string): void {
   cli.print(issue, (data, paint) =>
-    summary === undefined ? renderIssue(data, paint) : `${summary} ${paint('cyan', shortId(data.id))} ${data.title} [${data.state}]\n`,
+    (summary === undefined ? renderIssue(data, paint) : `${summary} ${paint('cyan', shortId(data.id))} ${data.title} [${data.state}]\n`) +
+    pendingNotes(data.pending).map((note) => `${paint('yellow', note)}\n`).join(''),
   );
 }

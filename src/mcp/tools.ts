@@ -10,7 +10,8 @@ import { JitError } from '../store/errors.js';
 import { PRIORITIES, STATES } from '../store/model.js';
 import { parsePriority } from '../store/rules.js';
 import type { Issue } from '../store/model.js';
-import type { IssueSummary, TrackerApi } from '../store/tracker-api.js';
+import { pendingNotes } from '../store/hints.js';
+import type { IssueResult, IssueSummary, TrackerApi } from '../store/tracker-api.js';
 import type { ToolOutput } from './tool-result.js';
 
 export interface JitTool {
@@ -95,11 +96,11 @@ function shortId(id: string): string {
   return id.slice(0, 8);
 }
 
-function issueOutput(verb: string, issue: Issue): ToolOutput {
+function issueOutput(verb: string, issue: IssueResult): ToolOutput {
   const holder = issue.assignee ? `, ${issue.assignee}` : '';
   return {
     data: issue,
-    summary: `${verb} ${shortId(issue.id)} "${issue.title}" (${issue.state}, ${issue.priority}${holder}).`,
+    summary: [`${verb} ${shortId(issue.id)} "${issue.title}" (${issue.state}, ${issue.priority}${holder}).`, ...pendingNotes(issue.pending)].join(' '),
   };
 }
 

@@ -47,6 +47,14 @@
  * - A kill anywhere leaves at most markers (and temp files): the next
  *   writer's index step, graph transaction or validate heals them, readers
  *   overlay them meanwhile.
+ *
+ * Follow-ups (FollowUp in storage.ts): what a transaction owes after its
+ * commit (the dependents of an issue that finished or reopened) is a marker
+ * too, named `<id>.<pid>.<n>.<kind>` (older versions of jit ignore the
+ * suffix), made with the issue markers before the first write and removed
+ * by whoever has done the work. listFollowUps keeps the healing order: it
+ * lists, then offers only those whose issue is free, so the work the
+ * tracker does next reads the write the follow-up belongs to.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -70,7 +78,7 @@ import {
 import { RANK, fileLocker, type HeldLocks, type Locker } from './locker.js';
 import type { GateDefinition, Issue, JitEvent } from './model.js';
 import { SCHEMA_VERSION, freezeSummary, parseEventLine, parseGates, parseIndex, parseIssue, summarize } from './schema.js';
-import type { GraphTx, IssueLocks, IssueTx, Storage, StorageCheck } from './storage.js';
+import type { FollowUp, GraphTx, IssueLocks, IssueTx, Storage, StorageCheck } from './storage.js';
 import type { IssueSummary, ValidationProblem } from './tracker-api.js';
 
 export interface JsonFileStorageOptions {
@@ -80,6 +88,8 @@ export interface JsonFileStorageOptions {
 
 const ISSUE_FILE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.json$/;
 const MARKER = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.\d+\.\d+$/;
+/** A follow-up (see FollowUp): a marker with its kind as a suffix, which older versions of jit ignore. */
+const FOLLOW_UP = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.\d+\.\d+\.(dependents|self)$/;
 
 /** One queue per `.jit/` (by file identity) per process: see the header. */
 const queues = new Map<string, Promise<unknown>>();
@@ -198,16 +208,17 @@ export class JsonFileStorage implements Storage {
       const tx = this.newTx(locks);
       this.checkAfterCommitFiles();
       this.ensureLayout();
-      const held = await this.lock([
+      const requests: LockRequest[] = [
         ...tx.writable.map((id) => this.issueLock(id, 'exclusive')),
         ...tx.readOnly.map((id) => this.issueLock(id, 'shared')),
         ...(locks.gates ? [{ path: this.lockPath('gates'), mode: 'shared' as const, rank: RANK.gates }] : []),
-      ]);
+      ];
+      const held = locks.wait === false ? (this.tryLockAll(requests) ?? busy(tx.writable)) : await this.lock(requests);
       let result: T;
       try {
         result = apply(tx);
         if (tx.changes.size > 0) {
-          this.markPending([...tx.changes.keys()]);
+          this.markPending([...tx.changes.keys()], tx.followUps);
           this.writeIssueFiles(tx.changes);
         }
         await this.appendCommittedEvents(tx.events, [...tx.changes.keys()]);
@@ -247,7 +258,7 @@ export class JsonFileStorage implements Storage {
             else healed.index.delete(id);
           }
           // Markers before the index: a crash after this point heals back to whatever the files say.
-          if (changed.length > 0) this.markPending(changed);
+          if (changed.length > 0) this.markPending(changed, tx.followUps);
           if (changed.length > 0 || healed.modified) this.writeIndex(healed.index);
           this.clearMarkers(healed.clear);
           indexHeld.release(); // not held across the issue files' fsync (Pattern 1)
@@ -276,6 +287,26 @@ export class JsonFileStorage implements Storage {
       } finally {
         held.release();
       }
+    });
+  }
+
+  // -------------------------------------------------------------- follow-ups
+
+  listFollowUps(): Promise<FollowUp[]> {
+    return this.serial(async () => {
+      const found: FollowUp[] = [];
+      for (const token of this.pendingNames()) {
+        const match = FOLLOW_UP.exec(token);
+        if (match) found.push({ kind: match[2] as FollowUp['kind'], issueId: match[1]!, token });
+      }
+      // Its transaction still at work: it finishes its own follow-up, and work done now could miss its write.
+      return found.filter((f) => !this.isBeingWritten(f.issueId));
+    });
+  }
+
+  finishFollowUps(followUps: readonly FollowUp[]): Promise<void> {
+    return this.serial(async () => {
+      for (const { token } of followUps) if (FOLLOW_UP.test(token)) removeFile(this.pendingDir, token);
     });
   }
 
@@ -434,6 +465,7 @@ export class JsonFileStorage implements Storage {
     readOnly: string[];
     changes: Map<string, Issue | null>;
     events: JitEvent[];
+    followUps: FollowUp[];
   } {
     const writable = [...new Set(locks.write)];
     const readOnly = [...new Set(locks.read ?? [])].filter((id) => !writable.includes(id));
@@ -442,6 +474,7 @@ export class JsonFileStorage implements Storage {
     const stored = new Map<string, Issue | null>();
     const changes = new Map<string, Issue | null>();
     const events: JitEvent[] = [];
+    const followUps: FollowUp[] = [];
     let gates: ReadonlyMap<string, GateDefinition> | undefined;
     const refuse = (what: string, id: string): never => {
       throw new JitError('INTERNAL', `Transaction ${what} issue ${id} without locking it.`);
@@ -451,6 +484,7 @@ export class JsonFileStorage implements Storage {
       readOnly,
       changes,
       events,
+      followUps,
       issue: (id) => {
         if (!readable.has(id)) refuse('read', id);
         if (changes.has(id)) return structuredClone(changes.get(id)!);
@@ -466,6 +500,12 @@ export class JsonFileStorage implements Storage {
         changes.set(id, null);
       },
       event: (event) => void events.push(event),
+      followUp: (kind, issueId) => {
+        this.checkId(issueId);
+        const followUp = { kind, issueId, token: `${issueId}.${process.pid}.${++markerCounter}.${kind}` };
+        followUps.push(followUp);
+        return followUp;
+      },
       gates: () => {
         if (!locks.gates) throw new JitError('INTERNAL', 'Transaction read the gate registry without locking it.');
         return (gates ??= this.readGatesFile());
@@ -562,10 +602,12 @@ export class JsonFileStorage implements Storage {
     return new Map(text === null ? [] : Object.entries(parseGates(text, this.gatesPath).gates));
   }
 
-  private markPending(ids: string[]): void {
+  /** Markers for `ids` and the transaction's follow-ups, durable before the first issue file is replaced. */
+  private markPending(ids: string[], followUps: readonly FollowUp[] = []): void {
     makeDirectory(this.pendingDir); // a store made by hand may lack it
-    for (const id of ids) {
-      const marker = path.join(this.pendingDir, `${id}.${process.pid}.${++markerCounter}`);
+    const names = [...ids.map((id) => `${id}.${process.pid}.${++markerCounter}`), ...followUps.map((f) => f.token)];
+    for (const name of names) {
+      const marker = path.join(this.pendingDir, name);
       try {
         fs.closeSync(fs.openSync(marker, fs.constants.O_WRONLY | fs.constants.O_CREAT | (fs.constants.O_NOFOLLOW ?? 0), 0o644));
       } catch (error) {
@@ -582,21 +624,24 @@ export class JsonFileStorage implements Storage {
     return probe === null;
   }
 
-  /** Markers by issue id. A missing pending/ (store made by an older jit) means none. */
+  /** Markers by issue id. */
   private listPending(): Map<string, string[]> {
     const byId = new Map<string, string[]>();
-    let names: string[];
-    try {
-      names = fs.readdirSync(this.pendingDir);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return byId;
-      throw fsError(error, this.pendingDir, 'list');
-    }
-    for (const name of names) {
+    for (const name of this.pendingNames()) {
       const id = MARKER.exec(name)?.[1];
       if (id) byId.set(id, [...(byId.get(id) ?? []), name]);
     }
     return byId;
+  }
+
+  /** What pending/ holds. A missing pending/ (store made by an older jit) holds nothing. */
+  private pendingNames(): string[] {
+    try {
+      return fs.readdirSync(this.pendingDir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw fsError(error, this.pendingDir, 'list');
+    }
   }
 
   private clearMarkers(names: string[]): void {
@@ -855,6 +900,14 @@ const RACY_WINDOW_MS = 2000n;
 function settled(stat: fs.BigIntStats): boolean {
   const changed = stat.mtimeNs > stat.ctimeNs ? stat.mtimeNs : stat.ctimeNs;
   return BigInt(Date.now()) * 1_000_000n - changed > RACY_WINDOW_MS * 1_000_000n;
+}
+
+/** A transaction told not to wait (`wait: false`) found a lock busy. */
+function busy(ids: readonly string[]): never {
+  throw new JitError('LOCK_TIMEOUT', `Issue ${ids.join(', ')} is being written by another process right now.`, {
+    suggestions: ['Retry: nothing was changed.'],
+    details: { ids: [...ids], timeout_ms: 0 },
+  });
 }
 
 /** What tells one version of index.json from another, short of reading it. */

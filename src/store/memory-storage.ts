@@ -6,7 +6,7 @@
 import { JitError } from './errors.js';
 import type { GateDefinition, Issue, JitEvent } from './model.js';
 import { summarize } from './schema.js';
-import type { GraphTx, IssueLocks, IssueTx, Storage, StorageCheck } from './storage.js';
+import type { FollowUp, GraphTx, IssueLocks, IssueTx, Storage, StorageCheck } from './storage.js';
 import type { IssueSummary } from './tracker-api.js';
 
 export class InMemoryStorage implements Storage {
@@ -14,6 +14,8 @@ export class InMemoryStorage implements Storage {
   private readonly issues = new Map<string, Issue>();
   private readonly gates = new Map<string, GateDefinition>();
   private readonly events: JitEvent[] = [];
+  private readonly followUps = new Map<string, FollowUp>();
+  private followUpCounter = 0;
 
   async loadSummaries(): Promise<ReadonlyMap<string, IssueSummary>> {
     return this.summaries();
@@ -53,6 +55,14 @@ export class InMemoryStorage implements Storage {
     return result;
   }
 
+  async listFollowUps(): Promise<FollowUp[]> {
+    return [...this.followUps.values()];
+  }
+
+  async finishFollowUps(followUps: readonly FollowUp[]): Promise<void> {
+    for (const { token } of followUps) this.followUps.delete(token);
+  }
+
   async check(): Promise<StorageCheck> {
     return { problems: [], fixed: [], recovered: [] };
   }
@@ -66,6 +76,7 @@ export class InMemoryStorage implements Storage {
     const readable = new Set([...writable, ...(locks.read ?? [])]);
     const changes = new Map<string, Issue | null>();
     const newEvents: JitEvent[] = [];
+    const newFollowUps: FollowUp[] = [];
     const tx: IssueTx = {
       issue: (id) => {
         if (!readable.has(id)) throw new JitError('INTERNAL', `Transaction read issue ${id} without locking it.`);
@@ -83,6 +94,11 @@ export class InMemoryStorage implements Storage {
         changes.set(id, null);
       },
       event: (event) => newEvents.push(structuredClone(event)),
+      followUp: (kind, issueId) => {
+        const followUp = { kind, issueId, token: `${issueId}.${++this.followUpCounter}.${kind}` };
+        newFollowUps.push(followUp);
+        return followUp;
+      },
       gates: () => {
         if (!locks.gates) throw new JitError('INTERNAL', 'Transaction read the gate registry without locking it.');
         return structuredClone(this.gates);
@@ -94,6 +110,7 @@ export class InMemoryStorage implements Storage {
       else this.issues.delete(id);
     }
     this.events.push(...newEvents);
+    if (changes.size > 0) for (const followUp of newFollowUps) this.followUps.set(followUp.token, followUp);
     return result;
   }
 }

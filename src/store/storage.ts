@@ -18,6 +18,24 @@ export interface IssueLocks {
   read?: readonly string[];
   /** Also read the gate registry (shared lock on gates.json). */
   gates?: boolean;
+  /** false: fail with LOCK_TIMEOUT at once instead of waiting when a lock is busy. */
+  wait?: boolean;
+}
+
+/**
+ * Work a transaction owes after its commit point, kept in storage from
+ * before the commit until it is finished, so that a kill, a lock timeout or
+ * a full disk after the commit never loses it: the next reader or writer
+ * finishes it (Tracker.settle). `dependents`: re-check the backlog/ready
+ * state of every issue that waits for `issueId` (its finished-ness
+ * changed). `self`: re-check the state of `issueId` itself (it was decided
+ * from dependencies read before the issue existed for their follow-ups).
+ */
+export interface FollowUp {
+  readonly kind: 'dependents' | 'self';
+  readonly issueId: string;
+  /** Names this follow-up in storage. */
+  readonly token: string;
 }
 
 export interface IssueTx {
@@ -27,6 +45,8 @@ export interface IssueTx {
   remove(id: string): void;
   /** Appended to the event log when the transaction commits. */
   event(event: JitEvent): void;
+  /** Records a follow-up, stored before the transaction's first write (and not at all when it writes nothing). */
+  followUp(kind: FollowUp['kind'], issueId: string): FollowUp;
   /** The gate registry; only when the transaction asked for `gates`. */
   gates(): ReadonlyMap<string, GateDefinition>;
 }
@@ -69,6 +89,16 @@ export interface Storage {
   graphTransaction<T>(plan: (summaries: ReadonlyMap<string, IssueSummary>) => IssueLocks, apply: (tx: GraphTx) => T): Promise<T>;
   /** Changes the gate registry under its exclusive lock. */
   gatesTransaction<T>(apply: (gates: Map<string, GateDefinition>) => T): Promise<T>;
+
+  /**
+   * Follow-ups left by transactions that committed (or were killed) before
+   * they finished them, oldest first. Only those whose issue nobody is
+   * writing right now: its transaction has then committed or died, so work
+   * done after this call sees what it wrote.
+   */
+  listFollowUps(): Promise<FollowUp[]>;
+  /** Forgets finished follow-ups (one already forgotten is no error). */
+  finishFollowUps(followUps: readonly FollowUp[]): Promise<void>;
 
   /** Storage-level integrity: index vs files, corrupt files, torn event line, temp files. */
   check(options: { fix: boolean }): Promise<StorageCheck>;

@@ -52,6 +52,25 @@ export interface IssueSummary {
   updated_at: string;
 }
 
+/**
+ * A follow-up a committed change could not finish right away (a busy lock,
+ * a full disk, a corrupt file). The change itself is saved; the follow-up
+ * stays stored, and the next jit command that reads or writes the store
+ * finishes it (so does `validate`).
+ */
+export interface PendingFollowUp {
+  /** `dependents`: move the issues that wait for issue_id between backlog and ready; `self`: re-check issue_id against its dependencies. */
+  step: 'dependents' | 'self';
+  issue_id: string;
+  /** The issues not re-checked yet (empty when they could not even be listed). */
+  issues: string[];
+  /** What stopped it: the error code and message. */
+  reason: string;
+}
+
+/** An issue as a write left it. `pending` only when a follow-up could not be finished (see PendingFollowUp). */
+export type IssueResult = Issue & { pending?: PendingFollowUp[] };
+
 export interface BlockedIssue {
   issue: IssueSummary;
   reasons: string[]; // e.g. "waits for 1a2b3c4d (in_progress)", "gate tests pending"
@@ -112,9 +131,10 @@ export interface GraphEdge {
 
 export interface TrackerApi {
   // Issues
-  createIssue(input: CreateIssueInput): Promise<Issue>;
+  createIssue(input: CreateIssueInput): Promise<IssueResult>;
   getIssue(idOrPrefix: string): Promise<Issue>;
-  updateIssue(idOrPrefix: string, input: UpdateIssueInput): Promise<Issue>;
+  /** A change of state into or out of done/rejected/archived also moves the issues that wait for it (backlog <-> ready). */
+  updateIssue(idOrPrefix: string, input: UpdateIssueInput): Promise<IssueResult>;
   deleteIssue(idOrPrefix: string): Promise<{ id: string }>;
   listIssues(filter?: IssueFilter): Promise<IssueSummary[]>;
   searchIssues(query: string): Promise<Issue[]>;
@@ -139,8 +159,8 @@ export interface TrackerApi {
   addGateDefinition(def: { key: string; title: string; description?: string; auto?: boolean }): Promise<GateDefinition>;
   removeGateDefinition(key: string): Promise<{ key: string }>;
   addGate(idOrPrefix: string, key: string): Promise<Issue>;
-  passGate(idOrPrefix: string, key: string, by?: string): Promise<Issue>;
-  failGate(idOrPrefix: string, key: string, by?: string): Promise<Issue>;
+  passGate(idOrPrefix: string, key: string, by?: string): Promise<IssueResult>;
+  failGate(idOrPrefix: string, key: string, by?: string): Promise<IssueResult>;
 
   // Queries
   queryReady(): Promise<IssueSummary[]>;

@@ -27,7 +27,7 @@ import {
   preview,
   unfinishedDependencies,
 } from './rules.js';
-import type { IssueTx, Storage } from './storage.js';
+import type { FollowUp, IssueTx, Storage } from './storage.js';
 import type {
   BlockedIssue,
   ClaimNextFilter,
@@ -35,7 +35,9 @@ import type {
   EventQuery,
   GraphEdge,
   IssueFilter,
+  IssueResult,
   IssueSummary,
+  PendingFollowUp,
   StatusReport,
   TrackerApi,
   UpdateIssueInput,
@@ -59,11 +61,14 @@ function notFound(id: string, code: 'ISSUE_NOT_FOUND' | 'DEPENDENCY_NOT_FOUND' =
 class DependenciesMoved extends Error {}
 
 export class Tracker implements TrackerApi {
+  /** The settle() under way, shared by concurrent calls in this process. */
+  private settling: Promise<void> | undefined;
+
   constructor(readonly storage: Storage) {}
 
   // ---------------------------------------------------------------- issues
 
-  async createIssue(input: CreateIssueInput): Promise<Issue> {
+  async createIssue(input: CreateIssueInput): Promise<IssueResult> {
     checkInput(input);
     const title = checkTitle(input.title);
     const description = input.description === undefined ? '' : checkDescription(input.description);
@@ -73,7 +78,7 @@ export class Tracker implements TrackerApi {
     const assignee = input.assignee === undefined ? null : checkToken('assignee', input.assignee);
     const context = input.context === undefined ? {} : dropEmpty(checkContext(input.context));
     const wanted = checkList('dependencies', input.dependencies).map(normalizeIdInput);
-    const summaries = wanted.length > 0 ? await this.storage.loadSummaries() : new Map<string, IssueSummary>();
+    const summaries = wanted.length > 0 ? await this.loadSummaries() : (await this.settle(), new Map<string, IssueSummary>());
     const dependencies = unique(wanted.map((d) => this.resolveIn(summaries, d, 'DEPENDENCY_NOT_FOUND')));
     const id = newIssueId();
     return this.storage.issueTransaction({ write: [id], read: dependencies, gates: gates.length > 0 }, (tx) => {
@@ -109,7 +114,7 @@ export class Tracker implements TrackerApi {
     return issue;
   }
 
-  async updateIssue(idOrPrefix: string, input: UpdateIssueInput): Promise<Issue> {
+  async updateIssue(idOrPrefix: string, input: UpdateIssueInput): Promise<IssueResult> {
     checkInput(input);
     const title = input.title === undefined ? undefined : checkTitle(input.title);
     const description = input.description === undefined ? undefined : checkDescription(input.description);
@@ -120,7 +125,7 @@ export class Tracker implements TrackerApi {
     const assignee = input.assignee === undefined || input.assignee === null ? input.assignee : checkToken('assignee', input.assignee);
     const context = input.context === undefined ? undefined : checkContext(input.context);
     let gatesPending: string[] = [];
-    const { before, after } = await this.changeIssue(idOrPrefix, (issue, dependenciesDone, tx) => {
+    const { after, followUps } = await this.changeIssue(idOrPrefix, (issue, dependenciesDone, tx) => {
       const { id } = issue;
       const next: Issue = { ...issue, labels: [...issue.labels], context: { ...issue.context } };
       if (title !== undefined) next.title = title;
@@ -148,7 +153,7 @@ export class Tracker implements TrackerApi {
       recordStateChange(tx, issue, next);
       return next;
     });
-    await this.afterStateChange(before, after);
+    const pending = await this.runFollowUps(followUps, true);
     const { id } = after;
     if (gatesPending.length > 0) {
       // The rest of the update was saved; the error carries the issue as stored.
@@ -158,7 +163,7 @@ export class Tracker implements TrackerApi {
         { suggestions: gatesPending.map((key) => `jit gate pass ${short(id)} ${key}`), details: { id, gates: gatesPending, state: 'gated', issue: after } },
       );
     }
-    return after;
+    return withPending(after, pending);
   }
 
   async deleteIssue(idOrPrefix: string): Promise<{ id: string }> {
@@ -192,7 +197,7 @@ export class Tracker implements TrackerApi {
     const priority = filter.priority === undefined ? undefined : parsePriority(filter.priority);
     const assignee = filter.assignee === undefined ? undefined : checkToken('assignee', filter.assignee);
     const label = filter.label === undefined ? undefined : checkToken('label', filter.label);
-    const summaries = await this.storage.loadSummaries();
+    const summaries = await this.loadSummaries();
     return [...summaries.values()]
       .filter(
         (s) =>
@@ -207,6 +212,7 @@ export class Tracker implements TrackerApi {
   async searchIssues(query: string): Promise<Issue[]> {
     if (typeof query !== 'string' || query.trim() === '') throw new JitError('INVALID_ARGUMENT', 'The search query is empty.', { details: { field: 'query' } });
     const needle = query.trim().toLowerCase();
+    await this.settle();
     const issues = await this.storage.readAllIssues();
     return issues
       .filter((issue) =>
@@ -272,7 +278,7 @@ export class Tracker implements TrackerApi {
     const assignee = checkToken('assignee', who);
     const priority = filter.priority === undefined ? undefined : parsePriority(filter.priority);
     const label = filter.label === undefined ? undefined : checkToken('label', filter.label);
-    const candidates = readyWork(await this.storage.loadSummaries()).filter(
+    const candidates = readyWork(await this.loadSummaries()).filter(
       (s) => (priority === undefined || s.priority === priority) && (label === undefined || s.labels.includes(label)),
     );
     // The index is only a hint: each candidate is re-checked under its own lock, so exactly one claimer wins it.
@@ -412,22 +418,22 @@ export class Tracker implements TrackerApi {
     });
   }
 
-  async passGate(idOrPrefix: string, key: string, by?: string): Promise<Issue> {
+  async passGate(idOrPrefix: string, key: string, by?: string): Promise<IssueResult> {
     return this.setGate(idOrPrefix, key, 'passed', by);
   }
 
-  async failGate(idOrPrefix: string, key: string, by?: string): Promise<Issue> {
+  async failGate(idOrPrefix: string, key: string, by?: string): Promise<IssueResult> {
     return this.setGate(idOrPrefix, key, 'failed', by);
   }
 
   // --------------------------------------------------------------- queries
 
   async queryReady(): Promise<IssueSummary[]> {
-    return readyWork(await this.storage.loadSummaries());
+    return readyWork(await this.loadSummaries());
   }
 
   async queryBlocked(): Promise<BlockedIssue[]> {
-    const summaries = await this.storage.loadSummaries();
+    const summaries = await this.loadSummaries();
     const blocked: BlockedIssue[] = [];
     for (const summary of [...summaries.values()].sort(byAge)) {
       const reasons = blockingDependencies(summary, summaries).map((d) => `waits for ${short(d)} (${summaries.get(d)!.state})`);
@@ -442,7 +448,7 @@ export class Tracker implements TrackerApi {
   }
 
   async status(): Promise<StatusReport> {
-    const summaries = await this.storage.loadSummaries();
+    const summaries = await this.loadSummaries();
     const byState = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<State, number>;
     let ready = 0;
     let blocked = 0;
@@ -458,12 +464,12 @@ export class Tracker implements TrackerApi {
   // ----------------------------------------------------------------- graph
 
   async graphEdges(): Promise<{ nodes: IssueSummary[]; edges: GraphEdge[] }> {
-    const nodes = [...(await this.storage.loadSummaries()).values()].sort(byAge);
+    const nodes = [...(await this.loadSummaries()).values()].sort(byAge);
     return { nodes, edges: nodes.flatMap((n) => n.dependencies.map((to) => ({ from: n.id, to }))) };
   }
 
   async downstream(idOrPrefix: string): Promise<IssueSummary[]> {
-    const summaries = await this.storage.loadSummaries();
+    const summaries = await this.loadSummaries();
     const id = this.resolveIn(summaries, idOrPrefix);
     const dependents = new Map<string, string[]>();
     for (const s of summaries.values()) for (const d of s.dependencies) dependents.set(d, [...(dependents.get(d) ?? []), s.id]);
@@ -477,7 +483,7 @@ export class Tracker implements TrackerApi {
   }
 
   async roots(): Promise<IssueSummary[]> {
-    return [...(await this.storage.loadSummaries()).values()].filter((s) => s.dependencies.length === 0).sort(byAge);
+    return [...(await this.loadSummaries()).values()].filter((s) => s.dependencies.length === 0).sort(byAge);
   }
 
   // ---------------------------------------------------------------- events
@@ -509,6 +515,12 @@ export class Tracker implements TrackerApi {
   async validate(options: { fix?: boolean } = {}): Promise<ValidationReport> {
     const fix = options.fix === true;
     const { problems, fixed, recovered } = await this.storage.check({ fix });
+    // Follow-ups interrupted writers left (every reader and writer tries them too; validate waits for busy issues).
+    for (const followUp of await this.storage.listFollowUps()) {
+      if ((await this.runFollowUps([followUp], true)).length > 0) continue;
+      const what = followUp.kind === 'self' ? `issue ${followUp.issueId}` : `the issues waiting for ${followUp.issueId}`;
+      recovered.push(`re-checked ${what} against their dependencies (a writer stopped before this follow-up)`);
+    }
     const issues = await this.storage.readAllIssues({ skipCorrupt: true }); // check() reported those
     const byId = new Map(issues.map((issue) => [issue.id, issue]));
     const gates = await this.storage.readGates();
@@ -561,7 +573,7 @@ export class Tracker implements TrackerApi {
 
   private async resolve(idOrPrefix: string): Promise<string> {
     normalizeIdInput(idOrPrefix); // refuse junk before reading anything
-    return this.resolveIn(await this.storage.loadSummaries(), idOrPrefix);
+    return this.resolveIn(await this.loadSummaries(), idOrPrefix);
   }
 
   private resolveIn(
@@ -586,7 +598,7 @@ export class Tracker implements TrackerApi {
   private async resolvePair(from: string, to: string): Promise<[string, string]> {
     normalizeIdInput(from);
     normalizeIdInput(to);
-    const summaries = await this.storage.loadSummaries();
+    const summaries = await this.loadSummaries();
     const fromId = this.resolveIn(summaries, from);
     const targets = new Set([...summaries.keys(), ...(summaries.get(fromId)?.dependencies ?? [])]);
     return [fromId, this.resolveIn(targets, to, 'DEPENDENCY_NOT_FOUND')];
@@ -594,12 +606,9 @@ export class Tracker implements TrackerApi {
 
 
   /** Resolves the id and runs `change` on it (see changeWithDependencies). */
-  private async changeIssue(
-    idOrPrefix: string,
-    change: (issue: Issue, dependenciesDone: boolean, tx: IssueTx) => Issue,
-  ): Promise<{ before: Issue; after: Issue }> {
+  private async changeIssue(idOrPrefix: string, change: (issue: Issue, dependenciesDone: boolean, tx: IssueTx) => Issue): Promise<Changed> {
     normalizeIdInput(idOrPrefix);
-    const summaries = await this.storage.loadSummaries();
+    const summaries = await this.loadSummaries();
     const id = this.resolveIn(summaries, idOrPrefix);
     return this.changeWithDependencies(id, change, summaries.get(id)?.dependencies);
   }
@@ -608,17 +617,21 @@ export class Tracker implements TrackerApi {
    * One issue's read-modify-write under its exclusive lock, with shared locks
    * on its dependencies so `dependenciesDone` is exact. The dependency list
    * comes from the index; if the file says otherwise (a racing change), run
-   * again with the right locks.
+   * again with the right locks. A change into or out of a finished state
+   * stores a follow-up for the issues that wait for this one, with the
+   * change itself: the caller runs it (runFollowUps), and if it cannot,
+   * the next reader or writer does.
    */
   private async changeWithDependencies(
     id: string,
     change: (issue: Issue, dependenciesDone: boolean, tx: IssueTx) => Issue,
     knownDependencies?: readonly string[],
-  ): Promise<{ before: Issue; after: Issue }> {
+    wait = true,
+  ): Promise<Changed> {
     let dependencies = knownDependencies ?? (await this.storage.loadSummaries()).get(id)?.dependencies ?? [];
     for (;;) {
       try {
-        return await this.storage.issueTransaction({ write: [id], read: dependencies }, (tx) => {
+        return await this.storage.issueTransaction({ write: [id], read: dependencies, wait }, (tx) => {
           const before = tx.issue(id);
           if (!before) throw notFound(id);
           if (before.dependencies.some((d) => !dependencies.includes(d))) {
@@ -626,8 +639,9 @@ export class Tracker implements TrackerApi {
             throw new DependenciesMoved();
           }
           const after = change(before, unfinishedDependencies(before, (d) => tx.issue(d)?.state).length === 0, tx);
-          if (after !== before) tx.put(after);
-          return { before, after };
+          if (after === before) return { before, after, followUps: [] };
+          tx.put(after);
+          return { before, after, followUps: isTerminal(before.state) === isTerminal(after.state) ? [] : [tx.followUp('dependents', id)] };
         });
       } catch (error) {
         if (!(error instanceof DependenciesMoved)) throw error;
@@ -671,10 +685,10 @@ export class Tracker implements TrackerApi {
     return next;
   }
 
-  private async setGate(idOrPrefix: string, key: string, status: 'passed' | 'failed', by: string | undefined): Promise<Issue> {
+  private async setGate(idOrPrefix: string, key: string, status: 'passed' | 'failed', by: string | undefined): Promise<IssueResult> {
     const gateKey = checkGateKey(key);
     const who = by === undefined ? null : checkToken('by', by);
-    const { before, after } = await this.changeIssue(idOrPrefix, (issue, _done, tx) => {
+    const { after, followUps } = await this.changeIssue(idOrPrefix, (issue, _done, tx) => {
       const { id } = issue;
       if (!issue.gates_required.includes(gateKey)) {
         throw new JitError('GATE_NOT_FOUND', `Issue ${short(id)} does not require gate ${gateKey}.`, {
@@ -697,30 +711,106 @@ export class Tracker implements TrackerApi {
       recordStateChange(tx, issue, next);
       return next;
     });
-    await this.afterStateChange(before, after);
-    return after;
+    return withPending(after, await this.runFollowUps(followUps, true));
   }
 
-  /** When an issue enters or leaves done/rejected/archived, its dependents may move between backlog and ready. */
-  private async afterStateChange(before: Issue, after: Issue): Promise<void> {
-    if (isTerminal(before.state) === isTerminal(after.state)) return;
-    for (const dependent of dependentsOf(await this.storage.loadSummaries(), after.id)) await this.reconcile(dependent);
+  /** The summaries, once the follow-ups interrupted writers left are finished (see settle). */
+  private async loadSummaries(): Promise<ReadonlyMap<string, IssueSummary>> {
+    await this.settle();
+    return this.storage.loadSummaries();
   }
 
-  private async reconcile(id: string): Promise<void> {
+  /**
+   * Finishes the follow-ups that writers stopped by a kill, a lock timeout
+   * or a full disk left behind (see FollowUp). Every operation, readers
+   * included, runs it first, so an issue waiting for a finished one is
+   * promoted without anyone running validate, and nobody is shown it
+   * stranded. It never fails the caller and never waits for a busy issue:
+   * what it cannot do now (a busy lock, a read-only store) stays for the
+   * next caller.
+   */
+  private settle(): Promise<void> {
+    this.settling ??= (async () => {
+      try {
+        const leftovers = await this.storage.listFollowUps();
+        if (leftovers.length > 0) await this.runFollowUps(leftovers, false);
+      } catch {
+        // Deliberately ignored: see above.
+      } finally {
+        this.settling = undefined;
+      }
+    })();
+    return this.settling;
+  }
+
+  /**
+   * Does what committed changes owe (see FollowUp) and forgets each
+   * follow-up once done. What cannot be done now stays stored and is
+   * returned, never thrown: the change it follows has happened, and an error
+   * would tell the caller to retry something that is already done.
+   * `wait: false` skips busy issues instead of waiting for them.
+   */
+  private async runFollowUps(followUps: readonly FollowUp[], wait: boolean): Promise<PendingFollowUp[]> {
+    const pending: PendingFollowUp[] = [];
+    for (const followUp of followUps) {
+      let left: string[] = [];
+      let stopped: unknown;
+      try {
+        const targets = followUp.kind === 'self' ? [followUp.issueId] : dependentsOf(await this.storage.loadSummaries(), followUp.issueId);
+        for (const id of targets) {
+          try {
+            await this.reconcile(id, wait);
+          } catch (error) {
+            left.push(id);
+            stopped ??= error;
+          }
+        }
+      } catch (error) {
+        left = [];
+        stopped = error;
+      }
+      if (stopped === undefined) {
+        // Done: forgetting it can fail only on a broken disk, and then it is simply done again later.
+        await this.storage.finishFollowUps([followUp]).catch(() => undefined);
+        continue;
+      }
+      const reason = stopped instanceof JitError ? `${stopped.code}: ${stopped.message}` : stopped instanceof Error ? stopped.message : String(stopped);
+      pending.push({ step: followUp.kind, issue_id: followUp.issueId, issues: left, reason });
+    }
+    return pending;
+  }
+
+  /** Moves an issue between backlog and ready to match its dependencies, if it is in the wrong one. */
+  private async reconcile(id: string, wait = true): Promise<void> {
     try {
-      await this.changeWithDependencies(id, (issue, dependenciesDone, tx) => {
-        const state = automaticState(issue, dependenciesDone);
-        if (state === issue.state) return issue;
-        const next = { ...issue, state, updated_at: now() };
-        recordStateChange(tx, issue, next);
-        return next;
-      });
+      await this.changeWithDependencies(
+        id,
+        (issue, dependenciesDone, tx) => {
+          const state = automaticState(issue, dependenciesDone);
+          if (state === issue.state) return issue;
+          const next = { ...issue, state, updated_at: now() };
+          recordStateChange(tx, issue, next);
+          return next;
+        },
+        undefined,
+        wait,
+      );
     } catch (error) {
       // Deleted meanwhile: nothing left to reconcile.
       if (!(error instanceof JitError && error.code === 'ISSUE_NOT_FOUND')) throw error;
     }
   }
+}
+
+interface Changed {
+  before: Issue;
+  after: Issue;
+  /** Stored with the change; run them after it (runFollowUps). */
+  followUps: FollowUp[];
+}
+
+function withPending(issue: Issue, pending: PendingFollowUp[]): IssueResult {
+  return pending.length > 0 ? { ...issue, pending } : issue;
 }
 
 function makeEvent(type: EventType, issueId: string | null, extra: Record<string, unknown> = {}): JitEvent {
