@@ -469,8 +469,8 @@ export class JsonFileStorage implements Storage {
   } {
     const writable = [...new Set(locks.write)];
     const readOnly = [...new Set(locks.read ?? [])].filter((id) => !writable.includes(id));
-    for (const id of [...writable, ...readOnly]) this.checkId(id);
-    const readable = new Set([...writable, ...readOnly]);
+    const readable = new Set([...writable, ...readOnly, ...(locks.peek ?? [])]);
+    for (const id of readable) this.checkId(id);
     const stored = new Map<string, Issue | null>();
     const changes = new Map<string, Issue | null>();
     const events: JitEvent[] = [];

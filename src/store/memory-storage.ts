@@ -73,7 +73,7 @@ export class InMemoryStorage implements Storage {
 
   private run<T>(locks: IssueLocks, apply: (tx: IssueTx) => T): T {
     const writable = new Set(locks.write);
-    const readable = new Set([...writable, ...(locks.read ?? [])]);
+    const readable = new Set([...writable, ...(locks.read ?? []), ...(locks.peek ?? [])]);
     const changes = new Map<string, Issue | null>();
     const newEvents: JitEvent[] = [];
     const newFollowUps: FollowUp[] = [];

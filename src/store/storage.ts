@@ -14,8 +14,16 @@ import type { IssueSummary, ValidationProblem } from './tracker-api.js';
 export interface IssueLocks {
   /** Issues the transaction may change (exclusive locks). */
   write: readonly string[];
-  /** Issues it only reads (shared locks), e.g. the dependencies of a claim. */
+  /** Issues it only reads (shared locks). */
   read?: readonly string[];
+  /**
+   * Issues it reads without a lock, e.g. the dependencies of a claim: each
+   * read is one committed version (files are replaced by rename), which may
+   * change before the transaction commits. For rules whose every such change
+   * re-checks this transaction's result afterwards (see Tracker); costs no
+   * file descriptor while the transaction runs, however many there are.
+   */
+  peek?: readonly string[];
   /** Also read the gate registry (shared lock on gates.json). */
   gates?: boolean;
   /** false: fail with LOCK_TIMEOUT at once instead of waiting when a lock is busy. */

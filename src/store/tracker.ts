@@ -81,7 +81,7 @@ export class Tracker implements TrackerApi {
     const summaries = wanted.length > 0 ? await this.loadSummaries() : (await this.settle(), new Map<string, IssueSummary>());
     const dependencies = unique(wanted.map((d) => this.resolveIn(summaries, d, 'DEPENDENCY_NOT_FOUND')));
     const id = newIssueId();
-    return this.storage.issueTransaction({ write: [id], read: dependencies, gates: gates.length > 0 }, (tx) => {
+    const { issue: created, followUps } = await this.storage.issueTransaction({ write: [id], peek: dependencies, gates: gates.length > 0 }, (tx) => {
       for (const dep of dependencies) if (!tx.issue(dep)) throw notFound(dep, 'DEPENDENCY_NOT_FOUND');
       const registry = gates.length > 0 ? tx.gates() : new Map<string, GateDefinition>();
       for (const key of gates) if (!registry.has(key)) throw gateNotFound(key);
@@ -103,8 +103,12 @@ export class Tracker implements TrackerApi {
       };
       tx.put(issue);
       tx.event(makeEvent('issue_created', id, { title, state: issue.state }));
-      return issue;
+      // Its dependencies were read without locks, before it existed for their follow-ups: re-check it once it does.
+      return { issue, followUps: dependencies.length > 0 ? [tx.followUp('self', id)] : [] };
     });
+    const checked = new Map<string, Issue>();
+    const pending = await this.runFollowUps(followUps, true, checked);
+    return withPending(checked.get(id) ?? created, pending);
   }
 
   async getIssue(idOrPrefix: string): Promise<Issue> {
@@ -614,13 +618,26 @@ export class Tracker implements TrackerApi {
   }
 
   /**
-   * One issue's read-modify-write under its exclusive lock, with shared locks
-   * on its dependencies so `dependenciesDone` is exact. The dependency list
-   * comes from the index; if the file says otherwise (a racing change), run
-   * again with the right locks. A change into or out of a finished state
-   * stores a follow-up for the issues that wait for this one, with the
-   * change itself: the caller runs it (runFollowUps), and if it cannot,
-   * the next reader or writer does.
+   * One issue's read-modify-write under its exclusive lock. `dependenciesDone`
+   * comes from its dependencies' files read without locks (peek); if the
+   * file names other dependencies than expected (a racing change), run again
+   * with the right ones.
+   *
+   * Why unlocked reads are enough: the only rule that reads other issues
+   * here is "are all dependencies finished?", and an issue starts or stops
+   * being finished only in a transaction that stores a `dependents`
+   * follow-up with its change, which re-checks every issue waiting for it,
+   * under that issue's exclusive lock, after its commit. This transaction
+   * holds its own exclusive lock from before its reads until after its
+   * write, so a change it read too early is re-checked right after it: a
+   * ready/backlog decision is corrected, and a claim that saw a dependency
+   * finished just before it was reopened ends as if the reopen came after
+   * the claim (which the rules allow: a reopened dependency leaves work in
+   * progress alone). Shared locks bought nothing more, and cost a file
+   * descriptor per dependency (EMFILE past the open-file limit) while making
+   * every reopen wait for every reader. A change into or out of a finished
+   * state stores that follow-up here; the caller runs it (runFollowUps), and
+   * if it cannot, the next reader or writer does.
    */
   private async changeWithDependencies(
     id: string,
@@ -628,13 +645,14 @@ export class Tracker implements TrackerApi {
     knownDependencies?: readonly string[],
     wait = true,
   ): Promise<Changed> {
-    let dependencies = knownDependencies ?? (await this.storage.loadSummaries()).get(id)?.dependencies ?? [];
+    let dependencies = knownDependencies ?? (await this.storage.readIssue(id))?.dependencies ?? [];
     for (;;) {
       try {
-        return await this.storage.issueTransaction({ write: [id], read: dependencies, wait }, (tx) => {
+        return await this.storage.issueTransaction({ write: [id], peek: dependencies, wait }, (tx) => {
           const before = tx.issue(id);
           if (!before) throw notFound(id);
-          if (before.dependencies.some((d) => !dependencies.includes(d))) {
+          const expected = new Set(dependencies);
+          if (before.dependencies.some((d) => !expected.has(d))) {
             dependencies = before.dependencies;
             throw new DependenciesMoved();
           }
@@ -748,9 +766,10 @@ export class Tracker implements TrackerApi {
    * follow-up once done. What cannot be done now stays stored and is
    * returned, never thrown: the change it follows has happened, and an error
    * would tell the caller to retry something that is already done.
-   * `wait: false` skips busy issues instead of waiting for them.
+   * `wait: false` skips busy issues instead of waiting for them; `checked`
+   * receives each issue re-checked, as it stands afterwards.
    */
-  private async runFollowUps(followUps: readonly FollowUp[], wait: boolean): Promise<PendingFollowUp[]> {
+  private async runFollowUps(followUps: readonly FollowUp[], wait: boolean, checked?: Map<string, Issue>): Promise<PendingFollowUp[]> {
     const pending: PendingFollowUp[] = [];
     for (const followUp of followUps) {
       let left: string[] = [];
@@ -759,7 +778,8 @@ export class Tracker implements TrackerApi {
         const targets = followUp.kind === 'self' ? [followUp.issueId] : dependentsOf(await this.storage.loadSummaries(), followUp.issueId);
         for (const id of targets) {
           try {
-            await this.reconcile(id, wait);
+            const issue = await this.reconcile(id, wait);
+            if (issue) checked?.set(id, issue);
           } catch (error) {
             left.push(id);
             stopped ??= error;
@@ -780,10 +800,10 @@ export class Tracker implements TrackerApi {
     return pending;
   }
 
-  /** Moves an issue between backlog and ready to match its dependencies, if it is in the wrong one. */
-  private async reconcile(id: string, wait = true): Promise<void> {
+  /** Moves an issue between backlog and ready to match its dependencies, if it is in the wrong one; null when it is gone. */
+  private async reconcile(id: string, wait = true): Promise<Issue | null> {
     try {
-      await this.changeWithDependencies(
+      const { after } = await this.changeWithDependencies(
         id,
         (issue, dependenciesDone, tx) => {
           const state = automaticState(issue, dependenciesDone);
@@ -795,9 +815,11 @@ export class Tracker implements TrackerApi {
         undefined,
         wait,
       );
+      return after;
     } catch (error) {
       // Deleted meanwhile: nothing left to reconcile.
       if (!(error instanceof JitError && error.code === 'ISSUE_NOT_FOUND')) throw error;
+      return null;
     }
   }
 }

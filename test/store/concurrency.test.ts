@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { probeLock } from '../../src/lock/index.js';
 import { initJit, openTracker, type Tracker } from '../../src/store/index.js';
+import { spawn } from 'node:child_process';
 import { finish, holding, runAll, start } from './helpers.js';
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'jit-store-procs-'));
@@ -239,6 +240,30 @@ describe('the store across processes', () => {
       expect((await tracker.getIssue(id)).title).toBe(title);
     }
     await tracker.createIssue({ title: 'a later writer heals the index' });
+    await expectConsistent(jitDir, tracker);
+  });
+
+  it.skipIf(process.platform === 'win32')('an issue with 5,000 dependencies can be changed under ulimit -n 1024 (no descriptor per dependency)', async () => {
+    const template = JSON.parse(fs.readFileSync(path.join(jitDir, 'issues', `${(await tracker.createIssue({ title: 'template' })).id}.json`), 'utf8'));
+    const dependencies = Array.from({ length: 5000 }, () => randomUUID());
+    for (const [i, id] of dependencies.entries()) {
+      fs.writeFileSync(path.join(jitDir, 'issues', `${id}.json`), JSON.stringify({ ...template, id, title: `dependency ${i}`, state: 'done' }));
+    }
+    const big = randomUUID();
+    fs.writeFileSync(path.join(jitDir, 'issues', `${big}.json`), JSON.stringify({ ...template, id: big, title: 'big', dependencies }));
+    expect((await tracker.validate({ fix: true })).ok).toBe(true);
+
+    const worker = path.join(__dirname, 'fixtures', 'worker.js');
+    const child = spawn('bash', ['-c', 'ulimit -n 1024 && exec "$0" "$@"', process.execPath, worker, jitDir, 'change-big', big, JSON.stringify(dependencies.slice(0, 1000))], {
+      env: { ...process.env, JIT_LOCK_TIMEOUT: '60' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const run = await finish(child);
+    expect(run, run.stderr).toMatchObject({ code: 0 });
+    expect(JSON.parse(run.stdout)).toEqual({ label: 'ready', claim: 'in_progress', release: 'ready', done: 'done', reopen: 'ready', create: 'ready' });
+    const issue = await tracker.getIssue(big);
+    expect(issue).toMatchObject({ state: 'ready', labels: ['size:big'], assignee: null });
+    expect(issue.dependencies).toHaveLength(5000);
     await expectConsistent(jitDir, tracker);
   });
 });
