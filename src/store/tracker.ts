@@ -645,7 +645,8 @@ export class Tracker implements TrackerApi {
     knownDependencies?: readonly string[],
     wait = true,
   ): Promise<Changed> {
-    let dependencies = knownDependencies ?? (await this.storage.readIssue(id))?.dependencies ?? [];
+    // Unknown: the first attempt learns them from the file (and runs again), without waiting if told not to.
+    let dependencies = knownDependencies ?? [];
     for (;;) {
       try {
         return await this.storage.issueTransaction({ write: [id], peek: dependencies, wait }, (tx) => {
@@ -771,18 +772,22 @@ export class Tracker implements TrackerApi {
    */
   private async runFollowUps(followUps: readonly FollowUp[], wait: boolean, checked?: Map<string, Issue>): Promise<PendingFollowUp[]> {
     const pending: PendingFollowUp[] = [];
+    let patient = wait;
     for (const followUp of followUps) {
       let left: string[] = [];
       let stopped: unknown;
       try {
-        const targets = followUp.kind === 'self' ? [followUp.issueId] : dependentsOf(await this.storage.loadSummaries(), followUp.issueId);
+        const summaries = followUp.kind === 'dependents' ? await this.storage.loadSummaries() : undefined;
+        const targets = summaries ? dependentsOf(summaries, followUp.issueId) : [followUp.issueId];
         for (const id of targets) {
           try {
-            const issue = await this.reconcile(id, wait);
+            const issue = await this.reconcile(id, patient, summaries?.get(id)?.dependencies);
             if (issue) checked?.set(id, issue);
           } catch (error) {
             left.push(id);
             stopped ??= error;
+            // One wait ran out: try the rest without waiting, rather than one timeout each.
+            if (error instanceof JitError && error.code === 'LOCK_TIMEOUT') patient = false;
           }
         }
       } catch (error) {
@@ -801,7 +806,7 @@ export class Tracker implements TrackerApi {
   }
 
   /** Moves an issue between backlog and ready to match its dependencies, if it is in the wrong one; null when it is gone. */
-  private async reconcile(id: string, wait = true): Promise<Issue | null> {
+  private async reconcile(id: string, wait = true, knownDependencies?: readonly string[]): Promise<Issue | null> {
     try {
       const { after } = await this.changeWithDependencies(
         id,
@@ -812,7 +817,7 @@ export class Tracker implements TrackerApi {
           recordStateChange(tx, issue, next);
           return next;
         },
-        undefined,
+        knownDependencies,
         wait,
       );
       return after;

@@ -167,6 +167,25 @@ describe('a committed change never reports "nothing happened"', () => {
     expect((await tracker.getIssue(d.id)).state).toBe('ready');
   });
 
+  it('a reader never waits for a busy issue to finish a follow-up left behind: it answers, and a later one finishes it', async () => {
+    const x = await tracker.createIssue({ title: 'x' });
+    const d = await tracker.createIssue({ title: 'waits for x', dependencies: [x.id] });
+    await holdInChild(path.join('issues', `${d.id}.lock`), 'exclusive');
+    process.env['JIT_LOCK_TIMEOUT'] = '30';
+    // What a writer killed right after committing x as done leaves:
+    await tracker.storage.issueTransaction({ write: [x.id] }, (tx) => {
+      tx.put({ ...tx.issue(x.id)!, state: 'done' });
+      tx.followUp('dependents', x.id);
+    });
+    const started = Date.now();
+    expect((await openTracker(jitDir).status()).by_state).toMatchObject({ done: 1, backlog: 1 });
+    expect(Date.now() - started).toBeLessThan(15_000); // far below the 30 s a wait would take
+    expect(followUps()).toHaveLength(1);
+    await releaseHolder();
+    expect((await openTracker(jitDir).status()).by_state).toMatchObject({ done: 1, ready: 1 });
+    expect(followUps()).toEqual([]);
+  });
+
   it('a writer killed after its commit, before its follow-up: the next reader promotes the dependent, without validate', async () => {
     const x = await tracker.createIssue({ title: 'x' });
     const d = await tracker.createIssue({ title: 'waits for x', dependencies: [x.id] });
