@@ -6,11 +6,14 @@
  *   -> events(40); every acquisition passes its rank, so an out-of-order
  *   acquisition throws LockOrderError instead of deadlocking.
  * - Issue transactions take only their issues' locks (Pattern 1: different
- *   issues in parallel). Before writing an issue file they drop a marker in
- *   `pending/`; after releasing the issue locks they take the index lock,
- *   re-read the issue files and bring their summaries up to date, then
- *   remove the markers. The index lock is never held across an issue fsync,
- *   and no issue lock is taken while waiting for the index.
+ *   issues in parallel); issues they merely consult (dependencies) are
+ *   peeked without a lock (IssueLocks.peek; why that is enough: Tracker's
+ *   changeWithDependencies), so no descriptor is held per dependency.
+ *   Before writing an issue file they drop a marker in `pending/`; after
+ *   releasing the issue locks they take the index lock, re-read the issue
+ *   files and bring their summaries up to date, then remove the markers.
+ *   The index lock is never held across an issue fsync, and no issue lock
+ *   is taken while waiting for the index.
  * - Graph transactions (dependency add/remove, delete) need a frozen graph:
  *   they hold the index lock exclusively while they check and write the new
  *   summaries (markers first), release it, and only then write the issue

@@ -559,9 +559,10 @@ export class Tracker implements TrackerApi {
       });
       if (missed) stale.push({ id: issue.id, from: issue.state, to: missed });
     }
-    // A process killed between finishing an issue and moving its dependents
-    // leaves them behind: crash recovery, done by every validate. reconcile()
-    // re-reads under the locks, so a follow-up still under way is harmless.
+    // Dependents a finished issue's move left behind without a stored
+    // follow-up (written by an older jit, or the follow-up was lost with a
+    // disk): crash recovery, done by every validate. reconcile() re-reads
+    // under the issue's lock, so a follow-up still under way is harmless.
     for (const { id, from, to } of stale) {
       await this.reconcile(id);
       recovered.push(`moved issue ${id} from ${from} to ${to} to match its dependencies (a writer died before its follow-up)`);
