@@ -5,7 +5,8 @@
  */
 import { fstatSync, writeSync } from 'node:fs';
 import type { Issue, State } from '../store/model.js';
-import type { IssueSummary } from '../store/tracker-api.js';
+import { pendingNotes } from '../store/hints.js';
+import type { IssueSummary, PendingFollowUp } from '../store/tracker-api.js';
 import type { Invocation } from './context.js';
 import { displayWidth, padToWidth } from './text-width.js';
 
@@ -203,14 +204,15 @@ export function printIssueList(cli: Invocation, issues: readonly (Issue | IssueS
 }
 
 /**
- * One issue: the stored object in JSON (a change adds `changed`), a short
- * confirmation line or the full view for people. A change whose effect
- * already held (`changed: false`) says so instead of claiming to have done it.
+ * One issue: the stored object in JSON (a change adds `changed`, and
+ * `pending` for follow-ups it could not finish), a short confirmation line or
+ * the full view for people. A change whose effect already held
+ * (`changed: false`) says so instead of claiming to have done it.
  */
-export function printIssue(cli: Invocation, issue: Issue & { changed?: boolean }, summary?: string): void {
+export function printIssue(cli: Invocation, issue: Issue & { changed?: boolean; pending?: PendingFollowUp[] }, summary?: string): void {
   cli.print(issue, (data, paint) => {
-    if (summary === undefined) return renderIssue(data, paint);
     const verb = data.changed === false ? 'No change (already so):' : summary;
-    return `${verb} ${paint('cyan', shortId(data.id))} ${data.title} [${data.state}]\n`;
+    const head = verb === undefined ? renderIssue(data, paint) : `${verb} ${paint('cyan', shortId(data.id))} ${data.title} [${data.state}]\n`;
+    return head + pendingNotes(data.pending).map((note) => `${paint('yellow', note)}\n`).join('');
   });
 }

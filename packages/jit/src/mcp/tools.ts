@@ -10,7 +10,8 @@ import { JitError } from '../store/errors.js';
 import { PRIORITIES, STATES } from '../store/model.js';
 import { isReservedKey, parsePriority, RESERVED_KEYS } from '../store/rules.js';
 import type { Issue } from '../store/model.js';
-import type { IssueSummary, TrackerApi } from '../store/tracker-api.js';
+import { pendingNotes } from '../store/hints.js';
+import type { IssueSummary, PendingFollowUp, TrackerApi } from '../store/tracker-api.js';
 import type { ToolOutput } from './tool-result.js';
 
 export interface JitTool {
@@ -121,13 +122,13 @@ function shortId(id: string): string {
 }
 
 /** An issue result; a change whose effect already held (`changed: false`) says so rather than repeating the verb. */
-function issueOutput(verb: string, issue: Issue & { changed?: boolean; pending_gates?: string[] }): ToolOutput {
+function issueOutput(verb: string, issue: Issue & { changed?: boolean; pending_gates?: string[]; pending?: PendingFollowUp[] }): ToolOutput {
   const holder = issue.assignee ? `, ${issue.assignee}` : '';
   const done = issue.changed === false ? 'No change (already so):' : verb;
   const gates = issue.pending_gates ? ` It is done once these gates pass: ${issue.pending_gates.join(', ')} (gate_pass).` : '';
   return {
     data: issue,
-    summary: `${done} ${shortId(issue.id)} "${issue.title}" (${issue.state}, ${issue.priority}${holder}).${gates}`,
+    summary: [`${done} ${shortId(issue.id)} "${issue.title}" (${issue.state}, ${issue.priority}${holder}).${gates}`, ...pendingNotes(issue.pending)].join(' '),
   };
 }
 

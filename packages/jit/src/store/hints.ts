@@ -7,6 +7,7 @@
  * is written in one place, in the CLI's words (the MCP layer rewrites them).
  */
 import { JitError } from './errors.js';
+import type { PendingFollowUp } from './tracker-api.js';
 
 const FIELD_HINTS: Readonly<Record<string, string>> = {
   label: 'A label is namespace:value without spaces, e.g. type:bug or area:store; several are separated by commas.',
@@ -62,5 +63,18 @@ export function withHints(error: JitError): JitError {
     suggestions: [...extra, ...error.suggestions],
     ...(error.details ? { details: error.details } : {}),
     cause: error.cause ?? error,
+  });
+}
+
+/**
+ * One sentence per follow-up a saved change left for later (IssueChange's
+ * `pending`), for both faces' human output: the change is done, and the
+ * next command finishes the rest.
+ */
+export function pendingNotes(pending: readonly PendingFollowUp[] | undefined): string[] {
+  return (pending ?? []).map((p) => {
+    const what = p.step === 'self' ? `re-checking ${short(p.issue_id)} against its dependencies` : `moving the issues that wait for ${short(p.issue_id)} between backlog and ready`;
+    const code = /^[A-Z_]+(?=:)/.exec(p.reason)?.[0];
+    return `Saved, but ${what} is still to do${code ? ` (${code})` : ''}: the next operation on the store finishes it.`;
   });
 }

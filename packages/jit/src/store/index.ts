@@ -2,7 +2,7 @@
 export * from './errors.js';
 export * from './model.js';
 export * from './tracker-api.js';
-export type { Storage, IssueLocks, IssueTx, GraphTx, StorageCheck, EventFilter } from './storage.js';
+export type { Storage, IssueLocks, IssueTx, GraphTx, StorageCheck, EventFilter, FollowUp } from './storage.js';
 export { Tracker } from './tracker.js';
 export { JsonFileStorage, type JsonFileStorageOptions } from './json-file-storage.js';
 export { InMemoryStorage } from './memory-storage.js';

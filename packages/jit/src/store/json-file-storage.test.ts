@@ -115,6 +115,16 @@ describe('the files', () => {
     expect((await tracker.getIssue(id)).labels).toHaveLength(20);
   });
 
+  it('serialises calls on one store reached through two spellings (a symlinked parent), as one queue', async () => {
+    const { id } = await tracker.createIssue({ title: 'shared' });
+    const alias = path.join(scratch, `alias${projects}`);
+    fs.symlinkSync(project, alias);
+    const other = openTracker(path.join(alias, '.jit'));
+    const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => (i % 2 ? other : tracker).updateIssue(id, { addLabels: [`n:${i}`] })));
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    expect((await other.getIssue(id)).labels).toHaveLength(20);
+  });
+
   it('mixes every kind of transaction concurrently in one process without waiting on its own locks', async () => {
     const a = await tracker.createIssue({ title: 'a' });
     const b = await tracker.createIssue({ title: 'b' });

@@ -6,22 +6,58 @@
  *   -> events(40); every acquisition passes its rank, so an out-of-order
  *   acquisition throws LockOrderError instead of deadlocking.
  * - Issue transactions take only their issues' locks (Pattern 1: different
- *   issues in parallel). Before writing an issue file they drop a marker in
- *   `pending/`; after releasing the issue locks they take the index lock,
- *   re-read the issue files and bring their summaries up to date, then
- *   remove the markers. The index lock is never held across an issue fsync,
- *   and no issue lock is taken while waiting for the index.
- * - A summary is therefore stale only while a marker names its issue.
- *   Readers overlay marked issues from their files, so a crash between the
- *   issue write and the index update is never served stale; the next writer
- *   (or validate --fix) heals the index for good.
+ *   issues in parallel); issues they merely consult (dependencies) are
+ *   peeked without a lock (IssueLocks.peek; why that is enough: Tracker's
+ *   changeWithDependencies), so no descriptor is held per dependency.
+ *   Before writing an issue file they drop a marker in `pending/`; after
+ *   releasing the issue locks they take the index lock, re-read the issue
+ *   files and bring their summaries up to date, then remove the markers.
+ *   The index lock is never held across an issue fsync, and no issue lock
+ *   is taken while waiting for the index.
  * - Graph transactions (dependency add/remove, delete) need a frozen graph:
  *   they hold the index lock exclusively while they check and write the new
  *   summaries (markers first), release it, and only then write the issue
  *   files under their issue locks.
  * - One process runs one transaction per `.jit/` at a time (an in-process
- *   queue): the OS locks exclude other processes, the queue keeps concurrent
- *   calls in one process (the MCP server) from waiting on their own locks.
+ *   queue, keyed by the folder's file identity so that every spelling of its
+ *   path shares it): the OS locks exclude other processes, the queue keeps
+ *   concurrent calls in one process (the MCP server) from waiting on their
+ *   own locks.
+ *
+ * The invariant: an issue's summary in index.json equals what its committed
+ * file says, unless a marker in `pending/` names the issue. Readers overlay
+ * marked issues from their files, so nothing a writer acknowledged is ever
+ * served stale or missing, whatever was killed when. Why each step keeps it:
+ * - A writer makes its marker (and fsyncs `pending/`) under the issue's
+ *   exclusive lock before it replaces the file: the file never runs ahead
+ *   of its summary unmarked.
+ * - Markers are removed only under the exclusive index lock, in the healing
+ *   order: (1) list the markers, (2) probe each named issue's lock, (3) read
+ *   the file, (4) write the index with that summary, (5) remove only markers
+ *   listed in (1) whose issue was free in (2). A free lock means every
+ *   writer that made a listed marker has released it, so its file is in
+ *   place (or was never written: it died first) and (3) reads it or a later
+ *   version. A marker made after (1) survives; a write after (3) has its own.
+ *   heal() and the rebuild of `validate --fix` (checkIndex) both follow it:
+ *   a rebuild that read the files before listing the markers would clear
+ *   the marker of a write its listing missed, and hide it.
+ * - Index writes only put in summaries read from files after (2), or, in
+ *   graph transactions, summaries of files about to be written, whose
+ *   markers already exist. An in-flight issue keeps its last summary.
+ * - A reader reads the index and lists the markers under one shared index
+ *   lock, so no marker disappears between the two; a parse of index.json is
+ *   reused only while its stamp cannot hide a rewrite (see readIndex).
+ * - A kill anywhere leaves at most markers (and temp files): the next
+ *   writer's index step, graph transaction or validate heals them, readers
+ *   overlay them meanwhile.
+ *
+ * Follow-ups (FollowUp in storage.ts): what a transaction owes after its
+ * commit (the dependents of an issue that finished or reopened) is a marker
+ * too, named `<id>.<pid>.<n>.<kind>` (older versions of jit ignore the
+ * suffix), made with the issue markers before the first write and removed
+ * by whoever has done the work. listFollowUps keeps the healing order: it
+ * lists, then offers only those whose issue is free, so the work the
+ * tracker does next reads the write the follow-up belongs to.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -49,7 +85,7 @@ import { RANK, fileLocker, lockFileSync, type HeldLocks, type Locker } from './l
 import type { GateDefinition, Issue, JitEvent } from './model.js';
 import { EventLog } from './event-log.js';
 import { SCHEMA_VERSION, freezeSummary, parseGates, parseIndex, parseIssue, summarize } from './schema.js';
-import type { EventFilter, GraphTx, IssueLocks, IssueTx, Storage, StorageCheck } from './storage.js';
+import type { EventFilter, FollowUp, GraphTx, IssueLocks, IssueTx, Storage, StorageCheck } from './storage.js';
 import type { IssueSummary, ValidationProblem } from './tracker-api.js';
 
 export interface JsonFileStorageOptions {
@@ -59,8 +95,10 @@ export interface JsonFileStorageOptions {
 
 const ISSUE_FILE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.json$/;
 const MARKER = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.\d+\.\d+$/;
+/** A follow-up (see FollowUp): a marker with its kind as a suffix, which older versions of jit ignore. */
+const FOLLOW_UP = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.\d+\.\d+\.(dependents|self)$/;
 
-/** One queue per `.jit/` per process: see the header. */
+/** One queue per `.jit/` (by file identity) per process: see the header. */
 const queues = new Map<string, Promise<unknown>>();
 let markerCounter = 0;
 
@@ -85,7 +123,7 @@ export class JsonFileStorage implements Storage {
   private readonly eventsPath: string;
   private readonly locker: Locker;
   private readonly events: EventLog;
-  private indexCache: { stamp: string; summaries: Summaries } | null = null;
+  private indexCache: { stamp: string; summaries: Summaries; reusable: boolean } | null = null;
 
   constructor(jitDir: string, options: JsonFileStorageOptions = {}) {
     this.jitDir = path.resolve(jitDir);
@@ -176,16 +214,17 @@ export class JsonFileStorage implements Storage {
       const tx = this.newTx(locks);
       this.checkAfterCommitFiles();
       this.ensureLayout();
-      const held = await this.lock([
+      const requests: LockRequest[] = [
         ...tx.writable.map((id) => this.issueLock(id, 'exclusive')),
         ...tx.readOnly.map((id) => this.issueLock(id, 'shared')),
         ...(locks.gates ? [{ path: this.lockPath('gates'), mode: 'shared' as const, rank: RANK.gates }] : []),
-      ]);
+      ];
+      const held = locks.wait === false ? (this.tryLockAll(requests) ?? busy(tx.writable)) : await this.lock(requests);
       let result: T;
       try {
         result = apply(tx);
         if (tx.changes.size > 0) {
-          this.markPending([...tx.changes.keys()]);
+          this.markPending([...tx.changes.keys()], tx.followUps);
           this.writeIssueFiles(tx.changes);
         }
         await this.appendCommittedEvents(tx.events, [...tx.changes.keys()]);
@@ -225,7 +264,7 @@ export class JsonFileStorage implements Storage {
             else healed.index.delete(id);
           }
           // Markers before the index: a crash after this point heals back to whatever the files say.
-          if (changed.length > 0) this.markPending(changed);
+          if (changed.length > 0) this.markPending(changed, tx.followUps);
           if (changed.length > 0 || healed.modified) this.writeIndex(healed.index);
           this.clearMarkers(healed.clear);
           indexHeld.release(); // not held across the issue files' fsync (Pattern 1)
@@ -255,6 +294,26 @@ export class JsonFileStorage implements Storage {
       } finally {
         held.release();
       }
+    });
+  }
+
+  // -------------------------------------------------------------- follow-ups
+
+  listFollowUps(): Promise<FollowUp[]> {
+    return this.serial(async () => {
+      const found: FollowUp[] = [];
+      for (const token of this.pendingNames()) {
+        const match = FOLLOW_UP.exec(token);
+        if (match) found.push({ kind: match[2] as FollowUp['kind'], issueId: match[1]!, token });
+      }
+      // Its transaction still at work: it finishes its own follow-up, and work done now could miss its write.
+      return found.filter((f) => !this.isBeingWritten(f.issueId));
+    });
+  }
+
+  finishFollowUps(followUps: readonly FollowUp[]): Promise<void> {
+    return this.serial(async () => {
+      for (const { token } of followUps) if (FOLLOW_UP.test(token)) removeFile(this.pendingDir, token);
     });
   }
 
@@ -313,14 +372,31 @@ export class JsonFileStorage implements Storage {
   // -------------------------------------------------------------- internal
 
   private serial<T>(work: () => Promise<T>): Promise<T> {
-    const previous = queues.get(this.jitDir) ?? Promise.resolve();
+    const key = this.queueKey();
+    const previous = queues.get(key) ?? Promise.resolve();
     const run = previous.then(work, work);
     const tail = run.catch(() => undefined);
-    queues.set(this.jitDir, tail);
+    queues.set(key, tail);
     void tail.then(() => {
-      if (queues.get(this.jitDir) === tail) queues.delete(this.jitDir);
+      if (queues.get(key) === tail) queues.delete(key);
     });
     return run;
+  }
+
+  /**
+   * The queue of this `.jit/`: its file identity (device:inode), as the lock
+   * registry keys locks, so every spelling of the path (a symlinked parent,
+   * a bind mount) shares one queue instead of waiting on its own locks.
+   * A store that cannot be inspected falls back to the path; the work then
+   * reports why.
+   */
+  private queueKey(): string {
+    try {
+      const stat = fs.statSync(this.jitDir, { bigint: true });
+      return `${stat.dev}:${stat.ino}`;
+    } catch {
+      return this.jitDir;
+    }
   }
 
   /** `layout`: create a missing issues/ or pending/ first (their lock files live there). */
@@ -430,14 +506,16 @@ export class JsonFileStorage implements Storage {
     readOnly: string[];
     changes: Map<string, Issue | null>;
     events: JitEvent[];
+    followUps: FollowUp[];
   } {
     const writable = [...new Set(locks.write)];
     const readOnly = [...new Set(locks.read ?? [])].filter((id) => !writable.includes(id));
-    for (const id of [...writable, ...readOnly]) this.checkId(id);
-    const readable = new Set([...writable, ...readOnly]);
+    const readable = new Set([...writable, ...readOnly, ...(locks.peek ?? [])]);
+    for (const id of readable) this.checkId(id);
     const stored = new Map<string, Issue | null>();
     const changes = new Map<string, Issue | null>();
     const events: JitEvent[] = [];
+    const followUps: FollowUp[] = [];
     let gates: ReadonlyMap<string, GateDefinition> | undefined;
     const refuse = (what: string, id: string): never => {
       throw new JitError('INTERNAL', `Transaction ${what} issue ${id} without locking it.`);
@@ -447,6 +525,7 @@ export class JsonFileStorage implements Storage {
       readOnly,
       changes,
       events,
+      followUps,
       issue: (id) => {
         if (!readable.has(id)) refuse('read', id);
         if (changes.has(id)) return structuredClone(changes.get(id)!);
@@ -462,6 +541,12 @@ export class JsonFileStorage implements Storage {
         changes.set(id, null);
       },
       event: (event) => void events.push(event),
+      followUp: (kind, issueId) => {
+        this.checkId(issueId);
+        const followUp = { kind, issueId, token: `${issueId}.${process.pid}.${++markerCounter}.${kind}` };
+        followUps.push(followUp);
+        return followUp;
+      },
       gates: () => {
         if (!locks.gates) throw new JitError('INTERNAL', 'Transaction read the gate registry without locking it.');
         return (gates ??= this.readGatesFile());
@@ -515,17 +600,19 @@ export class JsonFileStorage implements Storage {
 
   /**
    * The index as stored. Readers reuse the last parse while the file looks
-   * unchanged (inode, size, change times). Writers pass `fresh`: on file
-   * systems with coarse timestamps a rewrite can look unchanged (ext4 reuses
-   * the two inodes of a rename cycle, and the size rarely changes), and a
-   * writer that started from an old copy would write it back over others'
-   * updates.
+   * unchanged (inode, size, change times). On file systems with coarse
+   * timestamps a rewrite can look unchanged (ext4 reuses the two inodes of a
+   * rename cycle, and the size rarely changes), so, as git does with its
+   * "racily clean" entries, a parse of a file written less than
+   * RACY_WINDOW_MS before it was read is never reused: a later rewrite could
+   * carry the same stamp, and serving the old parse after its markers were
+   * cleared would hide an acknowledged write. Writers pass `fresh`: one that
+   * started from an old copy would write it back over others' updates.
    */
   private readIndex(fresh = false): Summaries {
-    let stamp: string;
+    let stat: fs.BigIntStats;
     try {
-      const stat = fs.lstatSync(this.indexPath, { bigint: true });
-      stamp = indexStamp(stat);
+      stat = fs.lstatSync(this.indexPath, { bigint: true });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new JitError('CORRUPT_FILE', `The index ${this.indexPath} is missing.`, {
@@ -535,17 +622,18 @@ export class JsonFileStorage implements Storage {
       }
       throw fsError(error, this.indexPath, 'read');
     }
-    if (!fresh && this.indexCache?.stamp === stamp) return this.indexCache.summaries;
+    const stamp = indexStamp(stat);
+    if (!fresh && this.indexCache?.reusable && this.indexCache.stamp === stamp) return this.indexCache.summaries;
     const summaries = parseIndex(readTextIfExists(this.indexPath) ?? '', this.indexPath);
-    this.indexCache = { stamp, summaries };
+    this.indexCache = { stamp, summaries, reusable: settled(stat) };
     return summaries;
   }
 
   private writeIndex(summaries: Summaries): void {
     writeFileAtomic(this.jitDir, 'index.json', indexText(summaries));
-    // Our own write: cache what we wrote instead of parsing it again.
+    // Our own write: cache what we wrote instead of parsing it again (once it is old enough to trust its stamp).
     const stat = fs.lstatSync(this.indexPath, { bigint: true });
-    this.indexCache = { stamp: indexStamp(stat), summaries };
+    this.indexCache = { stamp: indexStamp(stat), summaries, reusable: settled(stat) };
   }
 
   private readGatesFile(): Map<string, GateDefinition> {
@@ -553,10 +641,12 @@ export class JsonFileStorage implements Storage {
     return new Map(text === null ? [] : Object.entries(parseGates(text, this.gatesPath).gates));
   }
 
-  private markPending(ids: string[]): void {
+  /** Markers for `ids` and the transaction's follow-ups, durable before the first issue file is replaced. */
+  private markPending(ids: string[], followUps: readonly FollowUp[] = []): void {
     makeDirectory(this.pendingDir); // a store made by hand may lack it
-    for (const id of ids) {
-      const marker = path.join(this.pendingDir, `${id}.${process.pid}.${++markerCounter}`);
+    const names = [...ids.map((id) => `${id}.${process.pid}.${++markerCounter}`), ...followUps.map((f) => f.token)];
+    for (const name of names) {
+      const marker = path.join(this.pendingDir, name);
       try {
         fs.closeSync(fs.openSync(marker, fs.constants.O_WRONLY | fs.constants.O_CREAT | (fs.constants.O_NOFOLLOW ?? 0), 0o644));
       } catch (error) {
@@ -573,21 +663,24 @@ export class JsonFileStorage implements Storage {
     return probe === null;
   }
 
-  /** Markers by issue id. A missing pending/ (store made by an older jit) means none. */
+  /** Markers by issue id. */
   private listPending(): Map<string, string[]> {
     const byId = new Map<string, string[]>();
-    let names: string[];
-    try {
-      names = fs.readdirSync(this.pendingDir);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return byId;
-      throw fsError(error, this.pendingDir, 'list');
-    }
-    for (const name of names) {
+    for (const name of this.pendingNames()) {
       const id = MARKER.exec(name)?.[1];
       if (id) byId.set(id, [...(byId.get(id) ?? []), name]);
     }
     return byId;
+  }
+
+  /** What pending/ holds. A missing pending/ (store made by an older jit) holds nothing. */
+  private pendingNames(): string[] {
+    try {
+      return fs.readdirSync(this.pendingDir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw fsError(error, this.pendingDir, 'list');
+    }
   }
 
   private clearMarkers(names: string[]): void {
@@ -736,8 +829,16 @@ export class JsonFileStorage implements Storage {
     for (const id of new Set(behind)) recovered.push(`brought the index summary of ${id} up to its issue file (a writer died between the two)`);
   }
 
-  /** Index against the issue files; with fix, rebuilds the index from them. Index lock held. */
+  /**
+   * Index against the issue files; with fix, rebuilds the index from them.
+   * Index lock held. The order is the healing order of the header: list the
+   * markers, probe their issues, and only then list and read the files, so
+   * that every marker cleared here was made by a writer whose write the
+   * rebuild has read. Markers that appear later stay for their writers.
+   */
   private checkIndex(fix: boolean, problems: ValidationProblem[], fixed: string[]): void {
+    const listed = this.listPending();
+    const inFlight = new Set([...listed.keys()].filter((id) => this.isBeingWritten(id)));
     const fromFiles: Summaries = new Map();
     const corrupt = new Set<string>();
     for (const id of this.issueFileIds()) {
@@ -760,13 +861,12 @@ export class JsonFileStorage implements Storage {
       replaceable = error.details?.['written_by_jit'] !== false;
       problems.push({ kind: 'corrupt_file', message: error.message, path: this.indexPath, fixable: replaceable });
     }
-    const pending = this.listPending();
-    const inFlight = new Set<string>();
-    for (const id of pending.keys()) if (this.isBeingWritten(id)) inFlight.add(id);
+    // A summary may lag its file while a marker names it: not a problem to report.
+    const marked = new Set([...listed.keys(), ...this.listPending().keys()]);
     let mismatches = 0;
     if (stored) {
       for (const [id, summary] of fromFiles) {
-        if (inFlight.has(id)) continue;
+        if (marked.has(id)) continue;
         const entry = stored.get(id);
         if (!entry) {
           mismatches++;
@@ -777,12 +877,12 @@ export class JsonFileStorage implements Storage {
         }
       }
       for (const id of stored.keys()) {
-        if (fromFiles.has(id) || corrupt.has(id) || inFlight.has(id)) continue;
+        if (fromFiles.has(id) || corrupt.has(id) || marked.has(id)) continue;
         mismatches++;
         problems.push({ kind: 'missing_issue_file', message: `The index lists ${id} but ${this.issuePath(id)} does not exist.`, issue_id: id, fixable: true });
       }
     }
-    const finishedMarkers = [...pending].filter(([id]) => !inFlight.has(id) && !corrupt.has(id)).flatMap(([, names]) => names);
+    const finishedMarkers = [...listed].filter(([id]) => !inFlight.has(id) && !corrupt.has(id)).flatMap(([, names]) => names);
     if (!fix || !replaceable || (stored && mismatches === 0 && finishedMarkers.length === 0)) return;
     const rebuilt: Summaries = new Map();
     for (const [id, summary] of fromFiles) rebuilt.set(id, freezeSummary(summary));
@@ -801,6 +901,28 @@ export class JsonFileStorage implements Storage {
 function indexText(summaries: Summaries): string {
   const lines = [...summaries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([id, s]) => `${JSON.stringify(id)}:${JSON.stringify(s)}`);
   return `{"schema_version":${SCHEMA_VERSION},"issues":{\n${lines.join(',\n')}\n}}\n`;
+}
+
+/**
+ * How close to its last change a file must not be read for its stamp to be
+ * trusted: above the timestamp granularity of every common file system
+ * (ext4 and friends tick once a kernel jiffy, HFS+ once a second, FAT every
+ * two seconds).
+ */
+const RACY_WINDOW_MS = 2000n;
+
+/** Whether any later rewrite of the file must carry a newer timestamp than it has now. */
+function settled(stat: fs.BigIntStats): boolean {
+  const changed = stat.mtimeNs > stat.ctimeNs ? stat.mtimeNs : stat.ctimeNs;
+  return BigInt(Date.now()) * 1_000_000n - changed > RACY_WINDOW_MS * 1_000_000n;
+}
+
+/** A transaction told not to wait (`wait: false`) found a lock busy. */
+function busy(ids: readonly string[]): never {
+  throw new JitError('LOCK_TIMEOUT', `Issue ${ids.join(', ')} is being written by another process right now.`, {
+    suggestions: ['Retry: nothing was changed.'],
+    details: { ids: [...ids], timeout_ms: 0 },
+  });
 }
 
 /** What tells one version of index.json from another, short of reading it. */

@@ -7,7 +7,7 @@ import { JitError } from './errors.js';
 import type { GateDefinition, Issue, JitEvent } from './model.js';
 import { summarize } from './schema.js';
 import { eventMatches } from './event-log.js';
-import type { EventFilter, GraphTx, IssueLocks, IssueTx, Storage, StorageCheck } from './storage.js';
+import type { EventFilter, FollowUp, GraphTx, IssueLocks, IssueTx, Storage, StorageCheck } from './storage.js';
 import type { IssueSummary } from './tracker-api.js';
 
 export class InMemoryStorage implements Storage {
@@ -15,6 +15,8 @@ export class InMemoryStorage implements Storage {
   private readonly issues = new Map<string, Issue>();
   private readonly gates = new Map<string, GateDefinition>();
   private readonly events: JitEvent[] = [];
+  private readonly followUps = new Map<string, FollowUp>();
+  private followUpCounter = 0;
 
   async loadSummaries(): Promise<ReadonlyMap<string, IssueSummary>> {
     return this.summaries();
@@ -59,6 +61,14 @@ export class InMemoryStorage implements Storage {
     return result;
   }
 
+  async listFollowUps(): Promise<FollowUp[]> {
+    return [...this.followUps.values()];
+  }
+
+  async finishFollowUps(followUps: readonly FollowUp[]): Promise<void> {
+    for (const { token } of followUps) this.followUps.delete(token);
+  }
+
   async check(): Promise<StorageCheck> {
     return { problems: [], fixed: [], recovered: [] };
   }
@@ -69,9 +79,10 @@ export class InMemoryStorage implements Storage {
 
   private run<T>(locks: IssueLocks, apply: (tx: IssueTx) => T): T {
     const writable = new Set(locks.write);
-    const readable = new Set([...writable, ...(locks.read ?? [])]);
+    const readable = new Set([...writable, ...(locks.read ?? []), ...(locks.peek ?? [])]);
     const changes = new Map<string, Issue | null>();
     const newEvents: JitEvent[] = [];
+    const newFollowUps: FollowUp[] = [];
     const tx: IssueTx = {
       issue: (id) => {
         if (!readable.has(id)) throw new JitError('INTERNAL', `Transaction read issue ${id} without locking it.`);
@@ -89,6 +100,11 @@ export class InMemoryStorage implements Storage {
         changes.set(id, null);
       },
       event: (event) => newEvents.push(structuredClone(event)),
+      followUp: (kind, issueId) => {
+        const followUp = { kind, issueId, token: `${issueId}.${++this.followUpCounter}.${kind}` };
+        newFollowUps.push(followUp);
+        return followUp;
+      },
       gates: () => {
         if (!locks.gates) throw new JitError('INTERNAL', 'Transaction read the gate registry without locking it.');
         return structuredClone(this.gates);
@@ -100,6 +116,7 @@ export class InMemoryStorage implements Storage {
       else this.issues.delete(id);
     }
     this.events.push(...newEvents);
+    if (changes.size > 0) for (const followUp of newFollowUps) this.followUps.set(followUp.token, followUp);
     return result;
   }
 }

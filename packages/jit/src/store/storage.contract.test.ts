@@ -456,6 +456,47 @@ describe.each(factories)('Tracker over %s', (_name, makeStorage) => {
     });
   });
 
+  describe('follow-ups', () => {
+    it('are stored with a change that writes, listed until finished, and never stored by one that writes nothing', async () => {
+      const storage = t.storage;
+      const a = await t.createIssue({ title: 'a' });
+      const recorded = await storage.issueTransaction({ write: [a.id] }, (tx) => {
+        tx.put({ ...tx.issue(a.id)!, title: 'a2' });
+        return tx.followUp('dependents', a.id);
+      });
+      await storage.issueTransaction({ write: [a.id] }, (tx) => void tx.followUp('self', a.id));
+      expect(await storage.listFollowUps()).toEqual([recorded]);
+      await storage.finishFollowUps([recorded]);
+      await storage.finishFollowUps([recorded]); // already forgotten: no error
+      expect(await storage.listFollowUps()).toEqual([]);
+    });
+
+    it('one left behind is finished by the next reader', async () => {
+      const x = await t.createIssue({ title: 'x' });
+      const d = await t.createIssue({ title: 'd', dependencies: [x.id] });
+      // A writer that committed x as done and stopped before its follow-up:
+      await t.storage.issueTransaction({ write: [x.id] }, (tx) => {
+        tx.put({ ...tx.issue(x.id)!, state: 'done' });
+        tx.followUp('dependents', x.id);
+      });
+      expect((await t.queryReady()).map((s) => s.id)).toEqual([d.id]);
+      expect(await t.storage.listFollowUps()).toEqual([]);
+    });
+
+    it('a create that read a dependency just before it was reopened is put back in backlog by its self follow-up', async () => {
+      const a = await t.createIssue({ title: 'a' });
+      const x = await t.createIssue({ title: 'x', dependencies: [a.id] });
+      expect(x.state).toBe('backlog');
+      // What that race leaves when the creator dies right after its commit: x ready although a is not finished.
+      await t.storage.issueTransaction({ write: [x.id] }, (tx) => {
+        tx.put({ ...tx.issue(x.id)!, state: 'ready' });
+        tx.followUp('self', x.id);
+      });
+      expect(await t.queryReady()).toEqual([expect.objectContaining({ id: a.id })]);
+      expect((await t.getIssue(x.id)).state).toBe('backlog');
+    });
+  });
+
   describe('validate', () => {
     it('is clean on a healthy store', async () => {
       const a = await t.createIssue({ title: 'a' });

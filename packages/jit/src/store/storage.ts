@@ -14,10 +14,36 @@ import type { IssueSummary, ValidationProblem } from './tracker-api.js';
 export interface IssueLocks {
   /** Issues the transaction may change (exclusive locks). */
   write: readonly string[];
-  /** Issues it only reads (shared locks), e.g. the dependencies of a claim. */
+  /** Issues it only reads (shared locks). */
   read?: readonly string[];
+  /**
+   * Issues it reads without a lock, e.g. the dependencies of a claim: each
+   * read is one committed version (files are replaced by rename), which may
+   * change before the transaction commits. For rules whose every such change
+   * re-checks this transaction's result afterwards (see Tracker); costs no
+   * file descriptor while the transaction runs, however many there are.
+   */
+  peek?: readonly string[];
   /** Also read the gate registry (shared lock on gates.json). */
   gates?: boolean;
+  /** false: fail with LOCK_TIMEOUT at once instead of waiting when a lock is busy. */
+  wait?: boolean;
+}
+
+/**
+ * Work a transaction owes after its commit point, kept in storage from
+ * before the commit until it is finished, so that a kill, a lock timeout or
+ * a full disk after the commit never loses it: the next reader or writer
+ * finishes it (Tracker.settle). `dependents`: re-check the backlog/ready
+ * state of every issue that waits for `issueId` (its finished-ness
+ * changed). `self`: re-check the state of `issueId` itself (it was decided
+ * from dependencies read before the issue existed for their follow-ups).
+ */
+export interface FollowUp {
+  readonly kind: 'dependents' | 'self';
+  readonly issueId: string;
+  /** Names this follow-up in storage. */
+  readonly token: string;
 }
 
 export interface EventFilter {
@@ -33,6 +59,8 @@ export interface IssueTx {
   remove(id: string): void;
   /** Appended to the event log when the transaction commits. */
   event(event: JitEvent): void;
+  /** Records a follow-up, stored before the transaction's first write (and not at all when it writes nothing). */
+  followUp(kind: FollowUp['kind'], issueId: string): FollowUp;
   /** The gate registry; only when the transaction asked for `gates`. */
   gates(): ReadonlyMap<string, GateDefinition>;
 }
@@ -86,6 +114,16 @@ export interface Storage {
    * answer until the transaction ends.
    */
   gatesTransaction<T>(apply: (gates: Map<string, GateDefinition>, issues: () => Issue[]) => T): Promise<T>;
+
+  /**
+   * Follow-ups left by transactions that committed (or were killed) before
+   * they finished them, oldest first. Only those whose issue nobody is
+   * writing right now: its transaction has then committed or died, so work
+   * done after this call sees what it wrote.
+   */
+  listFollowUps(): Promise<FollowUp[]>;
+  /** Forgets finished follow-ups (one already forgotten is no error). */
+  finishFollowUps(followUps: readonly FollowUp[]): Promise<void>;
 
   /** Storage-level integrity: index vs files, corrupt files, torn event line, temp files. */
   check(options: { fix: boolean }): Promise<StorageCheck>;

@@ -30,8 +30,11 @@ export interface CreateIssueInput {
   context?: Record<string, string>;
 }
 
-/** A change's result: the issue as stored now, and whether this call changed it. */
-export type IssueChange = Issue & { changed: boolean };
+/**
+ * A change's result, the issue as stored now: `changed: false` when its effect already held;
+ * `pending` only when a follow-up could not be finished (see PendingFollowUp).
+ */
+export type IssueChange = Issue & { changed: boolean; pending?: PendingFollowUp[] };
 
 export type IssueUpdate = IssueChange & {
   /**
@@ -72,6 +75,23 @@ export interface IssueSummary {
   created_at: string;
   updated_at: string;
 }
+
+/**
+ * A follow-up a committed change could not finish right away (a busy lock,
+ * a full disk, a corrupt file). The change itself is saved; the follow-up
+ * stays stored, and the next jit command that reads or writes the store
+ * finishes it (so does `validate`).
+ */
+export interface PendingFollowUp {
+  /** `dependents`: move the issues that wait for issue_id between backlog and ready; `self`: re-check issue_id against its dependencies. */
+  step: 'dependents' | 'self';
+  issue_id: string;
+  /** The issues not re-checked yet (empty when they could not even be listed). */
+  issues: string[];
+  /** What stopped it: the error code and message. */
+  reason: string;
+}
+
 
 export interface BlockedIssue {
   issue: IssueSummary;
@@ -147,6 +167,7 @@ export interface TrackerApi {
   // Issues
   createIssue(input: CreateIssueInput): Promise<IssueChange>;
   getIssue(idOrPrefix: string): Promise<Issue>;
+  /** A change of state into or out of done/rejected/archived also moves the issues that wait for it (backlog <-> ready). */
   updateIssue(idOrPrefix: string, input: UpdateIssueInput): Promise<IssueUpdate>;
   deleteIssue(idOrPrefix: string): Promise<{ id: string; changed: true }>;
   listIssues(filter?: IssueFilter): Promise<IssueSummary[]>;

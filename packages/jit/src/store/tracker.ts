@@ -31,7 +31,7 @@ import {
   splitLabels,
   unfinishedDependencies,
 } from './rules.js';
-import type { EventFilter, IssueTx, Storage } from './storage.js';
+import type { EventFilter, FollowUp, IssueTx, Storage } from './storage.js';
 import type {
   BlockedIssue,
   ClaimNextFilter,
@@ -43,6 +43,7 @@ import type {
   IssueSummary,
   IssueUpdate,
   GateDefinitionRemoval,
+  PendingFollowUp,
   RemoveGateDefinitionOptions,
   StatusReport,
   TrackerApi,
@@ -67,6 +68,9 @@ function notFound(id: string, code: 'ISSUE_NOT_FOUND' | 'DEPENDENCY_NOT_FOUND' =
 class DependenciesMoved extends Error {}
 
 export class Tracker implements TrackerApi {
+  /** The settle() under way, shared by concurrent calls in this process. */
+  private settling: Promise<void> | undefined;
+
   constructor(readonly storage: Storage) {}
 
   // ---------------------------------------------------------------- issues
@@ -81,10 +85,10 @@ export class Tracker implements TrackerApi {
     const assignee = input.assignee === undefined ? null : checkAssignee('assignee', input.assignee);
     const context = input.context === undefined ? {} : dropEmpty(checkContext(input.context));
     const wanted = checkList('dependencies', input.dependencies).map(normalizeIdInput);
-    const summaries = wanted.length > 0 ? await this.storage.loadSummaries() : new Map<string, IssueSummary>();
+    const summaries = wanted.length > 0 ? await this.loadSummaries() : (await this.settle(), new Map<string, IssueSummary>());
     const dependencies = unique(wanted.map((d) => this.resolveIn(summaries, d, 'DEPENDENCY_NOT_FOUND')));
     const id = newIssueId();
-    return this.storage.issueTransaction({ write: [id], read: dependencies, gates: gates.length > 0 }, (tx) => {
+    const { issue: created, followUps } = await this.storage.issueTransaction({ write: [id], peek: dependencies, gates: gates.length > 0 }, (tx) => {
       for (const dep of dependencies) if (!tx.issue(dep)) throw notFound(dep, 'DEPENDENCY_NOT_FOUND');
       const registry = gates.length > 0 ? tx.gates() : new Map<string, GateDefinition>();
       for (const key of gates) if (!registry.has(key)) throw gateNotFound(key);
@@ -106,8 +110,12 @@ export class Tracker implements TrackerApi {
       };
       tx.put(issue);
       tx.event(makeEvent('issue_created', id, { title, state: issue.state }));
-      return changeResult(issue, true);
+      // Its dependencies were read without locks, before it existed for their follow-ups: re-check it once it does.
+      return { issue, followUps: dependencies.length > 0 ? [tx.followUp('self', id)] : [] };
     });
+    const checked = new Map<string, Issue>();
+    const pending = await this.runFollowUps(followUps, true, checked);
+    return changeResult(checked.get(id) ?? created, true, pending);
   }
 
   async getIssue(idOrPrefix: string): Promise<Issue> {
@@ -128,7 +136,7 @@ export class Tracker implements TrackerApi {
     const assignee = input.assignee === undefined || input.assignee === null ? input.assignee : checkAssignee('assignee', input.assignee);
     const context = input.context === undefined ? undefined : checkContext(input.context);
     let gatesPending: string[] = [];
-    const { before, after } = await this.changeIssue(idOrPrefix, (issue, dependenciesDone, tx) => {
+    const { before, after, followUps } = await this.changeIssue(idOrPrefix, (issue, dependenciesDone, tx) => {
       const { id } = issue;
       const next: Issue = { ...issue, labels: [...issue.labels], context: { ...issue.context } };
       if (title !== undefined) next.title = title;
@@ -157,9 +165,9 @@ export class Tracker implements TrackerApi {
       recordStateChange(tx, issue, next);
       return next;
     });
-    await this.afterStateChange(before, after);
+    const pending = await this.runFollowUps(followUps, true);
     // Done with gates pending is stored as gated: a saved change, reported as one (never as a failure a caller would retry).
-    return { ...changeResult(after, after !== before), ...(gatesPending.length > 0 ? { pending_gates: gatesPending } : {}) };
+    return { ...changeResult(after, after !== before, pending), ...(gatesPending.length > 0 ? { pending_gates: gatesPending } : {}) };
   }
 
   async deleteIssue(idOrPrefix: string): Promise<{ id: string; changed: true }> {
@@ -193,7 +201,7 @@ export class Tracker implements TrackerApi {
     const priority = filter.priority === undefined ? undefined : parsePriority(filter.priority);
     const assignee = filter.assignee === undefined ? undefined : checkAssignee('assignee', filter.assignee);
     const hasLabel = filter.label === undefined ? undefined : labelMatcher(filter.label);
-    const summaries = await this.storage.loadSummaries();
+    const summaries = await this.loadSummaries();
     return [...summaries.values()]
       .filter(
         (s) =>
@@ -208,6 +216,7 @@ export class Tracker implements TrackerApi {
   async searchIssues(query: string): Promise<Issue[]> {
     if (typeof query !== 'string' || query.trim() === '') throw new JitError('INVALID_ARGUMENT', 'The search query is empty.', { details: { field: 'query' } });
     const needle = query.trim().toLowerCase();
+    await this.settle();
     const issues = await this.storage.readAllIssues();
     return issues
       .filter((issue) =>
@@ -270,7 +279,7 @@ export class Tracker implements TrackerApi {
     const assignee = checkAssignee('assignee', who);
     const priority = filter.priority === undefined ? undefined : parsePriority(filter.priority);
     const hasLabel = filter.label === undefined ? undefined : labelMatcher(filter.label);
-    const candidates = readyWork(await this.storage.loadSummaries()).filter(
+    const candidates = readyWork(await this.loadSummaries()).filter(
       (s) => (priority === undefined || s.priority === priority) && (hasLabel === undefined || hasLabel(s.labels)),
     );
     // The index is only a hint: each candidate is re-checked under its own lock, so exactly one claimer wins it.
@@ -436,7 +445,7 @@ export class Tracker implements TrackerApi {
    */
   async removeGate(idOrPrefix: string, key: string): Promise<IssueChange> {
     const gateKey = checkGateKey(key);
-    const { before, after } = await this.changeIssue(idOrPrefix, (issue, _done, tx) => {
+    const { before, after, followUps } = await this.changeIssue(idOrPrefix, (issue, _done, tx) => {
       if (!issue.gates_required.includes(gateKey)) return issue; // not required: already so
       const { [gateKey]: _removed, ...gatesStatus } = issue.gates_status;
       const next: Issue = { ...issue, gates_required: issue.gates_required.filter((k) => k !== gateKey), gates_status: gatesStatus, updated_at: now() };
@@ -445,8 +454,7 @@ export class Tracker implements TrackerApi {
       recordStateChange(tx, issue, next);
       return next;
     });
-    await this.afterStateChange(before, after);
-    return changeResult(after, after !== before);
+    return changeResult(after, after !== before, await this.runFollowUps(followUps, true));
   }
 
   async passGate(idOrPrefix: string, key: string, by?: string): Promise<IssueChange> {
@@ -460,11 +468,11 @@ export class Tracker implements TrackerApi {
   // --------------------------------------------------------------- queries
 
   async queryReady(): Promise<IssueSummary[]> {
-    return readyWork(await this.storage.loadSummaries());
+    return readyWork(await this.loadSummaries());
   }
 
   async queryBlocked(): Promise<BlockedIssue[]> {
-    const summaries = await this.storage.loadSummaries();
+    const summaries = await this.loadSummaries();
     const blocked: BlockedIssue[] = [];
     for (const summary of [...summaries.values()].sort(byAge)) {
       const reasons = blockingDependencies(summary, summaries).map((d) => `waits for ${short(d)} (${summaries.get(d)!.state})`);
@@ -479,7 +487,7 @@ export class Tracker implements TrackerApi {
   }
 
   async status(): Promise<StatusReport> {
-    const summaries = await this.storage.loadSummaries();
+    const summaries = await this.loadSummaries();
     const byState = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<State, number>;
     let ready = 0;
     let blocked = 0;
@@ -495,12 +503,12 @@ export class Tracker implements TrackerApi {
   // ----------------------------------------------------------------- graph
 
   async graphEdges(): Promise<{ nodes: IssueSummary[]; edges: GraphEdge[] }> {
-    const nodes = [...(await this.storage.loadSummaries()).values()].sort(byAge);
+    const nodes = [...(await this.loadSummaries()).values()].sort(byAge);
     return { nodes, edges: nodes.flatMap((n) => n.dependencies.map((to) => ({ from: n.id, to }))) };
   }
 
   async downstream(idOrPrefix: string): Promise<IssueSummary[]> {
-    const summaries = await this.storage.loadSummaries();
+    const summaries = await this.loadSummaries();
     const id = this.resolveIn(summaries, idOrPrefix);
     const dependents = new Map<string, string[]>();
     for (const s of summaries.values()) {
@@ -520,7 +528,7 @@ export class Tracker implements TrackerApi {
   }
 
   async roots(): Promise<IssueSummary[]> {
-    return [...(await this.storage.loadSummaries()).values()].filter((s) => s.dependencies.length === 0).sort(byAge);
+    return [...(await this.loadSummaries()).values()].filter((s) => s.dependencies.length === 0).sort(byAge);
   }
 
   // ---------------------------------------------------------------- events
@@ -549,6 +557,12 @@ export class Tracker implements TrackerApi {
   async validate(options: { fix?: boolean } = {}): Promise<ValidationReport> {
     const fix = options.fix === true;
     const { problems, fixed, recovered } = await this.storage.check({ fix });
+    // Follow-ups interrupted writers left (every reader and writer tries them too; validate waits for busy issues).
+    for (const followUp of await this.storage.listFollowUps()) {
+      if ((await this.runFollowUps([followUp], true)).length > 0) continue;
+      const what = followUp.kind === 'self' ? `issue ${followUp.issueId}` : `the issues waiting for ${followUp.issueId}`;
+      recovered.push(`re-checked ${what} against their dependencies (a writer stopped before this follow-up)`);
+    }
     const issues = await this.storage.readAllIssues({ skipCorrupt: true }); // check() reported those
     const byId = new Map(issues.map((issue) => [issue.id, issue]));
     const gates = await this.storage.readGates();
@@ -589,9 +603,10 @@ export class Tracker implements TrackerApi {
       });
       if (missed) stale.push({ id: issue.id, from: issue.state, to: missed });
     }
-    // A process killed between finishing an issue and moving its dependents
-    // leaves them behind: crash recovery, done by every validate. reconcile()
-    // re-reads under the locks, so a follow-up still under way is harmless.
+    // Dependents a finished issue's move left behind without a stored
+    // follow-up (written by an older jit, or the follow-up was lost with a
+    // disk): crash recovery, done by every validate. reconcile() re-reads
+    // under the issue's lock, so a follow-up still under way is harmless.
     for (const { id, from, to } of stale) {
       await this.reconcile(id);
       recovered.push(`moved issue ${id} from ${from} to ${to} to match its dependencies (a writer died before its follow-up)`);
@@ -607,7 +622,7 @@ export class Tracker implements TrackerApi {
 
   private async resolve(idOrPrefix: string): Promise<string> {
     normalizeIdInput(idOrPrefix); // refuse junk before reading anything
-    return this.resolveIn(await this.storage.loadSummaries(), idOrPrefix);
+    return this.resolveIn(await this.loadSummaries(), idOrPrefix);
   }
 
   private resolveIn(
@@ -632,7 +647,7 @@ export class Tracker implements TrackerApi {
   private async resolvePair(from: string, to: string): Promise<[string, string]> {
     normalizeIdInput(from);
     normalizeIdInput(to);
-    const summaries = await this.storage.loadSummaries();
+    const summaries = await this.loadSummaries();
     const fromId = this.resolveIn(summaries, from);
     const targets = new Set([...summaries.keys(), ...(summaries.get(fromId)?.dependencies ?? [])]);
     return [fromId, this.resolveIn(targets, to, 'DEPENDENCY_NOT_FOUND')];
@@ -640,40 +655,57 @@ export class Tracker implements TrackerApi {
 
 
   /** Resolves the id and runs `change` on it (see changeWithDependencies). */
-  private async changeIssue(
-    idOrPrefix: string,
-    change: (issue: Issue, dependenciesDone: boolean, tx: IssueTx) => Issue,
-  ): Promise<{ before: Issue; after: Issue }> {
+  private async changeIssue(idOrPrefix: string, change: (issue: Issue, dependenciesDone: boolean, tx: IssueTx) => Issue): Promise<Changed> {
     normalizeIdInput(idOrPrefix);
-    const summaries = await this.storage.loadSummaries();
+    const summaries = await this.loadSummaries();
     const id = this.resolveIn(summaries, idOrPrefix);
     return this.changeWithDependencies(id, change, summaries.get(id)?.dependencies);
   }
 
   /**
-   * One issue's read-modify-write under its exclusive lock, with shared locks
-   * on its dependencies so `dependenciesDone` is exact. The dependency list
-   * comes from the index; if the file says otherwise (a racing change), run
-   * again with the right locks.
+   * One issue's read-modify-write under its exclusive lock. `dependenciesDone`
+   * comes from its dependencies' files read without locks (peek); if the
+   * file names other dependencies than expected (a racing change), run again
+   * with the right ones.
+   *
+   * Why unlocked reads are enough: the only rule that reads other issues
+   * here is "are all dependencies finished?", and an issue starts or stops
+   * being finished only in a transaction that stores a `dependents`
+   * follow-up with its change, which re-checks every issue waiting for it,
+   * under that issue's exclusive lock, after its commit. This transaction
+   * holds its own exclusive lock from before its reads until after its
+   * write, so a change it read too early is re-checked right after it: a
+   * ready/backlog decision is corrected, and a claim that saw a dependency
+   * finished just before it was reopened ends as if the reopen came after
+   * the claim (which the rules allow: a reopened dependency leaves work in
+   * progress alone). Shared locks bought nothing more, and cost a file
+   * descriptor per dependency (EMFILE past the open-file limit) while making
+   * every reopen wait for every reader. A change into or out of a finished
+   * state stores that follow-up here; the caller runs it (runFollowUps), and
+   * if it cannot, the next reader or writer does.
    */
   private async changeWithDependencies(
     id: string,
     change: (issue: Issue, dependenciesDone: boolean, tx: IssueTx) => Issue,
     knownDependencies?: readonly string[],
-  ): Promise<{ before: Issue; after: Issue }> {
-    let dependencies = knownDependencies ?? (await this.storage.loadSummaries()).get(id)?.dependencies ?? [];
+    wait = true,
+  ): Promise<Changed> {
+    // Unknown: the first attempt learns them from the file (and runs again), without waiting if told not to.
+    let dependencies = knownDependencies ?? [];
     for (;;) {
       try {
-        return await this.storage.issueTransaction({ write: [id], read: dependencies }, (tx) => {
+        return await this.storage.issueTransaction({ write: [id], peek: dependencies, wait }, (tx) => {
           const before = tx.issue(id);
           if (!before) throw notFound(id);
-          if (before.dependencies.some((d) => !dependencies.includes(d))) {
+          const expected = new Set(dependencies);
+          if (before.dependencies.some((d) => !expected.has(d))) {
             dependencies = before.dependencies;
             throw new DependenciesMoved();
           }
           const after = change(before, unfinishedDependencies(before, (d) => tx.issue(d)?.state).length === 0, tx);
-          if (after !== before) tx.put(after);
-          return { before, after };
+          if (after === before) return { before, after, followUps: [] };
+          tx.put(after);
+          return { before, after, followUps: isTerminal(before.state) === isTerminal(after.state) ? [] : [tx.followUp('dependents', id)] };
         });
       } catch (error) {
         if (!(error instanceof DependenciesMoved)) throw error;
@@ -720,7 +752,7 @@ export class Tracker implements TrackerApi {
   private async setGate(idOrPrefix: string, key: string, status: 'passed' | 'failed', by: string | undefined): Promise<IssueChange> {
     const gateKey = checkGateKey(key);
     const who = by === undefined ? null : checkAssignee('by', by);
-    const { before, after } = await this.changeIssue(idOrPrefix, (issue, _done, tx) => {
+    const { before, after, followUps } = await this.changeIssue(idOrPrefix, (issue, _done, tx) => {
       const { id } = issue;
       if (!issue.gates_required.includes(gateKey)) {
         throw new JitError('GATE_NOT_FOUND', `Issue ${short(id)} does not require gate ${gateKey}.`, {
@@ -748,35 +780,118 @@ export class Tracker implements TrackerApi {
       recordStateChange(tx, issue, next);
       return next;
     });
-    await this.afterStateChange(before, after);
-    return changeResult(after, after !== before);
+    return changeResult(after, after !== before, await this.runFollowUps(followUps, true));
   }
 
-  /** When an issue enters or leaves done/rejected/archived, its dependents may move between backlog and ready. */
-  private async afterStateChange(before: Issue, after: Issue): Promise<void> {
-    if (isTerminal(before.state) === isTerminal(after.state)) return;
-    for (const dependent of dependentsOf(await this.storage.loadSummaries(), after.id)) await this.reconcile(dependent);
+  /** The summaries, once the follow-ups interrupted writers left are finished (see settle). */
+  private async loadSummaries(): Promise<ReadonlyMap<string, IssueSummary>> {
+    await this.settle();
+    return this.storage.loadSummaries();
   }
 
-  private async reconcile(id: string): Promise<void> {
+  /**
+   * Finishes the follow-ups that writers stopped by a kill, a lock timeout
+   * or a full disk left behind (see FollowUp). Every operation, readers
+   * included, runs it first, so an issue waiting for a finished one is
+   * promoted without anyone running validate, and nobody is shown it
+   * stranded. It never fails the caller and never waits for a busy issue:
+   * what it cannot do now (a busy lock, a read-only store) stays for the
+   * next caller.
+   */
+  private settle(): Promise<void> {
+    this.settling ??= (async () => {
+      try {
+        const leftovers = await this.storage.listFollowUps();
+        if (leftovers.length > 0) await this.runFollowUps(leftovers, false);
+      } catch {
+        // Deliberately ignored: see above.
+      } finally {
+        this.settling = undefined;
+      }
+    })();
+    return this.settling;
+  }
+
+  /**
+   * Does what committed changes owe (see FollowUp) and forgets each
+   * follow-up once done. What cannot be done now stays stored and is
+   * returned, never thrown: the change it follows has happened, and an error
+   * would tell the caller to retry something that is already done.
+   * `wait: false` skips busy issues instead of waiting for them; `checked`
+   * receives each issue re-checked, as it stands afterwards.
+   */
+  private async runFollowUps(followUps: readonly FollowUp[], wait: boolean, checked?: Map<string, Issue>): Promise<PendingFollowUp[]> {
+    const pending: PendingFollowUp[] = [];
+    let patient = wait;
+    for (const followUp of followUps) {
+      let left: string[] = [];
+      let stopped: unknown;
+      try {
+        const summaries = followUp.kind === 'dependents' ? await this.storage.loadSummaries() : undefined;
+        const targets = summaries ? dependentsOf(summaries, followUp.issueId) : [followUp.issueId];
+        for (const id of targets) {
+          try {
+            const issue = await this.reconcile(id, patient, summaries?.get(id)?.dependencies);
+            if (issue) checked?.set(id, issue);
+          } catch (error) {
+            left.push(id);
+            stopped ??= error;
+            // One wait ran out: try the rest without waiting, rather than one timeout each.
+            if (error instanceof JitError && error.code === 'LOCK_TIMEOUT') patient = false;
+          }
+        }
+      } catch (error) {
+        left = [];
+        stopped = error;
+      }
+      if (stopped === undefined) {
+        // Done: forgetting it can fail only on a broken disk, and then it is simply done again later.
+        await this.storage.finishFollowUps([followUp]).catch(() => undefined);
+        continue;
+      }
+      const reason = stopped instanceof JitError ? `${stopped.code}: ${stopped.message}` : stopped instanceof Error ? stopped.message : String(stopped);
+      pending.push({ step: followUp.kind, issue_id: followUp.issueId, issues: left, reason });
+    }
+    return pending;
+  }
+
+  /** Moves an issue between backlog and ready to match its dependencies, if it is in the wrong one; null when it is gone. */
+  private async reconcile(id: string, wait = true, knownDependencies?: readonly string[]): Promise<Issue | null> {
     try {
-      await this.changeWithDependencies(id, (issue, dependenciesDone, tx) => {
-        const state = automaticState(issue, dependenciesDone);
-        if (state === issue.state) return issue;
-        const next = { ...issue, state, updated_at: now() };
-        recordStateChange(tx, issue, next);
-        return next;
-      });
+      const { after } = await this.changeWithDependencies(
+        id,
+        (issue, dependenciesDone, tx) => {
+          const state = automaticState(issue, dependenciesDone);
+          if (state === issue.state) return issue;
+          const next = { ...issue, state, updated_at: now() };
+          recordStateChange(tx, issue, next);
+          return next;
+        },
+        knownDependencies,
+        wait,
+      );
+      return after;
     } catch (error) {
       // Deleted meanwhile: nothing left to reconcile.
       if (!(error instanceof JitError && error.code === 'ISSUE_NOT_FOUND')) throw error;
+      return null;
     }
   }
 }
 
-/** The result of a change: a copy of the stored issue (never itself stored) with whether this call changed it. */
-function changeResult(issue: Issue, changed: boolean): IssueChange {
-  return { ...issue, changed };
+interface Changed {
+  before: Issue;
+  after: Issue;
+  /** Stored with the change; run them after it (runFollowUps). */
+  followUps: FollowUp[];
+}
+
+/**
+ * The result of a change: a copy of the stored issue (never itself stored)
+ * with whether this call changed it, and the follow-ups it could not finish.
+ */
+function changeResult(issue: Issue, changed: boolean, pending: PendingFollowUp[] = []): IssueChange {
+  return pending.length > 0 ? { ...issue, changed, pending } : { ...issue, changed };
 }
 
 function makeEvent(type: EventType, issueId: string | null, extra: Record<string, unknown> = {}): JitEvent {

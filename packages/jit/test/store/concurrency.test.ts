@@ -1,9 +1,12 @@
 // The store under real concurrent processes (child_process): no lost update, no double claim, no cycle, no stale index.
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { probeLock } from '../../src/lock/index.js';
 import { initJit, openTracker, type Tracker } from '../../src/store/index.js';
+import { spawn } from 'node:child_process';
 import { finish, holding, runAll, start } from './helpers.js';
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'jit-store-procs-'));
@@ -197,6 +200,71 @@ describe('the store across processes', () => {
     expect((await tracker.getIssue(a.id)).dependencies).toEqual([]);
     // The edge can be added again (no phantom ALREADY_EXISTS), and the store ends consistent.
     expect((await tracker.addDependency(a.id, b.id)).dependencies).toEqual([b.id]);
+    await expectConsistent(jitDir, tracker);
+  });
+
+  it('a create acknowledged while validate --fix rebuilds the index stays visible: the rebuild never clears a marker it did not read behind', async () => {
+    // Big enough that reading every issue file takes a while under the index lock.
+    const template = JSON.parse(fs.readFileSync(path.join(jitDir, 'issues', `${(await tracker.createIssue({ title: 'template' })).id}.json`), 'utf8'));
+    for (let i = 0; i < 3000; i++) {
+      const id = randomUUID();
+      fs.writeFileSync(path.join(jitDir, 'issues', `${id}.json`), JSON.stringify({ ...template, id, title: `bulk ${i}` }));
+    }
+    expect((await tracker.validate({ fix: true })).ok).toBe(true);
+
+    const rebuild = finish(start(jitDir, ['validate-fix']));
+    let rebuilt = false;
+    void rebuild.then(() => (rebuilt = true));
+    while (!rebuilt && probeLock(path.join(jitDir, '.index.lock')) !== 'exclusive') await new Promise((r) => setTimeout(r, 1));
+    // Creates need no index lock to commit; their index step gives up at once while the rebuild holds it.
+    const saved = process.env['JIT_LOCK_TIMEOUT'];
+    process.env['JIT_LOCK_TIMEOUT'] = '0.01';
+    const created: { id: string; title: string }[] = [];
+    let raced = 0;
+    try {
+      for (let n = 0; !rebuilt; n++) {
+        const { id, title } = await tracker.createIssue({ title: `during ${n}` });
+        created.push({ id, title });
+        if (fs.readdirSync(path.join(jitDir, 'pending')).some((m) => m.startsWith(id))) raced++;
+        await new Promise((r) => setImmediate(r)); // an uncontended create never leaves the microtask queue: let the child's exit in
+      }
+    } finally {
+      if (saved === undefined) delete process.env['JIT_LOCK_TIMEOUT'];
+      else process.env['JIT_LOCK_TIMEOUT'] = saved;
+    }
+    expect(await rebuild).toMatchObject({ code: 0 });
+    expect(raced).toBeGreaterThan(0); // some creates committed while the rebuild held the index
+
+    const listed = new Map((await tracker.listIssues()).map((s) => [s.id, s.title]));
+    for (const { id, title } of created) {
+      expect(listed.get(id), `create ${id} hidden from list`).toBe(title);
+      expect((await tracker.getIssue(id)).title).toBe(title);
+    }
+    await tracker.createIssue({ title: 'a later writer heals the index' });
+    await expectConsistent(jitDir, tracker);
+  });
+
+  it.skipIf(process.platform === 'win32')('an issue with 5,000 dependencies can be changed under ulimit -n 1024 (no descriptor per dependency)', async () => {
+    const template = JSON.parse(fs.readFileSync(path.join(jitDir, 'issues', `${(await tracker.createIssue({ title: 'template' })).id}.json`), 'utf8'));
+    const dependencies = Array.from({ length: 5000 }, () => randomUUID());
+    for (const [i, id] of dependencies.entries()) {
+      fs.writeFileSync(path.join(jitDir, 'issues', `${id}.json`), JSON.stringify({ ...template, id, title: `dependency ${i}`, state: 'done' }));
+    }
+    const big = randomUUID();
+    fs.writeFileSync(path.join(jitDir, 'issues', `${big}.json`), JSON.stringify({ ...template, id: big, title: 'big', dependencies }));
+    expect((await tracker.validate({ fix: true })).ok).toBe(true);
+
+    const worker = path.join(__dirname, 'fixtures', 'worker.js');
+    const child = spawn('bash', ['-c', 'ulimit -n 1024 && exec "$0" "$@"', process.execPath, worker, jitDir, 'change-big', big, JSON.stringify(dependencies.slice(0, 1000))], {
+      env: { ...process.env, JIT_LOCK_TIMEOUT: '60' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const run = await finish(child);
+    expect(run, run.stderr).toMatchObject({ code: 0 });
+    expect(JSON.parse(run.stdout)).toEqual({ label: 'ready', claim: 'in_progress', release: 'ready', done: 'done', reopen: 'ready', create: 'ready' });
+    const issue = await tracker.getIssue(big);
+    expect(issue).toMatchObject({ state: 'ready', labels: ['size:big'], assignee: null });
+    expect(issue.dependencies).toHaveLength(5000);
     await expectConsistent(jitDir, tracker);
   });
 });

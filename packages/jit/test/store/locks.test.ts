@@ -4,8 +4,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { debugLocks, initJit, JitError, openTracker, type Tracker } from '../../src/store/index.js';
+import { JIT_BIN } from '../cli/helpers.js';
 import { finish, holding, start } from './helpers.js';
-import type { ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'jit-store-locks-'));
 afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
@@ -100,5 +101,110 @@ describe('locks seen from another process', () => {
     const gates = debugLocks(jitDir).find((s) => s.path === path.join(jitDir, '.gates.lock'))!;
     expect(gates.state).toBe('shared');
     if (process.platform === 'linux') expect(gates.holders).toEqual([{ pid, mode: 'shared' }]);
+  });
+});
+
+describe('a committed change never reports "nothing happened"', () => {
+  const followUps = (): string[] => fs.readdirSync(path.join(jitDir, 'pending')).filter((name) => /\.(dependents|self)$/.test(name));
+  const releaseHolder = async (): Promise<void> => {
+    const done = finish(holder!);
+    holder!.kill('SIGKILL');
+    await done;
+    holder = undefined;
+  };
+
+  it('done while a dependent is busy: success with the follow-up pending, and the next reader promotes the dependent', async () => {
+    const x = await tracker.createIssue({ title: 'x' });
+    const d = await tracker.createIssue({ title: 'waits for x', dependencies: [x.id] });
+    expect(d.state).toBe('backlog');
+    await holdInChild(path.join('issues', `${d.id}.lock`), 'exclusive');
+    process.env['JIT_LOCK_TIMEOUT'] = '0.3';
+    const done = await tracker.updateIssue(x.id, { state: 'done' });
+    expect(done.state).toBe('done');
+    expect(done.pending).toEqual([{ step: 'dependents', issue_id: x.id, issues: [d.id], reason: expect.stringMatching(/^LOCK_TIMEOUT: /) }]);
+    expect(followUps()).toHaveLength(1); // stored, for whoever comes next
+    // A retry is a no-op that says so: the state is already done.
+    expect((await tracker.getIssue(x.id)).state).toBe('done');
+
+    await releaseHolder();
+    // A reader in another process (the CLI) finishes the follow-up before it answers.
+    const ready = spawnSync(process.execPath, [JIT_BIN, '--json', '--dir', jitDir, 'query', 'ready'], { encoding: 'utf8' });
+    expect(ready.status, ready.stderr).toBe(0);
+    expect(JSON.parse(ready.stdout).issues.map((s: { id: string }) => s.id)).toEqual([d.id]);
+    expect(JSON.parse(fs.readFileSync(path.join(jitDir, 'issues', `${d.id}.json`), 'utf8')).state).toBe('ready');
+    expect(followUps()).toEqual([]);
+    expect((await tracker.validate()).recovered).toEqual([]);
+  });
+
+  it('the last gate pass while a dependent is busy: done, with the follow-up pending, finished by the next writer', async () => {
+    await tracker.addGateDefinition({ key: 'review', title: 'Review' });
+    const x = await tracker.createIssue({ title: 'x', gates: ['review'] });
+    const d = await tracker.createIssue({ title: 'waits for x', dependencies: [x.id] });
+    expect((await tracker.updateIssue(x.id, { state: 'done' })).pending_gates).toEqual(['review']);
+    await holdInChild(path.join('issues', `${d.id}.lock`), 'exclusive');
+    process.env['JIT_LOCK_TIMEOUT'] = '0.3';
+    const passed = await tracker.passGate(x.id, 'review', 'agent:ci');
+    expect(passed.state).toBe('done');
+    expect(passed.pending).toMatchObject([{ step: 'dependents', issue_id: x.id, issues: [d.id] }]);
+
+    await releaseHolder();
+    const other = openTracker(jitDir); // another writer, unrelated to x or d
+    await other.createIssue({ title: 'unrelated' });
+    expect(JSON.parse(fs.readFileSync(path.join(jitDir, 'issues', `${d.id}.json`), 'utf8')).state).toBe('ready');
+    expect(followUps()).toEqual([]);
+  });
+
+  it('CLI: exit 0 with "pending" in --json, and a note in the text', async () => {
+    const x = await tracker.createIssue({ title: 'x' });
+    const y = await tracker.createIssue({ title: 'y' });
+    const d = await tracker.createIssue({ title: 'waits', dependencies: [x.id, y.id] });
+    await holdInChild(path.join('issues', `${d.id}.lock`), 'exclusive');
+    const env = { ...process.env, JIT_LOCK_TIMEOUT: '0.3', NO_COLOR: '1' };
+    const json = spawnSync(process.execPath, [JIT_BIN, '--json', '--dir', jitDir, 'issue', 'update', x.id, '--state', 'done'], { encoding: 'utf8', env });
+    expect(json.status, json.stdout + json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ id: x.id, state: 'done', pending: [{ step: 'dependents', issue_id: x.id, issues: [d.id] }] });
+    const text = spawnSync(process.execPath, [JIT_BIN, '--dir', jitDir, 'issue', 'update', y.id, '--state', 'done'], { encoding: 'utf8', env });
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^Updated .* \[done\]\nSaved, but moving the issues that wait for .{8} between backlog and ready is still to do \(LOCK_TIMEOUT\): the next operation on the store finishes it\.\n$/);
+    await releaseHolder();
+    expect((await tracker.getIssue(d.id)).state).toBe('ready');
+  });
+
+  it('a reader never waits for a busy issue to finish a follow-up left behind: it answers, and a later one finishes it', async () => {
+    const x = await tracker.createIssue({ title: 'x' });
+    const d = await tracker.createIssue({ title: 'waits for x', dependencies: [x.id] });
+    await holdInChild(path.join('issues', `${d.id}.lock`), 'exclusive');
+    process.env['JIT_LOCK_TIMEOUT'] = '30';
+    // What a writer killed right after committing x as done leaves:
+    await tracker.storage.issueTransaction({ write: [x.id] }, (tx) => {
+      tx.put({ ...tx.issue(x.id)!, state: 'done' });
+      tx.followUp('dependents', x.id);
+    });
+    const started = Date.now();
+    expect((await openTracker(jitDir).status()).by_state).toMatchObject({ done: 1, backlog: 1 });
+    expect(Date.now() - started).toBeLessThan(15_000); // far below the 30 s a wait would take
+    expect(followUps()).toHaveLength(1);
+    await releaseHolder();
+    expect((await openTracker(jitDir).status()).by_state).toMatchObject({ done: 1, ready: 1 });
+    expect(followUps()).toEqual([]);
+  });
+
+  it('a writer killed after its commit, before its follow-up: the next reader promotes the dependent, without validate', async () => {
+    const x = await tracker.createIssue({ title: 'x' });
+    const d = await tracker.createIssue({ title: 'waits for x', dependencies: [x.id] });
+    await holdInChild(path.join('issues', `${d.id}.lock`), 'exclusive');
+    // The writer commits x as done, then waits (60 s) for d's lock in its follow-up: kill it there.
+    const writer = start(jitDir, ['set-state', x.id, 'done']);
+    const writerDone = finish(writer);
+    const xFile = path.join(jitDir, 'issues', `${x.id}.json`);
+    while (JSON.parse(fs.readFileSync(xFile, 'utf8')).state !== 'done') await new Promise((r) => setTimeout(r, 5));
+    writer.kill('SIGKILL');
+    expect((await writerDone).signal).toBe('SIGKILL');
+    await releaseHolder();
+    expect(followUps()).toHaveLength(1);
+
+    expect((await openTracker(jitDir).queryReady()).map((s) => s.id)).toEqual([d.id]);
+    expect((await tracker.getIssue(d.id)).state).toBe('ready');
+    expect(followUps()).toEqual([]);
   });
 });
