@@ -25,6 +25,8 @@ describe.concurrent('jit failures', () => {
     const empty = projects.empty();
     const cases: Array<[cwd: string, args: string[], exitCode: number, code: string]> = [
       [p.dir, ['issue', 'show'], 2, 'INVALID_ARGUMENT'], // commander: missing argument
+      [p.dir, ['issue'], 2, 'INVALID_ARGUMENT'], // commander: a group without its subcommand (would print its help)
+      [p.dir, ['registry'], 2, 'INVALID_ARGUMENT'],
       [p.dir, ['isue', 'list'], 2, 'INVALID_ARGUMENT'], // unknown command
       [p.dir, ['issue', 'list', '--bogus'], 2, 'INVALID_ARGUMENT'], // unknown option
       [p.dir, ['events', 'tail', '-n', 'many'], 2, 'INVALID_ARGUMENT'], // bad option value
