@@ -91,8 +91,9 @@ export function buildProgram(args?: readonly string[], json = false): Command {
     .helpCommand('help [command...]', 'show help for a command (e.g. help issue create)')
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
     // Errors are rendered by reportFailure (JSON, one line, exit code), not by commander.
+    // With --json not even a group's help on a missing subcommand goes to stderr: the JSON error is all.
     .exitOverride()
-    .configureOutput({ outputError: () => {} });
+    .configureOutput(json ? { outputError: () => {}, writeErr: () => {} } : { outputError: () => {} });
 
   // --version and --schema are answered as soon as the option is seen, whatever else is on the line.
   program.on('option:version', () => {

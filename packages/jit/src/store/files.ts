@@ -3,10 +3,13 @@
  * mapping of OS errors to JitError. Writes never follow a symbolic link and
  * never leave a partial file where a reader could see it.
  */
-import { isUtf8 } from 'node:buffer';
+import { constants as bufferConstants, isUtf8 } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { JitError } from './errors.js';
+
+/** The longest string V8 can make, in UTF-16 units: a bigger file cannot be decoded. */
+const MAX_STRING_LENGTH = bufferConstants.MAX_STRING_LENGTH;
 
 /**
  * The name of a store folder. A store is a folder with this name, and
@@ -144,6 +147,8 @@ export function readTextIfExists(filePath: string, options: { invalidUtf8?: 'ref
   if (file === null) return null;
   let bytes: Buffer;
   try {
+    // Checked before reading: a file no string can hold is not jit's (nor worth the memory).
+    if (file.stat.size > MAX_STRING_LENGTH) throw tooLarge(filePath, file.stat.size);
     bytes = fs.readFileSync(file.fd);
   } catch (error) {
     throw fsError(error, filePath, 'read');
@@ -152,6 +157,14 @@ export function readTextIfExists(filePath: string, options: { invalidUtf8?: 'ref
   }
   if (options.invalidUtf8 !== 'replace' && !isUtf8(bytes)) throw notUtf8(filePath, bytes);
   return bytes.toString('utf8');
+}
+
+function tooLarge(filePath: string, size: number): JitError {
+  return new JitError('CORRUPT_FILE', `Corrupt file ${filePath}: it is ${size} bytes, larger than any file jit writes and more than it can read as text, so jit will neither read nor rewrite it.`, {
+    suggestions: ['Restore the file from version control or a backup; `jit validate` lists every problem.'],
+    // Not jit's writing: validate --fix must not replace it (see JsonFileStorage.checkIndex).
+    details: { path: filePath, size, written_by_jit: false },
+  });
 }
 
 function notUtf8(filePath: string, bytes: Buffer): JitError {

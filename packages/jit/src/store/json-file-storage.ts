@@ -165,7 +165,12 @@ export class JsonFileStorage implements Storage {
   readIssue(id: string): Promise<Issue | null> {
     this.checkId(id);
     return this.serial(async () => {
-      const held = await this.lock([this.issueLock(id, 'shared')], true);
+      // Its lock file lives in issues/; where that folder is missing (a clone of a store
+      // without issues) so is the issue. Nothing is created: a reader may be on a read-only disk.
+      this.checkInitialized();
+      if (!fs.lstatSync(this.issuesDir, { throwIfNoEntry: false })) return null;
+      checkDirectory(this.issuesDir);
+      const held = await this.lock([this.issueLock(id, 'shared')]);
       try {
         return this.readIssueFile(id);
       } finally {
@@ -399,10 +404,8 @@ export class JsonFileStorage implements Storage {
     }
   }
 
-  /** `layout`: create a missing issues/ or pending/ first (their lock files live there). */
-  private async lock(requests: LockRequest[], layout = false): Promise<HeldLocks> {
+  private async lock(requests: LockRequest[]): Promise<HeldLocks> {
     this.checkInitialized();
-    if (layout) this.ensureLayout();
     return this.locker.lockAll(requests);
   }
 

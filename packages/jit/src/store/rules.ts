@@ -48,7 +48,9 @@ function invalid(field: string, value: unknown, rule: string): JitError {
 }
 
 // Control characters are refused everywhere: they break terminals and line-based output.
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/;
+// So is half a surrogate pair (from JSON's "\ud800"): it is not Unicode, and strict JSON
+// parsers (jq, serde) reject every document that holds it, e.g. every later issue list.
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const TOKEN = /^[^\s\u0000-\u001f\u007f]{1,200}$/;
 
 const LABEL_NAMESPACE = '[A-Za-z0-9][A-Za-z0-9_.-]*';
@@ -118,7 +120,7 @@ export function checkDescription(input: unknown): string {
 export function checkToken(field: string, input: unknown): string {
   const text = typeof input === 'string' ? input.trim() : '';
   const example = field === 'label' ? 'type:bug' : 'agent:worker-1';
-  if (!TOKEN.test(text)) throw invalid(field, input, `use 1-200 characters without spaces, e.g. ${example}`);
+  if (!TOKEN.test(text) || CONTROL.test(text)) throw invalid(field, input, `use 1-200 characters without spaces, e.g. ${example}`);
   return text;
 }
 
@@ -160,7 +162,7 @@ export function checkContext(input: unknown): Record<string, string> {
   const context: Record<string, string> = {};
   for (const [key, value] of Object.entries(input)) {
     if (isReservedKey(key)) throw invalid('context key', key, `${RESERVED_KEYS.join(', ')} are reserved names`);
-    if (!/^[^\s=\u0000-\u001f]{1,100}$/.test(key)) throw invalid('context key', key, 'use 1-100 characters without spaces or =');
+    if (!/^[^\s=\u0000-\u001f]{1,100}$/.test(key) || CONTROL.test(key)) throw invalid('context key', key, 'use 1-100 characters without spaces or =');
     if (typeof value !== 'string' || value.length > 10_000 || CONTROL.test(value)) throw invalid('context value', value, 'up to 10,000 characters of text');
     context[key] = value;
   }

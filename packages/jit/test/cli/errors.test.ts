@@ -1,7 +1,8 @@
 // Error paths: each failure has its code, its exit code, and either a JSON
 // document on stdout and nothing else (--json) or exactly one line on stderr
 // (no stack trace unless JIT_DEBUG=1).
-import { appendFileSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { constants } from 'node:buffer';
+import { appendFileSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { errorOf, type JitRun, projectsForThisFile, runJit, runJitMerged } from './helpers.js';
@@ -25,6 +26,8 @@ describe.concurrent('jit failures', () => {
     const empty = projects.empty();
     const cases: Array<[cwd: string, args: string[], exitCode: number, code: string]> = [
       [p.dir, ['issue', 'show'], 2, 'INVALID_ARGUMENT'], // commander: missing argument
+      [p.dir, ['issue'], 2, 'INVALID_ARGUMENT'], // commander: a group without its subcommand (would print its help)
+      [p.dir, ['registry'], 2, 'INVALID_ARGUMENT'],
       [p.dir, ['isue', 'list'], 2, 'INVALID_ARGUMENT'], // unknown command
       [p.dir, ['issue', 'list', '--bogus'], 2, 'INVALID_ARGUMENT'], // unknown option
       [p.dir, ['events', 'tail', '-n', 'many'], 2, 'INVALID_ARGUMENT'], // bad option value
@@ -122,6 +125,23 @@ describe.concurrent('jit failures', () => {
     expect(JSON.parse(validate.stdout).problems).toEqual(
       expect.arrayContaining([expect.objectContaining({ kind: 'corrupt_file' })]),
     );
+  });
+
+  it('an issue file too large to be text (over V8\'s string limit) -> 10 CORRUPT_FILE, also listed by validate, never INTERNAL', async () => {
+    const p = await project();
+    const issue = await p.json(['issue', 'create', '-t', 'Will be blown up']);
+    const file = path.join(p.jitDir, 'issues', `${issue.id}.json`);
+    truncateSync(file, constants.MAX_STRING_LENGTH + 1); // sparse: no disk is used
+    try {
+      const error = expectFailure(await p.run(['--json', 'issue', 'show', issue.id]), 10, 'CORRUPT_FILE');
+      expect(error.message).toContain(`${issue.id}.json`);
+      const validate = await p.run(['--json', 'validate']);
+      expect(validate.code, validate.stdout + validate.stderr).toBe(4);
+      expect(JSON.parse(validate.stdout).problems).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'corrupt_file', fixable: false })]));
+      expect(statSync(file).size).toBe(constants.MAX_STRING_LENGTH + 1);
+    } finally {
+      truncateSync(file, 0);
+    }
   });
 
   it('gate fail on a done issue is refused with exit 4 and says to reopen it', async () => {

@@ -3,7 +3,7 @@
 // files opened read-only, or none where a lock file was never made (nobody
 // can be writing where no one can create it).
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -52,7 +52,7 @@ async function ok(cwd: string, args: readonly string[], uid?: number): Promise<a
 }
 
 /** A store with a ready issue, a blocked one, a gate and events; `withoutLockFiles` as a fresh clone has it. */
-async function fillStore(project: string, options: { withoutLockFiles?: boolean } = {}): Promise<{ ready: string; blocked: string }> {
+async function fillStore(project: string, options: { withoutLockFiles?: boolean; withoutPendingFolder?: boolean } = {}): Promise<{ ready: string; blocked: string }> {
   await ok(project, ['init']);
   const ready = (await ok(project, ['issue', 'create', '-t', 'first'])).id as string;
   const blocked = (await ok(project, ['issue', 'create', '-t', 'second'])).id as string;
@@ -64,6 +64,8 @@ async function fillStore(project: string, options: { withoutLockFiles?: boolean 
       for (const name of readdirSync(dir)) if (name.endsWith('.lock')) rmSync(path.join(dir, name));
     }
   }
+  // git keeps no empty folders: a committed and cloned .jit/ has no pending/.
+  if (options.withoutPendingFolder) rmdirSync(path.join(project, '.jit', 'pending'));
   return { ready, blocked };
 }
 
@@ -128,6 +130,14 @@ describe.skipIf(!(isLinux && isRoot))('a store on a read-only file system (EROFS
   it('also when no lock file was ever made there (a fresh clone mounted read-only)', async () => {
     const disk = mountTmpfs();
     const ids = await fillStore(disk, { withoutLockFiles: true });
+    remountReadOnly(disk);
+    await expectReadsWork(disk, ids);
+    await expectWritesRefused(disk);
+  });
+
+  it('also in a clone without the empty pending/ folder git does not keep (issue show too)', async () => {
+    const disk = mountTmpfs();
+    const ids = await fillStore(disk, { withoutLockFiles: true, withoutPendingFolder: true });
     remountReadOnly(disk);
     await expectReadsWork(disk, ids);
     await expectWritesRefused(disk);

@@ -228,6 +228,20 @@ describe('jit mcp tools', () => {
     await fails(client, 'issue_create', { title: 'x', labels: 'type:bug' }, 'INVALID_ARGUMENT');
   });
 
+  it('refuses text with half a surrogate pair (not Unicode: jq and serde reject the whole JSON document holding it)', async () => {
+    const { client } = session;
+    const before = (await ok(client, 'issue_list', {})).issues.length;
+    await fails(client, 'issue_create', { title: 'lone \ud800 high' }, 'INVALID_ARGUMENT');
+    await fails(client, 'issue_create', { title: 'fine', description: 'lone \udfff low' }, 'INVALID_ARGUMENT');
+    await fails(client, 'issue_create', { title: 'fine', labels: ['type:\ud83d'] }, 'INVALID_ARGUMENT');
+    await fails(client, 'issue_create', { title: 'fine', context: { branch: 'x\udc00' } }, 'INVALID_ARGUMENT');
+    await fails(client, 'issue_create', { title: 'fine', context: { 'k\ud800': 'x' } }, 'INVALID_ARGUMENT');
+    expect((await ok(client, 'issue_list', {})).issues.length).toBe(before);
+    // A whole pair is an ordinary character.
+    const emoji = await ok(client, 'issue_create', { title: 'emoji \ud83d\ude00 ok', labels: ['mood:\ud83d\ude00'] });
+    expect(emoji.title).toBe('emoji \u{1F600} ok');
+  });
+
   it('labels: commas separate labels, namespace:* filters issue_list and issue_claim_next by namespace', async () => {
     const { client } = session;
     const epic = await ok(client, 'issue_create', { title: 'Namespace epic', labels: ['type:epic,ns-epic:auth'] });
