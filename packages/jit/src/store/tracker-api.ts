@@ -169,7 +169,7 @@ export interface TrackerApi {
   getIssue(idOrPrefix: string): Promise<Issue>;
   /** A change of state into or out of done/rejected/archived also moves the issues that wait for it (backlog <-> ready). */
   updateIssue(idOrPrefix: string, input: UpdateIssueInput): Promise<IssueUpdate>;
-  deleteIssue(idOrPrefix: string): Promise<{ id: string; changed: true }>;
+  deleteIssue(idOrPrefix: string): Promise<{ id: string; changed: true; pending?: PendingFollowUp[] }>;
   listIssues(filter?: IssueFilter): Promise<IssueSummary[]>;
   searchIssues(query: string): Promise<Issue[]>;
 

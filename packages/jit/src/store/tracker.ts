@@ -170,9 +170,9 @@ export class Tracker implements TrackerApi {
     return { ...changeResult(after, after !== before, pending), ...(gatesPending.length > 0 ? { pending_gates: gatesPending } : {}) };
   }
 
-  async deleteIssue(idOrPrefix: string): Promise<{ id: string; changed: true }> {
+  async deleteIssue(idOrPrefix: string): Promise<{ id: string; changed: true; pending?: PendingFollowUp[] }> {
     const id = await this.resolve(idOrPrefix);
-    await this.storage.graphTransaction(
+    const followUps = await this.storage.graphTransaction(
       (summaries) => ({ write: [id, ...dependentsOf(summaries, id)] }),
       (tx) => {
         const issue = tx.issue(id);
@@ -190,9 +190,13 @@ export class Tracker implements TrackerApi {
           tx.event(makeEvent('dependency_removed', dependentId, { dependency: id, reason: 'issue deleted' }));
           recordStateChange(tx, dependent, next);
         }
+        // A create reads its dependencies without locks, so one may still commit waiting for this issue after
+        // the dependents above were chosen: once the file is gone, drop the edge from whoever still has it.
+        return [tx.followUp('dependents', id)];
       },
     );
-    return { id, changed: true };
+    const pending = await this.runFollowUps(followUps, true);
+    return pending.length > 0 ? { id, changed: true, pending } : { id, changed: true };
   }
 
   async listIssues(filter: IssueFilter = {}): Promise<IssueSummary[]> {
@@ -831,7 +835,9 @@ export class Tracker implements TrackerApi {
         const targets = summaries ? dependentsOf(summaries, followUp.issueId) : [followUp.issueId];
         for (const id of targets) {
           try {
-            const issue = await this.reconcile(id, patient, summaries?.get(id)?.dependencies);
+            // A dependency gone by now was deleted after the change read it (see deleteIssue): drop it.
+            const gone = followUp.kind === 'self' ? 'any' : [followUp.issueId];
+            const issue = await this.reconcile(id, patient, summaries?.get(id)?.dependencies, gone);
             if (issue) checked?.set(id, issue);
           } catch (error) {
             left.push(id);
@@ -855,15 +861,22 @@ export class Tracker implements TrackerApi {
     return pending;
   }
 
-  /** Moves an issue between backlog and ready to match its dependencies, if it is in the wrong one; null when it is gone. */
-  private async reconcile(id: string, wait = true, knownDependencies?: readonly string[]): Promise<Issue | null> {
+  /**
+   * Moves an issue between backlog and ready to match its dependencies, if it is in the wrong one; null when it is gone.
+   * `dropIfGone`: dependencies (or 'any') to remove when their issue no longer exists, as deleting it does.
+   */
+  private async reconcile(id: string, wait = true, knownDependencies?: readonly string[], dropIfGone: readonly string[] | 'any' = []): Promise<Issue | null> {
     try {
       const { after } = await this.changeWithDependencies(
         id,
         (issue, dependenciesDone, tx) => {
-          const state = automaticState(issue, dependenciesDone);
-          if (state === issue.state) return issue;
-          const next = { ...issue, state, updated_at: now() };
+          const gone = issue.dependencies.filter((d) => (dropIfGone === 'any' || dropIfGone.includes(d)) && tx.issue(d) === null);
+          const kept = gone.length > 0 ? { ...issue, dependencies: issue.dependencies.filter((d) => !gone.includes(d)) } : issue;
+          // A missing dependency already counted as finished in dependenciesDone.
+          const state = automaticState(kept, dependenciesDone);
+          if (gone.length === 0 && state === issue.state) return issue;
+          const next = { ...kept, state, updated_at: now() };
+          for (const dependency of gone) tx.event(makeEvent('dependency_removed', id, { dependency, reason: 'issue deleted' }));
           recordStateChange(tx, issue, next);
           return next;
         },

@@ -244,6 +244,24 @@ describe('the store across processes', () => {
     await expectConsistent(jitDir, tracker);
   });
 
+  it('a create racing the delete of its dependency never keeps a dependency on the deleted issue', async () => {
+    const doomed: string[] = [];
+    for (let i = 0; i < 150; i++) doomed.push((await tracker.createIssue({ title: `doomed ${i}` })).id);
+    const env = { JIT_LOCK_TIMEOUT: '60' };
+    const [creates, deletes] = await Promise.all([
+      finish(start(jitDir, ['create-waiting-for', JSON.stringify(doomed)], env)),
+      finish(start(jitDir, ['delete-all', JSON.stringify(doomed)], env)),
+    ]);
+    expect(creates, creates.stderr).toMatchObject({ code: 0 });
+    expect(deletes, deletes.stderr).toMatchObject({ code: 0 });
+    // Dependencies are read without locks: a create that saw its dependency just before the delete
+    // removed it must end without it (as the delete does to the dependents it saw), not dangling.
+    const survivors = (await tracker.listIssues()).filter((s) => s.title.startsWith('waits for'));
+    expect(survivors.length).toBeGreaterThan(0);
+    for (const s of survivors) expect((await tracker.getIssue(s.id)).dependencies, s.title).toEqual([]);
+    await expectConsistent(jitDir, tracker);
+  });
+
   it.skipIf(process.platform === 'win32')('an issue with 5,000 dependencies can be changed under ulimit -n 1024 (no descriptor per dependency)', async () => {
     const template = JSON.parse(fs.readFileSync(path.join(jitDir, 'issues', `${(await tracker.createIssue({ title: 'template' })).id}.json`), 'utf8'));
     const dependencies = Array.from({ length: 5000 }, () => randomUUID());
