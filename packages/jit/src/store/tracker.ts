@@ -562,8 +562,8 @@ export class Tracker implements TrackerApi {
     const fix = options.fix === true;
     const { problems, fixed, recovered } = await this.storage.check({ fix });
     // Follow-ups interrupted writers left (every reader and writer tries them too; validate waits for busy issues).
-    for (const followUp of await this.storage.listFollowUps()) {
-      if ((await this.runFollowUps([followUp], true)).length > 0) continue;
+    for (const [followUp, ...alike] of groupFollowUps(await this.storage.listFollowUps())) {
+      if ((await this.runFollowUps([followUp, ...alike], true)).length > 0) continue;
       const what = followUp.kind === 'self' ? `issue ${followUp.issueId}` : `the issues waiting for ${followUp.issueId}`;
       recovered.push(`re-checked ${what} against their dependencies (a writer stopped before this follow-up)`);
     }
@@ -827,16 +827,20 @@ export class Tracker implements TrackerApi {
   private async runFollowUps(followUps: readonly FollowUp[], wait: boolean, checked?: Map<string, Issue>): Promise<PendingFollowUp[]> {
     const pending: PendingFollowUp[] = [];
     let patient = wait;
-    for (const followUp of followUps) {
+    let summaries: ReadonlyMap<string, IssueSummary> | undefined;
+    // Many leftovers can owe the same work (one issue finished and reopened
+    // over and over by killed writers): do it once, forget them all.
+    for (const group of groupFollowUps(followUps)) {
+      const [{ kind, issueId }] = group;
       let left: string[] = [];
       let stopped: unknown;
       try {
-        const summaries = followUp.kind === 'dependents' ? await this.storage.loadSummaries() : undefined;
-        const targets = summaries ? dependentsOf(summaries, followUp.issueId) : [followUp.issueId];
+        if (kind === 'dependents') summaries ??= await this.storage.loadSummaries();
+        const targets = kind === 'dependents' ? dependentsOf(summaries!, issueId) : [issueId];
         for (const id of targets) {
           try {
             // A dependency gone by now was deleted after the change read it (see deleteIssue): drop it.
-            const gone = followUp.kind === 'self' ? 'any' : [followUp.issueId];
+            const gone = kind === 'self' ? 'any' : [issueId];
             const issue = await this.reconcile(id, patient, summaries?.get(id)?.dependencies, gone);
             if (issue) checked?.set(id, issue);
           } catch (error) {
@@ -852,11 +856,11 @@ export class Tracker implements TrackerApi {
       }
       if (stopped === undefined) {
         // Done: forgetting it can fail only on a broken disk, and then it is simply done again later.
-        await this.storage.finishFollowUps([followUp]).catch(() => undefined);
+        await this.storage.finishFollowUps(group).catch(() => undefined);
         continue;
       }
       const reason = stopped instanceof JitError ? `${stopped.code}: ${stopped.message}` : stopped instanceof Error ? stopped.message : String(stopped);
-      pending.push({ step: followUp.kind, issue_id: followUp.issueId, issues: left, reason });
+      pending.push({ step: kind, issue_id: issueId, issues: left, reason });
     }
     return pending;
   }
@@ -905,6 +909,18 @@ interface Changed {
  */
 function changeResult(issue: Issue, changed: boolean, pending: PendingFollowUp[] = []): IssueChange {
   return pending.length > 0 ? { ...issue, changed, pending } : { ...issue, changed };
+}
+
+/** Follow-ups that owe the same work (same kind, same issue), in the order each first appears. */
+function groupFollowUps(followUps: readonly FollowUp[]): FollowUp[][] {
+  const groups = new Map<string, FollowUp[]>();
+  for (const followUp of followUps) {
+    const key = `${followUp.kind}:${followUp.issueId}`;
+    const group = groups.get(key);
+    if (group) group.push(followUp);
+    else groups.set(key, [followUp]);
+  }
+  return [...groups.values()];
 }
 
 function makeEvent(type: EventType, issueId: string | null, extra: Record<string, unknown> = {}): JitEvent {

@@ -189,6 +189,30 @@ describe('a committed change never reports "nothing happened"', () => {
     expect(followUps()).toEqual([]);
   });
 
+  it('many leftovers that owe the same work are done once and all forgotten (a reader does not pay per leftover)', async () => {
+    const x = await tracker.createIssue({ title: 'x' });
+    const waiting = [];
+    for (let i = 0; i < 5; i++) waiting.push(await tracker.createIssue({ title: `waits ${i}`, dependencies: [x.id] }));
+    // What 1,000 writers killed after committing x as done would leave behind.
+    await tracker.storage.issueTransaction({ write: [x.id] }, (tx) => {
+      tx.put({ ...tx.issue(x.id)!, state: 'done' });
+      for (let i = 0; i < 1000; i++) tx.followUp('dependents', x.id);
+    });
+    expect(followUps()).toHaveLength(1000);
+    const reader = openTracker(jitDir);
+    let summaryLoads = 0;
+    let transactions = 0;
+    const storage = reader.storage;
+    const loadSummaries = storage.loadSummaries.bind(storage);
+    const issueTransaction = storage.issueTransaction.bind(storage);
+    storage.loadSummaries = () => (summaryLoads++, loadSummaries());
+    storage.issueTransaction = (locks, apply) => (transactions++, issueTransaction(locks, apply));
+    expect((await reader.status()).by_state).toMatchObject({ done: 1, ready: 5 });
+    expect(followUps()).toEqual([]);
+    expect(transactions).toBe(waiting.length); // each waiting issue re-checked once, not once per leftover
+    expect(summaryLoads).toBeLessThanOrEqual(2); // the follow-ups' view and status's own
+  });
+
   it('a writer killed after its commit, before its follow-up: the next reader promotes the dependent, without validate', async () => {
     const x = await tracker.createIssue({ title: 'x' });
     const d = await tracker.createIssue({ title: 'waits for x', dependencies: [x.id] });
