@@ -116,6 +116,15 @@ export function checkDescription(input: unknown): string {
   return input;
 }
 
+/** Why a claim was given back: it goes into the event log, which every reader parses. */
+export function checkReason(input: unknown): string {
+  const reason = typeof input === 'string' ? input.trim() : '';
+  if (reason.length === 0 || reason.length > 1000 || CONTROL.test(reason)) {
+    throw invalid('reason', input, 'a reason is 1-1000 characters of text');
+  }
+  return reason;
+}
+
 /** Labels (`namespace:value`), assignees (`kind:name`) and `by` names: one word, no spaces. */
 export function checkToken(field: string, input: unknown): string {
   const text = typeof input === 'string' ? input.trim() : '';

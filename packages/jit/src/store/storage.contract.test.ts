@@ -281,6 +281,9 @@ describe.each(factories)('Tracker over %s', (_name, makeStorage) => {
       expect(await t.release(a.id, 'blocked on review')).toMatchObject({ assignee: null, state: 'ready', changed: true });
       expect(await t.release(a.id, 'again')).toMatchObject({ assignee: null, state: 'ready', changed: false }); // already given back
       expect(await codeOf(t.release(a.id, ' '))).toBe('INVALID_ARGUMENT');
+      // The reason goes into the event log: text every strict JSON reader accepts, like a description.
+      expect(await codeOf(t.release(a.id, 'stuck\u0007'))).toBe('INVALID_ARGUMENT');
+      expect(await codeOf(t.release(a.id, 'half \ud800 a pair'))).toBe('INVALID_ARGUMENT');
       await t.claim(a.id, 'agent:two');
       expect(await t.unassign(a.id)).toMatchObject({ assignee: null, state: 'ready' });
       const released = (await t.queryEvents({ type: 'issue_released' }))[0]!;

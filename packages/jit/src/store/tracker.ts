@@ -12,6 +12,7 @@ import {
   byAge,
   byUrgency,
   checkAssignee,
+  checkReason,
   checkContext,
   checkDescription,
   checkGateKey,
@@ -262,16 +263,14 @@ export class Tracker implements TrackerApi {
   }
 
   async release(idOrPrefix: string, reason: string): Promise<IssueChange> {
-    if (typeof reason !== 'string' || reason.trim() === '' || reason.length > 1000) {
-      throw new JitError('INVALID_ARGUMENT', 'A release needs a reason (1-1000 characters).', { details: { field: 'reason' } });
-    }
+    const why = checkReason(reason);
     const { before, after } = await this.changeIssue(idOrPrefix, (issue, dependenciesDone, tx) => {
       const { id } = issue;
       // Not claimed (no holder, not in progress): already given back, e.g. a retried release.
       if (issue.assignee === null && issue.state !== 'in_progress') return issue;
       const next: Issue = { ...issue, assignee: null, updated_at: now() };
       if (issue.state === 'in_progress') next.state = dependenciesDone ? 'ready' : 'backlog';
-      tx.event(makeEvent('issue_released', id, { assignee: issue.assignee, reason: reason.trim() }));
+      tx.event(makeEvent('issue_released', id, { assignee: issue.assignee, reason: why }));
       recordStateChange(tx, issue, next);
       return next;
     });
