@@ -78,6 +78,7 @@ import {
   makeDirectory,
   readTextIfExists,
   removeFile,
+  openRegularFile,
   unsafePath,
   writeFileAtomic,
 } from './files.js';
@@ -476,6 +477,28 @@ export class JsonFileStorage implements Storage {
    */
   private checkAfterCommitFiles(): void {
     for (const file of [this.lockPath('index'), this.indexPath, this.lockPath('events'), this.eventsPath]) this.checkRegularFile(file);
+    this.checkIndexBeforeWrite();
+  }
+
+  /**
+   * A write that no reader could see must not be acknowledged: an index.json
+   * that is missing or not jit's fails a writer here, before it commits, as
+   * it fails every reader. Cheap on the common path: jit's own index starts
+   * with its version field, so only another spelling is parsed whole.
+   */
+  private checkIndexBeforeWrite(): void {
+    const file = openRegularFile(this.indexPath, fs.constants.O_RDONLY, 'read');
+    // No index.json: the same CORRUPT_FILE (and hint) readers give for it, as parsing nothing yields.
+    if (file === null) return void parseIndex('', this.indexPath);
+    const head = Buffer.alloc(INDEX_HEAD.length);
+    try {
+      fs.readSync(file.fd, head, 0, head.length, 0);
+    } catch (error) {
+      throw fsError(error, this.indexPath, 'read');
+    } finally {
+      fs.closeSync(file.fd);
+    }
+    if (head.toString('latin1') !== INDEX_HEAD) parseIndex(readTextIfExists(this.indexPath) ?? '', this.indexPath);
   }
 
   /** UNSAFE_PATH when a file jit writes was replaced by a symlink, something other than a regular file, or a file with other hard links. */
@@ -927,6 +950,9 @@ function busy(ids: readonly string[]): never {
     details: { ids: [...ids], timeout_ms: 0 },
   });
 }
+
+/** How every index.json jit writes begins (see indexText). */
+const INDEX_HEAD = '{"schema_version":';
 
 /** What tells one version of index.json from another, short of reading it. */
 function indexStamp(stat: fs.BigIntStats): string {

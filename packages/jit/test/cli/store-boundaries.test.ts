@@ -85,6 +85,11 @@ describe('an index.json jit did not write', () => {
       const readError = errorOf(read);
       expect(readError.code).toBe('CORRUPT_FILE');
       expect(readError.suggestions.join(' ')).toMatch(/mv /);
+      // A write no reader could see is refused before it commits, not acknowledged.
+      const write = await p.run(['--json', 'issue', 'create', '-t', 'lost?']);
+      expect(write.code).toBe(10);
+      expect(errorOf(write).code).toBe('CORRUPT_FILE');
+      expect(readdirSync(path.join(p.jitDir, 'issues')).filter((name) => name.endsWith('.json'))).toEqual([`${issue.id}.json`]);
 
       const fix = await p.run(['--json', 'validate', '--fix']);
       expect(fix.code, fix.stdout).toBe(4);
@@ -94,6 +99,9 @@ describe('an index.json jit did not write', () => {
       expect(readFileSync(indexPath, 'utf8')).toBe(foreign);
     }
     renameSync(indexPath, `${indexPath}.bak`);
+    const noIndex = await p.run(['--json', 'issue', 'update', issue.id, '-t', 'renamed']);
+    expect(noIndex.code).toBe(10);
+    expect(errorOf(noIndex).code).toBe('CORRUPT_FILE');
     expect((await p.json(['validate', '--fix'])).fixed).toEqual([`rebuilt ${indexPath} from 1 issue files`]);
     expect((await p.json(['issue', 'list'])).issues.map((s: { id: string }) => s.id)).toEqual([issue.id]);
   });
@@ -145,11 +153,14 @@ describe('jit init on a store whose index.json is missing', () => {
       ...Array.from({ length: 8 }, (_, i) => p.run(['--json', 'issue', 'create', '-t', `during ${i}`], env)),
     ]);
     const created = runs.filter((run) => run.code === 0 && JSON.parse(run.stdout).id).map((run) => JSON.parse(run.stdout).id as string);
-    for (const run of runs) expect(run.code, run.stderr).toBe(0);
+    // A create that ran before an init rebuilt the index is refused (CORRUPT_FILE, nothing written): readers could not have seen it.
+    for (const run of runs) expect([0, 10], run.stdout).toContain(run.code);
+    for (const run of runs.filter((r) => r.code === 10)) expect(JSON.parse(run.stdout).error.code).toBe('CORRUPT_FILE');
+    expect(runs.slice(0, 4).every((run) => run.code === 0)).toBe(true);
     expect(runs.filter((run) => JSON.parse(run.stdout).rebuilt_index !== undefined).length).toBeLessThanOrEqual(1);
     const listed = (await p.json(['issue', 'list'])).issues.map((s: { id: string }) => s.id).sort();
     expect(listed).toEqual([...before.map((issue) => issue.id), ...created].sort());
     expect((await p.json(['validate', '--fix'])).ok).toBe(true);
-    expect((await p.json(['status'])).total).toBe(11);
+    expect((await p.json(['status'])).total).toBe(before.length + created.length);
   });
 });
