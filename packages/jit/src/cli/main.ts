@@ -3,10 +3,10 @@
  *
  * Start-up is most of a CLI run, and loading commander and building the
  * program tree is a large part of it. So the command line is read once
- * (argv.ts), and the read-only commands agents poll most (FAST_COMMANDS) run
- * their action directly when the line is one of their plain forms; every
- * other line goes to the commander program (program.ts), which also owns
- * help, usage errors and --schema.
+ * (argv.ts) and two kinds of line never load commander: --version, and the
+ * plain forms of the read-only commands agents poll most (FAST_COMMANDS),
+ * whose action runs directly. Every other line goes to the commander
+ * program (program.ts), which also owns help, usage errors and --schema.
  */
 import { scanArgv, type ArgvScan } from './argv.js';
 import { Invocation, type GlobalOptions } from './context.js';
@@ -34,9 +34,22 @@ function fastCommand(scan: ArgvScan): { action: Action; options: GlobalOptions }
   return load && { action: load(), options: { json: scan.has('json'), dir: scan.value('dir') } };
 }
 
+/**
+ * Whether --version is answered before anything on the line could fail:
+ * commander answers it as soon as it reads it, and of the global options
+ * only --json (which cannot fail) comes before it here.
+ */
+function versionComesFirst(scan: ArgvScan): boolean {
+  return scan.options.find((option) => option.name !== 'json')?.name === 'version';
+}
+
 export async function main(argv: string[]): Promise<void> {
   const scan = scanArgv(argv.slice(2));
   const json = scan.has('json');
+  if (versionComesFirst(scan)) {
+    (require('./version.js') as typeof import('./version.js')).printVersion(json);
+    return;
+  }
   const fast = fastCommand(scan);
   if (!fast) {
     await (require('./program.js') as typeof import('./program.js')).runProgram(argv, scan);

@@ -3,14 +3,12 @@
  * one tree, run, and every commander outcome turned into output plus an exit
  * code. main.ts runs it for every invocation its fast path does not take.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { JitError } from '../store/errors.js';
 import { GLOBAL_OPTIONS, HELP_COMMAND, HELP_OPTION, type ArgvScan } from './argv.js';
 import { EXIT } from './exit-codes.js';
-import { reportFailure } from './failure.js';
 import { STDOUT, writeJson, writeOut } from './output.js';
+import { packageVersion, printVersion } from './version.js';
 
 const SCHEMA_DISPLAYED = 'jit.schemaDisplayed';
 const VERSION_DISPLAYED = 'jit.versionDisplayed';
@@ -40,13 +38,16 @@ const COMMAND_GROUPS: ReadonlyArray<readonly [name: string, load: () => Register
 /**
  * The groups a command line needs: none when it holds --version (answered
  * while the program reads its options, before any command is looked up);
- * the one it runs; all of them for --schema, help and unknown commands,
- * which need the full tree.
+ * the one it runs, or whose help `help GROUP ...` asks for; all of them for
+ * --schema, the program's own help and unknown commands, which show the
+ * full tree.
  */
 function groupsFor(scan: ArgvScan | undefined): ReadonlyArray<readonly [string, () => Register]> {
   if (!scan || scan.has('schema')) return COMMAND_GROUPS;
   if (scan.has('version')) return [];
-  const group = COMMAND_GROUPS.find(([name]) => name === scan.words[0]);
+  const [first, second] = scan.words;
+  const name = first === HELP_COMMAND.name ? second : first;
+  const group = COMMAND_GROUPS.find(([groupName]) => groupName === name);
   return group ? [group] : COMMAND_GROUPS;
 }
 
@@ -59,11 +60,6 @@ function nonEmptyDir(value: string): string {
     });
   }
   return value;
-}
-
-function packageVersion(): string {
-  const manifest = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
-  return manifest.version;
 }
 
 /**
@@ -86,9 +82,7 @@ export function createProgram(json = false): Command {
 
   // --version and --schema are answered as soon as the option is seen, whatever else is on the line.
   program.on('option:version', () => {
-    const version = packageVersion();
-    if (json) writeJson({ version });
-    else writeOut(STDOUT, `${version}\n`);
+    printVersion(json);
     throw new CommanderError(EXIT.OK, VERSION_DISPLAYED, '(version)');
   });
   program.on('option:schema', () => {
@@ -180,7 +174,8 @@ export async function runProgram(argv: string[], scan: ArgvScan): Promise<void> 
   });
   const json = scan.has('json');
   const program = buildProgram(scan);
-  const report = (error: unknown) => reportFailure(error, json);
+  // Loaded only when something failed: a successful run never needs it.
+  const report = (error: unknown) => (require('./failure.js') as typeof import('./failure.js')).reportFailure(error, json);
   try {
     const help = helpRequest(program, scan);
     if (help) {
