@@ -116,6 +116,9 @@ describe.concurrent('jit surface', () => {
     [['issue', 'create'], /--title/],
     [['issue', 'show'], /missing required argument 'id'/],
     [['issue', 'list', '--bogus'], /unknown option '--bogus'/],
+    // An unknown option before `help` is an error too, not a help request (commander's reading, see argv.ts).
+    [['--bogus', 'help'], /unknown option '--bogus'/],
+    [['issue', '--bogus', 'help', 'create'], /unknown option '--bogus'/],
     [['isue', 'list'], /unknown command 'isue'/],
     [['issue', 'show', 'a', 'b'], /too many arguments/],
     [['graph', 'export', '--format', 'png'], /Allowed choices are dot, mermaid/],
