@@ -19,7 +19,7 @@
  * builds them from it, so the scan cannot drift from what commander parses.
  */
 
-/** The program's own options, in help order. */
+/** The program's own options, in help order, each keyed by its commander name (the long flag without its dashes). */
 export const GLOBAL_OPTIONS = {
   version: { flags: '-V, --version', help: 'print the version ({"version": ...} with --json)' },
   json: { flags: '--json', help: 'print only JSON on stdout, errors as {"error": {...}} (also accepted after any command)' },
