@@ -1,8 +1,13 @@
 #!/usr/bin/env node
-// `npm run bench:cli`: wall time of `jit status` and `jit query ready` on a
-// store of 1,000 issues, next to `node -e 0` (Node's own start-up, the floor).
-// The store is filled in-process through the store API (the CLI would spend
-// minutes on start-ups); the timed runs are real `node bin/jit.js` processes.
+// `npm run bench:cli`: start-up of the `jit` command on a store of 1,000
+// issues, next to `node -e 0` (Node's own start-up, the floor): wall time and
+// CPU time (user + system) of real `node bin/jit.js` processes, median of
+// interleaved runs. The store is filled in-process through the store API (the
+// CLI would spend minutes on start-ups).
+//
+// BENCH_BASELINE=/other/checkout/packages/jit/bin/jit.js times that build's
+// jit too, interleaved with this one: before and after a change, under the
+// same load.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const { mkdtempSync, rmSync } = require('node:fs');
@@ -14,6 +19,8 @@ const RUNS = Number(process.env.BENCH_RUNS || 20);
 const WARMUP = 3;
 const root = path.resolve(__dirname, '..');
 const jitBin = path.join(root, 'bin', 'jit.js');
+const baselineBin = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : null;
+const cpuUsage = path.join(__dirname, 'cpu-usage.js');
 const { initJit, openTracker } = require(path.join(root, 'dist', 'store', 'index.js'));
 
 async function fillStore(projectDir) {
@@ -21,6 +28,7 @@ async function fillStore(projectDir) {
   const tracker = openTracker(jitDir);
   const priorities = ['low', 'normal', 'high', 'critical'];
   let previous = null;
+  let first = null;
   for (let i = 0; i < ISSUES; i++) {
     // Every third issue waits for the one before, so ready and blocked both have members.
     const issue = await tracker.createIssue({
@@ -31,8 +39,9 @@ async function fillStore(projectDir) {
       dependencies: i % 3 === 2 && previous ? [previous] : [],
     });
     previous = issue.id;
+    first ??= issue.id;
   }
-  return jitDir;
+  return { jitDir, someId: first };
 }
 
 /**
@@ -44,16 +53,18 @@ function timeInterleaved(cases, cwd) {
   for (let round = 0; round < WARMUP + RUNS; round++) {
     cases.forEach(([name, args], i) => {
       const started = process.hrtime.bigint();
-      const result = spawnSync(process.execPath, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+      const result = spawnSync(process.execPath, ['--require', cpuUsage, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       if (result.status !== 0) throw new Error(`${name} exited ${result.status}: ${result.stderr}`);
-      if (round >= WARMUP) samples[i].push(ms);
+      if (round >= WARMUP) samples[i].push({ wall: ms, cpu: Number(String(result.output[3]).trim()) });
     });
   }
   return samples.map((runs) => {
-    runs.sort((a, b) => a - b);
-    const at = (q) => runs[Math.min(runs.length - 1, Math.ceil(q * runs.length) - 1)];
-    return { median: at(0.5), p95: at(0.95), min: runs[0] };
+    const sorted = (key) => runs.map((run) => run[key]).sort((a, b) => a - b);
+    const at = (values, q) => values[Math.min(values.length - 1, Math.ceil(q * values.length) - 1)];
+    const wall = sorted('wall');
+    const cpu = sorted('cpu');
+    return { median: at(wall, 0.5), p95: at(wall, 0.95), cpu: at(cpu, 0.5) };
   });
 }
 
@@ -61,28 +72,37 @@ async function main() {
   const projectDir = mkdtempSync(path.join(os.tmpdir(), 'jit-bench-cli-'));
   try {
     const filling = Date.now();
-    await fillStore(projectDir);
+    const { someId } = await fillStore(projectDir);
     const [load1] = os.loadavg();
     console.log(
       `Store with ${ISSUES} issues filled in ${((Date.now() - filling) / 1000).toFixed(1)} s; ${RUNS} timed runs each ` +
         `(after ${WARMUP} warm-up runs), interleaved; load average ${load1.toFixed(2)} on ${os.cpus().length} CPUs at the start.\n`,
     );
-    const cases = [
-      ['node -e 0', ['-e', '0']],
-      ['jit --version', [jitBin, '--version']],
-      ['jit status', [jitBin, 'status']],
-      ['jit --json status', [jitBin, '--json', 'status']],
-      ['jit query ready', [jitBin, 'query', 'ready']],
-      ['jit --json query ready', [jitBin, '--json', 'query', 'ready']],
+    const lines = [
+      ['--version'],
+      ['status'],
+      ['--json', 'status'],
+      ['query', 'ready'],
+      ['--json', 'query', 'ready'],
+      ['--json', 'issue', 'show', someId], // the commander path: commander, one command group, the store
+      ['help', 'issue'],
+      ['--help'], // every command group
     ];
+    const label = (args) => `jit ${args.map((arg) => (arg === someId ? 'ID' : arg)).join(' ')}`;
+    const cases = [['node -e 0', ['-e', '0']]];
+    for (const args of lines) {
+      if (baselineBin) cases.push([`${label(args)} (baseline)`, [baselineBin, ...args]]);
+      cases.push([label(args), [jitBin, ...args]]);
+    }
     const rows = timeInterleaved(cases, projectDir).map((stats, i) => ({ name: cases[i][0], ...stats }));
-    const floor = rows[0].median;
+    const floor = rows[0];
     const width = Math.max(...rows.map((row) => row.name.length));
-    console.log(`${'command'.padEnd(width)}  median ms  p95 ms  min ms  over node -e 0`);
+    const over = (row, key) => (row === floor ? '' : `+${(row[key] - floor[key]).toFixed(1)}`);
+    console.log(`${'command'.padEnd(width)}  wall median  p95 ms  over node   cpu median  over node`);
     for (const row of rows) {
-      const over = row === rows[0] ? '' : `+${(row.median - floor).toFixed(1)}`;
       console.log(
-        `${row.name.padEnd(width)}  ${row.median.toFixed(1).padStart(9)}  ${row.p95.toFixed(1).padStart(6)}  ${row.min.toFixed(1).padStart(6)}  ${over.padStart(14)}`,
+        `${row.name.padEnd(width)}  ${row.median.toFixed(1).padStart(11)}  ${row.p95.toFixed(1).padStart(6)}  ${over(row, 'median').padStart(9)}` +
+          `  ${row.cpu.toFixed(1).padStart(10)}  ${over(row, 'cpu').padStart(9)}`,
       );
     }
     console.log(`\nLoad average at the end: ${os.loadavg()[0].toFixed(2)} (numbers above ~1 per CPU mean other work shared the machine).`);

@@ -2,11 +2,13 @@
  * The `jit` command. bin/jit.js calls `main(process.argv)`.
  *
  * Start-up is most of a CLI run, and loading commander and building the
- * program tree is a large part of it. So the read-only commands agents poll
- * most (FAST_COMMANDS) run their action directly when the command line is
- * one of their plain forms; every other command line goes to the commander
+ * program tree is a large part of it. So the command line is read once
+ * (argv.ts) and two kinds of line never load commander: --version, and the
+ * plain forms of the read-only commands agents poll most (FAST_COMMANDS),
+ * whose action runs directly. Every other line goes to the commander
  * program (program.ts), which also owns help, usage errors and --schema.
  */
+import { scanArgv, type ArgvScan } from './argv.js';
 import { Invocation, type GlobalOptions } from './context.js';
 
 type Action = (cli: Invocation) => Promise<void>;
@@ -18,41 +20,39 @@ const FAST_COMMANDS: ReadonlyMap<string, () => Action> = new Map([
 ]);
 
 /**
- * The action and global options when `args` are a FAST_COMMANDS command with
- * only --json and at most one --dir PATH (or --dir=PATH), in any order.
- * Anything else (help, another option, an extra word, `--`, a --dir value
- * that looks like an option) is left to commander, so that its handling of
- * those cases stays the only one.
+ * The action and global options when the line is a FAST_COMMANDS command
+ * with only --json and at most one non-blank --dir. Anything else (help,
+ * another option, an extra word, a repeated or blank --dir) is left to
+ * commander, so that its handling of those cases stays the only one.
  */
-function fastCommand(args: readonly string[]): { action: Action; options: GlobalOptions } | undefined {
-  const words: string[] = [];
-  const options: GlobalOptions = {};
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    const next = args[i + 1];
-    if (arg === '--json') options.json = true;
-    else if (arg === '--dir' && options.dir === undefined && next !== undefined && !next.startsWith('-')) options.dir = args[++i];
-    else if (arg.startsWith('--dir=') && options.dir === undefined) options.dir = arg.slice('--dir='.length);
-    else if (arg.startsWith('-')) return undefined;
-    else words.push(arg);
-  }
-  if (options.dir !== undefined && options.dir.trim() === '') return undefined; // refused by commander's --dir parser
-  const load = FAST_COMMANDS.get(words.join(' '));
-  return load && { action: load(), options };
+function fastCommand(scan: ArgvScan): { action: Action; options: GlobalOptions } | undefined {
+  if (scan.rest.length > 0 || scan.missingValue) return undefined;
+  if (scan.options.some((option) => option.name !== 'json' && option.name !== 'dir')) return undefined;
+  const dirs = scan.options.filter((option) => option.name === 'dir');
+  if (dirs.length > 1 || dirs[0]?.value?.trim() === '') return undefined; // a blank one is refused by commander's --dir parser
+  const load = FAST_COMMANDS.get(scan.words.join(' '));
+  return load && { action: load(), options: { json: scan.has('json'), dir: scan.value('dir') } };
 }
 
-/** Arguments before `--`: whether the caller asked for JSON even if parsing failed. */
-function wantsJson(args: readonly string[]): boolean {
-  const end = args.indexOf('--');
-  return (end === -1 ? args : args.slice(0, end)).includes('--json');
+/**
+ * Whether --version is answered before anything on the line could fail:
+ * commander answers it as soon as it reads it, and of the global options
+ * only --json (which cannot fail) comes before it here.
+ */
+function versionComesFirst(scan: ArgvScan): boolean {
+  return scan.options.find((option) => option.name !== 'json')?.name === 'version';
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const args = argv.slice(2);
-  const json = wantsJson(args);
-  const fast = fastCommand(args);
+  const scan = scanArgv(argv.slice(2));
+  const json = scan.has('json');
+  if (versionComesFirst(scan)) {
+    (require('./version.js') as typeof import('./version.js')).printVersion(json);
+    return;
+  }
+  const fast = fastCommand(scan);
   if (!fast) {
-    await (require('./program.js') as typeof import('./program.js')).runProgram(argv, json);
+    await (require('./program.js') as typeof import('./program.js')).runProgram(argv, scan);
     return;
   }
   try {

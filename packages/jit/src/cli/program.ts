@@ -3,13 +3,12 @@
  * one tree, run, and every commander outcome turned into output plus an exit
  * code. main.ts runs it for every invocation its fast path does not take.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { JitError } from '../store/errors.js';
+import { GLOBAL_OPTIONS, HELP_COMMAND, HELP_OPTION, type ArgvScan } from './argv.js';
 import { EXIT } from './exit-codes.js';
-import { reportFailure } from './failure.js';
 import { STDOUT, writeJson, writeOut } from './output.js';
+import { packageVersion, printVersion } from './version.js';
 
 const SCHEMA_DISPLAYED = 'jit.schemaDisplayed';
 const VERSION_DISPLAYED = 'jit.versionDisplayed';
@@ -36,27 +35,19 @@ const COMMAND_GROUPS: ReadonlyArray<readonly [name: string, load: () => Register
   ['mcp', () => (require('./commands/mcp.js') as typeof import('./commands/mcp.js')).registerMcpCommand],
 ];
 
-/** The first word that is not an option (nor --dir's value): the command group being run. */
-function invokedGroup(args: readonly string[]): string | undefined {
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === '--') return undefined;
-    if (arg === '--dir') i++;
-    else if (!arg.startsWith('-')) return arg;
-  }
-  return undefined;
-}
-
 /**
- * The groups `args` need: the invoked one; none for a lone --version (answered
- * while the options are parsed, before any command is looked up); all of them
- * for help, --schema and unknown commands, which need the full tree.
+ * The groups a command line needs: none when it holds --version (answered
+ * while the program reads its options, before any command is looked up);
+ * the one it runs, or whose help `help GROUP ...` asks for; all of them for
+ * --schema, the program's own help and unknown commands, which show the
+ * full tree.
  */
-function groupsFor(args: readonly string[] | undefined): ReadonlyArray<readonly [string, () => Register]> {
-  if (!args || args.includes('--schema')) return COMMAND_GROUPS;
-  const isVersion = (arg: string): boolean => arg === '--version' || arg === '-V';
-  if (args.some(isVersion) && args.every((arg) => isVersion(arg) || arg === '--json')) return [];
-  const group = COMMAND_GROUPS.find(([name]) => name === invokedGroup(args));
+function groupsFor(scan: ArgvScan | undefined): ReadonlyArray<readonly [string, () => Register]> {
+  if (!scan || scan.has('schema')) return COMMAND_GROUPS;
+  if (scan.has('version')) return [];
+  const [first, second] = scan.words;
+  const name = first === HELP_COMMAND.name ? second : first;
+  const group = COMMAND_GROUPS.find(([groupName]) => groupName === name);
   return group ? [group] : COMMAND_GROUPS;
 }
 
@@ -71,24 +62,19 @@ function nonEmptyDir(value: string): string {
   return value;
 }
 
-function packageVersion(): string {
-  const manifest = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
-  return manifest.version;
-}
-
 /**
- * The whole program, or with `args`, only the command group they invoke
- * (see groupsFor).
+ * The program with its own options and help, and no command groups; the
+ * output of --version and --schema shaped by `json`.
  */
-export function buildProgram(args?: readonly string[], json = false): Command {
+export function createProgram(json = false): Command {
   const program = new Command('jit')
     .description('A local issue tracker that many AI agents and people can share safely (true OS file locks).')
-    .option('-V, --version', 'print the version ({"version": ...} with --json)')
-    .option('--json', 'print only JSON on stdout, errors as {"error": {...}} (also accepted after any command)')
-    .option('--dir <path>', 'the .jit directory or the project holding it (default: $JIT_DIR, then the nearest .jit/ above)', nonEmptyDir)
-    .option('--schema', 'print a JSON description of every command, argument and option, then exit')
-    .helpOption('-h, --help', 'show help')
-    .helpCommand('help [command...]', 'show help for a command (e.g. help issue create)')
+    .option(GLOBAL_OPTIONS.version.flags, GLOBAL_OPTIONS.version.help)
+    .option(GLOBAL_OPTIONS.json.flags, GLOBAL_OPTIONS.json.help)
+    .option(GLOBAL_OPTIONS.dir.flags, GLOBAL_OPTIONS.dir.help, nonEmptyDir)
+    .option(GLOBAL_OPTIONS.schema.flags, GLOBAL_OPTIONS.schema.help)
+    .helpOption(HELP_OPTION.flags, HELP_OPTION.help)
+    .helpCommand(`${HELP_COMMAND.name} [command...]`, HELP_COMMAND.help)
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
     // Errors are rendered by reportFailure (JSON, one line, exit code), not by commander.
     // With --json not even a group's help on a missing subcommand goes to stderr: the JSON error is all.
@@ -97,9 +83,7 @@ export function buildProgram(args?: readonly string[], json = false): Command {
 
   // --version and --schema are answered as soon as the option is seen, whatever else is on the line.
   program.on('option:version', () => {
-    const version = packageVersion();
-    if (json) writeJson({ version });
-    else writeOut(STDOUT, `${version}\n`);
+    printVersion(json);
     throw new CommanderError(EXIT.OK, VERSION_DISPLAYED, '(version)');
   });
   program.on('option:schema', () => {
@@ -107,36 +91,31 @@ export function buildProgram(args?: readonly string[], json = false): Command {
     writeJson(describeProgram(program, packageVersion()));
     throw new CommanderError(EXIT.OK, SCHEMA_DISPLAYED, '(schema)');
   });
-
-  for (const [, load] of groupsFor(args)) load()(program);
   return program;
 }
 
-/** The command the user was typing, for "run `jit issue create --help`". */
-function commandPath(program: Command, args: readonly string[]): string {
-  const names = ['jit'];
-  let command = program;
-  for (const arg of args) {
-    if (arg === '--') break;
-    const sub = command.commands.find((candidate) => candidate.name() === arg || candidate.aliases().includes(arg));
-    if (sub) {
-      names.push(sub.name());
-      command = sub;
-    }
-  }
-  return names.join(' ');
+/** The whole program, or for a scanned command line, only the command groups it needs (see groupsFor). */
+export function buildProgram(scan?: ArgvScan): Command {
+  const program = createProgram(scan?.has('json'));
+  for (const [, load] of groupsFor(scan)) load()(program);
+  return program;
 }
 
-/** The words of `args` that are not options (nor --dir's value), up to `--`. */
-function commandWords(args: readonly string[]): string[] {
-  const words: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === '--') break;
-    if (arg === '--dir') i++;
-    else if (!arg.startsWith('-')) words.push(arg);
+function subcommand(command: Command, name: string): Command | undefined {
+  return command.commands.find((candidate) => candidate.name() === name || candidate.aliases().includes(name));
+}
+
+/** The command the user was typing, for "run `jit issue create --help`". */
+function commandPath(program: Command, scan: ArgvScan): string {
+  const names = ['jit'];
+  let command = program;
+  for (const word of scan.words) {
+    const sub = subcommand(command, word);
+    if (!sub) break;
+    names.push(sub.name());
+    command = sub;
   }
-  return words;
+  return names.join(' ');
 }
 
 /**
@@ -145,15 +124,15 @@ function commandWords(args: readonly string[]): string[] {
  * Commander's own help command reads one word only and reports an unknown
  * one as "a subcommand is required", so the whole path is resolved here.
  */
-function helpRequest(program: Command, args: readonly string[]): { target: string[] } | undefined {
-  // --version and --schema win over help, as they do over any other command (see buildProgram).
-  if (args.some((arg) => arg === '--version' || arg === '-V' || arg === '--schema')) return undefined;
-  const words = commandWords(args);
+function helpRequest(program: Command, scan: ArgvScan): { target: string[] } | undefined {
+  // --version and --schema win over help, as they do over any other command (see createProgram).
+  if (scan.has('version') || scan.has('schema')) return undefined;
+  const words = scan.words;
   let command = program;
   for (let i = 0; i < words.length; i++) {
     const word = words[i]!;
-    if (word === 'help' && command.commands.length > 0) return { target: [...words.slice(0, i), ...words.slice(i + 1)] };
-    const sub = command.commands.find((candidate) => candidate.name() === word || candidate.aliases().includes(word));
+    if (word === HELP_COMMAND.name && command.commands.length > 0) return { target: [...words.slice(0, i), ...words.slice(i + 1)] };
+    const sub = subcommand(command, word);
     if (!sub) return undefined;
     command = sub;
   }
@@ -164,7 +143,7 @@ function helpRequest(program: Command, args: readonly string[]): { target: strin
 function showHelp(program: Command, target: readonly string[]): void {
   let command = program;
   for (let i = 0; i < target.length; i++) {
-    const sub = command.commands.find((candidate) => candidate.name() === target[i] || candidate.aliases().includes(target[i]!));
+    const sub = subcommand(command, target[i]!);
     if (!sub) {
       const known = ['jit', ...target.slice(0, i)].join(' ');
       throw new JitError('INVALID_ARGUMENT', `unknown command '${target.slice(0, i + 1).join(' ')}'`, {
@@ -177,27 +156,29 @@ function showHelp(program: Command, target: readonly string[]): void {
   writeOut(STDOUT, command.helpInformation());
 }
 
-function usageError(error: CommanderError, program: Command, args: readonly string[]): JitError {
+function usageError(error: CommanderError, program: Command, scan: ArgvScan): JitError {
   const message = error.message.replace(/^error:\s*/i, '');
-  const usage = commandPath(program, args);
+  const usage = commandPath(program, scan);
   return new JitError('INVALID_ARGUMENT', error.code === 'commander.help' ? `A subcommand is required after \`${usage}\`.` : message, {
     suggestions: [`Run \`${usage} --help\` for usage.`],
     details: { reason: error.code },
   });
 }
 
-/** Parses `argv` and runs the command; sets process.exitCode. */
-export async function runProgram(argv: string[], json: boolean): Promise<void> {
+/** Parses `argv` (read beforehand into `scan`) and runs the command; sets process.exitCode. */
+export async function runProgram(argv: string[], scan: ArgvScan): Promise<void> {
   // Commander's help goes through process.stdout; `jit --help | head` closing
   // the pipe early is not an error worth a stack trace (writeOut does the same).
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit();
     throw error;
   });
-  const args = argv.slice(2);
-  const program = buildProgram(args, json);
+  const json = scan.has('json');
+  const program = buildProgram(scan);
+  // Loaded only when something failed: a successful run never needs it.
+  const report = (error: unknown) => (require('./failure.js') as typeof import('./failure.js')).reportFailure(error, json);
   try {
-    const help = helpRequest(program, args);
+    const help = helpRequest(program, scan);
     if (help) {
       showHelp(program, help.target);
       process.exitCode = EXIT.OK;
@@ -210,10 +191,10 @@ export async function runProgram(argv: string[], json: boolean): Promise<void> {
         process.exitCode = EXIT.OK; // --help, help COMMAND, --version, --schema
         return;
       }
-      reportFailure(usageError(error, program, args), json);
+      report(usageError(error, program, scan));
       process.exitCode = EXIT.USAGE;
       return;
     }
-    process.exitCode = reportFailure(error, json);
+    process.exitCode = report(error);
   }
 }

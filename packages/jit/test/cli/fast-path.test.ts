@@ -49,6 +49,19 @@ describe.concurrent('fast path of status and query ready', () => {
     expect(JSON.parse(twice.stdout)).toMatchObject({ total: 1 });
   });
 
+  it('a value-taking global option takes the next argument whatever it looks like, as commander does', async () => {
+    // The folder is named "--json": no JSON was asked for, so the error is one line on stderr.
+    for (const args of [['--dir', '--json', 'status'], ['query', 'ready', '--dir', '--json']]) {
+      const run = await runJit(args, { cwd: elsewhere });
+      expect(run.code, args.join(' ')).toBe(3);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toMatch(/^jit: error: No jit store at .*--json .*\[NOT_INITIALIZED\]\n$/);
+    }
+    const json = await runJit(['--json', '--dir', '--json', 'status'], { cwd: elsewhere });
+    expect(json.code).toBe(3);
+    expect(JSON.parse(json.stdout).error.code).toBe('NOT_INITIALIZED');
+  });
+
   it('errors on the fast path are rendered like everywhere else', async () => {
     const missing = await runJit(['--json', 'status'], { cwd: elsewhere });
     expect(missing.code).toBe(3);

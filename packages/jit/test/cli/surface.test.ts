@@ -40,7 +40,12 @@ describe.concurrent('jit surface', () => {
     for (const args of [['help', 'issue', 'create'], ['issue', 'help', 'create'], ['help', 'issue', 'create', '--json']]) {
       expect(await project.run(args)).toMatchObject({ code: 0, stdout: direct, stderr: '' });
     }
-    expect((await project.run(['help'])).stdout).toBe((await project.run(['--help'])).stdout);
+    const full = (await project.run(['--help'])).stdout;
+    // -h before the command word is the program's help (commander's reading), and must list every group.
+    for (const args of [['help'], ['-h', 'issue'], ['--dir', '.', '-h', 'status'], ['bogus', '--help']]) {
+      expect(await project.run(args), args.join(' ')).toMatchObject({ code: 0, stdout: full, stderr: '' });
+    }
+    expect((await project.run(['help', 'issue'])).stdout).toBe((await project.run(['issue', '--help'])).stdout);
     for (const [args, unknown, usage] of [
       [['help', 'bogus'], 'bogus', 'jit --help'],
       [['help', 'issue', 'bogus'], 'issue bogus', 'jit issue --help'],
@@ -64,6 +69,12 @@ describe.concurrent('jit surface', () => {
       expect(json.code).toBe(0);
       expect(JSON.parse(json.stdout)).toEqual({ version });
     }
+    // Answered wherever it stands before `--`, whatever else is on the line, as soon as it is read.
+    for (const args of [['issue', '--version'], ['bogus', '--bogus', '-V'], ['--dir', '.', '--version'], ['--version', '--dir', ''], ['-Vh']]) {
+      expect(await project.run(args), args.join(' ')).toMatchObject({ code: 0, stdout: `${version}\n`, stderr: '' });
+    }
+    expect(errorOf(await project.run(['--json', '--dir', '', '--version']))).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/--dir needs a path/) });
+    expect(errorOf(await project.run(['--json', '--', '--version']))).toMatchObject({ code: 'INVALID_ARGUMENT', message: "unknown command '--version'" });
   });
 
   it('--schema describes every command, argument and option from the commander tree', async () => {
@@ -105,6 +116,9 @@ describe.concurrent('jit surface', () => {
     [['issue', 'create'], /--title/],
     [['issue', 'show'], /missing required argument 'id'/],
     [['issue', 'list', '--bogus'], /unknown option '--bogus'/],
+    // An unknown option before `help` is an error too, not a help request (commander's reading, see argv.ts).
+    [['--bogus', 'help'], /unknown option '--bogus'/],
+    [['issue', '--bogus', 'help', 'create'], /unknown option '--bogus'/],
     [['isue', 'list'], /unknown command 'isue'/],
     [['issue', 'show', 'a', 'b'], /too many arguments/],
     [['graph', 'export', '--format', 'png'], /Allowed choices are dot, mermaid/],

@@ -2,7 +2,6 @@
 import { Option, type Command } from 'commander';
 import type { GraphEdge, IssueSummary } from '../../store/tracker-api.js';
 import { action } from '../context.js';
-import { writeExportFile } from '../export-file.js';
 import { integerOption } from '../options.js';
 import { ChunkedOutput, oneLine, painter, printIssueList, shortId, stateStyle, STDOUT, type Paint } from '../output.js';
 
@@ -216,6 +215,8 @@ export function registerGraphCommands(program: Command): void {
           cli.print({ format: options.format, content, ...counts }, (result) => result.content);
           return;
         }
+        // Loaded only to write a file: it brings node:crypto, which help and the other graph commands never need.
+        const { writeExportFile } = require('../export-file.js') as typeof import('../export-file.js');
         writeExportFile(options.output, content, cli.jitDir());
         cli.print({ format: options.format, output: options.output, ...counts }, (result) =>
           `Wrote ${result.nodes} issues and ${result.edges} dependencies to ${result.output} (${result.format}).\n`,

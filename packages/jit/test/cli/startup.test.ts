@@ -1,0 +1,69 @@
+// Start-up is most of a CLI run: each command line loads only what it uses
+// (src/cli/main.ts, program.ts). --version and the plain status / query ready
+// never load commander or the other command groups; a command loads its own
+// group only; the program's help and --schema load every group.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initializedProject, runJit, type TempProject } from './helpers.js';
+
+const LIST_MODULES = path.join(__dirname, 'fixtures', 'list-modules.js');
+const GROUPS = ['init', 'issue', 'dep', 'registry', 'gate', 'query', 'status', 'events', 'graph', 'validate', 'debug', 'mcp'];
+
+let project: TempProject;
+let scratch: string;
+let issueId: string;
+beforeAll(async () => {
+  project = await initializedProject();
+  issueId = (await project.json<{ id: string }>(['issue', 'create', '--title', 'one'])).id;
+  scratch = mkdtempSync(path.join(tmpdir(), 'jit-cli-modules-'));
+});
+afterAll(() => {
+  project.remove();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+/** What a run of `jit args` loaded: whether commander, the store, and which command groups. */
+async function loadedBy(args: string[]): Promise<{ commander: boolean; store: boolean; groups: string[] }> {
+  const out = path.join(scratch, `${args.join('_').replace(/[^\w-]/g, '_')}.txt`);
+  const run = await runJit(args, {
+    cwd: project.dir,
+    env: { NODE_OPTIONS: `--require ${JSON.stringify(LIST_MODULES)}`, JIT_TEST_MODULES_OUT: out },
+  });
+  expect(run.code, run.stderr).toBe(0);
+  const modules = readFileSync(out, 'utf8').split('\n');
+  const groups = modules.flatMap((file) => /[\\/]dist[\\/]cli[\\/]commands[\\/](\w+)\.js$/.exec(file)?.[1] ?? []);
+  return {
+    commander: modules.some((file) => /[\\/]node_modules[\\/]commander[\\/]/.test(file)),
+    store: modules.some((file) => /[\\/]dist[\\/]store[\\/]jit-dir\.js$/.test(file)),
+    groups: groups.sort(),
+  };
+}
+
+describe.concurrent('what a command line loads', () => {
+  it('--version: neither commander, nor the store, nor a command group', async () => {
+    for (const args of [['--version'], ['--json', '-V'], ['issue', 'create', '--version']]) {
+      expect(await loadedBy(args), args.join(' ')).toEqual({ commander: false, store: false, groups: [] });
+    }
+  });
+
+  it('plain status and query ready: their own module and the store, not commander', async () => {
+    expect(await loadedBy(['status'])).toEqual({ commander: false, store: true, groups: ['status'] });
+    expect(await loadedBy(['--json', 'query', 'ready', '--dir', project.dir])).toEqual({ commander: false, store: true, groups: ['query'] });
+  });
+
+  it('any other command: commander and its own group only', async () => {
+    expect(await loadedBy(['issue', 'show', issueId])).toEqual({ commander: true, store: true, groups: ['issue'] });
+    expect(await loadedBy(['--json', 'graph', 'roots'])).toEqual({ commander: true, store: true, groups: ['graph'] });
+  });
+
+  it('help of a group loads that group only; the program help and --schema load all', async () => {
+    for (const args of [['issue', '--help'], ['help', 'issue'], ['issue', 'help', 'create']]) {
+      expect(await loadedBy(args), args.join(' ')).toEqual({ commander: true, store: false, groups: ['issue'] });
+    }
+    for (const args of [['--help'], ['help'], ['--schema']]) {
+      expect(await loadedBy(args), args.join(' ')).toEqual({ commander: true, store: false, groups: [...GROUPS].sort() });
+    }
+  });
+});
