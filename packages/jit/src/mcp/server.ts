@@ -64,7 +64,7 @@ export interface JitMcpServer {
  */
 export function createJitMcpServer(getTracker: () => TrackerApi, version: string): JitMcpServer {
   const server = new Server({ name: 'jit', version }, { capabilities: { tools: {} }, instructions: SERVER_INSTRUCTIONS });
-  const toolsByName = new Map(TOOLS.map((tool) => [tool.name, tool]));
+  const toolsByName = new Map<string, (typeof TOOLS)[number]>(TOOLS.map((tool) => [tool.name, tool]));
   const inFlight = new Set<Promise<CallToolResult>>();
 
   server.setRequestHandler(ListToolsRequestSchema, () => ({

@@ -7,7 +7,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { withHints } from '../store/hints.js';
 import { JitError } from '../store/errors.js';
-import { translateSuggestions } from './suggestions.js';
+import { agentSuggestions } from './suggestions.js';
 
 /** What a tool returns: the data (a JSON object, as the CLI's --json prints it) and a line a person can read. */
 export interface ToolOutput {
@@ -37,7 +37,7 @@ export function successResult(output: ToolOutput): CallToolResult {
  */
 export function errorResult(thrown: JitError): CallToolResult {
   const hinted = withHints(thrown);
-  const suggestions = translateSuggestions(hinted.suggestions);
+  const suggestions = agentSuggestions(hinted.hints);
   const error = { ...hinted.toJSON(), suggestions };
   const hints = suggestions.length > 0 ? ` Next: ${suggestions.join(' ')}` : '';
   return render(`${error.code}: ${error.message}${hints}`, { error }, true);

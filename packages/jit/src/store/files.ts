@@ -3,6 +3,7 @@
  * mapping of OS errors to JitError. Writes never follow a symbolic link and
  * never leave a partial file where a reader could see it.
  */
+import { command, hint } from './suggestions.js';
 import { isUtf8 } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -52,7 +53,7 @@ export function fsError(error: unknown, filePath: string, action: string): JitEr
 
 export function unsafePath(filePath: string, what: string, cause?: unknown): JitError {
   return new JitError('UNSAFE_PATH', `Refusing to use ${filePath}: it ${what}. jit only writes regular files inside .jit/.`, {
-    suggestions: ['Replace it with what jit expects (see `jit validate`), or restore .jit/ from version control.'],
+    suggestions: [hint`Replace it with what jit expects (see ${command('validate')}), or restore .jit/ from version control.`],
     details: { path: filePath },
     cause,
   });
@@ -162,7 +163,7 @@ function notUtf8(filePath: string, bytes: Buffer): JitError {
     start = end + 1;
   }
   return new JitError('CORRUPT_FILE', `Corrupt file ${filePath}: line ${line} is not valid UTF-8 text (jit writes only UTF-8), so jit will neither read nor rewrite it.`, {
-    suggestions: ['Restore the file from version control or a backup, or re-save it as UTF-8; `jit validate` lists every problem.'],
+    suggestions: [hint`Restore the file from version control or a backup, or re-save it as UTF-8; ${command('validate')} lists every problem.`],
     // Not jit's writing: validate --fix must not replace it (see JsonFileStorage.checkIndex).
     details: { path: filePath, line, written_by_jit: false },
   });

@@ -13,3 +13,6 @@ export type { InitResult } from './jit-dir.js';
 export { debugLocks, type LockFileState, type LockHolder } from './debug-locks.js';
 export { parseState, parsePriority } from './rules.js';
 export { SCHEMA_VERSION } from './schema.js';
+export { bare, command, commandLine, hint, run, sentence, suggestionText, bareCommand } from './suggestions.js';
+export type { Command as SuggestedCommand, Operation, OperationArgs, Suggestion, SuggestionPart, CommandPart } from './suggestions.js';
+export { flattenBlocked, upstreamSubgraph, prerequisitesOf, reachFrom, type BlockedRow, type Graph } from './views.js';

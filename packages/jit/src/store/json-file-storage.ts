@@ -59,6 +59,7 @@
  * lists, then offers only those whose issue is free, so the work the
  * tracker does next reads the write the follow-up belongs to.
  */
+import { command, hint, run } from './suggestions.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { LockMode, LockRequest } from 'jit-lock';
@@ -446,7 +447,7 @@ export class JsonFileStorage implements Storage {
     if (path.basename(this.jitDir) !== JIT_DIR_NAME) {
       // Not a store (whatever it holds): never write a single file into someone else's folder.
       throw new JitError('NOT_INITIALIZED', `No jit store at ${this.jitDir}: a store is a folder named ${JIT_DIR_NAME}, as \`jit init\` makes it.`, {
-        suggestions: [`Run \`jit init\` in your project folder and open its ${JIT_DIR_NAME} folder.`],
+        suggestions: [hint`${run(command('init'))} in your project folder and open its ${JIT_DIR_NAME} folder.`],
         details: { path: this.jitDir },
       });
     }
@@ -454,7 +455,7 @@ export class JsonFileStorage implements Storage {
       checkDirectory(this.jitDir);
     } catch (error) {
       if ((error as JitError).details?.['errno'] === 'ENOENT') {
-        throw new JitError('NOT_INITIALIZED', `No jit store at ${this.jitDir}.`, { suggestions: ['Run `jit init` in your project folder.'], details: { path: this.jitDir } });
+        throw new JitError('NOT_INITIALIZED', `No jit store at ${this.jitDir}.`, { suggestions: [hint`${run(command('init'))} in your project folder.`], details: { path: this.jitDir } });
       }
       throw error;
     }
@@ -616,7 +617,7 @@ export class JsonFileStorage implements Storage {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new JitError('CORRUPT_FILE', `The index ${this.indexPath} is missing.`, {
-          suggestions: ['Run `jit validate --fix` to rebuild it from the issue files.'],
+          suggestions: [hint`${run(command('validate', { fix: true }))} to rebuild it from the issue files.`],
           details: { path: this.indexPath },
         });
       }

@@ -3,6 +3,7 @@
  * Every rule lives here: readiness, state transitions, claims, gates,
  * dependency cycles. Storage only provides transactions.
  */
+import { bare, command, hint, run } from './suggestions.js';
 import { JitError } from './errors.js';
 import { newIssueId, newUuid, normalizeIdInput, resolveId } from './ids.js';
 import { EVENT_TYPES, STATES } from './model.js';
@@ -61,7 +62,7 @@ function now(): string {
 }
 
 function notFound(id: string, code: 'ISSUE_NOT_FOUND' | 'DEPENDENCY_NOT_FOUND' = 'ISSUE_NOT_FOUND'): JitError {
-  return new JitError(code, `No issue with id ${id}.`, { suggestions: ['Run `jit issue list` to see the ids.'], details: { id } });
+  return new JitError(code, `No issue with id ${id}.`, { suggestions: [hint`${run(command('issue.list'))} to see the ids.`], details: { id } });
 }
 
 /** Asked by a transaction whose dependency locks went stale: run it again with fresh ones. */
@@ -299,7 +300,7 @@ export class Tracker implements TrackerApi {
       }
     }
     throw new JitError('NO_READY_ISSUE', 'No ready issue to claim' + (priority || hasLabel ? ' matching the filter.' : '.'), {
-      suggestions: ['Run `jit query blocked` to see what waits on what.'],
+      suggestions: [hint`${run(command('query.blocked'))} to see what waits on what.`],
     });
   }
 
@@ -374,7 +375,7 @@ export class Tracker implements TrackerApi {
       if (existing && JSON.stringify(existing) === JSON.stringify(gate)) return { ...existing, changed: false };
       if (existing) {
         throw new JitError('ALREADY_EXISTS', `Gate ${gate.key} is already in the registry, with another definition.`, {
-          suggestions: [`jit registry show ${gate.key}`],
+          suggestions: [bare(command('registry.show', { key: gate.key }))],
           details: { key: gate.key },
         });
       }
@@ -421,7 +422,7 @@ export class Tracker implements TrackerApi {
       if (issue.state === 'done') {
         // A done issue has passed all its gates; a new one would make that false.
         throw new JitError('INVALID_TRANSITION', `Issue ${short(id)} is done: reopen it before adding gate ${gateKey}.`, {
-          suggestions: [`jit issue update ${short(id)} --state in_progress`],
+          suggestions: [bare(command('issue.update', { id: short(id), state: 'in_progress' }))],
           details: { id, state: issue.state, key: gateKey },
         });
       }
@@ -634,7 +635,7 @@ export class Tracker implements TrackerApi {
       return resolveId(idOrPrefix, known.keys());
     } catch (error) {
       if (error instanceof JitError && error.code === 'ISSUE_NOT_FOUND' && code !== error.code) {
-        throw new JitError(code, error.message, { suggestions: error.suggestions, details: error.details });
+        throw new JitError(code, error.message, { suggestions: error.hints, details: error.details });
       }
       throw error;
     }
@@ -717,13 +718,13 @@ export class Tracker implements TrackerApi {
     if ((wanted === 'ready' || wanted === 'in_progress') && !dependenciesDone) {
       const waiting = unfinishedDependencies(issue, (d) => tx.issue(d)?.state);
       throw new JitError('INVALID_TRANSITION', `Issue ${short(issue.id)} cannot be ${wanted}: it waits for ${waiting.map(short).join(', ')}.`, {
-        suggestions: ['Finish the dependencies first, or remove them with `jit dep rm`.'],
+        suggestions: [hint`Finish the dependencies first, or remove them with ${command('dep.remove')}.`],
         details: { id: issue.id, state: issue.state, wanted, waiting_for: waiting },
       });
     }
     if (wanted === 'gated' && pendingGates(issue).length === 0) {
       throw new JitError('INVALID_TRANSITION', `Issue ${short(issue.id)} cannot be gated: it has no pending gates.`, {
-        suggestions: ['Add a gate with `jit gate add` first.'],
+        suggestions: [hint`Add a gate with ${command('gate.add')} first.`],
         details: { id: issue.id, state: issue.state, wanted },
       });
     }
@@ -734,7 +735,7 @@ export class Tracker implements TrackerApi {
   private claimLocked(issue: Issue, assignee: string, dependenciesDone: boolean, tx: IssueTx): Issue {
     if (issue.assignee !== null && issue.assignee !== assignee) {
       throw new JitError('ALREADY_CLAIMED', `Issue ${short(issue.id)} is already claimed by ${issue.assignee}.`, {
-        suggestions: ['Pick another issue (`jit query ready`) or ask its holder to release it.'],
+        suggestions: [hint`Pick another issue (${command('query.ready')}) or ask its holder to release it.`],
         details: { id: issue.id, assignee: issue.assignee },
       });
     }
@@ -756,7 +757,7 @@ export class Tracker implements TrackerApi {
       const { id } = issue;
       if (!issue.gates_required.includes(gateKey)) {
         throw new JitError('GATE_NOT_FOUND', `Issue ${short(id)} does not require gate ${gateKey}.`, {
-          suggestions: [`jit gate add ${short(id)} ${gateKey}`],
+          suggestions: [bare(command('gate.add', { id: short(id), key: gateKey }))],
           details: { id, key: gateKey },
         });
       }
@@ -768,7 +769,7 @@ export class Tracker implements TrackerApi {
       if (status === 'failed' && issue.state === 'done') {
         // A done issue has passed all its gates (as addGate keeps true); a failed one would make that false.
         throw new JitError('INVALID_TRANSITION', `Issue ${short(id)} is done: reopen it before failing gate ${gateKey}.`, {
-          suggestions: [`jit issue update ${short(id)} --state in_progress`],
+          suggestions: [bare(command('issue.update', { id: short(id), state: 'in_progress' }))],
           details: { id, state: issue.state, key: gateKey },
         });
       }
@@ -921,7 +922,7 @@ function readyWork(summaries: ReadonlyMap<string, IssueSummary>): IssueSummary[]
 
 function cycleError(cycle: string[]): JitError {
   return new JitError('CYCLE', `Refused: the dependency would close a cycle ${describeCycle(cycle, short)}.`, {
-    suggestions: ['Remove one of the edges on the cycle first (`jit dep rm`), or reverse the dependency.'],
+    suggestions: [hint`Remove one of the edges on the cycle first (${command('dep.remove')}), or reverse the dependency.`],
     details: { cycle },
   });
 }
@@ -929,14 +930,17 @@ function cycleError(cycle: string[]): JitError {
 function gateInUse(key: string, ids: readonly string[]): JitError {
   const shown = ids.slice(0, 10).map(short).join(', ') + (ids.length > 10 ? ` and ${ids.length - 10} more` : '');
   return new JitError('GATE_IN_USE', `Gate ${key} is still required by ${ids.length} issue${ids.length === 1 ? '' : 's'}: ${shown}.`, {
-    suggestions: [`jit registry remove ${key} --drop-requirements`, ...ids.slice(0, 3).map((id) => `jit gate remove ${short(id)} ${key}`)],
+    suggestions: [
+      bare(command('registry.remove', { key, dropRequirements: true })),
+      ...ids.slice(0, 3).map((id) => bare(command('gate.remove', { id: short(id), key }))),
+    ],
     details: { key, issues: [...ids] },
   });
 }
 
 function gateNotFound(key: string): JitError {
   return new JitError('GATE_NOT_FOUND', `Gate ${key} is not in the registry.`, {
-    suggestions: [`jit registry add ${key} --title "..."`, 'jit registry list'],
+    suggestions: [bare(command('registry.add', { key, title: '...' })), bare(command('registry.list'))],
     details: { key },
   });
 }
