@@ -9,13 +9,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { JitError } from './errors.js';
 
-/**
- * The name of a store folder. A store is a folder with this name, and
- * nothing else: a folder that merely holds an index.json is someone else's
- * and is never written (every store `jit init` ever made is named so).
- */
-export const JIT_DIR_NAME = '.jit';
-
 // O_NOFOLLOW does not exist on Windows (0 there); symlinks are checked with lstat as well.
 const NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
 // Opening a FIFO waits for its other end, forever: O_NONBLOCK makes the open return at once, so

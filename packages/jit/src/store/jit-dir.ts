@@ -3,9 +3,9 @@ import { command, hint, run, type Suggestion } from './suggestions.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { JitError } from './errors.js';
-import { JIT_DIR_NAME, createFileIfMissing, fsError, listDirectory, makeDirectory, unsafePath } from './files.js';
+import { createFileIfMissing, fsError, listDirectory, makeDirectory, unsafePath } from './files.js';
 import { JsonFileStorage } from './json-file-storage.js';
-import { SCHEMA_VERSION } from './schema.js';
+import { INDEX_FILE, INITIAL_DIRS, INITIAL_FILES, ISSUES_DIR, JIT_DIR_NAME } from './layout.js';
 import { Tracker } from './tracker.js';
 
 export { JIT_DIR_NAME };
@@ -93,7 +93,6 @@ export function resolveJitDir(options: { dir?: string; cwd?: string; env?: NodeJ
   );
 }
 
-const GITIGNORE = '# Written by jit: lock files, unfinished temp files and in-flight markers are not data.\n*.lock\n.*.tmp\npending/\n';
 
 /**
  * Creates `projectDir/.jit` with an empty index, gate registry and event log.
@@ -129,22 +128,16 @@ export function initJit(projectDir: string): InitResult {
   }
   const created = makeDirectory(jitDir);
   const made: string[] = [];
-  for (const dir of ['issues', 'pending']) if (makeDirectory(path.join(jitDir, dir))) made.push(`${dir}/`);
+  for (const dir of INITIAL_DIRS) if (makeDirectory(path.join(jitDir, dir))) made.push(`${dir}/`);
   // Issue files but no index (deleted, or lost in a copy): an empty index would hide them all.
-  const rebuilt = !fs.existsSync(path.join(jitDir, 'index.json')) && hasIssueFiles(jitDir) ? new JsonFileStorage(jitDir).createMissingIndex() : null;
-  if (rebuilt) made.push('index.json');
-  const files: [string, string][] = [
-    ['index.json', `{"schema_version":${SCHEMA_VERSION},"issues":{\n}}\n`],
-    ['gates.json', JSON.stringify({ schema_version: SCHEMA_VERSION, gates: {} }, null, 2) + '\n'],
-    ['events.jsonl', ''],
-    ['.gitignore', GITIGNORE],
-  ];
-  for (const [name, text] of files) if (createFileIfMissing(jitDir, name, text)) made.push(name);
+  const rebuilt = !fs.existsSync(path.join(jitDir, INDEX_FILE)) && hasIssueFiles(jitDir) ? new JsonFileStorage(jitDir).createMissingIndex() : null;
+  if (rebuilt) made.push(INDEX_FILE);
+  for (const [name, text] of INITIAL_FILES) if (createFileIfMissing(jitDir, name, text)) made.push(name);
   return { path: jitDir, created, repaired: created ? [] : made, ...(rebuilt ? { rebuilt_index: rebuilt } : {}) };
 }
 
 function hasIssueFiles(jitDir: string): boolean {
-  return listDirectory(path.join(jitDir, 'issues')).some((name) => name.endsWith('.json') && !name.startsWith('.'));
+  return listDirectory(path.join(jitDir, ISSUES_DIR)).some((name) => name.endsWith('.json') && !name.startsWith('.'));
 }
 
 /** A Tracker on the store at `jitDir`. Cheap: nothing is read until the first operation. */

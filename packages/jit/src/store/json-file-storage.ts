@@ -65,7 +65,6 @@ import path from 'node:path';
 import type { LockMode, LockRequest } from 'jit-lock';
 import { JitError } from './errors.js';
 import {
-  JIT_DIR_NAME,
   TEMP_FILE,
   appendText,
   checkDirectory,
@@ -85,7 +84,8 @@ import {
 import { RANK, fileLocker, lockFileSync, type HeldLocks, type Locker } from './locker.js';
 import type { GateDefinition, Issue, JitEvent } from './model.js';
 import { EventLog } from './event-log.js';
-import { SCHEMA_VERSION, freezeSummary, parseGates, parseIndex, parseIssue, summarize } from './schema.js';
+import { GATES_FILE, INDEX_FILE, JIT_DIR_NAME, gatesText, indexText, storeLayout } from './layout.js';
+import { freezeSummary, parseGates, parseIndex, parseIssue, summarize } from './schema.js';
 import type { EventFilter, FollowUp, GraphTx, IssueLocks, IssueTx, Storage, StorageCheck } from './storage.js';
 import type { IssueSummary, ValidationProblem } from './tracker-api.js';
 
@@ -127,13 +127,15 @@ export class JsonFileStorage implements Storage {
   private indexCache: { stamp: string; summaries: Summaries; reusable: boolean } | null = null;
 
   constructor(jitDir: string, options: JsonFileStorageOptions = {}) {
-    this.jitDir = path.resolve(jitDir);
+    ({
+      jitDir: this.jitDir,
+      issuesDir: this.issuesDir,
+      pendingDir: this.pendingDir,
+      indexPath: this.indexPath,
+      gatesPath: this.gatesPath,
+      eventsPath: this.eventsPath,
+    } = storeLayout(jitDir));
     this.description = `files at ${this.jitDir}`;
-    this.issuesDir = path.join(this.jitDir, 'issues');
-    this.pendingDir = path.join(this.jitDir, 'pending');
-    this.indexPath = path.join(this.jitDir, 'index.json');
-    this.gatesPath = path.join(this.jitDir, 'gates.json');
-    this.eventsPath = path.join(this.jitDir, 'events.jsonl');
     this.locker = options.locker ?? fileLocker;
     this.events = new EventLog(this.eventsPath, (mode) => this.lock([{ path: this.lockPath('events'), mode, rank: RANK.events }]));
   }
@@ -290,7 +292,7 @@ export class JsonFileStorage implements Storage {
         const issues = (): Issue[] => this.issueFileIds().map((id) => this.readIssueFileOrKeep(id)).filter((issue): issue is Issue => !!issue);
         const result = apply(draft, issues);
         const text = gatesText(draft);
-        if (text !== gatesText(before)) writeFileAtomic(this.jitDir, 'gates.json', text);
+        if (text !== gatesText(before)) writeFileAtomic(this.jitDir, GATES_FILE, text);
         return result;
       } finally {
         held.release();
@@ -364,7 +366,7 @@ export class JsonFileStorage implements Storage {
         if (issue === undefined) unreadable.push(this.issuePath(id));
         else if (issue) summaries.set(id, freezeSummary(summarize(issue)));
       }
-      return createFileIfMissing(this.jitDir, 'index.json', indexText(summaries)) ? { issues: summaries.size, unreadable } : null;
+      return createFileIfMissing(this.jitDir, INDEX_FILE, indexText(summaries)) ? { issues: summaries.size, unreadable } : null;
     } finally {
       held.release();
     }
@@ -631,7 +633,7 @@ export class JsonFileStorage implements Storage {
   }
 
   private writeIndex(summaries: Summaries): void {
-    writeFileAtomic(this.jitDir, 'index.json', indexText(summaries));
+    writeFileAtomic(this.jitDir, INDEX_FILE, indexText(summaries));
     // Our own write: cache what we wrote instead of parsing it again (once it is old enough to trust its stamp).
     const stat = fs.lstatSync(this.indexPath, { bigint: true });
     this.indexCache = { stamp: indexStamp(stat), summaries, reusable: settled(stat) };
@@ -899,10 +901,6 @@ export class JsonFileStorage implements Storage {
 }
 
 /** index.json's text. One summary per line: small diffs, and fast to write for 10,000 issues. */
-function indexText(summaries: Summaries): string {
-  const lines = [...summaries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([id, s]) => `${JSON.stringify(id)}:${JSON.stringify(s)}`);
-  return `{"schema_version":${SCHEMA_VERSION},"issues":{\n${lines.join(',\n')}\n}}\n`;
-}
 
 /**
  * How close to its last change a file must not be read for its stamp to be
@@ -931,6 +929,3 @@ function indexStamp(stat: fs.BigIntStats): string {
   return `${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
 }
 
-function gatesText(gates: Map<string, GateDefinition>): string {
-  return JSON.stringify({ schema_version: SCHEMA_VERSION, gates: Object.fromEntries([...gates].sort(([a], [b]) => a.localeCompare(b))) }, null, 2) + '\n';
-}
