@@ -4,9 +4,8 @@
  * one JSON document), otherwise one line on stderr; and the exit code from
  * exit-codes.ts. Stack traces only with JIT_DEBUG=1, on stderr.
  */
-import { toJitError } from '../store/errors.js';
+import { toJitError, withHints } from '../store/core.js';
 import { exitCodeFor, type ExitCode } from './exit-codes.js';
-import { withHints } from '../store/hints.js';
 import { oneLine, painter, STDERR, writeJson, writeOut } from './output.js';
 
 /**

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { JitError } from '../store/errors.js';
+import { JitError } from '../store/core.js';
 import { EXIT } from './exit-codes.js';
 import { reportFailure } from './failure.js';
 import { STDOUT, writeJson, writeOut } from './output.js';

@@ -7,8 +7,7 @@
  * OPERATION_TOOLS is exhaustive over the store's operations and names tools by
  * their typed names, so a new operation or a renamed tool breaks the build.
  */
-import type { Command, Operation, OperationArgs, Suggestion } from '../store/suggestions.js';
-import { bareCommand } from '../store/suggestions.js';
+import { bareCommand, type SuggestedCommand as Command, type Operation, type OperationArgs, type Suggestion } from '../store/core.js';
 import type { ToolName } from './tools.js';
 
 export interface Rendering {

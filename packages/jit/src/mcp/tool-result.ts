@@ -5,8 +5,7 @@
  * stable code, never protocol errors, so an agent can act on them.
  */
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { withHints } from '../store/hints.js';
-import { JitError } from '../store/errors.js';
+import { withHints, JitError } from '../store/core.js';
 import { agentSuggestions } from './suggestions.js';
 
 /** What a tool returns: the data (a JSON object, as the CLI's --json prints it) and a line a person can read. */

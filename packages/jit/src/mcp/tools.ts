@@ -6,13 +6,7 @@
  */
 import { z } from 'zod';
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
-import { JitError } from '../store/errors.js';
-import { PRIORITIES, STATES } from '../store/model.js';
-import { isReservedKey, parsePriority, RESERVED_KEYS } from '../store/rules.js';
-import type { Issue } from '../store/model.js';
-import { pendingNotes } from '../store/hints.js';
-import { flattenBlocked } from '../store/views.js';
-import type { IssueSummary, PendingFollowUp, TrackerApi } from '../store/tracker-api.js';
+import { JitError, PRIORITIES, STATES, isReservedKey, parsePriority, RESERVED_KEYS, pendingNotes, flattenBlocked, type Issue, type IssueSummary, type PendingFollowUp, type TrackerApi } from '../store/core.js';
 import type { ToolOutput } from './tool-result.js';
 
 /** Every tool's name: the suggestion renderer (suggestions.ts) names tools by this type, so renaming one breaks the build there. */

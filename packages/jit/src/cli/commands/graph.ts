@@ -1,6 +1,6 @@
 /** `jit graph ...`: the dependency graph as a tree, as lists, or exported for Graphviz / Mermaid. */
 import { Option, type Command } from 'commander';
-import { prerequisitesOf, reachFrom, upstreamSubgraph, type Graph } from '../../store/views.js';
+import { prerequisitesOf, reachFrom, upstreamSubgraph, type Graph } from '../../store/core.js';
 import { action } from '../context.js';
 import { writeExportFile } from '../export-file.js';
 import { integerOption } from '../options.js';

@@ -1,7 +1,6 @@
 /** `jit query ...`: the read-only questions an agent asks, answered from the index. */
 import type { Argument, Command } from 'commander';
-import type { IssueFilter } from '../../store/tracker-api.js';
-import { flattenBlocked, type BlockedRow } from '../../store/views.js';
+import { flattenBlocked, type IssueFilter, type BlockedRow } from '../../store/core.js';
 import { action, type Invocation } from '../context.js';
 import { printIssueList, renderTable, shortId, stateStyle } from '../output.js';
 
