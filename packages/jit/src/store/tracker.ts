@@ -16,15 +16,17 @@ import {
   checkContext,
   checkDescription,
   checkGateKey,
+  checkBoolean,
+  checkCount,
+  checkInput,
   checkLabel,
+  checkList,
   checkTitle,
   checkToken,
   describeCycle,
-  findCycles,
   findPath,
   isTerminal,
   labelMatcher,
-  missedAutomaticMove,
   parsePriority,
   parseState,
   pendingGates,
@@ -51,7 +53,7 @@ import type {
   UpdateIssueInput,
   ValidationReport,
 } from './tracker-api.js';
-
+import { validateStore } from './validate.js';
 
 const short = (id: string): string => id.slice(0, 8);
 let lastTimestamp = 0;
@@ -555,68 +557,18 @@ export class Tracker implements TrackerApi {
 
   // ------------------------------------------------------------- integrity
 
+  /** The store's integrity check and crash recovery: see validate.ts. */
   async validate(options: { fix?: boolean } = {}): Promise<ValidationReport> {
-    const fix = options.fix === true;
-    const { problems, fixed, recovered } = await this.storage.check({ fix });
-    // Follow-ups interrupted writers left (every reader and writer tries them too; validate waits for busy issues).
-    for (const followUp of await this.storage.listFollowUps()) {
-      if ((await this.runFollowUps([followUp], true)).length > 0) continue;
-      const what = followUp.kind === 'self' ? `issue ${followUp.issueId}` : `the issues waiting for ${followUp.issueId}`;
-      recovered.push(`re-checked ${what} against their dependencies (a writer stopped before this follow-up)`);
-    }
-    const issues = await this.storage.readAllIssues({ skipCorrupt: true }); // check() reported those
-    const byId = new Map(issues.map((issue) => [issue.id, issue]));
-    const gates = await this.storage.readGates();
-    const stale: { id: string; from: string; to: string }[] = [];
-    // From the event log: when each issue last finished (a move from unfinished
-    // to finished: done -> archived or rejected -> done finish nothing anew)
-    // and when each last entered backlog.
-    const finishedAt = new Map<string, string>();
-    const enteredBacklogAt = new Map<string, string>();
-    // Streamed: the log can be far bigger than memory.
-    await this.storage.scanEvents({ type: 'issue_state_changed' }, (event) => {
-      if (!event.issue_id) return;
-      const to = event['to'] as State;
-      if (isTerminal(to) && !isTerminal(event['from'] as State)) finishedAt.set(event.issue_id, event.timestamp);
-      if (to === 'backlog') enteredBacklogAt.set(event.issue_id, event.timestamp);
-    });
-    for (const issue of issues) {
-      for (const dep of issue.dependencies) {
-        if (!byId.has(dep)) {
-          problems.push({ kind: 'dangling_dependency', message: `Issue ${issue.id} waits for ${dep}, which does not exist.`, issue_id: issue.id, fixable: false });
-        }
-      }
-      for (const key of issue.gates_required) {
-        if (!gates.has(key)) {
-          problems.push({
-            kind: 'unknown_gate',
-            message: `Issue ${issue.id} requires gate ${key}, which is not in the registry: drop it (\`jit gate remove ${short(issue.id)} ${key}\`) or define it again (\`jit registry add ${key} --title ...\`).`,
-            issue_id: issue.id,
-            fixable: false,
-          });
-        }
-      }
-      // Without an event (a log cut short): an issue entered backlog when it was
-      // created (it starts there while it waits), a dependency finished when last edited.
-      const missed = missedAutomaticMove({ ...issue, enteredBacklogAt: enteredBacklogAt.get(issue.id) ?? issue.created_at }, (d) => {
-        const dependency = byId.get(d);
-        return dependency && { state: dependency.state, finishedAt: finishedAt.get(d) ?? dependency.updated_at };
-      });
-      if (missed) stale.push({ id: issue.id, from: issue.state, to: missed });
-    }
-    // Dependents a finished issue's move left behind without a stored
-    // follow-up (written by an older jit, or the follow-up was lost with a
-    // disk): crash recovery, done by every validate. reconcile() re-reads
-    // under the issue's lock, so a follow-up still under way is harmless.
-    for (const { id, from, to } of stale) {
-      await this.reconcile(id);
-      recovered.push(`moved issue ${id} from ${from} to ${to} to match its dependencies (a writer died before its follow-up)`);
-    }
-    for (const cycle of findCycles(byId.keys(), (id) => byId.get(id)?.dependencies ?? [])) {
-      problems.push({ kind: 'cycle', message: `Dependency cycle: ${describeCycle(cycle, short)}.`, issue_id: cycle[0], fixable: false });
-    }
-    const remaining = problems.filter((p) => !(fix && p.fixable));
-    return { ok: remaining.length === 0, problems, fixed, recovered };
+    return validateStore(
+      this.storage,
+      {
+        finishFollowUp: async (followUp) => (await this.runFollowUps([followUp], true)).length === 0,
+        reconcile: async (id) => {
+          await this.reconcile(id);
+        },
+      },
+      options,
+    );
   }
 
   // -------------------------------------------------------------- internal
@@ -653,7 +605,6 @@ export class Tracker implements TrackerApi {
     const targets = new Set([...summaries.keys(), ...(summaries.get(fromId)?.dependencies ?? [])]);
     return [fromId, this.resolveIn(targets, to, 'DEPENDENCY_NOT_FOUND')];
   }
-
 
   /** Resolves the id and runs `change` on it (see changeWithDependencies). */
   private async changeIssue(idOrPrefix: string, change: (issue: Issue, dependenciesDone: boolean, tx: IssueTx) => Issue): Promise<Changed> {
@@ -959,19 +910,6 @@ function dropEmpty(context: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(context).filter(([, value]) => value !== ''));
 }
 
-function checkInput(input: unknown): void {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new JitError('INVALID_ARGUMENT', `Invalid input ${preview(input)}: expected an object of fields.`, { details: { field: 'input' } });
-  }
-}
-
-function checkList(field: string, value: unknown): unknown[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value) || value.length > 1000) {
-    throw new JitError('INVALID_ARGUMENT', `Invalid ${field} ${preview(value)}: expected a list (up to 1000 entries).`, { details: { field } });
-  }
-  return value;
-}
 
 function eventFilter(query: Omit<EventQuery, 'limit'>): EventFilter {
   checkInput(query);
@@ -984,14 +922,3 @@ function eventFilter(query: Omit<EventQuery, 'limit'>): EventFilter {
   return { type: query.type, issuePrefix: query.issueId === undefined ? undefined : normalizeIdInput(query.issueId) };
 }
 
-function checkBoolean(field: string, value: unknown): boolean {
-  if (typeof value !== 'boolean') throw new JitError('INVALID_ARGUMENT', `Invalid ${field} ${preview(value)}: expected true or false.`, { details: { field } });
-  return value;
-}
-
-function checkCount(field: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 1_000_000) {
-    throw new JitError('INVALID_ARGUMENT', `Invalid ${field} ${preview(value)}: expected a whole number from 0 to 1000000.`, { details: { field } });
-  }
-  return value;
-}
