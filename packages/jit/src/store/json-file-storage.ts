@@ -84,6 +84,7 @@ import {
 import { RANK, fileLocker, lockFileSync, type HeldLocks, type Locker } from './locker.js';
 import type { GateDefinition, Issue, JitEvent } from './model.js';
 import { EventLog } from './event-log.js';
+import { PendingJournal, newFollowUp } from './index-journal.js';
 import { GATES_FILE, INDEX_FILE, JIT_DIR_NAME, gatesText, indexText, storeLayout } from './layout.js';
 import { freezeSummary, parseGates, parseIndex, parseIssue, summarize } from './schema.js';
 import type { EventFilter, FollowUp, GraphTx, IssueLocks, IssueTx, Storage, StorageCheck } from './storage.js';
@@ -95,13 +96,9 @@ export interface JsonFileStorageOptions {
 }
 
 const ISSUE_FILE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.json$/;
-const MARKER = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.\d+\.\d+$/;
-/** A follow-up (see FollowUp): a marker with its kind as a suffix, which older versions of jit ignore. */
-const FOLLOW_UP = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.\d+\.\d+\.(dependents|self)$/;
 
 /** One queue per `.jit/` (by file identity) per process: see the header. */
 const queues = new Map<string, Promise<unknown>>();
-let markerCounter = 0;
 
 type Summaries = Map<string, IssueSummary>;
 
@@ -124,6 +121,8 @@ export class JsonFileStorage implements Storage {
   private readonly eventsPath: string;
   private readonly locker: Locker;
   private readonly events: EventLog;
+  /** pending/: the markers and follow-ups (index-journal.ts). */
+  private readonly journal: PendingJournal;
   private indexCache: { stamp: string; summaries: Summaries; reusable: boolean } | null = null;
 
   constructor(jitDir: string, options: JsonFileStorageOptions = {}) {
@@ -136,6 +135,7 @@ export class JsonFileStorage implements Storage {
       eventsPath: this.eventsPath,
     } = storeLayout(jitDir));
     this.description = `files at ${this.jitDir}`;
+    this.journal = new PendingJournal(this.pendingDir);
     this.locker = options.locker ?? fileLocker;
     this.events = new EventLog(this.eventsPath, (mode) => this.lock([{ path: this.lockPath('events'), mode, rank: RANK.events }]));
   }
@@ -149,7 +149,7 @@ export class JsonFileStorage implements Storage {
       const held = await this.lock([this.indexLock('shared')]);
       try {
         index = this.readIndex();
-        pending = this.listPending();
+        pending = this.journal.markersByIssue();
       } finally {
         held.release();
       }
@@ -227,7 +227,7 @@ export class JsonFileStorage implements Storage {
       try {
         result = apply(tx);
         if (tx.changes.size > 0) {
-          this.markPending([...tx.changes.keys()], tx.followUps);
+          this.journal.mark([...tx.changes.keys()], tx.followUps);
           this.writeIssueFiles(tx.changes);
         }
         await this.appendCommittedEvents(tx.events, [...tx.changes.keys()]);
@@ -248,7 +248,7 @@ export class JsonFileStorage implements Storage {
         let issuesHeld: HeldLocks | null = null;
         let changed: string[] = [];
         try {
-          const healed = this.heal(this.readIndex(true), this.listPending(), new Set());
+          const healed = this.heal(this.readIndex(true), this.journal.markersByIssue(), new Set());
           const view = this.graphView(healed);
           const tx = this.newTx(plan(view));
           const issueLocks = [...tx.writable.map((id) => this.issueLock(id, 'exclusive')), ...tx.readOnly.map((id) => this.issueLock(id, 'shared'))];
@@ -267,9 +267,9 @@ export class JsonFileStorage implements Storage {
             else healed.index.delete(id);
           }
           // Markers before the index: a crash after this point heals back to whatever the files say.
-          if (changed.length > 0) this.markPending(changed, tx.followUps);
+          if (changed.length > 0) this.journal.mark(changed, tx.followUps);
           if (changed.length > 0 || healed.modified) this.writeIndex(healed.index);
-          this.clearMarkers(healed.clear);
+          this.journal.clearMarkers(healed.clear);
           indexHeld.release(); // not held across the issue files' fsync (Pattern 1)
           if (changed.length > 0) this.writeIssueFiles(tx.changes);
           await this.appendCommittedEvents(tx.events, [...tx.changes.keys()]);
@@ -304,11 +304,7 @@ export class JsonFileStorage implements Storage {
 
   listFollowUps(): Promise<FollowUp[]> {
     return this.serial(async () => {
-      const found: FollowUp[] = [];
-      for (const token of this.pendingNames()) {
-        const match = FOLLOW_UP.exec(token);
-        if (match) found.push({ kind: match[2] as FollowUp['kind'], issueId: match[1]!, token });
-      }
+      const found = this.journal.followUps();
       // Its transaction still at work: it finishes its own follow-up, and work done now could miss its write.
       return found.filter((f) => !this.isBeingWritten(f.issueId));
     });
@@ -316,7 +312,7 @@ export class JsonFileStorage implements Storage {
 
   finishFollowUps(followUps: readonly FollowUp[]): Promise<void> {
     return this.serial(async () => {
-      for (const { token } of followUps) if (FOLLOW_UP.test(token)) removeFile(this.pendingDir, token);
+      this.journal.clearFollowUps(followUps);
     });
   }
 
@@ -546,7 +542,7 @@ export class JsonFileStorage implements Storage {
       event: (event) => void events.push(event),
       followUp: (kind, issueId) => {
         this.checkId(issueId);
-        const followUp = { kind, issueId, token: `${issueId}.${process.pid}.${++markerCounter}.${kind}` };
+        const followUp = newFollowUp(kind, issueId);
         followUps.push(followUp);
         return followUp;
       },
@@ -644,50 +640,11 @@ export class JsonFileStorage implements Storage {
     return new Map(text === null ? [] : Object.entries(parseGates(text, this.gatesPath).gates));
   }
 
-  /** Markers for `ids` and the transaction's follow-ups, durable before the first issue file is replaced. */
-  private markPending(ids: string[], followUps: readonly FollowUp[] = []): void {
-    makeDirectory(this.pendingDir); // a store made by hand may lack it
-    const names = [...ids.map((id) => `${id}.${process.pid}.${++markerCounter}`), ...followUps.map((f) => f.token)];
-    for (const name of names) {
-      const marker = path.join(this.pendingDir, name);
-      try {
-        fs.closeSync(fs.openSync(marker, fs.constants.O_WRONLY | fs.constants.O_CREAT | (fs.constants.O_NOFOLLOW ?? 0), 0o644));
-      } catch (error) {
-        throw fsError(error, marker, 'create');
-      }
-    }
-    fsyncDirectory(this.pendingDir);
-  }
-
   /** True while some process holds the issue's lock exclusively (its write may be under way). */
   private isBeingWritten(id: string): boolean {
     const probe = this.locker.tryLock(path.join(this.issuesDir, `${id}.lock`), 'shared', RANK.issue);
     probe?.release();
     return probe === null;
-  }
-
-  /** Markers by issue id. */
-  private listPending(): Map<string, string[]> {
-    const byId = new Map<string, string[]>();
-    for (const name of this.pendingNames()) {
-      const id = MARKER.exec(name)?.[1];
-      if (id) byId.set(id, [...(byId.get(id) ?? []), name]);
-    }
-    return byId;
-  }
-
-  /** What pending/ holds. A missing pending/ (store made by an older jit) holds nothing. */
-  private pendingNames(): string[] {
-    try {
-      return fs.readdirSync(this.pendingDir);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw fsError(error, this.pendingDir, 'list');
-    }
-  }
-
-  private clearMarkers(names: string[]): void {
-    for (const name of names) removeFile(this.pendingDir, name);
   }
 
   /**
@@ -759,9 +716,9 @@ export class JsonFileStorage implements Storage {
       const held = await this.lock([this.indexLock('exclusive')]);
       let healed: Healed;
       try {
-        healed = this.heal(this.readIndex(true), this.listPending(), new Set(remaining));
+        healed = this.heal(this.readIndex(true), this.journal.markersByIssue(), new Set(remaining));
         if (healed.modified) this.writeIndex(healed.index);
-        this.clearMarkers(healed.clear);
+        this.journal.clearMarkers(healed.clear);
       } finally {
         held.release();
       }
@@ -825,10 +782,10 @@ export class JsonFileStorage implements Storage {
       if (error instanceof JitError && error.code === 'CORRUPT_FILE') return; // checkIndex reports it
       throw error;
     }
-    const healed = this.heal(index, this.listPending(), new Set());
+    const healed = this.heal(index, this.journal.markersByIssue(), new Set());
     const behind = [...index.keys(), ...healed.index.keys()].filter((id) => index.get(id) !== healed.index.get(id));
     if (healed.modified) this.writeIndex(healed.index);
-    this.clearMarkers(healed.clear);
+    this.journal.clearMarkers(healed.clear);
     for (const id of new Set(behind)) recovered.push(`brought the index summary of ${id} up to its issue file (a writer died between the two)`);
   }
 
@@ -840,7 +797,7 @@ export class JsonFileStorage implements Storage {
    * rebuild has read. Markers that appear later stay for their writers.
    */
   private checkIndex(fix: boolean, problems: ValidationProblem[], fixed: string[]): void {
-    const listed = this.listPending();
+    const listed = this.journal.markersByIssue();
     const inFlight = new Set([...listed.keys()].filter((id) => this.isBeingWritten(id)));
     const fromFiles: Summaries = new Map();
     const corrupt = new Set<string>();
@@ -865,7 +822,7 @@ export class JsonFileStorage implements Storage {
       problems.push({ kind: 'corrupt_file', message: error.message, path: this.indexPath, fixable: replaceable });
     }
     // A summary may lag its file while a marker names it: not a problem to report.
-    const marked = new Set([...listed.keys(), ...this.listPending().keys()]);
+    const marked = new Set([...listed.keys(), ...this.journal.markersByIssue().keys()]);
     let mismatches = 0;
     if (stored) {
       for (const [id, summary] of fromFiles) {
@@ -895,7 +852,7 @@ export class JsonFileStorage implements Storage {
       if (entry) rebuilt.set(id, entry);
     }
     this.writeIndex(rebuilt);
-    this.clearMarkers(finishedMarkers);
+    this.journal.clearMarkers(finishedMarkers);
     fixed.push(`rebuilt ${this.indexPath} from ${fromFiles.size} issue files`);
   }
 }
