@@ -6,12 +6,11 @@
 import { bare, command, hint, run } from './suggestions.js';
 import { JitError } from './errors.js';
 import { newIssueId, newUuid, normalizeIdInput, resolveId } from './ids.js';
-import { EVENT_TYPES, STATES } from './model.js';
+import { EVENT_TYPES } from './model.js';
 import type { EventType, GateDefinition, Issue, JitEvent, State } from './model.js';
 import {
   automaticState,
   byAge,
-  byUrgency,
   checkAssignee,
   checkContext,
   checkDescription,
@@ -53,6 +52,7 @@ import type {
   UpdateIssueInput,
   ValidationReport,
 } from './tracker-api.js';
+import { blockedIssues, dependencyGraph, readyWork, rootIssues, statusReport, waitingFor } from './queries.js';
 import { validateStore } from './validate.js';
 
 const short = (id: string): string => id.slice(0, 8);
@@ -475,63 +475,26 @@ export class Tracker implements TrackerApi {
   }
 
   async queryBlocked(): Promise<BlockedIssue[]> {
-    const summaries = await this.loadSummaries();
-    const blocked: BlockedIssue[] = [];
-    for (const summary of [...summaries.values()].sort(byAge)) {
-      const reasons = blockingDependencies(summary, summaries).map((d) => `waits for ${short(d)} (${summaries.get(d)!.state})`);
-      if (summary.state === 'gated') {
-        // Gate results live only in the issue file; gated issues are few, so read just those.
-        const issue = await this.storage.readIssue(summary.id);
-        for (const key of issue ? pendingGates(issue) : []) reasons.push(`gate ${key} ${issue!.gates_status[key]?.status ?? 'pending'}`);
-      }
-      if (reasons.length > 0) blocked.push({ issue: summary, reasons });
-    }
-    return blocked;
+    return blockedIssues(await this.loadSummaries(), (id) => this.storage.readIssue(id));
   }
 
   async status(): Promise<StatusReport> {
-    const summaries = await this.loadSummaries();
-    const byState = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<State, number>;
-    let ready = 0;
-    let blocked = 0;
-    for (const summary of summaries.values()) {
-      byState[summary.state]++;
-      const waiting = blockingDependencies(summary, summaries).length > 0;
-      if (summary.state === 'ready' && summary.assignee === null && !waiting) ready++;
-      if (summary.state === 'gated' || waiting) blocked++;
-    }
-    return { total: summaries.size, by_state: byState, ready, blocked };
+    return statusReport(await this.loadSummaries());
   }
 
   // ----------------------------------------------------------------- graph
 
   async graphEdges(): Promise<{ nodes: IssueSummary[]; edges: GraphEdge[] }> {
-    const nodes = [...(await this.loadSummaries()).values()].sort(byAge);
-    return { nodes, edges: nodes.flatMap((n) => n.dependencies.map((to) => ({ from: n.id, to }))) };
+    return dependencyGraph(await this.loadSummaries());
   }
 
   async downstream(idOrPrefix: string): Promise<IssueSummary[]> {
     const summaries = await this.loadSummaries();
-    const id = this.resolveIn(summaries, idOrPrefix);
-    const dependents = new Map<string, string[]>();
-    for (const s of summaries.values()) {
-      for (const d of s.dependencies) {
-        const list = dependents.get(d);
-        if (list) list.push(s.id);
-        else dependents.set(d, [s.id]);
-      }
-    }
-    const seen = new Set<string>([id]);
-    const queue = [id];
-    for (let i = 0; i < queue.length; i++) {
-      for (const next of dependents.get(queue[i]!) ?? []) if (!seen.has(next)) (seen.add(next), queue.push(next));
-    }
-    seen.delete(id);
-    return [...seen].map((d) => summaries.get(d)!).sort(byAge);
+    return waitingFor(summaries, this.resolveIn(summaries, idOrPrefix));
   }
 
   async roots(): Promise<IssueSummary[]> {
-    return [...(await this.loadSummaries()).values()].filter((s) => s.dependencies.length === 0).sort(byAge);
+    return rootIssues(await this.loadSummaries());
   }
 
   // ---------------------------------------------------------------- events
@@ -860,16 +823,7 @@ function dependentsOf(summaries: ReadonlyMap<string, IssueSummary>, id: string):
   return [...summaries.values()].filter((s) => s.dependencies.includes(id)).map((s) => s.id);
 }
 
-function blockingDependencies(summary: IssueSummary, summaries: ReadonlyMap<string, IssueSummary>): string[] {
-  if (isTerminal(summary.state)) return [];
-  return unfinishedDependencies(summary, (d) => summaries.get(d)?.state);
-}
 
-function readyWork(summaries: ReadonlyMap<string, IssueSummary>): IssueSummary[] {
-  return [...summaries.values()]
-    .filter((s) => s.state === 'ready' && s.assignee === null && unfinishedDependencies(s, (d) => summaries.get(d)?.state).length === 0)
-    .sort(byUrgency);
-}
 
 function cycleError(cycle: string[]): JitError {
   return new JitError('CYCLE', `Refused: the dependency would close a cycle ${describeCycle(cycle, short)}.`, {
