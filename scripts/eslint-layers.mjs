@@ -26,6 +26,14 @@ const MAY_IMPORT = {
   'jit-tracker': ['store', 'cli', 'mcp', 'jit-lock'],
 };
 
+/**
+ * The store's public surface: the faces import it only through these modules
+ * (index.ts, and core.ts, its part that loads without the file store and the
+ * lock addon, for the CLI's start-up), never its internals.
+ */
+const STORE_ENTRY_POINTS = ['packages/jit/src/store/index', 'packages/jit/src/store/core'];
+const FACES = ['cli', 'mcp'];
+
 /** The one arrow between the faces: `jit mcp` starts the MCP server. */
 const EXCEPTIONS = [{ file: 'packages/jit/src/cli/commands/mcp.ts', may: 'mcp' }];
 
@@ -33,6 +41,12 @@ function layerOfPath(absolute) {
   const relative = path.relative(REPO, absolute).split(path.sep).join('/');
   if (relative.startsWith('../') || path.isAbsolute(relative)) return undefined; // outside the repository
   return LAYERS.find(([dir]) => dir === '' || relative === dir || relative.startsWith(`${dir}/`))[1];
+}
+
+/** A relative specifier's target without its extension, relative to the repository ('packages/jit/src/store/index'). */
+function targetOf(specifier, fromFile) {
+  const relative = path.relative(REPO, path.resolve(path.dirname(fromFile), specifier)).split(path.sep).join('/');
+  return relative.replace(/\.(js|ts|mjs|cjs)$/, '');
 }
 
 function layerOfSpecifier(specifier, fromFile) {
@@ -45,12 +59,15 @@ function layerOfSpecifier(specifier, fromFile) {
 export const layersRule = {
   meta: {
     type: 'problem',
-    docs: { description: 'Imports point one way: jit-lock <- store <- CLI, MCP (the CLI reaches MCP only in `jit mcp`).' },
+    docs: { description: 'Imports point one way: jit-lock <- store <- CLI, MCP (the CLI reaches MCP only in `jit mcp`); the faces use only the store\'s public surface.' },
     schema: [],
     messages: {
       upward:
         '{{from}} ({{fromLayer}}) must not import {{specifier}} ({{toLayer}}): imports point one way, ' +
         'native -> jit-lock -> store -> CLI, MCP; the CLI reaches MCP only in the `jit mcp` command (src/cli/commands/mcp.ts).',
+      internal:
+        '{{from}} ({{fromLayer}}) must not import {{specifier}}, an internal module of the store: the faces import the store ' +
+        'only from its public surface, store/index.js (or store/core.js, the part that loads without the file store and the lock addon).',
     },
   },
   create(context) {
@@ -61,6 +78,10 @@ export const layersRule = {
     const check = (node) => {
       if (!node || typeof node.value !== 'string') return;
       const toLayer = layerOfSpecifier(node.value, file);
+      if (toLayer === 'store' && FACES.includes(fromLayer) && !STORE_ENTRY_POINTS.includes(targetOf(node.value, file))) {
+        context.report({ node, messageId: 'internal', data: { from: relativeFile, fromLayer, specifier: node.value } });
+        return;
+      }
       if (toLayer === undefined || toLayer === fromLayer || MAY_IMPORT[fromLayer].includes(toLayer)) return;
       if (EXCEPTIONS.some((e) => e.file === relativeFile && e.may === toLayer)) return;
       context.report({ node, messageId: 'upward', data: { from: relativeFile, fromLayer, specifier: node.value, toLayer } });

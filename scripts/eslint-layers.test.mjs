@@ -13,6 +13,7 @@ RuleTester.itOnly = it.only;
 const tester = new RuleTester({ languageOptions: { parser: tseslint.parser } });
 const at = (file) => path.join(REPO, file);
 const upward = [{ messageId: 'upward' }];
+const internal = [{ messageId: 'internal' }];
 
 tester.run('jit/layers', layersRule, {
   valid: [
@@ -21,9 +22,9 @@ tester.run('jit/layers', layersRule, {
     { filename: at('test/lock/waiting.test.ts'), code: "import { lock } from '../../src/index.js';" },
     // the store imports the toolkit, by name or through the tracker's re-export
     { filename: at('packages/jit/src/store/locker.ts'), code: "import { lockAll } from 'jit-lock'; import type { LockMode } from '../lock/index.js';" },
-    // the faces import the store, also lazily and in types
-    { filename: at('packages/jit/src/cli/commands/debug.ts'), code: "const m = require('../../store/debug-locks.js') as typeof import('../../store/debug-locks.js');" },
-    { filename: at('packages/jit/src/mcp/tools.ts'), code: "import { JitError } from '../store/errors.js';" },
+    // the faces import the store through its public surface, also lazily and in types
+    { filename: at('packages/jit/src/cli/commands/debug.ts'), code: "const m = require('../../store/index.js') as typeof import('../../store/index.js');" },
+    { filename: at('packages/jit/src/mcp/tools.ts'), code: "import { JitError } from '../store/core.js'; import type { Tracker } from '../store/index.js';" },
     // `jit mcp` is the one place the CLI starts the MCP server
     { filename: at('packages/jit/src/cli/commands/mcp.ts'), code: "const m = require('../../mcp/index.js');" },
     // the tracker's tests and entry points see everything
@@ -42,6 +43,11 @@ tester.run('jit/layers', layersRule, {
     // MCP never imports the CLI
     { filename: at('packages/jit/src/mcp/suggestions.ts'), code: "import { renderError } from '../cli/output.js';", errors: upward },
     { filename: at('packages/jit/src/mcp/server.ts'), code: "const p = await import('../cli/program.js');", errors: upward },
+    // the faces never reach into the store's internals
+    { filename: at('packages/jit/src/cli/commands/debug.ts'), code: "const m = require('../../store/debug-locks.js') as typeof import('../../store/index.js');", errors: internal },
+    { filename: at('packages/jit/src/mcp/tools.ts'), code: "import { JitError } from '../store/errors.js';", errors: internal },
+    { filename: at('packages/jit/src/cli/context.ts'), code: "type S = typeof import('../store/jit-dir.js');", errors: internal },
+    { filename: at('packages/jit/src/mcp/index.ts'), code: "export { Tracker } from '../store/tracker.js';", errors: internal },
     // the CLI reaches MCP only through `jit mcp`
     { filename: at('packages/jit/src/cli/commands/issue.ts'), code: "const m = require('../../mcp/index.js');", errors: upward },
     { filename: at('packages/jit/src/cli/output.ts'), code: "import type { McpTool } from '../mcp/tools.js';", errors: upward },

@@ -4,10 +4,10 @@
  * addon or the store's schemas), and one way to print a result.
  */
 import type { Command } from 'commander';
-import type { TrackerApi } from '../store/tracker-api.js';
+import type { TrackerApi } from '../store/core.js';
 import { painter, STDOUT, writeJson, writeOut, type Paint } from './output.js';
 
-type StoreModule = typeof import('../store/jit-dir.js');
+type StoreModule = typeof import('../store/index.js');
 
 let storeModule: StoreModule | undefined;
 /**
@@ -16,7 +16,7 @@ let storeModule: StoreModule | undefined;
  * a command loads only the modules it runs, start-up being most of a CLI run.
  */
 export function loadStore(): StoreModule {
-  storeModule ??= require('../store/jit-dir.js') as StoreModule;
+  storeModule ??= require('../store/index.js') as StoreModule;
   return storeModule;
 }
 

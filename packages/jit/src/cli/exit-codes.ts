@@ -3,7 +3,7 @@
  * docs/errors.md). They follow the original jit's table; 75 is
  * sysexits' EX_TEMPFAIL: a lock timeout is temporary, so retrying is right.
  */
-import type { JitErrorCode } from '../store/errors.js';
+import type { JitErrorCode } from '../store/core.js';
 
 export const EXIT = {
   OK: 0,

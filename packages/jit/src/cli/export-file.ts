@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, lstatSync, openSync, realpathSync, renameSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import path from 'node:path';
-import { JitError } from '../store/errors.js';
+import { JitError } from '../store/core.js';
 
 function isInside(child: string, parent: string): boolean {
   const relative = path.relative(parent, child);

@@ -4,9 +4,8 @@
  * one JSON document), otherwise one line on stderr; and the exit code from
  * exit-codes.ts. Stack traces only with JIT_DEBUG=1, on stderr.
  */
-import { toJitError } from '../store/errors.js';
+import { bareCommand, suggestionText, toJitError, withHints, type Suggestion } from '../store/core.js';
 import { exitCodeFor, type ExitCode } from './exit-codes.js';
-import { withHints } from '../store/hints.js';
 import { oneLine, painter, STDERR, writeJson, writeOut } from './output.js';
 
 /**
@@ -14,12 +13,12 @@ import { oneLine, painter, STDERR, writeJson, writeOut } from './output.js';
  * is put in backticks like the commands inside sentences, and several suggestions
  * are numbered, so two commands never read as one.
  */
-export function hintText(suggestions: readonly string[]): string {
-  const hints = suggestions.map((suggestion) => {
-    const line = oneLine(suggestion).trim();
-    return /^jit\s/.test(line) && !line.includes('`') ? `\`${line}\`` : line;
+export function hintText(hints: readonly Suggestion[]): string {
+  const lines = hints.map((hint) => {
+    const line = oneLine(suggestionText(hint)).trim();
+    return bareCommand(hint) !== undefined ? `\`${line}\`` : line;
   });
-  return hints.length === 1 ? hints[0]! : hints.map((hint, i) => `(${i + 1}) ${hint}`).join(' ');
+  return lines.length === 1 ? lines[0]! : lines.map((line, i) => `(${i + 1}) ${line}`).join(' ');
 }
 
 export function reportFailure(thrown: unknown, json: boolean): ExitCode {
@@ -28,7 +27,7 @@ export function reportFailure(thrown: unknown, json: boolean): ExitCode {
     writeJson({ error: error.toJSON() });
   } else {
     const paint = painter(STDERR);
-    const hint = error.suggestions.length > 0 ? ` ${paint('bold', 'Hint:')} ${hintText(error.suggestions)}` : '';
+    const hint = error.suggestions.length > 0 ? ` ${paint('bold', 'Hint:')} ${hintText(error.hints)}` : '';
     writeOut(STDERR, `${paint('red', 'jit: error:')} ${oneLine(error.message)}${hint} ${paint('dim', `[${error.code}]`)}\n`);
   }
   if (process.env['JIT_DEBUG'] === '1') {

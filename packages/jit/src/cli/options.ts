@@ -4,9 +4,7 @@
  * opened. Each builder records the value's type and choices for `jit --schema`.
  */
 import { Argument, Option } from 'commander';
-import { JitError } from '../store/errors.js';
-import { EVENT_TYPES, PRIORITIES, STATES } from '../store/model.js';
-import { parsePriority, parseState } from '../store/rules.js';
+import { JitError, EVENT_TYPES, PRIORITIES, STATES, parsePriority, parseState } from '../store/core.js';
 
 export type ValueType = 'boolean' | 'string' | 'string[]' | 'integer' | 'key=value[]';
 

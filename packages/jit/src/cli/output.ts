@@ -4,9 +4,7 @@
  * never when NO_COLOR is set (https://no-color.org).
  */
 import { fstatSync, writeSync } from 'node:fs';
-import type { Issue, State } from '../store/model.js';
-import { pendingNotes } from '../store/hints.js';
-import type { IssueSummary, PendingFollowUp } from '../store/tracker-api.js';
+import { pendingNotes, type Issue, type State, type IssueSummary, type PendingFollowUp } from '../store/core.js';
 import type { Invocation } from './context.js';
 import { displayWidth, padToWidth } from './text-width.js';
 

@@ -4,7 +4,7 @@
  * code. main.ts runs it for every invocation its fast path does not take.
  */
 import { Command, CommanderError } from 'commander';
-import { JitError } from '../store/errors.js';
+import { JitError } from '../store/core.js';
 import { GLOBAL_OPTIONS, HELP_COMMAND, HELP_OPTION, type ArgvScan } from './argv.js';
 import { EXIT } from './exit-codes.js';
 import { STDOUT, writeJson, writeOut } from './output.js';

@@ -6,8 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { openTracker, resolveJitDir } from '../store/index.js';
-import type { TrackerApi } from '../store/tracker-api.js';
-import { toJitError } from '../store/errors.js';
+import { toJitError, type TrackerApi } from '../store/core.js';
 import { createJitMcpServer, logToStderr } from './server.js';
 
 export interface McpServerOptions {

@@ -7,10 +7,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { JitError } from '../store/errors.js';
-import { InMemoryStorage } from '../store/memory-storage.js';
-import { Tracker } from '../store/tracker.js';
-import type { TrackerApi } from '../store/tracker-api.js';
+import { InMemoryStorage, JitError, Tracker, type TrackerApi } from '../store/index.js';
 import { createJitMcpServer } from './server.js';
 
 async function connect(getTracker: () => TrackerApi) {

@@ -8,9 +8,8 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestParamsSchema, CallToolRequestSchema, ErrorCode, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import type { TrackerApi } from '../store/tracker-api.js';
+import { toJitError, type TrackerApi } from '../store/core.js';
 import { SERVER_INSTRUCTIONS } from './instructions.js';
-import { toJitError } from '../store/errors.js';
 import { errorResult, successResult } from './tool-result.js';
 import { TOOLS } from './tools.js';
 import type { JitTool } from './tools.js';
@@ -64,7 +63,7 @@ export interface JitMcpServer {
  */
 export function createJitMcpServer(getTracker: () => TrackerApi, version: string): JitMcpServer {
   const server = new Server({ name: 'jit', version }, { capabilities: { tools: {} }, instructions: SERVER_INSTRUCTIONS });
-  const toolsByName = new Map(TOOLS.map((tool) => [tool.name, tool]));
+  const toolsByName = new Map<string, (typeof TOOLS)[number]>(TOOLS.map((tool) => [tool.name, tool]));
   const inFlight = new Set<Promise<CallToolResult>>();
 
   server.setRequestHandler(ListToolsRequestSchema, () => ({

@@ -5,9 +5,8 @@
  * stable code, never protocol errors, so an agent can act on them.
  */
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { withHints } from '../store/hints.js';
-import { JitError } from '../store/errors.js';
-import { translateSuggestions } from './suggestions.js';
+import { withHints, JitError } from '../store/core.js';
+import { agentSuggestions } from './suggestions.js';
 
 /** What a tool returns: the data (a JSON object, as the CLI's --json prints it) and a line a person can read. */
 export interface ToolOutput {
@@ -37,7 +36,7 @@ export function successResult(output: ToolOutput): CallToolResult {
  */
 export function errorResult(thrown: JitError): CallToolResult {
   const hinted = withHints(thrown);
-  const suggestions = translateSuggestions(hinted.suggestions);
+  const suggestions = agentSuggestions(hinted.hints);
   const error = { ...hinted.toJSON(), suggestions };
   const hints = suggestions.length > 0 ? ` Next: ${suggestions.join(' ')}` : '';
   return render(`${error.code}: ${error.message}${hints}`, { error }, true);

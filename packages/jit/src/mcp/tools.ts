@@ -6,16 +6,36 @@
  */
 import { z } from 'zod';
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
-import { JitError } from '../store/errors.js';
-import { PRIORITIES, STATES } from '../store/model.js';
-import { isReservedKey, parsePriority, RESERVED_KEYS } from '../store/rules.js';
-import type { Issue } from '../store/model.js';
-import { pendingNotes } from '../store/hints.js';
-import type { IssueSummary, PendingFollowUp, TrackerApi } from '../store/tracker-api.js';
+import { JitError, PRIORITIES, STATES, isReservedKey, parsePriority, RESERVED_KEYS, pendingNotes, flattenBlocked, type Issue, type IssueSummary, type PendingFollowUp, type TrackerApi } from '../store/core.js';
 import type { ToolOutput } from './tool-result.js';
 
+/** Every tool's name: the suggestion renderer (suggestions.ts) names tools by this type, so renaming one breaks the build there. */
+export type ToolName =
+  | 'issue_create'
+  | 'issue_show'
+  | 'issue_update'
+  | 'issue_list'
+  | 'issue_search'
+  | 'issue_claim'
+  | 'issue_claim_next'
+  | 'issue_release'
+  | 'issue_unassign'
+  | 'dep_add'
+  | 'dep_remove'
+  | 'gate_add'
+  | 'gate_remove'
+  | 'gate_pass'
+  | 'gate_fail'
+  | 'registry_list'
+  | 'registry_add'
+  | 'query_ready'
+  | 'query_blocked'
+  | 'status'
+  | 'events_tail'
+  | 'validate';
+
 export interface JitTool {
-  name: string;
+  name: ToolName;
   title: string;
   description: string;
   /** JSON Schema of the arguments, as listed to clients. */
@@ -25,7 +45,7 @@ export interface JitTool {
 }
 
 interface ToolSpec<Shape extends z.ZodRawShape> {
-  name: string;
+  name: ToolName;
   title: string;
   description: string;
   input: Shape;
@@ -333,8 +353,8 @@ export const TOOLS: readonly JitTool[] = [
     input: {},
     readOnly: true,
     run: async (tracker) => {
-      // Flattened like the CLI's `query blocked --json`: each summary carries its reasons.
-      const issues = (await tracker.queryBlocked()).map(({ issue, reasons }) => ({ ...issue, reasons }));
+      // Flattened as the CLI's `query blocked --json` (store/views.ts): each summary carries its reasons.
+      const issues = flattenBlocked(await tracker.queryBlocked());
       return { data: { issues, count: issues.length }, summary: `${counted(issues.length, 'blocked issue')}.` };
     },
   }),

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { probeLock } from 'jit-lock';
 import { fsError, listDirectory } from './files.js';
+import { ISSUES_DIR } from './layout.js';
 
 export interface LockHolder {
   pid: number;
@@ -49,7 +50,7 @@ function readProcLocks(): Map<string, ProcLock[]> | null {
 
 function lockFiles(jitDir: string): string[] {
   const inDir = (dir: string): string[] => listDirectory(dir).filter((name) => name.endsWith('.lock')).sort().map((name) => path.join(dir, name));
-  const issuesDir = path.join(jitDir, 'issues');
+  const issuesDir = path.join(jitDir, ISSUES_DIR);
   return [...inDir(jitDir), ...(fs.existsSync(issuesDir) ? inDir(issuesDir) : [])];
 }
 

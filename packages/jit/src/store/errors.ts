@@ -3,6 +3,8 @@
  * render it: the CLI as an exit code (see src/cli/exit-codes.ts) and JSON,
  * the MCP server as an `isError` result. `code` is stable API.
  */
+import { suggestionText, toSuggestion, type Suggestion } from './suggestions.js';
+
 export type JitErrorCode =
   | 'NOT_INITIALIZED' // no .jit/ found
   | 'INVALID_ARGUMENT' // bad state/priority/label/assignee/option value
@@ -30,7 +32,9 @@ export type JitErrorCode =
 export class JitError extends Error {
   override readonly name = 'JitError';
   readonly code: JitErrorCode;
-  /** What the user can do next; rendered by both faces. */
+  /** What the user can do next, as data (see suggestions.ts); each face renders it. */
+  readonly hints: readonly Suggestion[];
+  /** The hints in the CLI's words: the `suggestions` of the JSON error document. */
   readonly suggestions: string[];
   /** Extra machine-readable facts (the cycle's ids, the file's path, ...). */
   readonly details: Record<string, unknown> | undefined;
@@ -38,11 +42,12 @@ export class JitError extends Error {
   constructor(
     code: JitErrorCode,
     message: string,
-    options: { suggestions?: string[]; details?: Record<string, unknown>; cause?: unknown } = {},
+    options: { suggestions?: ReadonlyArray<string | Suggestion>; details?: Record<string, unknown>; cause?: unknown } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
-    this.suggestions = options.suggestions ?? [];
+    this.hints = (options.suggestions ?? []).map(toSuggestion);
+    this.suggestions = this.hints.map(suggestionText);
     this.details = options.details;
   }
 

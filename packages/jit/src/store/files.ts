@@ -3,6 +3,7 @@
  * mapping of OS errors to JitError. Writes never follow a symbolic link and
  * never leave a partial file where a reader could see it.
  */
+import { command, hint } from './suggestions.js';
 import { constants as bufferConstants, isUtf8 } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -10,13 +11,6 @@ import { JitError } from './errors.js';
 
 /** The longest string V8 can make, in UTF-16 units: a bigger file cannot be decoded. */
 const MAX_STRING_LENGTH = bufferConstants.MAX_STRING_LENGTH;
-
-/**
- * The name of a store folder. A store is a folder with this name, and
- * nothing else: a folder that merely holds an index.json is someone else's
- * and is never written (every store `jit init` ever made is named so).
- */
-export const JIT_DIR_NAME = '.jit';
 
 // O_NOFOLLOW does not exist on Windows (0 there); symlinks are checked with lstat as well.
 const NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
@@ -55,7 +49,7 @@ export function fsError(error: unknown, filePath: string, action: string): JitEr
 
 export function unsafePath(filePath: string, what: string, cause?: unknown): JitError {
   return new JitError('UNSAFE_PATH', `Refusing to use ${filePath}: it ${what}. jit only writes regular files inside .jit/.`, {
-    suggestions: ['Replace it with what jit expects (see `jit validate`), or restore .jit/ from version control.'],
+    suggestions: [hint`Replace it with what jit expects (see ${command('validate')}), or restore .jit/ from version control.`],
     details: { path: filePath },
     cause,
   });
@@ -161,7 +155,7 @@ export function readTextIfExists(filePath: string, options: { invalidUtf8?: 'ref
 
 function tooLarge(filePath: string, size: number): JitError {
   return new JitError('CORRUPT_FILE', `Corrupt file ${filePath}: it is ${size} bytes, larger than any file jit writes and more than it can read as text, so jit will neither read nor rewrite it.`, {
-    suggestions: ['Restore the file from version control or a backup; `jit validate` lists every problem.'],
+    suggestions: [hint`Restore the file from version control or a backup; ${command('validate')} lists every problem.`],
     // Not jit's writing: validate --fix must not replace it (see JsonFileStorage.checkIndex).
     details: { path: filePath, size, written_by_jit: false },
   });
@@ -175,7 +169,7 @@ function notUtf8(filePath: string, bytes: Buffer): JitError {
     start = end + 1;
   }
   return new JitError('CORRUPT_FILE', `Corrupt file ${filePath}: line ${line} is not valid UTF-8 text (jit writes only UTF-8), so jit will neither read nor rewrite it.`, {
-    suggestions: ['Restore the file from version control or a backup, or re-save it as UTF-8; `jit validate` lists every problem.'],
+    suggestions: [hint`Restore the file from version control or a backup, or re-save it as UTF-8; ${command('validate')} lists every problem.`],
     // Not jit's writing: validate --fix must not replace it (see JsonFileStorage.checkIndex).
     details: { path: filePath, line, written_by_jit: false },
   });

@@ -1,24 +1,25 @@
 /**
  * Suggestions for the store errors that come without one, so an agent always
  * gets a next step. Both faces apply it (the CLI in cli/failure.ts, the MCP server
- * in mcp/tool-result.ts, which then translates the commands into tool calls). It
+ * in mcp/tool-result.ts, which renders the commands as tool calls). It
  * reads only the error's stable code and details, never its message.
  * Kept apart from the rules that throw these errors so that every hint
- * is written in one place, in the CLI's words (the MCP layer rewrites them).
+ * is written in one place, as data (suggestions.ts) that each face renders.
  */
 import { JitError } from './errors.js';
+import { command, hint, run, sentence, type Suggestion } from './suggestions.js';
 import type { PendingFollowUp } from './tracker-api.js';
 
-const FIELD_HINTS: Readonly<Record<string, string>> = {
-  label: 'A label is namespace:value without spaces, e.g. type:bug or area:store; several are separated by commas.',
-  'label filter': 'Filter by one label (type:bug) or by namespace (epic:* matches every epic: label).',
-  'gate key': 'Gate keys are those of the registry: `jit registry list`.',
-  query: 'Give some text to search for, e.g. `jit issue search timeout`.',
-  assignee: 'Name who does the work as kind:name without spaces, e.g. agent:worker-1 or human:alice.',
-  by: 'Name who checked it as kind:name without spaces, e.g. agent:worker-1 or human:alice.',
-  reason: 'Say in a few words why the issue is given back, e.g. "blocked by the API change".',
-  title: 'Give a title of 1-500 characters on one line.',
-  'context key': 'Context keys are 1-100 characters without spaces or =, other than __proto__, constructor and prototype, e.g. branch.',
+const FIELD_HINTS: Readonly<Record<string, Suggestion>> = {
+  label: sentence('A label is namespace:value without spaces, e.g. type:bug or area:store; several are separated by commas.'),
+  'label filter': sentence('Filter by one label (type:bug) or by namespace (epic:* matches every epic: label).'),
+  'gate key': hint`Gate keys are those of the registry: ${command('registry.list')}.`,
+  query: hint`Give some text to search for, e.g. ${command('issue.search', { query: 'timeout' })}.`,
+  assignee: sentence('Name who does the work as kind:name without spaces, e.g. agent:worker-1 or human:alice.'),
+  by: sentence('Name who checked it as kind:name without spaces, e.g. agent:worker-1 or human:alice.'),
+  reason: sentence('Say in a few words why the issue is given back, e.g. "blocked by the API change".'),
+  title: sentence('Give a title of 1-500 characters on one line.'),
+  'context key': sentence('Context keys are 1-100 characters without spaces or =, other than __proto__, constructor and prototype, e.g. branch.'),
 };
 
 function text(value: unknown): string | undefined {
@@ -34,7 +35,7 @@ function isStorePath(filePath: string): boolean {
   return /(^|[\\/])\.jit([\\/]|$)/.test(filePath);
 }
 
-function extraHints(error: JitError): string[] {
+function extraHints(error: JitError): Suggestion[] {
   const details = error.details ?? {};
   const id = text(details['id']);
   const field = text(details['field']);
@@ -42,12 +43,12 @@ function extraHints(error: JitError): string[] {
 
   // A part of .jit/ is missing (e.g. issues/ after a git clone: git keeps no empty folders). `jit init` recreates it.
   if (error.code === 'IO_ERROR' && details['errno'] === 'ENOENT' && filePath !== undefined && isStorePath(filePath)) {
-    return ['Run `jit init` to recreate the missing parts of .jit/, then retry.'];
+    return [hint`${run(command('init'))} to recreate the missing parts of .jit/, then retry.`];
   }
   if (error.suggestions.length > 0) return [];
   switch (error.code) {
     case 'INVALID_TRANSITION':
-      return id === undefined ? [] : [`\`jit issue show ${short(id)}\` shows its state and assignee.`];
+      return id === undefined ? [] : [hint`${command('issue.show', { id: short(id) })} shows its state and assignee.`];
     case 'INVALID_ARGUMENT':
       return field !== undefined && FIELD_HINTS[field] !== undefined ? [FIELD_HINTS[field]] : [];
     default:
@@ -60,7 +61,7 @@ export function withHints(error: JitError): JitError {
   const extra = extraHints(error);
   if (extra.length === 0) return error;
   return new JitError(error.code, error.message, {
-    suggestions: [...extra, ...error.suggestions],
+    suggestions: [...extra, ...error.hints],
     ...(error.details ? { details: error.details } : {}),
     cause: error.cause ?? error,
   });

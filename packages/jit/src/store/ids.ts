@@ -1,3 +1,4 @@
+import { command, hint, run } from './suggestions.js';
 import type * as Crypto from 'node:crypto';
 import { JitError } from './errors.js';
 import { preview } from './rules.js';
@@ -29,7 +30,7 @@ export function normalizeIdInput(input: unknown): string {
   const text = typeof input === 'string' ? input.trim().toLowerCase() : '';
   if (!ID_OR_PREFIX.test(text) || (text.length === 36 && !isFullId(text))) {
     throw new JitError('INVALID_ID', `Invalid issue id ${preview(input)}: expected a UUID or a prefix of 4+ hex characters.`, {
-      suggestions: ['Run `jit issue list` to see the ids.'],
+      suggestions: [hint`${run(command('issue.list'))} to see the ids.`],
     });
   }
   return text;
@@ -48,7 +49,7 @@ export function resolveId(input: unknown, knownIds: Iterable<string>): string {
   if (matches.length === 1) return matches[0]!;
   if (matches.length === 0) {
     throw new JitError('ISSUE_NOT_FOUND', `No issue with id ${wanted}.`, {
-      suggestions: ['Run `jit issue list` to see the ids.'],
+      suggestions: [hint`${run(command('issue.list'))} to see the ids.`],
       details: { id: wanted },
     });
   }

@@ -1,15 +1,16 @@
 // The issue store: the `.jit/` format, its transactions and the domain operations.
-export * from './errors.js';
-export * from './model.js';
-export * from './tracker-api.js';
+// The faces (CLI, MCP) import the store only from here, or from core.ts (the
+// part that loads without the file store and the lock addon); the ESLint rule
+// jit/layers enforces it.
+export * from './core.js';
 export type { Storage, IssueLocks, IssueTx, GraphTx, StorageCheck, EventFilter, FollowUp } from './storage.js';
 export { Tracker } from './tracker.js';
 export { JsonFileStorage, type JsonFileStorageOptions } from './json-file-storage.js';
 export { InMemoryStorage } from './memory-storage.js';
 export type { Locker, HeldLocks } from './locker.js';
 export { RANK as LOCK_RANKS } from './locker.js';
-export { findJitDir, resolveJitDir, initJit, openTracker, JIT_DIR_NAME } from './jit-dir.js';
+export { findJitDir, resolveJitDir, initJit, openTracker } from './jit-dir.js';
 export type { InitResult } from './jit-dir.js';
-export { debugLocks, type LockFileState, type LockHolder } from './debug-locks.js';
-export { parseState, parsePriority } from './rules.js';
+export { JIT_DIR_NAME } from './layout.js';
+export { debugLocks } from './debug-locks.js';
 export { SCHEMA_VERSION } from './schema.js';

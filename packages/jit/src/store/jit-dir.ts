@@ -1,10 +1,11 @@
 /** Finding, creating and opening a `.jit/` store. */
+import { command, hint, run, type Suggestion } from './suggestions.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { JitError } from './errors.js';
-import { JIT_DIR_NAME, createFileIfMissing, fsError, listDirectory, makeDirectory, unsafePath } from './files.js';
+import { createFileIfMissing, fsError, listDirectory, makeDirectory, unsafePath } from './files.js';
 import { JsonFileStorage } from './json-file-storage.js';
-import { SCHEMA_VERSION } from './schema.js';
+import { INDEX_FILE, INITIAL_DIRS, INITIAL_FILES, ISSUES_DIR, JIT_DIR_NAME } from './layout.js';
 import { Tracker } from './tracker.js';
 
 export { JIT_DIR_NAME };
@@ -26,15 +27,15 @@ function isRegularFile(file: string): boolean {
 }
 
 /** What to do about a `.jit` that is a plain file: one message, one remedy (no hint that leads back here). */
-function fileInTheWay(jitDir: string): { message: string; suggestions: string[]; details: Record<string, unknown> } {
+function fileInTheWay(jitDir: string): { message: string; suggestions: Suggestion[]; details: Record<string, unknown> } {
   return {
     message: `${jitDir} is a file, not a directory: jit keeps its store in a .jit/ folder.`,
-    suggestions: [`Move the file away (e.g. \`mv ${jitDir} ${jitDir}.old\`), then run \`jit init\` in ${path.dirname(jitDir)}.`],
+    suggestions: [hint`Move the file away (e.g. \`mv ${jitDir} ${jitDir}.old\`), then run ${command('init')} in ${path.dirname(jitDir)}.`],
     details: { path: jitDir },
   };
 }
 
-function notInitialized(message: string, suggestions: string[], details: Record<string, unknown>, fileAt: string | null): JitError {
+function notInitialized(message: string, suggestions: Suggestion[], details: Record<string, unknown>, fileAt: string | null): JitError {
   if (fileAt === null) return new JitError('NOT_INITIALIZED', message, { suggestions, details });
   const file = fileInTheWay(fileAt);
   return new JitError('NOT_INITIALIZED', `${message} ${file.message}`, { suggestions: file.suggestions, details: { ...details, ...file.details } });
@@ -61,7 +62,7 @@ function explicitJitDir(given: string, cwd: string, source: string): string {
   const project = candidate === resolved ? path.dirname(resolved) : resolved;
   throw notInitialized(
     `No jit store at ${resolved} (from ${source}): there is no ${JIT_DIR_NAME}/ folder ${candidate === resolved ? 'there' : 'in it'}.`,
-    [`Run \`jit init\` in ${project}, or point ${source} at a folder that has a .jit/ directory.`],
+    [hint`${run(command('init'))} in ${project}, or point ${source} at a folder that has a .jit/ directory.`],
     { path: resolved },
     isRegularFile(candidate) ? candidate : null,
   );
@@ -83,13 +84,15 @@ export function resolveJitDir(options: { dir?: string; cwd?: string; env?: NodeJ
   }
   throw notInitialized(
     `No .jit/ directory in ${cwd} or any folder above it.`,
-    ['Run `jit init` in your project folder.', 'Or pass --dir PATH / set JIT_DIR.'],
+    [
+      hint`${run(command('init'))} in your project folder.`,
+      { parts: ['Or pass --dir PATH / set JIT_DIR.'], agent: 'Or set JIT_DIR (or pass --dir PATH) in the configuration that starts this MCP server.' },
+    ],
     { cwd },
     fileAt,
   );
 }
 
-const GITIGNORE = '# Written by jit: lock files, unfinished temp files and in-flight markers are not data.\n*.lock\n.*.tmp\npending/\n';
 
 /**
  * Creates `projectDir/.jit` with an empty index, gate registry and event log.
@@ -111,7 +114,7 @@ export function initJit(projectDir: string): InitResult {
   if (!isDirectory(project)) {
     const exists = fs.existsSync(project);
     throw new JitError('INVALID_ARGUMENT', `Cannot initialise ${project}: it ${exists ? 'is not a directory' : 'does not exist'}.`, {
-      suggestions: exists ? [] : [`Create it first (\`mkdir -p ${project}\`), then run \`jit init\` again.`],
+      suggestions: exists ? [] : [hint`Create it first (\`mkdir -p ${project}\`), then run ${command('init')} again.`],
       details: { path: project },
     });
   }
@@ -125,22 +128,16 @@ export function initJit(projectDir: string): InitResult {
   }
   const created = makeDirectory(jitDir);
   const made: string[] = [];
-  for (const dir of ['issues', 'pending']) if (makeDirectory(path.join(jitDir, dir))) made.push(`${dir}/`);
+  for (const dir of INITIAL_DIRS) if (makeDirectory(path.join(jitDir, dir))) made.push(`${dir}/`);
   // Issue files but no index (deleted, or lost in a copy): an empty index would hide them all.
-  const rebuilt = !fs.existsSync(path.join(jitDir, 'index.json')) && hasIssueFiles(jitDir) ? new JsonFileStorage(jitDir).createMissingIndex() : null;
-  if (rebuilt) made.push('index.json');
-  const files: [string, string][] = [
-    ['index.json', `{"schema_version":${SCHEMA_VERSION},"issues":{\n}}\n`],
-    ['gates.json', JSON.stringify({ schema_version: SCHEMA_VERSION, gates: {} }, null, 2) + '\n'],
-    ['events.jsonl', ''],
-    ['.gitignore', GITIGNORE],
-  ];
-  for (const [name, text] of files) if (createFileIfMissing(jitDir, name, text)) made.push(name);
+  const rebuilt = !fs.existsSync(path.join(jitDir, INDEX_FILE)) && hasIssueFiles(jitDir) ? new JsonFileStorage(jitDir).createMissingIndex() : null;
+  if (rebuilt) made.push(INDEX_FILE);
+  for (const [name, text] of INITIAL_FILES) if (createFileIfMissing(jitDir, name, text)) made.push(name);
   return { path: jitDir, created, repaired: created ? [] : made, ...(rebuilt ? { rebuilt_index: rebuilt } : {}) };
 }
 
 function hasIssueFiles(jitDir: string): boolean {
-  return listDirectory(path.join(jitDir, 'issues')).some((name) => name.endsWith('.json') && !name.startsWith('.'));
+  return listDirectory(path.join(jitDir, ISSUES_DIR)).some((name) => name.endsWith('.json') && !name.startsWith('.'));
 }
 
 /** A Tracker on the store at `jitDir`. Cheap: nothing is read until the first operation. */

@@ -59,12 +59,12 @@
  * lists, then offers only those whose issue is free, so the work the
  * tracker does next reads the write the follow-up belongs to.
  */
+import { command, hint, run } from './suggestions.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { LockMode, LockRequest } from 'jit-lock';
 import { JitError } from './errors.js';
 import {
-  JIT_DIR_NAME,
   TEMP_FILE,
   appendText,
   checkDirectory,
@@ -85,7 +85,9 @@ import {
 import { RANK, fileLocker, lockFileSync, type HeldLocks, type Locker } from './locker.js';
 import type { GateDefinition, Issue, JitEvent } from './model.js';
 import { EventLog } from './event-log.js';
-import { SCHEMA_VERSION, freezeSummary, parseGates, parseIndex, parseIssue, summarize } from './schema.js';
+import { PendingJournal, newFollowUp } from './index-journal.js';
+import { GATES_FILE, INDEX_FILE, JIT_DIR_NAME, gatesText, indexText, storeLayout } from './layout.js';
+import { freezeSummary, parseGates, parseIndex, parseIssue, summarize } from './schema.js';
 import type { EventFilter, FollowUp, GraphTx, IssueLocks, IssueTx, Storage, StorageCheck } from './storage.js';
 import type { IssueSummary, ValidationProblem } from './tracker-api.js';
 
@@ -95,13 +97,9 @@ export interface JsonFileStorageOptions {
 }
 
 const ISSUE_FILE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.json$/;
-const MARKER = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.\d+\.\d+$/;
-/** A follow-up (see FollowUp): a marker with its kind as a suffix, which older versions of jit ignore. */
-const FOLLOW_UP = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.\d+\.\d+\.(dependents|self)$/;
 
 /** One queue per `.jit/` (by file identity) per process: see the header. */
 const queues = new Map<string, Promise<unknown>>();
-let markerCounter = 0;
 
 type Summaries = Map<string, IssueSummary>;
 
@@ -124,16 +122,21 @@ export class JsonFileStorage implements Storage {
   private readonly eventsPath: string;
   private readonly locker: Locker;
   private readonly events: EventLog;
+  /** pending/: the markers and follow-ups (index-journal.ts). */
+  private readonly journal: PendingJournal;
   private indexCache: { stamp: string; summaries: Summaries; reusable: boolean } | null = null;
 
   constructor(jitDir: string, options: JsonFileStorageOptions = {}) {
-    this.jitDir = path.resolve(jitDir);
+    ({
+      jitDir: this.jitDir,
+      issuesDir: this.issuesDir,
+      pendingDir: this.pendingDir,
+      indexPath: this.indexPath,
+      gatesPath: this.gatesPath,
+      eventsPath: this.eventsPath,
+    } = storeLayout(jitDir));
     this.description = `files at ${this.jitDir}`;
-    this.issuesDir = path.join(this.jitDir, 'issues');
-    this.pendingDir = path.join(this.jitDir, 'pending');
-    this.indexPath = path.join(this.jitDir, 'index.json');
-    this.gatesPath = path.join(this.jitDir, 'gates.json');
-    this.eventsPath = path.join(this.jitDir, 'events.jsonl');
+    this.journal = new PendingJournal(this.pendingDir);
     this.locker = options.locker ?? fileLocker;
     this.events = new EventLog(this.eventsPath, (mode) => this.lock([{ path: this.lockPath('events'), mode, rank: RANK.events }]));
   }
@@ -147,7 +150,7 @@ export class JsonFileStorage implements Storage {
       const held = await this.lock([this.indexLock('shared')]);
       try {
         index = this.readIndex();
-        pending = this.listPending();
+        pending = this.journal.markersByIssue();
       } finally {
         held.release();
       }
@@ -230,7 +233,7 @@ export class JsonFileStorage implements Storage {
       try {
         result = apply(tx);
         if (tx.changes.size > 0) {
-          this.markPending([...tx.changes.keys()], tx.followUps);
+          this.journal.mark([...tx.changes.keys()], tx.followUps);
           this.writeIssueFiles(tx.changes);
         }
         await this.appendCommittedEvents(tx.events, [...tx.changes.keys()]);
@@ -251,7 +254,7 @@ export class JsonFileStorage implements Storage {
         let issuesHeld: HeldLocks | null = null;
         let changed: string[] = [];
         try {
-          const healed = this.heal(this.readIndex(true), this.listPending(), new Set());
+          const healed = this.heal(this.readIndex(true), this.journal.markersByIssue(), new Set());
           const view = this.graphView(healed);
           const tx = this.newTx(plan(view));
           const issueLocks = [...tx.writable.map((id) => this.issueLock(id, 'exclusive')), ...tx.readOnly.map((id) => this.issueLock(id, 'shared'))];
@@ -270,9 +273,9 @@ export class JsonFileStorage implements Storage {
             else healed.index.delete(id);
           }
           // Markers before the index: a crash after this point heals back to whatever the files say.
-          if (changed.length > 0) this.markPending(changed, tx.followUps);
+          if (changed.length > 0) this.journal.mark(changed, tx.followUps);
           if (changed.length > 0 || healed.modified) this.writeIndex(healed.index);
-          this.clearMarkers(healed.clear);
+          this.journal.clearMarkers(healed.clear);
           indexHeld.release(); // not held across the issue files' fsync (Pattern 1)
           if (changed.length > 0) this.writeIssueFiles(tx.changes);
           await this.appendCommittedEvents(tx.events, [...tx.changes.keys()]);
@@ -295,7 +298,7 @@ export class JsonFileStorage implements Storage {
         const issues = (): Issue[] => this.issueFileIds().map((id) => this.readIssueFileOrKeep(id)).filter((issue): issue is Issue => !!issue);
         const result = apply(draft, issues);
         const text = gatesText(draft);
-        if (text !== gatesText(before)) writeFileAtomic(this.jitDir, 'gates.json', text);
+        if (text !== gatesText(before)) writeFileAtomic(this.jitDir, GATES_FILE, text);
         return result;
       } finally {
         held.release();
@@ -307,11 +310,7 @@ export class JsonFileStorage implements Storage {
 
   listFollowUps(): Promise<FollowUp[]> {
     return this.serial(async () => {
-      const found: FollowUp[] = [];
-      for (const token of this.pendingNames()) {
-        const match = FOLLOW_UP.exec(token);
-        if (match) found.push({ kind: match[2] as FollowUp['kind'], issueId: match[1]!, token });
-      }
+      const found = this.journal.followUps();
       // Its transaction still at work: it finishes its own follow-up, and work done now could miss its write.
       return found.filter((f) => !this.isBeingWritten(f.issueId));
     });
@@ -319,7 +318,7 @@ export class JsonFileStorage implements Storage {
 
   finishFollowUps(followUps: readonly FollowUp[]): Promise<void> {
     return this.serial(async () => {
-      for (const { token } of followUps) if (FOLLOW_UP.test(token)) removeFile(this.pendingDir, token);
+      this.journal.clearFollowUps(followUps);
     });
   }
 
@@ -369,7 +368,7 @@ export class JsonFileStorage implements Storage {
         if (issue === undefined) unreadable.push(this.issuePath(id));
         else if (issue) summaries.set(id, freezeSummary(summarize(issue)));
       }
-      return createFileIfMissing(this.jitDir, 'index.json', indexText(summaries)) ? { issues: summaries.size, unreadable } : null;
+      return createFileIfMissing(this.jitDir, INDEX_FILE, indexText(summaries)) ? { issues: summaries.size, unreadable } : null;
     } finally {
       held.release();
     }
@@ -450,7 +449,7 @@ export class JsonFileStorage implements Storage {
     if (path.basename(this.jitDir) !== JIT_DIR_NAME) {
       // Not a store (whatever it holds): never write a single file into someone else's folder.
       throw new JitError('NOT_INITIALIZED', `No jit store at ${this.jitDir}: a store is a folder named ${JIT_DIR_NAME}, as \`jit init\` makes it.`, {
-        suggestions: [`Run \`jit init\` in your project folder and open its ${JIT_DIR_NAME} folder.`],
+        suggestions: [hint`${run(command('init'))} in your project folder and open its ${JIT_DIR_NAME} folder.`],
         details: { path: this.jitDir },
       });
     }
@@ -458,7 +457,7 @@ export class JsonFileStorage implements Storage {
       checkDirectory(this.jitDir);
     } catch (error) {
       if ((error as JitError).details?.['errno'] === 'ENOENT') {
-        throw new JitError('NOT_INITIALIZED', `No jit store at ${this.jitDir}.`, { suggestions: ['Run `jit init` in your project folder.'], details: { path: this.jitDir } });
+        throw new JitError('NOT_INITIALIZED', `No jit store at ${this.jitDir}.`, { suggestions: [hint`${run(command('init'))} in your project folder.`], details: { path: this.jitDir } });
       }
       throw error;
     }
@@ -569,7 +568,7 @@ export class JsonFileStorage implements Storage {
       event: (event) => void events.push(event),
       followUp: (kind, issueId) => {
         this.checkId(issueId);
-        const followUp = { kind, issueId, token: `${issueId}.${process.pid}.${++markerCounter}.${kind}` };
+        const followUp = newFollowUp(kind, issueId);
         followUps.push(followUp);
         return followUp;
       },
@@ -642,7 +641,7 @@ export class JsonFileStorage implements Storage {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new JitError('CORRUPT_FILE', `The index ${this.indexPath} is missing.`, {
-          suggestions: ['Run `jit validate --fix` to rebuild it from the issue files.'],
+          suggestions: [hint`${run(command('validate', { fix: true }))} to rebuild it from the issue files.`],
           details: { path: this.indexPath },
         });
       }
@@ -656,7 +655,7 @@ export class JsonFileStorage implements Storage {
   }
 
   private writeIndex(summaries: Summaries): void {
-    writeFileAtomic(this.jitDir, 'index.json', indexText(summaries));
+    writeFileAtomic(this.jitDir, INDEX_FILE, indexText(summaries));
     // Our own write: cache what we wrote instead of parsing it again (once it is old enough to trust its stamp).
     const stat = fs.lstatSync(this.indexPath, { bigint: true });
     this.indexCache = { stamp: indexStamp(stat), summaries, reusable: settled(stat) };
@@ -667,50 +666,11 @@ export class JsonFileStorage implements Storage {
     return new Map(text === null ? [] : Object.entries(parseGates(text, this.gatesPath).gates));
   }
 
-  /** Markers for `ids` and the transaction's follow-ups, durable before the first issue file is replaced. */
-  private markPending(ids: string[], followUps: readonly FollowUp[] = []): void {
-    makeDirectory(this.pendingDir); // a store made by hand may lack it
-    const names = [...ids.map((id) => `${id}.${process.pid}.${++markerCounter}`), ...followUps.map((f) => f.token)];
-    for (const name of names) {
-      const marker = path.join(this.pendingDir, name);
-      try {
-        fs.closeSync(fs.openSync(marker, fs.constants.O_WRONLY | fs.constants.O_CREAT | (fs.constants.O_NOFOLLOW ?? 0), 0o644));
-      } catch (error) {
-        throw fsError(error, marker, 'create');
-      }
-    }
-    fsyncDirectory(this.pendingDir);
-  }
-
   /** True while some process holds the issue's lock exclusively (its write may be under way). */
   private isBeingWritten(id: string): boolean {
     const probe = this.locker.tryLock(path.join(this.issuesDir, `${id}.lock`), 'shared', RANK.issue);
     probe?.release();
     return probe === null;
-  }
-
-  /** Markers by issue id. */
-  private listPending(): Map<string, string[]> {
-    const byId = new Map<string, string[]>();
-    for (const name of this.pendingNames()) {
-      const id = MARKER.exec(name)?.[1];
-      if (id) byId.set(id, [...(byId.get(id) ?? []), name]);
-    }
-    return byId;
-  }
-
-  /** What pending/ holds. A missing pending/ (store made by an older jit) holds nothing. */
-  private pendingNames(): string[] {
-    try {
-      return fs.readdirSync(this.pendingDir);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw fsError(error, this.pendingDir, 'list');
-    }
-  }
-
-  private clearMarkers(names: string[]): void {
-    for (const name of names) removeFile(this.pendingDir, name);
   }
 
   /**
@@ -782,9 +742,9 @@ export class JsonFileStorage implements Storage {
       const held = await this.lock([this.indexLock('exclusive')]);
       let healed: Healed;
       try {
-        healed = this.heal(this.readIndex(true), this.listPending(), new Set(remaining));
+        healed = this.heal(this.readIndex(true), this.journal.markersByIssue(), new Set(remaining));
         if (healed.modified) this.writeIndex(healed.index);
-        this.clearMarkers(healed.clear);
+        this.journal.clearMarkers(healed.clear);
       } finally {
         held.release();
       }
@@ -848,10 +808,10 @@ export class JsonFileStorage implements Storage {
       if (error instanceof JitError && error.code === 'CORRUPT_FILE') return; // checkIndex reports it
       throw error;
     }
-    const healed = this.heal(index, this.listPending(), new Set());
+    const healed = this.heal(index, this.journal.markersByIssue(), new Set());
     const behind = [...index.keys(), ...healed.index.keys()].filter((id) => index.get(id) !== healed.index.get(id));
     if (healed.modified) this.writeIndex(healed.index);
-    this.clearMarkers(healed.clear);
+    this.journal.clearMarkers(healed.clear);
     for (const id of new Set(behind)) recovered.push(`brought the index summary of ${id} up to its issue file (a writer died between the two)`);
   }
 
@@ -863,7 +823,7 @@ export class JsonFileStorage implements Storage {
    * rebuild has read. Markers that appear later stay for their writers.
    */
   private checkIndex(fix: boolean, problems: ValidationProblem[], fixed: string[]): void {
-    const listed = this.listPending();
+    const listed = this.journal.markersByIssue();
     const inFlight = new Set([...listed.keys()].filter((id) => this.isBeingWritten(id)));
     const fromFiles: Summaries = new Map();
     const corrupt = new Set<string>();
@@ -888,7 +848,7 @@ export class JsonFileStorage implements Storage {
       problems.push({ kind: 'corrupt_file', message: error.message, path: this.indexPath, fixable: replaceable });
     }
     // A summary may lag its file while a marker names it: not a problem to report.
-    const marked = new Set([...listed.keys(), ...this.listPending().keys()]);
+    const marked = new Set([...listed.keys(), ...this.journal.markersByIssue().keys()]);
     let mismatches = 0;
     if (stored) {
       for (const [id, summary] of fromFiles) {
@@ -918,16 +878,12 @@ export class JsonFileStorage implements Storage {
       if (entry) rebuilt.set(id, entry);
     }
     this.writeIndex(rebuilt);
-    this.clearMarkers(finishedMarkers);
+    this.journal.clearMarkers(finishedMarkers);
     fixed.push(`rebuilt ${this.indexPath} from ${fromFiles.size} issue files`);
   }
 }
 
 /** index.json's text. One summary per line: small diffs, and fast to write for 10,000 issues. */
-function indexText(summaries: Summaries): string {
-  const lines = [...summaries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([id, s]) => `${JSON.stringify(id)}:${JSON.stringify(s)}`);
-  return `{"schema_version":${SCHEMA_VERSION},"issues":{\n${lines.join(',\n')}\n}}\n`;
-}
 
 /**
  * How close to its last change a file must not be read for its stamp to be
@@ -959,6 +915,3 @@ function indexStamp(stat: fs.BigIntStats): string {
   return `${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
 }
 
-function gatesText(gates: Map<string, GateDefinition>): string {
-  return JSON.stringify({ schema_version: SCHEMA_VERSION, gates: Object.fromEntries([...gates].sort(([a], [b]) => a.localeCompare(b))) }, null, 2) + '\n';
-}

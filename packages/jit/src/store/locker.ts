@@ -3,6 +3,7 @@
  * measure the same work without locks. Lock errors become JitErrors here,
  * with jit's own advice: the toolkit's errors carry only the facts.
  */
+import { command, hint } from './suggestions.js';
 import { existsSync } from 'node:fs';
 import { lockAll, lockSync, tryLock, LockConfigError, LockError, LockTimeoutError } from 'jit-lock';
 import type { LockMode, LockRequest } from 'jit-lock';
@@ -34,7 +35,7 @@ export function lockError(error: unknown): JitError {
     return new JitError('LOCK_TIMEOUT', `Lock timeout: could not acquire lock on ${error.path} after ${seconds(error.timeoutMs)}`, {
       suggestions: [
         'Wait a moment and retry: another process is probably still working with these files.',
-        'Look for a stuck process that holds the lock, e.g. with `jit debug locks`, and end it.',
+        hint`Look for a stuck process that holds the lock, e.g. with ${command('debug.locks')}, and end it.`,
         `Raise the timeout: ${LOCK_TIMEOUT_VARIABLE}=<seconds> (this attempt waited ${seconds(error.timeoutMs)}).`,
       ],
       details: { path: error.path, mode: error.mode, timeout_ms: error.timeoutMs, waited_ms: error.waitedMs },

@@ -304,3 +304,31 @@ export function describeCycle(cycle: readonly string[], name: (id: string) => st
   const shown = cycle.length <= 13 ? cycle.map(name) : [...cycle.slice(0, 6).map(name), '...', ...cycle.slice(-6).map(name)];
   return shown.join(' -> ') + (cycle.length > 13 ? ` (${cycle.length - 1} issues)` : '');
 }
+
+// Input checks shared by the operations (TrackerApi arguments come from both faces, and from library callers unchecked).
+
+export function checkInput(input: unknown): void {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new JitError('INVALID_ARGUMENT', `Invalid input ${preview(input)}: expected an object of fields.`, { details: { field: 'input' } });
+  }
+}
+
+export function checkList(field: string, value: unknown): unknown[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.length > 1000) {
+    throw new JitError('INVALID_ARGUMENT', `Invalid ${field} ${preview(value)}: expected a list (up to 1000 entries).`, { details: { field } });
+  }
+  return value;
+}
+
+export function checkBoolean(field: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new JitError('INVALID_ARGUMENT', `Invalid ${field} ${preview(value)}: expected true or false.`, { details: { field } });
+  return value;
+}
+
+export function checkCount(field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 1_000_000) {
+    throw new JitError('INVALID_ARGUMENT', `Invalid ${field} ${preview(value)}: expected a whole number from 0 to 1000000.`, { details: { field } });
+  }
+  return value;
+}

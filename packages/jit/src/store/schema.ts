@@ -9,6 +9,7 @@
  * checked by hand too: validate reads millions of them, and `events tail`
  * should not load zod.
  */
+import { command, hint, run } from './suggestions.js';
 import type * as Zod from 'zod';
 import { JitError } from './errors.js';
 import { EVENT_TYPES, PRIORITIES, STATES } from './model.js';
@@ -60,8 +61,8 @@ export interface GatesFile {
 function corrupt(path: string, why: string, cause?: unknown): JitError {
   return new JitError('CORRUPT_FILE', `Corrupt file ${path}: ${why}.`, {
     suggestions: path.endsWith('index.json')
-      ? ['Run `jit validate --fix` to rebuild the index from the issue files.']
-      : ['Restore the file from version control or a backup; `jit validate` lists every problem.'],
+      ? [hint`${run(command('validate', { fix: true }))} to rebuild the index from the issue files.`]
+      : [hint`Restore the file from version control or a backup; ${command('validate')} lists every problem.`],
     details: { path },
     cause,
   });
@@ -160,7 +161,7 @@ function isOwnIndex(text: string, data: unknown): boolean {
 function foreignIndex(path: string, why: string, cause?: unknown): JitError {
   return new JitError('CORRUPT_FILE', `${path} is not an index jit wrote (${why}), so jit will not replace it.`, {
     suggestions: [
-      `If the file is yours, move it out of .jit/; otherwise move it aside (\`mv ${path} ${path}.bak\`). Then \`jit validate --fix\` rebuilds the index from the issue files.`,
+      hint`If the file is yours, move it out of .jit/; otherwise move it aside (\`mv ${path} ${path}.bak\`). Then ${command('validate', { fix: true })} rebuilds the index from the issue files.`,
     ],
     // validate --fix reads this: false means "not jit's, do not replace".
     details: { path, written_by_jit: false },

@@ -46,6 +46,18 @@ export interface FollowUp {
   readonly token: string;
 }
 
+/** Follow-ups that owe the same work (same kind, same issue), in the order each first appears. */
+export function groupFollowUps(followUps: readonly FollowUp[]): FollowUp[][] {
+  const groups = new Map<string, FollowUp[]>();
+  for (const followUp of followUps) {
+    const key = `${followUp.kind}:${followUp.issueId}`;
+    const group = groups.get(key);
+    if (group) group.push(followUp);
+    else groups.set(key, [followUp]);
+  }
+  return [...groups.values()];
+}
+
 export interface EventFilter {
   type?: string;
   /** Events whose issue_id starts with this. */

@@ -3,28 +3,30 @@
  * Every rule lives here: readiness, state transitions, claims, gates,
  * dependency cycles. Storage only provides transactions.
  */
+import { bare, command, hint, run } from './suggestions.js';
 import { JitError } from './errors.js';
 import { newIssueId, newUuid, normalizeIdInput, resolveId } from './ids.js';
-import { EVENT_TYPES, STATES } from './model.js';
+import { EVENT_TYPES } from './model.js';
 import type { EventType, GateDefinition, Issue, JitEvent, State } from './model.js';
 import {
   automaticState,
   byAge,
-  byUrgency,
   checkAssignee,
   checkReason,
   checkContext,
   checkDescription,
   checkGateKey,
+  checkBoolean,
+  checkCount,
+  checkInput,
   checkLabel,
+  checkList,
   checkTitle,
   checkToken,
   describeCycle,
-  findCycles,
   findPath,
   isTerminal,
   labelMatcher,
-  missedAutomaticMove,
   parsePriority,
   parseState,
   pendingGates,
@@ -32,7 +34,7 @@ import {
   splitLabels,
   unfinishedDependencies,
 } from './rules.js';
-import type { EventFilter, FollowUp, IssueTx, Storage } from './storage.js';
+import { groupFollowUps, type EventFilter, type FollowUp, type IssueTx, type Storage } from './storage.js';
 import type {
   BlockedIssue,
   ClaimNextFilter,
@@ -51,7 +53,8 @@ import type {
   UpdateIssueInput,
   ValidationReport,
 } from './tracker-api.js';
-
+import { blockedIssues, dependencyGraph, readyWork, rootIssues, statusReport, waitingFor } from './queries.js';
+import { validateStore } from './validate.js';
 
 const short = (id: string): string => id.slice(0, 8);
 let lastTimestamp = 0;
@@ -62,7 +65,7 @@ function now(): string {
 }
 
 function notFound(id: string, code: 'ISSUE_NOT_FOUND' | 'DEPENDENCY_NOT_FOUND' = 'ISSUE_NOT_FOUND'): JitError {
-  return new JitError(code, `No issue with id ${id}.`, { suggestions: ['Run `jit issue list` to see the ids.'], details: { id } });
+  return new JitError(code, `No issue with id ${id}.`, { suggestions: [hint`${run(command('issue.list'))} to see the ids.`], details: { id } });
 }
 
 /** Asked by a transaction whose dependency locks went stale: run it again with fresh ones. */
@@ -302,7 +305,7 @@ export class Tracker implements TrackerApi {
       }
     }
     throw new JitError('NO_READY_ISSUE', 'No ready issue to claim' + (priority || hasLabel ? ' matching the filter.' : '.'), {
-      suggestions: ['Run `jit query blocked` to see what waits on what.'],
+      suggestions: [hint`${run(command('query.blocked'))} to see what waits on what.`],
     });
   }
 
@@ -377,7 +380,7 @@ export class Tracker implements TrackerApi {
       if (existing && JSON.stringify(existing) === JSON.stringify(gate)) return { ...existing, changed: false };
       if (existing) {
         throw new JitError('ALREADY_EXISTS', `Gate ${gate.key} is already in the registry, with another definition.`, {
-          suggestions: [`jit registry show ${gate.key}`],
+          suggestions: [bare(command('registry.show', { key: gate.key }))],
           details: { key: gate.key },
         });
       }
@@ -424,7 +427,7 @@ export class Tracker implements TrackerApi {
       if (issue.state === 'done') {
         // A done issue has passed all its gates; a new one would make that false.
         throw new JitError('INVALID_TRANSITION', `Issue ${short(id)} is done: reopen it before adding gate ${gateKey}.`, {
-          suggestions: [`jit issue update ${short(id)} --state in_progress`],
+          suggestions: [bare(command('issue.update', { id: short(id), state: 'in_progress' }))],
           details: { id, state: issue.state, key: gateKey },
         });
       }
@@ -475,63 +478,26 @@ export class Tracker implements TrackerApi {
   }
 
   async queryBlocked(): Promise<BlockedIssue[]> {
-    const summaries = await this.loadSummaries();
-    const blocked: BlockedIssue[] = [];
-    for (const summary of [...summaries.values()].sort(byAge)) {
-      const reasons = blockingDependencies(summary, summaries).map((d) => `waits for ${short(d)} (${summaries.get(d)!.state})`);
-      if (summary.state === 'gated') {
-        // Gate results live only in the issue file; gated issues are few, so read just those.
-        const issue = await this.storage.readIssue(summary.id);
-        for (const key of issue ? pendingGates(issue) : []) reasons.push(`gate ${key} ${issue!.gates_status[key]?.status ?? 'pending'}`);
-      }
-      if (reasons.length > 0) blocked.push({ issue: summary, reasons });
-    }
-    return blocked;
+    return blockedIssues(await this.loadSummaries(), (id) => this.storage.readIssue(id));
   }
 
   async status(): Promise<StatusReport> {
-    const summaries = await this.loadSummaries();
-    const byState = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<State, number>;
-    let ready = 0;
-    let blocked = 0;
-    for (const summary of summaries.values()) {
-      byState[summary.state]++;
-      const waiting = blockingDependencies(summary, summaries).length > 0;
-      if (summary.state === 'ready' && summary.assignee === null && !waiting) ready++;
-      if (summary.state === 'gated' || waiting) blocked++;
-    }
-    return { total: summaries.size, by_state: byState, ready, blocked };
+    return statusReport(await this.loadSummaries());
   }
 
   // ----------------------------------------------------------------- graph
 
   async graphEdges(): Promise<{ nodes: IssueSummary[]; edges: GraphEdge[] }> {
-    const nodes = [...(await this.loadSummaries()).values()].sort(byAge);
-    return { nodes, edges: nodes.flatMap((n) => n.dependencies.map((to) => ({ from: n.id, to }))) };
+    return dependencyGraph(await this.loadSummaries());
   }
 
   async downstream(idOrPrefix: string): Promise<IssueSummary[]> {
     const summaries = await this.loadSummaries();
-    const id = this.resolveIn(summaries, idOrPrefix);
-    const dependents = new Map<string, string[]>();
-    for (const s of summaries.values()) {
-      for (const d of s.dependencies) {
-        const list = dependents.get(d);
-        if (list) list.push(s.id);
-        else dependents.set(d, [s.id]);
-      }
-    }
-    const seen = new Set<string>([id]);
-    const queue = [id];
-    for (let i = 0; i < queue.length; i++) {
-      for (const next of dependents.get(queue[i]!) ?? []) if (!seen.has(next)) (seen.add(next), queue.push(next));
-    }
-    seen.delete(id);
-    return [...seen].map((d) => summaries.get(d)!).sort(byAge);
+    return waitingFor(summaries, this.resolveIn(summaries, idOrPrefix));
   }
 
   async roots(): Promise<IssueSummary[]> {
-    return [...(await this.loadSummaries()).values()].filter((s) => s.dependencies.length === 0).sort(byAge);
+    return rootIssues(await this.loadSummaries());
   }
 
   // ---------------------------------------------------------------- events
@@ -557,68 +523,18 @@ export class Tracker implements TrackerApi {
 
   // ------------------------------------------------------------- integrity
 
+  /** The store's integrity check and crash recovery: see validate.ts. */
   async validate(options: { fix?: boolean } = {}): Promise<ValidationReport> {
-    const fix = options.fix === true;
-    const { problems, fixed, recovered } = await this.storage.check({ fix });
-    // Follow-ups interrupted writers left (every reader and writer tries them too; validate waits for busy issues).
-    for (const [followUp, ...alike] of groupFollowUps(await this.storage.listFollowUps())) {
-      if ((await this.runFollowUps([followUp, ...alike], true)).length > 0) continue;
-      const what = followUp.kind === 'self' ? `issue ${followUp.issueId}` : `the issues waiting for ${followUp.issueId}`;
-      recovered.push(`re-checked ${what} against their dependencies (a writer stopped before this follow-up)`);
-    }
-    const issues = await this.storage.readAllIssues({ skipCorrupt: true }); // check() reported those
-    const byId = new Map(issues.map((issue) => [issue.id, issue]));
-    const gates = await this.storage.readGates();
-    const stale: { id: string; from: string; to: string }[] = [];
-    // From the event log: when each issue last finished (a move from unfinished
-    // to finished: done -> archived or rejected -> done finish nothing anew)
-    // and when each last entered backlog.
-    const finishedAt = new Map<string, string>();
-    const enteredBacklogAt = new Map<string, string>();
-    // Streamed: the log can be far bigger than memory.
-    await this.storage.scanEvents({ type: 'issue_state_changed' }, (event) => {
-      if (!event.issue_id) return;
-      const to = event['to'] as State;
-      if (isTerminal(to) && !isTerminal(event['from'] as State)) finishedAt.set(event.issue_id, event.timestamp);
-      if (to === 'backlog') enteredBacklogAt.set(event.issue_id, event.timestamp);
-    });
-    for (const issue of issues) {
-      for (const dep of issue.dependencies) {
-        if (!byId.has(dep)) {
-          problems.push({ kind: 'dangling_dependency', message: `Issue ${issue.id} waits for ${dep}, which does not exist.`, issue_id: issue.id, fixable: false });
-        }
-      }
-      for (const key of issue.gates_required) {
-        if (!gates.has(key)) {
-          problems.push({
-            kind: 'unknown_gate',
-            message: `Issue ${issue.id} requires gate ${key}, which is not in the registry: drop it (\`jit gate remove ${short(issue.id)} ${key}\`) or define it again (\`jit registry add ${key} --title ...\`).`,
-            issue_id: issue.id,
-            fixable: false,
-          });
-        }
-      }
-      // Without an event (a log cut short): an issue entered backlog when it was
-      // created (it starts there while it waits), a dependency finished when last edited.
-      const missed = missedAutomaticMove({ ...issue, enteredBacklogAt: enteredBacklogAt.get(issue.id) ?? issue.created_at }, (d) => {
-        const dependency = byId.get(d);
-        return dependency && { state: dependency.state, finishedAt: finishedAt.get(d) ?? dependency.updated_at };
-      });
-      if (missed) stale.push({ id: issue.id, from: issue.state, to: missed });
-    }
-    // Dependents a finished issue's move left behind without a stored
-    // follow-up (written by an older jit, or the follow-up was lost with a
-    // disk): crash recovery, done by every validate. reconcile() re-reads
-    // under the issue's lock, so a follow-up still under way is harmless.
-    for (const { id, from, to } of stale) {
-      await this.reconcile(id);
-      recovered.push(`moved issue ${id} from ${from} to ${to} to match its dependencies (a writer died before its follow-up)`);
-    }
-    for (const cycle of findCycles(byId.keys(), (id) => byId.get(id)?.dependencies ?? [])) {
-      problems.push({ kind: 'cycle', message: `Dependency cycle: ${describeCycle(cycle, short)}.`, issue_id: cycle[0], fixable: false });
-    }
-    const remaining = problems.filter((p) => !(fix && p.fixable));
-    return { ok: remaining.length === 0, problems, fixed, recovered };
+    return validateStore(
+      this.storage,
+      {
+        finishFollowUps: async (alike) => (await this.runFollowUps(alike, true)).length === 0,
+        reconcile: async (id) => {
+          await this.reconcile(id);
+        },
+      },
+      options,
+    );
   }
 
   // -------------------------------------------------------------- internal
@@ -637,7 +553,7 @@ export class Tracker implements TrackerApi {
       return resolveId(idOrPrefix, known.keys());
     } catch (error) {
       if (error instanceof JitError && error.code === 'ISSUE_NOT_FOUND' && code !== error.code) {
-        throw new JitError(code, error.message, { suggestions: error.suggestions, details: error.details });
+        throw new JitError(code, error.message, { suggestions: error.hints, details: error.details });
       }
       throw error;
     }
@@ -655,7 +571,6 @@ export class Tracker implements TrackerApi {
     const targets = new Set([...summaries.keys(), ...(summaries.get(fromId)?.dependencies ?? [])]);
     return [fromId, this.resolveIn(targets, to, 'DEPENDENCY_NOT_FOUND')];
   }
-
 
   /** Resolves the id and runs `change` on it (see changeWithDependencies). */
   private async changeIssue(idOrPrefix: string, change: (issue: Issue, dependenciesDone: boolean, tx: IssueTx) => Issue): Promise<Changed> {
@@ -720,13 +635,13 @@ export class Tracker implements TrackerApi {
     if ((wanted === 'ready' || wanted === 'in_progress') && !dependenciesDone) {
       const waiting = unfinishedDependencies(issue, (d) => tx.issue(d)?.state);
       throw new JitError('INVALID_TRANSITION', `Issue ${short(issue.id)} cannot be ${wanted}: it waits for ${waiting.map(short).join(', ')}.`, {
-        suggestions: ['Finish the dependencies first, or remove them with `jit dep rm`.'],
+        suggestions: [hint`Finish the dependencies first, or remove them with ${command('dep.remove')}.`],
         details: { id: issue.id, state: issue.state, wanted, waiting_for: waiting },
       });
     }
     if (wanted === 'gated' && pendingGates(issue).length === 0) {
       throw new JitError('INVALID_TRANSITION', `Issue ${short(issue.id)} cannot be gated: it has no pending gates.`, {
-        suggestions: ['Add a gate with `jit gate add` first.'],
+        suggestions: [hint`Add a gate with ${command('gate.add')} first.`],
         details: { id: issue.id, state: issue.state, wanted },
       });
     }
@@ -737,7 +652,7 @@ export class Tracker implements TrackerApi {
   private claimLocked(issue: Issue, assignee: string, dependenciesDone: boolean, tx: IssueTx): Issue {
     if (issue.assignee !== null && issue.assignee !== assignee) {
       throw new JitError('ALREADY_CLAIMED', `Issue ${short(issue.id)} is already claimed by ${issue.assignee}.`, {
-        suggestions: ['Pick another issue (`jit query ready`) or ask its holder to release it.'],
+        suggestions: [hint`Pick another issue (${command('query.ready')}) or ask its holder to release it.`],
         details: { id: issue.id, assignee: issue.assignee },
       });
     }
@@ -759,7 +674,7 @@ export class Tracker implements TrackerApi {
       const { id } = issue;
       if (!issue.gates_required.includes(gateKey)) {
         throw new JitError('GATE_NOT_FOUND', `Issue ${short(id)} does not require gate ${gateKey}.`, {
-          suggestions: [`jit gate add ${short(id)} ${gateKey}`],
+          suggestions: [bare(command('gate.add', { id: short(id), key: gateKey }))],
           details: { id, key: gateKey },
         });
       }
@@ -771,7 +686,7 @@ export class Tracker implements TrackerApi {
       if (status === 'failed' && issue.state === 'done') {
         // A done issue has passed all its gates (as addGate keeps true); a failed one would make that false.
         throw new JitError('INVALID_TRANSITION', `Issue ${short(id)} is done: reopen it before failing gate ${gateKey}.`, {
-          suggestions: [`jit issue update ${short(id)} --state in_progress`],
+          suggestions: [bare(command('issue.update', { id: short(id), state: 'in_progress' }))],
           details: { id, state: issue.state, key: gateKey },
         });
       }
@@ -910,18 +825,6 @@ function changeResult(issue: Issue, changed: boolean, pending: PendingFollowUp[]
   return pending.length > 0 ? { ...issue, changed, pending } : { ...issue, changed };
 }
 
-/** Follow-ups that owe the same work (same kind, same issue), in the order each first appears. */
-function groupFollowUps(followUps: readonly FollowUp[]): FollowUp[][] {
-  const groups = new Map<string, FollowUp[]>();
-  for (const followUp of followUps) {
-    const key = `${followUp.kind}:${followUp.issueId}`;
-    const group = groups.get(key);
-    if (group) group.push(followUp);
-    else groups.set(key, [followUp]);
-  }
-  return [...groups.values()];
-}
-
 function makeEvent(type: EventType, issueId: string | null, extra: Record<string, unknown> = {}): JitEvent {
   return { type, id: newUuid(), issue_id: issueId, timestamp: now(), ...extra };
 }
@@ -936,20 +839,11 @@ function dependentsOf(summaries: ReadonlyMap<string, IssueSummary>, id: string):
   return [...summaries.values()].filter((s) => s.dependencies.includes(id)).map((s) => s.id);
 }
 
-function blockingDependencies(summary: IssueSummary, summaries: ReadonlyMap<string, IssueSummary>): string[] {
-  if (isTerminal(summary.state)) return [];
-  return unfinishedDependencies(summary, (d) => summaries.get(d)?.state);
-}
 
-function readyWork(summaries: ReadonlyMap<string, IssueSummary>): IssueSummary[] {
-  return [...summaries.values()]
-    .filter((s) => s.state === 'ready' && s.assignee === null && unfinishedDependencies(s, (d) => summaries.get(d)?.state).length === 0)
-    .sort(byUrgency);
-}
 
 function cycleError(cycle: string[]): JitError {
   return new JitError('CYCLE', `Refused: the dependency would close a cycle ${describeCycle(cycle, short)}.`, {
-    suggestions: ['Remove one of the edges on the cycle first (`jit dep rm`), or reverse the dependency.'],
+    suggestions: [hint`Remove one of the edges on the cycle first (${command('dep.remove')}), or reverse the dependency.`],
     details: { cycle },
   });
 }
@@ -957,14 +851,17 @@ function cycleError(cycle: string[]): JitError {
 function gateInUse(key: string, ids: readonly string[]): JitError {
   const shown = ids.slice(0, 10).map(short).join(', ') + (ids.length > 10 ? ` and ${ids.length - 10} more` : '');
   return new JitError('GATE_IN_USE', `Gate ${key} is still required by ${ids.length} issue${ids.length === 1 ? '' : 's'}: ${shown}.`, {
-    suggestions: [`jit registry remove ${key} --drop-requirements`, ...ids.slice(0, 3).map((id) => `jit gate remove ${short(id)} ${key}`)],
+    suggestions: [
+      bare(command('registry.remove', { key, dropRequirements: true })),
+      ...ids.slice(0, 3).map((id) => bare(command('gate.remove', { id: short(id), key }))),
+    ],
     details: { key, issues: [...ids] },
   });
 }
 
 function gateNotFound(key: string): JitError {
   return new JitError('GATE_NOT_FOUND', `Gate ${key} is not in the registry.`, {
-    suggestions: [`jit registry add ${key} --title "..."`, 'jit registry list'],
+    suggestions: [bare(command('registry.add', { key, title: '...' })), bare(command('registry.list'))],
     details: { key },
   });
 }
@@ -983,19 +880,6 @@ function dropEmpty(context: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(context).filter(([, value]) => value !== ''));
 }
 
-function checkInput(input: unknown): void {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new JitError('INVALID_ARGUMENT', `Invalid input ${preview(input)}: expected an object of fields.`, { details: { field: 'input' } });
-  }
-}
-
-function checkList(field: string, value: unknown): unknown[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value) || value.length > 1000) {
-    throw new JitError('INVALID_ARGUMENT', `Invalid ${field} ${preview(value)}: expected a list (up to 1000 entries).`, { details: { field } });
-  }
-  return value;
-}
 
 function eventFilter(query: Omit<EventQuery, 'limit'>): EventFilter {
   checkInput(query);
@@ -1008,14 +892,3 @@ function eventFilter(query: Omit<EventQuery, 'limit'>): EventFilter {
   return { type: query.type, issuePrefix: query.issueId === undefined ? undefined : normalizeIdInput(query.issueId) };
 }
 
-function checkBoolean(field: string, value: unknown): boolean {
-  if (typeof value !== 'boolean') throw new JitError('INVALID_ARGUMENT', `Invalid ${field} ${preview(value)}: expected true or false.`, { details: { field } });
-  return value;
-}
-
-function checkCount(field: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 1_000_000) {
-    throw new JitError('INVALID_ARGUMENT', `Invalid ${field} ${preview(value)}: expected a whole number from 0 to 1000000.`, { details: { field } });
-  }
-  return value;
-}

@@ -1,7 +1,7 @@
 /** `jit debug locks`: every lock file under .jit/, whether it is held now, in which mode and by whom. */
 import path from 'node:path';
 import type { Command } from 'commander';
-import type { LockFileState, LockHolder } from '../../store/debug-locks.js';
+import type { LockFileState, LockHolder } from '../../store/core.js';
 import { action } from '../context.js';
 import { renderTable } from '../output.js';
 
@@ -16,7 +16,7 @@ export function registerDebugCommands(program: Command): void {
     .action(
       action((cli) => {
         const jitDir = cli.jitDir();
-        const { debugLocks } = require('../../store/debug-locks.js') as typeof import('../../store/debug-locks.js');
+        const { debugLocks } = require('../../store/index.js') as typeof import('../../store/index.js');
         const locks = debugLocks(jitDir);
         cli.print({ path: jitDir, locks, count: locks.length }, (data, paint) =>
           renderTable<LockFileState>(

@@ -1,6 +1,6 @@
 /** `jit events tail|query`: the append-only log in .jit/events.jsonl. */
 import type { Command } from 'commander';
-import { EVENT_TYPES, type JitEvent } from '../../store/model.js';
+import { EVENT_TYPES, type JitEvent } from '../../store/core.js';
 import { action, type Invocation } from '../context.js';
 import { ChunkedOutput, oneLine, painter, SHORT_ID_LENGTH, shortId, STDOUT, type Paint } from '../output.js';
 import { eventTypeOption, integerOption } from '../options.js';

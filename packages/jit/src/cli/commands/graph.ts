@@ -1,49 +1,12 @@
 /** `jit graph ...`: the dependency graph as a tree, as lists, or exported for Graphviz / Mermaid. */
 import { Option, type Command } from 'commander';
-import type { GraphEdge, IssueSummary } from '../../store/tracker-api.js';
+import { prerequisitesOf, reachFrom, upstreamSubgraph, type Graph } from '../../store/core.js';
 import { action } from '../context.js';
 import { integerOption } from '../options.js';
 import { ChunkedOutput, oneLine, painter, printIssueList, shortId, stateStyle, STDOUT, type Paint } from '../output.js';
 
-interface Graph {
-  nodes: IssueSummary[];
-  edges: GraphEdge[];
-}
-
 /** How many levels `graph show` draws below each top unless told: deeper trees are cut, and say so. */
 const DEFAULT_DEPTH = 10;
-
-/** Edges keyed by the waiting issue: what each issue waits for. */
-function prerequisitesOf(graph: Graph): Map<string, string[]> {
-  const waitsFor = new Map<string, string[]>();
-  for (const { from, to } of graph.edges) {
-    const list = waitsFor.get(from);
-    if (list) list.push(to);
-    else waitsFor.set(from, [to]);
-  }
-  return waitsFor;
-}
-
-/** Everything reachable from `start` along "waits for" edges, added to `into`. Iterative: chains run deep. */
-function reachFrom(start: string, waitsFor: ReadonlyMap<string, readonly string[]>, into: Set<string>): void {
-  const pending = [start];
-  while (pending.length > 0) {
-    const id = pending.pop()!;
-    if (into.has(id)) continue;
-    into.add(id);
-    for (const next of waitsFor.get(id) ?? []) pending.push(next);
-  }
-}
-
-/** The issue and everything it waits for, transitively. */
-function upstreamSubgraph(graph: Graph, rootId: string): Graph {
-  const keep = new Set<string>();
-  reachFrom(rootId, prerequisitesOf(graph), keep);
-  return {
-    nodes: graph.nodes.filter((node) => keep.has(node.id)),
-    edges: graph.edges.filter((edge) => keep.has(edge.from)),
-  };
-}
 
 interface TreeRow {
   id: string;

@@ -1,6 +1,6 @@
 /** `jit issue ...`: create, read, change and hand out issues. */
 import type { Command } from 'commander';
-import type { IssueFilter } from '../../store/tracker-api.js';
+import type { IssueFilter } from '../../store/core.js';
 import { action } from '../context.js';
 import { printIssue, printIssueList, shortId, writeOut, STDOUT } from '../output.js';
 import { contextOption, priorityOption, repeatableOption, stateOption } from '../options.js';

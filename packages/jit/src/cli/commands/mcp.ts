@@ -1,6 +1,6 @@
 /** `jit mcp`: the MCP server on stdio (src/mcp), loaded only when asked for so other commands start fast. */
 import type { Command } from 'commander';
-import { JitError } from '../../store/errors.js';
+import { JitError } from '../../store/core.js';
 import { action } from '../context.js';
 
 interface McpModule {

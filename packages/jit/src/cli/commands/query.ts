@@ -1,10 +1,8 @@
 /** `jit query ...`: the read-only questions an agent asks, answered from the index. */
 import type { Argument, Command } from 'commander';
-import type { IssueFilter, IssueSummary } from '../../store/tracker-api.js';
+import { flattenBlocked, type IssueFilter, type BlockedRow } from '../../store/core.js';
 import { action, type Invocation } from '../context.js';
 import { printIssueList, renderTable, shortId, stateStyle } from '../output.js';
-
-type BlockedRow = IssueSummary & { reasons: string[] };
 
 /**
  * `jit query ready`; main.ts also runs it directly, without commander (see
@@ -35,7 +33,7 @@ export function registerQueryCommands(program: Command): void {
     .action(
       action(async (cli) => {
         const blocked = await cli.tracker().queryBlocked();
-        const issues: BlockedRow[] = blocked.map(({ issue, reasons }) => ({ ...issue, reasons }));
+        const issues = flattenBlocked(blocked);
         cli.print({ issues, count: issues.length }, (data, paint) =>
           data.count === 0
             ? 'Nothing is blocked.\n'

@@ -1,6 +1,6 @@
 /** `jit registry ...`: the gate definitions that issues can require. */
 import type { Command } from 'commander';
-import type { GateDefinition } from '../../store/model.js';
+import type { GateDefinition } from '../../store/core.js';
 import { action } from '../context.js';
 import { renderFields, renderTable } from '../output.js';
 

@@ -1,6 +1,6 @@
 /** `jit status`: counts by state plus how much is claimable and how much is blocked. */
 import type { Command } from 'commander';
-import { STATES } from '../../store/model.js';
+import { STATES } from '../../store/core.js';
 import { action, type Invocation } from '../context.js';
 import { renderFields, stateStyle } from '../output.js';
 

@@ -1,6 +1,6 @@
 /** `jit validate [--fix]`: integrity of .jit/; exit 4 while problems remain. */
 import type { Command } from 'commander';
-import type { ValidationProblem, ValidationReport } from '../../store/tracker-api.js';
+import type { ValidationProblem, ValidationReport } from '../../store/core.js';
 import { action } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { oneLine, STDERR, writeOut, type Paint } from '../output.js';

@@ -1,0 +1,84 @@
+/**
+ * The journal in `.jit/pending/` that keeps index.json consistent with the
+ * issue files across crashes (the protocol is explained in the header of
+ * json-file-storage.ts): one empty marker file per issue a transaction is
+ * changing, `<id>.<pid>.<n>`, made durable before the first issue file is
+ * replaced and cleared once the index has caught up; and one per follow-up a
+ * change leaves for later, `<id>.<pid>.<n>.<kind>` (older versions of jit
+ * ignore the suffix). This module owns those names and files; when to make
+ * and clear them is the transaction's business.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fsError, fsyncDirectory, makeDirectory, removeFile } from './files.js';
+import type { FollowUp } from './storage.js';
+
+const MARKER = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.\d+\.\d+$/;
+/** A follow-up (see FollowUp): a marker with its kind as a suffix. */
+const FOLLOW_UP = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.\d+\.\d+\.(dependents|self)$/;
+
+/** Unique per process: with the pid, every marker name is new. */
+let markerCounter = 0;
+
+/** A follow-up of `kind` for `issueId`, named for the journal (not yet written). */
+export function newFollowUp(kind: FollowUp['kind'], issueId: string): FollowUp {
+  return { kind, issueId, token: `${issueId}.${process.pid}.${++markerCounter}.${kind}` };
+}
+
+export class PendingJournal {
+  constructor(private readonly pendingDir: string) {}
+
+  /** Markers for `ids` and the transaction's follow-ups, durable before the first issue file is replaced. */
+  mark(ids: string[], followUps: readonly FollowUp[] = []): void {
+    makeDirectory(this.pendingDir); // a store made by hand may lack it
+    const names = [...ids.map((id) => `${id}.${process.pid}.${++markerCounter}`), ...followUps.map((f) => f.token)];
+    for (const name of names) {
+      const marker = path.join(this.pendingDir, name);
+      try {
+        fs.closeSync(fs.openSync(marker, fs.constants.O_WRONLY | fs.constants.O_CREAT | (fs.constants.O_NOFOLLOW ?? 0), 0o644));
+      } catch (error) {
+        throw fsError(error, marker, 'create');
+      }
+    }
+    fsyncDirectory(this.pendingDir);
+  }
+
+  /** Markers by issue id. */
+  markersByIssue(): Map<string, string[]> {
+    const byId = new Map<string, string[]>();
+    for (const name of this.names()) {
+      const id = MARKER.exec(name)?.[1];
+      if (id) byId.set(id, [...(byId.get(id) ?? []), name]);
+    }
+    return byId;
+  }
+
+  /** The follow-ups the journal holds (those of transactions still at work included). */
+  followUps(): FollowUp[] {
+    const found: FollowUp[] = [];
+    for (const token of this.names()) {
+      const match = FOLLOW_UP.exec(token);
+      if (match) found.push({ kind: match[2] as FollowUp['kind'], issueId: match[1]!, token });
+    }
+    return found;
+  }
+
+  clearMarkers(names: readonly string[]): void {
+    for (const name of names) removeFile(this.pendingDir, name);
+  }
+
+  /** Removes done follow-ups (only names that are follow-ups: a token is never a path). */
+  clearFollowUps(followUps: readonly FollowUp[]): void {
+    for (const { token } of followUps) if (FOLLOW_UP.test(token)) removeFile(this.pendingDir, token);
+  }
+
+  /** What pending/ holds. A missing pending/ (store made by an older jit) holds nothing. */
+  private names(): string[] {
+    try {
+      return fs.readdirSync(this.pendingDir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw fsError(error, this.pendingDir, 'list');
+    }
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * `validate`: the integrity check behind `jit validate` and the validate tool.
+ * The storage checks its files (Storage.check); this adds what needs the
+ * domain: dangling dependencies, unknown gates, cycles, and crash recovery
+ * (follow-ups an interrupted writer left, and dependents a finished issue's
+ * move left behind), done through the tracker's own locked operations.
+ */
+import type { State } from './model.js';
+import { describeCycle, findCycles, isTerminal, missedAutomaticMove } from './rules.js';
+import { groupFollowUps, type FollowUp, type Storage } from './storage.js';
+import type { ValidationReport } from './tracker-api.js';
+
+const short = (id: string): string => id.slice(0, 8);
+
+/** The tracker's locked operations validate recovers with. */
+export interface Recovery {
+  /** Runs follow-ups an interrupted writer left that owe the same work, waiting for busy issues; true when done. */
+  finishFollowUps(alike: FollowUp[]): Promise<boolean>;
+  /** Re-checks an issue against its dependencies under its lock (moves it between backlog and ready). */
+  reconcile(id: string): Promise<void>;
+}
+
+export async function validateStore(storage: Storage, recovery: Recovery, options: { fix?: boolean } = {}): Promise<ValidationReport> {
+  const fix = options.fix === true;
+  const { problems, fixed, recovered } = await storage.check({ fix });
+  // Follow-ups interrupted writers left (every reader and writer tries them too; validate waits for busy issues).
+  // Leftovers that owe the same work are done once (see groupFollowUps).
+  for (const alike of groupFollowUps(await storage.listFollowUps())) {
+    const [followUp] = alike;
+    if (!(await recovery.finishFollowUps(alike))) continue;
+    const what = followUp.kind === 'self' ? `issue ${followUp.issueId}` : `the issues waiting for ${followUp.issueId}`;
+    recovered.push(`re-checked ${what} against their dependencies (a writer stopped before this follow-up)`);
+  }
+  const issues = await storage.readAllIssues({ skipCorrupt: true }); // check() reported those
+  const byId = new Map(issues.map((issue) => [issue.id, issue]));
+  const gates = await storage.readGates();
+  const stale: { id: string; from: string; to: string }[] = [];
+  // From the event log: when each issue last finished (a move from unfinished
+  // to finished: done -> archived or rejected -> done finish nothing anew)
+  // and when each last entered backlog.
+  const finishedAt = new Map<string, string>();
+  const enteredBacklogAt = new Map<string, string>();
+  // Streamed: the log can be far bigger than memory.
+  await storage.scanEvents({ type: 'issue_state_changed' }, (event) => {
+    if (!event.issue_id) return;
+    const to = event['to'] as State;
+    if (isTerminal(to) && !isTerminal(event['from'] as State)) finishedAt.set(event.issue_id, event.timestamp);
+    if (to === 'backlog') enteredBacklogAt.set(event.issue_id, event.timestamp);
+  });
+  for (const issue of issues) {
+    for (const dep of issue.dependencies) {
+      if (!byId.has(dep)) {
+        problems.push({ kind: 'dangling_dependency', message: `Issue ${issue.id} waits for ${dep}, which does not exist.`, issue_id: issue.id, fixable: false });
+      }
+    }
+    for (const key of issue.gates_required) {
+      if (!gates.has(key)) {
+        problems.push({
+          kind: 'unknown_gate',
+          message: `Issue ${issue.id} requires gate ${key}, which is not in the registry: drop it (\`jit gate remove ${short(issue.id)} ${key}\`) or define it again (\`jit registry add ${key} --title ...\`).`,
+          issue_id: issue.id,
+          fixable: false,
+        });
+      }
+    }
+    // Without an event (a log cut short): an issue entered backlog when it was
+    // created (it starts there while it waits), a dependency finished when last edited.
+    const missed = missedAutomaticMove({ ...issue, enteredBacklogAt: enteredBacklogAt.get(issue.id) ?? issue.created_at }, (d) => {
+      const dependency = byId.get(d);
+      return dependency && { state: dependency.state, finishedAt: finishedAt.get(d) ?? dependency.updated_at };
+    });
+    if (missed) stale.push({ id: issue.id, from: issue.state, to: missed });
+  }
+  // Dependents a finished issue's move left behind without a stored
+  // follow-up (written by an older jit, or the follow-up was lost with a
+  // disk): crash recovery, done by every validate. recovery.reconcile (the tracker's) re-reads
+  // under the issue's lock, so a follow-up still under way is harmless.
+  for (const { id, from, to } of stale) {
+    await recovery.reconcile(id);
+    recovered.push(`moved issue ${id} from ${from} to ${to} to match its dependencies (a writer died before its follow-up)`);
+  }
+  for (const cycle of findCycles(byId.keys(), (id) => byId.get(id)?.dependencies ?? [])) {
+    problems.push({ kind: 'cycle', message: `Dependency cycle: ${describeCycle(cycle, short)}.`, issue_id: cycle[0], fixable: false });
+  }
+  const remaining = problems.filter((p) => !(fix && p.fixable));
+  return { ok: remaining.length === 0, problems, fixed, recovered };
+}
