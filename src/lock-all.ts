@@ -67,7 +67,7 @@ function plan(requests: readonly LockRequest[], followSymlinks: boolean): Attemp
         byFile.set(attempt.identity, attempt);
         continue;
       }
-      attempt.handle.close();
+      attempt.close();
       if (attempt.mode === 'exclusive') same.mode = 'exclusive';
       if (attempt.rank !== undefined && (same.rank === undefined || attempt.rank < same.rank)) same.rank = attempt.rank;
     }
@@ -81,7 +81,7 @@ function plan(requests: readonly LockRequest[], followSymlinks: boolean): Attemp
 }
 
 function closeAll(attempts: readonly Attempt[]): void {
-  for (const attempt of attempts) attempt.handle.close();
+  for (const attempt of attempts) attempt.close();
 }
 
 /** Releases what was taken, in reverse, and closes every file of the plan. */

@@ -1,7 +1,7 @@
 // lock, lockSync, tryLock, withLock, probeLock: one file at a time.
 import * as fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { acquireAsync, acquireSync, HeldFileLock, openAttempt, type Attempt } from './acquire.js';
+import { acquireAsync, acquireSync, HeldFileLock, openAttempt, openLockedAttempt, type Attempt } from './acquire.js';
 import { LockTimeoutError } from './errors.js';
 import { checkBlockingAcquisition } from './registry.js';
 import type { FileLock, LockMode, LockOptions } from './types.js';
@@ -19,6 +19,7 @@ const SYNC_OPTIONS = ['mode', 'timeoutMs', 'rank', 'followSymlinks'] as const; /
 const TRY_OPTIONS = ['mode', 'rank', 'followSymlinks'] as const; // it never waits
 
 function checkOptions(path: unknown, options: unknown, fn: string, allowed: readonly (keyof LockOptions)[]): Checked {
+  if (options === undefined) return { path: checkPath(path), mode: 'exclusive', rank: undefined, followSymlinks: false };
   const o = checkOptionsObject<LockOptions>(options, fn, allowed);
   return {
     path: checkPath(path),
@@ -34,38 +35,38 @@ function openForBlocking(checked: Checked): Attempt {
   try {
     checkBlockingAcquisition(attempt);
   } catch (error) {
-    attempt.handle.close();
+    attempt.close();
     throw error;
   }
   return attempt;
 }
 
 /** Waits (without blocking the event loop) until the lock is held. */
-export async function lock(path: string, options: LockOptions = {}): Promise<FileLock> {
+export async function lock(path: string, options?: LockOptions): Promise<FileLock> {
   const checked = checkOptions(path, options, 'lock', WAIT_OPTIONS);
-  const signal = checkSignal(options.signal);
-  const timeoutMs = checkTimeout(options.timeoutMs) ?? DEFAULT_TIMEOUT_MS;
+  const signal = checkSignal(options?.signal);
+  const timeoutMs = checkTimeout(options?.timeoutMs) ?? DEFAULT_TIMEOUT_MS;
   const attempt = openForBlocking(checked);
   const started = performance.now();
   try {
     await acquireAsync(attempt, timeoutMs, signal, () => new LockTimeoutError(checked.path, checked.mode, timeoutMs, performance.now() - started));
   } catch (error) {
-    attempt.handle.close();
+    attempt.close();
     throw error;
   }
   return new HeldFileLock(attempt);
 }
 
 /** Blocks this thread until the lock is held (kernel wake-up, no polling) or the timeout passes. */
-export function lockSync(path: string, options: Omit<LockOptions, 'signal'> = {}): FileLock {
+export function lockSync(path: string, options?: Omit<LockOptions, 'signal'>): FileLock {
   const checked = checkOptions(path, options, 'lockSync', SYNC_OPTIONS);
-  const timeoutMs = checkTimeout(options.timeoutMs) ?? DEFAULT_TIMEOUT_MS;
+  const timeoutMs = checkTimeout(options?.timeoutMs) ?? DEFAULT_TIMEOUT_MS;
   const attempt = openForBlocking(checked);
   const started = performance.now();
   try {
     if (!acquireSync(attempt, timeoutMs)) throw new LockTimeoutError(checked.path, checked.mode, timeoutMs, performance.now() - started);
   } catch (error) {
-    attempt.handle.close();
+    attempt.close();
     throw error;
   }
   return new HeldFileLock(attempt);
@@ -76,16 +77,10 @@ export function lockSync(path: string, options: Omit<LockOptions, 'signal'> = {}
  * realm already holds conflicts like any other holder (null), except that
  * shared + shared succeeds.
  */
-export function tryLock(path: string, options: Pick<LockOptions, 'mode' | 'rank' | 'followSymlinks'> = {}): FileLock | null {
+export function tryLock(path: string, options?: Pick<LockOptions, 'mode' | 'rank' | 'followSymlinks'>): FileLock | null {
   const checked = checkOptions(path, options, 'tryLock', TRY_OPTIONS);
-  const attempt = openAttempt(checked.path, checked.mode, checked.rank, checked.followSymlinks);
-  let locked = false;
-  try {
-    locked = attempt.handle.tryLock(checked.mode === 'exclusive');
-  } finally {
-    if (!locked) attempt.handle.close();
-  }
-  return locked ? new HeldFileLock(attempt) : null;
+  const attempt = openLockedAttempt(checked.path, checked.mode, checked.rank, checked.followSymlinks);
+  return attempt && new HeldFileLock(attempt);
 }
 
 /** Acquires, runs fn, and releases in `finally`; returns fn's result. */
@@ -107,7 +102,7 @@ export async function withLock<T>(path: string, options: LockOptions, fn: (lock:
 export function probeLock(path: string): 'unlocked' | 'shared' | 'exclusive' {
   checkPath(path);
   if (!fs.lstatSync(path, { throwIfNoEntry: false })) return 'unlocked';
-  const { handle } = openAttempt(path, 'exclusive', undefined, false, true);
+  const handle = openAttempt(path, 'exclusive', undefined, false, true);
   try {
     if (handle.tryLock(true)) return 'unlocked';
     if (handle.tryLock(false)) return 'shared';
