@@ -1,6 +1,8 @@
 // The steps every acquisition shares: open the file, learn its identity,
 // take the OS lock (fast path, then a wait), and wrap a held lock.
+import { performance } from 'node:perf_hooks';
 import { LockAbortedError, LockError } from './errors.js';
+import { lockChannels, publishAcquire, publishRelease, publishWait, type LockApi } from './metrics.js';
 import { NativeLockHandle, openHandle, openLockedHandle } from './native.js';
 import { addHeld, addPending, removeHeld, removePending, type HeldEntry } from './registry.js';
 import type { FileLock, LockMode } from './types.js';
@@ -16,6 +18,10 @@ export class Attempt extends NativeLockHandle implements HeldEntry {
   pendingSlot = -1;
   /** What an async wait left for release() to clean up (its timeout timer). */
   afterWait: (() => void) | undefined = undefined;
+  /** performance.now() when the first try failed (contended); NaN while it has not. For the metrics. */
+  waitStartedAt = NaN;
+  /** performance.now() when it was taken, if someone listened on jit-lock:release then; else NaN. */
+  acquiredAt = NaN;
 
   constructor(
     handle: number,
@@ -87,10 +93,12 @@ function explainOpenError(error: unknown, path: string, followSymlinks: boolean,
 }
 
 /** Takes the lock without waiting longer than timeoutMs; false on timeout. Blocks this thread. */
-export function acquireSync(attempt: Attempt, timeoutMs: number): boolean {
+export function acquireSync(attempt: Attempt, timeoutMs: number, api: LockApi): boolean {
   const exclusive = attempt.mode === 'exclusive';
   if (attempt.tryLock(exclusive)) return true;
+  attempt.waitStartedAt = performance.now();
   if (timeoutMs <= 0) return false;
+  if (lockChannels().wait.hasSubscribers) publishWait(attempt, api);
   primeHandOff();
   return attempt.waitSync(exclusive, timeoutMs);
 }
@@ -105,10 +113,11 @@ let handOffPrimed = false;
 
 function primeHandOff(onWaitEnd?: (error: Error | null, acquired: boolean) => void): void {
   onWaitEnd?.(null, false); // "the wait was closed": a no-op
-  if (handOffPrimed) return;
+  const channels = lockChannels();
+  if (handOffPrimed || channels.acquire.hasSubscribers || channels.release.hasSubscribers) return; // they would hear of the dummy
   handOffPrimed = true;
   // Handle -1 is never open: close() ignores it.
-  new HeldFileLock(new Attempt(-1, '', 'exclusive', undefined)).release();
+  new HeldFileLock(new Attempt(-1, '', 'exclusive', undefined), 'lock').release();
 }
 
 /**
@@ -123,12 +132,15 @@ export function acquireAsync(
   timeoutMs: number,
   signal: AbortSignal | undefined,
   onTimeout: () => Error,
+  api: LockApi,
 ): Promise<void> {
   const { path } = attempt;
   const exclusive = attempt.mode === 'exclusive';
   if (signal?.aborted) return Promise.reject(new LockAbortedError(path, signal.reason));
   if (attempt.tryLock(exclusive)) return Promise.resolve();
+  attempt.waitStartedAt = performance.now();
   if (timeoutMs === 0) return Promise.reject(onTimeout());
+  if (lockChannels().wait.hasSubscribers) publishWait(attempt, api);
   return new Promise<void>((resolve, reject) => {
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
@@ -178,6 +190,7 @@ const forgotten = new FinalizationRegistry<Attempt>((entry) => {
   removeHeld(entry);
   entry.close();
   entry.afterWait?.();
+  if (lockChannels().release.hasSubscribers) publishRelease(entry, true);
 });
 
 // Registering with (and unregistering from) the FinalizationRegistry costs
@@ -192,7 +205,10 @@ const unregistered: HeldFileLock[] = [];
 const MAX_UNREGISTERED = 256;
 const settledPromise = Promise.resolve();
 
-/** A lock this realm holds; registered until released. */
+/**
+ * A lock this realm holds; registered until released. Constructing one is
+ * the acquisition's success: it is announced on jit-lock:acquire.
+ */
 export class HeldFileLock implements FileLock {
   readonly path: string;
   readonly mode: LockMode;
@@ -200,7 +216,7 @@ export class HeldFileLock implements FileLock {
   #entry: Attempt | null;
   #registered = false; // with `forgotten`
 
-  constructor(attempt: Attempt) {
+  constructor(attempt: Attempt, api: LockApi) {
     this.path = attempt.path;
     this.mode = attempt.mode;
     this.rank = attempt.rank;
@@ -209,6 +225,9 @@ export class HeldFileLock implements FileLock {
     removePending(attempt); // an async wait that just succeeded
     if (unregistered.push(this) === 1) void settledPromise.then(HeldFileLock.#registerPending);
     else if (unregistered.length >= MAX_UNREGISTERED) HeldFileLock.#registerPending();
+    const channels = lockChannels();
+    if (channels.release.hasSubscribers) attempt.acquiredAt = performance.now();
+    if (channels.acquire.hasSubscribers) publishAcquire(attempt, api, 'acquired');
   }
 
   static #registerPending(): void {
@@ -233,6 +252,7 @@ export class HeldFileLock implements FileLock {
     if (this.#registered) forgotten.unregister(entry);
     entry.close(); // closing the file releases the OS lock
     entry.afterWait?.();
+    if (lockChannels().release.hasSubscribers) publishRelease(entry, false);
   }
 
   [Symbol.dispose](): void {

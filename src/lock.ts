@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { acquireAsync, acquireSync, HeldFileLock, openAttempt, openLockedAttempt, type Attempt } from './acquire.js';
 import { LockTimeoutError } from './errors.js';
+import { lockChannels, outcomeOf, publishAcquire, type LockApi } from './metrics.js';
 import { checkBlockingAcquisition } from './registry.js';
 import type { FileLock, LockMode, LockOptions } from './types.js';
 import { checkBoolean, checkMode, checkOptionsObject, checkPath, checkRank, checkSignal, checkTimeout, DEFAULT_TIMEOUT_MS } from './validate.js';
@@ -41,35 +42,50 @@ function openForBlocking(checked: Checked): Attempt {
   return attempt;
 }
 
+/**
+ * A failed acquisition (its arguments were valid): closes what it opened,
+ * announces it on jit-lock:acquire and returns the error to throw.
+ */
+function failed(api: LockApi, checked: Checked, attempt: Attempt | undefined, error: unknown): unknown {
+  attempt?.close();
+  if (lockChannels().acquire.hasSubscribers) {
+    publishAcquire(attempt ?? { path: checked.path, mode: checked.mode, waitStartedAt: NaN }, api, outcomeOf(error), error);
+  }
+  return error;
+}
+
 /** Waits (without blocking the event loop) until the lock is held. */
 export async function lock(path: string, options?: LockOptions): Promise<FileLock> {
   const checked = checkOptions(path, options, 'lock', WAIT_OPTIONS);
   const signal = checkSignal(options?.signal);
   const timeoutMs = checkTimeout(options?.timeoutMs) ?? DEFAULT_TIMEOUT_MS;
-  const attempt = openForBlocking(checked);
-  const started = performance.now();
+  let attempt: Attempt | undefined;
   try {
-    await acquireAsync(attempt, timeoutMs, signal, () => new LockTimeoutError(checked.path, checked.mode, timeoutMs, performance.now() - started));
+    attempt = openForBlocking(checked);
+    const started = performance.now();
+    const onTimeout = (): Error => new LockTimeoutError(checked.path, checked.mode, timeoutMs, performance.now() - started);
+    await acquireAsync(attempt, timeoutMs, signal, onTimeout, 'lock');
   } catch (error) {
-    attempt.close();
-    throw error;
+    throw failed('lock', checked, attempt, error);
   }
-  return new HeldFileLock(attempt);
+  return new HeldFileLock(attempt, 'lock');
 }
 
 /** Blocks this thread until the lock is held (kernel wake-up, no polling) or the timeout passes. */
 export function lockSync(path: string, options?: Omit<LockOptions, 'signal'>): FileLock {
   const checked = checkOptions(path, options, 'lockSync', SYNC_OPTIONS);
   const timeoutMs = checkTimeout(options?.timeoutMs) ?? DEFAULT_TIMEOUT_MS;
-  const attempt = openForBlocking(checked);
-  const started = performance.now();
+  let attempt: Attempt | undefined;
   try {
-    if (!acquireSync(attempt, timeoutMs)) throw new LockTimeoutError(checked.path, checked.mode, timeoutMs, performance.now() - started);
+    attempt = openForBlocking(checked);
+    const started = performance.now();
+    if (!acquireSync(attempt, timeoutMs, 'lockSync')) {
+      throw new LockTimeoutError(checked.path, checked.mode, timeoutMs, performance.now() - started);
+    }
   } catch (error) {
-    attempt.close();
-    throw error;
+    throw failed('lockSync', checked, attempt, error);
   }
-  return new HeldFileLock(attempt);
+  return new HeldFileLock(attempt, 'lockSync');
 }
 
 /**
@@ -79,8 +95,15 @@ export function lockSync(path: string, options?: Omit<LockOptions, 'signal'>): F
  */
 export function tryLock(path: string, options?: Pick<LockOptions, 'mode' | 'rank' | 'followSymlinks'>): FileLock | null {
   const checked = checkOptions(path, options, 'tryLock', TRY_OPTIONS);
-  const attempt = openLockedAttempt(checked.path, checked.mode, checked.rank, checked.followSymlinks);
-  return attempt && new HeldFileLock(attempt);
+  let attempt: Attempt | null;
+  try {
+    attempt = openLockedAttempt(checked.path, checked.mode, checked.rank, checked.followSymlinks);
+  } catch (error) {
+    throw failed('tryLock', checked, undefined, error);
+  }
+  if (attempt !== null) return new HeldFileLock(attempt, 'tryLock');
+  if (lockChannels().acquire.hasSubscribers) publishAcquire({ path: checked.path, mode: checked.mode, waitStartedAt: NaN }, 'tryLock', 'busy');
+  return null;
 }
 
 /** Acquires, runs fn, and releases in `finally`; returns fn's result. */
