@@ -244,6 +244,11 @@ export class HeldFileLock implements FileLock {
     return this.#entry !== null;
   }
 
+  /** The OS handle of a lock still held (a file descriptor on POSIX), for the jit-lock command to hand on. */
+  static descriptorOf(lock: FileLock): number | undefined {
+    return lock instanceof HeldFileLock ? lock.#entry?.handle : undefined;
+  }
+
   release(): void {
     const entry = this.#entry;
     if (entry === null) return;

@@ -62,7 +62,8 @@ let addon: NativeAddon | undefined;
  */
 export class NativeLockHandle {
   constructor(
-    private readonly handle: number,
+    /** The addon's number for it: a file descriptor on POSIX, a HANDLE value on Windows. */
+    readonly handle: number,
     /** The path as opened. */
     readonly path: string,
   ) {}
