@@ -240,24 +240,27 @@ function lineReader(stream, who) {
   };
 }
 
-async function warmHandoffs(kind, lockPath, rounds) {
+/** A warm waiter process and its holder: handOff() times one round. */
+async function warmSession(kind, lockPath) {
   const hold = holders[kind]();
   const child = fork(__filename, ['--warm-waiter', kind, lockPath], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   const nextLine = lineReader(child.stdout, `${kind} waiter`);
-  const samples = [];
-  for (let i = 0; i < WARMUP + rounds; i++) {
-    const release = hold(lockPath);
-    child.send('go');
-    if ((await nextLine()) !== 'waiting') throw new Error('protocol');
-    await settled(kind, lockPath, SETTLE_MS);
-    const released = process.hrtime.bigint();
-    release();
-    const acquired = BigInt((await nextLine()).split(' ')[1]);
-    if (i >= WARMUP) samples.push(Number(acquired - released) / 1e6);
-  }
-  child.send('stop');
-  await new Promise((resolve) => child.once('exit', resolve));
-  return summarize(samples);
+  return {
+    async handOff() {
+      const release = hold(lockPath);
+      child.send('go');
+      if ((await nextLine()) !== 'waiting') throw new Error('protocol');
+      await settled(kind, lockPath, SETTLE_MS);
+      const released = process.hrtime.bigint();
+      release();
+      const acquired = BigInt((await nextLine()).split(' ')[1]);
+      return Number(acquired - released) / 1e6;
+    },
+    async close() {
+      child.send('stop');
+      await new Promise((resolve) => child.once('exit', resolve));
+    },
+  };
 }
 
 async function coldHandoff(command, args, kind, lockPath, hold) {
@@ -390,11 +393,22 @@ async function main() {
 
     // Hand-offs.
     const kinds = ['fs-native-extensions', 'fs-ext', 'proper-lockfile', 'jit-lock', 'jit-lock-sync'];
-    const warm = { c: summarize(runC(binary, ['handoff', file('c-handoff.lock'), String(HANDOFFS)]).map((ns) => Number(ns) / 1e6)) };
-    for (const kind of kinds) {
-      const rounds = kind === 'proper-lockfile' ? Math.min(HANDOFFS, 100) : HANDOFFS;
-      warm[kind] = await warmHandoffs(kind, file(`warm-${kind}.lock`), rounds);
+    // Warm hand-offs, the libraries taking turns round by round (C in runs of 10).
+    const sessions = {};
+    for (const kind of kinds) sessions[kind] = await warmSession(kind, file(`warm-${kind}.lock`));
+    const warmSamples = Object.fromEntries([['c', []], ...kinds.map((kind) => [kind, []])]);
+    const cHandoffPath = file('c-handoff.lock');
+    for (let round = 0; round < WARMUP + HANDOFFS; round++) {
+      if (round % 10 === 0 && round >= WARMUP) warmSamples.c.push(...runC(binary, ['handoff', cHandoffPath, '10']).map((ns) => Number(ns) / 1e6));
+      for (const kind of kinds) {
+        // proper-lockfile polls every 10 ms: every other round is plenty.
+        if (kind === 'proper-lockfile' && round % 2 === 1) continue;
+        const ms = await sessions[kind].handOff();
+        if (round >= WARMUP) warmSamples[kind].push(ms);
+      }
     }
+    for (const session of Object.values(sessions)) await session.close();
+    const warm = Object.fromEntries(Object.entries(warmSamples).map(([kind, samples]) => [kind, summarize(samples)]));
     const coldSamples = Object.fromEntries([['c', []], ...kinds.map((kind) => [kind, []])]);
     const cHold = holders['fs-ext']();
     const holdFor = Object.fromEntries(kinds.map((kind) => [kind, holders[kind]()]));
@@ -427,7 +441,7 @@ async function main() {
     );
     console.log(
       `\nsamples: uncontended ${CYCLES} cycles per library (proper-lockfile ${CYCLES / 10}), each timed alone; ` +
-        `warm ${HANDOFFS} hand-offs (proper-lockfile ${Math.min(HANDOFFS, 100)}) after ${WARMUP} discarded; cold ${COLD} fresh processes per library.`,
+        `warm ${HANDOFFS} hand-offs (proper-lockfile half) after ${WARMUP} discarded, the libraries taking turns; cold ${COLD} fresh processes per library, taking turns.`,
     );
     console.log(
       'a cycle: open + lock + unlock + close of a free lock file (jit-lock: tryLock(path) + release(); proper-lockfile: lockSync + release).',

@@ -30,6 +30,7 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -37,6 +38,7 @@
 #include <system_error>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "lock_os.h"
 
@@ -55,6 +57,9 @@ constexpr auto kStopBudget = std::chrono::milliseconds(50);
 constexpr auto kInterruptInterval = std::chrono::microseconds(200);
 // Sync waits longer than this (or infinite) wait without a deadline.
 constexpr double kMaxTimedWaitMs = 2147483647.0;
+// How long a waiting thread with nothing to wait for stays parked for the
+// next wait before it ends.
+constexpr auto kIdleThreadLife = std::chrono::seconds(10);
 
 Napi::Error OsError(Napi::Env env, int error, const char* syscall, const std::string& path) {
   std::string code = os::ErrorCode(error);
@@ -82,8 +87,8 @@ Napi::Error OsError(Napi::Env env, int error, const char* syscall, const std::st
 }
 
 // One blocking wait, shared by the JavaScript thread and its waiting thread
-// (which is detached: nobody joins it, so a hand-off never waits for a
-// thread to exit).
+// (a thread of WaiterThreads: nobody joins it, so a hand-off never waits
+// for a thread to exit).
 struct Wait {
   Wait(os::NativeHandle fd, os::Mode mode) : fd(fd), mode(mode), slot(os::NewWaitSlot()) {}
   ~Wait() { os::DeleteWaitSlot(slot); }
@@ -136,6 +141,56 @@ void RunWait(std::shared_ptr<Wait> wait) {
   }
   wait->finished_cv.notify_all();
 }
+
+// The waiting threads of the process (every environment's): a thread whose
+// wait ended parks for the next one, so that a wait neither starts a thread
+// nor has one tear itself down while the hand-off is on the clock (a thread
+// exiting competes for the CPU the woken JavaScript thread needs).
+class WaiterThreads {
+ public:
+  // Never destroyed: parked threads use it until the process ends.
+  static WaiterThreads& Instance() {
+    static WaiterThreads* threads = new WaiterThreads();
+    return *threads;
+  }
+
+  // Runs RunWait(wait) on a parked thread, or on a new one (std::system_error
+  // when none can be started).
+  void Run(const std::shared_ptr<Wait>& wait) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!parked_.empty()) {
+      Parked* thread = parked_.back();
+      parked_.pop_back();
+      thread->job = wait;
+      thread->wake.notify_one();
+      return;
+    }
+    std::thread([this, wait] { Work(wait); }).detach();
+  }
+
+ private:
+  struct Parked {
+    std::condition_variable wake;
+    std::shared_ptr<Wait> job;  // set (under mutex_) by the Run that takes this thread
+  };
+
+  void Work(std::shared_ptr<Wait> job) {
+    Parked self;
+    for (;;) {
+      RunWait(std::move(job));
+      std::unique_lock<std::mutex> lock(mutex_);
+      parked_.push_back(&self);
+      if (!self.wake.wait_for(lock, kIdleThreadLife, [&] { return self.job != nullptr; })) {
+        parked_.erase(std::find(parked_.begin(), parked_.end(), &self));  // nobody took it
+        return;
+      }
+      job = std::move(self.job);
+    }
+  }
+
+  std::mutex mutex_;
+  std::vector<Parked*> parked_;
+};
 
 // Cancels a wait and interrupts its thread until WaitLock returns, for at most
 // kStopBudget. Returns true when the thread finished; false when it is still
@@ -357,7 +412,7 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
 // Starts the waiting thread; false with a JavaScript exception if it cannot.
 bool StartThread(Napi::Env env, const std::shared_ptr<Wait>& wait, const std::string& path) {
   try {
-    std::thread(RunWait, wait).detach();
+    WaiterThreads::Instance().Run(wait);
   } catch (const std::system_error& failure) {
     OsError(env, failure.code().value(), "pthread_create", path).ThrowAsJavaScriptException();
     return false;

@@ -124,7 +124,7 @@ describe.skipIf(process.platform !== 'linux')('when the program uses SIGURG itse
         expect(reply.outcome).toBe('ELOCKTIMEOUT');
         expect(reply.sigurgSeen).toBe(0); // none of our interrupts reached the listener
         expect(reply.openFds).toBe(0); // the lock file was closed...
-        expect(reply.threads).toBe(0); // ...by a waiting thread that is gone, not parked in flock
+        expect(reply.threads).toBe(0); // ...by a waiting thread no longer blocked in flock (it ended, or parked for the next wait)
       }
     } finally {
       held.release();
