@@ -146,7 +146,8 @@ export interface LockStatsSnapshot {
 
 /**
  * Where the snapshots of one store live: under the OS temp folder (never in
- * .jit/, which holds the tracker's data only), one folder per store.
+ * .jit/, which holds the tracker's data only), in a folder of this user's
+ * (mode 700: nobody else can leave figures there), one folder per store.
  */
 export function snapshotDir(jitDir: string): string {
   let real = path.resolve(jitDir);
@@ -156,13 +157,14 @@ export function snapshotDir(jitDir: string): string {
     // a store that is not there (yet): its path as given
   }
   const key = createHash('sha256').update(real).digest('hex').slice(0, 16);
-  return path.join(os.tmpdir(), 'jit-lock-stats', key);
+  const user = typeof process.getuid === 'function' ? `-${process.getuid()}` : '';
+  return path.join(os.tmpdir(), `jit-lock-stats${user}`, key);
 }
 
 /** Replaces this process's snapshot (write + rename: a reader never sees half of one). */
 export function writeSnapshot(jitDir: string, stats: LockStats): void {
   const dir = snapshotDir(jitDir);
-  fs.mkdirSync(dir, { recursive: true });
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const snapshot: LockStatsSnapshot = { pid: process.pid, since: stats.since, updated: new Date().toISOString(), locks: stats.report() };
   const file = path.join(dir, `${process.pid}.json`);
   fs.writeFileSync(`${file}.tmp`, JSON.stringify(snapshot));
@@ -170,7 +172,13 @@ export function writeSnapshot(jitDir: string, stats: LockStats): void {
 }
 
 export function removeSnapshot(jitDir: string): void {
-  fs.rmSync(path.join(snapshotDir(jitDir), `${process.pid}.json`), { force: true });
+  const dir = snapshotDir(jitDir);
+  fs.rmSync(path.join(dir, `${process.pid}.json`), { force: true });
+  try {
+    fs.rmdirSync(dir); // the last server of this store leaves no folder behind
+  } catch {
+    // another server's snapshot is still there
+  }
 }
 
 function alive(pid: number): boolean {
@@ -203,6 +211,13 @@ export function readSnapshots(jitDir: string): LockStatsSnapshot[] {
       snapshots.push(JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8')) as LockStatsSnapshot);
     } catch {
       // being replaced right now, or not ours: skip it
+    }
+  }
+  if (snapshots.length === 0) {
+    try {
+      fs.rmdirSync(dir); // only ended servers' snapshots were there
+    } catch {
+      // not empty (a snapshot being written), or already gone
     }
   }
   return snapshots.sort((a, b) => a.pid - b.pid);
