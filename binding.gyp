@@ -15,6 +15,11 @@
           "sources": ["native/lock_posix.cc"],
           "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Werror", "-fvisibility=hidden"],
           "cflags_cc!": ["-fno-exceptions"],
+          "conditions": [
+            ["OS=='linux'", {
+              "ldflags": ["-Wl,-z,now"]
+            }]
+          ],
           "xcode_settings": {
             "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
             "MACOSX_DEPLOYMENT_TARGET": "10.15",

@@ -1,7 +1,11 @@
 /* The physical limit for bench/lock.js: flock(2) called directly from C.
  *
  *   flock-bench uncontended <path> <iterations>
- *     prints "open_lock_unlock_close_us <x>" and "lock_unlock_us <y>"
+ *     open + flock(LOCK_EX|LOCK_NB) + flock(LOCK_UN) + close, each cycle
+ *     timed on its own: prints one latency per line in ns
+ *   flock-bench wait <path> 0
+ *     a fresh waiter (the cold hand-off): opens the file, prints "waiting",
+ *     blocks in flock(LOCK_EX) and prints "acquired <CLOCK_MONOTONIC ns>"
  *   flock-bench handoff <path> <rounds>
  *     a holder (parent) and a waiter (child, its own open file description)
  *     hand the lock over <rounds> times; prints one latency per line in ns:
@@ -41,21 +45,25 @@ static void must(int ok, const char *what) {
 }
 
 static void uncontended(const char *path, long iterations) {
-  int64_t start = now_ns();
   for (long i = 0; i < iterations; i++) {
+    int64_t start = now_ns();
     int fd = open_lock(path);
     must(flock(fd, LOCK_EX | LOCK_NB) == 0, "flock");
     must(flock(fd, LOCK_UN) == 0, "unlock");
     close(fd);
+    printf("%lld\n", (long long)(now_ns() - start));
   }
-  printf("open_lock_unlock_close_us %.3f\n", (now_ns() - start) / 1e3 / iterations);
+}
+
+static void wait_once(const char *path) {
   int fd = open_lock(path);
-  start = now_ns();
-  for (long i = 0; i < iterations; i++) {
-    must(flock(fd, LOCK_EX | LOCK_NB) == 0, "flock");
-    must(flock(fd, LOCK_UN) == 0, "unlock");
-  }
-  printf("lock_unlock_us %.3f\n", (now_ns() - start) / 1e3 / iterations);
+  printf("waiting\n");
+  fflush(stdout);
+  must(flock(fd, LOCK_EX) == 0, "flock");
+  int64_t acquired = now_ns();
+  printf("acquired %lld\n", (long long)acquired);
+  fflush(stdout);
+  flock(fd, LOCK_UN);
   close(fd);
 }
 
@@ -100,12 +108,13 @@ static void handoff(const char *path, long rounds) {
 
 int main(int argc, char **argv) {
   if (argc != 4) {
-    fprintf(stderr, "usage: %s uncontended|handoff <path> <count>\n", argv[0]);
+    fprintf(stderr, "usage: %s uncontended|handoff|wait <path> <count>\n", argv[0]);
     return 2;
   }
   long count = strtol(argv[3], NULL, 10);
   if (strcmp(argv[1], "uncontended") == 0) uncontended(argv[2], count);
   else if (strcmp(argv[1], "handoff") == 0) handoff(argv[2], count);
+  else if (strcmp(argv[1], "wait") == 0) wait_once(argv[2]);
   else return 2;
   return 0;
 }

@@ -31,7 +31,8 @@ const MAY_IMPORT = {
  * (index.ts, and core.ts, its part that loads without the file store and the
  * lock addon, for the CLI's start-up), never its internals.
  */
-const STORE_ENTRY_POINTS = ['packages/jit/src/store/index', 'packages/jit/src/store/core'];
+// lock-stats: the optional lock figures (JIT_LOCK_STATS, jit mcp, debug locks --stats), loaded only when asked for.
+const STORE_ENTRY_POINTS = ['packages/jit/src/store/index', 'packages/jit/src/store/core', 'packages/jit/src/store/lock-stats'];
 const FACES = ['cli', 'mcp'];
 
 /** The one arrow between the faces: `jit mcp` starts the MCP server. */
@@ -67,7 +68,7 @@ export const layersRule = {
         'native -> jit-lock -> store -> CLI, MCP; the CLI reaches MCP only in the `jit mcp` command (src/cli/commands/mcp.ts).',
       internal:
         '{{from}} ({{fromLayer}}) must not import {{specifier}}, an internal module of the store: the faces import the store ' +
-        'only from its public surface, store/index.js (or store/core.js, the part that loads without the file store and the lock addon).',
+        'only from its public surface, store/index.js (or store/core.js, the part that loads without the file store and the lock addon, or store/lock-stats.js, the optional lock figures).',
     },
   },
   create(context) {

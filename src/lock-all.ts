@@ -2,8 +2,9 @@
 import { performance } from 'node:perf_hooks';
 import { acquireAsync, acquireSync, HeldFileLock, openAttempt, type Attempt } from './acquire.js';
 import { LockTimeoutError } from './errors.js';
+import { lockChannels, outcomeOf, publishAcquire, type LockApi } from './metrics.js';
 import { checkBlockingAcquisition } from './registry.js';
-import type { FileLock, LockRequest, LockSet } from './types.js';
+import type { FileLock, LockMode, LockRequest, LockSet } from './types.js';
 import { checkBoolean, checkMode, checkOptionsObject, checkPath, checkRank, checkSignal, checkTimeout, DEFAULT_TIMEOUT_MS } from './validate.js';
 
 class HeldLockSet implements LockSet {
@@ -44,7 +45,7 @@ function compareAttempts(a: Attempt, b: Attempt): number {
  * lowest rank win), sorts, and refuses re-entry or out-of-order ranks
  * against what this realm already holds, before anything waits.
  */
-function plan(requests: readonly LockRequest[], followSymlinks: boolean): Attempt[] {
+function plan(requests: readonly LockRequest[], followSymlinks: boolean, api: LockApi): Attempt[] {
   if (!Array.isArray(requests)) {
     throw Object.assign(new TypeError('The "requests" argument must be an array of { path, mode?, rank? }'), {
       code: 'ERR_INVALID_ARG_TYPE',
@@ -59,29 +60,40 @@ function plan(requests: readonly LockRequest[], followSymlinks: boolean): Attemp
     return { path: checkPath(r.path, `requests[${i}].path`), mode: checkMode(r.mode, `requests[${i}].mode`), rank: checkRank(r.rank, `requests[${i}].rank`) };
   });
   const byFile = new Map<string, Attempt>();
+  let current: { path: string; mode: LockMode } | undefined; // the request or attempt being worked on, for a failure's metrics
   try {
     for (const request of checked) {
+      current = request;
       const attempt = openAttempt(request.path, request.mode, request.rank, followSymlinks);
       const same = byFile.get(attempt.identity);
       if (!same) {
         byFile.set(attempt.identity, attempt);
         continue;
       }
-      attempt.handle.close();
+      attempt.close();
       if (attempt.mode === 'exclusive') same.mode = 'exclusive';
       if (attempt.rank !== undefined && (same.rank === undefined || attempt.rank < same.rank)) same.rank = attempt.rank;
     }
     const attempts = [...byFile.values()].sort(compareAttempts);
-    for (const attempt of attempts) checkBlockingAcquisition(attempt);
+    for (const attempt of attempts) {
+      current = attempt;
+      checkBlockingAcquisition(attempt);
+    }
     return attempts;
   } catch (error) {
     closeAll([...byFile.values()]);
+    if (current && lockChannels().acquire.hasSubscribers) publishAcquire({ ...current, waitStartedAt: NaN }, api, outcomeOf(error), error);
     throw error;
   }
 }
 
+/** Announces the failure of the attempt that was being taken when a lockAll failed. */
+function publishFailure(attempt: Attempt | undefined, api: LockApi, error: unknown): void {
+  if (attempt && lockChannels().acquire.hasSubscribers) publishAcquire(attempt, api, outcomeOf(error), error);
+}
+
 function closeAll(attempts: readonly Attempt[]): void {
-  for (const attempt of attempts) attempt.handle.close();
+  for (const attempt of attempts) attempt.close();
 }
 
 /** Releases what was taken, in reverse, and closes every file of the plan. */
@@ -113,16 +125,20 @@ export async function lockAll(
   const { timeoutMs, followSymlinks, signal } = checkSetOptions(options, 'lockAll', ['timeoutMs', 'signal', 'followSymlinks']);
   const started = performance.now();
   const deadline = started + timeoutMs;
-  const attempts = plan(requests, followSymlinks);
+  const attempts = plan(requests, followSymlinks, 'lockAll');
   const taken: HeldFileLock[] = [];
+  let current: Attempt | undefined;
   try {
     for (const attempt of attempts) {
+      current = attempt;
       const remaining = Math.max(0, deadline - performance.now());
-      await acquireAsync(attempt, remaining, signal, () => new LockTimeoutError(attempt.path, attempt.mode, timeoutMs, performance.now() - started));
-      taken.push(new HeldFileLock(attempt));
+      const onTimeout = (): Error => new LockTimeoutError(attempt.path, attempt.mode, timeoutMs, performance.now() - started);
+      await acquireAsync(attempt, remaining, signal, onTimeout, 'lockAll');
+      taken.push(new HeldFileLock(attempt, 'lockAll'));
     }
   } catch (error) {
     rollBack(taken, attempts);
+    publishFailure(current, 'lockAll', error);
     throw error;
   }
   return new HeldLockSet(taken);
@@ -136,16 +152,21 @@ export function lockAllSync(
   const { timeoutMs, followSymlinks } = checkSetOptions(options, 'lockAllSync', ['timeoutMs', 'followSymlinks']);
   const started = performance.now();
   const deadline = started + timeoutMs;
-  const attempts = plan(requests, followSymlinks);
+  const attempts = plan(requests, followSymlinks, 'lockAllSync');
   const taken: HeldFileLock[] = [];
+  let current: Attempt | undefined;
   try {
     for (const attempt of attempts) {
+      current = attempt;
       const remaining = Math.max(0, deadline - performance.now());
-      if (!acquireSync(attempt, remaining)) throw new LockTimeoutError(attempt.path, attempt.mode, timeoutMs, performance.now() - started);
-      taken.push(new HeldFileLock(attempt));
+      if (!acquireSync(attempt, remaining, 'lockAllSync')) {
+        throw new LockTimeoutError(attempt.path, attempt.mode, timeoutMs, performance.now() - started);
+      }
+      taken.push(new HeldFileLock(attempt, 'lockAllSync'));
     }
   } catch (error) {
     rollBack(taken, attempts);
+    publishFailure(current, 'lockAllSync', error);
     throw error;
   }
   return new HeldLockSet(taken);

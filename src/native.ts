@@ -3,24 +3,17 @@ import { existsSync } from 'node:fs';
 import { arch, platform } from 'node:os';
 import path from 'node:path';
 
-/** One open lock file. Every method but close() throws once closed. */
-export interface NativeLockHandle {
-  /** Never waits: true when the lock was taken, false when held elsewhere. */
-  tryLock(exclusive: boolean): boolean;
-  unlock(): void;
-  /** "device:inode" (POSIX) or "volume:index" (Windows). */
-  identity(): string;
-  /** Waits on a dedicated native thread; callback runs once on this thread.
-   *  `acquired` is false (and error null) when close() ended the wait. */
-  waitAsync(exclusive: boolean, callback: (error: Error | null, acquired: boolean) => void): void;
-  /** Blocks this thread up to timeoutMs (Infinity: no limit); false on timeout. */
-  waitSync(exclusive: boolean, timeoutMs: number): boolean;
-  /** Cancels a pending wait and closes the file, releasing the lock. Safe twice. */
-  close(): void;
-}
-
+/** The addon's functions (native/binding.cc). A handle is the number open() returned. */
 interface NativeAddon {
-  LockHandle: new (path: string, followSymlinks: boolean, readOnlyFallback?: boolean) => NativeLockHandle;
+  /** With lockNow (true: exclusive), also tryLock: -1 when busy (and closed again). */
+  open(path: string, followSymlinks: boolean, readOnlyFallback: boolean, lockNow?: boolean): number;
+  // `path` only words an error: the addon keeps no copy per open file.
+  tryLock(handle: number, exclusive: boolean, path: string): boolean;
+  unlock(handle: number, path: string): void;
+  identity(handle: number, path: string): string;
+  waitAsync(handle: number, exclusive: boolean, callback: (error: Error | null, acquired: boolean) => void, path: string): void;
+  waitSync(handle: number, exclusive: boolean, timeoutMs: number, path: string): boolean;
+  close(handle: number): void;
 }
 
 // Both src/ and dist/ sit one level below the package root.
@@ -63,12 +56,67 @@ function loadAddon(): NativeAddon {
 let addon: NativeAddon | undefined;
 
 /**
+ * One open lock file. Every method but close() throws once closed. Nothing
+ * closes a handle that is dropped while open, but the end of its thread or
+ * process: HeldFileLock registers one for that (src/acquire.ts).
+ */
+export class NativeLockHandle {
+  constructor(
+    /** The addon's number for it: a file descriptor on POSIX, a HANDLE value on Windows. */
+    readonly handle: number,
+    /** The path as opened. */
+    readonly path: string,
+  ) {}
+
+  /** Never waits: true when the lock was taken, false when held elsewhere. */
+  tryLock(exclusive: boolean): boolean {
+    return addon!.tryLock(this.handle, exclusive, this.path);
+  }
+
+  unlock(): void {
+    addon!.unlock(this.handle, this.path);
+  }
+
+  /** "device:inode" (POSIX) or "volume:index" (Windows). */
+  fileIdentity(): string {
+    return addon!.identity(this.handle, this.path);
+  }
+
+  /** Waits on a dedicated native thread; callback runs once on this thread.
+   *  `acquired` is false (and error null) when close() ended the wait. */
+  waitAsync(exclusive: boolean, callback: (error: Error | null, acquired: boolean) => void): void {
+    addon!.waitAsync(this.handle, exclusive, callback, this.path);
+  }
+
+  /** Blocks this thread up to timeoutMs (Infinity: no limit); false on timeout. */
+  waitSync(exclusive: boolean, timeoutMs: number): boolean {
+    return addon!.waitSync(this.handle, exclusive, timeoutMs, this.path);
+  }
+
+  /** Cancels a pending wait and closes the file, releasing the lock. Safe twice. */
+  close(): void {
+    addon!.close(this.handle);
+  }
+}
+
+/**
  * Opens (creating if missing) a lock file. With `readOnlyFallback`, an
  * existing file that may not be opened for writing (read-only file system,
  * mode) is opened read-only, which a shared lock needs no more than. Throws
  * Node-style errors (code, errno, syscall, path).
  */
 export function openLockHandle(filePath: string, followSymlinks: boolean, readOnlyFallback = false): NativeLockHandle {
+  return new NativeLockHandle(openHandle(filePath, followSymlinks, readOnlyFallback), filePath);
+}
+
+/** openLockHandle's handle number, for a subclass of NativeLockHandle to wrap. */
+export function openHandle(filePath: string, followSymlinks: boolean, readOnlyFallback: boolean): number {
   addon ??= loadAddon();
-  return new addon.LockHandle(filePath, followSymlinks, readOnlyFallback);
+  return addon.open(filePath, followSymlinks, readOnlyFallback);
+}
+
+/** openHandle + tryLock in one call into the addon: -1 (the file closed again) when the lock is busy. */
+export function openLockedHandle(filePath: string, followSymlinks: boolean, readOnlyFallback: boolean, exclusive: boolean): number {
+  addon ??= loadAddon();
+  return addon.open(filePath, followSymlinks, readOnlyFallback, exclusive);
 }

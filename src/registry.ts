@@ -11,13 +11,17 @@ export interface HeldEntry {
   readonly path: string;
   readonly mode: LockMode;
   readonly rank: number | undefined;
+  /** Where the entry sits in `held` / `pending` (-1: not there). Arrays with
+   *  swap-removal instead of Sets: a Set would hash every lock object. */
+  heldSlot: number;
+  pendingSlot: number;
 }
 
-const held = new Set<HeldEntry>();
+const held: HeldEntry[] = [];
 // Async waits (lock(), lockAll()) that have not settled yet. Their native
 // thread may already hold the OS lock while the result waits for this
 // thread's event loop, so a lockSync of the same file would wait for itself.
-const pending = new Set<HeldEntry>();
+const pending: HeldEntry[] = [];
 
 function conflicts(entry: HeldEntry, identity: string, mode: LockMode): boolean {
   // Two shared locks never wait for each other (flock grants shared while no
@@ -39,6 +43,7 @@ export function conflictingWait(identity: string, mode: LockMode): HeldEntry | u
 
 /** Throws unless a blocking acquisition of this file at this rank is safe. */
 export function checkBlockingAcquisition(request: HeldEntry): void {
+  if (held.length === 0 && pending.length === 0) return; // the common case: no identity (fstat) needed
   const holder = conflictingHolder(request.identity, request.mode);
   if (holder) throw new LockReentryError(request.path, holder.path);
   const waiter = conflictingWait(request.identity, request.mode);
@@ -54,17 +59,33 @@ export function checkBlockingAcquisition(request: HeldEntry): void {
 }
 
 export function addHeld(entry: HeldEntry): void {
-  held.add(entry);
+  entry.heldSlot = held.length;
+  held.push(entry);
 }
 
 export function removeHeld(entry: HeldEntry): void {
-  held.delete(entry);
+  const slot = entry.heldSlot;
+  if (slot < 0) return;
+  const last = held.pop()!;
+  if (last !== entry) {
+    held[slot] = last;
+    last.heldSlot = slot;
+  }
+  entry.heldSlot = -1;
 }
 
 export function addPending(entry: HeldEntry): void {
-  pending.add(entry);
+  entry.pendingSlot = pending.length;
+  pending.push(entry);
 }
 
 export function removePending(entry: HeldEntry): void {
-  pending.delete(entry);
+  const slot = entry.pendingSlot;
+  if (slot < 0) return;
+  const last = pending.pop()!;
+  if (last !== entry) {
+    pending[slot] = last;
+    last.pendingSlot = slot;
+  }
+  entry.pendingSlot = -1;
 }

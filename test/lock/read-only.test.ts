@@ -32,6 +32,8 @@ function lockElsewhere(file: string, mode: 'shared' | 'exclusive'): Promise<{ ou
   return new Promise((resolve, reject) => {
     let out = '';
     child.once('error', reject);
+    // A child that dies before answering (it could not even load the module) fails the test at once.
+    void exited.then(() => reject(new Error(`the locking process exited without answering: ${JSON.stringify(out)}`)));
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       out += chunk;
       if (out.endsWith('\n')) resolve({ outcome: out.trim(), release: () => (child.stdin.end(), exited) });

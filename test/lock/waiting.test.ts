@@ -1,10 +1,11 @@
 // Waiting for a lock another process holds: timeouts, aborts, the event
 // loop, cancelled waits, and many waits at once (none on libuv's pool).
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_TIMEOUT_MS, lock, lockSync, LockAbortedError, LockTimeoutError } from '../../src/index.js';
-import { perTestSandbox } from './helpers.js';
+import { fixture, perTestSandbox } from './helpers.js';
 
 const sandbox = perTestSandbox();
 const { children } = sandbox;
@@ -123,11 +124,44 @@ describe.skipIf(process.platform !== 'linux')('when the program uses SIGURG itse
         expect(reply.outcome).toBe('ELOCKTIMEOUT');
         expect(reply.sigurgSeen).toBe(0); // none of our interrupts reached the listener
         expect(reply.openFds).toBe(0); // the lock file was closed...
-        expect(reply.threads).toBe(0); // ...by a waiting thread that is gone, not parked in flock
+        expect(reply.threads).toBe(0); // ...by a waiting thread no longer blocked in flock (it ended, or parked for the next wait)
       }
     } finally {
       held.release();
     }
+  });
+});
+
+describe('after a wait', () => {
+  it('a lock that waited is kept past its timeoutMs: the timeout never fires once it is held', async () => {
+    const { lockPath, child } = await heldByChild('kept.lock');
+    const released = child.must({ op: 'release', path: lockPath, delayMs: 100 });
+    const held = await lock(lockPath, { timeoutMs: 400 });
+    await released;
+    await new Promise((resolve) => setTimeout(resolve, 800)); // well past the 400 ms deadline
+    expect(held.held).toBe(true);
+    const other = await children.start();
+    expect(await other.must({ op: 'tryLock', path: lockPath })).toMatchObject({ held: false });
+    held.release();
+    expect(await other.must({ op: 'tryLock', path: lockPath, name: 'after' })).toMatchObject({ held: true });
+  });
+
+  // A fresh process's first wait primes the hand-off's code on a dummy lock
+  // and leaves its timeout timer to release(): neither may leave anything
+  // behind, in the registry or in the event loop.
+  it.each(['release', 'keep'])('a fresh process whose first lock() waited sees a clean registry and ends by itself (%s)', async (ending) => {
+    const { lockPath, child } = await heldByChild('first-wait.lock');
+    const waiter = spawn(process.execPath, [fixture('first-wait.js'), lockPath, ending], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise<number | null>((resolve) => waiter.once('exit', (code) => resolve(code)));
+    let out = '';
+    waiter.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    while (!out.includes('waiting\n')) await new Promise((resolve) => setTimeout(resolve, 10));
+    await child.must({ op: 'release', path: lockPath });
+    // Its lock() waits up to 120 s: a timer that kept the loop alive would hold it that long.
+    const code = await within(60_000, exited);
+    expect(code).toBe(0);
+    const result = JSON.parse(out.split('\n')[1]!) as Record<string, unknown>;
+    expect(result).toEqual({ held: true, sameFileAgain: 'ELOCKHELD', otherFile: 'taken', tryOther: 'taken' });
   });
 });
 

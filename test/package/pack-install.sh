@@ -49,6 +49,7 @@ check_contents() {
   done
 }
 check_contents "$lock_tarball" package/dist/index.js package/dist/index.d.ts package/binding.gyp package/native/binding.cc \
+  package/bin/jit-lock.js package/dist/cli.js \
   "package/prebuilds/$platform/" -- '^package/src/' '^package/test/' '^package/build/' '^package/node_modules/' \
   '^package/packages/' '^package/scripts/' '^package/bench/' 'tsbuildinfo$'
 check_contents "$tracker_tarball" package/bin/jit.js package/dist/cli/main.js package/dist/store/index.js \
@@ -112,6 +113,13 @@ in_app lock-app node -e '
   if (!loaded.includes("prebuilds")) throw new Error("loaded " + loaded + ", not a prebuild");
   console.log("[package] require(\"jit-lock\"): ok, binary " + loaded.replace(/.*node_modules./, ""));
 '
+# The portable flock(1): `npx jit-lock FILE -- COMMAND` passes the command's exit status through.
+set +e
+in_app lock-app npx --no-install jit-lock app.lock -- node -e "process.exit(7)"
+bin_status=$?
+set -e
+[ "$bin_status" -eq 7 ] || fail "npx jit-lock app.lock -- node -e 'process.exit(7)' exited $bin_status"
+step "npx jit-lock app.lock -- COMMAND: ok (exit status 7 passed through)"
 in_app lock-app node --input-type=module -e '
   import { lock, lockAll } from "jit-lock";
   const held = await lock("app.lock", { timeoutMs: 1000 });

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { TrackerApi } from '../store/core.js';
+import type { LockStats } from '../store/lock-stats.js';
 import { painter, STDOUT, writeJson, writeOut, type Paint } from './output.js';
 
 type StoreModule = typeof import('../store/index.js');
@@ -29,10 +30,16 @@ export class Invocation {
   readonly json: boolean;
   readonly dir: string | undefined;
   private openedTracker: TrackerApi | undefined;
+  /** With JIT_LOCK_STATS=1: what this command waited for locks (for `lock_wait_ms`). */
+  private readonly lockStats: LockStats | undefined;
 
   constructor(options: GlobalOptions) {
     this.json = options.json === true;
     this.dir = options.dir;
+    if (process.env['JIT_LOCK_STATS']) {
+      const { LockStats, lockStatsRequested } = require('../store/lock-stats.js') as typeof import('../store/lock-stats.js');
+      if (lockStatsRequested()) this.lockStats = new LockStats().start();
+    }
   }
 
   /** --dir, then JIT_DIR, then the nearest .jit/ walking up from the working directory. */
@@ -47,8 +54,15 @@ export class Invocation {
 
   /** JSON on stdout with --json, otherwise the human rendering. */
   print<T>(data: T, human: (data: T, paint: Paint) => string): void {
-    if (this.json) writeJson(data);
+    if (this.json) writeJson(this.withLockWait(data));
     else writeOut(STDOUT, human(data, painter(STDOUT)));
+  }
+
+  /** JIT_LOCK_STATS=1: a result object of a command that took locks gets `lock_wait_ms`, the milliseconds it waited for them. */
+  private withLockWait<T>(data: T): T {
+    const stats = this.lockStats;
+    if (!stats || stats.attempts === 0 || typeof data !== 'object' || data === null || Array.isArray(data)) return data;
+    return { ...data, lock_wait_ms: Math.round(stats.waitedMs * 1000) / 1000 };
   }
 }
 

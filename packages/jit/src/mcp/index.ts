@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { openTracker, resolveJitDir } from '../store/index.js';
 import { toJitError, type TrackerApi } from '../store/core.js';
+import { LockStats, processLockStats, removeSnapshot, writeSnapshot } from '../store/lock-stats.js';
 import { createJitMcpServer, logToStderr } from './server.js';
 
 export interface McpServerOptions {
@@ -35,6 +36,7 @@ export async function runMcpServer(options: McpServerOptions = {}): Promise<void
     logToStderr(`${jitError.code}: ${jitError.message} Tools will report this until it is fixed.`);
   }
 
+  const stopLockStats = keepLockStats(options);
   const { server, idle } = createJitMcpServer(getTracker, packageVersion());
   const closed = new Promise<void>((resolve) => {
     server.onclose = resolve;
@@ -50,6 +52,38 @@ export async function runMcpServer(options: McpServerOptions = {}): Promise<void
 
   await server.connect(new StdioServerTransport());
   await closed;
+  stopLockStats();
+}
+
+/** How often the lock figures are left for `jit debug locks --stats`, at most. */
+const SNAPSHOT_INTERVAL_MS = 1000;
+
+/**
+ * Running lock figures for the status tool, and a snapshot of them (when they
+ * changed, at most once a second) for `jit debug locks --stats`. Returns the
+ * function that stops it and removes the snapshot.
+ */
+function keepLockStats(options: McpServerOptions): () => void {
+  const stats = new LockStats().start();
+  processLockStats.current = stats;
+  let jitDir: string | undefined;
+  let written = 0;
+  const timer = setInterval(() => {
+    if (stats.version === written) return;
+    try {
+      jitDir ??= resolveJitDir(options);
+      writeSnapshot(jitDir, stats);
+      written = stats.version;
+    } catch {
+      // no store yet, or the temp folder refused: figures stay in the status tool
+    }
+  }, SNAPSHOT_INTERVAL_MS);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    stats.stop();
+    if (jitDir !== undefined) removeSnapshot(jitDir);
+  };
 }
 
 function trackerOpener(options: McpServerOptions): () => TrackerApi {

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { JitError, PRIORITIES, STATES, isReservedKey, parsePriority, RESERVED_KEYS, pendingNotes, flattenBlocked, type Issue, type IssueSummary, type PendingFollowUp, type TrackerApi } from '../store/core.js';
+import { processLockStats } from '../store/lock-stats.js';
 import type { ToolOutput } from './tool-result.js';
 
 /** Every tool's name: the suggestion renderer (suggestions.ts) names tools by this type, so renaming one breaks the build there. */
@@ -361,14 +362,20 @@ export const TOOLS: readonly JitTool[] = [
   defineTool({
     name: 'status',
     title: 'Tracker status',
-    description: 'Counts: total issues, issues per state, and how many are ready to claim or blocked.',
+    description:
+      'Counts: total issues, issues per state, and how many are ready to claim or blocked; and this server\'s lock figures per lock file ' +
+      '(taken, waited, timed out; wait percentiles in ms).',
     input: {},
     readOnly: true,
     run: async (tracker) => {
       const report = await tracker.status();
+      const locks = processLockStats.current?.report() ?? [];
+      const waited = locks.reduce((sum, lock) => sum + lock.contended, 0);
+      const slowest = locks.reduce((max, lock) => Math.max(max, lock.wait_ms.p99), 0);
+      const lockLine = locks.length === 0 ? '' : ` Locks: ${counted(waited, 'wait')} (worst p99 ${slowest} ms) over ${counted(locks.length, 'lock file')}.`;
       return {
-        data: report,
-        summary: `${counted(report.total, 'issue')}: ${report.ready} ready, ${report.blocked} blocked, ${report.by_state.in_progress} in progress, ${report.by_state.done} done.`,
+        data: { ...report, lock_stats: locks },
+        summary: `${counted(report.total, 'issue')}: ${report.ready} ready, ${report.blocked} blocked, ${report.by_state.in_progress} in progress, ${report.by_state.done} done.${lockLine}`,
       };
     },
   }),
