@@ -5,11 +5,21 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { errorOf, JIT_BIN, projectsForThisFile, REPO } from './helpers.js';
 
 const projects = projectsForThisFile();
+
+/** Resolves once another process waits for `lockPath` (Linux: a `->` line for its inode in /proc/locks; elsewhere after 5 s). */
+async function untilSomeoneWaits(lockPath: string): Promise<void> {
+  if (!existsSync('/proc/locks')) return new Promise((resolve) => setTimeout(resolve, 5000));
+  const inode = `:${statSync(lockPath).ino} `;
+  while (!readFileSync('/proc/locks', 'utf8').split('\n').some((line) => line.includes('->') && line.includes(inode))) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 /** Holds `lockPath` exclusively from another process until release(). */
 async function holdElsewhere(lockPath: string): Promise<{ release(): Promise<void> }> {
@@ -43,9 +53,13 @@ describe('JIT_LOCK_STATS=1', () => {
 
   it('lock_wait_ms is the time the command waited for another process to release the store', async () => {
     const p = await projects.initialized();
-    const holder = await holdElsewhere(path.join(p.jitDir, '.index.lock'));
+    const lockPath = path.join(p.jitDir, '.index.lock');
+    const holder = await holdElsewhere(lockPath);
     const pending = p.json(['issue', 'create', '--title', 'late'], { JIT_LOCK_STATS: '1' });
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Not a fixed sleep: a loaded machine may take longer to start the command. Release only
+    // once it is waiting (Linux lists flock waiters in /proc/locks), then after 200 ms more.
+    await untilSomeoneWaits(lockPath);
+    await new Promise((resolve) => setTimeout(resolve, 200));
     await holder.release();
     const created = await pending;
     expect(created.lock_wait_ms).toBeGreaterThanOrEqual(200);
