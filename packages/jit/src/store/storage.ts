@@ -156,7 +156,7 @@ export interface Storage {
   /** The summaries of those of `ids` that exist (unknown ids are left out, no error); keyed by id. */
   summaries(ids: readonly string[]): Promise<Map<string, IssueSummary>>;
   /**
-   * Summaries whose id starts with `prefix` (lower-case hex and dashes), in id
+   * Summaries whose id starts with `prefix` (lower-case hex and dashes; "" matches all), in id
    * order, at most `limit` of them (resolving a prefix needs only a few:
    * one means unique, more means ambiguous; a full id matches only itself).
    */
