@@ -181,6 +181,10 @@ export class JsonFileStorage implements Storage {
     return queries.dependentsOf(await this.loadSummaries(), ids);
   }
 
+  async downstreamOf(id: string): Promise<IssueSummary[]> {
+    return queries.downstreamOf(await this.loadSummaries(), id);
+  }
+
   async readyWork(query?: ReadyQuery): Promise<IssueSummary[]> {
     return queries.readyWork(await this.loadSummaries(), query);
   }

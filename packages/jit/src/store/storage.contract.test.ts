@@ -560,6 +560,11 @@ describe.each(factories)('targeted reads over %s', (_name, makeStorage) => {
     expect(ids(await storage.dependentsOf([a.id]))).toEqual([c.id, d.id]);
     expect(ids(await storage.dependentsOf([b.id, a.id]))).toEqual([c.id, d.id]);
     expect(await storage.dependentsOf([])).toEqual([]);
+    const e = (await storage.dependentsOf([d.id]))[0]!;
+    expect(ids(await storage.downstreamOf(a.id))).toEqual([c.id, d.id, e.id]);
+    expect(ids(await storage.downstreamOf(e.id))).toEqual([]);
+    await t.addDependency(b.id, e.id); // b (and c, which waits for b) now downstream of e
+    expect(ids(await storage.downstreamOf(e.id))).toEqual([b.id, c.id]);
     await addDanglingDependency(b.id, GHOST);
     expect(ids(await storage.dependentsOf([GHOST]))).toEqual([b.id]);
   });

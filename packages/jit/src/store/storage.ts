@@ -168,6 +168,12 @@ export interface Storage {
    */
   dependentsOf(ids: readonly string[]): Promise<IssueSummary[]>;
   /**
+   * Summaries of the issues that wait for `id` directly or transitively
+   * (never `id` itself, even on a cycle), each once, byAge: one call however
+   * deep the chain (a recursive query, not one read per level).
+   */
+  downstreamOf(id: string): Promise<IssueSummary[]>;
+  /**
    * Claimable work: state ready, no assignee, no unfinished dependency, and
    * the query's priority and label (as in SummaryFilter) when given.
    * byUrgency; at most `limit` (a positive integer) when given.
