@@ -41,6 +41,9 @@ export const EXIT_CODE_BY_ERROR: Record<JitErrorCode, ExitCode> = {
   ALREADY_EXISTS: EXIT.ALREADY_EXISTS,
   // Someone else holds the issue: it is taken, like an existing name.
   ALREADY_CLAIMED: EXIT.ALREADY_EXISTS,
+  NOT_LEASE_HOLDER: EXIT.ALREADY_EXISTS,
+  // Another process runs as this agent: the id is taken.
+  AGENT_ALREADY_RUNNING: EXIT.ALREADY_EXISTS,
   CORRUPT_FILE: EXIT.FILE_SYSTEM,
   UNSUPPORTED_SCHEMA: EXIT.FILE_SYSTEM,
   IO_ERROR: EXIT.FILE_SYSTEM,

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { probeLock } from 'jit-lock';
 import { fsError, listDirectory } from './files.js';
-import { ISSUES_DIR } from './layout.js';
+import { AGENTS_DIR, ISSUES_DIR } from './layout.js';
 
 export interface LockHolder {
   pid: number;
@@ -51,7 +51,8 @@ function readProcLocks(): Map<string, ProcLock[]> | null {
 function lockFiles(jitDir: string): string[] {
   const inDir = (dir: string): string[] => listDirectory(dir).filter((name) => name.endsWith('.lock')).sort().map((name) => path.join(dir, name));
   const issuesDir = path.join(jitDir, ISSUES_DIR);
-  return [...inDir(jitDir), ...(fs.existsSync(issuesDir) ? inDir(issuesDir) : [])];
+  const agentsDir = path.join(jitDir, AGENTS_DIR); // running agents' locks (agents.ts)
+  return [...inDir(jitDir), ...(fs.existsSync(issuesDir) ? inDir(issuesDir) : []), ...(fs.existsSync(agentsDir) ? inDir(agentsDir) : [])];
 }
 
 export function debugLocks(jitDir: string): LockFileState[] {

@@ -16,6 +16,8 @@ export type JitErrorCode =
   | 'NO_READY_ISSUE' // claim-next found nothing
   | 'ALREADY_EXISTS' // a gate key taken by another definition (an identical one is `changed: false`)
   | 'ALREADY_CLAIMED' // claim of an issue someone else holds
+  | 'NOT_LEASE_HOLDER' // renew of a claim by someone other than its holder (or of a claim that lapsed)
+  | 'AGENT_ALREADY_RUNNING' // an agent id whose agent lock another process holds
   | 'CYCLE' // dependency would close a cycle
   | 'GATE_IN_USE' // registry removal of a gate that issues still require (names them)
   | 'GATES_PENDING' // no longer raised: done with unpassed gates saves the issue as `gated` and lists `pending_gates`

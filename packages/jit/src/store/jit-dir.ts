@@ -6,7 +6,7 @@ import { JitError } from './errors.js';
 import { createFileIfMissing, fsError, listDirectory, makeDirectory, unsafePath } from './files.js';
 import { JsonFileStorage } from './json-file-storage.js';
 import { INDEX_FILE, INITIAL_DIRS, INITIAL_FILES, ISSUES_DIR, JIT_DIR_NAME } from './layout.js';
-import { Tracker } from './tracker.js';
+import { Tracker, type TrackerOptions } from './tracker.js';
 
 export { JIT_DIR_NAME };
 
@@ -141,6 +141,6 @@ function hasIssueFiles(jitDir: string): boolean {
 }
 
 /** A Tracker on the store at `jitDir`. Cheap: nothing is read until the first operation. */
-export function openTracker(jitDir: string): Tracker {
-  return new Tracker(new JsonFileStorage(jitDir));
+export function openTracker(jitDir: string, options: TrackerOptions = {}): Tracker {
+  return new Tracker(new JsonFileStorage(jitDir), options);
 }

@@ -85,6 +85,7 @@ import {
 import { RANK, fileLocker, lockFileSync, type HeldLocks, type Locker } from './locker.js';
 import type { GateDefinition, Issue, JitEvent } from './model.js';
 import { EventLog } from './event-log.js';
+import { isAgentLive, listAgents, type AgentRecord } from './agents.js';
 import { PendingJournal, newFollowUp } from './index-journal.js';
 import { GATES_FILE, INDEX_FILE, JIT_DIR_NAME, gatesText, indexText, storeLayout } from './layout.js';
 import { freezeSummary, parseGates, parseIndex, parseIssue, summarize } from './schema.js';
@@ -358,6 +359,14 @@ export class JsonFileStorage implements Storage {
   }
 
   // ------------------------------------------------------------- integrity
+
+  isAgentLive(id: string): boolean {
+    return isAgentLive(this.jitDir, id);
+  }
+
+  listAgents(): AgentRecord[] {
+    return listAgents(this.jitDir);
+  }
 
   check(options: { fix: boolean }): Promise<StorageCheck> {
     return this.serial(async () => {

@@ -24,6 +24,8 @@ export const INDEX_FILE = 'index.json';
 export const GATES_FILE = 'gates.json';
 export const EVENTS_FILE = 'events.jsonl';
 export const GITIGNORE_FILE = '.gitignore';
+/** Running agents' locks and who holds each (agents.ts): about processes on this machine, never committed. */
+export const AGENTS_DIR = 'agents';
 
 /** The absolute paths of a store's parts. */
 export interface StoreLayout {
@@ -63,7 +65,7 @@ export const INITIAL_FILES: ReadonlyArray<readonly [name: string, text: string]>
   [INDEX_FILE, `{"schema_version":${SCHEMA_VERSION},"issues":{\n}}\n`],
   [GATES_FILE, gatesText(new Map())],
   [EVENTS_FILE, ''],
-  [GITIGNORE_FILE, `# Written by jit: lock files, unfinished temp files and in-flight markers are not data.\n*.lock\n.*.tmp\n${PENDING_DIR}/\n`],
+  [GITIGNORE_FILE, `# Written by jit: lock files, unfinished temp files, in-flight markers and running agents are not data.\n*.lock\n.*.tmp\n${PENDING_DIR}/\n${AGENTS_DIR}/\n`],
 ];
 
 /** The folders `jit init` creates where missing. */

@@ -10,6 +10,7 @@ import { eventMatches } from './event-log.js';
 import * as queries from './queries.js';
 import type { BlockedCandidate, EventFilter, FollowUp, GraphLookup, GraphTx, IssueLocks, IssueTx, ReadyQuery, Storage, StorageCheck, SummaryFilter } from './storage.js';
 import type { IssueSummary, StatusReport } from './tracker-api.js';
+import type { AgentRecord } from './agents.js';
 
 export class InMemoryStorage implements Storage {
   readonly description = 'memory';
@@ -106,6 +107,21 @@ export class InMemoryStorage implements Storage {
 
   async check(): Promise<StorageCheck> {
     return { problems: [], fixed: [], recovered: [] };
+  }
+
+  /** Agents that run "now", as tests set them (setAgentLive): memory has no processes to lock for. */
+  private readonly agents = new Map<string, boolean>();
+
+  setAgentLive(id: string, live: boolean): void {
+    this.agents.set(id, live);
+  }
+
+  isAgentLive(id: string): boolean {
+    return this.agents.get(id) === true;
+  }
+
+  listAgents(): AgentRecord[] {
+    return [...this.agents].sort(([a], [b]) => a.localeCompare(b)).map(([id, live]) => ({ id, live, holder: null }));
   }
 
   private allSummaries(): Map<string, IssueSummary> {

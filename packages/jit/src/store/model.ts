@@ -29,6 +29,19 @@ export interface Issue {
   context: Record<string, string>;
   created_at: string;
   updated_at: string;
+  /** The claim's lease (see leases.ts); absent when the issue is not claimed, or was claimed by a jit without leases. */
+  lease?: Lease;
+}
+
+/**
+ * A claim's lease: it ends at `expires_at` unless renewed, or as soon as the
+ * running agent it is bound to (`agent`, see agents.ts) is gone.
+ */
+export interface Lease {
+  holder: string; // the assignee who claimed
+  acquired_at: string;
+  expires_at: string | null; // null: no time limit
+  agent: string | null; // the running agent whose life bounds the claim, or null
 }
 
 export interface GateDefinition {
@@ -52,6 +65,9 @@ export const EVENT_TYPES = [
   'gate_failed',
   'dependency_added',
   'dependency_removed',
+  'claim_renewed',
+  'claim_expired',
+  'claim_evicted',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -44,6 +44,9 @@ function buildSchemas() {
     context: z.record(z.string(), z.string()),
     created_at: timestamp,
     updated_at: timestamp,
+    lease: z
+      .object({ holder: z.string().min(1), acquired_at: timestamp, expires_at: timestamp.nullable(), agent: z.string().min(1).nullable() })
+      .optional(),
   });
   const gate = z.object({ key: z.string().min(1), title: z.string(), description: z.string(), auto: z.boolean() });
   const gates = z.object({ schema_version: z.number().int(), gates: z.record(z.string(), gate) });

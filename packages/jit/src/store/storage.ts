@@ -10,6 +10,7 @@
  */
 import type { GateDefinition, Issue, JitEvent, Priority, State } from './model.js';
 import type { IssueSummary, StatusReport, ValidationProblem } from './tracker-api.js';
+import type { AgentRecord } from './agents.js';
 
 export interface IssueLocks {
   /** Issues the transaction may change (exclusive locks). */
@@ -237,4 +238,9 @@ export interface Storage {
 
   /** Storage-level integrity: index vs files, corrupt files, torn event line, temp files. */
   check(options: { fix: boolean }): Promise<StorageCheck>;
+
+  /** Whether the agent `id` runs now (agents.ts: its agent lock is held); never waits. */
+  isAgentLive(id: string): boolean;
+  /** Every agent that has run on this store, live or gone, by id. */
+  listAgents(): AgentRecord[];
 }

@@ -17,7 +17,9 @@
  * that contradicts what is stored (another claimant, a different gate
  * definition under the same key).
  */
-import type { GateDefinition, Issue, JitEvent, Priority, State, EventType } from './model.js';
+import type { GateDefinition, Issue, JitEvent, Lease, Priority, State, EventType } from './model.js';
+import type { AgentRecord } from './agents.js';
+import type { LapseReason } from './leases.js';
 
 export interface CreateIssueInput {
   title: string;
@@ -74,6 +76,26 @@ export interface IssueSummary {
   dependencies: string[];
   created_at: string;
   updated_at: string;
+  /** Only in query ready results: this issue's claim lapsed (shown as the next claimer finds it: ready, nobody's). */
+  lapsed_claim?: { holder: string; reason: LapseReason };
+}
+
+/** A claim in flight (in progress or gated, with a holder), as query claims lists it. */
+export interface ClaimInfo extends IssueSummary {
+  /** null: claimed by a jit without leases (it lasts until released or evicted). */
+  lease: Lease | null;
+  /** Why the claim has lapsed (`ttl`: its time ran out; `agent_gone`: its agent no longer runs), or null while it holds. */
+  lapsed: LapseReason | null;
+}
+
+/** An agent that has run on this store, and the claims bound to it (or held in its name). */
+export interface AgentStatus extends AgentRecord {
+  claims: { id: string; title: string; state: State; lapsed: LapseReason | null }[];
+}
+
+export interface ClaimOptions {
+  /** How long the claim lasts without a renewal: a duration (90s, 30m, 2h) or seconds; 0 = no time limit. Default: JIT_LEASE_TTL or 30m, none when bound to a running agent. */
+  ttl?: string | number;
 }
 
 /**
@@ -115,7 +137,8 @@ export interface ValidationProblem {
     | 'cycle'
     | 'unknown_gate'
     | 'torn_event_line'
-    | 'missing_final_newline';
+    | 'missing_final_newline'
+    | 'lapsed_claim';
   message: string;
   path?: string;
   issue_id?: string;
@@ -147,7 +170,7 @@ export interface GateDefinitionRemoval {
   requirements_dropped: string[];
 }
 
-export interface ClaimNextFilter {
+export interface ClaimNextFilter extends ClaimOptions {
   label?: string;
   priority?: Priority | string;
 }
@@ -175,8 +198,16 @@ export interface TrackerApi {
 
   // Assignment
   assign(idOrPrefix: string, assignee: string): Promise<IssueChange>;
-  /** Exactly one winner: fails with ALREADY_CLAIMED when someone else holds it. */
-  claim(idOrPrefix: string, assignee: string): Promise<IssueChange>;
+  /**
+   * Exactly one winner: fails with ALREADY_CLAIMED when someone else holds it
+   * (a claim whose lease lapsed is free). The claimant defaults to the agent
+   * this tracker works for (JIT_AGENT_ID); the claim gets a lease (ClaimOptions).
+   */
+  claim(idOrPrefix: string, assignee?: string, options?: ClaimOptions): Promise<IssueChange>;
+  /** Extends the holder's lease (NOT_LEASE_HOLDER for anyone else, or once it lapsed); a claim from before leases gets one. */
+  renew(idOrPrefix: string, holder?: string, options?: ClaimOptions): Promise<IssueChange>;
+  /** Forces a claim free, recording who (`by`, default the agent) and why. */
+  evict(idOrPrefix: string, reason: string, by?: string): Promise<IssueChange>;
   unassign(idOrPrefix: string): Promise<IssueChange>;
   /** Gives the issue back (assignee cleared, state back to ready/backlog), recording why. */
   release(idOrPrefix: string, reason: string): Promise<IssueChange>;
@@ -184,7 +215,7 @@ export interface TrackerApi {
    * Highest priority, then oldest, of the ready work; NO_READY_ISSUE when none.
    * Not a state but an action: each call claims one more issue.
    */
-  claimNext(assignee: string, filter?: ClaimNextFilter): Promise<IssueChange>;
+  claimNext(assignee?: string, filter?: ClaimNextFilter): Promise<IssueChange>;
 
   // Dependencies (from waits for to)
   addDependency(from: string, to: string): Promise<IssueChange>;
@@ -211,6 +242,10 @@ export interface TrackerApi {
   /** Ready work (as claimNext takes it), most urgent first; with a limit, only the first `limit` (the cost is what is returned). */
   queryReady(options?: { limit?: number }): Promise<IssueSummary[]>;
   queryBlocked(): Promise<BlockedIssue[]>;
+  /** Claims in flight with their leases, oldest first; `lapsed`: only those whose lease lapsed (not given back yet). */
+  queryClaims(options?: { lapsed?: boolean }): Promise<ClaimInfo[]>;
+  /** Agents that have run on this store (live or gone), with their claims. */
+  agents(): Promise<AgentStatus[]>;
   status(): Promise<StatusReport>;
 
   // Graph

@@ -11,6 +11,7 @@ import type { EventType, GateDefinition, Issue, JitEvent, State } from './model.
 import {
   automaticState,
   byAge,
+  byUrgency,
   checkAssignee,
   checkReason,
   checkContext,
@@ -36,7 +37,10 @@ import {
 } from './rules.js';
 import { groupFollowUps, type EventFilter, type FollowUp, type IssueTx, type Storage } from './storage.js';
 import type {
+  AgentStatus,
   BlockedIssue,
+  ClaimInfo,
+  ClaimOptions,
   ClaimNextFilter,
   CreateIssueInput,
   EventQuery,
@@ -55,6 +59,8 @@ import type {
 } from './tracker-api.js';
 import { blockedIssues, dependencyGraph, rootIssues } from './queries.js';
 import { validateStore } from './validate.js';
+import { AGENT_ID_VARIABLE, activeLease, checkTtl, claimLapse, newLease, withoutStaleLease, type LapseReason } from './leases.js';
+import type { Lease } from './model.js';
 
 const short = (id: string): string => id.slice(0, 8);
 /** How many matches of an id prefix are read to resolve it: one is unique, more are ambiguous (and listed, up to this many). */
@@ -75,11 +81,23 @@ function notFound(id: string, code: 'ISSUE_NOT_FOUND' | 'DEPENDENCY_NOT_FOUND' =
 /** Asked by a transaction whose dependency locks went stale: run it again with fresh ones. */
 class DependenciesMoved extends Error {}
 
+export interface TrackerOptions {
+  /**
+   * The agent this process works for (JIT_AGENT_ID, `jit mcp --agent`): the
+   * default assignee of claims, and, while that agent runs (holds its agent
+   * lock: agents.ts), the agent every claim made here is bound to.
+   */
+  agent?: string;
+}
+
 export class Tracker implements TrackerApi {
   /** The settle() under way, shared by concurrent calls in this process. */
   private settling: Promise<void> | undefined;
 
-  constructor(readonly storage: Storage) {}
+  constructor(
+    readonly storage: Storage,
+    private readonly options: TrackerOptions = {},
+  ) {}
 
   // ---------------------------------------------------------------- issues
 
@@ -244,9 +262,55 @@ export class Tracker implements TrackerApi {
     return changeResult(after, after !== before);
   }
 
-  async claim(idOrPrefix: string, who: string): Promise<IssueChange> {
-    const assignee = checkAssignee('assignee', who);
-    const { before, after } = await this.changeIssue(idOrPrefix, (issue, dependenciesDone, tx) => this.claimLocked(issue, assignee, dependenciesDone, tx));
+  async claim(idOrPrefix: string, who?: string, options: ClaimOptions = {}): Promise<IssueChange> {
+    checkInput(options);
+    const assignee = this.assigneeOrAgent(who);
+    const ttl = options.ttl === undefined ? undefined : checkTtl(options.ttl);
+    const agent = this.runningAgent();
+    const { before, after } = await this.changeIssue(idOrPrefix, (issue, dependenciesDone, tx) => this.claimLocked(issue, assignee, dependenciesDone, tx, ttl, agent));
+    return changeResult(after, after !== before);
+  }
+
+  async renew(idOrPrefix: string, who?: string, options: ClaimOptions = {}): Promise<IssueChange> {
+    checkInput(options);
+    const holder = this.assigneeOrAgent(who);
+    const ttl = options.ttl === undefined ? undefined : checkTtl(options.ttl);
+    const agent = this.runningAgent();
+    const { before, after } = await this.changeIssue(idOrPrefix, (issue, _done, tx, stored) => {
+      if (issue.assignee !== holder || isTerminal(issue.state)) {
+        const lapsed = stored.assignee === holder && issue.assignee === null;
+        throw new JitError(
+          'NOT_LEASE_HOLDER',
+          lapsed
+            ? `The claim of ${holder} on issue ${short(issue.id)} has lapsed: claim it again.`
+            : `Only the holder of a claim may renew it: issue ${short(issue.id)} is ${issue.assignee === null ? 'not claimed' : `held by ${issue.assignee}`}${isTerminal(issue.state) ? ` and ${issue.state}` : ''}.`,
+          {
+            suggestions: issue.assignee === null && !isTerminal(issue.state) ? ['Claim it again: it is free.'] : [hint`Pick other work: ${command('query.ready')}.`],
+            details: { id: issue.id, holder: issue.assignee, asked_by: holder },
+          },
+        );
+      }
+      const timestamp = now();
+      const current = activeLease(issue);
+      const bound = current?.agent ?? agent;
+      const fresh = newLease(holder, timestamp, ttl, bound);
+      const lease: Lease = { ...fresh, acquired_at: current?.acquired_at ?? timestamp };
+      tx.event(makeEvent('claim_renewed', issue.id, { holder, expires_at: lease.expires_at, agent: lease.agent }));
+      return { ...issue, lease, updated_at: timestamp };
+    });
+    return changeResult(after, after !== before);
+  }
+
+  async evict(idOrPrefix: string, reason: string, by?: string): Promise<IssueChange> {
+    const why = checkReason(reason);
+    const who = by === undefined ? (this.options.agent === undefined ? null : this.assigneeOrAgent(undefined)) : checkAssignee('by', by);
+    const { before, after } = await this.changeIssue(idOrPrefix, (issue, dependenciesDone, tx) => {
+      if (issue.assignee === null) return issue; // nobody holds it (e.g. its claim lapsed just now): already free
+      const next = givenBack(issue, dependenciesDone);
+      tx.event(makeEvent('claim_evicted', issue.id, { holder: issue.assignee, lease: issue.lease ?? null, reason: why, by: who }));
+      recordStateChange(tx, issue, next);
+      return next;
+    });
     return changeResult(after, after !== before);
   }
 
@@ -278,23 +342,27 @@ export class Tracker implements TrackerApi {
     return changeResult(after, after !== before);
   }
 
-  async claimNext(who: string, filter: ClaimNextFilter = {}): Promise<IssueChange> {
+  async claimNext(who?: string, filter: ClaimNextFilter = {}): Promise<IssueChange> {
     checkInput(filter);
-    const assignee = checkAssignee('assignee', who);
+    const assignee = this.assigneeOrAgent(who);
     const priority = filter.priority === undefined ? undefined : parsePriority(filter.priority);
     const label = filter.label === undefined ? undefined : checkLabelFilter(filter.label);
+    const ttl = filter.ttl === undefined ? undefined : checkTtl(filter.ttl);
+    const agent = this.runningAgent();
     await this.settle();
+    // Claims that lapsed are free work too: they compete by urgency with the ready list.
+    const lapsed = (await this.lapsedClaims({ priority, label })).filter((claim) => claim.claimable).map((claim) => claim.summary);
     // The index is only a hint: each candidate is re-checked under its own lock, so exactly one claimer wins it.
     // Read a page of the most urgent at a time; one lost to another claimer leaves the ready list, but every
     // candidate tried is skipped on the next page all the same, so each read brings new ones (or none: done).
     const tried = new Set<string>();
     for (;;) {
       const page = await this.storage.readyWork({ priority, label, limit: tried.size + CLAIM_CANDIDATES_READ });
-      const candidates = page.filter((s) => !tried.has(s.id));
+      const candidates = [...page, ...lapsed].filter((s) => !tried.has(s.id)).sort(byUrgency);
       if (candidates.length === 0) break;
       for (const candidate of candidates) {
         tried.add(candidate.id);
-        const claimed = await this.claimCandidate(candidate, assignee);
+        const claimed = await this.claimCandidate(candidate, assignee, ttl, agent);
         if (claimed) return claimed;
       }
     }
@@ -304,17 +372,20 @@ export class Tracker implements TrackerApi {
   }
 
   /** Claims a candidate of claim-next if it is still ready, unassigned and unblocked under its lock; null when it is not (or gone). */
-  private async claimCandidate(candidate: IssueSummary, assignee: string): Promise<IssueChange | null> {
+  private async claimCandidate(candidate: IssueSummary, assignee: string, ttl: number | null | undefined, agent: string | null): Promise<IssueChange | null> {
     try {
-      const { before, after } = await this.changeWithDependencies(
+      let won = false;
+      const { after } = await this.changeWithDependencies(
         candidate.id,
         (issue, dependenciesDone, tx) => {
+          // (A claim that lapsed arrives here given back: see changeWithDependencies.)
           if (issue.state !== 'ready' || issue.assignee !== null || !dependenciesDone) return issue;
-          return this.claimLocked(issue, assignee, dependenciesDone, tx);
+          won = true;
+          return this.claimLocked(issue, assignee, dependenciesDone, tx, ttl, agent);
         },
         candidate.dependencies,
       );
-      return after !== before ? changeResult(after, true) : null;
+      return won ? changeResult(after, true) : null;
     } catch (error) {
       if (!(error instanceof JitError && error.code === 'ISSUE_NOT_FOUND')) throw error;
       return null;
@@ -489,7 +560,37 @@ export class Tracker implements TrackerApi {
     checkInput(options);
     const limit = options.limit === undefined ? undefined : checkCount('limit', options.limit);
     await this.settle();
-    return limit === 0 ? [] : this.storage.readyWork({ limit });
+    if (limit === 0) return [];
+    // A lapsed claim is free work: shown as the next claimer will find it (ready, nobody's), with the claim that lapsed.
+    const lapsed = (await this.lapsedClaims({}))
+      .filter((claim) => claim.claimable)
+      .map(({ summary, lease, reason }): IssueSummary => ({ ...summary, state: 'ready', assignee: null, lapsed_claim: { holder: lease.holder, reason } }));
+    const ready = await this.storage.readyWork({ limit });
+    if (lapsed.length === 0) return ready;
+    const merged = [...ready, ...lapsed].sort(byUrgency);
+    return limit === undefined ? merged : merged.slice(0, limit);
+  }
+
+  async queryClaims(options: { lapsed?: boolean } = {}): Promise<ClaimInfo[]> {
+    checkInput(options);
+    const onlyLapsed = options.lapsed === undefined ? false : checkBoolean('lapsed', options.lapsed);
+    await this.settle();
+    const claims = await this.claims();
+    return onlyLapsed ? claims.filter((claim) => claim.lapsed !== null) : claims;
+  }
+
+  async agents(): Promise<AgentStatus[]> {
+    const records = new Map(this.storage.listAgents().map((record) => [record.id, record]));
+    const claims = await this.queryClaims();
+    const holding = (id: string): ClaimInfo[] => claims.filter((claim) => (claim.lease?.agent ?? claim.assignee) === id);
+    // An agent known only from the claims bound to it (its lock file gone with a clone of the store) is gone.
+    for (const claim of claims) {
+      const agent = claim.lease?.agent;
+      if (agent && !records.has(agent)) records.set(agent, { id: agent, live: this.storage.isAgentLive(agent), holder: null });
+    }
+    return [...records.values()]
+      .sort((a, b) => a.id.localeCompare(b.id))
+      .map((record) => ({ ...record, claims: holding(record.id).map(({ id, title, state, lapsed }) => ({ id, title, state, lapsed })) }));
   }
 
   async queryBlocked(): Promise<BlockedIssue[]> {
@@ -556,6 +657,67 @@ export class Tracker implements TrackerApi {
 
   // -------------------------------------------------------------- internal
 
+  /** The claimant named, else the agent this process works for (JIT_AGENT_ID); INVALID_ARGUMENT when neither. */
+  private assigneeOrAgent(who: string | undefined): string {
+    if (who !== undefined) return checkAssignee('assignee', who);
+    const agent = this.options.agent;
+    if (agent === undefined || agent === '') {
+      throw new JitError('INVALID_ARGUMENT', `No claimant: name one (kind:name, e.g. agent:worker-1) or set ${AGENT_ID_VARIABLE}.`, { details: { field: 'assignee' } });
+    }
+    try {
+      return checkAssignee('assignee', agent);
+    } catch (error) {
+      throw new JitError('INVALID_ENV', `${AGENT_ID_VARIABLE}=${JSON.stringify(agent)} is not an agent id: use kind:name, e.g. agent:worker-1.`, {
+        details: { variable: AGENT_ID_VARIABLE },
+        cause: error,
+      });
+    }
+  }
+
+  /** The agent claims made here are bound to: ours, while it runs; null otherwise (then the lease's TTL is the only limit). */
+  private runningAgent(): string | null {
+    const agent = this.options.agent;
+    if (agent === undefined || agent === '') return null;
+    return this.storage.isAgentLive(this.assigneeOrAgent(undefined)) ? agent : null;
+  }
+
+  /**
+   * Every claim in progress or gated, with its lease and whether it has
+   * lapsed. Claims are read from their files (the summary has no lease):
+   * as many reads as claims held, which is the work in flight, not the store.
+   */
+  private async claims(): Promise<ClaimInfo[]> {
+    const held = [...(await this.storage.listSummaries({ state: 'in_progress' })), ...(await this.storage.listSummaries({ state: 'gated' }))];
+    const live = memoLiveness(this.storage);
+    const at = Date.now();
+    const claims: ClaimInfo[] = [];
+    for (const summary of held.sort(byAge)) {
+      if (summary.assignee === null) continue;
+      const issue = await this.storage.readIssue(summary.id);
+      if (!issue || issue.assignee === null) continue;
+      claims.push({ ...summary, lease: activeLease(issue) ?? null, lapsed: claimLapse(issue, at, live) });
+    }
+    return claims;
+  }
+
+  /** Claims in progress that have lapsed, matching the filter; `claimable` when their dependencies are all finished. */
+  private async lapsedClaims(filter: { priority?: IssueSummary['priority']; label?: string }): Promise<{ summary: IssueSummary; lease: Lease; reason: LapseReason; claimable: boolean }[]> {
+    const held = await this.storage.listSummaries({ state: 'in_progress', priority: filter.priority, label: filter.label });
+    const live = memoLiveness(this.storage);
+    const at = Date.now();
+    const lapsed = [];
+    for (const summary of held) {
+      if (summary.assignee === null) continue;
+      const issue = await this.storage.readIssue(summary.id);
+      const reason = issue && claimLapse(issue, at, live);
+      if (!issue || !reason) continue;
+      const dependencies = await this.storage.summaries(issue.dependencies);
+      const claimable = unfinishedDependencies(issue, (d) => dependencies.get(d)?.state).length === 0;
+      lapsed.push({ summary, lease: issue.lease!, reason, claimable });
+    }
+    return lapsed;
+  }
+
   /** The summary of the issue an id or unique prefix names, once settled (see settle). */
   private async resolve(idOrPrefix: string): Promise<IssueSummary> {
     normalizeIdInput(idOrPrefix); // refuse junk before reading anything
@@ -601,7 +763,7 @@ export class Tracker implements TrackerApi {
   }
 
   /** Resolves the id and runs `change` on it (see changeWithDependencies). */
-  private async changeIssue(idOrPrefix: string, change: (issue: Issue, dependenciesDone: boolean, tx: IssueTx) => Issue): Promise<Changed> {
+  private async changeIssue(idOrPrefix: string, change: (issue: Issue, dependenciesDone: boolean, tx: IssueTx, stored: Issue) => Issue): Promise<Changed> {
     const { id, dependencies } = await this.resolve(idOrPrefix);
     return this.changeWithDependencies(id, change, dependencies);
   }
@@ -630,7 +792,7 @@ export class Tracker implements TrackerApi {
    */
   private async changeWithDependencies(
     id: string,
-    change: (issue: Issue, dependenciesDone: boolean, tx: IssueTx) => Issue,
+    change: (issue: Issue, dependenciesDone: boolean, tx: IssueTx, stored: Issue) => Issue,
     knownDependencies?: readonly string[],
     wait = true,
   ): Promise<Changed> {
@@ -646,7 +808,10 @@ export class Tracker implements TrackerApi {
             dependencies = before.dependencies;
             throw new DependenciesMoved();
           }
-          const after = change(before, unfinishedDependencies(before, (d) => tx.issue(d)?.state).length === 0, tx);
+          const dependenciesDone = unfinishedDependencies(before, (d) => tx.issue(d)?.state).length === 0;
+          // The first writer after a claim lapsed gives it back (and says so in the log); the change then sees a free issue.
+          const current = this.freeIfLapsed(before, dependenciesDone, tx);
+          const after = withoutStaleLease(change(current, dependenciesDone, tx, before));
           if (after === before) return { before, after, followUps: [] };
           tx.put(after);
           return { before, after, followUps: isTerminal(before.state) === isTerminal(after.state) ? [] : [tx.followUp('dependents', id)] };
@@ -675,7 +840,18 @@ export class Tracker implements TrackerApi {
     return wanted;
   }
 
-  private claimLocked(issue: Issue, assignee: string, dependenciesDone: boolean, tx: IssueTx): Issue {
+  /** The issue given back when its claim has lapsed (leases.ts), with claim_expired in the log; otherwise the issue itself. */
+  private freeIfLapsed(issue: Issue, dependenciesDone: boolean, tx: IssueTx): Issue {
+    const reason = claimLapse(issue, Date.now(), (agent) => this.storage.isAgentLive(agent));
+    if (!reason) return issue;
+    const lease = issue.lease!;
+    const next = givenBack(issue, dependenciesDone);
+    tx.event(makeEvent('claim_expired', issue.id, { holder: lease.holder, reason, expires_at: lease.expires_at, agent: lease.agent }));
+    recordStateChange(tx, issue, next);
+    return next;
+  }
+
+  private claimLocked(issue: Issue, assignee: string, dependenciesDone: boolean, tx: IssueTx, ttl?: number | null, agent: string | null = null): Issue {
     if (issue.assignee !== null && issue.assignee !== assignee) {
       throw new JitError('ALREADY_CLAIMED', `Issue ${short(issue.id)} is already claimed by ${issue.assignee}.`, {
         suggestions: [hint`Pick another issue (${command('query.ready')}) or ask its holder to release it.`],
@@ -687,8 +863,10 @@ export class Tracker implements TrackerApi {
     }
     if (issue.assignee === assignee && (issue.state === 'in_progress' || issue.state === 'gated')) return issue;
     const state: State = issue.state === 'gated' ? 'gated' : this.checkTransition(issue, 'in_progress', dependenciesDone, tx);
-    const next: Issue = { ...issue, assignee, state, updated_at: now() };
-    tx.event(makeEvent('issue_claimed', issue.id, { assignee }));
+    const timestamp = now();
+    const lease = newLease(assignee, timestamp, ttl, agent);
+    const next: Issue = { ...issue, assignee, state, updated_at: timestamp, lease };
+    tx.event(makeEvent('issue_claimed', issue.id, { assignee, expires_at: lease.expires_at, agent: lease.agent }));
     recordStateChange(tx, issue, next);
     return next;
   }
@@ -852,6 +1030,24 @@ function changeResult(issue: Issue, changed: boolean, pending: PendingFollowUp[]
 
 function makeEvent(type: EventType, issueId: string | null, extra: Record<string, unknown> = {}): JitEvent {
   return { type, id: newUuid(), issue_id: issueId, timestamp: now(), ...extra };
+}
+
+/** The issue with its claim given back (as release does): no holder, no lease, in progress back to ready or backlog. */
+function givenBack(issue: Issue, dependenciesDone: boolean): Issue {
+  const { lease: _lease, ...rest } = issue;
+  const next: Issue = { ...rest, assignee: null, updated_at: now() };
+  if (issue.state === 'in_progress') next.state = dependenciesDone ? 'ready' : 'backlog';
+  return next;
+}
+
+/** Agent liveness asked once per agent per read (each answer is a lock probe). */
+function memoLiveness(storage: Storage): (agent: string) => boolean {
+  const known = new Map<string, boolean>();
+  return (agent) => {
+    let live = known.get(agent);
+    if (live === undefined) known.set(agent, (live = storage.isAgentLive(agent)));
+    return live;
+  };
 }
 
 function recordStateChange(tx: IssueTx, before: Issue, after: Issue): void {

@@ -6,6 +6,7 @@
  * move left behind), done through the tracker's own locked operations.
  */
 import type { State } from './model.js';
+import { claimLapse } from './leases.js';
 import { describeCycle, findCycles, isTerminal, missedAutomaticMove } from './rules.js';
 import { groupFollowUps, type FollowUp, type Storage } from './storage.js';
 import type { ValidationReport } from './tracker-api.js';
@@ -16,7 +17,7 @@ const short = (id: string): string => id.slice(0, 8);
 export interface Recovery {
   /** Runs follow-ups an interrupted writer left that owe the same work, waiting for busy issues; true when done. */
   finishFollowUps(alike: FollowUp[]): Promise<boolean>;
-  /** Re-checks an issue against its dependencies under its lock (moves it between backlog and ready). */
+  /** Re-checks an issue against its dependencies under its lock (moves it between backlog and ready; gives back a lapsed claim). */
   reconcile(id: string): Promise<void>;
 }
 
@@ -47,7 +48,15 @@ export async function validateStore(storage: Storage, recovery: Recovery, option
     if (isTerminal(to) && !isTerminal(event['from'] as State)) finishedAt.set(event.issue_id, event.timestamp);
     if (to === 'backlog') enteredBacklogAt.set(event.issue_id, event.timestamp);
   });
+  const at = Date.now();
+  const lapsed: string[] = [];
   for (const issue of issues) {
+    const lapse = claimLapse(issue, at, (agent) => storage.isAgentLive(agent));
+    if (lapse) {
+      const why = lapse === 'ttl' ? `its lease expired at ${issue.lease!.expires_at}` : `its agent ${issue.lease!.agent} no longer runs`;
+      problems.push({ kind: 'lapsed_claim', message: `Issue ${issue.id} is still claimed by ${issue.assignee}, but ${why}: the next claim takes it (--fix gives it back now).`, issue_id: issue.id, fixable: true });
+      lapsed.push(issue.id);
+    }
     for (const dep of issue.dependencies) {
       if (!byId.has(dep)) {
         problems.push({ kind: 'dangling_dependency', message: `Issue ${issue.id} waits for ${dep}, which does not exist.`, issue_id: issue.id, fixable: false });
@@ -78,6 +87,12 @@ export async function validateStore(storage: Storage, recovery: Recovery, option
   for (const { id, from, to } of stale) {
     await recovery.reconcile(id);
     recovered.push(`moved issue ${id} from ${from} to ${to} to match its dependencies (a writer died before its follow-up)`);
+  }
+  if (fix) {
+    for (const id of lapsed) {
+      await recovery.reconcile(id); // the tracker's locked write gives a lapsed claim back (claim_expired)
+      fixed.push(`gave back issue ${id}, whose claim had lapsed`);
+    }
   }
   for (const cycle of findCycles(byId.keys(), (id) => byId.get(id)?.dependencies ?? [])) {
     problems.push({ kind: 'cycle', message: `Dependency cycle: ${describeCycle(cycle, short)}.`, issue_id: cycle[0], fixable: false });
