@@ -48,7 +48,8 @@ export class Invocation {
   }
 
   tracker(): TrackerApi {
-    this.openedTracker ??= loadStore().openTracker(this.jitDir());
+    // JIT_AGENT_ID: the default claimant, and the running agent (jit agent run) claims are bound to.
+    this.openedTracker ??= loadStore().openTracker(this.jitDir(), { agent: process.env['JIT_AGENT_ID'] });
     return this.openedTracker;
   }
 

@@ -168,6 +168,12 @@ export function renderFields(fields: ReadonlyArray<[string, string]>, paint: Pai
   return fields.map(([key, value]) => `${paint('bold', `${key}:`.padEnd(width))} ${value.split('\n').join(indent)}`).join('\n') + '\n';
 }
 
+/** A lease for people: until when, and the agent whose life bounds it. */
+function leaseText(lease: NonNullable<Issue['lease']>): string {
+  const until = lease.expires_at === null ? 'no time limit' : `until ${lease.expires_at}`;
+  return `${lease.holder} since ${lease.acquired_at}, ${until}${lease.agent === null ? '' : `, while agent ${lease.agent} runs`}`;
+}
+
 export function renderIssue(issue: Issue, paint: Paint): string {
   const gateLines = issue.gates_required.map((key) => {
     const status = issue.gates_status[key];
@@ -180,6 +186,7 @@ export function renderIssue(issue: Issue, paint: Paint): string {
     ['state', paint(stateStyle(issue.state), issue.state)],
     ['priority', issue.priority],
     ['assignee', issue.assignee ?? '-'],
+    ...(issue.lease ? [['lease', leaseText(issue.lease)] as [string, string]] : []),
     ['labels', issue.labels.join(', ') || '-'],
     ['depends on', issue.dependencies.map(shortId).join(', ') || '-'],
     ['gates', gateLines.join(', ') || '-'],

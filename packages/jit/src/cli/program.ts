@@ -33,6 +33,8 @@ const COMMAND_GROUPS: ReadonlyArray<readonly [name: string, load: () => Register
   ['validate', () => (require('./commands/validate.js') as typeof import('./commands/validate.js')).registerValidateCommand],
   ['debug', () => (require('./commands/debug.js') as typeof import('./commands/debug.js')).registerDebugCommands],
   ['mcp', () => (require('./commands/mcp.js') as typeof import('./commands/mcp.js')).registerMcpCommand],
+  ['agent', () => (require('./commands/agent.js') as typeof import('./commands/agent.js')).registerAgentCommands],
+  ['agents', () => (require('./commands/agent.js') as typeof import('./commands/agent.js')).registerAgentsCommand],
 ];
 
 /**

@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { openTracker, resolveJitDir } from '../store/index.js';
-import { toJitError, type TrackerApi } from '../store/core.js';
+import { holdAgentLock, openTracker, resolveJitDir } from '../store/index.js';
+import { AGENT_ID_VARIABLE, toJitError, type RunningAgent, type TrackerApi } from '../store/core.js';
 import { LockStats, processLockStats, removeSnapshot, writeSnapshot } from '../store/lock-stats.js';
 import { createJitMcpServer, logToStderr } from './server.js';
 
@@ -15,6 +15,12 @@ export interface McpServerOptions {
   dir?: string;
   cwd?: string;
   env?: NodeJS.ProcessEnv;
+  /**
+   * The agent this server runs as (else JIT_AGENT_ID): it holds the agent's
+   * lock while it serves, so every claim made through it is bound to its
+   * life, and it is the default assignee. A twin already running refuses the start.
+   */
+  agent?: string;
 }
 
 /**
@@ -28,7 +34,9 @@ export async function runMcpServer(options: McpServerOptions = {}): Promise<void
   // A stray console.log anywhere in the process would corrupt the protocol stream.
   console.log = console.info = console.debug = console.error;
 
-  const getTracker = trackerOpener(options);
+  const agent = options.agent ?? (options.env ?? process.env)[AGENT_ID_VARIABLE] ?? undefined;
+  const running = agent ? await holdAgent(options, agent) : undefined;
+  const getTracker = trackerOpener({ ...options, agent });
   try {
     getTracker();
   } catch (error) {
@@ -53,6 +61,24 @@ export async function runMcpServer(options: McpServerOptions = {}): Promise<void
   await server.connect(new StdioServerTransport());
   await closed;
   stopLockStats();
+  running?.release();
+}
+
+/**
+ * The agent lock for the server's life. A twin holding it stops the start
+ * (AGENT_ALREADY_RUNNING: two servers as one agent would each think the
+ * other's claims theirs); without a store yet, it serves unbound.
+ */
+async function holdAgent(options: McpServerOptions, agent: string): Promise<RunningAgent | undefined> {
+  let jitDir: string;
+  try {
+    jitDir = resolveJitDir(options);
+  } catch (error) {
+    const jitError = toJitError(error);
+    logToStderr(`${jitError.code}: ${jitError.message} Claims will not be bound to agent ${agent} until the server is restarted in a store.`);
+    return undefined;
+  }
+  return holdAgentLock(jitDir, agent, `jit mcp (pid ${process.pid})`);
 }
 
 /** How often the lock figures are left for `jit debug locks --stats`, at most. */
@@ -88,7 +114,7 @@ function keepLockStats(options: McpServerOptions): () => void {
 
 function trackerOpener(options: McpServerOptions): () => TrackerApi {
   let tracker: TrackerApi | undefined;
-  return () => (tracker ??= openTracker(resolveJitDir(options)));
+  return () => (tracker ??= openTracker(resolveJitDir(options), { agent: options.agent }));
 }
 
 function packageVersion(): string {

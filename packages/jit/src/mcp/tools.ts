@@ -21,6 +21,10 @@ export type ToolName =
   | 'issue_claim_next'
   | 'issue_release'
   | 'issue_unassign'
+  | 'issue_renew'
+  | 'issue_evict'
+  | 'agents_list'
+  | 'query_claims'
   | 'dep_add'
   | 'dep_remove'
   | 'gate_add'
@@ -117,6 +121,15 @@ const assignee = z
   .string()
   .min(1)
   .describe('Who does the work, as kind:name, e.g. "agent:worker-1" or "human:alice". Use the same value every time.');
+const claimant = z
+  .string()
+  .min(1)
+  .optional()
+  .describe('Who takes the work, as kind:name, e.g. "agent:worker-1"; default: the agent this server runs as (jit mcp --agent / JIT_AGENT_ID).');
+const ttl = z
+  .union([z.string().min(1), z.number().min(0)])
+  .optional()
+  .describe('How long the claim lasts unless renewed: a duration ("90s", "30m", "2h") or seconds; 0 = no time limit. Default: JIT_LEASE_TTL or 30m, none when this server runs as an agent (the claim ends when the server does).');
 const state = z
   .string()
   .min(1)
@@ -233,8 +246,8 @@ export const TOOLS: readonly JitTool[] = [
     title: 'Claim an issue',
     description:
       'Take one specific issue: assigns it to you and moves it to in_progress. Fails with ALREADY_CLAIMED if someone else holds it. Prefer issue_claim_next to pick work.',
-    input: { id: issueId, assignee },
-    run: async (tracker, args) => issueOutput('Claimed', await tracker.claim(args.id, args.assignee)),
+    input: { id: issueId, assignee: claimant, ttl },
+    run: async (tracker, args) => issueOutput('Claimed', await tracker.claim(args.id, args.assignee, { ttl: args.ttl })),
   }),
   defineTool({
     name: 'issue_claim_next',
@@ -242,11 +255,31 @@ export const TOOLS: readonly JitTool[] = [
     description:
       'Atomically take the most important ready issue (highest priority, then oldest) and assign it to you; no two agents ever get the same one. Fails with NO_READY_ISSUE when nothing is ready.',
     input: {
-      assignee,
+      assignee: claimant,
       label: labelFilter.optional().describe('Only consider issues with this label (namespace:value), or any label of a namespace (namespace:*).'),
       priority: priority.optional().describe('Only consider issues of this priority.'),
+      ttl,
     },
     run: async (tracker, { assignee: who, ...filter }) => issueOutput('Claimed', await tracker.claimNext(who, filter)),
+  }),
+  defineTool({
+    name: 'issue_renew',
+    title: 'Renew a claim',
+    description:
+      'Extend the lease of a claim you hold (heartbeat) so it does not lapse. Only the holder may; fails with NOT_LEASE_HOLDER otherwise, or once the lease has lapsed (claim it again). A claim bound to this running server needs no renewal.',
+    input: { id: issueId, assignee: claimant.describe('The holder, as kind:name; default: the agent this server runs as.'), ttl },
+    run: async (tracker, args) => issueOutput('Renewed', await tracker.renew(args.id, args.assignee, { ttl: args.ttl })),
+  }),
+  defineTool({
+    name: 'issue_evict',
+    title: 'Evict a claim',
+    description: 'Force a claim free when its holder is stuck or gone: clears the assignee, returns the issue to ready/backlog, and records who and why.',
+    input: {
+      id: issueId,
+      reason: z.string().min(1).describe('Why the claim is taken away, for the log and its holder.'),
+      by: assignee.optional().describe('Who evicts, as kind:name; default: the agent this server runs as.'),
+    },
+    run: async (tracker, args) => issueOutput('Evicted', await tracker.evict(args.id, args.reason, args.by)),
   }),
   defineTool({
     name: 'issue_release',
@@ -346,6 +379,30 @@ export const TOOLS: readonly JitTool[] = [
     input: { limit: z.number().int().min(1).max(1_000_000).optional().describe('Only the first (most urgent) this many; default all.') },
     readOnly: true,
     run: async (tracker, args) => issueListOutput('ready issue', await tracker.queryReady({ limit: args.limit })),
+  }),
+  defineTool({
+    name: 'query_claims',
+    title: 'Claims and their leases',
+    description:
+      'Claims in flight (in_progress or gated with an assignee), each with its lease (expires_at, the agent it is bound to) and `lapsed` (ttl: its time ran out; agent_gone: its agent stopped). With lapsed: true, only those: free for the next claimer.',
+    input: { lapsed: z.boolean().optional().describe('Only claims that have lapsed.') },
+    readOnly: true,
+    run: async (tracker, args) => {
+      const claims = await tracker.queryClaims({ lapsed: args.lapsed });
+      return { data: { issues: claims, count: claims.length }, summary: `${counted(claims.length, args.lapsed ? 'lapsed claim' : 'claim')}.` };
+    },
+  }),
+  defineTool({
+    name: 'agents_list',
+    title: 'Agents',
+    description: 'Agents that have run on this store: live (their process holds the agent lock) or gone, with the claims each holds.',
+    input: {},
+    readOnly: true,
+    run: async (tracker) => {
+      const agents = await tracker.agents();
+      const live = agents.filter((a) => a.live).length;
+      return { data: { agents, count: agents.length }, summary: `${counted(agents.length, 'agent')}, ${live} live.` };
+    },
   }),
   defineTool({
     name: 'query_blocked',

@@ -26,6 +26,14 @@ interface UpdateOptions {
   context?: Record<string, string>;
 }
 
+interface ClaimFlags {
+  assignee?: string;
+  ttl?: string;
+}
+
+const CLAIMANT_HELP = 'claimant as kind:name (default: JIT_AGENT_ID)';
+const TTL_HELP = 'how long the claim lasts unless renewed, e.g. 90s, 30m, 2h; 0 = no time limit (default: JIT_LEASE_TTL or 30m; none while bound to a running agent)';
+
 export function registerIssueCommands(program: Command): void {
   const issue = program.command('issue').description('Create, show, change and hand out issues');
 
@@ -151,12 +159,39 @@ export function registerIssueCommands(program: Command): void {
 
   issue
     .command('claim')
-    .description('Take an issue and start it; fails if someone else holds it (exactly one winner)')
+    .description('Take an issue and start it; fails if someone else holds it (exactly one winner); a lapsed claim is free')
     .argument('<id>', 'issue id or unique prefix')
-    .argument('<who>', 'claimant as kind:name')
+    .argument('[who]', CLAIMANT_HELP)
+    .option('-a, --assignee <who>', 'claimant as kind:name (overrides WHO and JIT_AGENT_ID)')
+    .option('--ttl <duration>', TTL_HELP)
     .action(
-      action(async (cli, id: string, who: string) => {
-        printIssue(cli, await cli.tracker().claim(id, who), 'Claimed');
+      action(async (cli, id: string, who: string | undefined, options: ClaimFlags) => {
+        printIssue(cli, await cli.tracker().claim(id, options.assignee ?? who, { ttl: options.ttl }), 'Claimed');
+      }),
+    );
+
+  issue
+    .command('renew')
+    .alias('heartbeat')
+    .description("Extend your claim's lease (only its holder may)")
+    .argument('<id>', 'issue id or unique prefix')
+    .argument('[who]', 'holder as kind:name (default: JIT_AGENT_ID)')
+    .option('--ttl <duration>', 'new time limit from now, e.g. 30m; 0 = none (default: JIT_LEASE_TTL or 30m; none for a claim bound to a running agent)')
+    .action(
+      action(async (cli, id: string, who: string | undefined, options: { ttl?: string }) => {
+        printIssue(cli, await cli.tracker().renew(id, who, { ttl: options.ttl }), 'Renewed');
+      }),
+    );
+
+  issue
+    .command('evict')
+    .description('Force a claim free (its holder is stuck or gone), recording who and why')
+    .argument('<id>', 'issue id or unique prefix')
+    .requiredOption('-r, --reason <why>', 'why the claim is taken away, for the log and its holder')
+    .option('--by <who>', 'who evicts, as kind:name (default: JIT_AGENT_ID)')
+    .action(
+      action(async (cli, id: string, options: { reason: string; by?: string }) => {
+        printIssue(cli, await cli.tracker().evict(id, options.reason, options.by), 'Evicted');
       }),
     );
 
@@ -183,13 +218,15 @@ export function registerIssueCommands(program: Command): void {
 
   issue
     .command('claim-next')
-    .description('Claim the highest-priority, oldest ready issue (exit 3 when nothing is ready)')
-    .argument('<who>', 'claimant as kind:name')
+    .description('Claim the highest-priority, oldest ready issue, lapsed claims included (exit 3 when nothing is ready)')
+    .argument('[who]', CLAIMANT_HELP)
+    .option('-a, --assignee <who>', 'claimant as kind:name (overrides WHO and JIT_AGENT_ID)')
     .option('-l, --label <label>', 'only issues with this label, or namespace:* for any label of the namespace')
     .addOption(priorityOption('-p, --priority <priority>', 'only issues with this priority'))
+    .option('--ttl <duration>', TTL_HELP)
     .action(
-      action(async (cli, who: string, options: { label?: string; priority?: string }) => {
-        const claimed = await cli.tracker().claimNext(who, { label: options.label, priority: options.priority });
+      action(async (cli, who: string | undefined, options: ClaimFlags & { label?: string; priority?: string }) => {
+        const claimed = await cli.tracker().claimNext(options.assignee ?? who, { label: options.label, priority: options.priority, ttl: options.ttl });
         printIssue(cli, claimed, 'Claimed');
       }),
     );

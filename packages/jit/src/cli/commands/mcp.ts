@@ -4,7 +4,7 @@ import { JitError } from '../../store/core.js';
 import { action } from '../context.js';
 
 interface McpModule {
-  runMcpServer(options: { dir?: string }): Promise<void>;
+  runMcpServer(options: { dir?: string; agent?: string }): Promise<void>;
 }
 
 function loadMcp(): McpModule {
@@ -25,9 +25,10 @@ export function registerMcpCommand(program: Command): void {
   program
     .command('mcp')
     .description('Serve the tracker to AI agents over the Model Context Protocol on stdio')
+    .option('--agent <id>', 'run as this agent (kind:name; default: JIT_AGENT_ID): it holds the agent lock while it serves, and its claims end when it does')
     .action(
-      action(async (cli) => {
-        await loadMcp().runMcpServer({ dir: cli.dir });
+      action(async (cli, options: { agent?: string }) => {
+        await loadMcp().runMcpServer({ dir: cli.dir, agent: options.agent });
       }),
     );
 }

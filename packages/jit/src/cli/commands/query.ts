@@ -1,6 +1,6 @@
 /** `jit query ...`: the read-only questions an agent asks, answered from the index. */
 import type { Argument, Command } from 'commander';
-import { flattenBlocked, type IssueFilter, type BlockedRow } from '../../store/core.js';
+import { flattenBlocked, type ClaimInfo, type IssueFilter, type BlockedRow } from '../../store/core.js';
 import { action, type Invocation } from '../context.js';
 import { printIssueList, renderTable, shortId, stateStyle } from '../output.js';
 
@@ -27,6 +27,32 @@ export function registerQueryCommands(program: Command): void {
     .description('Work that can be claimed now: ready, unassigned, every dependency finished; most urgent first')
     .addOption(integerOption('--limit <n>', 'only the first n (the most urgent)'))
     .action(action(showReady));
+
+  query
+    .command('claims')
+    .description('Claims in flight (in progress or gated) with their leases; --lapsed: only those whose lease ran out or whose agent is gone')
+    .option('--lapsed', 'only lapsed claims (free for the next claimer, not given back yet)')
+    .action(
+      action(async (cli, options: { lapsed?: boolean }) => {
+        const claims = await cli.tracker().queryClaims({ lapsed: options.lapsed === true });
+        cli.print({ issues: claims, count: claims.length }, (data, paint) =>
+          data.count === 0
+            ? (options.lapsed ? 'No lapsed claims.\n' : 'Nothing is claimed.\n')
+            : renderTable<ClaimInfo>(
+                data.issues,
+                [
+                  { header: 'ID', value: (claim) => shortId(claim.id), style: () => 'cyan' },
+                  { header: 'HOLDER', value: (claim) => claim.assignee ?? '-' },
+                  { header: 'EXPIRES', value: (claim) => (claim.lease === null ? 'never (no lease)' : (claim.lease.expires_at ?? '-')) },
+                  { header: 'AGENT', value: (claim) => claim.lease?.agent ?? '-' },
+                  { header: 'LAPSED', value: (claim) => claim.lapsed ?? '-', style: (claim) => (claim.lapsed ? 'yellow' : 'dim') },
+                  { header: 'TITLE', value: (claim) => claim.title },
+                ],
+                paint,
+              ),
+        );
+      }),
+    );
 
   query
     .command('blocked')

@@ -1,0 +1,82 @@
+/**
+ * `jit agent run --id agent:NAME -- COMMAND...`: runs a command as a running
+ * agent (it holds the agent's lock while the command runs, so the claims it
+ * makes are bound to its life), and `jit agents`: who has run here, live or gone.
+ */
+import { spawn } from 'node:child_process';
+import type { Command } from 'commander';
+import { AGENT_ID_VARIABLE, JitError, type AgentStatus } from '../../store/core.js';
+import { action, loadStore } from '../context.js';
+import { renderTable, shortId } from '../output.js';
+
+/** Signals a terminal or a supervisor sends the agent: passed on to the command, whose exit then ends `agent run`. */
+const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+export function registerAgentCommands(program: Command): void {
+  const agent = program.command('agent').description('Run a command as an agent whose claims end when it does');
+
+  agent
+    .command('run')
+    .description(
+      'Run COMMAND as agent ID: holds the agent lock (.jit/agents/) while it runs and passes JIT_AGENT_ID and JIT_DIR on; ' +
+        'its claims are freed the moment it ends, however it ends. Exits with the command\'s exit code',
+    )
+    .requiredOption('--id <agent>', `agent id as kind:name, e.g. agent:worker-1 (default: ${AGENT_ID_VARIABLE})`, process.env[AGENT_ID_VARIABLE])
+    .argument('<command...>', 'the command and its arguments (after --)')
+    .action(
+      action(async (cli, words: string[], options: { id: string }) => {
+        const jitDir = cli.jitDir();
+        const running = await loadStore().holdAgentLock(jitDir, options.id, words.join(' '));
+        const code = await new Promise<number>((resolve, reject) => {
+          const child = spawn(words[0]!, words.slice(1), { stdio: 'inherit', env: { ...process.env, [AGENT_ID_VARIABLE]: running.id, JIT_DIR: jitDir } });
+          const forward = (signal: NodeJS.Signals): void => void child.kill(signal);
+          for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
+          child.once('error', (error) => {
+            reject(
+              new JitError('INVALID_ARGUMENT', `Could not start ${JSON.stringify(words[0])}: ${error.message}.`, {
+                suggestions: ['Check the command name and PATH; put it after --, e.g. jit agent run --id agent:w1 -- ./worker.sh.'],
+                details: { field: 'command' },
+                cause: error,
+              }),
+            );
+          });
+          child.once('exit', (exitCode, signal) => {
+            for (const s of FORWARDED_SIGNALS) process.off(s, forward);
+            resolve(exitCode ?? 128 + signalNumber(signal));
+          });
+        }).finally(() => running.release());
+        process.exitCode = code;
+      }),
+    );
+}
+
+export function registerAgentsCommand(program: Command): void {
+  program
+    .command('agents')
+    .description('Agents that have run on this store: live (holding their agent lock) or gone, with the claims each holds')
+    .action(
+      action(async (cli) => {
+        const agents = await cli.tracker().agents();
+        cli.print({ agents, count: agents.length }, (data, paint) =>
+          data.count === 0
+            ? 'No agent has run on this store (jit agent run --id agent:NAME -- COMMAND, or jit mcp --agent agent:NAME).\n'
+            : renderTable<AgentStatus>(
+                data.agents,
+                [
+                  { header: 'AGENT', value: (a) => a.id },
+                  { header: 'STATE', value: (a) => (a.live ? 'live' : 'gone'), style: (a) => (a.live ? 'green' : 'dim') },
+                  { header: 'PID', value: (a) => (a.holder ? String(a.holder.pid) : '-') },
+                  { header: 'SINCE', value: (a) => a.holder?.started_at ?? '-' },
+                  { header: 'CLAIMS', value: (a) => a.claims.map((c) => shortId(c.id) + (c.lapsed ? ' (lapsed)' : '')).join(', ') || '-' },
+                ],
+                paint,
+              ),
+        );
+      }),
+    );
+}
+
+function signalNumber(signal: NodeJS.Signals | null): number {
+  const { constants } = require('node:os') as typeof import('node:os');
+  return signal === null ? 0 : (constants.signals[signal] ?? 0);
+}
