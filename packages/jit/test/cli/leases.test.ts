@@ -1,0 +1,228 @@
+// Leases and liveness-bound claims with real processes: an agent run by `jit agent run` (and one served by
+// `jit mcp --agent`) is SIGKILLed and another agent's claim-next gets its issue at once; a 1 s TTL lapses and
+// the issue is claimed again; renew by a non-holder is refused; evict is recorded; 20 racers over lapsed
+// claims get one issue each; validate reports lapsed claims; twin agents are refused; a claim from a jit
+// without leases still holds. (The kill -> re-claim latency is measured in bench/leases.js, not here.)
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { JsonFileStorage, Tracker } from '../../src/store/index.js';
+import { JIT_BIN, TEST_LOCK_TIMEOUT_SECONDS, errorOf, projectsForThisFile, type TempProject } from './helpers.js';
+
+const projects = projectsForThisFile();
+/** Processes a test started that may outlive it (by pid: each is ours). */
+const leftovers: number[] = [];
+afterEach(() => {
+  for (const pid of leftovers.splice(0)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
+const cleanEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('JIT_')) env[key] = value;
+  return { ...env, JIT_LOCK_TIMEOUT: TEST_LOCK_TIMEOUT_SECONDS, ...extra };
+};
+
+async function waitFor(condition: () => boolean, what: string): Promise<void> {
+  // No time limit of its own: the test's timeout bounds it (a slow machine is not a failure).
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 20));
+  void what;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function createIssues(project: TempProject, titles: string[]): Promise<string[]> {
+  const ids: string[] = [];
+  for (const title of titles) ids.push((await project.json<{ id: string }>(['issue', 'create', '-t', title])).id);
+  return ids;
+}
+
+/**
+ * `jit agent run --id ID -- sh -c '<claim-next>; exec sleep'`: the agent claims, writes its claim and the
+ * pid of its command to files, then idles. Resolves once it has claimed.
+ */
+async function startAgent(project: TempProject, id: string): Promise<{ agent: ChildProcess; claimedId: string; commandPid: number }> {
+  const out = path.join(project.dir, `${id.replace(':', '-')}.json`);
+  const pidFile = `${out}.pid`;
+  const script = `"$0" "$1" --json issue claim-next > "${out}.tmp" && mv "${out}.tmp" "${out}"; echo $$ > "${pidFile}"; exec sleep 600`;
+  const agent = spawn(process.execPath, [JIT_BIN, 'agent', 'run', '--id', id, '--', 'sh', '-c', script, process.execPath, JIT_BIN], {
+    cwd: project.dir,
+    env: cleanEnv(),
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  leftovers.push(agent.pid!);
+  let stderr = '';
+  agent.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
+  await waitFor(() => existsSync(pidFile) || agent.exitCode !== null, 'the agent claims');
+  expect(agent.exitCode, stderr).toBeNull();
+  await waitFor(() => readFileSync(pidFile, 'utf8').trim() !== '', 'pid written');
+  const commandPid = Number(readFileSync(pidFile, 'utf8').trim());
+  leftovers.push(commandPid);
+  const claimed = JSON.parse(readFileSync(out, 'utf8')) as { id: string; assignee: string; lease: { agent: string | null; expires_at: string | null } };
+  expect(claimed.assignee).toBe(id);
+  expect(claimed.lease).toMatchObject({ agent: id, expires_at: null });
+  return { agent, claimedId: claimed.id, commandPid };
+}
+
+describe('claims bound to a running agent', () => {
+  it('jit agent run: SIGKILLed, its claim is free at once for another agent (its child did not inherit the lock)', async () => {
+    const project = await projects.initialized();
+    const [urgent] = await createIssues(project, ['urgent', 'later']);
+    await project.json(['issue', 'update', urgent!, '-p', 'critical']);
+    const { agent, claimedId, commandPid } = await startAgent(project, 'agent:one');
+    expect(claimedId).toBe(urgent);
+    // While it runs, its claim holds: the other agent gets the other issue... and gives it back.
+    const agents = await project.json<{ agents: { id: string; live: boolean; claims: { id: string }[] }[] }>(['agents']);
+    expect(agents.agents).toEqual([expect.objectContaining({ id: 'agent:one', live: true, claims: [expect.objectContaining({ id: urgent })] })]);
+    const locks = await project.json<{ locks: { path: string; state: string }[] }>(['debug', 'locks']);
+    expect(locks.locks.find((lock) => lock.path.endsWith(path.join('agents', 'agent%3Aone.lock')))?.state).toBe('exclusive');
+
+    agent.kill('SIGKILL');
+    await once(agent, 'exit');
+    // The command it started still runs: the lock was not inherited (close-on-exec), so it died with its holder.
+    expect(alive(commandPid)).toBe(true);
+    const taken = await project.json<{ id: string; assignee: string }>(['issue', 'claim-next', 'agent:two']);
+    expect(taken).toMatchObject({ id: urgent, assignee: 'agent:two' });
+    const events = await project.json<{ events: { type: string; reason?: string; holder?: string }[] }>(['events', 'query', '--type', 'claim_expired']);
+    expect(events.events).toEqual([expect.objectContaining({ reason: 'agent_gone', holder: 'agent:one' })]);
+    const after = await project.json<{ agents: { id: string; live: boolean }[] }>(['agents']);
+    expect(after.agents).toEqual([expect.objectContaining({ id: 'agent:one', live: false })]);
+  });
+
+  it('a second agent with the same id is refused while the first runs, naming its holder', async () => {
+    const project = await projects.initialized();
+    await createIssues(project, ['work']);
+    const { agent } = await startAgent(project, 'agent:twin');
+    const twin = await project.run(['--json', 'agent', 'run', '--id', 'agent:twin', '--', 'true']);
+    expect(twin.code).toBe(6);
+    const error = errorOf(twin);
+    expect(error.code).toBe('AGENT_ALREADY_RUNNING');
+    expect(error.message).toContain(`pid ${agent.pid}`);
+    // Another id runs; the command's exit code is passed on.
+    const other = await project.run(['agent', 'run', '--id', 'agent:other', '--', 'sh', '-c', 'test "$JIT_AGENT_ID" = agent:other && exit 7']);
+    expect(other.code).toBe(7);
+  });
+
+  it('jit mcp --agent: a claim through the server is bound to it; SIGKILLed, the issue is free at once', async () => {
+    const project = await projects.initialized();
+    const [id] = await createIssues(project, ['served']);
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [JIT_BIN, 'mcp', '--agent', 'agent:mcp'],
+      cwd: project.dir,
+      env: cleanEnv() as Record<string, string>,
+      stderr: 'pipe',
+    });
+    const client = new Client({ name: 'leases-test', version: '1.0.0' });
+    await client.connect(transport);
+    leftovers.push(transport.pid!);
+    const result = (await client.callTool({ name: 'issue_claim_next', arguments: {} })) as { structuredContent: { id: string; assignee: string; lease: unknown } };
+    expect(result.structuredContent).toMatchObject({ id, assignee: 'agent:mcp', lease: { agent: 'agent:mcp', expires_at: null } });
+    const refused = await project.run(['issue', 'claim', id!, 'agent:two']);
+    expect(refused.code).toBe(6);
+
+    process.kill(transport.pid!, 'SIGKILL');
+    await waitFor(() => !alive(transport.pid!), 'the server is gone');
+    expect(await project.json(['issue', 'claim-next', 'agent:two'])).toMatchObject({ id, assignee: 'agent:two' });
+    await client.close().catch(() => undefined);
+  });
+});
+
+describe('leases', () => {
+  it('a 1 s lease lapses: query ready shows it free, and claim-next takes it', async () => {
+    const project = await projects.initialized();
+    const [id] = await createIssues(project, ['short']);
+    const claimed = await project.json<{ lease: { expires_at: string } }>(['issue', 'claim', id!, 'agent:one', '--ttl', '1s']);
+    // Past the expiry by the wall clock (the only thing a TTL is about), however slow the machine.
+    await waitFor(() => Date.now() > Date.parse(claimed.lease.expires_at) + 10, 'the lease expires');
+    const ready = await project.json<{ issues: { id: string; lapsed_claim?: { reason: string } }[] }>(['query', 'ready']);
+    expect(ready.issues).toEqual([expect.objectContaining({ id, state: 'ready', assignee: null, lapsed_claim: { holder: 'agent:one', reason: 'ttl' } })]);
+    expect((await project.json<{ issues: unknown[] }>(['query', 'claims', '--lapsed'])).issues).toHaveLength(1);
+    expect(await project.json(['issue', 'claim-next'], { JIT_AGENT_ID: 'agent:two' })).toMatchObject({ id, assignee: 'agent:two' });
+  });
+
+  it('renew: the holder (JIT_AGENT_ID) extends it; anyone else is refused with NOT_LEASE_HOLDER', async () => {
+    const project = await projects.initialized();
+    const [id] = await createIssues(project, ['held']);
+    const claimed = await project.json<{ lease: { expires_at: string } }>(['issue', 'claim', id!], { JIT_AGENT_ID: 'agent:one', JIT_LEASE_TTL: '10m' });
+    const refused = await project.run(['--json', 'issue', 'renew', id!, 'agent:two']);
+    expect(refused.code).toBe(6);
+    expect(errorOf(refused).code).toBe('NOT_LEASE_HOLDER');
+    const renewed = await project.json<{ lease: { expires_at: string } }>(['issue', 'heartbeat', id!, '--ttl', '2h'], { JIT_AGENT_ID: 'agent:one' });
+    expect(Date.parse(renewed.lease.expires_at)).toBeGreaterThan(Date.parse(claimed.lease.expires_at));
+    const taken = await project.run(['--json', 'issue', 'claim', id!, 'agent:two']);
+    expect(errorOf(taken).code).toBe('ALREADY_CLAIMED');
+  });
+
+  it('evict frees a claim and records who and why', async () => {
+    const project = await projects.initialized();
+    const [id] = await createIssues(project, ['stuck']);
+    await project.json(['issue', 'claim', id!, 'agent:one']);
+    const evicted = await project.json(['issue', 'evict', id!, '--reason', 'stuck since Monday', '--by', 'human:alice']);
+    expect(evicted).toMatchObject({ state: 'ready', assignee: null, changed: true });
+    const events = await project.json<{ events: Record<string, unknown>[] }>(['events', 'query', '--type', 'claim_evicted']);
+    expect(events.events).toEqual([expect.objectContaining({ issue_id: id, holder: 'agent:one', reason: 'stuck since Monday', by: 'human:alice' })]);
+  });
+
+  it('20 racers over lapsed claims: exactly one winner each, one claim_expired each', async () => {
+    const project = await projects.initialized();
+    const tracker = new Tracker(new JsonFileStorage(project.jitDir));
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const { id } = await tracker.createIssue({ title: `work ${i}` });
+      await tracker.claim(id, 'agent:old', { ttl: '1ms' });
+      ids.push(id);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const racers = await Promise.all(Array.from({ length: 20 }, (_, i) => project.run(['--json', 'issue', 'claim-next', `agent:r${i}`])));
+    for (const run of racers) expect(run.code, run.stderr).toBe(0);
+    const won = racers.map((run) => (JSON.parse(run.stdout) as { id: string }).id);
+    expect(new Set(won).size).toBe(20);
+    expect([...won].sort()).toEqual([...ids].sort());
+    const expired = await tracker.queryEvents({ type: 'claim_expired' });
+    expect(expired.map((e) => e.issue_id).sort()).toEqual([...ids].sort());
+  });
+
+  it('validate reports claims whose lease lapsed (exit 4), and --fix gives them back', async () => {
+    const project = await projects.initialized();
+    const [id] = await createIssues(project, ['lapsed']);
+    await project.json(['issue', 'claim', id!, 'agent:one', '--ttl', '1ms']);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const report = await project.run(['--json', 'validate']);
+    expect(report.code).toBe(4);
+    expect(JSON.parse(report.stdout).problems).toEqual([expect.objectContaining({ kind: 'lapsed_claim', issue_id: id })]);
+    expect((await project.json<{ ok: boolean }>(['validate', '--fix'])).ok).toBe(true);
+    expect(await project.json(['issue', 'show', id!])).toMatchObject({ state: 'ready', assignee: null });
+  });
+
+  it('a claim written by a jit without leases holds as before, until evicted', async () => {
+    const project = await projects.initialized();
+    const [id] = await createIssues(project, ['old']);
+    await project.json(['issue', 'claim', id!, 'agent:old']);
+    const file = path.join(project.jitDir, 'issues', `${id}.json`);
+    const { lease: _lease, ...withoutLease } = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    writeFileSync(file, JSON.stringify(withoutLease, null, 2) + '\n');
+    expect(errorOf(await project.run(['--json', 'issue', 'claim', id!, 'agent:new'])).code).toBe('ALREADY_CLAIMED');
+    expect((await project.json<{ issues: unknown[] }>(['query', 'ready'])).issues).toEqual([]);
+    expect((await project.json<{ issues: unknown[] }>(['query', 'claims'])).issues).toEqual([expect.objectContaining({ id, lease: null, lapsed: null })]);
+    expect((await project.json<{ ok: boolean }>(['validate'])).ok).toBe(true);
+    await project.json(['issue', 'evict', id!, '-r', 'its agent is long gone']);
+    expect(await project.json(['issue', 'claim-next', 'agent:new'])).toMatchObject({ id });
+  });
+});
