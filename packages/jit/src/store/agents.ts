@@ -86,7 +86,7 @@ export async function holdAgentLock(jitDir: string, id: string, command: string)
   createFileIfMissing(dir, '.gitignore', '# Written by jit: running agents are facts about processes on this machine, not data.\n*\n');
   const lockPath = agentLockPath(jitDir, agentId);
   const deadline = Date.now() + START_RETRY_MS;
-  let held: FileLock | null = null;
+  let held: FileLock | null;
   for (;;) {
     try {
       held = tryLock(lockPath, { mode: 'exclusive', followSymlinks: false });

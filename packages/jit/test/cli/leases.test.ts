@@ -132,7 +132,7 @@ describe('claims bound to a running agent', () => {
     const client = new Client({ name: 'leases-test', version: '1.0.0' });
     await client.connect(transport);
     leftovers.push(transport.pid!);
-    const result = (await client.callTool({ name: 'issue_claim_next', arguments: {} })) as { structuredContent: { id: string; assignee: string; lease: unknown } };
+    const result = (await client.callTool({ name: 'issue_claim_next', arguments: {} })) as unknown as { structuredContent: { id: string; assignee: string; lease: unknown } };
     expect(result.structuredContent).toMatchObject({ id, assignee: 'agent:mcp', lease: { agent: 'agent:mcp', expires_at: null } });
     const refused = await project.run(['issue', 'claim', id!, 'agent:two']);
     expect(refused.code).toBe(6);
