@@ -34,7 +34,7 @@ const COMMAND_GROUPS: ReadonlyArray<readonly [name: string, load: () => Register
   ['debug', () => (require('./commands/debug.js') as typeof import('./commands/debug.js')).registerDebugCommands],
   ['mcp', () => (require('./commands/mcp.js') as typeof import('./commands/mcp.js')).registerMcpCommand],
   ['agent', () => (require('./commands/agent.js') as typeof import('./commands/agent.js')).registerAgentCommands],
-  ['agents', () => (require('./commands/agent.js') as typeof import('./commands/agent.js')).registerAgentsCommand],
+  ['agents', () => (require('./commands/agents.js') as typeof import('./commands/agents.js')).registerAgentsCommand],
 ];
 
 /**

@@ -9,6 +9,7 @@ import { callTool, connectMcp, fails, holdLockElsewhere, makeProject, makeTempDi
 import type { McpSession } from './helpers.js';
 
 const EXPECTED_TOOLS = [
+  'agents_list',
   'dep_add',
   'dep_remove',
   'events_tail',
@@ -19,13 +20,16 @@ const EXPECTED_TOOLS = [
   'issue_claim',
   'issue_claim_next',
   'issue_create',
+  'issue_evict',
   'issue_list',
   'issue_release',
+  'issue_renew',
   'issue_search',
   'issue_show',
   'issue_unassign',
   'issue_update',
   'query_blocked',
+  'query_claims',
   'query_ready',
   'registry_add',
   'registry_list',

@@ -1,13 +1,12 @@
 /**
  * `jit agent run --id agent:NAME -- COMMAND...`: runs a command as a running
  * agent (it holds the agent's lock while the command runs, so the claims it
- * makes are bound to its life), and `jit agents`: who has run here, live or gone.
+ * makes are bound to its life). `jit agents` (agents.ts) lists them.
  */
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
-import { AGENT_ID_VARIABLE, JitError, type AgentStatus } from '../../store/core.js';
+import { AGENT_ID_VARIABLE, JitError } from '../../store/core.js';
 import { action, loadStore } from '../context.js';
-import { renderTable, shortId } from '../output.js';
 
 /** Signals a terminal or a supervisor sends the agent: passed on to the command, whose exit then ends `agent run`. */
 const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
@@ -46,32 +45,6 @@ export function registerAgentCommands(program: Command): void {
           });
         }).finally(() => running.release());
         process.exitCode = code;
-      }),
-    );
-}
-
-export function registerAgentsCommand(program: Command): void {
-  program
-    .command('agents')
-    .description('Agents that have run on this store: live (holding their agent lock) or gone, with the claims each holds')
-    .action(
-      action(async (cli) => {
-        const agents = await cli.tracker().agents();
-        cli.print({ agents, count: agents.length }, (data, paint) =>
-          data.count === 0
-            ? 'No agent has run on this store (jit agent run --id agent:NAME -- COMMAND, or jit mcp --agent agent:NAME).\n'
-            : renderTable<AgentStatus>(
-                data.agents,
-                [
-                  { header: 'AGENT', value: (a) => a.id },
-                  { header: 'STATE', value: (a) => (a.live ? 'live' : 'gone'), style: (a) => (a.live ? 'green' : 'dim') },
-                  { header: 'PID', value: (a) => (a.holder ? String(a.holder.pid) : '-') },
-                  { header: 'SINCE', value: (a) => a.holder?.started_at ?? '-' },
-                  { header: 'CLAIMS', value: (a) => a.claims.map((c) => shortId(c.id) + (c.lapsed ? ' (lapsed)' : '')).join(', ') || '-' },
-                ],
-                paint,
-              ),
-        );
       }),
     );
 }
