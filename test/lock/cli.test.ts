@@ -156,6 +156,72 @@ describe('jit-lock FILE -- COMMAND', () => {
       second.process.kill('SIGKILL');
     }
   });
+  it.runIf(process.platform === 'linux' && spawnSync('script', ['--version']).status === 0)(
+    'Ctrl-C in a terminal reaches the command once, as with flock(1) (the terminal signals the whole foreground group)',
+    async () => {
+      // A second SIGINT makes many tools (terraform, docker compose, npm) stop at once without cleaning up.
+      const lockPath = file('terminal.lock');
+      const script = `let n = 0; process.on('SIGINT', () => { n++; process.stdout.write('got SIGINT ' + n + '\\n');
+        setTimeout(() => process.exit(10 + n), 1000); }); process.stdout.write('ready\\n'); setInterval(() => {}, 1000);`;
+      const command = [process.execPath, BIN, lockPath, '--', ...nodeCommand(script)].map((word) => `'${word.replace(/'/g, "'\\''")}'`).join(' ');
+      // Two SIGINTs that arrive together count as one (signals do not queue), so a few rounds.
+      for (let round = 0; round < 3; round++) {
+        // script(1) runs it on a pseudo-terminal of its own; ^C written to it is the terminal's interrupt.
+        const terminal = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+        let out = '';
+        terminal.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+        const exited = new Promise<number | null>((resolve) => terminal.once('exit', (code) => resolve(code)));
+        for (let i = 0; i < 2400 && !out.includes('ready'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+        terminal.stdin.write('\x03');
+        expect({ round, status: await exited, out }).toEqual({ round, status: 11, out: expect.stringContaining('got SIGINT 1') });
+        expect(lockedElsewhere(lockPath)).toBe(false);
+      }
+    },
+  );
+
+  it.runIf(posix)('a signal at the moment the lock is granted never leaves the command running unsignalled with the lock', async () => {
+    const lockPath = file('granted.lock');
+    const pidFile = file('command.pid');
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const command = nodeCommand(`require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid));
+      process.on('SIGTERM', () => process.exit(3)); setInterval(() => {}, 1000);`);
+    for (let round = 0; round < 12; round++) {
+      fs.rmSync(pidFile, { force: true });
+      const held = tryLock(lockPath)!;
+      const waiter = start(['--timeout', '120', lockPath, '--', ...command]);
+      const blocked = new RegExp(`-> .*:${fs.statSync(lockPath).ino} `);
+      if (process.platform === 'linux') {
+        for (let i = 0; i < 400 && !blocked.test(fs.readFileSync('/proc/locks', 'utf8')); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+      } else {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      // Release, then signal without pause through the hand-off and the command's start.
+      held.release();
+      const end = performance.now() + 40;
+      while (performance.now() < end && waiter.process.exitCode === null && waiter.process.signalCode === null) {
+        try {
+          process.kill(waiter.process.pid!, 'SIGTERM');
+        } catch {
+          break; // gone
+        }
+      }
+      await waiter.exited;
+      const pid = fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, 'utf8')) : undefined;
+      for (let i = 0; i < 100 && pid !== undefined && alive(pid); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      const orphan = pid !== undefined && alive(pid);
+      if (orphan) process.kill(pid, 'SIGKILL');
+      expect({ round, orphan }).toEqual({ round, orphan: false }); // it ran and got the signal, or never ran
+      for (let i = 0; i < 100 && lockedElsewhere(lockPath); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(lockedElsewhere(lockPath)).toBe(false);
+    }
+  });
 });
 
 describe('jit-lock --nonblock and --timeout against other holders', () => {
