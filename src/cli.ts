@@ -9,6 +9,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
+import path from 'node:path';
 import { HeldFileLock } from './acquire.js';
 import { lock, tryLock } from './lock.js';
 import type { FileLock, LockMode } from './types.js';
@@ -57,6 +58,8 @@ Options:
   -c, --command STRING      run STRING with the system shell (sh -c; cmd.exe on Windows)
   -h, --help                this text
   -V, --version             the version
+Short options group and take values attached, as in flock(1): -sn, -w5.
+FILE must be a file, not a folder (Windows cannot lock folders).
 
 Exit status:
   the command's own, or 128+n if a signal n ended it
@@ -81,8 +84,31 @@ interface Invocation {
   shell: boolean;
 }
 
+/** The short options that take a value. */
+const SHORT_WITH_VALUE = ['-w', '-E', '-c'];
+
+/**
+ * Splits an option word as getopt does (flock(1) takes these forms): `-sn`
+ * is `-s -n`, `-w5` is `-w 5`, `--timeout=5` is `--timeout 5`. Returns the
+ * option's name and its attached value; grouped flags after the first are
+ * put back into `argv` as a word of their own.
+ */
+function splitOption(argv: string[], i: number): [name: string, inline: string | undefined] {
+  const arg = argv[i]!;
+  if (arg.startsWith('--')) {
+    const equals = arg.indexOf('=');
+    return equals === -1 ? [arg, undefined] : [arg.slice(0, equals), arg.slice(equals + 1)];
+  }
+  if (arg.length <= 2) return [arg, undefined];
+  const name = arg.slice(0, 2);
+  if (SHORT_WITH_VALUE.includes(name)) return [name, arg.slice(2)];
+  argv.splice(i + 1, 0, `-${arg.slice(2)}`);
+  return [name, undefined];
+}
+
 /** Parses the arguments; undefined for --help and --version (already printed). */
-export function parseArguments(argv: readonly string[], print: (text: string) => void): Invocation | undefined {
+export function parseArguments(words: readonly string[], print: (text: string) => void): Invocation | undefined {
+  const argv = [...words]; // splitOption unbundles grouped flags in place
   let mode: LockMode = 'exclusive';
   let timeoutSeconds = Infinity;
   let conflictExitCode: number | undefined;
@@ -96,7 +122,7 @@ export function parseArguments(argv: readonly string[], print: (text: string) =>
   for (; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--' || !arg.startsWith('-') || arg === '-') break;
-    const [name, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const [name, inline] = splitOption(argv, i);
     switch (name) {
       case '-s':
       case '--shared':
@@ -147,16 +173,16 @@ export function parseArguments(argv: readonly string[], print: (text: string) =>
         print(`jit-lock ${(require('../package.json') as { version: string }).version}\n`);
         return undefined;
       default:
-        throw new UsageError(`unknown option ${arg}`);
+        throw new UsageError(`unknown option ${name}`);
     }
   }
   if (i >= argv.length || argv[i] === '--') throw new UsageError('missing FILE: the file to lock');
   const file = argv[i++]!;
   // -c may also follow FILE, as in `flock FILE -c 'command'`.
-  if (shellCommand === undefined && (argv[i] === '-c' || argv[i] === '--command')) {
-    if (i + 1 >= argv.length) throw new UsageError(`${argv[i]} needs a value`);
-    shellCommand = argv[i + 1]!;
-    i += 2;
+  if (shellCommand === undefined && i < argv.length && /^(-c|--command(=|$))/.test(argv[i]!)) {
+    const [name, inline] = splitOption(argv, i);
+    shellCommand = value(name, inline);
+    i++;
   }
   if (argv[i] === '--') i++;
   if (shellCommand !== undefined) {
@@ -268,7 +294,9 @@ async function acquire(invocation: Invocation, signals: SignalRelay, warn: (text
       warn(`jit-lock: timed out after ${timeoutSeconds} s waiting for the lock on ${file}: another process holds it\n`);
       return conflict(EXIT.timedOut);
     }
-    warn(`jit-lock: cannot lock ${file}: ${(error as Error).message}\n`);
+    // flock(1) locks a folder too; LockFileEx cannot, so jit-lock takes only files everywhere.
+    const advice = code === 'EISDIR' ? ` (jit-lock locks files only: lock a file such as ${path.join(file, '.lock')} instead)` : '';
+    warn(`jit-lock: cannot lock ${file}: ${(error as Error).message}${advice}\n`);
     return lockErrorExit(code);
   }
 }

@@ -311,10 +311,29 @@ describe('jit-lock errors', () => {
     expect(run(['--version']).output).toMatch(/^jit-lock \d+\.\d+\.\d+/);
   });
 
+  it("takes flock(1)'s short forms: grouped flags (-sn) and attached values (-w5, -E1)", async () => {
+    const lockPath = file('short-forms.lock');
+    expect(run(['-sn', lockPath, '--', ...nodeCommand('process.exit(3)')]).status).toBe(3);
+    const holder = await children.start();
+    await holder.must({ op: 'lockSync', path: lockPath });
+    expect(run(['-nE1', lockPath, '--', ...nodeCommand('0')]).status).toBe(1);
+    expect(run(['-w0.1', '-E', '9', lockPath, '--', ...nodeCommand('0')]).status).toBe(9);
+    expect(run(['-xw0.1', lockPath, '--', ...nodeCommand('0')]).status).toBe(EXIT.timedOut);
+    expect(run(['-sq', lockPath, '--', ...nodeCommand('0')])).toMatchObject({ status: EXIT.usage, output: expect.stringContaining('unknown option -q') });
+    await holder.must({ op: 'release', path: lockPath });
+    expect(run([lockPath, '-cexit 4']).status).toBe(4);
+  });
+
   it('a command that does not exist: 127; a lock file that cannot be opened: 66', () => {
     expect(run([file('missing-command.lock'), '--', 'jit-lock-no-such-command'])).toMatchObject({ status: EXIT.notFound, output: expect.stringContaining('command not found') });
     const unopenable = run([file('no-such-dir/x.lock'), '--', ...nodeCommand('0')]);
     expect(unopenable.status).toBe(EXIT.noInput);
     expect(unopenable.output).toMatch(/cannot lock .*ENOENT/);
+    const folder = file('a-folder');
+    fs.mkdirSync(folder);
+    expect(run([folder, '--', ...nodeCommand('0')])).toEqual({
+      status: EXIT.noInput,
+      output: expect.stringContaining(`locks files only: lock a file such as ${path.join(folder, '.lock')} instead`),
+    });
   });
 });
