@@ -176,7 +176,8 @@ export function parseArguments(words: readonly string[], print: (text: string) =
         throw new UsageError(`unknown option ${name}`);
     }
   }
-  if (i >= argv.length || argv[i] === '--') throw new UsageError('missing FILE: the file to lock');
+  if (argv[i] === '--') i++; // the end of the options: FILE follows, even one that starts with '-'
+  if (i >= argv.length) throw new UsageError('missing FILE: the file to lock');
   const file = argv[i++]!;
   // -c may also follow FILE, as in `flock FILE -c 'command'`.
   if (shellCommand === undefined && i < argv.length && /^(-c|--command(=|$))/.test(argv[i]!)) {

@@ -56,8 +56,8 @@ function start(args: string[]): Run {
   };
 }
 
-function run(args: string[]): { status: number | null; output: string } {
-  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
+function run(args: string[], cwd?: string): { status: number | null; output: string } {
+  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000, cwd });
   return { status: result.status, output: result.stdout + result.stderr };
 }
 
@@ -322,6 +322,14 @@ describe('jit-lock errors', () => {
     expect(run(['-sq', lockPath, '--', ...nodeCommand('0')])).toMatchObject({ status: EXIT.usage, output: expect.stringContaining('unknown option -q') });
     await holder.must({ op: 'release', path: lockPath });
     expect(run([lockPath, '-cexit 4']).status).toBe(4);
+  });
+
+  it("a FILE that starts with '-' follows '--', as in flock(1)", () => {
+    const dashed = path.join(sandbox.dir, '-dashed.lock');
+    expect(run(['--', '-dashed.lock', ...nodeCommand('process.exit(5)')], sandbox.dir).status).toBe(5);
+    expect(run(['-n', '--', '-dashed.lock', '--', ...nodeCommand('process.exit(6)')], sandbox.dir).status).toBe(6);
+    expect(fs.existsSync(dashed)).toBe(true);
+    expect(run(['--'])).toMatchObject({ status: EXIT.usage, output: expect.stringContaining('missing FILE') });
   });
 
   it('a command that does not exist: 127; a lock file that cannot be opened: 66', () => {
