@@ -51,7 +51,7 @@ check_contents() {
 check_contents "$lock_tarball" package/dist/index.js package/dist/index.d.ts package/binding.gyp package/native/binding.cc \
   package/bin/jit-lock.js package/dist/cli.js \
   "package/prebuilds/$platform/" -- '^package/src/' '^package/test/' '^package/build/' '^package/node_modules/' \
-  '^package/packages/' '^package/scripts/' '^package/bench/' 'tsbuildinfo$'
+  '^package/packages/' '^package/scripts/' '^package/bench/' 'tsbuildinfo$' '\.map$'
 check_contents "$tracker_tarball" package/bin/jit.js package/dist/cli/main.js package/dist/store/index.js \
   package/dist/lock/index.js package/dist/lock/index.d.ts -- '^package/src/' '^package/test/' '^package/bench/' \
   '^package/prebuilds/' '^package/native/' '^package/node_modules/' 'tsbuildinfo$'
