@@ -128,6 +128,28 @@ in_app lock-app node --input-type=module -e '
   console.log("[package] import from \"jit-lock\": ok");
 '
 
+# Its types, as an ESM and a CommonJS TypeScript consumer compile them (its .d.ts checked too: no skipLibCheck).
+cat >"$work/lock-app/consumer.mts" <<'TS'
+import { lock, tryLock, LOCK_CHANNELS, LockTimeoutError, type FileLock, type LockAcquireMessage } from 'jit-lock';
+const held: FileLock | null = tryLock('app.lock', { mode: 'shared' });
+held?.release();
+const later: Promise<FileLock> = lock('app.lock', { timeoutMs: 10, signal: AbortSignal.timeout(100) });
+void later.then((taken) => taken.release());
+const waited = (message: LockAcquireMessage): number => message.waitedMs;
+// @ts-expect-error a misspelt option does not compile
+void tryLock('app.lock', { mod: 'shared' });
+export { waited, LockTimeoutError, LOCK_CHANNELS };
+TS
+cat >"$work/lock-app/consumer.cts" <<'TS'
+import jitLock = require('jit-lock');
+const held: jitLock.FileLock | null = jitLock.tryLock('app.lock');
+held?.release();
+export = jitLock.DEFAULT_TIMEOUT_MS;
+TS
+in_app lock-app node "$ROOT/node_modules/typescript/bin/tsc" --noEmit --strict --module nodenext --moduleResolution nodenext \
+  --types node --typeRoots "$ROOT/node_modules/@types" consumer.mts consumer.cts || fail "jit-lock's types do not compile in a TypeScript consumer"
+step "TypeScript consumers (ESM and CommonJS, strict, no skipLibCheck): ok"
+
 # --- 2. jit-tracker (with the jit-lock tarball standing in for the registry's) ---
 new_app tracker-app
 started=$SECONDS
