@@ -141,6 +141,20 @@ describe('jit-lock FILE -- COMMAND', () => {
     expect(lockedElsewhere(lockPath)).toBe(false);
   });
 
+  it.runIf(process.platform === 'linux')('the lock is released when the command ends, even while a process it left in the background keeps fd 3', () => {
+    // flock(1) would leave the lock with that process until it ends (its -o avoids it); jit-lock unlocks explicitly.
+    const lockPath = file('background.lock');
+    const pidFile = file('background.pid');
+    expect(run([lockPath, '-c', `sleep 60 >/dev/null 2>&1 & echo $! > '${pidFile}'`]).status).toBe(0);
+    const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+    try {
+      expect(fs.readlinkSync(`/proc/${pid}/fd/3`)).toBe(lockPath); // it does keep the descriptor
+      expect(lockedElsewhere(lockPath)).toBe(false);
+    } finally {
+      process.kill(pid, 'SIGKILL');
+    }
+  });
+
   it('shared locks run side by side and keep an exclusive one out', async () => {
     const lockPath = file('shared.lock');
     const hold = "console.log('holding'); setTimeout(() => {}, 60000);";
