@@ -26,8 +26,9 @@ interface Run {
   saw(text: string): Promise<void>;
 }
 
-function start(args: string[]): Run {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** `detached`: a session of its own, away from any terminal the tests run in (which would get SIGINT and SIGHUP itself). */
+function start(args: string[], options: { detached?: boolean } = {}): Run {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false });
   let out = '';
   const waiting: Array<() => void> = [];
   const onData = (chunk: Buffer): void => {
@@ -98,7 +99,7 @@ describe('jit-lock FILE -- COMMAND', () => {
       const lockPath = file(`forward-${signal}.lock`);
       const script = `process.on('${signal}', () => { console.log('got ${signal}'); process.exit(42); });
         console.log('running'); setInterval(() => {}, 1000);`;
-      const wrapper = start([lockPath, '--', ...nodeCommand(script)]);
+      const wrapper = start([lockPath, '--', ...nodeCommand(script)], { detached: true });
       await wrapper.saw('running');
       expect(lockedElsewhere(lockPath)).toBe(true);
       wrapper.process.kill(signal);
