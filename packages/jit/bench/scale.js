@@ -15,7 +15,8 @@
 //     in a child process per build, the builds alternating round by round;
 //   - real `jit` processes, interleaved with `node -e 0`: status, query ready,
 //     query ready --limit 20 (n/a where the build has no --limit), and
-//     issue update: wall time (median of --cli-runs) and peak RSS (max);
+//     issue update: wall time and CPU time (user + system; medians of
+//     --cli-runs, shown over node -e 0's) and peak RSS (max);
 //   - at --concurrency-size: --workers processes updating distinct issues
 //     against one process, aggregate updates/s from the first start to the
 //     last finish (process start-up excluded): the ratio.
@@ -27,6 +28,7 @@ const path = require('node:path');
 const { performance } = require('node:perf_hooks');
 
 const MAX_RSS = path.join(__dirname, 'max-rss.js');
+const CPU_USAGE = path.join(__dirname, 'cpu-usage.js');
 
 // ---------------------------------------------------------------- the store
 
@@ -204,7 +206,7 @@ function cliRuns(builds, stores, size, runs) {
     cases.push({ name: 'query ready --limit 20', ...inStore(['--json', 'query', 'ready', '--limit', '20']), skip: limit.status !== 0 });
     cases.push({ name: 'issue update', ...inStore(['--json', 'issue', 'update', 'ID', '--title', 'renamed']), update: true });
   });
-  const samples = cases.map(() => ({ wall: [], rss: [] }));
+  const samples = cases.map(() => ({ wall: [], cpu: [], rss: [] }));
   const rssFile = path.join(os.tmpdir(), `jit-bench-scale-rss-${process.pid}`);
   for (let round = 0; round < runs + 1; round++) {
     cases.forEach((c, i) => {
@@ -212,21 +214,22 @@ function cliRuns(builds, stores, size, runs) {
       const args = c.update ? c.args.map((arg) => (arg === 'ID' ? issueId(ready[(round * 11) % ready.length]) : arg)) : c.args;
       fs.rmSync(rssFile, { force: true });
       const started = performance.now();
-      const result = spawnSync(process.execPath, ['--require', MAX_RSS, ...args], {
+      const result = spawnSync(process.execPath, ['--require', MAX_RSS, '--require', CPU_USAGE, ...args], {
         cwd: c.cwd ?? os.tmpdir(),
         env: { ...process.env, JIT_LOCK_TIMEOUT: '120', JIT_MAX_RSS_FILE: rssFile },
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
         maxBuffer: 1 << 30,
       });
       const wall = performance.now() - started;
       if (result.status !== 0) throw new Error(`${c.name} exited ${result.status}: ${result.stderr}`);
       if (round === 0) return; // warm-up: the disk cache, and the update's first lock files
       samples[i].wall.push(wall);
+      samples[i].cpu.push(Number(String(result.output[3]).trim()));
       samples[i].rss.push(Number(fs.readFileSync(rssFile, 'utf8').trim()) / 1024);
     });
   }
   fs.rmSync(rssFile, { force: true });
-  return cases.map((c, i) => ({ ...c, wall: median(samples[i].wall), rss: Math.max(...samples[i].rss) }));
+  return cases.map((c, i) => ({ ...c, wall: median(samples[i].wall), cpu: median(samples[i].cpu), rss: Math.max(...samples[i].rss) }));
 }
 
 // ------------------------------------------------------------------- report
@@ -279,14 +282,14 @@ async function main() {
           `CLI ${name} (over node -e 0)`,
           (b) => {
             const c = cli.find((x) => x.build === b && x.name === name);
-            return c.skip ? 'n/a' : `${ms(c.wall)} (+${(c.wall - floor.wall).toFixed(0)})`;
+            return c.skip ? 'n/a' : `${ms(c.wall)} (+${(c.wall - floor.wall).toFixed(0)}); CPU +${(c.cpu - floor.cpu).toFixed(0)}`;
           },
         ]),
         ['CLI issue update peak RSS', (b) => `${cli.find((x) => x.build === b && x.name === 'issue update').rss.toFixed(0)} MiB`],
         ['CLI status peak RSS', (b) => `${cli.find((x) => x.build === b && x.name === 'status').rss.toFixed(0)} MiB`],
         ...(conc ? [[`${opts.workers} processes vs 1 updating distinct issues`, (b) => `x${conc[b].ratio.toFixed(2)} (${conc[b].one.toFixed(0)} -> ${conc[b].many.toFixed(0)} updates/s)`]] : []),
       ];
-      console.log(`\n${size.toLocaleString('en-US')} issues (node -e 0: ${ms(floor.wall)}, ${floor.rss.toFixed(0)} MiB; load average ${load()})\n`);
+      console.log(`\n${size.toLocaleString('en-US')} issues (node -e 0: ${ms(floor.wall)} wall, ${ms(floor.cpu)} CPU, ${floor.rss.toFixed(0)} MiB; load average ${load()})\n`);
       console.log(`| | ${builds.map((b) => b.name).join(' | ')} |`);
       console.log(`|---|${builds.map(() => '---').join('|')}|`);
       for (const [label, cell] of rows) console.log(`| ${label} | ${builds.map((_, b) => cell(b)).join(' | ')} |`);
@@ -311,7 +314,9 @@ async function main() {
   }
 }
 
-if (process.argv[2] === '--child') {
+if (require.main !== module) {
+  module.exports = { issueId, issueFile, buildStore }; // for one-off measurements on the same stores
+} else if (process.argv[2] === '--child') {
   process.once('message', async (task) => {
     try {
       const result = task.kind === 'inprocess' ? await inProcessChild(task) : await concurrencyChild(task);
