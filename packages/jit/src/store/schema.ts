@@ -4,8 +4,8 @@
  *
  * Issue and gate files are defined by zod schemas (buildSchemas, the
  * definition of record), but checked on the hot path by hand (checkedIssue,
- * checkedGates): loading zod costs 30-80 ms of CPU, most of a write command's
- * start-up. The hand check only ever accepts what zod accepts, and returns
+ * checkedGates): loading zod cost every write command ~300 M instructions,
+ * as much as the rest of its run (docs/benchmarks.md). The hand check only ever accepts what zod accepts, and returns
  * what zod would (its key order, its stripped keys); anything it does not
  * accept goes to zod, loaded then, which words the error, so messages are
  * zod's. schema.test.ts checks the two agree on generated files.
