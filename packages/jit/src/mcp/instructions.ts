@@ -7,6 +7,7 @@ Workflow for one piece of work:
 3. Pass the issue's gates (gate_pass) once each check really holds, e.g. tests pass or review is done.
 4. issue_update with state "done". If gates are still pending the issue is stored as "gated" (the result lists them in pending_gates) and completes by itself when the last gate passes.
 If you give up or are interrupted, issue_release with a reason so another agent can take the issue.
+A claim has a lease: unless this server runs as your agent (then the claim lasts as long as the server), it lapses after its ttl (default 30 minutes) and another agent may take the issue; for long work call issue_renew before it runs out.
 
 Ids: a full UUID or a unique prefix of 4+ hex characters. Assignees: kind:name, e.g. "agent:worker-1", "human:alice".
 Every failure is an isError result with a stable code (ISSUE_NOT_FOUND, AMBIGUOUS_ID, INVALID_ARGUMENT, CYCLE, ALREADY_CLAIMED, LOCK_TIMEOUT, ...), a message and suggestions. LOCK_TIMEOUT is temporary: retry.
