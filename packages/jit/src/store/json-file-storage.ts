@@ -198,6 +198,10 @@ export class JsonFileStorage implements Storage {
     return queries.blockedCandidates(await this.loadSummaries());
   }
 
+  async lapsableClaims(now: string): Promise<IssueSummary[]> {
+    return queries.lapsableClaims(await this.loadSummaries(), now);
+  }
+
   async listSummaries(filter?: SummaryFilter): Promise<IssueSummary[]> {
     return queries.listSummaries(await this.loadSummaries(), filter);
   }

@@ -8,6 +8,7 @@
 import { JitError } from './errors.js';
 import type { Issue, Lease } from './model.js';
 import { isTerminal } from './rules.js';
+import type { IssueSummary } from './tracker-api.js';
 
 export const LEASE_TTL_VARIABLE = 'JIT_LEASE_TTL';
 export const AGENT_ID_VARIABLE = 'JIT_AGENT_ID';
@@ -74,13 +75,28 @@ export function activeLease(issue: Pick<Issue, 'assignee' | 'state' | 'lease'>):
 
 export type LapseReason = 'ttl' | 'agent_gone';
 
-/** Why the issue's claim has lapsed at `now`, or null while it holds (or it has no lease: claims from before leases last). */
-export function claimLapse(issue: Pick<Issue, 'assignee' | 'state' | 'lease'>, now: number, agentLive: (agent: string) => boolean): LapseReason | null {
-  const lease = activeLease(issue);
+/** Why a lease has lapsed at `now`, or null while it holds (or there is none: claims from before leases last). */
+export function leaseLapse(lease: Pick<Lease, 'expires_at' | 'agent'> | undefined, now: number, agentLive: (agent: string) => boolean): LapseReason | null {
   if (!lease) return null;
   if (lease.agent !== null && !agentLive(lease.agent)) return 'agent_gone';
   if (lease.expires_at !== null && Date.parse(lease.expires_at) <= now) return 'ttl';
   return null;
+}
+
+/** Why the issue's claim has lapsed at `now`, or null while it holds. */
+export function claimLapse(issue: Pick<Issue, 'assignee' | 'state' | 'lease'>, now: number, agentLive: (agent: string) => boolean): LapseReason | null {
+  return leaseLapse(activeLease(issue), now, agentLive);
+}
+
+/** The lease as the summary keeps it (its two fields are there exactly when the claim has an active lease). */
+export function summaryLease(summary: Pick<IssueSummary, 'lease_expires_at' | 'lease_agent'>): Pick<Lease, 'expires_at' | 'agent'> | undefined {
+  if (summary.lease_expires_at === undefined && summary.lease_agent === undefined) return undefined;
+  return { expires_at: summary.lease_expires_at ?? null, agent: summary.lease_agent ?? null };
+}
+
+/** A lease that can lapse: it has a time limit, or an agent whose life bounds it. */
+export function canLapse(summary: Pick<IssueSummary, 'lease_expires_at' | 'lease_agent'>): boolean {
+  return (summary.lease_expires_at ?? null) !== null || (summary.lease_agent ?? null) !== null;
 }
 
 /** The issue without a lease that no longer describes its claim (holder changed, finished, given back). */

@@ -54,6 +54,10 @@ export class InMemoryStorage implements Storage {
     return queries.blockedCandidates(this.allSummaries());
   }
 
+  async lapsableClaims(now: string): Promise<IssueSummary[]> {
+    return queries.lapsableClaims(this.allSummaries(), now);
+  }
+
   async listSummaries(filter?: SummaryFilter): Promise<IssueSummary[]> {
     return queries.listSummaries(this.allSummaries(), filter);
   }

@@ -74,6 +74,13 @@ export function readyWork(summaries: Summaries, query: ReadyQuery = {}): IssueSu
   return query.limit === undefined ? ready : ready.slice(0, query.limit);
 }
 
+/** Claims that may have lapsed at `now`: in progress or gated, with a lease that expired by then or is bound to an agent; byAge. */
+export function lapsableClaims(summaries: Summaries, now: string): IssueSummary[] {
+  return [...summaries.values()]
+    .filter((s) => (s.state === 'in_progress' || s.state === 'gated') && s.assignee !== null && ((s.lease_expires_at != null && s.lease_expires_at <= now) || s.lease_agent != null))
+    .sort(byAge);
+}
+
 export function statusReport(summaries: Summaries): StatusReport {
   const byState = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<State, number>;
   let ready = 0;

@@ -19,6 +19,7 @@ import { JitError } from './errors.js';
 import { EVENT_TYPES, PRIORITIES, STATES } from './model.js';
 import type { GateDefinition, GateStatusValue, Issue, JitEvent, Lease } from './model.js';
 import type { IssueSummary } from './tracker-api.js';
+import { activeLease } from './leases.js';
 
 /** The format version this jit writes and understands. */
 export const SCHEMA_VERSION = 1;
@@ -138,6 +139,10 @@ function summaryProblem(key: string, value: unknown): string | null {
   if (!isIdArray(value['dependencies'])) return 'dependencies is not a list of issue ids (UUIDs)';
   if (!isTimestamp(value['created_at'])) return 'created_at is missing';
   if (!isTimestamp(value['updated_at'])) return 'updated_at is missing';
+  const expires = value['lease_expires_at'];
+  if (expires !== undefined && expires !== null && !isTimestamp(expires)) return 'lease_expires_at is not a timestamp or null';
+  const agent = value['lease_agent'];
+  if (agent !== undefined && agent !== null && typeof agent !== 'string') return 'lease_agent is not a string or null';
   return null;
 }
 
@@ -333,5 +338,11 @@ export function summarize(issue: Issue): IssueSummary {
     dependencies: [...issue.dependencies],
     created_at: issue.created_at,
     updated_at: issue.updated_at,
+    // Only for a claim whose lease can end: readers find lapsed claims in the index, without opening files.
+    ...leaseFields(activeLease(issue)),
   };
+}
+
+function leaseFields(lease: Lease | undefined): Pick<IssueSummary, 'lease_expires_at' | 'lease_agent'> {
+  return lease && (lease.expires_at !== null || lease.agent !== null) ? { lease_expires_at: lease.expires_at, lease_agent: lease.agent } : {};
 }

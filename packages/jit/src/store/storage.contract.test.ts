@@ -539,6 +539,28 @@ describe.each(factories)('targeted reads over %s', (_name, makeStorage) => {
     expect((await storage.summaries([])).size).toBe(0);
   });
 
+  it('lapsableClaims(now): claims whose lease expired by now or is bound to an agent, oldest first; summaries carry the lease', async () => {
+    const expiring = await t.createIssue({ title: 'expiring' });
+    const bound = await t.createIssue({ title: 'bound' });
+    const forever = await t.createIssue({ title: 'forever' });
+    const later = await t.createIssue({ title: 'later' });
+    await t.createIssue({ title: 'unclaimed' });
+    const claimed = await t.claim(expiring.id, 'agent:a', { ttl: '1m' });
+    await t.claim(forever.id, 'agent:a', { ttl: 0 });
+    await t.claim(later.id, 'agent:a', { ttl: '2h' });
+    await storage.issueTransaction({ write: [bound.id] }, (tx) => {
+      const issue = tx.issue(bound.id)!;
+      tx.put({ ...issue, state: 'in_progress', assignee: 'agent:b', lease: { holder: 'agent:b', acquired_at: issue.created_at, expires_at: null, agent: 'agent:b' } });
+    });
+    const expiry = claimed.lease!.expires_at!;
+    expect((await storage.summaries([expiring.id])).get(expiring.id)).toMatchObject({ lease_expires_at: expiry, lease_agent: null });
+    expect((await storage.summaries([forever.id])).get(forever.id)).not.toHaveProperty('lease_expires_at');
+    expect(ids(await storage.lapsableClaims(new Date(Date.parse(expiry) - 1).toISOString()))).toEqual([bound.id]);
+    expect(ids(await storage.lapsableClaims(expiry))).toEqual([expiring.id, bound.id]);
+    await t.release(expiring.id, 'done with it');
+    expect(ids(await storage.lapsableClaims(expiry))).toEqual([bound.id]);
+  });
+
   it('summariesByPrefix: id order, at most limit, a full id matches itself only', async () => {
     const created = [];
     for (let i = 0; i < 5; i++) created.push(await t.createIssue({ title: `i${i}` }));

@@ -193,6 +193,13 @@ export interface Storage {
    * tracker reads those few files.
    */
   blockedCandidates(): Promise<BlockedCandidate[]>;
+  /**
+   * Claims that may have lapsed at `now` (an ISO timestamp): in progress or
+   * gated with an assignee, whose lease expired by `now` (lease_expires_at <=
+   * now) or is bound to an agent (lease_agent set; the tracker checks whether
+   * it runs); byAge. The cost is those claims, not the store.
+   */
+  lapsableClaims(now: string): Promise<IssueSummary[]>;
   /** Summaries that pass `filter` (all of them for an empty one), byAge. */
   listSummaries(filter?: SummaryFilter): Promise<IssueSummary[]>;
 

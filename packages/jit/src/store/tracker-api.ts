@@ -76,6 +76,9 @@ export interface IssueSummary {
   dependencies: string[];
   created_at: string;
   updated_at: string;
+  /** The claim's lease, when it has one (see Issue.lease): when it expires (null: no time limit) and the agent that bounds it. */
+  lease_expires_at?: string | null;
+  lease_agent?: string | null;
   /** Only in query ready results: this issue's claim lapsed (shown as the next claimer finds it: ready, nobody's). */
   lapsed_claim?: { holder: string; reason: LapseReason };
 }

@@ -28,6 +28,7 @@ import {
   findPath,
   isTerminal,
   checkLabelFilter,
+  labelMatcher,
   parsePriority,
   parseState,
   pendingGates,
@@ -59,7 +60,7 @@ import type {
 } from './tracker-api.js';
 import { blockedIssues, dependencyGraph, rootIssues } from './queries.js';
 import { validateStore } from './validate.js';
-import { AGENT_ID_VARIABLE, activeLease, checkTtl, claimLapse, newLease, withoutStaleLease, type LapseReason } from './leases.js';
+import { AGENT_ID_VARIABLE, activeLease, checkTtl, claimLapse, leaseLapse, newLease, summaryLease, withoutStaleLease, type LapseReason } from './leases.js';
 import type { Lease } from './model.js';
 
 const short = (id: string): string => id.slice(0, 8);
@@ -564,7 +565,10 @@ export class Tracker implements TrackerApi {
     // A lapsed claim is free work: shown as the next claimer will find it (ready, nobody's), with the claim that lapsed.
     const lapsed = (await this.lapsedClaims({}))
       .filter((claim) => claim.claimable)
-      .map(({ summary, lease, reason }): IssueSummary => ({ ...summary, state: 'ready', assignee: null, lapsed_claim: { holder: lease.holder, reason } }));
+      .map(({ summary, holder, reason }): IssueSummary => {
+        const { lease_expires_at: _expires, lease_agent: _agent, ...rest } = summary;
+        return { ...rest, state: 'ready', assignee: null, lapsed_claim: { holder, reason } };
+      });
     const ready = await this.storage.readyWork({ limit });
     if (lapsed.length === 0) return ready;
     const merged = [...ready, ...lapsed].sort(byUrgency);
@@ -700,20 +704,26 @@ export class Tracker implements TrackerApi {
     return claims;
   }
 
-  /** Claims in progress that have lapsed, matching the filter; `claimable` when their dependencies are all finished. */
-  private async lapsedClaims(filter: { priority?: IssueSummary['priority']; label?: string }): Promise<{ summary: IssueSummary; lease: Lease; reason: LapseReason; claimable: boolean }[]> {
-    const held = await this.storage.listSummaries({ state: 'in_progress', priority: filter.priority, label: filter.label });
-    const live = memoLiveness(this.storage);
+  /**
+   * Claims in progress that have lapsed, matching the filter, from the index
+   * alone (lapsableClaims: those past their expiry or bound to an agent, whose
+   * lock is probed once per agent); `claimable` when their dependencies are all
+   * finished. Each is re-checked under its lock before anyone takes it.
+   */
+  private async lapsedClaims(filter: { priority?: IssueSummary['priority']; label?: string }): Promise<{ summary: IssueSummary; holder: string; reason: LapseReason; claimable: boolean }[]> {
     const at = Date.now();
+    const wanted = filter.label === undefined ? undefined : labelMatcher(filter.label);
+    const candidates = (await this.storage.lapsableClaims(new Date(at).toISOString())).filter(
+      (s) => s.state === 'in_progress' && (filter.priority === undefined || s.priority === filter.priority) && (wanted === undefined || wanted(s.labels)),
+    );
+    const live = memoLiveness(this.storage);
     const lapsed = [];
-    for (const summary of held) {
-      if (summary.assignee === null) continue;
-      const issue = await this.storage.readIssue(summary.id);
-      const reason = issue && claimLapse(issue, at, live);
-      if (!issue || !reason) continue;
-      const dependencies = await this.storage.summaries(issue.dependencies);
-      const claimable = unfinishedDependencies(issue, (d) => dependencies.get(d)?.state).length === 0;
-      lapsed.push({ summary, lease: issue.lease!, reason, claimable });
+    for (const summary of candidates) {
+      const reason = leaseLapse(summaryLease(summary), at, live);
+      if (!reason) continue;
+      const dependencies = await this.storage.summaries(summary.dependencies);
+      const claimable = unfinishedDependencies(summary, (d) => dependencies.get(d)?.state).length === 0;
+      lapsed.push({ summary, holder: summary.assignee!, reason, claimable });
     }
     return lapsed;
   }
