@@ -14,3 +14,5 @@ export type { InitResult } from './jit-dir.js';
 export { JIT_DIR_NAME } from './layout.js';
 export { debugLocks } from './debug-locks.js';
 export { SCHEMA_VERSION } from './schema.js';
+export { migrateStore, type MigrateOptions, type MigrationReport } from './migrate.js';
+export { readStoreConfig, parseStoreConfig, type StoreConfig, type TypeHierarchy, type Strictness } from './config.js';

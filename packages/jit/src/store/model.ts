@@ -52,6 +52,18 @@ export const EVENT_TYPES = [
   'gate_failed',
   'dependency_added',
   'dependency_removed',
+  // Written by the original (Rust) jit and kept by `jit migrate`: this jit writes none of them.
+  'dependency_reduced',
+  'document_archived',
+  'artifact_archive_executed',
+  'local_rule_bypassed',
+  'transition_blocked',
+  'graph_rule_bypassed',
+  'gate_definition_created',
+  'gate_definition_updated',
+  'gate_definition_removed',
+  'lifecycle_timestamps_backfilled',
+  'profile_applied',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -13,6 +13,7 @@ import { command, hint, run } from './suggestions.js';
 import type * as Zod from 'zod';
 import { JitError } from './errors.js';
 import { EVENT_TYPES, PRIORITIES, STATES } from './model.js';
+import { isOriginalGates, isOriginalIndex, originalStoreError } from './original.js';
 import type { GateDefinition, Issue, JitEvent } from './model.js';
 import type { IssueSummary } from './tracker-api.js';
 
@@ -38,15 +39,16 @@ function buildSchemas() {
     gates_required: z.array(z.string()),
     gates_status: z.record(
       z.string(),
-      z.object({ status: z.enum(['pending', 'passed', 'failed']), updated_by: z.string().nullable(), updated_at: timestamp }),
+      z.looseObject({ status: z.enum(['pending', 'passed', 'failed']), updated_by: z.string().nullable(), updated_at: timestamp }),
     ),
     labels: z.array(z.string()),
     context: z.record(z.string(), z.string()),
     created_at: timestamp,
     updated_at: timestamp,
   });
-  const gate = z.object({ key: z.string().min(1), title: z.string(), description: z.string(), auto: z.boolean() });
-  const gates = z.object({ schema_version: z.number().int(), gates: z.record(z.string(), gate) });
+  // Loose too: a migrated original gate keeps its stage, mode, checker, ... (docs: the `.jit` format, migration).
+  const gate = z.looseObject({ key: z.string().min(1), title: z.string(), description: z.string(), auto: z.boolean() });
+  const gates = z.looseObject({ schema_version: z.number().int(), gates: z.record(z.string(), gate) });
   return { issue, gates };
 }
 
@@ -174,6 +176,7 @@ export function parseIndex(text: string, path: string): Map<string, IssueSummary
   let data: unknown;
   try {
     data = parseJson(text, path);
+    if (isOriginalIndex(data)) throw originalStoreError(path);
     checkVersion(data, path);
     const issues = (data as Record<string, unknown>)['issues'];
     if (!isRecord(issues)) throw corrupt(path, 'issues is not an object');
@@ -201,6 +204,7 @@ export function freezeSummary(summary: IssueSummary): IssueSummary {
 
 export function parseGates(text: string, path: string): GatesFile {
   const data = parseJson(text, path);
+  if (isOriginalGates(data)) throw originalStoreError(path);
   checkVersion(data, path);
   const gates = parseWith(zodSchemas().gates, data, path) as GatesFile;
   for (const [key, def] of Object.entries(gates.gates)) {
