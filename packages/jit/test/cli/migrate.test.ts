@@ -9,7 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { IDS, KEPT_FILES, ORIGINAL_GATES, writeOriginalStore } from '../support/original-store.js';
@@ -96,18 +96,18 @@ describe('jit migrate', () => {
       const file = JSON.parse(readFileSync(path.join(project.jitDir, 'issues', `${id}.json`), 'utf8'));
       expect(file).toEqual(expected);
     }
-    const listed = await project.json(['issue', 'list']);
+    const listed = (await project.json(['issue', 'list'])).issues;
     expect(listed.map((i: { id: string }) => i.id).sort()).toEqual(project.issues.map((i) => i['id']).sort());
 
     // Gates: this jit's registry, each definition with everything the original had.
-    const registry = await project.json(['registry', 'list']);
+    const registry = (await project.json(['registry', 'list'])).gates;
     const byKey = Object.fromEntries((registry as { key: string }[]).map((g) => [g.key, g]));
     expect(byKey['tests']).toEqual(ORIGINAL_GATES.gates.tests);
     expect(byKey['review']).toEqual(ORIGINAL_GATES.gates.review);
     expect(byKey['lint']).toEqual({ ...ORIGINAL_GATES.gates.lint, auto: true });
 
     // Events: every one, in order; those without an issue got "issue_id": null.
-    const events = await project.json(['events', 'query']);
+    const events = (await project.json(['events', 'query'])).events;
     expect(events).toEqual(project.events.map((e) => ('issue_id' in e ? e : { ...e, issue_id: null })));
 
     // Files the original keeps beside its data, byte for byte; its index and gates under original/.
@@ -119,10 +119,12 @@ describe('jit migrate', () => {
     // The store works: validate finds nothing, the rules apply to migrated issues.
     const validation = await project.json(['validate']);
     expect(validation).toMatchObject({ ok: true, problems: [], recovered: [] });
-    const ready = (await project.json(['query', 'ready'])).map((i: { id: string }) => i.id);
+    const ready = (await project.json(['query', 'ready'])).issues.map((i: { id: string }) => i.id);
     expect(ready).toEqual(expect.arrayContaining([IDS.ready, IDS.legacy]));
+    // Passing its last gate completes the gated issue, and the backlog issue waiting for it becomes ready.
     await project.json(['gate', 'pass', IDS.gated, 'review']);
-    expect((await project.json(['issue', 'show', IDS.gated])).state).toBe('gated'); // still gated: nobody asked for done
+    expect((await project.json(['issue', 'show', IDS.gated])).state).toBe('done');
+    expect((await project.json(['issue', 'show', IDS.backlog])).state).toBe('ready');
 
     // Again: nothing to do.
     const again = await project.json(['migrate']);
@@ -170,30 +172,31 @@ describe('jit migrate', () => {
 
   it('SIGKILL at a random point leaves the source intact or the complete result', async () => {
     // A bigger store, so that a kill lands inside the migration, not only before or after it.
-    const extra = 400;
+    const extra = 200;
     const timed = originalProject(extra);
     const pristine = tree(timed.jitDir);
     const start = Date.now();
     await timed.json(['migrate']);
     const full = Date.now() - start;
     const outcomes = { source: 0, result: 0, rolledForward: 0 };
-    for (let round = 0; round < 8; round++) {
+    for (let round = 0; round < 6; round++) {
       const project = originalProject(extra);
       const child = spawn(process.execPath, [JIT_BIN, 'migrate'], { cwd: project.dir, env: { ...process.env, JIT_LOCK_TIMEOUT: TEST_LOCK_TIMEOUT_SECONDS }, stdio: 'ignore' });
       const closed = new Promise((resolve) => child.on('close', resolve));
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * full));
+      // Up to half again as long as a whole run takes: some kills land before, some inside, some after.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * full * 1.5));
       child.kill('SIGKILL');
       await closed;
       const backups = siblings(project.dir).filter((name) => name.startsWith('.jit-original-'));
-      if (!existsSync(project.jitDir)) {
-        // Killed between the two renames: the journal is there, and the next command finishes the swap.
-        expect(existsSync(path.join(project.dir, '.jit-migrate', 'journal.json'))).toBe(true);
-        outcomes.rolledForward++;
-      }
-      if (backups.length === 0 && !existsSync(path.join(project.dir, '.jit-migrate', 'journal.json'))) {
+      const journal = existsSync(path.join(project.dir, '.jit-migrate', 'journal.json'));
+      if (!journal && backups.length === 0) {
+        // Killed before the commit point: the source is as it was, and the leftovers are no obstacle.
         expect(tree(project.jitDir)).toEqual(pristine);
         outcomes.source++;
-        // Its leftovers are no obstacle: the next run migrates.
+        await project.json(['migrate']);
+      } else if (journal) {
+        // Killed after it: the next migrate (or, between the renames, any command) finishes the swap.
+        outcomes.rolledForward++;
         await project.json(['migrate']);
       } else outcomes.result++;
       // Either way, now: the complete result, and the original as its backup.
@@ -202,9 +205,39 @@ describe('jit migrate', () => {
       const [backup] = siblings(project.dir).filter((name) => name.startsWith('.jit-original-'));
       expect(tree(path.join(project.dir, backup!))).toEqual(pristine);
       expect(siblings(project.dir)).toEqual(['.jit', backup!].sort());
-      expect((await project.json(['issue', 'list'])).length).toBe(11 + extra);
+      expect((await project.json(['issue', 'list'])).count).toBe(11 + extra);
       expect((await project.json(['validate'])).ok).toBe(true);
     }
     console.log(`migrate of ${11 + extra} issues: ${full} ms; kills: ${JSON.stringify(outcomes)}`);
+  }, 300_000);
+
+  it('a kill after the commit point is rolled forward: by the next command (between the renames) or the next migrate', async () => {
+    // The states a kill leaves after journal.json is written, made from a finished migration.
+    const betweenRenames = originalProject();
+    const report = await betweenRenames.json(['migrate']);
+    const staging = path.join(betweenRenames.dir, '.jit-migrate');
+    mkdirSync(staging);
+    renameSync(betweenRenames.jitDir, path.join(staging, '.jit'));
+    writeFileSync(path.join(staging, 'journal.json'), JSON.stringify({ from: betweenRenames.jitDir, to: betweenRenames.jitDir, backup: report.backup }));
+    // Any command finds the store where it belongs, not the walk up to another one.
+    expect((await betweenRenames.json(['issue', 'list'])).count).toBe(11);
+    expect(siblings(betweenRenames.dir)).toEqual(['.jit', path.basename(report.backup)].sort());
+
+    const beforeSwap = originalProject();
+    const pristine = tree(beforeSwap.jitDir);
+    const converted = path.join(beforeSwap.dir, 'converted');
+    await beforeSwap.json(['migrate', '--to', converted]);
+    const stagingDir = path.join(beforeSwap.dir, '.jit-migrate');
+    mkdirSync(stagingDir);
+    renameSync(path.join(converted, '.jit'), path.join(stagingDir, '.jit'));
+    rmSync(converted, { recursive: true });
+    const backup = path.join(beforeSwap.dir, '.jit-original-killed');
+    writeFileSync(path.join(stagingDir, 'journal.json'), JSON.stringify({ from: beforeSwap.jitDir, to: beforeSwap.jitDir, backup }));
+    // The source is still in place: readers are told to run migrate, which finishes the swap.
+    expect(errorOf(await beforeSwap.run(['--json', 'status'])).code).toBe('ORIGINAL_JIT_STORE');
+    expect(await beforeSwap.json(['migrate'])).toMatchObject({ changed: false });
+    expect(tree(backup)).toEqual(pristine);
+    expect(siblings(beforeSwap.dir)).toEqual(['.jit', '.jit-original-killed']);
+    expect((await beforeSwap.json(['validate'])).ok).toBe(true);
   });
 });

@@ -217,7 +217,7 @@ export function originalEvents(issues: Json[]): Json[] {
     event('issue_deleted', 13, n++, { issue_id: IDS.deleted }),
     // Registry and repository events: no issue_id at all.
     event('gate_definition_created', 0, n++, { gate_key: 'tests' }),
-    event('document_archived', 14, n++, { path: 'dev/active/old.md', archive_path: 'dev/archive/old.md' }),
+    event('document_archived', 14, n, { path: 'dev/active/old.md', archive_path: 'dev/archive/old.md' }),
   );
   return events;
 }
