@@ -106,7 +106,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 function corrupt(filePath: string, why: string, cause?: unknown): JitError {
   return new JitError('CORRUPT_FILE', `Cannot migrate: ${filePath} ${why}. Nothing was changed.`, {
-    suggestions: [`Fix or restore ${filePath} (the original jit's \`jit validate\` may help), then run the migration again.`],
+    suggestions: [`Fix or restore ${filePath} (the original jit's validate command may help), then run the migration again.`],
     details: { path: filePath },
     cause,
   });

@@ -38,7 +38,8 @@ export interface GateDefinition {
   auto: boolean;
 }
 
-export const EVENT_TYPES = [
+/** The events this jit writes. */
+export const JIT_EVENT_TYPES = [
   'issue_created',
   'issue_updated',
   'issue_state_changed',
@@ -52,7 +53,11 @@ export const EVENT_TYPES = [
   'gate_failed',
   'dependency_added',
   'dependency_removed',
-  // Written by the original (Rust) jit and kept by `jit migrate`: this jit writes none of them.
+] as const;
+
+/** Every event type this jit reads: its own, and those of the original (Rust) jit that a migrated log holds. */
+export const EVENT_TYPES = [
+  ...JIT_EVENT_TYPES,
   'dependency_reduced',
   'document_archived',
   'artifact_archive_executed',

@@ -126,6 +126,16 @@ describe('jit migrate', () => {
     expect((await project.json(['issue', 'show', IDS.gated])).state).toBe('done');
     expect((await project.json(['issue', 'show', IDS.backlog])).state).toBe('ready');
 
+    // Fields this jit does not use survive its own rewrites: of an issue, of the gate registry.
+    await project.json(['issue', 'update', IDS.testsDone, '--priority', 'low']);
+    await project.json(['registry', 'add', 'docs', '--title', 'Docs updated']);
+    const rewritten = JSON.parse(readFileSync(path.join(project.jitDir, 'issues', `${IDS.testsDone}.json`), 'utf8'));
+    const original = project.issues.find((i) => i['id'] === IDS.testsDone)!;
+    for (const field of ['documents', 'first_ready_at', 'claimed_at', 'done_at']) expect(rewritten[field], field).toEqual(original[field]);
+    const gatesFile = JSON.parse(readFileSync(path.join(project.jitDir, 'gates.json'), 'utf8'));
+    expect(gatesFile.gates.tests).toEqual(ORIGINAL_GATES.gates.tests);
+    expect(gatesFile.gates.docs).toMatchObject({ key: 'docs', title: 'Docs updated' });
+
     // Again: nothing to do.
     const again = await project.json(['migrate']);
     expect(again).toMatchObject({ changed: false });
