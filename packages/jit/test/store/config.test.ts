@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseStoreConfig, readStoreConfig } from './config.js';
-import { JitError } from './errors.js';
-import { CONFIG_TOML } from '../../test/support/original-store.js';
+import { parseStoreConfig, readStoreConfig } from '../../src/store/config.js';
+import { JitError } from '../../src/store/errors.js';
+import { CONFIG_TOML } from '../support/original-store.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
