@@ -140,7 +140,7 @@ describe('jit migrate', () => {
     const again = await project.json(['migrate']);
     expect(again).toMatchObject({ changed: false });
     expect((await project.run(['migrate'])).stdout).toContain('already in this jit');
-  });
+  }, 240_000); // some 40 CLI runs: minutes on a loaded 2-core machine
 
   it('--to writes a new store and leaves the source as it is', async () => {
     const project = originalProject();
