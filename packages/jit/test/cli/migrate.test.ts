@@ -9,7 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { IDS, KEPT_FILES, ORIGINAL_GATES, writeOriginalStore } from '../support/original-store.js';
@@ -178,6 +178,26 @@ describe('jit migrate', () => {
       expect(tree(project.jitDir), name).toEqual(before);
       expect(siblings(project.dir), name).toEqual(['.jit']);
     }
+  });
+
+  it("what the source had wrong is listed by migrate and by validate afterwards, and nothing else", async () => {
+    const project = originalProject();
+    // A lost issue file that another issue waits for, and a line that is no event.
+    rmSync(path.join(project.jitDir, 'issues', `${IDS.archivedDone}.json`));
+    appendFileSync(path.join(project.jitDir, 'events.jsonl'), 'not json\n');
+    const report = await project.json(['migrate']);
+    expect(report.problems).toEqual([
+      `the original index lists issue ${IDS.archivedDone}, but issues/${IDS.archivedDone}.json does not exist`,
+      `issue ${IDS.bug} waits for ${IDS.archivedDone}, which has no issue file`,
+      `${path.join(project.jitDir, 'events.jsonl')} line ${project.events.length + 1} is not valid JSON; kept as it is (readers skip it)`,
+    ]);
+    const validation = await project.run(['--json', 'validate']);
+    expect(validation.code).toBe(4);
+    const problems = JSON.parse(validation.stdout).problems as { kind: string; issue_id?: string }[];
+    expect(problems.map((p) => [p.kind, p.issue_id ?? null])).toEqual([
+      ['torn_event_line', null],
+      ['dangling_dependency', IDS.bug],
+    ]);
   });
 
   it('SIGKILL at a random point leaves the source intact or the complete result', async () => {
