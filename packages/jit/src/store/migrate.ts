@@ -132,7 +132,8 @@ function storeFormat(jitDir: string): Format {
   if (isOriginalIndex(index)) return 'original';
   const gates = readJson(path.join(jitDir, GATES_FILE));
   if (isOriginalGates(gates)) return 'original';
-  if (isRecord(index) && 'schema_version' in index) return 'ours';
+  // Ours by either file: the index may one day live elsewhere (index.json a manifest, or absent).
+  if ((isRecord(index) && 'schema_version' in index) || (isRecord(gates) && 'schema_version' in gates)) return 'ours';
   if (index === undefined && gates === undefined) return 'none';
   throw corrupt(path.join(jitDir, INDEX_FILE), 'is neither the original jit\'s index (with "all_ids") nor this jit\'s');
 }
