@@ -16,3 +16,11 @@ export { debugLocks } from './debug-locks.js';
 export { holdAgentLock, agentLockPath } from './agents.js';
 export type { TrackerOptions } from './tracker.js';
 export { SCHEMA_VERSION } from './schema.js';
+export type { MigrateOptions, MigrationReport } from './migrate.js';
+export { readStoreConfig, parseStoreConfig, type StoreConfig, type TypeHierarchy, type Strictness } from './config.js';
+
+import type { MigrateOptions, MigrationReport } from './migrate.js';
+/** `jit migrate` (store/migrate.ts), loaded only by the command that runs it: every other one starts without it. */
+export function migrateStore(options: MigrateOptions): Promise<MigrationReport> {
+  return (require('./migrate.js') as typeof import('./migrate.js')).migrateStore(options);
+}

@@ -26,6 +26,10 @@ export const EVENTS_FILE = 'events.jsonl';
 export const GITIGNORE_FILE = '.gitignore';
 /** Running agents' locks and who holds each (agents.ts): about processes on this machine, never committed. */
 export const AGENTS_DIR = 'agents';
+/** Beside `.jit`: where `jit migrate` writes the new store before it swaps it in (store/migrate.ts). */
+export const MIGRATION_DIR = '.jit-migrate';
+/** In MIGRATION_DIR: present from the migration's commit point until the swap is done. */
+export const MIGRATION_JOURNAL = 'journal.json';
 
 /** The absolute paths of a store's parts. */
 export interface StoreLayout {

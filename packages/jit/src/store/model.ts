@@ -51,7 +51,8 @@ export interface GateDefinition {
   auto: boolean;
 }
 
-export const EVENT_TYPES = [
+/** The events this jit writes. */
+export const JIT_EVENT_TYPES = [
   'issue_created',
   'issue_updated',
   'issue_state_changed',
@@ -68,6 +69,22 @@ export const EVENT_TYPES = [
   'claim_renewed',
   'claim_expired',
   'claim_evicted',
+] as const;
+
+/** Every event type this jit reads: its own, and those of the original (Rust) jit that a migrated log holds. */
+export const EVENT_TYPES = [
+  ...JIT_EVENT_TYPES,
+  'dependency_reduced',
+  'document_archived',
+  'artifact_archive_executed',
+  'local_rule_bypassed',
+  'transition_blocked',
+  'graph_rule_bypassed',
+  'gate_definition_created',
+  'gate_definition_updated',
+  'gate_definition_removed',
+  'lifecycle_timestamps_backfilled',
+  'profile_applied',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -17,6 +17,7 @@ import { command, hint, run } from './suggestions.js';
 import type * as Zod from 'zod';
 import { JitError } from './errors.js';
 import { EVENT_TYPES, PRIORITIES, STATES } from './model.js';
+import { isOriginalGates, isOriginalIndex, originalStoreError } from './original.js';
 import type { GateDefinition, GateStatusValue, Issue, JitEvent, Lease } from './model.js';
 import type { IssueSummary } from './tracker-api.js';
 import { activeLease } from './leases.js';
@@ -43,7 +44,7 @@ function buildSchemas() {
     gates_required: z.array(z.string()),
     gates_status: z.record(
       z.string(),
-      z.object({ status: z.enum(['pending', 'passed', 'failed']), updated_by: z.string().nullable(), updated_at: timestamp }),
+      z.looseObject({ status: z.enum(['pending', 'passed', 'failed']), updated_by: z.string().nullable(), updated_at: timestamp }),
     ),
     labels: z.array(z.string()),
     context: z.record(z.string(), z.string()),
@@ -53,8 +54,9 @@ function buildSchemas() {
       .object({ holder: z.string().min(1), acquired_at: timestamp, expires_at: timestamp.nullable(), agent: z.string().min(1).nullable() })
       .optional(),
   });
-  const gate = z.object({ key: z.string().min(1), title: z.string(), description: z.string(), auto: z.boolean() });
-  const gates = z.object({ schema_version: z.number().int(), gates: z.record(z.string(), gate) });
+  // Loose too: a migrated original gate keeps its stage, mode, checker, ... (docs: the `.jit` format, migration).
+  const gate = z.looseObject({ key: z.string().min(1), title: z.string(), description: z.string(), auto: z.boolean() });
+  const gates = z.looseObject({ schema_version: z.number().int(), gates: z.record(z.string(), gate) });
   return { issue, gates };
 }
 
@@ -164,6 +166,17 @@ const GATE_STATUS_NAMES = new Set<unknown>(['pending', 'passed', 'failed']);
 
 const hasProtoKey = (value: Record<string, unknown>): boolean => Object.prototype.hasOwnProperty.call(value, '__proto__');
 
+/**
+ * `known` followed by the keys of `data` it lacks, in file order: what a zod
+ * looseObject returns, so that fields of the original jit (or of a newer
+ * one) survive this jit's rewrites.
+ */
+function withUnknownKeys<T extends object>(known: T, data: Record<string, unknown>): T {
+  const copy = { ...known } as Record<string, unknown>;
+  for (const key in data) if (!(key in known)) copy[key] = data[key];
+  return copy as unknown as T;
+}
+
 /** z.record(z.string(), z.string()), copied as zod copies it. */
 function checkedStringRecord(value: unknown): Record<string, string> | undefined {
   if (!isRecord(value) || hasProtoKey(value)) return undefined;
@@ -176,16 +189,16 @@ function checkedStringRecord(value: unknown): Record<string, string> | undefined
   return copy;
 }
 
-/** The gates_status record: z.object entries keep only their three keys, in the schema's order. */
+/** The gates_status record, each entry loose like the zod schema's. */
 function checkedGatesStatus(value: unknown): Issue['gates_status'] | undefined {
   if (!isRecord(value) || hasProtoKey(value)) return undefined;
   const copy: Issue['gates_status'] = {};
   for (const key in value) {
     const entry = value[key];
-    if (!isRecord(entry) || !GATE_STATUS_NAMES.has(entry['status'])) return undefined;
+    if (!isRecord(entry) || hasProtoKey(entry) || !GATE_STATUS_NAMES.has(entry['status'])) return undefined;
     const updatedBy = entry['updated_by'];
     if ((updatedBy !== null && typeof updatedBy !== 'string') || !isTimestamp(entry['updated_at'])) return undefined;
-    copy[key] = { status: entry['status'] as GateStatusValue, updated_by: updatedBy, updated_at: entry['updated_at'] as string };
+    copy[key] = withUnknownKeys({ status: entry['status'] as GateStatusValue, updated_by: updatedBy, updated_at: entry['updated_at'] as string }, entry);
   }
   return copy;
 }
@@ -226,19 +239,19 @@ export function checkedIssue(data: unknown): Issue | undefined {
   return issue as unknown as Issue;
 }
 
-/** gates.json as zod's gates schema returns it (unknown keys dropped), or undefined. */
+/** gates.json as zod's loose gates schema returns it (unknown keys kept), or undefined. */
 export function checkedGates(data: unknown): GatesFile | undefined {
-  if (!isRecord(data) || !Number.isSafeInteger(data['schema_version'])) return undefined;
+  if (!isRecord(data) || hasProtoKey(data) || !Number.isSafeInteger(data['schema_version'])) return undefined;
   const gates = data['gates'];
   if (!isRecord(gates) || hasProtoKey(gates)) return undefined;
   const copy: Record<string, GateDefinition> = {};
   for (const name in gates) {
     const gate = gates[name];
-    if (!isRecord(gate) || typeof gate['key'] !== 'string' || gate['key'] === '') return undefined;
+    if (!isRecord(gate) || hasProtoKey(gate) || typeof gate['key'] !== 'string' || gate['key'] === '') return undefined;
     if (typeof gate['title'] !== 'string' || typeof gate['description'] !== 'string' || typeof gate['auto'] !== 'boolean') return undefined;
-    copy[name] = { key: gate['key'], title: gate['title'], description: gate['description'], auto: gate['auto'] };
+    copy[name] = withUnknownKeys({ key: gate['key'], title: gate['title'], description: gate['description'], auto: gate['auto'] }, gate);
   }
-  return { schema_version: data['schema_version'] as number, gates: copy };
+  return withUnknownKeys({ schema_version: data['schema_version'] as number, gates: copy }, data);
 }
 
 export function parseIssue(text: string, path: string, expectedId?: string): Issue {
@@ -277,6 +290,7 @@ export function parseIndex(text: string, path: string): Map<string, IssueSummary
   let data: unknown;
   try {
     data = parseJson(text, path);
+    if (isOriginalIndex(data)) throw originalStoreError(path);
     checkVersion(data, path);
     const issues = (data as Record<string, unknown>)['issues'];
     if (!isRecord(issues)) throw corrupt(path, 'issues is not an object');
@@ -304,6 +318,7 @@ export function freezeSummary(summary: IssueSummary): IssueSummary {
 
 export function parseGates(text: string, path: string): GatesFile {
   const data = parseJson(text, path);
+  if (isOriginalGates(data)) throw originalStoreError(path);
   checkVersion(data, path);
   const gates = checkedGates(data) ?? (parseWith(zodSchemas().gates, data, path) as GatesFile);
   for (const [key, def] of Object.entries(gates.gates)) {
