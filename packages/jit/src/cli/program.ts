@@ -33,6 +33,7 @@ const COMMAND_GROUPS: ReadonlyArray<readonly [name: string, load: () => Register
   ['validate', () => (require('./commands/validate.js') as typeof import('./commands/validate.js')).registerValidateCommand],
   ['debug', () => (require('./commands/debug.js') as typeof import('./commands/debug.js')).registerDebugCommands],
   ['mcp', () => (require('./commands/mcp.js') as typeof import('./commands/mcp.js')).registerMcpCommand],
+  ['serve', () => (require('./commands/serve.js') as typeof import('./commands/serve.js')).registerServeCommand],
 ];
 
 /**

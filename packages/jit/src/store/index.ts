@@ -14,3 +14,4 @@ export type { InitResult } from './jit-dir.js';
 export { JIT_DIR_NAME } from './layout.js';
 export { debugLocks } from './debug-locks.js';
 export { SCHEMA_VERSION } from './schema.js';
+export { ChangeFeed, watchChanges, type ChangeBatch, type ChangeFeedOptions, type ChangeListener } from './change-feed.js';
