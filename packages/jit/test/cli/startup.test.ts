@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initializedProject, runJit, type TempProject } from './helpers.js';
 
 const LIST_MODULES = path.join(__dirname, 'fixtures', 'list-modules.js');
-const GROUPS = ['init', 'issue', 'dep', 'registry', 'gate', 'query', 'status', 'events', 'graph', 'validate', 'debug', 'mcp'];
+const GROUPS = ['init', 'issue', 'dep', 'registry', 'gate', 'query', 'status', 'events', 'graph', 'validate', 'debug', 'mcp', 'serve'];
 
 let project: TempProject;
 let scratch: string;
@@ -24,15 +24,20 @@ afterAll(() => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-/** What a run of `jit args` loaded: whether commander, the store, and which command groups. */
-async function loadedBy(args: string[]): Promise<{ commander: boolean; store: boolean; groups: string[] }> {
+/** Every module a run of `jit args` loaded. */
+async function modulesLoadedBy(args: string[]): Promise<string[]> {
   const out = path.join(scratch, `${args.join('_').replace(/[^\w-]/g, '_')}.txt`);
   const run = await runJit(args, {
     cwd: project.dir,
     env: { NODE_OPTIONS: `--require ${JSON.stringify(LIST_MODULES)}`, JIT_TEST_MODULES_OUT: out },
   });
   expect(run.code, run.stderr).toBe(0);
-  const modules = readFileSync(out, 'utf8').split('\n');
+  return readFileSync(out, 'utf8').split('\n');
+}
+
+/** What a run of `jit args` loaded: whether commander, the store, and which command groups. */
+async function loadedBy(args: string[]): Promise<{ commander: boolean; store: boolean; groups: string[] }> {
+  const modules = await modulesLoadedBy(args);
   const groups = modules.flatMap((file) => /[\\/]dist[\\/]cli[\\/]commands[\\/](\w+)\.js$/.exec(file)?.[1] ?? []);
   return {
     commander: modules.some((file) => /[\\/]node_modules[\\/]commander[\\/]/.test(file)),
@@ -64,6 +69,13 @@ describe.concurrent('what a command line loads', () => {
     }
     for (const args of [['--help'], ['help'], ['--schema']]) {
       expect(await loadedBy(args), args.join(' ')).toEqual({ commander: true, store: false, groups: [...GROUPS].sort() });
+    }
+  });
+
+  it('the web server loads only for `jit serve` itself, never for help, --schema or another command', async () => {
+    for (const args of [['--help'], ['--schema'], ['serve', '--help'], ['status'], ['issue', 'show', issueId]]) {
+      const web = (await modulesLoadedBy(args)).filter((file) => /[\\/]dist[\\/]web[\\/]/.test(file));
+      expect(web, args.join(' ')).toEqual([]);
     }
   });
 });

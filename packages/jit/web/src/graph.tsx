@@ -31,7 +31,7 @@ function Node({ issue, x, y }: { issue: IssueSummary; x: number; y: number }) {
       class={`node state-${issue.state}`}
       data-id={issue.id}
       transform={`translate(${(x - NODE_WIDTH / 2).toFixed(1)},${(y - NODE_HEIGHT / 2).toFixed(1)})`}
-      tabIndex={0}
+      tabindex={0}
       role="link"
       aria-label={`${issue.title} (${STATE_LABEL[issue.state]}, ${issue.priority})`}
       onClick={open}
@@ -147,7 +147,7 @@ export function GraphView({ revision }: { revision: number }) {
           Laying out {data.nodes.length} issues…
         </p>
       ) : null}
-      <svg ref={svgRef} class="graph" tabIndex={0} role="group" aria-label="Dependency graph; arrow keys pan, + and − zoom" onKeyDown={onKey}>
+      <svg ref={svgRef} class="graph" tabindex={0} role="group" aria-label="Dependency graph; arrow keys pan, + and − zoom" onKeyDown={onKey}>
         <defs>
           <marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
             <path d="M0,0L10,5L0,10z" class="arrowhead" />
