@@ -89,7 +89,7 @@ function sendError(res: http.ServerResponse, thrown: unknown): void {
 }
 
 function refuse(res: http.ServerResponse, status: number, message: string, suggestion?: string): void {
-  const code = status === 404 ? 'NOT_FOUND' : status === 413 ? 'TOO_LARGE' : status === 405 ? 'METHOD_NOT_ALLOWED' : 'FORBIDDEN';
+  const code = { 401: 'UNAUTHORIZED', 404: 'NOT_FOUND', 405: 'METHOD_NOT_ALLOWED', 413: 'TOO_LARGE' }[status] ?? 'FORBIDDEN';
   sendJson(res, status, { error: { code, message, suggestions: suggestion ? [suggestion] : [] } });
 }
 
