@@ -9,6 +9,7 @@
 // DOM has the change). The store is written directly (creating 1,000 issues
 // one by one would only time the fill), then indexed by `validate --fix`.
 'use strict';
+/* global window, document, location, MutationObserver -- the functions handed to page.evaluate run in the browser */
 const { spawn, spawnSync } = require('node:child_process');
 const { randomUUID } = require('node:crypto');
 const fs = require('node:fs');

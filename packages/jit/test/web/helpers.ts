@@ -36,7 +36,7 @@ export async function launchChromium(viewport = { width: 1400, height: 900 }): P
     context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport, timeout: 120_000 });
   } catch (error) {
     rmSync(profile, { recursive: true, force: true });
-    throw new Error(`Chromium could not start from ${CHROMIUM} (install it: apt-get install -y chromium; .ci/run does): ${(error as Error).message}`);
+    throw new Error(`Chromium could not start from ${CHROMIUM} (install it: apt-get install -y chromium; .ci/run does): ${(error as Error).message}`, { cause: error });
   }
   return {
     context,
