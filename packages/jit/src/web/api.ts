@@ -33,6 +33,9 @@ export const HTTP_STATUS_BY_ERROR: Record<JitErrorCode, number> = {
   INTERNAL: 500,
 };
 
+/** Issue files read at once to fill the board's gate badges. */
+const GATE_READERS = 16;
+
 /** How many events GET /api/events returns unless asked (the most recent). */
 export const DEFAULT_EVENT_LIMIT = 200;
 const MAX_EVENT_LIMIT = 10_000;
@@ -65,25 +68,24 @@ export class GateCache {
   private readonly cache = new Map<string, { updatedAt: string; gates: Pick<Issue, 'gates_required' | 'gates_status'> }>();
 
   async withGates(tracker: TrackerApi, summaries: IssueSummary[]): Promise<BoardIssue[]> {
-    const live = new Set<string>();
-    const result = await Promise.all(
-      summaries.map(async (summary) => {
-        live.add(summary.id);
-        let entry = this.cache.get(summary.id);
-        if (!entry || entry.updatedAt !== summary.updated_at) {
-          try {
-            const issue = await tracker.getIssue(summary.id);
-            entry = { updatedAt: summary.updated_at, gates: { gates_required: issue.gates_required, gates_status: issue.gates_status } };
-            this.cache.set(summary.id, entry);
-          } catch (error) {
-            // Deleted between the list and the read: shown without gates until the next refresh drops it.
-            if (error instanceof JitError && error.code === 'ISSUE_NOT_FOUND') return { ...summary, gates_required: [], gates_status: {} };
-            throw error;
-          }
+    const live = new Set(summaries.map((summary) => summary.id));
+    const stale = summaries.filter((summary) => this.cache.get(summary.id)?.updatedAt !== summary.updated_at);
+    // A few reads at a time: a first load of a large store must not open every issue file at once.
+    let next = 0;
+    const reader = async (): Promise<void> => {
+      while (next < stale.length) {
+        const summary = stale[next++]!;
+        try {
+          const issue = await tracker.getIssue(summary.id);
+          this.cache.set(summary.id, { updatedAt: summary.updated_at, gates: { gates_required: issue.gates_required, gates_status: issue.gates_status } });
+        } catch (error) {
+          // Deleted between the list and the read: shown without gates until the next refresh drops it.
+          if (!(error instanceof JitError && error.code === 'ISSUE_NOT_FOUND')) throw error;
         }
-        return { ...summary, ...entry.gates };
-      }),
-    );
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(GATE_READERS, stale.length) }, reader));
+    const result = summaries.map((summary) => ({ ...summary, ...(this.cache.get(summary.id)?.gates ?? { gates_required: [], gates_status: {} }) }));
     for (const id of this.cache.keys()) if (!live.has(id)) this.cache.delete(id);
     return result;
   }
