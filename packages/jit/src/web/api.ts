@@ -180,6 +180,14 @@ const ROUTES: Route[] = [
   { method: 'POST', pattern: new RegExp(`^/api/issues/${ID}/reject$`), handle: ({ tracker }, [id]) => tracker.updateIssue(id!, { state: 'rejected' }) },
 ];
 
+function decodePart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new JitError('INVALID_ARGUMENT', `"${part}" in the path is not valid percent-encoding.`, { details: { field: 'path' } });
+  }
+}
+
 export type RouteMatch = { route: Route; params: string[] } | { methods: string[] } | undefined;
 
 /** The route for a method and path; the allowed methods when only the method is wrong; undefined for no such path. */
@@ -188,7 +196,7 @@ export function findRoute(method: string, pathname: string): RouteMatch {
   for (const route of ROUTES) {
     const match = route.pattern.exec(pathname);
     if (!match) continue;
-    if (route.method === method) return { route, params: match.slice(1).map((part) => decodeURIComponent(part)) };
+    if (route.method === method) return { route, params: match.slice(1).map(decodePart) };
     methods.push(route.method);
   }
   return methods.length > 0 ? { methods } : undefined;

@@ -126,6 +126,10 @@ class BodyTooLarge extends Error {}
 
 export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
   const host = options.host ?? DEFAULT_HOST;
+  const port = options.port ?? DEFAULT_PORT;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new JitError('INVALID_ARGUMENT', `There is no port ${port}: use 1-65535, or 0 for any free one.`, { details: { field: 'port' } });
+  }
   checkBind(host, options.token);
   const loopbackOnly = isLoopbackHost(host);
   const assets = loadAssets(options.assetsDir ?? path.join(__dirname, '..', 'webapp'));
@@ -232,14 +236,14 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
       reject(
-        new JitError('INVALID_ARGUMENT', `Cannot serve on ${host}:${options.port ?? DEFAULT_PORT}: ${error.code === 'EADDRINUSE' ? 'the port is in use' : error.message}.`, {
+        new JitError('INVALID_ARGUMENT', `Cannot serve on ${host}:${port}: ${error.code === 'EADDRINUSE' ? 'the port is in use' : error.message}.`, {
           suggestions: ['Choose another port with --port N (0 picks a free one).'],
           details: { field: 'port', errno: error.code },
           cause: error,
         }),
       ),
     );
-    server.listen(options.port ?? DEFAULT_PORT, host, () => resolve());
+    server.listen(port, host, () => resolve());
   });
   const address = server.address() as AddressInfo;
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;

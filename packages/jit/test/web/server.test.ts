@@ -128,6 +128,7 @@ describe('security', () => {
     expect((await fetch(`${serve.url}api/issues/${fixture.ids.docs}/reject`)).status).toBe(405);
     expect((await fetch(`${serve.url}api/nothing`)).status).toBe(404);
     expect((await fetch(`${serve.url}../../etc/passwd`)).status).toBe(404);
+    expect((await fetch(`${serve.url}api/issues/%E0%A4%A`)).status).toBe(400);
   });
 
   it('the page comes with a strict CSP and no inline script', async () => {
@@ -153,6 +154,13 @@ describe('security', () => {
     expect(refused.code).toBe(2);
     expect(JSON.parse(refused.stdout).error).toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'host' } });
     expect(JSON.parse(refused.stdout).error.suggestions.join(' ')).toContain('--token');
+
+    const badPort = await runJit(['--json', 'serve', '--port', '70000'], { cwd: project.dir });
+    expect(badPort.code).toBe(2);
+    expect(JSON.parse(badPort.stdout).error).toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'port' } });
+    const taken = await runJit(['--json', 'serve', '--port', new URL(serve.url).port], { cwd: project.dir });
+    expect(taken.code).toBe(2);
+    expect(JSON.parse(taken.stdout).error.message).toContain('the port is in use');
 
     const shared = await startServe(project.dir, ['--host', '0.0.0.0', '--token']);
     try {
