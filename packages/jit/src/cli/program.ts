@@ -34,6 +34,7 @@ const COMMAND_GROUPS: ReadonlyArray<readonly [name: string, load: () => Register
   ['migrate', () => (require('./commands/migrate.js') as typeof import('./commands/migrate.js')).registerMigrateCommand],
   ['debug', () => (require('./commands/debug.js') as typeof import('./commands/debug.js')).registerDebugCommands],
   ['mcp', () => (require('./commands/mcp.js') as typeof import('./commands/mcp.js')).registerMcpCommand],
+  ['serve', () => (require('./commands/serve.js') as typeof import('./commands/serve.js')).registerServeCommand],
   ['agent', () => (require('./commands/agent.js') as typeof import('./commands/agent.js')).registerAgentCommands],
   ['agents', () => (require('./commands/agents.js') as typeof import('./commands/agents.js')).registerAgentsCommand],
 ];
