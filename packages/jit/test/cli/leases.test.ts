@@ -218,6 +218,8 @@ describe('leases', () => {
     const file = path.join(project.jitDir, 'issues', `${id}.json`);
     const { lease: _lease, ...withoutLease } = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
     writeFileSync(file, JSON.stringify(withoutLease, null, 2) + '\n');
+    // The older jit wrote its index without lease fields too: bring the index in line with the file.
+    await project.json(['validate', '--fix']);
     expect(errorOf(await project.run(['--json', 'issue', 'claim', id!, 'agent:new'])).code).toBe('ALREADY_CLAIMED');
     expect((await project.json<{ issues: unknown[] }>(['query', 'ready'])).issues).toEqual([]);
     expect((await project.json<{ issues: unknown[] }>(['query', 'claims'])).issues).toEqual([expect.objectContaining({ id, lease: null, lapsed: null })]);
