@@ -208,7 +208,8 @@ export interface TrackerApi {
   failGate(idOrPrefix: string, key: string, by?: string): Promise<IssueChange>;
 
   // Queries
-  queryReady(): Promise<IssueSummary[]>;
+  /** Ready work (as claimNext takes it), most urgent first; with a limit, only the first `limit` (the cost is what is returned). */
+  queryReady(options?: { limit?: number }): Promise<IssueSummary[]>;
   queryBlocked(): Promise<BlockedIssue[]>;
   status(): Promise<StatusReport>;
 
