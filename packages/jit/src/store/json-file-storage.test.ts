@@ -10,7 +10,8 @@ import { JitError } from './errors.js';
 import { findJitDir, initJit, openTracker, resolveJitDir } from './jit-dir.js';
 import type { Issue } from './model.js';
 import type { Tracker } from './tracker.js';
-import { editIndexRow, indexRows } from '../../test/support/index-db.js';
+import { SummaryIndex } from './summary-index.js';
+import type { IssueSummary } from './tracker-api.js';
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'jit-files-'));
 afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
@@ -34,6 +35,27 @@ async function errorOf(promise: Promise<unknown>): Promise<JitError> {
     throw error;
   }
   throw new Error('expected a JitError, but the call succeeded');
+}
+
+/** index.db opened beside the store's own connection, as another process would. */
+function withIndex<T>(work: (index: SummaryIndex) => T): T {
+  const index = new SummaryIndex(path.join(jitDir, 'index.db'), { create: false });
+  try {
+    return work(index);
+  } finally {
+    index.close();
+  }
+}
+
+const indexRows = (): Record<string, IssueSummary> => withIndex((index) => Object.fromEntries(index.all().map((s) => [s.id, s])));
+
+/** Changes one row by hand, keeping its file stamp (nothing tells jit it is wrong): `patch` merged (a new row copied from `from`), null drops it. */
+function editIndexRow(id: string, patch: Partial<IssueSummary> | null, from?: string): void {
+  withIndex((index) => {
+    if (patch === null) return index.apply({ remove: [id] });
+    const base = index.get(id) ?? index.get(from ?? '')!;
+    index.apply({ put: [{ summary: { ...base, id, ...patch }, fileStamp: index.fileStamp(id) ?? null }] });
+  });
 }
 
 const issuePath = (id: string): string => path.join(jitDir, 'issues', `${id}.json`);
@@ -85,7 +107,7 @@ describe('the files', () => {
     const issue = await tracker.createIssue({ title: 'a', labels: ['x:y'] });
     const { changed: _changed, ...stored } = issue;
     expect(readJson(issuePath(issue.id))).toEqual(stored);
-    expect(indexRows(jitDir)[issue.id]).toEqual({
+    expect(indexRows()[issue.id]).toEqual({
       id: issue.id,
       title: 'a',
       state: 'ready',
@@ -260,9 +282,9 @@ describe('corrupt files', () => {
   it('a hand-edited index is reported and rebuilt', async () => {
     const a = await tracker.createIssue({ title: 'a' });
     const b = await tracker.createIssue({ title: 'b' });
-    editIndexRow(jitDir, a.id, { title: 'stale' });
-    editIndexRow(jitDir, b.id, null);
-    editIndexRow(jitDir, '00000000-0000-4000-8000-000000000000', {}, a.id);
+    editIndexRow(a.id, { title: 'stale' });
+    editIndexRow(b.id, null);
+    editIndexRow('00000000-0000-4000-8000-000000000000', {}, a.id);
     const report = await tracker.validate();
     expect(report.problems.map((p) => p.kind).sort()).toEqual(['index_mismatch', 'missing_issue_file', 'unindexed_issue_file']);
     expect((await tracker.validate({ fix: true })).ok).toBe(true);
@@ -339,7 +361,7 @@ describe('crash leftovers', () => {
     it('is served from its file and healed by the next write', async () => {
       expect((await tracker.listIssues())[0]!.title).toBe('new');
       await tracker.createIssue({ title: 'b' });
-      expect(indexRows(jitDir)[a.id]!.title).toBe('new');
+      expect(indexRows()[a.id]!.title).toBe('new');
       expect(fs.readdirSync(path.join(jitDir, 'pending'))).toEqual([]);
     });
 
@@ -347,7 +369,7 @@ describe('crash leftovers', () => {
       const report = await tracker.validate();
       expect(report.problems).toEqual([]);
       expect(report.recovered).toEqual([expect.stringContaining(`index summary of ${a.id}`)]);
-      expect(indexRows(jitDir)[a.id]!.title).toBe('new');
+      expect(indexRows()[a.id]!.title).toBe('new');
       expect(fs.readdirSync(path.join(jitDir, 'pending'))).toEqual([]);
     });
   });
@@ -355,7 +377,7 @@ describe('crash leftovers', () => {
   /** Puts `issue` back in backlog as it was before its follow-up (a writer died), in its file and its summary alike. */
   function strandInBacklog(issue: { id: string; updated_at: string }): void {
     fs.writeFileSync(issuePath(issue.id), JSON.stringify({ ...readJson(issuePath(issue.id)), state: 'backlog', updated_at: issue.updated_at }));
-    editIndexRow(jitDir, issue.id, { state: 'backlog', updated_at: issue.updated_at });
+    editIndexRow(issue.id, { state: 'backlog', updated_at: issue.updated_at });
   }
 
   it('a dependent left in backlog by a crash (its dependency is done) is moved by every validate, which says so', async () => {
