@@ -101,7 +101,7 @@ import * as queries from './queries.js';
 import { isTerminal, unfinishedDependencies } from './rules.js';
 import { INDEX_SCHEMA_VERSION, freezeSummary, parseGates, parseIssue, parseManifest, summarize, type IndexManifest } from './schema.js';
 import type { BlockedCandidate, EventFilter, FollowUp, GraphLookup, GraphTx, IssueLocks, IssueTx, ReadyQuery, Storage, StorageCheck, SummaryFilter } from './storage.js';
-import { INDEX_DB_FORMAT, SummaryIndex, isUnusableDatabase, type IndexRow } from './summary-index.js';
+import { INDEX_DB_FORMAT, SummaryIndex, directoryStamp, fileStamp, isUnusableDatabase, type IndexRow } from './summary-index.js';
 import type { IssueSummary, StatusReport, ValidationProblem } from './tracker-api.js';
 
 export interface JsonFileStorageOptions {
@@ -325,8 +325,7 @@ export class JsonFileStorage implements Storage {
       const tx = this.newTx(locks);
       this.checkAfterCommitFiles();
       this.ensureLayout();
-      // Before our own write touches issues/: an outside change (git pull) seen now is re-synced, not mistaken for ours.
-      await this.read(() => undefined, { fallback: false });
+      await this.checkIndexBeforeWrite();
       const requests: LockRequest[] = [
         ...tx.writable.map((id) => this.issueLock(id, 'exclusive')),
         ...tx.readOnly.map((id) => this.issueLock(id, 'shared')),
@@ -480,33 +479,25 @@ export class JsonFileStorage implements Storage {
 
   /**
    * Runs `query` against the cache as it stands for a reader: under the
-   * shared index lock, current (see below), with every marked issue read
-   * from its file (`overlay`), so nothing a writer acknowledged is served
-   * stale. When the cache must first be built, upgraded or re-synced, that
-   * is done under the exclusive index lock and the read starts over. A
-   * store we may not write (read-only disk, someone else's folder) is
-   * answered from the files (or a format-1 index.json) instead: slower,
-   * never wrong. `fallback: false` (writers) throws the reason instead.
+   * shared index lock, current (see currentView), with every marked issue
+   * read from its file (`overlay`), so nothing a writer acknowledged is
+   * served stale. When the cache must first be built, upgraded or
+   * re-synced, that is done under the exclusive index lock and the read
+   * starts over. A store we may not write (read-only disk, someone else's
+   * folder) is answered from the files (or a format-1 index.json) instead:
+   * slower, never wrong.
    */
-  private async read<T>(query: (view: ReadView) => T, options: { fallback?: boolean } = {}): Promise<T> {
+  private async read<T>(query: (view: ReadView) => T): Promise<T> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const held = await this.lock([this.indexLock('shared')]);
       let answer: { value: T } | null = null;
       try {
-        const manifest = this.readManifest();
-        const index = manifest.version === 2 ? this.openIndexIfUsable() : null;
-        if (index?.meta(META.built) !== undefined) {
-          // Stamp before listing: a jit write shown in the stamp made its marker before it touched issues/.
-          const stamp = this.dirStamp();
-          const pending = this.journal.markersByIssue();
-          // With markers about, jit writes explain any change to issues/: their writers heal and re-stamp.
-          if (pending.size > 0 || index.meta(META.dirStamp) === stamp) answer = { value: query({ index, overlay: this.overlay(pending) }) };
-        }
+        const view = this.currentView();
+        if (view) answer = { value: query(view) };
       } catch (error) {
-        // Replaced or damaged under us: it is a cache, rebuilt below.
+        // Damaged under the query: a cache, rebuilt below. SQLite may refuse a reader only where it may not write (no -shm on a read-only disk).
         if (isUnusableDatabase(error)) this.forgetIndex();
-        // SQLite may refuse a reader only where it may not write (no -shm on a read-only disk).
-        else if (!cannotWrite(error) || options.fallback === false) throw error;
+        else if (!cannotWrite(error)) throw error;
         else break;
       } finally {
         held.release();
@@ -515,12 +506,54 @@ export class JsonFileStorage implements Storage {
       try {
         await this.prepareIndex();
       } catch (error) {
-        if (options.fallback === false || !cannotWrite(error)) throw error;
+        if (!cannotWrite(error)) throw error;
         break;
       }
     }
-    if (options.fallback === false) return query({ index: null, all: new Map() });
     return this.readWithoutIndex(query);
+  }
+
+  /**
+   * Before a write touches issues/: an outside change (git pull) seen now is
+   * re-synced, not mistaken for the write's own. Never waits for the index
+   * lock (writes commit without it); whoever holds it checks the same on its
+   * way in (currentIndex).
+   */
+  private async checkIndexBeforeWrite(): Promise<void> {
+    const held = this.tryLockAll([this.indexLock('shared')]);
+    if (!held) return;
+    let current: boolean;
+    try {
+      current = this.currentView() !== null;
+    } finally {
+      held.release();
+    }
+    if (!current) await this.prepareIndex();
+  }
+
+  /**
+   * The cache as a reader may use it, or null when it must first be built,
+   * upgraded or re-synced. Shared index lock held. Current means: the
+   * issues/ stamp is the one recorded when the rows last matched every file,
+   * or markers are about (jit writes then explain any change; their writers
+   * heal and re-stamp).
+   */
+  private currentView(): ReadView | null {
+    try {
+      const manifest = this.readManifest();
+      const index = manifest.version === 2 ? this.openIndexIfUsable() : null;
+      if (index?.meta(META.built) === undefined) return null;
+      // Stamp before listing: a jit write shown in the stamp made its marker before it touched issues/.
+      const stamp = this.dirStamp();
+      const pending = this.journal.markersByIssue();
+      if (pending.size === 0 && index.meta(META.dirStamp) !== stamp) return null;
+      return { index, overlay: this.overlay(pending) };
+    } catch (error) {
+      if (!isUnusableDatabase(error)) throw error;
+      // Replaced or damaged under us: it is a cache, rebuilt by prepareIndex.
+      this.forgetIndex();
+      return null;
+    }
   }
 
   /** A reader on a store whose cache it may not build: every summary from the files (or a format-1 index.json), marked issues overlaid. */
@@ -747,26 +780,12 @@ export class JsonFileStorage implements Storage {
     return parseManifest(readTextIfExists(this.indexPath) ?? '', this.indexPath);
   }
 
-  /** The issues/ directory's stamp: any file added, removed or renamed into it changes it. */
   private dirStamp(): string {
-    try {
-      const stat = fs.lstatSync(this.issuesDir, { bigint: true });
-      return `${stat.ino}:${stat.mtimeNs}`;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'none';
-      throw fsError(error, this.issuesDir, 'inspect');
-    }
+    return directoryStamp(this.issuesDir);
   }
 
-  /** An issue file's stamp (null: no file). Any rewrite by rename changes the inode; an edit in place, size or mtime. */
   private fileStamp(id: string): string | null {
-    try {
-      const stat = fs.lstatSync(this.issuePath(id), { bigint: true });
-      return `${stat.ino}:${stat.size}:${stat.mtimeNs}`;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw fsError(error, this.issuePath(id), 'inspect');
-    }
+    return fileStamp(this.issuePath(id));
   }
 
   /** The issue with its file's stamp taken first; a corrupt file is recorded in `corrupt` (when given) and read as undefined. */

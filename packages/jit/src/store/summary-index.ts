@@ -20,6 +20,7 @@
 import fs from 'node:fs';
 import type LibsqlDatabase from 'libsql';
 import { JitError } from './errors.js';
+import { fsError } from './files.js';
 import { TERMINAL_STATES, type Priority, type State } from './model.js';
 import { PRIORITY_RANK } from './rules.js';
 import type { IssueSummary } from './tracker-api.js';
@@ -374,4 +375,29 @@ function toSummary(row: RawRow): IssueSummary {
 /** For messages: an index.db that SQLite refuses. */
 export function unusableIndex(file: string, cause: unknown): JitError {
   return new JitError('CORRUPT_FILE', `Corrupt file ${file}: ${(cause as Error).message}.`, { details: { path: file }, cause });
+}
+
+/**
+ * A directory's stamp, (inode, mtime in ns): any file added, removed or
+ * renamed into it changes it (an edit in place does not). 'none' when missing.
+ */
+export function directoryStamp(dir: string): string {
+  try {
+    const stat = fs.lstatSync(dir, { bigint: true });
+    return `${stat.ino}:${stat.mtimeNs}`;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'none';
+    throw fsError(error, dir, 'inspect');
+  }
+}
+
+/** A file's stamp (null: no file): a rewrite by rename changes the inode; an edit in place, the size or mtime. */
+export function fileStamp(file: string): string | null {
+  try {
+    const stat = fs.lstatSync(file, { bigint: true });
+    return `${stat.ino}:${stat.size}:${stat.mtimeNs}`;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw fsError(error, file, 'inspect');
+  }
 }

@@ -1,6 +1,8 @@
 // Tests look into and hand-edit .jit/index.db (the summary cache) as they once did index.json.
 import path from 'node:path';
-import { SummaryIndex } from '../../src/store/summary-index.js';
+import { writeFileSync } from 'node:fs';
+import { manifestText } from '../../src/store/layout.js';
+import { SummaryIndex, directoryStamp } from '../../src/store/summary-index.js';
 import type { IssueSummary } from '../../src/store/tracker-api.js';
 
 function withIndex<T>(jitDir: string, work: (index: SummaryIndex) => T): T {
@@ -29,4 +31,25 @@ export function editIndexRow(jitDir: string, id: string, patch: Partial<IssueSum
     if (!base) throw new Error(`no row ${id} in index.db`);
     index.apply({ put: [{ summary: { ...base, id, ...patch }, fileStamp: index.fileStamp(id) ?? null }] });
   });
+}
+
+/**
+ * Writes index.db holding `summaries` as the current cache of the store (with
+ * the issues/ stamp as it is now, so nothing re-syncs it), and the manifest:
+ * a store whose index says what the test wants, whether or not the issue
+ * files exist. For stores too big to create issue by issue.
+ */
+export function writeIndexDb(jitDir: string, summaries: readonly IssueSummary[]): void {
+  const index = new SummaryIndex(path.join(jitDir, 'index.db'), { create: true });
+  try {
+    index.initialize();
+    index.apply({
+      replaceAll: true,
+      put: summaries.map((summary) => ({ summary, fileStamp: null })),
+      meta: { built_from_files: new Date().toISOString(), issues_dir_stamp: directoryStamp(path.join(jitDir, 'issues')) },
+    });
+  } finally {
+    index.close();
+  }
+  writeFileSync(path.join(jitDir, 'index.json'), manifestText());
 }
