@@ -101,7 +101,7 @@ import * as queries from './queries.js';
 import { isTerminal, unfinishedDependencies } from './rules.js';
 import { INDEX_SCHEMA_VERSION, freezeSummary, parseGates, parseIssue, parseManifest, summarize, type IndexManifest } from './schema.js';
 import type { BlockedCandidate, EventFilter, FollowUp, GraphLookup, GraphTx, IssueLocks, IssueTx, ReadyQuery, Storage, StorageCheck, SummaryFilter } from './storage.js';
-import { INDEX_DB_FORMAT, SummaryIndex, directoryStamp, fileStamp, isUnusableDatabase, type IndexRow } from './summary-index.js';
+import { INDEX_DB_FORMAT, SummaryIndex, directoryStamp, fileStamp, isReadOnlyDatabase, isUnusableDatabase, type IndexRow } from './summary-index.js';
 import type { IssueSummary, StatusReport, ValidationProblem } from './tracker-api.js';
 
 export interface JsonFileStorageOptions {
@@ -1292,8 +1292,7 @@ function wholeView(view: ReadView): ReadonlyMap<string, IssueSummary> {
 function cannotWrite(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   const errno = (error as JitError).details?.['errno'];
-  if (code === 'PERMISSION_DENIED' || errno === 'EROFS' || errno === 'EACCES' || errno === 'EPERM') return true;
-  return typeof code === 'string' && /^SQLITE_(READONLY|CANTOPEN|PERM|AUTH|IOERR)/.test(code);
+  return code === 'PERMISSION_DENIED' || errno === 'EROFS' || errno === 'EACCES' || errno === 'EPERM' || isReadOnlyDatabase(error);
 }
 
 /** A transaction told not to wait (`wait: false`) found a lock busy. */

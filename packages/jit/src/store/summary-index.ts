@@ -105,10 +105,24 @@ function libsql(): typeof LibsqlDatabase {
   return (driver ??= require('libsql') as typeof LibsqlDatabase);
 }
 
-/** A SQLite failure that means the file is not a usable index (rebuild it), as opposed to an I/O problem. */
+/** SQLite's primary result code of `error` (libsql names only some codes: the number is what counts), or null. */
+function sqliteCode(error: unknown): number | null {
+  const { rawCode, code } = (error ?? {}) as { rawCode?: unknown; code?: unknown };
+  if (typeof rawCode === 'number') return rawCode & 0xff;
+  const named: Record<string, number> = { SQLITE_CORRUPT: 11, SQLITE_NOTADB: 26, SQLITE_FORMAT: 24, SQLITE_READONLY: 8, SQLITE_CANTOPEN: 14 };
+  return typeof code === 'string' && code in named ? named[code]! : null;
+}
+
+/** A SQLite failure that means the file is not a usable index (rebuild it): corrupt, not a database, or of a format we do not know. */
 export function isUnusableDatabase(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' && /^SQLITE_(CORRUPT|NOTADB|FORMAT|SCHEMA|ERROR|MISMATCH)/.test(code);
+  const code = sqliteCode(error);
+  return code === 11 || code === 26 || code === 24;
+}
+
+/** A SQLite failure that means we may not write here (read-only file or folder, no -shm to be made), not that the file is bad. */
+export function isReadOnlyDatabase(error: unknown): boolean {
+  const code = sqliteCode(error);
+  return code === 8 || code === 14 || code === 3 || code === 23;
 }
 
 export class SummaryIndex {

@@ -36,7 +36,7 @@ function oldStore(): { project: string; jitDir: string } {
 }
 
 function snapshot(dir: string): Record<string, string> {
-  return Object.fromEntries(fs.readdirSync(dir).map((name) => [name, fs.readFileSync(path.join(dir, name), 'utf8')]));
+  return Object.fromEntries(fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile()).map((e) => [e.name, fs.readFileSync(path.join(dir, e.name), 'utf8')]));
 }
 
 describe('a store written by the previous version (index.json format 1)', () => {
