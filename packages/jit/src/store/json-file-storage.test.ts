@@ -292,6 +292,42 @@ describe('corrupt files', () => {
   });
 });
 
+describe('the summary cache (index.db) and changes made outside jit', () => {
+  it('files added, replaced and removed by another hand (git pull, checkout) are seen by the next read, with no marker to say so', async () => {
+    const a = await tracker.createIssue({ title: 'a' });
+    const b = await tracker.createIssue({ title: 'b' });
+    const template = readJson(issuePath(a.id));
+    const added = '00000000-0000-4000-8000-0000000000ad';
+    // What git does: new files, a file replaced by rename, a file deleted.
+    fs.writeFileSync(issuePath(added), JSON.stringify({ ...template, id: added, title: 'pulled' }));
+    fs.writeFileSync(`${issuePath(a.id)}.new`, JSON.stringify({ ...template, title: 'a, edited upstream' }));
+    fs.renameSync(`${issuePath(a.id)}.new`, issuePath(a.id));
+    fs.rmSync(issuePath(b.id));
+    expect((await tracker.listIssues()).map((s) => s.title).sort()).toEqual(['a, edited upstream', 'pulled']);
+    expect(indexRows()[added]!.title).toBe('pulled');
+    expect(indexRows()[b.id]).toBeUndefined();
+    expect(await tracker.validate()).toMatchObject({ ok: true, problems: [] });
+  });
+
+  it('a change made before the next write is re-synced first, not taken for that write’s own', async () => {
+    const a = await tracker.createIssue({ title: 'a' });
+    const added = '00000000-0000-4000-8000-0000000000ae';
+    fs.writeFileSync(issuePath(added), JSON.stringify({ ...readJson(issuePath(a.id)), id: added, title: 'pulled' }));
+    await tracker.createIssue({ title: 'c' }); // its own write changes issues/ too
+    expect(indexRows()[added]?.title).toBe('pulled');
+    expect(await tracker.validate()).toMatchObject({ ok: true, problems: [] });
+  });
+
+  it('an edit in place that leaves issues/ unchanged is the documented gap: validate reports it, --fix rebuilds', async () => {
+    const a = await tracker.createIssue({ title: 'a' });
+    fs.writeFileSync(issuePath(a.id), JSON.stringify({ ...readJson(issuePath(a.id)), title: 'edited in place' }));
+    const report = await tracker.validate();
+    expect(report.problems.map((p) => p.kind)).toEqual(['index_mismatch']);
+    expect((await tracker.validate({ fix: true })).ok).toBe(true);
+    expect((await tracker.listIssues())[0]!.title).toBe('edited in place');
+  });
+});
+
 describe('crash leftovers', () => {
   it('a torn last event line is skipped, reported, and truncated by --fix only', async () => {
     await tracker.createIssue({ title: 'a' });
