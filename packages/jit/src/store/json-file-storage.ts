@@ -1,5 +1,8 @@
 /**
- * Storage in `.jit/` (the format: docs/format.md; the transactions and crash healing: docs/design.md).
+ * Storage in `.jit/` (the format: docs/format.md; the transactions, crash
+ * healing and the summary cache: docs/design.md). The summaries live in
+ * `index.db` (summary-index.ts), a cache of the issue files; what validate
+ * finds wrong is in integrity.ts.
  *
  * Transactions (the why of the order):
  * - Global lock order index(10) -> issues(20, by file identity) -> gates(30)
@@ -24,7 +27,7 @@
  *   concurrent calls in one process (the MCP server) from waiting on their
  *   own locks.
  *
- * The invariant: an issue's summary in index.json equals what its committed
+ * The invariant: an issue's summary in index.db equals what its committed
  * file says, unless a marker in `pending/` names the issue. Readers overlay
  * marked issues from their files, so nothing a writer acknowledged is ever
  * served stale or missing, whatever was killed when. Why each step keeps it:
@@ -33,20 +36,24 @@
  *   of its summary unmarked.
  * - Markers are removed only under the exclusive index lock, in the healing
  *   order: (1) list the markers, (2) probe each named issue's lock, (3) read
- *   the file, (4) write the index with that summary, (5) remove only markers
+ *   the file, (4) write its row (one SQLite transaction, durable when it
+ *   returns), (5) remove only markers
  *   listed in (1) whose issue was free in (2). A free lock means every
  *   writer that made a listed marker has released it, so its file is in
  *   place (or was never written: it died first) and (3) reads it or a later
  *   version. A marker made after (1) survives; a write after (3) has its own.
- *   heal() and the rebuild of `validate --fix` (checkIndex) both follow it:
+ *   heal(), resync() and rebuild() (validate --fix, the upgrade of a
+ *   format-1 store) all follow it:
  *   a rebuild that read the files before listing the markers would clear
  *   the marker of a write its listing missed, and hide it.
  * - Index writes only put in summaries read from files after (2), or, in
  *   graph transactions, summaries of files about to be written, whose
  *   markers already exist. An in-flight issue keeps its last summary.
- * - A reader reads the index and lists the markers under one shared index
- *   lock, so no marker disappears between the two; a parse of index.json is
- *   reused only while its stamp cannot hide a rewrite (see readIndex).
+ * - A reader queries the index and lists the markers under one shared index
+ *   lock, so no marker disappears between the two.
+ * - Changes made outside jit (git pull) carry no marker: they are found by
+ *   the issues/ directory's stamp, recorded with the rows when no marker is
+ *   left, and re-synced (see currentView and resync).
  * - A kill anywhere leaves at most markers (and temp files): the next
  *   writer's index step, graph transaction or validate heals them, readers
  *   overlay them meanwhile.
