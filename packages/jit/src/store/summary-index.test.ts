@@ -115,6 +115,21 @@ describe('SummaryIndex', () => {
     expect(index.states([id(1), id(2), id(999)])).toEqual(new Map([[id(1), map.get(id(1))!.state], [id(2), map.get(id(2))!.state]]));
   });
 
+  it('counts are kept until a commit by this or another connection', () => {
+    const index = newIndex();
+    index.apply({ put: [{ summary: summary(1), fileStamp: null }] });
+    expect(index.counts().total).toBe(1);
+    index.apply({ put: [{ summary: summary(2), fileStamp: null }] });
+    expect(index.counts().total).toBe(2);
+    const other = new SummaryIndex(index.file, { create: false });
+    try {
+      other.apply({ put: [{ summary: summary(3, { state: 'done' }), fileStamp: null }] });
+    } finally {
+      other.close();
+    }
+    expect(index.counts()).toMatchObject({ total: 3, ready: 2 });
+  });
+
   it('ready work with a limit reads only what it returns (an index walk, not a scan and sort)', () => {
     const index = newIndex();
     index.apply({ put: Array.from({ length: 5000 }, (_, n) => ({ summary: summary(n + 1), fileStamp: null })) });

@@ -130,6 +130,9 @@ export class SummaryIndex {
   readonly identity: string;
   private readonly db: LibsqlDatabase.Database;
   private readonly statements = new Map<string, Statement>();
+  /** Commits through this connection (PRAGMA data_version counts only other connections'). */
+  private ownCommits = 0;
+  private countsCache: { version: string; counts: ReturnType<SummaryIndex['countRows']> } | null = null;
 
   /**
    * Opens (creating when asked) the database at `file`. Throws the SQLite
@@ -282,8 +285,18 @@ export class SummaryIndex {
     return rows.map(toSummary);
   }
 
-  /** Counts for status: per state, claimable, and blocked (gated, or unfinished with an unfinished dependency). */
+  /**
+   * Counts for status: per state, claimable, and blocked (gated, or
+   * unfinished with an unfinished dependency). Kept until any connection
+   * commits, so a long-lived process (the MCP server) answers from memory.
+   */
   counts(): { total: number; byState: Map<string, number>; ready: number; blocked: number } {
+    const version = `${(this.statement('PRAGMA data_version').raw().get() as [number])[0]}:${this.ownCommits}`;
+    if (this.countsCache?.version !== version) this.countsCache = { version, counts: this.countRows() };
+    return this.countsCache.counts;
+  }
+
+  private countRows(): { total: number; byState: Map<string, number>; ready: number; blocked: number } {
     const byState = new Map((this.statement('SELECT state, count(*) FROM summaries GROUP BY state').raw().all() as [string, number][]).map(([s, n]) => [s, n]));
     // Driven from the dependency rows: the cost is the edges, not every issue.
     const waiting = this.statement(
@@ -337,6 +350,7 @@ export class SummaryIndex {
     try {
       work();
       this.db.exec('COMMIT');
+      this.ownCommits++;
     } catch (error) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
       throw error;
