@@ -229,6 +229,16 @@ export class JsonFileStorage implements Storage {
     );
   }
 
+  downstreamOf(id: string): Promise<IssueSummary[]> {
+    return this.serial(() =>
+      this.read((view) => {
+        // A marked issue's edges may be changing: walk every summary then (rare, and never wrong).
+        if (!view.index || view.overlay.size > 0) return queries.downstreamOf(wholeView(view), id);
+        return view.index.downstreamOf(id);
+      }),
+    );
+  }
+
   readyWork(query: ReadyQuery = {}): Promise<IssueSummary[]> {
     return this.serial(() =>
       this.read((view) => {

@@ -37,6 +37,10 @@ export class InMemoryStorage implements Storage {
     return queries.dependentsOf(this.allSummaries(), ids);
   }
 
+  async downstreamOf(id: string): Promise<IssueSummary[]> {
+    return queries.downstreamOf(this.allSummaries(), id);
+  }
+
   async readyWork(query?: ReadyQuery): Promise<IssueSummary[]> {
     return queries.readyWork(this.allSummaries(), query);
   }

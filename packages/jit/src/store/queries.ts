@@ -54,6 +54,17 @@ export function dependentsOf(summaries: Summaries, ids: readonly string[]): Issu
   return [...summaries.values()].filter((s) => s.dependencies.some((d) => wanted.has(d))).sort(byAge);
 }
 
+export function downstreamOf(summaries: Summaries, id: string): IssueSummary[] {
+  const lookup = graphLookup(summaries);
+  const seen = new Set([id]);
+  const queue = [id];
+  for (let i = 0; i < queue.length; i++) {
+    for (const next of lookup.dependentsOf(queue[i]!)) if (!seen.has(next)) (seen.add(next), queue.push(next));
+  }
+  seen.delete(id);
+  return [...seen].map((d) => summaries.get(d)!).sort(byAge);
+}
+
 /** Claimable now: ready, unassigned, every dependency finished; most urgent first. */
 export function readyWork(summaries: Summaries, query: ReadyQuery = {}): IssueSummary[] {
   const wanted = matches({ priority: query.priority, label: query.label });

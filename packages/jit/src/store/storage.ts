@@ -156,7 +156,7 @@ export interface Storage {
   /** The summaries of those of `ids` that exist (unknown ids are left out, no error); keyed by id. */
   summaries(ids: readonly string[]): Promise<Map<string, IssueSummary>>;
   /**
-   * Summaries whose id starts with `prefix` (lower-case hex and dashes), in id
+   * Summaries whose id starts with `prefix` (lower-case hex and dashes; "" matches all), in id
    * order, at most `limit` of them (resolving a prefix needs only a few:
    * one means unique, more means ambiguous; a full id matches only itself).
    */
@@ -167,6 +167,12 @@ export interface Storage {
    * dependents that name it). Downstream walks call it once per level.
    */
   dependentsOf(ids: readonly string[]): Promise<IssueSummary[]>;
+  /**
+   * Summaries of the issues that wait for `id` directly or transitively
+   * (never `id` itself, even on a cycle), each once, byAge: one call however
+   * deep the chain (a recursive query, not one read per level).
+   */
+  downstreamOf(id: string): Promise<IssueSummary[]>;
   /**
    * Claimable work: state ready, no assignee, no unfinished dependency, and
    * the query's priority and label (as in SummaryFilter) when given.

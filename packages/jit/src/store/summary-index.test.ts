@@ -101,6 +101,7 @@ describe('SummaryIndex', () => {
     expect(index.byPrefix('0000000', 5)).toEqual(queries.summariesByPrefix(map, '0000000', 5));
     expect(index.byPrefix(id(17), 5)).toEqual([map.get(id(17))]);
     expect(index.dependentsOf([id(2), id(999)])).toEqual(queries.dependentsOf(map, [id(2), id(999)]));
+    for (const n of [1, 2, 5, 999]) expect(index.downstreamOf(id(n))).toEqual(queries.downstreamOf(map, id(n)));
     for (const query of [{}, { limit: 3 }, { priority: 'high' as const }, { label: 'type:bug' }, { label: 'area:*' }, { label: 'type:*', limit: 2 }]) {
       expect(index.ready(query), JSON.stringify(query)).toEqual(queries.readyWork(map, query));
     }

@@ -275,6 +275,18 @@ export class SummaryIndex {
     return rows.map(toSummary);
   }
 
+  /** Every issue that waits for `id`, directly or transitively (never `id` itself), by age: one recursive query. */
+  downstreamOf(id: string): IssueSummary[] {
+    const rows = this.statement(
+      `WITH RECURSIVE down(id) AS (
+         SELECT issue_id FROM dependencies WHERE depends_on = ?1
+         UNION SELECT d.issue_id FROM dependencies d JOIN down ON d.depends_on = down.id
+       )
+       SELECT ${COLUMNS} FROM summaries WHERE id IN (SELECT id FROM down) AND id != ?1 ORDER BY created_at, id`,
+    ).all(id) as RawRow[];
+    return rows.map(toSummary);
+  }
+
   /** Claimable work by urgency: ready, unassigned, no unfinished dependency; the filter's priority and label. */
   ready(filter: Pick<RowFilter, 'priority' | 'label'> & { limit?: number }): IssueSummary[] {
     const { where, params } = filterSql(filter, 's');

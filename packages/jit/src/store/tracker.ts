@@ -508,17 +508,9 @@ export class Tracker implements TrackerApi {
     return dependencyGraph(await this.loadSummaries());
   }
 
-  /** One read per level of the walk: the cost is what it reaches. */
   async downstream(idOrPrefix: string): Promise<IssueSummary[]> {
     const { id } = await this.resolve(idOrPrefix);
-    const seen = new Set([id]);
-    const found: IssueSummary[] = [];
-    for (let level = [id]; level.length > 0; ) {
-      const next = (await this.storage.dependentsOf(level)).filter((s) => !seen.has(s.id));
-      for (const s of next) (seen.add(s.id), found.push(s));
-      level = next.map((s) => s.id);
-    }
-    return found.sort(byAge);
+    return this.storage.downstreamOf(id);
   }
 
   async roots(): Promise<IssueSummary[]> {
