@@ -7,7 +7,6 @@
 import path from 'node:path';
 import type { GateDefinition } from './model.js';
 import { INDEX_SCHEMA_VERSION, SCHEMA_VERSION } from './schema.js';
-import type { IssueSummary } from './tracker-api.js';
 
 /**
  * The name of a store folder. A store is a folder with this name, and
@@ -57,12 +56,6 @@ export function storeLayout(jitDir: string): StoreLayout {
 /** index.json of format 2: which cache holds the summaries. Never changes after the upgrade, so it never conflicts in git. */
 export function manifestText(): string {
   return `{"schema_version":${INDEX_SCHEMA_VERSION},"index":"${INDEX_DB_FILE}"}\n`;
-}
-
-/** index.json of format 1 (jit before issue 13): one issue summary per line. Only tests write it now, to make an old store. */
-export function legacyIndexText(summaries: ReadonlyMap<string, IssueSummary>): string {
-  const lines = [...summaries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([id, s]) => `${JSON.stringify(id)}:${JSON.stringify(s)}`);
-  return `{"schema_version":${SCHEMA_VERSION},"issues":{\n${lines.join(',\n')}\n}}\n`;
 }
 
 /** gates.json: the registry, sorted by key, pretty-printed. */
