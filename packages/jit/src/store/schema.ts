@@ -22,8 +22,14 @@ import type { GateDefinition, GateStatusValue, Issue, JitEvent, Lease } from './
 import type { IssueSummary } from './tracker-api.js';
 import { activeLease } from './leases.js';
 
-/** The format version this jit writes and understands. */
+/** The format version of gates.json (and of index.json before issue 13) this jit writes and understands. */
 export const SCHEMA_VERSION = 1;
+/**
+ * The format of index.json: 1 held every summary (read, then upgraded);
+ * 2 is a manifest naming the summary cache index.db. An older jit refuses
+ * a version-2 store (UNSUPPORTED_SCHEMA) instead of serving a stale index.
+ */
+export const INDEX_SCHEMA_VERSION = 2;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -92,15 +98,16 @@ function describeIssues(error: Zod.ZodError): string {
   return first ? `${first.path.join('.') || '(top level)'}: ${first.message}` : 'schema mismatch';
 }
 
-function checkVersion(data: unknown, path: string): void {
+function checkVersion(data: unknown, path: string, newest = SCHEMA_VERSION): number {
   const version = isRecord(data) ? data['schema_version'] : undefined;
   if (typeof version !== 'number' || !Number.isInteger(version)) throw corrupt(path, 'schema_version is missing or not an integer');
-  if (version > SCHEMA_VERSION || version < 1) {
-    throw new JitError('UNSUPPORTED_SCHEMA', `${path} has schema_version ${version}; this jit understands version ${SCHEMA_VERSION}.`, {
+  if (version > newest || version < 1) {
+    throw new JitError('UNSUPPORTED_SCHEMA', `${path} has schema_version ${version}; this jit understands version ${newest === 1 ? '1' : `1 to ${newest}`}.`, {
       suggestions: ['Upgrade jit-tracker to a version that knows this format.'],
       details: { path, schema_version: version },
     });
   }
+  return version;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -270,7 +277,7 @@ const INDEX_HEADER = '{"schema_version":';
  * an index. Anything else (another tool's JSON, a CSV) is somebody's data.
  */
 function isOwnIndex(text: string, data: unknown): boolean {
-  return text.trim() === '' || text.startsWith(INDEX_HEADER) || (isRecord(data) && 'schema_version' in data && isRecord(data['issues']));
+  return text.trim() === '' || text.startsWith(INDEX_HEADER) || (isRecord(data) && 'schema_version' in data && (isRecord(data['issues']) || 'index' in data));
 }
 
 /** CORRUPT_FILE for an index.json jit did not write: never replaced, so the remedy is to move it away. */
@@ -285,7 +292,27 @@ function foreignIndex(path: string, why: string, cause?: unknown): JitError {
   });
 }
 
-/** index.json as a map of read-only summaries (shared with callers, so frozen). */
+/** index.json: the manifest of format 2, or a format-1 index with its summaries (read-only callers use them; the upgrade rebuilds). */
+export type IndexManifest = { version: 2 } | { version: 1; summaries: Map<string, IssueSummary> };
+
+export function parseManifest(text: string, path: string): IndexManifest {
+  let data: unknown;
+  try {
+    data = parseJson(text, path);
+    if (isOriginalIndex(data)) throw originalStoreError(path);
+    if (checkVersion(data, path, INDEX_SCHEMA_VERSION) === 1) return { version: 1, summaries: parseIndex(text, path) };
+    const index = (data as Record<string, unknown>)['index'];
+    if (index !== 'index.db') throw corrupt(path, `index is ${JSON.stringify(index)}, not "index.db"`);
+    return { version: 2 };
+  } catch (error) {
+    if (error instanceof JitError && error.code === 'CORRUPT_FILE' && !isOwnIndex(text, data)) {
+      throw foreignIndex(path, error.message.replace(/^Corrupt file .*?: /, '').replace(/\.$/, ''), error);
+    }
+    throw error;
+  }
+}
+
+/** index.json of format 1 as a map of read-only summaries (shared with callers, so frozen). */
 export function parseIndex(text: string, path: string): Map<string, IssueSummary> {
   let data: unknown;
   try {
