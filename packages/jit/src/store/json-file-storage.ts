@@ -653,6 +653,7 @@ export class JsonFileStorage implements Storage {
   private rebuild(index: SummaryIndex, previous: ReadonlyMap<string, IssueSummary> | null): { issues: number; unreadable: string[]; corrupt: Map<string, JitError> } {
     const listed = this.journal.markersByIssue();
     const inFlight = new Set([...listed.keys()].filter((id) => this.isBeingWritten(id)));
+    this.addMissingIssueLockFiles();
     const stamp = this.dirStamp();
     const put: IndexRow[] = [];
     const corrupt = new Map<string, JitError>();
@@ -679,6 +680,7 @@ export class JsonFileStorage implements Storage {
    * The healing order holds: heal lists the markers and probes before it reads.
    */
   private resync(index: SummaryIndex): void {
+    this.addMissingIssueLockFiles();
     const stamp = this.dirStamp();
     const rows = index.fileStamps();
     const changed = new Set<string>();
@@ -795,6 +797,35 @@ export class JsonFileStorage implements Storage {
     if (text === MANIFEST) return { version: 2 };
     if (!whole && text.startsWith(LEGACY_HEAD)) return { version: 1 };
     return parseManifest(readTextIfExists(this.indexPath) ?? '', this.indexPath);
+  }
+
+  /**
+   * Issue files that came without their lock file (git clone or pull, a
+   * copied store) get it now, before the issues/ stamp is recorded: the first
+   * lock of such an issue would otherwise change the folder, and the next
+   * command would take that for an outside change and re-sync every row.
+   * Lock files are empty and never data, so nothing is fsynced; a folder
+   * this process may not write keeps what it has.
+   */
+  private addMissingIssueLockFiles(): void {
+    let names: string[];
+    try {
+      names = listDirectory(this.issuesDir);
+    } catch {
+      return; // issueFileIds reports a missing or unreadable folder
+    }
+    const present = new Set(names);
+    for (const name of names) {
+      const id = ISSUE_FILE.exec(name)?.[1];
+      if (id === undefined || present.has(`${id}.lock`)) continue;
+      try {
+        fs.closeSync(fs.openSync(path.join(this.issuesDir, `${id}.lock`), fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | (fs.constants.O_NOFOLLOW ?? 0), 0o666));
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return;
+        if (code !== 'EEXIST') throw fsError(error, path.join(this.issuesDir, `${id}.lock`), 'create');
+      }
+    }
   }
 
   private dirStamp(): string {
