@@ -17,14 +17,14 @@ export function shortId(id: string): string {
 /** The CLI's two outputs. */
 export const STDOUT = 1;
 export const STDERR = 2;
-type OutputFd = typeof STDOUT | typeof STDERR;
+export type OutputFd = typeof STDOUT | typeof STDERR;
 
 /**
  * Whether `fd` is a terminal. Only a character device can be one, so
  * node:tty (which loads Node's stream and net modules, a few milliseconds of
  * every run) is consulted only then: piped and redirected output never pays.
  */
-function isTerminal(fd: OutputFd): boolean {
+export function isTerminal(fd: OutputFd): boolean {
   try {
     if (!fstatSync(fd).isCharacterDevice()) return false;
   } catch {

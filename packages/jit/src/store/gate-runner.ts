@@ -94,6 +94,26 @@ function killTree(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
+/** Checkers running now: a jit ended by SIGINT/SIGTERM/SIGHUP ends them first (their groups do not get the terminal's signals). */
+const running = new Set<ChildProcess>();
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+function onSignal(signal: NodeJS.Signals): void {
+  for (const child of running) killTree(child, 'SIGKILL');
+  running.clear();
+  unwatchSignals();
+  // Nobody else listens: die of the signal as the default would have.
+  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+}
+
+function watchSignals(): void {
+  if (running.size === 1 && process.platform !== 'win32') for (const signal of FORWARDED) process.on(signal, onSignal);
+}
+
+function unwatchSignals(): void {
+  for (const signal of FORWARDED) process.off(signal, onSignal);
+}
+
 export function runChecker(spec: CheckerSpec, hooks: CheckerHooks = {}): Promise<CheckerOutcome> {
   return new Promise((resolve) => {
     const started = performance.now();
@@ -133,6 +153,7 @@ export function runChecker(spec: CheckerSpec, hooks: CheckerHooks = {}): Promise
       if (finished) return;
       finished = true;
       for (const timer of timers) clearTimeout(timer);
+      if (running.delete(child) && running.size === 0) unwatchSignals();
       child.stdout!.destroy();
       child.stderr!.destroy();
       const duration = Math.round(performance.now() - started);
@@ -168,7 +189,11 @@ export function runChecker(spec: CheckerSpec, hooks: CheckerHooks = {}): Promise
       spawnError ??= error;
       if (child.pid === undefined) finish();
     });
-    if (child.pid !== undefined) hooks.onSpawn?.(child.pid);
+    if (child.pid !== undefined) {
+      running.add(child);
+      watchSignals();
+      hooks.onSpawn?.(child.pid);
+    }
 
     timers.push(
       setTimeout(() => {

@@ -12,7 +12,7 @@
 import { command, hint, run } from './suggestions.js';
 import type * as Zod from 'zod';
 import { JitError } from './errors.js';
-import { EVENT_TYPES, PRIORITIES, STATES } from './model.js';
+import { EVENT_TYPES, GATE_MODES, GATE_STAGES, PRIORITIES, STATES } from './model.js';
 import type { GateDefinition, Issue, JitEvent } from './model.js';
 import type { IssueSummary } from './tracker-api.js';
 
@@ -45,7 +45,25 @@ function buildSchemas() {
     created_at: timestamp,
     updated_at: timestamp,
   });
-  const gate = z.object({ key: z.string().min(1), title: z.string(), description: z.string(), auto: z.boolean() });
+  // Loose, and the checker fields optional: the original jit's entries (stage, mode, checker, priority, ...)
+  // are read as they are, and a newer jit's fields survive a rewrite by this one.
+  const checker = z.looseObject({
+    type: z.literal('exec'),
+    command: z.string().min(1),
+    timeout_seconds: z.number().positive().optional(),
+    working_dir: z.string().nullable().optional(),
+    env: z.record(z.string(), z.string()).nullable().optional(),
+    pass_context: z.boolean().optional(),
+  });
+  const gate = z.looseObject({
+    key: z.string().min(1),
+    title: z.string(),
+    description: z.string().default(''),
+    auto: z.boolean().default(false),
+    stage: z.enum(GATE_STAGES).optional(),
+    mode: z.enum(GATE_MODES).optional(),
+    checker: checker.nullable().optional(),
+  });
   const gates = z.object({ schema_version: z.number().int(), gates: z.record(z.string(), gate) });
   return { issue, gates };
 }
