@@ -79,7 +79,7 @@ export async function trust(jitDir: string, hash: string, entry: Omit<TrustEntry
 export function untrustedError(key: string, commandText: string, hash: string): JitError {
   return new JitError(
     'GATE_UNTRUSTED',
-    `Gate ${key} would run a command this machine has not trusted: ${JSON.stringify(commandText)}. gates.json may have changed (a pull, a hand edit) since it was defined here. Read the command (and its env and folder, \`jit registry show ${key}\`); if it is safe, trust it.`,
+    `Gate ${key} would run a command this machine has not trusted: ${commandText} -- gates.json may have changed (a pull, a hand edit) since it was defined here. Read the command (and its env and folder, \`jit registry show ${key}\`); if it is safe, trust it.`,
     {
       suggestions: [bare(command('gate.trust', { key })), bare(command('registry.show', { key }))],
       details: { key, command: commandText, hash },
