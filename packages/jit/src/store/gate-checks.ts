@@ -278,6 +278,14 @@ async function runOne(host: GateCheckHost, { issueId, gate, hash }: Planned, by:
         ...(run.log_path ? { logPath: path.join(host.jitDir, run.log_path) } : {}),
       },
       {
+        // Who to look for if this runner dies: the checker's process (group).
+        onSpawn: (pid) => {
+          try {
+            writeRun(host.jitDir, { ...run, checker_pid: pid });
+          } catch {
+            // Only a detail of a running record: the check goes on, and its result is written in full.
+          }
+        },
         onOutput: (chunk) => {
           // Only the tail of a chunk can hold the last line: never split megabytes into lines.
           const lines = (pending + chunk.subarray(Math.max(0, chunk.length - 4096)).toString('utf8')).split(/\r?\n|\r/);

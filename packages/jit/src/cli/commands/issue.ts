@@ -17,6 +17,8 @@ interface CreateOptions {
   context?: Record<string, string>;
 }
 
+type LastRun = Pick<GateRun, 'run_id' | 'status' | 'reason' | 'exit_code' | 'started_at' | 'message'>;
+
 interface UpdateOptions {
   run: boolean;
   title?: string;
@@ -93,7 +95,15 @@ export function registerIssueCommands(program: Command): void {
     .argument('<id>', 'issue id or unique prefix (4+ characters)')
     .action(
       action(async (cli, id: string) => {
-        printIssue(cli, await cli.tracker().getIssue(id));
+        const tracker = cli.tracker();
+        const shown = await tracker.getIssue(id);
+        // The result of each gate's last check, when any has run (the history: gate runs).
+        const runs = shown.gates_required.length > 0 ? await tracker.gateRuns(shown.id) : [];
+        const last: Record<string, LastRun> = {};
+        for (const run of runs) {
+          last[run.gate_key] ??= { run_id: run.run_id, status: run.status, reason: run.reason, exit_code: run.exit_code, started_at: run.started_at, message: run.message };
+        }
+        printIssue(cli, Object.keys(last).length > 0 ? { ...shown, last_runs: last } : shown);
       }),
     );
 
