@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { errorOf, JIT_BIN, projectsForThisFile, TEST_LOCK_TIMEOUT_SECONDS, type TempProject } from '../cli/helpers.js';
+import { errorOf, JIT_BIN, projectsForThisFile, runJitOnTty, TEST_LOCK_TIMEOUT_SECONDS, type TempProject } from '../cli/helpers.js';
 
 const projects = projectsForThisFile();
 const node = JSON.stringify(process.execPath);
@@ -62,6 +62,20 @@ describe.concurrent('gate checks', () => {
     expect(events.filter((type: string) => type === 'gate_check_started')).toHaveLength(2);
     expect(events.filter((type: string) => type === 'gate_check_finished')).toHaveLength(2);
     expect((await p.json(['validate'])).ok).toBe(true);
+  });
+
+  it.skipIf(process.platform === 'win32')('on a terminal a running check shows its gate, elapsed time and last output line; piped output shows none of it', async () => {
+    const p = await projects.initialized();
+    await p.json(['registry', 'add', 'tests', '-t', 'Tests', '--checker', js('console.log("compiling module 7"); setTimeout(() => {}, 1500)')]);
+    const id = await issueWith(p, 'tests');
+    const tty = await runJitOnTty(['gate', 'check', id], { cwd: p.dir });
+    expect(tty.code).toBe(0);
+    const text = tty.stdout.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '');
+    expect(text).toMatch(/tests on [0-9a-f]{8} \d+s compiling module 7/);
+    expect(text).toMatch(/passed tests on/);
+    const piped = await p.run(['gate', 'check', id]);
+    expect(piped.stderr).toBe('');
+    expect(piped.stdout).not.toContain('compiling');
   });
 
   it('the checker gets the issue id and gate key in its environment, and the issue on stdin with pass_context', async () => {
