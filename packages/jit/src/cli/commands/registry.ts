@@ -87,8 +87,13 @@ export function registerRegistryCommands(program: Command): void {
                 [
                   { header: 'KEY', value: (gate) => gate.key, style: () => 'cyan' },
                   { header: 'AUTO', value: (gate) => (gate.auto ? 'yes' : 'no') },
-                  { header: 'STAGE', value: (gate) => gate.stage ?? 'postcheck' },
-                  { header: 'CHECKER', value: (gate) => gate.checker?.command ?? '-' },
+                  // Only once some gate has them: a registry of hand-passed gates looks as it always did.
+                  ...(data.gates.some((gate) => gate.stage !== undefined || gate.checker)
+                    ? [
+                        { header: 'STAGE', value: (gate: GateDefinition) => gate.stage ?? 'postcheck' },
+                        { header: 'CHECKER', value: (gate: GateDefinition) => gate.checker?.command ?? '-' },
+                      ]
+                    : []),
                   { header: 'TITLE', value: (gate) => gate.title },
                 ],
                 paint,
