@@ -4,7 +4,6 @@
  * keyed by (the exact command, environment, folder, timeout, stage and
  * pass_context: any change to what would run needs trusting again).
  */
-import { createHash } from 'node:crypto';
 import { JitError } from './errors.js';
 import { GATE_MODES, GATE_STAGES } from './model.js';
 import type { GateChecker, GateDefinition, GateMode, GateStage, Issue } from './model.js';
@@ -120,6 +119,8 @@ export function definitionHash(gate: EffectiveGate): string {
   if (checker === null) throw new JitError('INTERNAL', `Gate ${gate.key} has no checker to hash.`);
   const env = Object.entries(checker.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const canonical = JSON.stringify([checker.command, env, checker.working_dir, checker.timeout_seconds, gate.stage, checker.pass_context]);
+  // Loaded here: the tracker imports this module on every start-up, and node:crypto costs ~2 ms of it (see ids.ts).
+  const { createHash } = require('node:crypto') as typeof import('node:crypto');
   return `sha256:${createHash('sha256').update(canonical).digest('hex')}`;
 }
 

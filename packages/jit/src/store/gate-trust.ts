@@ -13,7 +13,7 @@ import { JitError } from './errors.js';
 import { createFileIfMissing, makeDirectory, readTextIfExists, writeFileAtomic } from './files.js';
 import { LOCAL_DIR, LOCAL_GITIGNORE_TEXT, TRUST_FILE } from './layout.js';
 import { fileLocker, RANK } from './locker.js';
-import { bare, command } from './suggestions.js';
+import { bare, command, hint } from './suggestions.js';
 
 export const TRUST_ALL_VARIABLE = 'JIT_TRUST_ALL_GATES';
 
@@ -48,7 +48,7 @@ function readTrust(jitDir: string): TrustFile {
     return data;
   } catch (error) {
     throw new JitError('CORRUPT_FILE', `Corrupt file ${file}: ${(error as Error).message}.`, {
-      suggestions: ['Delete it (it only lists the checker commands this machine trusts), then trust them again with `jit gate trust KEY`.'],
+      suggestions: [hint`Delete it (it only lists the checker commands this machine trusts), then trust them again (${command('gate.trust', { key: 'KEY' })}).`],
       details: { path: file },
       cause: error,
     });
@@ -79,7 +79,7 @@ export async function trust(jitDir: string, hash: string, entry: Omit<TrustEntry
 export function untrustedError(key: string, commandText: string, hash: string): JitError {
   return new JitError(
     'GATE_UNTRUSTED',
-    `Gate ${key} would run a command this machine has not trusted: ${commandText} -- gates.json may have changed (a pull, a hand edit) since it was defined here. Read the command (and its env and folder, \`jit registry show ${key}\`); if it is safe, trust it.`,
+    `Gate ${key} would run a command this machine has not trusted: ${commandText} -- gates.json may have changed (a pull, a hand edit) since it was defined here. Read the command (and its env and folder); if it is safe, trust it.`,
     {
       suggestions: [bare(command('gate.trust', { key })), bare(command('registry.show', { key }))],
       details: { key, command: commandText, hash },
