@@ -231,6 +231,30 @@ describe.concurrent('gate checks', () => {
     expect((await p.json(['validate'])).ok).toBe(true);
   });
 
+  it('the result applies to the issue as it is when the run ends: deleted meanwhile, the run is still recorded; changed meanwhile, the verdict applies to the change', async () => {
+    const p = await projects.initialized();
+    const go = path.join(p.dir, 'go');
+    const started = path.join(p.dir, 'started');
+    // Starts, then waits for the test to change the issue, then fails.
+    const code = `const fs = require("fs"); fs.writeFileSync(${JSON.stringify(started)} + process.env.JIT_ISSUE_ID.slice(0, 8), ""); const t = setInterval(() => { if (fs.existsSync(${JSON.stringify(go)})) { clearInterval(t); process.exit(1); } }, 50);`;
+    await p.json(['registry', 'add', 'tests', '-t', 'Tests', '--checker', js(code), '--timeout', '120']);
+    const doomed = await issueWith(p, 'tests');
+    const kept = await issueWith(p, 'tests');
+    const first = p.run(['--json', 'gate', 'check', doomed]);
+    const second = p.run(['--json', 'gate', 'check', kept]);
+    await waitFor(() => existsSync(started + doomed.slice(0, 8)) && existsSync(started + kept.slice(0, 8)), 'both checkers to start');
+    // No lock is held while they run: both changes go through at once.
+    await p.json(['issue', 'delete', doomed], { JIT_LOCK_TIMEOUT: '5' });
+    await p.json(['issue', 'update', kept, '--title', 'Renamed while checked'], { JIT_LOCK_TIMEOUT: '5' });
+    writeFileSync(go, '');
+    const [gone, renamed] = await Promise.all([first, second]);
+    expect(JSON.parse(gone.stdout).runs[0]).toMatchObject({ status: 'failed', applied: 'issue_deleted' });
+    expect(existsSync(path.join(p.jitDir, 'gate-runs', doomed))).toBe(true);
+    expect(JSON.parse(renamed.stdout).runs[0]).toMatchObject({ status: 'failed', applied: 'recorded' });
+    expect(await p.json(['issue', 'show', kept])).toMatchObject({ title: 'Renamed while checked', gates_status: { tests: { status: 'failed' } }, last_runs: { tests: { status: 'failed' } } });
+    expect((await p.json(['validate'])).ok).toBe(true);
+  });
+
   it.skipIf(process.platform === 'win32')('a runner killed with SIGKILL: its run reads abandoned, no lock stays held, the checker ends unreaped by nobody', async () => {
     const p = await projects.initialized();
     const pidFile = path.join(p.dir, 'checker.pid');
