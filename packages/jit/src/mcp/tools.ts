@@ -405,10 +405,10 @@ export const TOOLS: readonly JitTool[] = [
   defineTool({
     name: 'query_ready',
     title: 'Ready issues',
-    description: 'Issues that can be started now: state ready, unassigned, every dependency done. issue_claim_next takes the first of these.',
-    input: {},
+    description: 'Issues that can be started now: state ready, unassigned, every dependency done; most urgent first. issue_claim_next takes the first of these.',
+    input: { limit: z.number().int().min(1).max(1_000_000).optional().describe('Only the first (most urgent) this many; default all.') },
     readOnly: true,
-    run: async (tracker) => issueListOutput('ready issue', await tracker.queryReady()),
+    run: async (tracker, args) => issueListOutput('ready issue', await tracker.queryReady({ limit: args.limit })),
   }),
   defineTool({
     name: 'query_blocked',

@@ -36,8 +36,12 @@ export function normalizeIdInput(input: unknown): string {
   return text;
 }
 
-/** Resolves a full id or unique prefix against the known ids. */
-export function resolveId(input: unknown, knownIds: Iterable<string>): string {
+/**
+ * Resolves a full id or unique prefix against the known ids. `cut`: the
+ * known ids are only the first few that match (Storage.summariesByPrefix),
+ * so an ambiguous prefix may match more than are listed.
+ */
+export function resolveId(input: unknown, knownIds: Iterable<string>, cut = false): string {
   const wanted = normalizeIdInput(input);
   const matches: string[] = [];
   for (const id of knownIds) {
@@ -53,7 +57,7 @@ export function resolveId(input: unknown, knownIds: Iterable<string>): string {
       details: { id: wanted },
     });
   }
-  throw new JitError('AMBIGUOUS_ID', `Id prefix ${wanted} matches ${matches.length} issues: ${matches.slice(0, 5).map((m) => m.slice(0, 12)).join(', ')}${matches.length > 5 ? ', ...' : ''}.`, {
+  throw new JitError('AMBIGUOUS_ID', `Id prefix ${wanted} matches ${cut ? 'at least ' : ''}${matches.length} issues: ${matches.slice(0, 5).map((m) => m.slice(0, 12)).join(', ')}${matches.length > 5 ? ', ...' : ''}.`, {
     suggestions: ['Give more characters of the id.'],
     details: { prefix: wanted, matches },
   });

@@ -357,6 +357,41 @@ describe('crash leftovers', () => {
     });
   });
 
+  it('every targeted read serves what writers killed before their index update wrote (a marker names those issues)', async () => {
+    const a = await tracker.createIssue({ title: 'a' });
+    const b = await tracker.createIssue({ title: 'b' });
+    const c = await tracker.createIssue({ title: 'c' });
+    const later = new Date(Date.now() + 1000).toISOString();
+    const d = { ...readJson(issuePath(a.id)), id: '0d0d0d0d-0000-4000-8000-000000000000', title: 'd', created_at: later, updated_at: later };
+    // What four writers killed between their issue writes and their index update leave behind: a finished,
+    // b made critical and waiting for a, c deleted, d created. The index still has the old summaries.
+    fs.writeFileSync(issuePath(a.id), JSON.stringify({ ...readJson(issuePath(a.id)), state: 'done', updated_at: later }));
+    fs.writeFileSync(issuePath(b.id), JSON.stringify({ ...readJson(issuePath(b.id)), priority: 'critical', dependencies: [a.id], updated_at: later }));
+    fs.rmSync(issuePath(c.id));
+    fs.writeFileSync(issuePath(d.id), JSON.stringify(d));
+    for (const id of [a.id, b.id, c.id, d.id]) fs.writeFileSync(path.join(jitDir, 'pending', `${id}.999999.1`), '');
+    const storage = tracker.storage;
+    const ids = (summaries: readonly { id: string }[]): string[] => summaries.map((s) => s.id);
+
+    const found = await storage.summaries([a.id, b.id, c.id, d.id]);
+    expect([...found.keys()].sort()).toEqual([a.id, b.id, d.id].sort());
+    expect(found.get(a.id)!.state).toBe('done');
+    expect(found.get(b.id)).toMatchObject({ priority: 'critical', dependencies: [a.id] });
+    expect(await storage.summariesByPrefix(c.id, 10)).toEqual([]);
+    expect(ids(await storage.summariesByPrefix(d.id.slice(0, 8), 10))).toEqual([d.id]);
+    expect(ids(await storage.dependentsOf([a.id]))).toEqual([b.id]);
+    expect(ids(await storage.readyWork())).toEqual([b.id, d.id]);
+    expect(ids(await storage.listSummaries({ state: 'done' }))).toEqual([a.id]);
+    expect(ids(await storage.listSummaries())).toEqual([a.id, b.id, d.id]);
+    expect(await storage.blockedCandidates()).toEqual([]);
+    expect(await storage.statusReport()).toMatchObject({ total: 3, ready: 2, blocked: 0, by_state: { done: 1, ready: 2 } });
+    const graph = await storage.graphTransaction(
+      (lookup) => ({ write: [], read: lookup.dependentsOf(a.id) }),
+      (tx) => ({ c: tx.summary(c.id), d: tx.summary(d.id)?.title, dependentsOfA: tx.dependentsOf(a.id) }),
+    );
+    expect(graph).toEqual({ c: undefined, d: 'd', dependentsOfA: [b.id] });
+  });
+
   /** Puts `issue` back in backlog as it was before its follow-up (a writer died), in its file and its summary alike. */
   function strandInBacklog(issue: { id: string; updated_at: string }): void {
     fs.writeFileSync(issuePath(issue.id), JSON.stringify({ ...readJson(issuePath(issue.id)), state: 'backlog', updated_at: issue.updated_at }));

@@ -88,8 +88,9 @@ import { EventLog } from './event-log.js';
 import { PendingJournal, newFollowUp } from './index-journal.js';
 import { GATES_FILE, INDEX_FILE, JIT_DIR_NAME, gatesText, indexText, storeLayout } from './layout.js';
 import { freezeSummary, parseGates, parseIndex, parseIssue, summarize } from './schema.js';
-import type { EventFilter, FollowUp, GraphTx, IssueLocks, IssueTx, Storage, StorageCheck } from './storage.js';
-import type { IssueSummary, ValidationProblem } from './tracker-api.js';
+import * as queries from './queries.js';
+import type { BlockedCandidate, EventFilter, FollowUp, GraphLookup, GraphTx, IssueLocks, IssueTx, ReadyQuery, Storage, StorageCheck, SummaryFilter } from './storage.js';
+import type { IssueSummary, StatusReport, ValidationProblem } from './tracker-api.js';
 
 export interface JsonFileStorageOptions {
   /** The lock layer; the default takes real OS locks. Only the benchmark swaps it. */
@@ -164,6 +165,40 @@ export class JsonFileStorage implements Storage {
       }
       return view;
     });
+  }
+
+  // The targeted reads, answered from the whole index for now (its parse is reused while index.json is unchanged).
+
+  async summaries(ids: readonly string[]): Promise<Map<string, IssueSummary>> {
+    return queries.pickSummaries(await this.loadSummaries(), ids);
+  }
+
+  async summariesByPrefix(prefix: string, limit: number): Promise<IssueSummary[]> {
+    return queries.summariesByPrefix(await this.loadSummaries(), prefix, limit);
+  }
+
+  async dependentsOf(ids: readonly string[]): Promise<IssueSummary[]> {
+    return queries.dependentsOf(await this.loadSummaries(), ids);
+  }
+
+  async downstreamOf(id: string): Promise<IssueSummary[]> {
+    return queries.downstreamOf(await this.loadSummaries(), id);
+  }
+
+  async readyWork(query?: ReadyQuery): Promise<IssueSummary[]> {
+    return queries.readyWork(await this.loadSummaries(), query);
+  }
+
+  async statusReport(): Promise<StatusReport> {
+    return queries.statusReport(await this.loadSummaries());
+  }
+
+  async blockedCandidates(): Promise<BlockedCandidate[]> {
+    return queries.blockedCandidates(await this.loadSummaries());
+  }
+
+  async listSummaries(filter?: SummaryFilter): Promise<IssueSummary[]> {
+    return queries.listSummaries(await this.loadSummaries(), filter);
   }
 
   readIssue(id: string): Promise<Issue | null> {
@@ -245,7 +280,7 @@ export class JsonFileStorage implements Storage {
     });
   }
 
-  graphTransaction<T>(plan: (summaries: ReadonlyMap<string, IssueSummary>) => IssueLocks, apply: (tx: GraphTx) => T): Promise<T> {
+  graphTransaction<T>(plan: (graph: GraphLookup) => IssueLocks, apply: (tx: GraphTx) => T): Promise<T> {
     return this.serial(async () => {
       this.checkAfterCommitFiles();
       this.ensureLayout();
@@ -255,8 +290,8 @@ export class JsonFileStorage implements Storage {
         let changed: string[] = [];
         try {
           const healed = this.heal(this.readIndex(true), this.journal.markersByIssue(), new Set());
-          const view = this.graphView(healed);
-          const tx = this.newTx(plan(view));
+          const graph = queries.graphLookup(this.graphView(healed));
+          const tx = this.newTx(plan(graph));
           const issueLocks = [...tx.writable.map((id) => this.issueLock(id, 'exclusive')), ...tx.readOnly.map((id) => this.issueLock(id, 'shared'))];
           // Waiting for a busy issue while holding the index would stall every other index user
           // behind that issue's write: let go, wait for the issues alone, and start over.
@@ -266,7 +301,7 @@ export class JsonFileStorage implements Storage {
             (await this.lock(issueLocks)).release();
             continue;
           }
-          const result = apply(Object.assign(tx, { summaries: view }));
+          const result = apply(Object.assign(tx, graph));
           changed = [...tx.changes.keys()];
           for (const [id, issue] of tx.changes) {
             if (issue) healed.index.set(id, freezeSummary(summarize(issue)));

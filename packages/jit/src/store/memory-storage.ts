@@ -7,8 +7,9 @@ import { JitError } from './errors.js';
 import type { GateDefinition, Issue, JitEvent } from './model.js';
 import { summarize } from './schema.js';
 import { eventMatches } from './event-log.js';
-import type { EventFilter, FollowUp, GraphTx, IssueLocks, IssueTx, Storage, StorageCheck } from './storage.js';
-import type { IssueSummary } from './tracker-api.js';
+import * as queries from './queries.js';
+import type { BlockedCandidate, EventFilter, FollowUp, GraphLookup, GraphTx, IssueLocks, IssueTx, ReadyQuery, Storage, StorageCheck, SummaryFilter } from './storage.js';
+import type { IssueSummary, StatusReport } from './tracker-api.js';
 
 export class InMemoryStorage implements Storage {
   readonly description = 'memory';
@@ -19,7 +20,41 @@ export class InMemoryStorage implements Storage {
   private followUpCounter = 0;
 
   async loadSummaries(): Promise<ReadonlyMap<string, IssueSummary>> {
-    return this.summaries();
+    return this.allSummaries();
+  }
+
+  // The targeted reads, over every summary: this store is for tests, its size is theirs.
+
+  async summaries(ids: readonly string[]): Promise<Map<string, IssueSummary>> {
+    return queries.pickSummaries(this.allSummaries(), ids);
+  }
+
+  async summariesByPrefix(prefix: string, limit: number): Promise<IssueSummary[]> {
+    return queries.summariesByPrefix(this.allSummaries(), prefix, limit);
+  }
+
+  async dependentsOf(ids: readonly string[]): Promise<IssueSummary[]> {
+    return queries.dependentsOf(this.allSummaries(), ids);
+  }
+
+  async downstreamOf(id: string): Promise<IssueSummary[]> {
+    return queries.downstreamOf(this.allSummaries(), id);
+  }
+
+  async readyWork(query?: ReadyQuery): Promise<IssueSummary[]> {
+    return queries.readyWork(this.allSummaries(), query);
+  }
+
+  async statusReport(): Promise<StatusReport> {
+    return queries.statusReport(this.allSummaries());
+  }
+
+  async blockedCandidates(): Promise<BlockedCandidate[]> {
+    return queries.blockedCandidates(this.allSummaries());
+  }
+
+  async listSummaries(filter?: SummaryFilter): Promise<IssueSummary[]> {
+    return queries.listSummaries(this.allSummaries(), filter);
   }
 
   async readIssue(id: string): Promise<Issue | null> {
@@ -48,9 +83,9 @@ export class InMemoryStorage implements Storage {
     return this.run(locks, (tx) => apply(tx));
   }
 
-  async graphTransaction<T>(plan: (summaries: ReadonlyMap<string, IssueSummary>) => IssueLocks, apply: (tx: GraphTx) => T): Promise<T> {
-    const summaries = this.summaries();
-    return this.run(plan(summaries), (tx) => apply(Object.assign(tx, { summaries })));
+  async graphTransaction<T>(plan: (graph: GraphLookup) => IssueLocks, apply: (tx: GraphTx) => T): Promise<T> {
+    const graph = queries.graphLookup(this.allSummaries());
+    return this.run(plan(graph), (tx) => apply({ ...tx, ...graph }));
   }
 
   async gatesTransaction<T>(apply: (gates: Map<string, GateDefinition>, issues: () => Issue[]) => T): Promise<T> {
@@ -73,7 +108,7 @@ export class InMemoryStorage implements Storage {
     return { problems: [], fixed: [], recovered: [] };
   }
 
-  private summaries(): Map<string, IssueSummary> {
+  private allSummaries(): Map<string, IssueSummary> {
     return new Map([...this.issues].map(([id, issue]) => [id, summarize(issue)]));
   }
 

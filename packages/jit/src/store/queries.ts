@@ -1,42 +1,77 @@
 /**
  * The read-only questions over the index: what is ready, what is blocked and
- * why, counts, and the dependency graph. Pure functions of the summaries the
- * tracker loads (after settling any follow-ups), so they never write.
+ * why, counts, and the dependency graph. Two kinds of functions:
+ * - the targeted reads of Storage (storage.ts) computed from every summary:
+ *   InMemoryStorage answers with them, and JsonFileStorage over its whole
+ *   index (an indexed store answers them with look-ups instead);
+ * - what the tracker builds from those reads (blocked reasons), and the
+ *   whole-store views (graph export, roots).
+ * Pure functions, so they never write.
  */
 import { STATES, type Issue, type State } from './model.js';
-import { byAge, byUrgency, isTerminal, pendingGates, unfinishedDependencies } from './rules.js';
+import { byAge, byUrgency, isTerminal, labelMatcher, pendingGates, unfinishedDependencies } from './rules.js';
+import type { BlockedCandidate, GraphLookup, ReadyQuery, SummaryFilter } from './storage.js';
 import type { BlockedIssue, GraphEdge, IssueSummary, StatusReport } from './tracker-api.js';
 
 type Summaries = ReadonlyMap<string, IssueSummary>;
 
 const short = (id: string): string => id.slice(0, 8);
+const compareIds = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The unfinished dependencies an issue waits for (none once it is finished itself). */
-export function blockingDependencies(summary: IssueSummary, summaries: Summaries): string[] {
+function blockingDependencies(summary: IssueSummary, summaries: Summaries): string[] {
   if (isTerminal(summary.state)) return [];
   return unfinishedDependencies(summary, (d) => summaries.get(d)?.state);
 }
 
-/** Claimable now: ready, unassigned, every dependency finished; most urgent first. */
-export function readyWork(summaries: Summaries): IssueSummary[] {
-  return [...summaries.values()]
-    .filter((s) => s.state === 'ready' && s.assignee === null && unfinishedDependencies(s, (d) => summaries.get(d)?.state).length === 0)
-    .sort(byUrgency);
+function matches(filter: SummaryFilter): (summary: IssueSummary) => boolean {
+  const hasLabel = filter.label === undefined ? undefined : labelMatcher(filter.label);
+  return (s) =>
+    (filter.state === undefined || s.state === filter.state) &&
+    (filter.priority === undefined || s.priority === filter.priority) &&
+    (filter.assignee === undefined || s.assignee === filter.assignee) &&
+    (hasLabel === undefined || hasLabel(s.labels));
 }
 
-/** Issues that cannot proceed, oldest first, each with its reasons; reads the issue file of gated ones (gate results live only there). */
-export async function blockedIssues(summaries: Summaries, readIssue: (id: string) => Promise<Issue | null>): Promise<BlockedIssue[]> {
-  const blocked: BlockedIssue[] = [];
-  for (const summary of [...summaries.values()].sort(byAge)) {
-    const reasons = blockingDependencies(summary, summaries).map((d) => `waits for ${short(d)} (${summaries.get(d)!.state})`);
-    if (summary.state === 'gated') {
-      // Gate results live only in the issue file; gated issues are few, so read just those.
-      const issue = await readIssue(summary.id);
-      for (const key of issue ? pendingGates(issue) : []) reasons.push(`gate ${key} ${issue!.gates_status[key]?.status ?? 'pending'}`);
-    }
-    if (reasons.length > 0) blocked.push({ issue: summary, reasons });
+// ------------------------------------------------- Storage's targeted reads
+
+export function pickSummaries(summaries: Summaries, ids: readonly string[]): Map<string, IssueSummary> {
+  const picked = new Map<string, IssueSummary>();
+  for (const id of ids) {
+    const summary = summaries.get(id);
+    if (summary) picked.set(id, summary);
   }
-  return blocked;
+  return picked;
+}
+
+export function summariesByPrefix(summaries: Summaries, prefix: string, limit: number): IssueSummary[] {
+  const found = [...summaries.values()].filter((s) => s.id.startsWith(prefix));
+  return found.sort((a, b) => compareIds(a.id, b.id)).slice(0, Math.max(0, limit));
+}
+
+export function dependentsOf(summaries: Summaries, ids: readonly string[]): IssueSummary[] {
+  const wanted = new Set(ids);
+  return [...summaries.values()].filter((s) => s.dependencies.some((d) => wanted.has(d))).sort(byAge);
+}
+
+export function downstreamOf(summaries: Summaries, id: string): IssueSummary[] {
+  const lookup = graphLookup(summaries);
+  const seen = new Set([id]);
+  const queue = [id];
+  for (let i = 0; i < queue.length; i++) {
+    for (const next of lookup.dependentsOf(queue[i]!)) if (!seen.has(next)) (seen.add(next), queue.push(next));
+  }
+  seen.delete(id);
+  return [...seen].map((d) => summaries.get(d)!).sort(byAge);
+}
+
+/** Claimable now: ready, unassigned, every dependency finished; most urgent first. */
+export function readyWork(summaries: Summaries, query: ReadyQuery = {}): IssueSummary[] {
+  const wanted = matches({ priority: query.priority, label: query.label });
+  const ready = [...summaries.values()]
+    .filter((s) => s.state === 'ready' && s.assignee === null && wanted(s) && blockingDependencies(s, summaries).length === 0)
+    .sort(byUrgency);
+  return query.limit === undefined ? ready : ready.slice(0, query.limit);
 }
 
 export function statusReport(summaries: Summaries): StatusReport {
@@ -52,28 +87,61 @@ export function statusReport(summaries: Summaries): StatusReport {
   return { total: summaries.size, by_state: byState, ready, blocked };
 }
 
+export function blockedCandidates(summaries: Summaries): BlockedCandidate[] {
+  const candidates: BlockedCandidate[] = [];
+  for (const issue of [...summaries.values()].sort(byAge)) {
+    const waitsFor = blockingDependencies(issue, summaries).map((id) => ({ id, state: summaries.get(id)!.state }));
+    if (issue.state === 'gated' || waitsFor.length > 0) candidates.push({ issue, waitsFor });
+  }
+  return candidates;
+}
+
+export function listSummaries(summaries: Summaries, filter: SummaryFilter = {}): IssueSummary[] {
+  return [...summaries.values()].filter(matches(filter)).sort(byAge);
+}
+
+/** The GraphLookup over a graph given whole; the reverse edges are built on first use. */
+export function graphLookup(summaries: Summaries): GraphLookup {
+  let dependents: Map<string, string[]> | undefined;
+  return {
+    summary: (id) => summaries.get(id),
+    dependentsOf: (id) => {
+      if (!dependents) {
+        dependents = new Map();
+        for (const s of summaries.values()) {
+          for (const d of new Set(s.dependencies)) {
+            const list = dependents.get(d);
+            if (list) list.push(s.id);
+            else dependents.set(d, [s.id]);
+          }
+        }
+        for (const list of dependents.values()) list.sort(compareIds);
+      }
+      return [...(dependents.get(id) ?? [])];
+    },
+  };
+}
+
+// ------------------------------------------------------- the tracker's views
+
+/** Issues that cannot proceed, with their reasons; reads the issue file of gated ones (gate results live only there). */
+export async function blockedIssues(candidates: readonly BlockedCandidate[], readIssue: (id: string) => Promise<Issue | null>): Promise<BlockedIssue[]> {
+  const blocked: BlockedIssue[] = [];
+  for (const { issue: summary, waitsFor } of candidates) {
+    const reasons = waitsFor.map((d) => `waits for ${short(d.id)} (${d.state})`);
+    if (summary.state === 'gated') {
+      // Gated issues are few, so read just those.
+      const issue = await readIssue(summary.id);
+      for (const key of issue ? pendingGates(issue) : []) reasons.push(`gate ${key} ${issue!.gates_status[key]?.status ?? 'pending'}`);
+    }
+    if (reasons.length > 0) blocked.push({ issue: summary, reasons });
+  }
+  return blocked;
+}
+
 export function dependencyGraph(summaries: Summaries): { nodes: IssueSummary[]; edges: GraphEdge[] } {
   const nodes = [...summaries.values()].sort(byAge);
   return { nodes, edges: nodes.flatMap((n) => n.dependencies.map((to) => ({ from: n.id, to }))) };
-}
-
-/** The issues that wait for `id`, directly or transitively, oldest first. */
-export function waitingFor(summaries: Summaries, id: string): IssueSummary[] {
-  const dependents = new Map<string, string[]>();
-  for (const s of summaries.values()) {
-    for (const d of s.dependencies) {
-      const list = dependents.get(d);
-      if (list) list.push(s.id);
-      else dependents.set(d, [s.id]);
-    }
-  }
-  const seen = new Set<string>([id]);
-  const queue = [id];
-  for (let i = 0; i < queue.length; i++) {
-    for (const next of dependents.get(queue[i]!) ?? []) if (!seen.has(next)) (seen.add(next), queue.push(next));
-  }
-  seen.delete(id);
-  return [...seen].map((d) => summaries.get(d)!).sort(byAge);
 }
 
 /** The issues that wait for nothing. */

@@ -88,15 +88,21 @@ export function splitLabels(entries: readonly unknown[]): unknown[] {
  * namespace. Any other pattern, or several labels, is refused: a filter that
  * can never match would silently answer "nothing".
  */
-export function labelMatcher(input: unknown): (labels: readonly string[]) => boolean {
+export function checkLabelFilter(input: unknown): string {
   const filter = checkToken('label', input);
+  if (!NAMESPACE_PATTERN.test(filter) && (filter.includes('*') || filter.includes(','))) {
+    throw invalid('label filter', input, 'filter by one label (namespace:value) or by a whole namespace (namespace:*)');
+  }
+  return filter;
+}
+
+/** The test a label filter (checkLabelFilter) stands for. */
+export function labelMatcher(input: unknown): (labels: readonly string[]) => boolean {
+  const filter = checkLabelFilter(input);
   const namespace = NAMESPACE_PATTERN.exec(filter);
   if (namespace) {
     const prefix = `${namespace[1]}:`;
     return (labels) => labels.some((label) => label.startsWith(prefix));
-  }
-  if (filter.includes('*') || filter.includes(',')) {
-    throw invalid('label filter', input, 'filter by one label (namespace:value) or by a whole namespace (namespace:*)');
   }
   return (labels) => labels.includes(filter);
 }

@@ -508,3 +508,184 @@ describe.each(factories)('Tracker over %s', (_name, makeStorage) => {
     });
   });
 });
+
+// The targeted reads (storage.ts) asked directly: an indexed backend answers them with queries of its own,
+// so each one's order, filters, limits and treatment of dangling dependencies are pinned down here.
+describe.each(factories)('targeted reads over %s', (_name, makeStorage) => {
+  let storage: Storage;
+  let t: Tracker;
+  beforeEach(() => {
+    storage = makeStorage();
+    t = new Tracker(storage);
+  });
+  const ids = (summaries: readonly { id: string }[]): string[] => summaries.map((s) => s.id);
+  const byId = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+  /** Makes `id` wait for an issue that does not exist (what a hand edit or an interrupted delete leaves). */
+  const addDanglingDependency = (id: string, ghost: string): Promise<void> =>
+    storage.issueTransaction({ write: [id] }, (tx) => {
+      const issue = tx.issue(id)!;
+      tx.put({ ...issue, dependencies: [...issue.dependencies, ghost] });
+    });
+  const GHOST = '00000000-0000-4000-8000-000000000000';
+
+  it('summaries(ids): those that exist, keyed by id; unknown ids left out', async () => {
+    const a = await t.createIssue({ title: 'a', labels: ['type:bug'] });
+    const b = await t.createIssue({ title: 'b' });
+    const found = await storage.summaries([b.id, GHOST, a.id]);
+    expect([...found.keys()].sort()).toEqual([a.id, b.id].sort());
+    expect(found.get(a.id)).toEqual({
+      id: a.id, title: 'a', state: 'ready', priority: 'normal', assignee: null, labels: ['type:bug'], dependencies: [], created_at: a.created_at, updated_at: a.updated_at,
+    });
+    expect((await storage.summaries([])).size).toBe(0);
+  });
+
+  it('summariesByPrefix: id order, at most limit, a full id matches itself only', async () => {
+    const created = [];
+    for (let i = 0; i < 5; i++) created.push(await t.createIssue({ title: `i${i}` }));
+    const sorted = ids(created).sort(byId);
+    expect(ids(await storage.summariesByPrefix('', 3))).toEqual(sorted.slice(0, 3));
+    expect(ids(await storage.summariesByPrefix('', 100))).toEqual(sorted);
+    expect(ids(await storage.summariesByPrefix(sorted[2]!, 100))).toEqual([sorted[2]]);
+    expect(ids(await storage.summariesByPrefix(sorted[2]!.slice(0, 12), 100))).toContain(sorted[2]);
+    expect(await storage.summariesByPrefix(GHOST, 100)).toEqual([]);
+    expect(await storage.summariesByPrefix('', 0)).toEqual([]);
+  });
+
+  it('dependentsOf: direct dependents of any of the ids, each once, oldest first; dangling edges count', async () => {
+    const a = await t.createIssue({ title: 'a' });
+    const b = await t.createIssue({ title: 'b' });
+    const c = await t.createIssue({ title: 'c', dependencies: [b.id, a.id] });
+    const d = await t.createIssue({ title: 'd', dependencies: [a.id] });
+    await t.createIssue({ title: 'e', dependencies: [d.id] }); // transitive: not a direct dependent of a
+    expect(ids(await storage.dependentsOf([a.id]))).toEqual([c.id, d.id]);
+    expect(ids(await storage.dependentsOf([b.id, a.id]))).toEqual([c.id, d.id]);
+    expect(await storage.dependentsOf([])).toEqual([]);
+    const e = (await storage.dependentsOf([d.id]))[0]!;
+    expect(ids(await storage.downstreamOf(a.id))).toEqual([c.id, d.id, e.id]);
+    expect(ids(await storage.downstreamOf(e.id))).toEqual([]);
+    await t.addDependency(b.id, e.id); // b (and c, which waits for b) now downstream of e
+    expect(ids(await storage.downstreamOf(e.id))).toEqual([b.id, c.id]);
+    await addDanglingDependency(b.id, GHOST);
+    expect(ids(await storage.dependentsOf([GHOST]))).toEqual([b.id]);
+  });
+
+  it('readyWork: ready, unassigned, unblocked; most urgent then oldest; priority and label filters; limit', async () => {
+    const low = await t.createIssue({ title: 'low', priority: 'low', labels: ['type:bug'] });
+    const normal1 = await t.createIssue({ title: 'n1', labels: ['type:task', 'area:x'] });
+    const critical = await t.createIssue({ title: 'crit', priority: 'critical' });
+    const normal2 = await t.createIssue({ title: 'n2', labels: ['area:x'] });
+    const high = await t.createIssue({ title: 'high', priority: 'high' });
+    const blocked = await t.createIssue({ title: 'blocked', priority: 'critical', dependencies: [low.id] });
+    const assigned = await t.createIssue({ title: 'assigned', priority: 'critical', assignee: 'agent:a' });
+    const done = await t.createIssue({ title: 'done dep' });
+    await t.updateIssue(done.id, { state: 'done' });
+    const afterDone = await t.createIssue({ title: 'waits for done', priority: 'high', dependencies: [done.id] });
+    const dangling = await t.createIssue({ title: 'dangling', priority: 'low' });
+    await addDanglingDependency(dangling.id, GHOST); // a deleted dependency never blocks
+    await t.claim(normal2.id, 'agent:b'); // in progress: not ready
+    const expected = [critical, high, afterDone, normal1, low, dangling].map((s) => s.id);
+    expect(ids(await storage.readyWork())).toEqual(expected);
+    expect(ids(await storage.readyWork({ limit: 2 }))).toEqual(expected.slice(0, 2));
+    expect(ids(await storage.readyWork({ limit: 100 }))).toEqual(expected);
+    expect(ids(await storage.readyWork({ priority: 'high' }))).toEqual([high.id, afterDone.id]);
+    expect(ids(await storage.readyWork({ label: 'type:*' }))).toEqual([normal1.id, low.id]);
+    expect(ids(await storage.readyWork({ label: 'area:x' }))).toEqual([normal1.id]);
+    expect(ids(await storage.readyWork({ label: 'type:*', priority: 'low', limit: 5 }))).toEqual([low.id]);
+    expect(ids(await storage.readyWork())).not.toContain(blocked.id);
+    expect(ids(await storage.readyWork())).not.toContain(assigned.id);
+  });
+
+  it('statusReport: counts by state, ready and blocked, dangling dependencies not blocking', async () => {
+    await t.addGateDefinition({ key: 'review', title: 'Review' });
+    const a = await t.createIssue({ title: 'a' });
+    await t.createIssue({ title: 'b', dependencies: [a.id] });
+    const g = await t.createIssue({ title: 'g', gates: ['review'] });
+    await t.updateIssue(g.id, { state: 'done' }); // gated
+    const dangling = await t.createIssue({ title: 'd' });
+    await addDanglingDependency(dangling.id, GHOST);
+    const held = await t.createIssue({ title: 'held', assignee: 'agent:a' });
+    expect(await storage.statusReport()).toEqual({
+      total: 5,
+      by_state: { backlog: 1, ready: 3, in_progress: 0, gated: 1, done: 0, rejected: 0, archived: 0 },
+      ready: 2, // a and d; held is assigned
+      blocked: 2, // b and g
+    });
+    expect(held.state).toBe('ready');
+  });
+
+  it('blockedCandidates: gated issues and unfinished ones with unfinished dependencies, oldest first, with what they wait for', async () => {
+    await t.addGateDefinition({ key: 'review', title: 'Review' });
+    const a = await t.createIssue({ title: 'a' });
+    const b = await t.createIssue({ title: 'b' });
+    const c = await t.createIssue({ title: 'c', dependencies: [b.id, a.id] });
+    const g = await t.createIssue({ title: 'g', gates: ['review'] });
+    await t.updateIssue(g.id, { state: 'done' });
+    const finished = await t.createIssue({ title: 'finished', dependencies: [a.id] });
+    await t.updateIssue(finished.id, { state: 'rejected' }); // finished itself: waits for nothing
+    const dangling = await t.createIssue({ title: 'dangling' });
+    await addDanglingDependency(dangling.id, GHOST);
+    await t.claim(a.id, 'agent:x');
+    expect(await storage.blockedCandidates()).toEqual([
+      { issue: expect.objectContaining({ id: c.id }), waitsFor: [{ id: b.id, state: 'ready' }, { id: a.id, state: 'in_progress' }] },
+      { issue: expect.objectContaining({ id: g.id, state: 'gated' }), waitsFor: [] },
+    ]);
+  });
+
+  it('listSummaries: every filter given must hold (label exact or namespace:*), oldest first', async () => {
+    const a = await t.createIssue({ title: 'a', labels: ['type:bug'], priority: 'high' });
+    const b = await t.createIssue({ title: 'b', labels: ['type:task'], assignee: 'agent:x' });
+    const c = await t.createIssue({ title: 'c', labels: ['area:y'] });
+    await t.updateIssue(c.id, { state: 'done' });
+    expect(ids(await storage.listSummaries())).toEqual([a.id, b.id, c.id]);
+    expect(ids(await storage.listSummaries({}))).toEqual([a.id, b.id, c.id]);
+    expect(ids(await storage.listSummaries({ label: 'type:*' }))).toEqual([a.id, b.id]);
+    expect(ids(await storage.listSummaries({ label: 'type:bug' }))).toEqual([a.id]);
+    expect(ids(await storage.listSummaries({ label: 'type:*', assignee: 'agent:x' }))).toEqual([b.id]);
+    expect(ids(await storage.listSummaries({ state: 'done' }))).toEqual([c.id]);
+    expect(ids(await storage.listSummaries({ state: 'ready', priority: 'high' }))).toEqual([a.id]);
+    expect(await storage.listSummaries({ state: 'archived' })).toEqual([]);
+  });
+
+  it("graphTransaction: the plan and the tx look up summaries and direct dependents (id order), dangling ones included", async () => {
+    const a = await t.createIssue({ title: 'a' });
+    const b = await t.createIssue({ title: 'b', dependencies: [a.id] });
+    const c = await t.createIssue({ title: 'c', dependencies: [a.id] });
+    await addDanglingDependency(c.id, GHOST);
+    const seen = await storage.graphTransaction(
+      (graph) => {
+        expect(graph.dependentsOf(a.id)).toEqual([b.id, c.id].sort(byId));
+        return { write: [], read: [a.id] };
+      },
+      (tx) => ({
+        a: tx.summary(a.id),
+        ghost: tx.summary(GHOST),
+        dependentsOfA: tx.dependentsOf(a.id),
+        dependentsOfGhost: tx.dependentsOf(GHOST),
+        dependentsOfC: tx.dependentsOf(c.id),
+      }),
+    );
+    expect(seen).toEqual({ a: expect.objectContaining({ id: a.id, title: 'a' }), ghost: undefined, dependentsOfA: [b.id, c.id].sort(byId), dependentsOfGhost: [c.id], dependentsOfC: [] });
+  });
+
+  it('queryReady with a limit, and claim-next past candidates lost to other claimers', async () => {
+    const first = await t.createIssue({ title: 'first', priority: 'high' });
+    const rest = [];
+    for (let i = 0; i < 25; i++) rest.push(await t.createIssue({ title: `r${i}` }));
+    expect(ids(await t.queryReady({ limit: 3 }))).toEqual([first.id, rest[0]!.id, rest[1]!.id]);
+    expect(await t.queryReady({ limit: 0 })).toEqual([]);
+    expect(await codeOf(t.queryReady({ limit: -1 }))).toBe('INVALID_ARGUMENT');
+    // Claim-next reads candidates a page (20) at a time; each may be lost to another claimer between that read
+    // and its lock. Serve it a ready list from before 23 claims, so every candidate of its first page is lost:
+    // it must read on instead of reporting nothing ready.
+    const before = await storage.readyWork();
+    for (const s of [first, ...rest.slice(0, 22)]) await t.claim(s.id, 'agent:other');
+    const raced = Object.assign(Object.create(storage) as Storage, {
+      readyWork: async (query: { limit?: number } = {}) => before.slice(0, query.limit),
+    });
+    const claimed = await new Tracker(raced).claimNext('agent:me');
+    expect(claimed.id).toBe(rest[22]!.id);
+    expect(await codeOf(new Tracker(Object.assign(Object.create(storage) as Storage, { readyWork: async () => before.slice(0, 2) })).claimNext('agent:me'))).toBe(
+      'NO_READY_ISSUE',
+    );
+  });
+});

@@ -8,8 +8,8 @@
  * locks; whatever it `put`s or `remove`s is written when it returns, and
  * nothing is written when it throws.
  */
-import type { GateDefinition, Issue, JitEvent } from './model.js';
-import type { IssueSummary, ValidationProblem } from './tracker-api.js';
+import type { GateDefinition, Issue, JitEvent, Priority, State } from './model.js';
+import type { IssueSummary, StatusReport, ValidationProblem } from './tracker-api.js';
 
 export interface IssueLocks {
   /** Issues the transaction may change (exclusive locks). */
@@ -77,13 +77,50 @@ export interface IssueTx {
   gates(): ReadonlyMap<string, GateDefinition>;
 }
 
-export interface GraphTx extends IssueTx {
+/**
+ * The dependency graph as a graph transaction sees it, frozen by the
+ * exclusive index lock: no other graph transaction (dependency change,
+ * delete) can run until this one has committed, so a cycle check against it
+ * cannot race. Synchronous point lookups, so a walk costs what it reaches,
+ * never the size of the store. An issue whose writer is still at work (a
+ * marker names it and its lock is held) counts with the edges of both its
+ * summary and its file, so no edge being written is missed.
+ */
+export interface GraphLookup {
+  /** The issue's summary; undefined when no such issue exists (deleted, or a dangling dependency's target). */
+  summary(id: string): IssueSummary | undefined;
+  /** Ids of the issues whose dependencies name `id` (directly), in id order; `id` need not exist. */
+  dependentsOf(id: string): string[];
+}
+
+export interface GraphTx extends IssueTx, GraphLookup {}
+
+/**
+ * Which summaries a list or ready query keeps; every field given must hold.
+ * Values arrive checked and normalised (Tracker parses them).
+ */
+export interface SummaryFilter {
+  state?: State;
+  priority?: Priority;
+  assignee?: string;
   /**
-   * Every issue's summary, frozen by the exclusive index lock: no other
-   * graph transaction (dependency change, delete) can run until this one
-   * has committed, so a cycle check against it cannot race.
+   * One label (`type:bug`: the issue has exactly this label) or a whole
+   * namespace (`type:*`: the issue has some label starting with `type:`).
+   * No other pattern reaches storage (checkLabelFilter refuses it).
    */
-  readonly summaries: ReadonlyMap<string, IssueSummary>;
+  label?: string;
+}
+
+/** Which ready work Storage.readyWork returns (claim-next's filter, and a page size). */
+export interface ReadyQuery extends Pick<SummaryFilter, 'priority' | 'label'> {
+  limit?: number;
+}
+
+/** An issue that waits, as readers list it (see Storage.blockedCandidates). */
+export interface BlockedCandidate {
+  issue: IssueSummary;
+  /** Its unfinished dependencies (existing, not done/rejected/archived), in the order its `dependencies` lists them. */
+  waitsFor: { id: string; state: State }[];
 }
 
 export interface StorageCheck {
@@ -97,8 +134,67 @@ export interface Storage {
   /** A short name for messages ("files at /x/.jit", "memory"). */
   readonly description: string;
 
-  /** Every issue's summary, never stale: left-overs of a crashed writer are read from the issue files. */
+  /**
+   * Every issue's summary, never stale: left-overs of a crashed writer are
+   * read from the issue files. Only for reads that are about the whole store
+   * by nature (graph export, roots, validate): everything else uses the
+   * targeted reads below, whose cost does not grow with the store.
+   */
   loadSummaries(): Promise<ReadonlyMap<string, IssueSummary>>;
+
+  // Targeted reads. Each answers exactly as the same question asked of
+  // loadSummaries() at that moment would: never stale (an issue a marker
+  // names is read from its file, added or dropped as the file says), and
+  // the cost is what is returned (plus index look-ups), not the store.
+  // Shared definitions:
+  // - finished: state done, rejected or archived (TERMINAL_STATES);
+  // - an unfinished dependency: one that names an existing issue that is
+  //   not finished. A dangling dependency (its issue deleted) never blocks;
+  // - byAge: created_at ascending, then id (code-unit order);
+  // - byUrgency: priority critical, high, normal, low, then byAge.
+
+  /** The summaries of those of `ids` that exist (unknown ids are left out, no error); keyed by id. */
+  summaries(ids: readonly string[]): Promise<Map<string, IssueSummary>>;
+  /**
+   * Summaries whose id starts with `prefix` (lower-case hex and dashes; "" matches all), in id
+   * order, at most `limit` of them (resolving a prefix needs only a few:
+   * one means unique, more means ambiguous; a full id matches only itself).
+   */
+  summariesByPrefix(prefix: string, limit: number): Promise<IssueSummary[]>;
+  /**
+   * Summaries of the issues whose dependencies name any of `ids` (directly),
+   * each once, byAge; dangling dependencies count (a deleted id still has the
+   * dependents that name it). Downstream walks call it once per level.
+   */
+  dependentsOf(ids: readonly string[]): Promise<IssueSummary[]>;
+  /**
+   * Summaries of the issues that wait for `id` directly or transitively
+   * (never `id` itself, even on a cycle), each once, byAge: one call however
+   * deep the chain (a recursive query, not one read per level).
+   */
+  downstreamOf(id: string): Promise<IssueSummary[]>;
+  /**
+   * Claimable work: state ready, no assignee, no unfinished dependency, and
+   * the query's priority and label (as in SummaryFilter) when given.
+   * byUrgency; at most `limit` (a positive integer) when given.
+   */
+  readyWork(query?: ReadyQuery): Promise<IssueSummary[]>;
+  /**
+   * Counts over every issue: total, by_state (every state present, 0 when
+   * none), ready (as readyWork counts it), blocked (gated, or with an
+   * unfinished dependency while not finished itself).
+   */
+  statusReport(): Promise<StatusReport>;
+  /**
+   * Issues that may be blocked, byAge: every gated issue, and every
+   * unfinished issue with an unfinished dependency (listed in waitsFor).
+   * Whether a gated one still has pending gates is in its file only: the
+   * tracker reads those few files.
+   */
+  blockedCandidates(): Promise<BlockedCandidate[]>;
+  /** Summaries that pass `filter` (all of them for an empty one), byAge. */
+  listSummaries(filter?: SummaryFilter): Promise<IssueSummary[]>;
+
   readIssue(id: string): Promise<Issue | null>;
   /** Every issue, from the issue files themselves (search, validate). A corrupt file throws CORRUPT_FILE unless skipped. */
   readAllIssues(options?: { skipCorrupt?: boolean }): Promise<Issue[]>;
@@ -116,9 +212,11 @@ export interface Storage {
   issueTransaction<T>(locks: IssueLocks, apply: (tx: IssueTx) => T): Promise<T>;
   /**
    * Changes the dependency graph: takes the index lock exclusively, then the
-   * issues `plan` names for the current summaries, so the plan cannot go stale.
+   * issues `plan` names from the graph as it stands under that lock (the
+   * same GraphLookup that `apply` then gets in its tx), so the plan cannot
+   * go stale.
    */
-  graphTransaction<T>(plan: (summaries: ReadonlyMap<string, IssueSummary>) => IssueLocks, apply: (tx: GraphTx) => T): Promise<T>;
+  graphTransaction<T>(plan: (graph: GraphLookup) => IssueLocks, apply: (tx: GraphTx) => T): Promise<T>;
   /**
    * Changes the gate registry under its exclusive lock. `issues()` reads every
    * issue (corrupt files skipped) while the lock is held: whatever requires a

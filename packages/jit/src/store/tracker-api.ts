@@ -244,7 +244,8 @@ export interface TrackerApi {
   trustGate(key: string): Promise<{ key: string; command: string; hash: string; changed: boolean }>;
 
   // Queries
-  queryReady(): Promise<IssueSummary[]>;
+  /** Ready work (as claimNext takes it), most urgent first; with a limit, only the first `limit` (the cost is what is returned). */
+  queryReady(options?: { limit?: number }): Promise<IssueSummary[]>;
   queryBlocked(): Promise<BlockedIssue[]>;
   status(): Promise<StatusReport>;
 

@@ -26,7 +26,7 @@ import {
   describeCycle,
   findPath,
   isTerminal,
-  labelMatcher,
+  checkLabelFilter,
   parsePriority,
   parseState,
   pendingGates,
@@ -57,12 +57,16 @@ import type {
   UpdateIssueInput,
   ValidationReport,
 } from './tracker-api.js';
-import { blockedIssues, dependencyGraph, readyWork, rootIssues, statusReport, waitingFor } from './queries.js';
+import { blockedIssues, dependencyGraph, rootIssues } from './queries.js';
 import { validateStore } from './validate.js';
 import { gateDefinition, pendingPrechecks, prechecksPending } from './gate-defs.js';
 import type { GateCheckHost } from './gate-checks.js';
 
 const short = (id: string): string => id.slice(0, 8);
+/** How many matches of an id prefix are read to resolve it: one is unique, more are ambiguous (and listed, up to this many). */
+const PREFIX_MATCHES_READ = 100;
+/** Ready work claim-next reads at a time, on top of the candidates it already lost to other claimers. */
+const CLAIM_CANDIDATES_READ = 20;
 let lastTimestamp = 0;
 /** Strictly increasing within a process, so "oldest first" is well defined even for issues made in one millisecond. */
 function now(): string {
@@ -111,8 +115,10 @@ export class Tracker implements TrackerApi {
     const assignee = input.assignee === undefined ? null : checkAssignee('assignee', input.assignee);
     const context = input.context === undefined ? {} : dropEmpty(checkContext(input.context));
     const wanted = checkList('dependencies', input.dependencies).map(normalizeIdInput);
-    const summaries = wanted.length > 0 ? await this.loadSummaries() : (await this.settle(), new Map<string, IssueSummary>());
-    const dependencies = unique(wanted.map((d) => this.resolveIn(summaries, d, 'DEPENDENCY_NOT_FOUND')));
+    await this.settle();
+    const resolved: string[] = [];
+    for (const d of wanted) resolved.push((await this.lookUp(d, 'DEPENDENCY_NOT_FOUND')).id);
+    const dependencies = unique(resolved);
     const id = newIssueId();
     const { issue: created, followUps } = await this.storage.issueTransaction({ write: [id], peek: dependencies, gates: gates.length > 0 }, (tx) => {
       for (const dep of dependencies) if (!tx.issue(dep)) throw notFound(dep, 'DEPENDENCY_NOT_FOUND');
@@ -145,7 +151,7 @@ export class Tracker implements TrackerApi {
   }
 
   async getIssue(idOrPrefix: string): Promise<Issue> {
-    const id = await this.resolve(idOrPrefix);
+    const { id } = await this.resolve(idOrPrefix);
     const issue = await this.storage.readIssue(id);
     if (!issue) throw notFound(id);
     return issue;
@@ -197,17 +203,17 @@ export class Tracker implements TrackerApi {
   }
 
   async deleteIssue(idOrPrefix: string): Promise<{ id: string; changed: true; pending?: PendingFollowUp[] }> {
-    const id = await this.resolve(idOrPrefix);
+    const { id } = await this.resolve(idOrPrefix);
     const followUps = await this.storage.graphTransaction(
-      (summaries) => ({ write: [id, ...dependentsOf(summaries, id)] }),
+      (graph) => ({ write: [id, ...graph.dependentsOf(id)] }),
       (tx) => {
         const issue = tx.issue(id);
         if (!issue) throw notFound(id);
         tx.remove(id);
         tx.event(makeEvent('issue_deleted', id, { title: issue.title }));
         // Dependents stop waiting for a deleted issue; those that waited only for it become ready.
-        const stateOf = (d: string): State | undefined => (d === id ? undefined : tx.summaries.get(d)?.state);
-        for (const dependentId of dependentsOf(tx.summaries, id)) {
+        const stateOf = (d: string): State | undefined => (d === id ? undefined : tx.summary(d)?.state);
+        for (const dependentId of tx.dependentsOf(id)) {
           const dependent = tx.issue(dependentId);
           if (!dependent) continue;
           const next = { ...dependent, dependencies: dependent.dependencies.filter((d) => d !== id), updated_at: now() };
@@ -230,17 +236,9 @@ export class Tracker implements TrackerApi {
     const state = filter.state === undefined ? undefined : parseState(filter.state);
     const priority = filter.priority === undefined ? undefined : parsePriority(filter.priority);
     const assignee = filter.assignee === undefined ? undefined : checkAssignee('assignee', filter.assignee);
-    const hasLabel = filter.label === undefined ? undefined : labelMatcher(filter.label);
-    const summaries = await this.loadSummaries();
-    return [...summaries.values()]
-      .filter(
-        (s) =>
-          (state === undefined || s.state === state) &&
-          (priority === undefined || s.priority === priority) &&
-          (assignee === undefined || s.assignee === assignee) &&
-          (hasLabel === undefined || hasLabel(s.labels)),
-      )
-      .sort(byAge);
+    const label = filter.label === undefined ? undefined : checkLabelFilter(filter.label);
+    await this.settle();
+    return this.storage.listSummaries({ state, priority, assignee, label });
   }
 
   async searchIssues(query: string): Promise<Issue[]> {
@@ -306,37 +304,52 @@ export class Tracker implements TrackerApi {
     checkInput(filter);
     const assignee = checkAssignee('assignee', who);
     const priority = filter.priority === undefined ? undefined : parsePriority(filter.priority);
-    const hasLabel = filter.label === undefined ? undefined : labelMatcher(filter.label);
-    const candidates = readyWork(await this.loadSummaries()).filter(
-      (s) => (priority === undefined || s.priority === priority) && (hasLabel === undefined || hasLabel(s.labels)),
-    );
+    const label = filter.label === undefined ? undefined : checkLabelFilter(filter.label);
+    await this.settle();
     // The index is only a hint: each candidate is re-checked under its own lock, so exactly one claimer wins it.
-    let waitingForPrechecks = 0;
-    for (const candidate of candidates) {
-      try {
-        const { before, after } = await this.changeWithDependencies(
-          candidate.id,
-          (issue, dependenciesDone, tx) => {
-            if (issue.state !== 'ready' || issue.assignee !== null || !dependenciesDone) return issue;
-            return this.claimLocked(issue, assignee, dependenciesDone, tx);
-          },
-          candidate.dependencies,
-        );
-        if (after !== before) return changeResult(after, true);
-      } catch (error) {
-        // Deleted meanwhile, or waiting for its prechecks (gate check-all runs them): the next candidate.
-        if (error instanceof JitError && error.code === 'GATES_PENDING') waitingForPrechecks++;
-        else if (!(error instanceof JitError && error.code === 'ISSUE_NOT_FOUND')) throw error;
+    // Read a page of the most urgent at a time; one lost to another claimer leaves the ready list, but every
+    // candidate tried is skipped on the next page all the same, so each read brings new ones (or none: done).
+    const tried = new Set<string>();
+    const skipped = { prechecks: 0 };
+    for (;;) {
+      const page = await this.storage.readyWork({ priority, label, limit: tried.size + CLAIM_CANDIDATES_READ });
+      const candidates = page.filter((s) => !tried.has(s.id));
+      if (candidates.length === 0) break;
+      for (const candidate of candidates) {
+        tried.add(candidate.id);
+        const claimed = await this.claimCandidate(candidate, assignee, skipped);
+        if (claimed) return claimed;
       }
     }
-    const prechecks = waitingForPrechecks > 0 ? ` (${waitingForPrechecks} ready issue${waitingForPrechecks === 1 ? ' waits' : 's wait'} for prechecks)` : '';
-    throw new JitError('NO_READY_ISSUE', 'No ready issue to claim' + (priority || hasLabel ? ' matching the filter' : '') + prechecks + '.', {
+    const waiting = skipped.prechecks;
+    const prechecks = waiting > 0 ? ` (${waiting} ready issue${waiting === 1 ? ' waits' : 's wait'} for prechecks)` : '';
+    throw new JitError('NO_READY_ISSUE', 'No ready issue to claim' + (priority || label ? ' matching the filter' : '') + prechecks + '.', {
       suggestions: [
-        ...(waitingForPrechecks > 0 ? [hint`${run(command('gate.checkAll'))} to run the prechecks, or pass them by hand (${command('gate.pass', { id: 'ID', key: 'KEY' })}).`] : []),
+        ...(waiting > 0 ? [hint`${run(command('gate.checkAll'))} to run the prechecks, or pass them by hand (${command('gate.pass', { id: 'ID', key: 'KEY' })}).`] : []),
         hint`${run(command('query.blocked'))} to see what waits on what.`,
       ],
-      ...(waitingForPrechecks > 0 ? { details: { waiting_for_prechecks: waitingForPrechecks } } : {}),
+      ...(waiting > 0 ? { details: { waiting_for_prechecks: waiting } } : {}),
     });
+  }
+
+  /** Claims a candidate of claim-next if it is still ready, unassigned and unblocked under its lock; null when it is not (or gone). */
+  /** The candidate claimed, or null: taken or deleted meanwhile, or waiting for its prechecks (counted in `skipped`; gate check-all runs them). */
+  private async claimCandidate(candidate: IssueSummary, assignee: string, skipped: { prechecks: number }): Promise<IssueChange | null> {
+    try {
+      const { before, after } = await this.changeWithDependencies(
+        candidate.id,
+        (issue, dependenciesDone, tx) => {
+          if (issue.state !== 'ready' || issue.assignee !== null || !dependenciesDone) return issue;
+          return this.claimLocked(issue, assignee, dependenciesDone, tx);
+        },
+        candidate.dependencies,
+      );
+      return after !== before ? changeResult(after, true) : null;
+    } catch (error) {
+      if (error instanceof JitError && error.code === 'GATES_PENDING') skipped.prechecks++;
+      else if (!(error instanceof JitError && error.code === 'ISSUE_NOT_FOUND')) throw error;
+      return null;
+    }
   }
 
   // ---------------------------------------------------------- dependencies
@@ -352,7 +365,7 @@ export class Tracker implements TrackerApi {
         const dependency = tx.issue(toId);
         if (!dependency) throw notFound(toId, 'DEPENDENCY_NOT_FOUND');
         if (issue.dependencies.includes(toId)) return changeResult(issue, false);
-        const path = findPath(toId, fromId, (id) => (id === fromId ? issue.dependencies : tx.summaries.get(id)?.dependencies ?? []));
+        const path = findPath(toId, fromId, (id) => (id === fromId ? issue.dependencies : (tx.summary(id)?.dependencies ?? [])));
         if (path) throw cycleError([fromId, ...path]);
         const next: Issue = { ...issue, dependencies: [...issue.dependencies, toId], updated_at: now() };
         if (!isTerminal(dependency.state)) next.state = automaticState(next, false);
@@ -375,7 +388,7 @@ export class Tracker implements TrackerApi {
         if (!issue.dependencies.includes(toId)) return changeResult(issue, false);
         const next: Issue = { ...issue, dependencies: issue.dependencies.filter((d) => d !== toId), updated_at: now() };
         // The index lock freezes every dependency edge, and states of other issues are read from it.
-        next.state = automaticState(next, unfinishedDependencies(next, (d) => tx.summaries.get(d)?.state).length === 0);
+        next.state = automaticState(next, unfinishedDependencies(next, (d) => tx.summary(d)?.state).length === 0);
         tx.put(next);
         tx.event(makeEvent('dependency_removed', fromId, { dependency: toId }));
         recordStateChange(tx, issue, next);
@@ -444,7 +457,7 @@ export class Tracker implements TrackerApi {
 
   async addGate(idOrPrefix: string, key: string): Promise<IssueChange> {
     const gateKey = checkGateKey(key);
-    const id = await this.resolve(idOrPrefix);
+    const { id } = await this.resolve(idOrPrefix);
     return this.storage.issueTransaction({ write: [id], gates: true }, (tx) => {
       const issue = tx.issue(id);
       if (!issue) throw notFound(id);
@@ -500,7 +513,7 @@ export class Tracker implements TrackerApi {
   }
 
   async runPostchecks(idOrPrefix: string, options?: GateCheckOptions): Promise<GateCheckReport> {
-    return this.gateCheckModule().checkPostchecks(this.gateHost(), await this.resolve(idOrPrefix), options);
+    return this.gateCheckModule().checkPostchecks(this.gateHost(), (await this.resolve(idOrPrefix)).id, options);
   }
 
   async gateRuns(idOrPrefix: string): Promise<GateRun[]> {
@@ -523,7 +536,7 @@ export class Tracker implements TrackerApi {
     return {
       storage: this.storage,
       jitDir,
-      resolve: (idOrPrefix) => this.resolve(idOrPrefix),
+      resolve: async (idOrPrefix) => (await this.resolve(idOrPrefix)).id,
       changeIssue: async (id, change) => {
         const { after, followUps } = await this.changeWithDependencies(id, (issue, _done, tx) => change(issue, tx.gates(), tx), undefined, true, true);
         await this.runFollowUps(followUps, true);
@@ -542,16 +555,21 @@ export class Tracker implements TrackerApi {
 
   // --------------------------------------------------------------- queries
 
-  async queryReady(): Promise<IssueSummary[]> {
-    return readyWork(await this.loadSummaries());
+  async queryReady(options: { limit?: number } = {}): Promise<IssueSummary[]> {
+    checkInput(options);
+    const limit = options.limit === undefined ? undefined : checkCount('limit', options.limit);
+    await this.settle();
+    return limit === 0 ? [] : this.storage.readyWork({ limit });
   }
 
   async queryBlocked(): Promise<BlockedIssue[]> {
-    return blockedIssues(await this.loadSummaries(), (id) => this.storage.readIssue(id));
+    await this.settle();
+    return blockedIssues(await this.storage.blockedCandidates(), (id) => this.storage.readIssue(id));
   }
 
   async status(): Promise<StatusReport> {
-    return statusReport(await this.loadSummaries());
+    await this.settle();
+    return this.storage.statusReport();
   }
 
   // ----------------------------------------------------------------- graph
@@ -561,8 +579,8 @@ export class Tracker implements TrackerApi {
   }
 
   async downstream(idOrPrefix: string): Promise<IssueSummary[]> {
-    const summaries = await this.loadSummaries();
-    return waitingFor(summaries, this.resolveIn(summaries, idOrPrefix));
+    const { id } = await this.resolve(idOrPrefix);
+    return this.storage.downstreamOf(id);
   }
 
   async roots(): Promise<IssueSummary[]> {
@@ -608,18 +626,29 @@ export class Tracker implements TrackerApi {
 
   // -------------------------------------------------------------- internal
 
-  private async resolve(idOrPrefix: string): Promise<string> {
+  /** The summary of the issue an id or unique prefix names, once settled (see settle). */
+  private async resolve(idOrPrefix: string): Promise<IssueSummary> {
     normalizeIdInput(idOrPrefix); // refuse junk before reading anything
-    return this.resolveIn(await this.loadSummaries(), idOrPrefix);
+    await this.settle();
+    return this.lookUp(idOrPrefix);
   }
 
-  private resolveIn(
-    known: ReadonlyMap<string, unknown> | ReadonlySet<string>,
-    idOrPrefix: string,
-    code: 'ISSUE_NOT_FOUND' | 'DEPENDENCY_NOT_FOUND' = 'ISSUE_NOT_FOUND',
-  ): string {
+  /** resolve without settling first (the caller has). */
+  private async lookUp(idOrPrefix: string, code: 'ISSUE_NOT_FOUND' | 'DEPENDENCY_NOT_FOUND' = 'ISSUE_NOT_FOUND'): Promise<IssueSummary> {
+    const matches = await this.storage.summariesByPrefix(normalizeIdInput(idOrPrefix), PREFIX_MATCHES_READ);
+    const id = this.resolveAmong(
+      matches.map((s) => s.id),
+      matches.length >= PREFIX_MATCHES_READ,
+      idOrPrefix,
+      code,
+    );
+    return matches.find((s) => s.id === id)!;
+  }
+
+  /** resolveId, failing with `code` when nothing matches. */
+  private resolveAmong(known: Iterable<string>, cut: boolean, idOrPrefix: string, code: 'ISSUE_NOT_FOUND' | 'DEPENDENCY_NOT_FOUND' = 'ISSUE_NOT_FOUND'): string {
     try {
-      return resolveId(idOrPrefix, known.keys());
+      return resolveId(idOrPrefix, known, cut);
     } catch (error) {
       if (error instanceof JitError && error.code === 'ISSUE_NOT_FOUND' && code !== error.code) {
         throw new JitError(code, error.message, { suggestions: error.hints, details: error.details });
@@ -634,19 +663,17 @@ export class Tracker implements TrackerApi {
    */
   private async resolvePair(from: string, to: string): Promise<[string, string]> {
     normalizeIdInput(from);
-    normalizeIdInput(to);
-    const summaries = await this.loadSummaries();
-    const fromId = this.resolveIn(summaries, from);
-    const targets = new Set([...summaries.keys(), ...(summaries.get(fromId)?.dependencies ?? [])]);
-    return [fromId, this.resolveIn(targets, to, 'DEPENDENCY_NOT_FOUND')];
+    const wanted = normalizeIdInput(to);
+    const fromIssue = await this.resolve(from);
+    const matches = await this.storage.summariesByPrefix(wanted, PREFIX_MATCHES_READ);
+    const targets = new Set([...matches.map((s) => s.id), ...fromIssue.dependencies.filter((d) => d.startsWith(wanted))]);
+    return [fromIssue.id, this.resolveAmong(targets, matches.length >= PREFIX_MATCHES_READ, to, 'DEPENDENCY_NOT_FOUND')];
   }
 
   /** Resolves the id and runs `change` on it (see changeWithDependencies). */
   private async changeIssue(idOrPrefix: string, change: (issue: Issue, dependenciesDone: boolean, tx: IssueTx) => Issue): Promise<Changed> {
-    normalizeIdInput(idOrPrefix);
-    const summaries = await this.loadSummaries();
-    const id = this.resolveIn(summaries, idOrPrefix);
-    return this.changeWithDependencies(id, change, summaries.get(id)?.dependencies);
+    const { id, dependencies } = await this.resolve(idOrPrefix);
+    return this.changeWithDependencies(id, change, dependencies);
   }
 
   /**
@@ -792,7 +819,6 @@ export class Tracker implements TrackerApi {
   private async runFollowUps(followUps: readonly FollowUp[], wait: boolean, checked?: Map<string, Issue>): Promise<PendingFollowUp[]> {
     const pending: PendingFollowUp[] = [];
     let patient = wait;
-    let summaries: ReadonlyMap<string, IssueSummary> | undefined;
     // Many leftovers can owe the same work (one issue finished and reopened
     // over and over by killed writers): do it once, forget them all.
     for (const group of groupFollowUps(followUps)) {
@@ -800,13 +826,13 @@ export class Tracker implements TrackerApi {
       let left: string[] = [];
       let stopped: unknown;
       try {
-        if (kind === 'dependents') summaries ??= await this.storage.loadSummaries();
-        const targets = kind === 'dependents' ? dependentsOf(summaries!, issueId) : [issueId];
-        for (const id of targets) {
+        // Dependencies as the index has them: a hint that saves a retry (see changeWithDependencies).
+        const targets = kind === 'dependents' ? await this.storage.dependentsOf([issueId]) : [{ id: issueId, dependencies: undefined }];
+        for (const { id, dependencies } of targets) {
           try {
             // A dependency gone by now was deleted after the change read it (see deleteIssue): drop it.
             const gone = kind === 'self' ? 'any' : [issueId];
-            const issue = await this.reconcile(id, patient, summaries?.get(id)?.dependencies, gone);
+            const issue = await this.reconcile(id, patient, dependencies, gone);
             if (issue) checked?.set(id, issue);
           } catch (error) {
             left.push(id);
@@ -920,9 +946,6 @@ function recordStateChange(tx: IssueTx, before: Issue, after: Issue): void {
   if (after.state === 'done') tx.event(makeEvent('issue_completed', after.id));
 }
 
-function dependentsOf(summaries: ReadonlyMap<string, IssueSummary>, id: string): string[] {
-  return [...summaries.values()].filter((s) => s.dependencies.includes(id)).map((s) => s.id);
-}
 
 
 

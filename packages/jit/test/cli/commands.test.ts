@@ -160,6 +160,10 @@ describe.concurrent('jit commands', () => {
     expect(blocked.count).toBe(1);
     expect(blocked.issues[0]).toMatchObject({ id: waiting.id, reasons: [expect.stringContaining(prerequisite.id.slice(0, 8))] });
     expect((await p.json(['query', 'ready'])).issues.map((issue: { id: string }) => issue.id)).toEqual([prerequisite.id]);
+    const urgent = await p.json(['issue', 'create', '-t', 'Urgent', '--priority', 'critical']);
+    expect((await p.json(['query', 'ready', '--limit', '1'])).issues.map((issue: { id: string }) => issue.id)).toEqual([urgent.id]);
+    expect((await p.json(['query', 'ready', '--limit', '5'])).count).toBe(2);
+    await p.json(['issue', 'delete', urgent.id]);
 
     await p.json(['issue', 'update', prerequisite.id, '--state', 'done']);
     expect((await p.json(['issue', 'show', waiting.id])).state).toBe('ready');

@@ -99,6 +99,8 @@ describe('jit mcp tools', () => {
     expect(all.count).toBe(2);
     expect((await ok(client, 'issue_search', { query: 'expire' })).issues.map((i: { id: string }) => i.id)).toEqual([urgent.id]);
     expect((await ok(client, 'query_ready')).count).toBe(2);
+    // The most urgent first; a limit keeps only the first.
+    expect((await ok(client, 'query_ready', { limit: 1 })).issues.map((i: { id: string }) => i.id)).toEqual([urgent.id]);
 
     // Highest priority first.
     const claimed = await ok(client, 'issue_claim_next', { assignee: 'agent:alpha' });

@@ -9,12 +9,12 @@ import { printIssueList, renderTable, shortId, stateStyle } from '../output.js';
  * its fast path), which is why this module loads commander's classes and
  * options.js only when it registers the commands.
  */
-export async function showReady(cli: Invocation): Promise<void> {
-  printIssueList(cli, await cli.tracker().queryReady(), 'Nothing is ready.');
+export async function showReady(cli: Invocation, options: { limit?: number } = {}): Promise<void> {
+  printIssueList(cli, await cli.tracker().queryReady(options), 'Nothing is ready.');
 }
 
 export function registerQueryCommands(program: Command): void {
-  const { priorityArgument, stateArgument } = require('../options.js') as typeof import('../options.js');
+  const { integerOption, priorityArgument, stateArgument } = require('../options.js') as typeof import('../options.js');
   const query = program.command('query').description('Read-only queries over all issues');
 
   query
@@ -24,7 +24,8 @@ export function registerQueryCommands(program: Command): void {
 
   query
     .command('ready')
-    .description('Work that can be claimed now: ready, unassigned, every dependency finished')
+    .description('Work that can be claimed now: ready, unassigned, every dependency finished; most urgent first')
+    .addOption(integerOption('--limit <n>', 'only the first n (the most urgent)'))
     .action(action(showReady));
 
   query
