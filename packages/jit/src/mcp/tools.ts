@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
-import { JitError, GATE_MODES, GATE_STAGES, PRIORITIES, STATES, isReservedKey, parsePriority, RESERVED_KEYS, pendingNotes, flattenBlocked, type Issue, type IssueSummary, type PendingFollowUp, type TrackerApi } from '../store/core.js';
+import { JitError, GATE_MODES, GATE_STAGES, PRIORITIES, STATES, isReservedKey, parsePriority, RESERVED_KEYS, pendingNotes, flattenBlocked, type GateCheckProgress, type Issue, type IssueSummary, type PendingFollowUp, type TrackerApi } from '../store/core.js';
 import { processLockStats } from '../store/lock-stats.js';
 import type { ToolOutput } from './tool-result.js';
 
@@ -160,6 +160,18 @@ function issueOutput(verb: string, issue: Issue & { changed?: boolean; pending_g
   };
 }
 
+/** A running check's progress as MCP progress notifications: each start and end, output at most twice a second. */
+function progressReporter(context: ToolContext): (progress: GateCheckProgress) => void {
+  let lastSent = 0;
+  let step = 0;
+  return (p) => {
+    if (!context.progress || (p.phase === 'output' && Date.now() - lastSent < 500)) return;
+    lastSent = Date.now();
+    const text = p.phase === 'finished' ? `${p.gate_key}: ${p.status}` : `${p.gate_key}: ${Math.round(p.elapsed_ms / 1000)}s${p.last_line ? ` ${p.last_line}` : ''}`;
+    context.progress(++step, text);
+  };
+}
+
 /** "1 ready issue", "3 ready issues". */
 function counted(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
@@ -199,7 +211,8 @@ export const TOOLS: readonly JitTool[] = [
     name: 'issue_update',
     title: 'Update an issue',
     description:
-      'Change an issue\'s title, description, state, priority, labels or context. Setting state "done" while gates are pending stores it as "gated" (with the rest of the update) and returns the gates in pending_gates; it becomes done when the last one passes (gate_pass). changed: false means nothing needed changing. To take or give back an issue use issue_claim / issue_release instead.',
+      'Change an issue\'s title, description, state, priority, labels or context. Setting state "done" while gates are pending stores it as "gated" (with the rest of the update) and returns the gates in pending_gates; it becomes done when the last one passes (gate_pass). ' +
+      'Its auto postchecks (gates with a checker) then run at once (progress notifications meanwhile; run_checks: false skips them) and complete it if they pass: gate_runs lists the runs. changed: false means nothing needed changing. To take or give back an issue use issue_claim / issue_release instead.',
     input: {
       id: issueId,
       title: z.string().min(1).optional().describe('New title.'),
@@ -209,9 +222,24 @@ export const TOOLS: readonly JitTool[] = [
       add_labels: z.array(label).optional().describe('Labels to add, as namespace:value.'),
       remove_labels: z.array(label).optional().describe('Labels to remove.'),
       context: context.optional(),
+      run_checks: z.boolean().optional().describe('With state "done": run the auto postchecks now (default true).'),
     },
-    run: async (tracker, { id, add_labels, remove_labels, ...changes }) =>
-      issueOutput('Updated', await tracker.updateIssue(id, { ...changes, addLabels: add_labels, removeLabels: remove_labels })),
+    run: async (tracker, { id, add_labels, remove_labels, run_checks, ...changes }, toolContext) => {
+      const updated = await tracker.updateIssue(id, { ...changes, addLabels: add_labels, removeLabels: remove_labels });
+      if (!updated.pending_gates || run_checks === false) return issueOutput('Updated', updated);
+      const report = await tracker.runPostchecks(updated.id, { onProgress: progressReporter(toolContext) });
+      if (report.runs.length === 0 && report.not_run.length === 0) return issueOutput('Updated', updated);
+      const now = await tracker.getIssue(updated.id);
+      const pending = now.state === 'gated' ? now.gates_required.filter((key) => now.gates_status[key]?.status !== 'passed') : [];
+      const { pending_gates: _before, ...rest } = updated;
+      const output = issueOutput('Updated', { ...rest, ...now, ...(pending.length > 0 ? { pending_gates: pending } : {}) });
+      const ran = report.runs.map((run) => `${run.gate_key} ${run.status}`).join(', ');
+      const untrusted = report.not_run.map((gate) => gate.gate_key).join(', ');
+      return {
+        data: { ...(output.data as object), gate_runs: report.runs, gates_not_run: report.not_run },
+        summary: `${output.summary}${ran ? ` Checks: ${ran}.` : ''}${untrusted ? ` Not run (command not trusted on this machine; a person must run \`jit gate trust KEY\` after reading it): ${untrusted}.` : ''}`,
+      };
+    },
   }),
   defineTool({
     name: 'issue_list',
@@ -333,17 +361,7 @@ export const TOOLS: readonly JitTool[] = [
       by: assignee.optional().describe('Who runs it, as kind:name.'),
     },
     run: async (tracker, args, context) => {
-      let lastSent = 0;
-      let step = 0;
-      const report = await tracker.checkGates(args.id, args.key, {
-        by: args.by,
-        onProgress: (p) => {
-          if (!context.progress || (p.phase === 'output' && Date.now() - lastSent < 500)) return;
-          lastSent = Date.now();
-          const text = p.phase === 'finished' ? `${p.gate_key}: ${p.status}` : `${p.gate_key}: ${Math.round(p.elapsed_ms / 1000)}s${p.last_line ? ` ${p.last_line}` : ''}`;
-          context.progress(++step, text);
-        },
-      });
+      const report = await tracker.checkGates(args.id, args.key, { by: args.by, onProgress: progressReporter(context) });
       const failed = report.runs.filter((run) => run.status !== 'passed');
       const summary =
         report.runs.length === 0

@@ -54,6 +54,17 @@ describe('gate checks over MCP', () => {
     expect((await ok(client, 'gate_runs', { id: issue.id })).runs[0]).toMatchObject({ status: 'passed', gate_key: 'slow' });
   });
 
+  it('issue_update to done runs the auto postchecks and completes the issue; run_checks: false leaves it gated', async () => {
+    const { client } = session;
+    await ok(client, 'registry_add', { key: 'unit', title: 'Unit tests', checker: { command: js('process.exit(0)') } });
+    const skipped = await ok(client, 'issue_create', { title: 'Skipped', gates: ['unit'] });
+    expect(await ok(client, 'issue_update', { id: skipped.id, state: 'done', run_checks: false })).toMatchObject({ state: 'gated', pending_gates: ['unit'] });
+    const checked = await ok(client, 'issue_create', { title: 'Checked on done', gates: ['unit'] });
+    const done = await ok(client, 'issue_update', { id: checked.id, state: 'done' });
+    expect(done).toMatchObject({ state: 'done', gate_runs: [{ gate_key: 'unit', status: 'passed' }] });
+    expect(done.pending_gates).toBeUndefined();
+  });
+
   it('a command changed in gates.json is GATE_UNTRUSTED (an isError result naming the command); no tool trusts it', async () => {
     const { client } = session;
     await ok(client, 'registry_add', { key: 'lint', title: 'Lint', checker: { command: js('process.exit(0)') } });
