@@ -37,3 +37,18 @@ describe('publishedManifest', () => {
     expect(() => publishedManifest(elsewhere, trackerDir, [toolkit])).toThrow(/dependencies.jit-lock is "file:..\/other"/);
   });
 });
+
+describe("jit-lock's tarball", () => {
+  it('holds what an install runs and builds, and no tests, source maps or build leftovers', () => {
+    const root = path.resolve(import.meta.dirname, '..');
+    const { execFileSync } = createRequire(import.meta.url)('node:child_process');
+    const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+    const [packed] = JSON.parse(execFileSync(npm, ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8', shell: process.platform === 'win32' }));
+    const files = packed.files.map((f) => f.path);
+    const allowed = /^(README\.md|LICENSE|package\.json|binding\.gyp|bin\/jit-lock\.js|docs\/lock-api\.md|dist\/[\w-]+\.(js|d\.ts)|native\/[\w-]+\.(cc|h|txt)|native\/package\.json|prebuilds\/.+\.node)$/;
+    expect(files.filter((file) => !allowed.test(file))).toEqual([]);
+    expect(files).toContain('dist/index.js');
+    expect(files).toContain('dist/index.d.ts');
+    expect(files.filter((file) => /test/.test(file))).toEqual([]);
+  });
+});

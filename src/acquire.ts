@@ -122,7 +122,8 @@ function primeHandOff(onWaitEnd?: (error: Error | null, acquired: boolean) => vo
 
 /**
  * Takes the lock, waiting on a native thread while the event loop runs on.
- * Rejects with `onTimeout()` after timeoutMs or LockAbortedError on abort; a
+ * Rejects with `onTimeout()` after timeoutMs or LockAbortedError on abort
+ * (waited: since `startedAt`, a performance.now() reading); a
  * rejected attempt's handle is closed, so no lock outlives its promise.
  * While it waits the attempt is registered as pending in this realm, so a
  * blocking acquisition of the same file refuses at once (ELOCKHELD).
@@ -133,10 +134,12 @@ export function acquireAsync(
   signal: AbortSignal | undefined,
   onTimeout: () => Error,
   api: LockApi,
+  startedAt: number,
 ): Promise<void> {
   const { path } = attempt;
   const exclusive = attempt.mode === 'exclusive';
-  if (signal?.aborted) return Promise.reject(new LockAbortedError(path, signal.reason));
+  const aborted = (): Error => new LockAbortedError(path, signal?.reason, attempt.mode, performance.now() - startedAt);
+  if (signal?.aborted) return Promise.reject(aborted());
   if (attempt.tryLock(exclusive)) return Promise.resolve();
   attempt.waitStartedAt = performance.now();
   if (timeoutMs === 0) return Promise.reject(onTimeout());
@@ -153,7 +156,7 @@ export function acquireAsync(
       attempt.close(); // ends the native wait; a lock it got meanwhile is released
       reject(error);
     };
-    const onAbort = (): void => fail(new LockAbortedError(path, signal?.reason));
+    const onAbort = (): void => fail(aborted());
     const onWaitEnd = (error: Error | null, acquired: boolean): void => {
       if (error) {
         fail(error);

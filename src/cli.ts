@@ -6,8 +6,10 @@
 //
 // Plain Node on purpose (no argument library): the toolkit stays lean.
 // Exit codes: see EXIT and the help text.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
+import path from 'node:path';
 import { HeldFileLock } from './acquire.js';
 import { lock, tryLock } from './lock.js';
 import type { FileLock, LockMode } from './types.js';
@@ -56,6 +58,8 @@ Options:
   -c, --command STRING      run STRING with the system shell (sh -c; cmd.exe on Windows)
   -h, --help                this text
   -V, --version             the version
+Short options group and take values attached, as in flock(1): -sn, -w5.
+FILE must be a file, not a folder (Windows cannot lock folders).
 
 Exit status:
   the command's own, or 128+n if a signal n ended it
@@ -80,8 +84,31 @@ interface Invocation {
   shell: boolean;
 }
 
+/** The short options that take a value. */
+const SHORT_WITH_VALUE = ['-w', '-E', '-c'];
+
+/**
+ * Splits an option word as getopt does (flock(1) takes these forms): `-sn`
+ * is `-s -n`, `-w5` is `-w 5`, `--timeout=5` is `--timeout 5`. Returns the
+ * option's name and its attached value; grouped flags after the first are
+ * put back into `argv` as a word of their own.
+ */
+function splitOption(argv: string[], i: number): [name: string, inline: string | undefined] {
+  const arg = argv[i]!;
+  if (arg.startsWith('--')) {
+    const equals = arg.indexOf('=');
+    return equals === -1 ? [arg, undefined] : [arg.slice(0, equals), arg.slice(equals + 1)];
+  }
+  if (arg.length <= 2) return [arg, undefined];
+  const name = arg.slice(0, 2);
+  if (SHORT_WITH_VALUE.includes(name)) return [name, arg.slice(2)];
+  argv.splice(i + 1, 0, `-${arg.slice(2)}`);
+  return [name, undefined];
+}
+
 /** Parses the arguments; undefined for --help and --version (already printed). */
-export function parseArguments(argv: readonly string[], print: (text: string) => void): Invocation | undefined {
+export function parseArguments(words: readonly string[], print: (text: string) => void): Invocation | undefined {
+  const argv = [...words]; // splitOption unbundles grouped flags in place
   let mode: LockMode = 'exclusive';
   let timeoutSeconds = Infinity;
   let conflictExitCode: number | undefined;
@@ -95,7 +122,7 @@ export function parseArguments(argv: readonly string[], print: (text: string) =>
   for (; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--' || !arg.startsWith('-') || arg === '-') break;
-    const [name, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const [name, inline] = splitOption(argv, i);
     switch (name) {
       case '-s':
       case '--shared':
@@ -146,16 +173,17 @@ export function parseArguments(argv: readonly string[], print: (text: string) =>
         print(`jit-lock ${(require('../package.json') as { version: string }).version}\n`);
         return undefined;
       default:
-        throw new UsageError(`unknown option ${arg}`);
+        throw new UsageError(`unknown option ${name}`);
     }
   }
-  if (i >= argv.length || argv[i] === '--') throw new UsageError('missing FILE: the file to lock');
+  if (argv[i] === '--') i++; // the end of the options: FILE follows, even one that starts with '-'
+  if (i >= argv.length) throw new UsageError('missing FILE: the file to lock');
   const file = argv[i++]!;
   // -c may also follow FILE, as in `flock FILE -c 'command'`.
-  if (shellCommand === undefined && (argv[i] === '-c' || argv[i] === '--command')) {
-    if (i + 1 >= argv.length) throw new UsageError(`${argv[i]} needs a value`);
-    shellCommand = argv[i + 1]!;
-    i += 2;
+  if (shellCommand === undefined && i < argv.length && /^(-c|--command(=|$))/.test(argv[i]!)) {
+    const [name, inline] = splitOption(argv, i);
+    shellCommand = value(name, inline);
+    i++;
   }
   if (argv[i] === '--') i++;
   if (shellCommand !== undefined) {
@@ -173,6 +201,74 @@ function signalExit(signal: NodeJS.Signals): number {
   return EXIT.signalBase + (osConstants.signals[signal] ?? 0);
 }
 
+/**
+ * Whether `signal` reached the command without us. A terminal sends Ctrl-C's
+ * SIGINT and a hang-up's SIGHUP to its whole foreground process group, the
+ * command included (Windows: to every process on the console), so forwarding
+ * it would deliver it twice, and a second SIGINT makes many tools (terraform,
+ * docker compose, npm) stop at once without cleaning up. On Windows,
+ * forwarding would even be TerminateProcess (libuv's kill for SIGINT).
+ */
+function reachedCommandToo(signal: NodeJS.Signals): boolean {
+  if (signal !== 'SIGINT' && signal !== 'SIGHUP') return false;
+  if (process.platform === 'win32') return true;
+  return inForegroundOfTerminal();
+}
+
+/** True when jit-lock (and so its command) is in its terminal's foreground process group. */
+function inForegroundOfTerminal(): boolean {
+  try {
+    if (process.platform === 'linux') {
+      // /proc/self/stat: after "(comm)": state ppid pgrp session tty_nr tpgid
+      const stat = readFileSync('/proc/self/stat', 'utf8');
+      const [, , pgrp, , ttyNr, tpgid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return ttyNr !== '0' && pgrp === tpgid;
+    }
+    const ps = spawnSync('ps', ['-o', 'pgid=,tpgid=', '-p', String(process.pid)], { encoding: 'utf8' });
+    const [pgrp, tpgid] = ps.stdout.trim().split(/\s+/);
+    return ps.status === 0 && pgrp !== undefined && pgrp === tpgid;
+  } catch {
+    return false; // cannot tell: forward (a lost signal is worse than a doubled one)
+  }
+}
+
+/**
+ * jit-lock's handling of SIGINT, SIGTERM and SIGHUP from the moment it may
+ * take the lock until it has released it, with no gap: a signal while it
+ * waits ends the wait; one after the grant but before the command started
+ * means the command never runs; then they are forwarded. (Listeners removed
+ * and added again between the steps would leave the default action in
+ * between: killed there, jit-lock would leave its command running with the
+ * lock and unsignalled.)
+ */
+class SignalRelay {
+  /** The first signal that arrived before the command started. */
+  received: NodeJS.Signals | undefined;
+  readonly waitAborted = new AbortController();
+  #command: ChildProcess | undefined;
+
+  #onSignal = (signal: NodeJS.Signals): void => {
+    if (this.#command === undefined) {
+      this.received ??= signal;
+      this.waitAborted.abort();
+    } else if (!reachedCommandToo(signal)) {
+      this.#command.kill(signal);
+    }
+  };
+
+  constructor() {
+    for (const signal of FORWARDED) process.on(signal, this.#onSignal);
+  }
+
+  forwardTo(command: ChildProcess): void {
+    this.#command = command;
+  }
+
+  stop(): void {
+    for (const signal of FORWARDED) process.off(signal, this.#onSignal);
+  }
+}
+
 /** The exit code for a lock file that cannot be opened or locked, as flock(1) chooses it. */
 function lockErrorExit(code: unknown): number {
   if (code === 'ENOMEM' || code === 'EMFILE' || code === 'ENFILE') return EXIT.osError;
@@ -181,16 +277,9 @@ function lockErrorExit(code: unknown): number {
 }
 
 /** Takes the lock, or says why not and returns the exit code. */
-async function acquire(invocation: Invocation, warn: (text: string) => void): Promise<FileLock | number> {
+async function acquire(invocation: Invocation, signals: SignalRelay, warn: (text: string) => void): Promise<FileLock | number> {
   const { file, mode, timeoutSeconds } = invocation;
   const conflict = (fallback: number): number => invocation.conflictExitCode ?? fallback;
-  const interrupted = new AbortController();
-  let signalled: NodeJS.Signals | undefined;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    signalled = signal;
-    interrupted.abort();
-  };
-  for (const signal of FORWARDED) process.on(signal, onSignal);
   try {
     if (timeoutSeconds === 0) {
       const held = tryLock(file, { mode, followSymlinks: true });
@@ -198,23 +287,23 @@ async function acquire(invocation: Invocation, warn: (text: string) => void): Pr
       warn(`jit-lock: ${file} is locked by another process (busy)\n`);
       return conflict(EXIT.busy);
     }
-    return await lock(file, { mode, followSymlinks: true, timeoutMs: timeoutSeconds * 1000, signal: interrupted.signal });
+    return await lock(file, { mode, followSymlinks: true, timeoutMs: timeoutSeconds * 1000, signal: signals.waitAborted.signal });
   } catch (error) {
     const code = (error as { code?: unknown }).code;
-    if (code === 'ABORT_ERR' && signalled) return signalExit(signalled);
+    if (code === 'ABORT_ERR' && signals.received) return signalExit(signals.received);
     if (code === 'ELOCKTIMEOUT') {
       warn(`jit-lock: timed out after ${timeoutSeconds} s waiting for the lock on ${file}: another process holds it\n`);
       return conflict(EXIT.timedOut);
     }
-    warn(`jit-lock: cannot lock ${file}: ${(error as Error).message}\n`);
+    // flock(1) locks a folder too; LockFileEx cannot, so jit-lock takes only files everywhere.
+    const advice = code === 'EISDIR' ? ` (jit-lock locks files only: lock a file such as ${path.join(file, '.lock')} instead)` : '';
+    warn(`jit-lock: cannot lock ${file}: ${(error as Error).message}${advice}\n`);
     return lockErrorExit(code);
-  } finally {
-    for (const signal of FORWARDED) process.off(signal, onSignal);
   }
 }
 
 /** Runs the command to its end with the lock held; resolves to jit-lock's exit code. */
-function runCommand(invocation: Invocation, held: FileLock, warn: (text: string) => void): Promise<number> {
+function runCommand(invocation: Invocation, held: FileLock, signals: SignalRelay, warn: (text: string) => void): Promise<number> {
   // POSIX: the command gets the lock's descriptor as its fd 3, as flock(1)
   // passes its own: should jit-lock itself be killed (SIGKILL: nothing can
   // forward that), the command still holds the lock until it ends.
@@ -229,10 +318,7 @@ function runCommand(invocation: Invocation, held: FileLock, warn: (text: string)
     warn(`jit-lock: cannot run ${invocation.command}: ${(error as Error).message}\n`);
     return Promise.resolve(EXIT.cannotRun);
   }
-  const forward = (signal: NodeJS.Signals): void => {
-    child.kill(signal);
-  };
-  for (const signal of FORWARDED) process.on(signal, forward);
+  signals.forwardTo(child);
   return new Promise<number>((resolve) => {
     let failedToStart = false;
     child.once('error', (error: NodeJS.ErrnoException) => {
@@ -246,8 +332,6 @@ function runCommand(invocation: Invocation, held: FileLock, warn: (text: string)
       if (failedToStart || child.pid === undefined) return; // the 'error' listener answers
       resolve(code ?? (signal ? signalExit(signal) : EXIT.osError));
     });
-  }).finally(() => {
-    for (const signal of FORWARDED) process.off(signal, forward);
   });
 }
 
@@ -268,11 +352,18 @@ export async function main(
     return EXIT.usage;
   }
   if (invocation === undefined) return 0;
-  const held = await acquire(invocation, io.err);
-  if (typeof held === 'number') return held;
+  const signals = new SignalRelay();
   try {
-    return await runCommand(invocation, held, io.err);
+    const held = await acquire(invocation, signals, io.err);
+    if (typeof held === 'number') return held;
+    try {
+      // Signalled between the grant and now (a --nonblock tryLock cannot be aborted): the command never runs.
+      if (signals.received) return signalExit(signals.received);
+      return await runCommand(invocation, held, signals, io.err);
+    } finally {
+      held.release();
+    }
   } finally {
-    held.release();
+    signals.stop();
   }
 }

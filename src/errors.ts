@@ -98,9 +98,14 @@ export class LockReentryError extends LockError {
 /** The AbortSignal fired before the lock was acquired; `cause` is signal.reason. */
 export class LockAbortedError extends LockError {
   override name = 'AbortError';
+  readonly mode: LockMode;
+  /** Milliseconds this call waited before the abort, rounded (lockAll: since the call began). */
+  readonly waitedMs: number;
 
-  constructor(path: string, reason: unknown) {
+  constructor(path: string, reason: unknown, mode: LockMode = 'exclusive', waitedMs = 0) {
     super('ABORT_ERR', `Lock request for ${path} was aborted`, { path, cause: reason });
+    this.mode = mode;
+    this.waitedMs = Math.round(waitedMs);
   }
 }
 

@@ -133,7 +133,7 @@ export async function lockAll(
       current = attempt;
       const remaining = Math.max(0, deadline - performance.now());
       const onTimeout = (): Error => new LockTimeoutError(attempt.path, attempt.mode, timeoutMs, performance.now() - started);
-      await acquireAsync(attempt, remaining, signal, onTimeout, 'lockAll');
+      await acquireAsync(attempt, remaining, signal, onTimeout, 'lockAll', started);
       taken.push(new HeldFileLock(attempt, 'lockAll'));
     }
   } catch (error) {

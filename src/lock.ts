@@ -64,7 +64,7 @@ export async function lock(path: string, options?: LockOptions): Promise<FileLoc
     attempt = openForBlocking(checked);
     const started = performance.now();
     const onTimeout = (): Error => new LockTimeoutError(checked.path, checked.mode, timeoutMs, performance.now() - started);
-    await acquireAsync(attempt, timeoutMs, signal, onTimeout, 'lock');
+    await acquireAsync(attempt, timeoutMs, signal, onTimeout, 'lock', started);
   } catch (error) {
     throw failed('lock', checked, attempt, error);
   }

@@ -26,8 +26,9 @@ interface Run {
   saw(text: string): Promise<void>;
 }
 
-function start(args: string[]): Run {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** `detached`: a session of its own, away from any terminal the tests run in (which would get SIGINT and SIGHUP itself). */
+function start(args: string[], options: { detached?: boolean } = {}): Run {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false });
   let out = '';
   const waiting: Array<() => void> = [];
   const onData = (chunk: Buffer): void => {
@@ -56,8 +57,8 @@ function start(args: string[]): Run {
   };
 }
 
-function run(args: string[]): { status: number | null; output: string } {
-  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
+function run(args: string[], cwd?: string): { status: number | null; output: string } {
+  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000, cwd });
   return { status: result.status, output: result.stdout + result.stderr };
 }
 
@@ -98,7 +99,7 @@ describe('jit-lock FILE -- COMMAND', () => {
       const lockPath = file(`forward-${signal}.lock`);
       const script = `process.on('${signal}', () => { console.log('got ${signal}'); process.exit(42); });
         console.log('running'); setInterval(() => {}, 1000);`;
-      const wrapper = start([lockPath, '--', ...nodeCommand(script)]);
+      const wrapper = start([lockPath, '--', ...nodeCommand(script)], { detached: true });
       await wrapper.saw('running');
       expect(lockedElsewhere(lockPath)).toBe(true);
       wrapper.process.kill(signal);
@@ -141,6 +142,20 @@ describe('jit-lock FILE -- COMMAND', () => {
     expect(lockedElsewhere(lockPath)).toBe(false);
   });
 
+  it.runIf(process.platform === 'linux')('the lock is released when the command ends, even while a process it left in the background keeps fd 3', () => {
+    // flock(1) would leave the lock with that process until it ends (its -o avoids it); jit-lock unlocks explicitly.
+    const lockPath = file('background.lock');
+    const pidFile = file('background.pid');
+    expect(run([lockPath, '-c', `sleep 60 >/dev/null 2>&1 & echo $! > '${pidFile}'`]).status).toBe(0);
+    const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+    try {
+      expect(fs.readlinkSync(`/proc/${pid}/fd/3`)).toBe(lockPath); // it does keep the descriptor
+      expect(lockedElsewhere(lockPath)).toBe(false);
+    } finally {
+      process.kill(pid, 'SIGKILL');
+    }
+  });
+
   it('shared locks run side by side and keep an exclusive one out', async () => {
     const lockPath = file('shared.lock');
     const hold = "console.log('holding'); setTimeout(() => {}, 60000);";
@@ -154,6 +169,72 @@ describe('jit-lock FILE -- COMMAND', () => {
     } finally {
       first.process.kill('SIGKILL');
       second.process.kill('SIGKILL');
+    }
+  });
+  it.runIf(process.platform === 'linux' && spawnSync('script', ['--version']).status === 0)(
+    'Ctrl-C in a terminal reaches the command once, as with flock(1) (the terminal signals the whole foreground group)',
+    async () => {
+      // A second SIGINT makes many tools (terraform, docker compose, npm) stop at once without cleaning up.
+      const lockPath = file('terminal.lock');
+      const script = `let n = 0; process.on('SIGINT', () => { n++; process.stdout.write('got SIGINT ' + n + '\\n');
+        setTimeout(() => process.exit(10 + n), 1000); }); process.stdout.write('ready\\n'); setInterval(() => {}, 1000);`;
+      const command = [process.execPath, BIN, lockPath, '--', ...nodeCommand(script)].map((word) => `'${word.replace(/'/g, "'\\''")}'`).join(' ');
+      // Two SIGINTs that arrive together count as one (signals do not queue), so a few rounds.
+      for (let round = 0; round < 3; round++) {
+        // script(1) runs it on a pseudo-terminal of its own; ^C written to it is the terminal's interrupt.
+        const terminal = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+        let out = '';
+        terminal.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+        const exited = new Promise<number | null>((resolve) => terminal.once('exit', (code) => resolve(code)));
+        for (let i = 0; i < 2400 && !out.includes('ready'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+        terminal.stdin.write('\x03');
+        expect({ round, status: await exited, out }).toEqual({ round, status: 11, out: expect.stringContaining('got SIGINT 1') });
+        expect(lockedElsewhere(lockPath)).toBe(false);
+      }
+    },
+  );
+
+  it.runIf(posix)('a signal at the moment the lock is granted never leaves the command running unsignalled with the lock', async () => {
+    const lockPath = file('granted.lock');
+    const pidFile = file('command.pid');
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const command = nodeCommand(`require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid));
+      process.on('SIGTERM', () => process.exit(3)); setInterval(() => {}, 1000);`);
+    for (let round = 0; round < 12; round++) {
+      fs.rmSync(pidFile, { force: true });
+      const held = tryLock(lockPath)!;
+      const waiter = start(['--timeout', '120', lockPath, '--', ...command]);
+      const blocked = new RegExp(`-> .*:${fs.statSync(lockPath).ino} `);
+      if (process.platform === 'linux') {
+        for (let i = 0; i < 400 && !blocked.test(fs.readFileSync('/proc/locks', 'utf8')); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+      } else {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      // Release, then signal without pause through the hand-off and the command's start.
+      held.release();
+      const end = performance.now() + 40;
+      while (performance.now() < end && waiter.process.exitCode === null && waiter.process.signalCode === null) {
+        try {
+          process.kill(waiter.process.pid!, 'SIGTERM');
+        } catch {
+          break; // gone
+        }
+      }
+      await waiter.exited;
+      const pid = fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, 'utf8')) : undefined;
+      for (let i = 0; i < 100 && pid !== undefined && alive(pid); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      const orphan = pid !== undefined && alive(pid);
+      if (orphan) process.kill(pid, 'SIGKILL');
+      expect({ round, orphan }).toEqual({ round, orphan: false }); // it ran and got the signal, or never ran
+      for (let i = 0; i < 100 && lockedElsewhere(lockPath); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(lockedElsewhere(lockPath)).toBe(false);
     }
   });
 });
@@ -245,10 +326,37 @@ describe('jit-lock errors', () => {
     expect(run(['--version']).output).toMatch(/^jit-lock \d+\.\d+\.\d+/);
   });
 
+  it("takes flock(1)'s short forms: grouped flags (-sn) and attached values (-w5, -E1)", async () => {
+    const lockPath = file('short-forms.lock');
+    expect(run(['-sn', lockPath, '--', ...nodeCommand('process.exit(3)')]).status).toBe(3);
+    const holder = await children.start();
+    await holder.must({ op: 'lockSync', path: lockPath });
+    expect(run(['-nE1', lockPath, '--', ...nodeCommand('0')]).status).toBe(1);
+    expect(run(['-w0.1', '-E', '9', lockPath, '--', ...nodeCommand('0')]).status).toBe(9);
+    expect(run(['-xw0.1', lockPath, '--', ...nodeCommand('0')]).status).toBe(EXIT.timedOut);
+    expect(run(['-sq', lockPath, '--', ...nodeCommand('0')])).toMatchObject({ status: EXIT.usage, output: expect.stringContaining('unknown option -q') });
+    await holder.must({ op: 'release', path: lockPath });
+    expect(run([lockPath, '-cexit 4']).status).toBe(4);
+  });
+
+  it("a FILE that starts with '-' follows '--', as in flock(1)", () => {
+    const dashed = path.join(sandbox.dir, '-dashed.lock');
+    expect(run(['--', '-dashed.lock', ...nodeCommand('process.exit(5)')], sandbox.dir).status).toBe(5);
+    expect(run(['-n', '--', '-dashed.lock', '--', ...nodeCommand('process.exit(6)')], sandbox.dir).status).toBe(6);
+    expect(fs.existsSync(dashed)).toBe(true);
+    expect(run(['--'])).toMatchObject({ status: EXIT.usage, output: expect.stringContaining('missing FILE') });
+  });
+
   it('a command that does not exist: 127; a lock file that cannot be opened: 66', () => {
     expect(run([file('missing-command.lock'), '--', 'jit-lock-no-such-command'])).toMatchObject({ status: EXIT.notFound, output: expect.stringContaining('command not found') });
     const unopenable = run([file('no-such-dir/x.lock'), '--', ...nodeCommand('0')]);
     expect(unopenable.status).toBe(EXIT.noInput);
     expect(unopenable.output).toMatch(/cannot lock .*ENOENT/);
+    const folder = file('a-folder');
+    fs.mkdirSync(folder);
+    expect(run([folder, '--', ...nodeCommand('0')])).toEqual({
+      status: EXIT.noInput,
+      output: expect.stringContaining(`locks files only: lock a file such as ${path.join(folder, '.lock')} instead`),
+    });
   });
 });

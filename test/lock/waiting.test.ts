@@ -175,8 +175,13 @@ describe('abort', () => {
     const error = await lock(lockPath, { signal: controller.signal, timeoutMs: 10_000 }).catch((e: unknown) => e);
     expect(performance.now() - started).toBeLessThan(5000);
     expect(error).toBeInstanceOf(LockAbortedError);
-    expect(error).toMatchObject({ code: 'ABORT_ERR', name: 'AbortError', path: lockPath });
+    expect(error).toMatchObject({ code: 'ABORT_ERR', name: 'AbortError', path: lockPath, mode: 'exclusive' });
+    // Like a timeout, it says how long the call waited.
+    expect((error as LockAbortedError).waitedMs).toBeGreaterThanOrEqual(90);
+    expect((error as LockAbortedError).waitedMs).toBeLessThanOrEqual(Math.ceil(performance.now() - started));
     expect((error as Error).cause).toBe(reason);
+    const early = await lock(lockPath, { mode: 'shared', signal: AbortSignal.abort() }).catch((e: unknown) => e);
+    expect(early).toMatchObject({ code: 'ABORT_ERR', path: lockPath, mode: 'shared', waitedMs: 0 });
     await child.must({ op: 'release', path: lockPath });
     const other = await children.start();
     expect(await other.must({ op: 'tryLock', path: lockPath })).toMatchObject({ held: true });

@@ -51,7 +51,7 @@ check_contents() {
 check_contents "$lock_tarball" package/dist/index.js package/dist/index.d.ts package/binding.gyp package/native/binding.cc \
   package/bin/jit-lock.js package/dist/cli.js \
   "package/prebuilds/$platform/" -- '^package/src/' '^package/test/' '^package/build/' '^package/node_modules/' \
-  '^package/packages/' '^package/scripts/' '^package/bench/' 'tsbuildinfo$'
+  '^package/packages/' '^package/scripts/' '^package/bench/' 'tsbuildinfo$' '\.map$'
 check_contents "$tracker_tarball" package/bin/jit.js package/dist/cli/main.js package/dist/store/index.js \
   package/dist/lock/index.js package/dist/lock/index.d.ts -- '^package/src/' '^package/test/' '^package/bench/' \
   '^package/prebuilds/' '^package/native/' '^package/node_modules/' 'tsbuildinfo$'
@@ -127,6 +127,28 @@ in_app lock-app node --input-type=module -e '
   (await lockAll([{ path: "a.lock" }, { path: "b.lock", mode: "shared" }])).release();
   console.log("[package] import from \"jit-lock\": ok");
 '
+
+# Its types, as an ESM and a CommonJS TypeScript consumer compile them (its .d.ts checked too: no skipLibCheck).
+cat >"$work/lock-app/consumer.mts" <<'TS'
+import { lock, tryLock, LOCK_CHANNELS, LockTimeoutError, type FileLock, type LockAcquireMessage } from 'jit-lock';
+const held: FileLock | null = tryLock('app.lock', { mode: 'shared' });
+held?.release();
+const later: Promise<FileLock> = lock('app.lock', { timeoutMs: 10, signal: AbortSignal.timeout(100) });
+void later.then((taken) => taken.release());
+const waited = (message: LockAcquireMessage): number => message.waitedMs;
+// @ts-expect-error a misspelt option does not compile
+void tryLock('app.lock', { mod: 'shared' });
+export { waited, LockTimeoutError, LOCK_CHANNELS };
+TS
+cat >"$work/lock-app/consumer.cts" <<'TS'
+import jitLock = require('jit-lock');
+const held: jitLock.FileLock | null = jitLock.tryLock('app.lock');
+held?.release();
+export = jitLock.DEFAULT_TIMEOUT_MS;
+TS
+in_app lock-app node "$ROOT/node_modules/typescript/bin/tsc" --noEmit --strict --module nodenext --moduleResolution nodenext \
+  --types node --typeRoots "$ROOT/node_modules/@types" consumer.mts consumer.cts || fail "jit-lock's types do not compile in a TypeScript consumer"
+step "TypeScript consumers (ESM and CommonJS, strict, no skipLibCheck): ok"
 
 # --- 2. jit-tracker (with the jit-lock tarball standing in for the registry's) ---
 new_app tracker-app

@@ -4,6 +4,8 @@
 // of events through jit would only time the fill); the timed runs are real
 // `node bin/jit.js --json` processes, each with its peak resident memory
 // (bench/max-rss.js). Sizes: BENCH_EVENTS=1000000,5000000 (the default).
+// BENCH_BASELINE=/other/checkout/packages/jit/bin/jit.js times that build on
+// the same logs too, a row of its own under each of this build's.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const { randomUUID } = require('node:crypto');
@@ -13,6 +15,7 @@ const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
 const jitBin = path.join(root, 'bin', 'jit.js');
+const baselineBin = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : null;
 const { initJit } = require(path.join(root, 'dist', 'store', 'index.js'));
 const SIZES = (process.env.BENCH_EVENTS || '1000000,5000000').split(',').map(Number);
 const BLOCK = 50_000;
@@ -42,10 +45,10 @@ function writeLog(file, count) {
 }
 
 /** One `jit --json` run: wall time (ms) and peak RSS (MiB). */
-function measure(cwd, args) {
+function measure(cwd, args, bin = jitBin) {
   const rssFile = path.join(scratch, `rss-${randomUUID()}`);
   const started = process.hrtime.bigint();
-  const result = spawnSync(process.execPath, ['-r', path.join(__dirname, 'max-rss.js'), jitBin, '--json', ...args], {
+  const result = spawnSync(process.execPath, ['-r', path.join(__dirname, 'max-rss.js'), bin, '--json', ...args], {
     cwd,
     env: { ...process.env, JIT_MAX_RSS_FILE: rssFile },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -58,8 +61,8 @@ function measure(cwd, args) {
 }
 
 /** The median of `runs` runs (time), with the largest peak RSS seen. */
-function measureRuns(cwd, args, runs) {
-  const results = Array.from({ length: runs }, () => measure(cwd, args)).sort((a, b) => a.ms - b.ms);
+function measureRuns(cwd, args, runs, bin) {
+  const results = Array.from({ length: runs }, () => measure(cwd, args, bin)).sort((a, b) => a.ms - b.ms);
   return { ms: results[Math.floor(runs / 2)].ms, rssMiB: Math.max(...results.map((r) => r.rssMiB)) };
 }
 
@@ -68,8 +71,8 @@ const cell = ({ ms, rssMiB }) => `${ms < 10_000 ? ms.toFixed(0) + ' ms' : (ms / 
 function main() {
   console.log(`jit event log benchmark — Node ${process.version}, ${os.cpus().length} cores, ${os.platform()}, load ${os.loadavg()[0].toFixed(1)}; logs in ${scratch}\n`);
   console.log('Real `jit --json` processes; time (median of 5, validate once) / peak RSS.\n');
-  console.log('| events | events.jsonl | `events tail` (20) | `events query --issue P --limit 10` | `events query --type T` (no limit, 1 in 5 match) | `validate` |');
-  console.log('|---|---|---|---|---|---|');
+  console.log('| events | events.jsonl | `events tail` (20) | `events query --issue P --limit 10` | `events query --issue P` (no limit; 1 in 1,000 match) | `events query --type T` (no limit; 1 in 5 match) | `validate` |');
+  console.log('|---|---|---|---|---|---|---|');
   const baseline = measureRuns(scratch, ['--version'], 5);
   for (const count of SIZES) {
     const project = fs.mkdtempSync(path.join(scratch, 'p-'));
@@ -77,11 +80,14 @@ function main() {
     const file = path.join(jitDir, 'events.jsonl');
     const issues = writeLog(file, count);
     const size = fs.statSync(file).size;
-    const tail = measureRuns(project, ['events', 'tail'], 5);
-    const query = measureRuns(project, ['events', 'query', '--issue', issues[1].slice(0, 8), '--limit', '10'], 5);
-    const all = measureRuns(project, ['events', 'query', '--type', 'issue_completed'], 1);
-    const validate = measureRuns(project, ['validate'], 1);
-    console.log(`| ${count.toLocaleString('en-US')} | ${(size / 2 ** 20).toFixed(0)} MiB | ${cell(tail)} | ${cell(query)} | ${cell(all)} | ${cell(validate)} |`);
+    for (const [name, bin] of [['', jitBin], ...(baselineBin ? [[' (baseline)', baselineBin]] : [])]) {
+      const tail = measureRuns(project, ['events', 'tail'], 5, bin);
+      const query = measureRuns(project, ['events', 'query', '--issue', issues[1].slice(0, 8), '--limit', '10'], 5, bin);
+      const oneIssue = measureRuns(project, ['events', 'query', '--issue', issues[1].slice(0, 8)], 3, bin);
+      const all = measureRuns(project, ['events', 'query', '--type', 'issue_completed'], 1, bin);
+      const validate = measureRuns(project, ['validate'], 1, bin);
+      console.log(`| ${count.toLocaleString('en-US')}${name} | ${(size / 2 ** 20).toFixed(0)} MiB | ${cell(tail)} | ${cell(query)} | ${cell(oneIssue)} | ${cell(all)} | ${cell(validate)} |`);
+    }
     fs.rmSync(project, { recursive: true, force: true });
   }
   console.log(`\nFor scale: \`jit --version\` (start-up alone) ${cell(baseline)}.`);

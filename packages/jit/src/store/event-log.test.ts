@@ -104,6 +104,22 @@ describe('EventLog reads a bounded window', () => {
   });
 });
 
+describe('a filtered scan decodes only the lines that may match', () => {
+  it('by issue and by type: unrelated lines are neither decoded nor parsed; a line with an escape is', async () => {
+    const events = Array.from({ length: 300 }, (_, i) => event(i));
+    const escaped = { ...event(1, 'a "quoted" title'), issue_id: ISSUES[1]! };
+    const log = logWith(lines(events) + JSON.stringify(escaped) + '\n');
+    const byIssue = await scanAll(log, { issuePrefix: ISSUES[0]!.slice(0, 8) });
+    expect(byIssue).toEqual(events.filter((e) => e.issue_id === ISSUES[0]));
+    // 100 lines of that issue, and the one with backslashes (an escape could spell the id); a line crossing a chunk boundary may be decoded too.
+    expect(log.stats.linesDecoded).toBeGreaterThanOrEqual(101);
+    expect(log.stats.linesDecoded).toBeLessThanOrEqual(101 + Math.ceil(log.stats.bytesRead / CHUNK));
+    const typed = logWith(lines(events));
+    expect(await scanAll(typed, { type: 'issue_claimed' })).toEqual(events.filter((e) => e.type === 'issue_claimed'));
+    expect(typed.stats.linesDecoded).toBeLessThan(events.length / 4);
+  });
+});
+
 describe('EventLog results equal a whole-file read', () => {
   const title = fc.constantFrom('plain', 'accents éèà', 'emoji 💥🚀', 'quote " and \\ backslash', 'x'.repeat(3000));
   const piece = fc.oneof(

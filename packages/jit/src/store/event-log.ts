@@ -58,13 +58,25 @@ function mayMatch(line: string, filter: EventFilter): boolean {
   return filter.issuePrefix === undefined || line.includes(`"${filter.issuePrefix}`);
 }
 
+/**
+ * The bytes every line that may match holds (the quoted id prefix, else the
+ * quoted type), for a test on the raw chunk before any line is decoded; null
+ * when the filter takes every line.
+ */
+function needleOf(filter: EventFilter): Buffer | null {
+  if (filter.issuePrefix !== undefined) return Buffer.from(`"${filter.issuePrefix}`);
+  return filter.type === undefined ? null : Buffer.from(`"${filter.type}"`);
+}
+
+const BACKSLASH = 0x5c;
+
 function isShortRead(error: unknown): boolean {
   return error instanceof JitError && error.details?.['shrank'] === true;
 }
 
 export class EventLog {
-  /** Bytes read from the file so far, and the most file data held in memory at once: what the tests bound. */
-  readonly stats = { bytesRead: 0, peakBufferBytes: 0 };
+  /** Bytes read from the file so far, the most file data held in memory at once, and lines decoded to text by forward passes: what the tests bound. */
+  readonly stats = { bytesRead: 0, peakBufferBytes: 0, linesDecoded: 0 };
   private readonly chunkBytes: number;
   private readonly maxLineBytes: number;
 
@@ -98,7 +110,7 @@ export class EventLog {
       if (event && eventMatches(event, filter)) visit(event);
     };
     // A whole last event without its newline counts, as it always has; a torn one is skipped.
-    await this.withSnapshot((snapshot) => take(this.linesForward(snapshot.fd, 0, snapshot.size, take).rest));
+    await this.withSnapshot((snapshot) => take(this.linesForward(snapshot.fd, 0, snapshot.size, take, needleOf(filter)).rest));
   }
 
   /**
@@ -211,8 +223,11 @@ export class EventLog {
    * Hands every newline-terminated line in [from, to) to `onLine`, oldest
    * first. Returns what follows the last newline (`rest`, starting at
    * `restStart`): '' when the range ends with a newline, null when too long.
+   * With a `needle`, a line that lies in one chunk and holds neither it nor
+   * a backslash (an escape could spell it) is skipped undecoded: decoding
+   * every line of a big log was most of a filtered full pass.
    */
-  private linesForward(fd: number, from: number, to: number, onLine: (line: Line) => void): { rest: Line; restStart: number } {
+  private linesForward(fd: number, from: number, to: number, onLine: (line: Line) => void, needle: Buffer | null = null): { rest: Line; restStart: number } {
     const chunk = Buffer.allocUnsafe(Math.min(this.chunkBytes, Math.max(to - from, 1)));
     let pieces: Buffer[] = []; // the start of a line that continues in the next chunk
     let pieceBytes = 0;
@@ -223,7 +238,23 @@ export class EventLog {
       this.readAt(fd, chunk, length, position);
       this.notePeak(chunk.length + pieceBytes);
       let start = 0;
+      // The next needle and backslash at or after `start` (-1: none in this chunk), found once per occurrence, not once per line.
+      let nextNeedle = -1;
+      let nextEscape = -1;
+      if (needle) [nextNeedle, nextEscape] = [chunk.indexOf(needle, 0), chunk.indexOf(BACKSLASH, 0)];
       for (let newline = chunk.indexOf(0x0a, 0); newline !== -1 && newline < length; newline = chunk.indexOf(0x0a, start)) {
+        if (needle && pieces.length === 0 && !tooLong) {
+          if (nextNeedle !== -1 && nextNeedle < start) nextNeedle = chunk.indexOf(needle, start);
+          if (nextEscape !== -1 && nextEscape < start) nextEscape = chunk.indexOf(BACKSLASH, start);
+          const holdsNeedle = nextNeedle !== -1 && nextNeedle + needle.length <= newline && nextNeedle < length;
+          const holdsEscape = nextEscape !== -1 && nextEscape < newline;
+          if (!holdsNeedle && !holdsEscape) {
+            start = newline + 1;
+            lineStart = position + start;
+            continue;
+          }
+        }
+        if (!tooLong) this.stats.linesDecoded++;
         if (tooLong) onLine(null);
         else if (pieces.length === 0) onLine(chunk.toString('utf8', start, newline));
         else onLine(Buffer.concat([...pieces, chunk.subarray(start, newline)]).toString('utf8'));

@@ -2,18 +2,22 @@
  * Parsing and checking every file in `.jit/`. A file that fails is reported
  * as CORRUPT_FILE naming the file; nothing is ever rewritten from a guess.
  *
- * Issue and gate files are checked with zod, loaded on first use.
- * index.json is checked by hand (summaryProblem below): it is read by every
- * list, status and ready query, and zod costs about 5 us per summary, 50 ms
- * for 10,000 issues, plus its load time on every CLI start. Event lines are
- * checked by hand too: validate reads millions of them, and `events tail`
- * should not load zod.
+ * Issue and gate files are defined by zod schemas (buildSchemas, the
+ * definition of record), but checked on the hot path by hand (checkedIssue,
+ * checkedGates): loading zod cost every write command ~300 M instructions,
+ * as much as the rest of its run (docs/benchmarks.md). The hand check only ever accepts what zod accepts, and returns
+ * what zod would (its key order, its stripped keys); anything it does not
+ * accept goes to zod, loaded then, which words the error, so messages are
+ * zod's. schema.test.ts checks the two agree on generated files.
+ * index.json is checked by hand too (summaryProblem below): it is read by
+ * every list, status and ready query, and zod costs about 5 us per summary,
+ * 50 ms for 10,000 issues. So are event lines: validate reads millions.
  */
 import { command, hint, run } from './suggestions.js';
 import type * as Zod from 'zod';
 import { JitError } from './errors.js';
 import { EVENT_TYPES, GATE_MODES, GATE_STAGES, PRIORITIES, STATES } from './model.js';
-import type { GateDefinition, Issue, JitEvent } from './model.js';
+import type { GateDefinition, GateStatusValue, Issue, JitEvent } from './model.js';
 import type { IssueSummary } from './tracker-api.js';
 
 /** The format version this jit writes and understands. */
@@ -69,7 +73,8 @@ function buildSchemas() {
 }
 
 let schemas: ReturnType<typeof buildSchemas> | undefined;
-const zodSchemas = (): ReturnType<typeof buildSchemas> => (schemas ??= buildSchemas());
+/** The zod schemas of issue and gate files (loads zod): what the hand checks must agree with. */
+export const zodSchemas = (): ReturnType<typeof buildSchemas> => (schemas ??= buildSchemas());
 
 export interface GatesFile {
   schema_version: number;
@@ -157,8 +162,128 @@ function parseWith<T>(schema: Zod.ZodType<T>, data: unknown, path: string): T {
   return result.data;
 }
 
+// The hand checks below mirror buildSchemas field by field. They return
+// undefined rather than explain: zod then decides and words the error. A key
+// __proto__ (JSON.parse makes it an own property) also goes to zod, so that
+// whatever zod makes of it stays the one behaviour.
+
+const ISSUE_KEYS = ['id', 'title', 'description', 'state', 'priority', 'assignee', 'dependencies', 'gates_required', 'gates_status', 'labels', 'context', 'created_at', 'updated_at'] as const;
+const ISSUE_KEY_SET = new Set<string>(ISSUE_KEYS);
+const GATE_STATUS_NAMES = new Set<unknown>(['pending', 'passed', 'failed']);
+
+const hasProtoKey = (value: Record<string, unknown>): boolean => Object.prototype.hasOwnProperty.call(value, '__proto__');
+
+/** z.record(z.string(), z.string()), copied as zod copies it. */
+function checkedStringRecord(value: unknown): Record<string, string> | undefined {
+  if (!isRecord(value) || hasProtoKey(value)) return undefined;
+  const copy: Record<string, string> = {};
+  for (const key in value) {
+    const entry = value[key];
+    if (typeof entry !== 'string') return undefined;
+    copy[key] = entry;
+  }
+  return copy;
+}
+
+/** The gates_status record: z.object entries keep only their three keys, in the schema's order. */
+function checkedGatesStatus(value: unknown): Issue['gates_status'] | undefined {
+  if (!isRecord(value) || hasProtoKey(value)) return undefined;
+  const copy: Issue['gates_status'] = {};
+  for (const key in value) {
+    const entry = value[key];
+    if (!isRecord(entry) || !GATE_STATUS_NAMES.has(entry['status'])) return undefined;
+    const updatedBy = entry['updated_by'];
+    if ((updatedBy !== null && typeof updatedBy !== 'string') || !isTimestamp(entry['updated_at'])) return undefined;
+    copy[key] = { status: entry['status'] as GateStatusValue, updated_by: updatedBy, updated_at: entry['updated_at'] as string };
+  }
+  return copy;
+}
+
+/** An issue file's data as zod's issue schema returns it (schema keys first, then unknown ones in file order), or undefined. */
+export function checkedIssue(data: unknown): Issue | undefined {
+  if (!isRecord(data) || hasProtoKey(data)) return undefined;
+  const id = data['id'];
+  if (typeof id !== 'string' || !UUID.test(id)) return undefined;
+  if (typeof data['title'] !== 'string' || typeof data['description'] !== 'string') return undefined;
+  if (!STATE_NAMES.has(data['state']) || !PRIORITY_NAMES.has(data['priority'])) return undefined;
+  if (data['assignee'] !== null && typeof data['assignee'] !== 'string') return undefined;
+  if (!isIdArray(data['dependencies']) || !isStringArray(data['gates_required']) || !isStringArray(data['labels'])) return undefined;
+  if (!isTimestamp(data['created_at']) || !isTimestamp(data['updated_at'])) return undefined;
+  const gatesStatus = checkedGatesStatus(data['gates_status']);
+  const context = checkedStringRecord(data['context']);
+  if (!gatesStatus || !context) return undefined;
+  const issue: Record<string, unknown> = {};
+  for (const key of ISSUE_KEYS) issue[key] = data[key];
+  issue['dependencies'] = [...(data['dependencies'] as string[])];
+  issue['gates_required'] = [...(data['gates_required'] as string[])];
+  issue['labels'] = [...(data['labels'] as string[])];
+  issue['gates_status'] = gatesStatus;
+  issue['context'] = context;
+  for (const key in data) if (!ISSUE_KEY_SET.has(key)) issue[key] = data[key]; // loose: a newer jit's fields survive
+  return issue as unknown as Issue;
+}
+
+const GATE_KEYS = ['key', 'title', 'description', 'auto', 'stage', 'mode', 'checker'] as const;
+const CHECKER_KEYS = ['type', 'command', 'timeout_seconds', 'working_dir', 'env', 'pass_context'] as const;
+const GATE_STAGE_NAMES = new Set<unknown>(GATE_STAGES);
+const GATE_MODE_NAMES = new Set<unknown>(GATE_MODES);
+
+/** Unknown keys after the known ones, in the order they came (as a zod looseObject returns them). */
+function withUnknownKeys(known: Record<string, unknown>, from: Record<string, unknown>, knownKeys: readonly string[]): Record<string, unknown> {
+  for (const key of Object.keys(from)) if (!knownKeys.includes(key)) known[key] = from[key];
+  return known;
+}
+
+function checkedChecker(value: unknown): Record<string, unknown> | null | undefined {
+  if (value === null) return null;
+  if (!isRecord(value) || hasProtoKey(value) || value['type'] !== 'exec') return undefined;
+  const { command, timeout_seconds: timeout, working_dir: dir, env, pass_context: passContext } = value;
+  if (typeof command !== 'string' || command === '') return undefined;
+  if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout > 0))) return undefined;
+  if (dir !== undefined && dir !== null && typeof dir !== 'string') return undefined;
+  if (passContext !== undefined && typeof passContext !== 'boolean') return undefined;
+  if (env !== undefined && env !== null && (!isRecord(env) || hasProtoKey(env) || Object.values(env).some((v) => typeof v !== 'string'))) return undefined;
+  const copy: Record<string, unknown> = { type: 'exec', command };
+  if ('timeout_seconds' in value) copy['timeout_seconds'] = timeout;
+  if ('working_dir' in value) copy['working_dir'] = dir;
+  if ('env' in value) copy['env'] = env === null || env === undefined ? env : { ...env };
+  if ('pass_context' in value) copy['pass_context'] = passContext;
+  return withUnknownKeys(copy, value, CHECKER_KEYS);
+}
+
+function checkedGate(gate: unknown): GateDefinition | undefined {
+  if (!isRecord(gate) || hasProtoKey(gate) || typeof gate['key'] !== 'string' || gate['key'] === '' || typeof gate['title'] !== 'string') return undefined;
+  const { description = '', auto = false, stage, mode, checker } = gate;
+  if (typeof description !== 'string' || typeof auto !== 'boolean') return undefined;
+  if ((stage !== undefined && !GATE_STAGE_NAMES.has(stage)) || (mode !== undefined && !GATE_MODE_NAMES.has(mode))) return undefined;
+  const copy: Record<string, unknown> = { key: gate['key'], title: gate['title'], description, auto };
+  if ('stage' in gate) copy['stage'] = stage;
+  if ('mode' in gate) copy['mode'] = mode;
+  if ('checker' in gate) {
+    const checked = checkedChecker(checker);
+    if (checked === undefined) return undefined;
+    copy['checker'] = checked;
+  }
+  return withUnknownKeys(copy, gate, GATE_KEYS) as unknown as GateDefinition;
+}
+
+/** gates.json as zod's gates schema returns it (known keys in the schema's order with its defaults, then unknown ones as they came), or undefined. */
+export function checkedGates(data: unknown): GatesFile | undefined {
+  if (!isRecord(data) || !Number.isSafeInteger(data['schema_version'])) return undefined;
+  const gates = data['gates'];
+  if (!isRecord(gates) || hasProtoKey(gates)) return undefined;
+  const copy: Record<string, GateDefinition> = {};
+  for (const name in gates) {
+    const gate = checkedGate(gates[name]);
+    if (gate === undefined) return undefined;
+    copy[name] = gate;
+  }
+  return { schema_version: data['schema_version'] as number, gates: copy };
+}
+
 export function parseIssue(text: string, path: string, expectedId?: string): Issue {
-  const issue = parseWith(zodSchemas().issue, parseJson(text, path), path) as Issue;
+  const data = parseJson(text, path);
+  const issue = checkedIssue(data) ?? (parseWith(zodSchemas().issue, data, path) as Issue);
   if (expectedId !== undefined && issue.id !== expectedId) throw corrupt(path, `it holds issue ${issue.id}, not ${expectedId}`);
   return issue;
 }
@@ -220,7 +345,7 @@ export function freezeSummary(summary: IssueSummary): IssueSummary {
 export function parseGates(text: string, path: string): GatesFile {
   const data = parseJson(text, path);
   checkVersion(data, path);
-  const gates = parseWith(zodSchemas().gates, data, path) as GatesFile;
+  const gates = checkedGates(data) ?? (parseWith(zodSchemas().gates, data, path) as GatesFile);
   for (const [key, def] of Object.entries(gates.gates)) {
     if (def.key !== key) throw corrupt(path, `entry ${key} holds gate ${def.key}`);
   }

@@ -1,7 +1,9 @@
 // Start-up is most of a CLI run: each command line loads only what it uses
 // (src/cli/main.ts, program.ts). --version and the plain status / query ready
 // never load commander or the other command groups; a command loads its own
-// group only; the program's help and --schema load every group.
+// group only; the program's help and --schema load every group. No command
+// that reads or writes valid files loads the schema library (zod): it is
+// loaded only to word what is wrong with a broken file.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,15 +26,22 @@ afterAll(() => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-/** What a run of `jit args` loaded: whether commander, the store, and which command groups. */
-async function loadedBy(args: string[]): Promise<{ commander: boolean; store: boolean; groups: string[] }> {
+/** The CommonJS modules a successful run of `jit args` loaded. */
+async function modulesOf(args: string[]): Promise<string[]> {
   const out = path.join(scratch, `${args.join('_').replace(/[^\w-]/g, '_')}.txt`);
   const run = await runJit(args, {
     cwd: project.dir,
     env: { NODE_OPTIONS: `--require ${JSON.stringify(LIST_MODULES)}`, JIT_TEST_MODULES_OUT: out },
   });
   expect(run.code, run.stderr).toBe(0);
-  const modules = readFileSync(out, 'utf8').split('\n');
+  return readFileSync(out, 'utf8').split('\n');
+}
+
+const loadsZod = (modules: string[]): boolean => modules.some((file) => /[\\/]node_modules[\\/]zod[\\/]/.test(file));
+
+/** What a run of `jit args` loaded: whether commander, the store, and which command groups. */
+async function loadedBy(args: string[]): Promise<{ commander: boolean; store: boolean; groups: string[] }> {
+  const modules = await modulesOf(args);
   const groups = modules.flatMap((file) => /[\\/]dist[\\/]cli[\\/]commands[\\/](\w+)\.js$/.exec(file)?.[1] ?? []);
   return {
     commander: modules.some((file) => /[\\/]node_modules[\\/]commander[\\/]/.test(file)),
@@ -65,5 +74,23 @@ describe.concurrent('what a command line loads', () => {
     for (const args of [['--help'], ['help'], ['--schema']]) {
       expect(await loadedBy(args), args.join(' ')).toEqual({ commander: true, store: false, groups: [...GROUPS].sort() });
     }
+  });
+});
+
+describe.concurrent('no schema library on the hot path', () => {
+  it.each([
+    [['status']],
+    [['--json', 'query', 'ready']],
+    [['issue', 'show', 'ID']],
+    [['--json', 'issue', 'update', 'ID', '--title', 'renamed']],
+    [['--json', 'issue', 'create', '--title', 'two', '--label', 'type:bug']],
+    [['--json', 'registry', 'list']],
+    [['events', 'tail']],
+    [['--json', 'events', 'query', '--issue', 'ID']],
+    [['validate']],
+  ])('jit %j does not load zod', async (args) => {
+    const modules = await modulesOf(args.map((arg) => (arg === 'ID' ? issueId : arg)));
+    expect(modules.some((file) => /[\\/]dist[\\/]store[\\/]schema\.js$/.test(file))).toBe(true); // the check is there to be seen
+    expect(loadsZod(modules)).toBe(false);
   });
 });
