@@ -37,6 +37,11 @@ export default tseslint.config(
     },
   },
   {
+    // The web view's page runs in the browser.
+    files: ['packages/jit/web/src/**'],
+    languageOptions: { globals: globals.browser },
+  },
+  {
     // Tests reach into loosely typed JSON output and fake inputs.
     files: ['**/*.test.ts', '**/test/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

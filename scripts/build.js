@@ -30,3 +30,5 @@ const nodedir =
 const configured = existsSync(path.join(root, 'build', 'config.gypi'));
 run([nodeGyp, configured ? 'build' : 'rebuild', ...nodedir]);
 run([tsc, '-b', path.join('packages', 'jit', 'tsconfig.build.json')]);
+// The web view's page (jit serve): bundled by esbuild into packages/jit/dist/webapp/, skipped when nothing changed.
+run([path.join('packages', 'jit', 'web', 'build.js'), '--if-changed']);

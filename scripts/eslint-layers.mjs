@@ -1,5 +1,5 @@
 // ESLint rule `jit/layers`: the arrows point one way. native -> jit-lock (the
-// repository root) -> the store -> the faces (CLI, MCP). Checks every way a
+// repository root) -> the store -> the faces (CLI, MCP, web). Checks every way a
 // module names another: import/export ... from, import(), require() (the CLI
 // loads command groups lazily with it) and `typeof import()` in types.
 import path from 'node:path';
@@ -12,6 +12,8 @@ const LAYERS = [
   ['packages/jit/src/store', 'store'],
   ['packages/jit/src/cli', 'cli'],
   ['packages/jit/src/mcp', 'mcp'],
+  ['packages/jit/src/web', 'web'],
+  ['packages/jit/web', 'web-ui'], // the page's sources, bundled for the browser: the store's shapes (types) only
   ['packages/jit/src/lock', 'jit-lock'], // jit-tracker/lock: a re-export of jit-lock
   ['packages/jit', 'jit-tracker'], // its entry points, bin, tests and benchmarks
   ['', 'jit-lock'],
@@ -23,7 +25,9 @@ const MAY_IMPORT = {
   store: ['jit-lock'],
   cli: ['store', 'jit-lock'],
   mcp: ['store', 'jit-lock'],
-  'jit-tracker': ['store', 'cli', 'mcp', 'jit-lock'],
+  web: ['store', 'jit-lock'],
+  'web-ui': ['store'],
+  'jit-tracker': ['store', 'cli', 'mcp', 'web', 'jit-lock'],
 };
 
 /**
@@ -33,10 +37,13 @@ const MAY_IMPORT = {
  */
 // lock-stats: the optional lock figures (JIT_LOCK_STATS, jit mcp, debug locks --stats), loaded only when asked for.
 const STORE_ENTRY_POINTS = ['packages/jit/src/store/index', 'packages/jit/src/store/core', 'packages/jit/src/store/lock-stats'];
-const FACES = ['cli', 'mcp'];
+const FACES = ['cli', 'mcp', 'web', 'web-ui'];
 
-/** The one arrow between the faces: `jit mcp` starts the MCP server. */
-const EXCEPTIONS = [{ file: 'packages/jit/src/cli/commands/mcp.ts', may: 'mcp' }];
+/** The arrows between the faces: `jit mcp` starts the MCP server, `jit serve` the web server. */
+const EXCEPTIONS = [
+  { file: 'packages/jit/src/cli/commands/mcp.ts', may: 'mcp' },
+  { file: 'packages/jit/src/cli/commands/serve.ts', may: 'web' },
+];
 
 function layerOfPath(absolute) {
   const relative = path.relative(REPO, absolute).split(path.sep).join('/');
@@ -65,7 +72,7 @@ export const layersRule = {
     messages: {
       upward:
         '{{from}} ({{fromLayer}}) must not import {{specifier}} ({{toLayer}}): imports point one way, ' +
-        'native -> jit-lock -> store -> CLI, MCP; the CLI reaches MCP only in the `jit mcp` command (src/cli/commands/mcp.ts).',
+        'native -> jit-lock -> store -> CLI, MCP, web; the CLI reaches MCP only in the `jit mcp` command (src/cli/commands/mcp.ts), the web server only in `jit serve` (src/cli/commands/serve.ts); the page (packages/jit/web) imports only the public surface of the store.',
       internal:
         '{{from}} ({{fromLayer}}) must not import {{specifier}}, an internal module of the store: the faces import the store ' +
         'only from its public surface, store/index.js (or store/core.js, the part that loads without the file store and the lock addon, or store/lock-stats.js, the optional lock figures).',

@@ -27,6 +27,10 @@ tester.run('jit/layers', layersRule, {
     { filename: at('packages/jit/src/mcp/tools.ts'), code: "import { JitError } from '../store/core.js'; import type { Tracker } from '../store/index.js';" },
     // `jit mcp` is the one place the CLI starts the MCP server
     { filename: at('packages/jit/src/cli/commands/mcp.ts'), code: "const m = require('../../mcp/index.js');" },
+    // `jit serve` is the one place the CLI starts the web server, which uses the store's public surface
+    { filename: at('packages/jit/src/cli/commands/serve.ts'), code: "const m = require('../../web/index.js');" },
+    { filename: at('packages/jit/src/web/server.ts'), code: "import { JitError } from '../store/core.js'; import { watchChanges } from '../store/index.js';" },
+    { filename: at('packages/jit/web/api.ts'), code: "import type { Issue } from '../src/store/core.js';" },
     // the tracker's tests and entry points see everything
     { filename: at('packages/jit/test/cli/output.test.ts'), code: "import { openTracker } from '../../src/store/index.js'; import { x } from '../../src/cli/output.js';" },
     { filename: at('packages/jit/src/index.ts'), code: "export * from './lock/index.js';" },
@@ -51,5 +55,11 @@ tester.run('jit/layers', layersRule, {
     // the CLI reaches MCP only through `jit mcp`
     { filename: at('packages/jit/src/cli/commands/issue.ts'), code: "const m = require('../../mcp/index.js');", errors: upward },
     { filename: at('packages/jit/src/cli/output.ts'), code: "import type { McpTool } from '../mcp/tools.js';", errors: upward },
+    // the web server imports neither the CLI nor the MCP server nor the store's internals; the page imports no face
+    { filename: at('packages/jit/src/web/api.ts'), code: "import { printIssue } from '../cli/output.js';", errors: upward },
+    { filename: at('packages/jit/src/web/api.ts'), code: "import { TOOLS } from '../mcp/tools.js';", errors: upward },
+    { filename: at('packages/jit/src/web/api.ts'), code: "import { Tracker } from '../store/tracker.js';", errors: internal },
+    { filename: at('packages/jit/web/app.tsx'), code: "import { api } from '../src/web/api.js';", errors: upward },
+    { filename: at('packages/jit/src/cli/commands/issue.ts'), code: "const m = require('../../web/index.js');", errors: upward },
   ],
 });

@@ -170,6 +170,27 @@ timeout_error="$(export JIT_LOCK_TIMEOUT=soon && in_app tracker-app npx --no-ins
 grep -q '"code": *"INVALID_ENV"' <<<"$timeout_error" || fail "JIT_LOCK_TIMEOUT=soon gave: $timeout_error"
 step "JIT_LOCK_TIMEOUT=soon jit status: INVALID_ENV (the tracker reads its variable)"
 
+# jit serve: the page's bundled assets ship in the tarball (no build step, no CDN).
+in_app tracker-app node -e '
+  const { spawn } = require("node:child_process");
+  const bin = require("node:path").join(require("node:path").dirname(require.resolve("jit-tracker/package.json")), "bin", "jit.js");
+  const child = spawn(process.execPath, [bin, "--json", "serve", "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  const stop = (code, message) => { child.kill("SIGTERM"); if (message) console.error(message); process.exitCode = code; };
+  setTimeout(() => stop(1, "jit serve did not start within 60 s"), 60000).unref();
+  child.stdout.setEncoding("utf8").on("data", async (chunk) => {
+    out += chunk;
+    let url;
+    try { url = JSON.parse(out).url; } catch { return; }
+    for (const asset of ["", "app.js", "app.css", "layout-worker.js", "api/status"]) {
+      const response = await fetch(url + asset);
+      if (response.status !== 200) return stop(1, "GET /" + asset + " answered " + response.status);
+    }
+    console.log("[package] jit serve: page, bundle and API answer");
+    stop(0);
+  });
+'
+
 in_app tracker-app node -e '
   const { tryLock } = require("jit-tracker/lock");
   const first = tryLock("app.lock");

@@ -53,6 +53,7 @@ export const OPERATION_TOOLS: { readonly [K in Operation]: (args: OperationArgs[
   'query.blocked': () => toolCall('query_blocked'),
   validate: ({ fix }) => toolCall('validate', { fix: fix === true ? true : undefined }),
   'debug.locks': () => withoutTool('debug locks'),
+  migrate: () => withoutTool('migrate'),
 };
 
 /** The tool call (or phrase) for one command. */

@@ -23,6 +23,7 @@ export type JitErrorCode =
   | 'INVALID_TRANSITION'
   | 'CORRUPT_FILE' // unparsable / schema-invalid file; names the file
   | 'UNSUPPORTED_SCHEMA' // schema_version newer than this jit
+  | 'ORIGINAL_JIT_STORE' // a .jit/ written by the original (Rust) jit, which the migrate command converts
   | 'PERMISSION_DENIED'
   | 'IO_ERROR' // other file-system failure (ENOSPC, EROFS, EIO, ...)
   | 'UNSAFE_PATH' // symlink or non-regular file where jit writes

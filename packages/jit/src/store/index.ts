@@ -14,3 +14,12 @@ export type { InitResult } from './jit-dir.js';
 export { JIT_DIR_NAME } from './layout.js';
 export { debugLocks } from './debug-locks.js';
 export { SCHEMA_VERSION } from './schema.js';
+export { ChangeFeed, watchChanges, type ChangeBatch, type ChangeFeedOptions, type ChangeListener } from './change-feed.js';
+export type { MigrateOptions, MigrationReport } from './migrate.js';
+export { readStoreConfig, parseStoreConfig, type StoreConfig, type TypeHierarchy, type Strictness } from './config.js';
+
+import type { MigrateOptions, MigrationReport } from './migrate.js';
+/** `jit migrate` (store/migrate.ts), loaded only by the command that runs it: every other one starts without it. */
+export function migrateStore(options: MigrateOptions): Promise<MigrationReport> {
+  return (require('./migrate.js') as typeof import('./migrate.js')).migrateStore(options);
+}

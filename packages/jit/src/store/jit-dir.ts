@@ -5,7 +5,7 @@ import path from 'node:path';
 import { JitError } from './errors.js';
 import { createFileIfMissing, fsError, listDirectory, makeDirectory, unsafePath } from './files.js';
 import { JsonFileStorage } from './json-file-storage.js';
-import { INDEX_FILE, INITIAL_DIRS, INITIAL_FILES, ISSUES_DIR, JIT_DIR_NAME } from './layout.js';
+import { INDEX_FILE, INITIAL_DIRS, INITIAL_FILES, ISSUES_DIR, JIT_DIR_NAME, MIGRATION_DIR, MIGRATION_JOURNAL } from './layout.js';
 import { Tracker } from './tracker.js';
 
 export { JIT_DIR_NAME };
@@ -41,11 +41,23 @@ function notInitialized(message: string, suggestions: Suggestion[], details: Rec
   return new JitError('NOT_INITIALIZED', `${message} ${file.message}`, { suggestions: file.suggestions, details: { ...details, ...file.details } });
 }
 
+/**
+ * Whether `projectDir/.jit` is there after finishing a `jit migrate` that
+ * was killed between moving the original aside and moving the new store in
+ * (its journal says so): without this, the store would seem to be gone, and
+ * the walk up could find another one.
+ */
+function finishedMigration(projectDir: string): boolean {
+  if (!fs.existsSync(path.join(projectDir, MIGRATION_DIR, MIGRATION_JOURNAL))) return false;
+  (require('./migrate.js') as typeof import('./migrate.js')).finishInterruptedMigration(projectDir);
+  return isDirectory(path.join(projectDir, JIT_DIR_NAME));
+}
+
 /** The nearest `.jit/` at or above `startDir`, as git finds `.git/`; null when there is none. */
 export function findJitDir(startDir: string): string | null {
   for (let dir = path.resolve(startDir); ; dir = path.dirname(dir)) {
     const candidate = path.join(dir, JIT_DIR_NAME);
-    if (isDirectory(candidate)) return candidate;
+    if (isDirectory(candidate) || finishedMigration(dir)) return candidate;
     if (path.dirname(dir) === dir) return null;
   }
 }
@@ -58,7 +70,7 @@ export function findJitDir(startDir: string): string | null {
 function explicitJitDir(given: string, cwd: string, source: string): string {
   const resolved = path.resolve(cwd, given);
   const candidate = path.basename(resolved) === JIT_DIR_NAME ? resolved : path.join(resolved, JIT_DIR_NAME);
-  if (isDirectory(candidate)) return candidate;
+  if (isDirectory(candidate) || finishedMigration(path.dirname(candidate))) return candidate;
   const project = candidate === resolved ? path.dirname(resolved) : resolved;
   throw notInitialized(
     `No jit store at ${resolved} (from ${source}): there is no ${JIT_DIR_NAME}/ folder ${candidate === resolved ? 'there' : 'in it'}.`,

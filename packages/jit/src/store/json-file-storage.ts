@@ -1,5 +1,8 @@
 /**
- * Storage in `.jit/` (the format: docs/format.md; the transactions and crash healing: docs/design.md).
+ * Storage in `.jit/` (the format: docs/format.md; the transactions, crash
+ * healing and the summary cache: docs/design.md). The summaries live in
+ * `index.db` (summary-index.ts), a cache of the issue files; what validate
+ * finds wrong is in integrity.ts.
  *
  * Transactions (the why of the order):
  * - Global lock order index(10) -> issues(20, by file identity) -> gates(30)
@@ -24,7 +27,7 @@
  *   concurrent calls in one process (the MCP server) from waiting on their
  *   own locks.
  *
- * The invariant: an issue's summary in index.json equals what its committed
+ * The invariant: an issue's summary in index.db equals what its committed
  * file says, unless a marker in `pending/` names the issue. Readers overlay
  * marked issues from their files, so nothing a writer acknowledged is ever
  * served stale or missing, whatever was killed when. Why each step keeps it:
@@ -33,20 +36,24 @@
  *   of its summary unmarked.
  * - Markers are removed only under the exclusive index lock, in the healing
  *   order: (1) list the markers, (2) probe each named issue's lock, (3) read
- *   the file, (4) write the index with that summary, (5) remove only markers
+ *   the file, (4) write its row (one SQLite transaction, durable when it
+ *   returns), (5) remove only markers
  *   listed in (1) whose issue was free in (2). A free lock means every
  *   writer that made a listed marker has released it, so its file is in
  *   place (or was never written: it died first) and (3) reads it or a later
  *   version. A marker made after (1) survives; a write after (3) has its own.
- *   heal() and the rebuild of `validate --fix` (checkIndex) both follow it:
+ *   heal(), resync() and rebuild() (validate --fix, the upgrade of a
+ *   format-1 store) all follow it:
  *   a rebuild that read the files before listing the markers would clear
  *   the marker of a write its listing missed, and hide it.
  * - Index writes only put in summaries read from files after (2), or, in
  *   graph transactions, summaries of files about to be written, whose
  *   markers already exist. An in-flight issue keeps its last summary.
- * - A reader reads the index and lists the markers under one shared index
- *   lock, so no marker disappears between the two; a parse of index.json is
- *   reused only while its stamp cannot hide a rewrite (see readIndex).
+ * - A reader queries the index and lists the markers under one shared index
+ *   lock, so no marker disappears between the two.
+ * - Changes made outside jit (git pull) carry no marker: they are found by
+ *   the issues/ directory's stamp, recorded with the rows when no marker is
+ *   left, and re-synced (see currentView and resync).
  * - A kill anywhere leaves at most markers (and temp files): the next
  *   writer's index step, graph transaction or validate heals them, readers
  *   overlay them meanwhile.
@@ -65,7 +72,6 @@ import path from 'node:path';
 import type { LockMode, LockRequest } from 'jit-lock';
 import { JitError } from './errors.js';
 import {
-  TEMP_FILE,
   appendText,
   checkDirectory,
   checkSingleLink,
@@ -73,7 +79,6 @@ import {
   endsWithNewline,
   fsError,
   fsyncDirectory,
-  isStrayTemp,
   listDirectory,
   makeDirectory,
   readTextIfExists,
@@ -82,14 +87,28 @@ import {
   unsafePath,
   writeFileAtomic,
 } from './files.js';
+import { compareIndexWithFiles, removeStrayTemps } from './integrity.js';
 import { RANK, fileLocker, lockFileSync, type HeldLocks, type Locker } from './locker.js';
-import type { GateDefinition, Issue, JitEvent } from './model.js';
+import { STATES, type GateDefinition, type Issue, type JitEvent, type State } from './model.js';
 import { EventLog } from './event-log.js';
 import { PendingJournal, newFollowUp } from './index-journal.js';
-import { GATES_FILE, INDEX_FILE, JIT_DIR_NAME, gatesText, indexText, storeLayout } from './layout.js';
-import { freezeSummary, parseGates, parseIndex, parseIssue, summarize } from './schema.js';
+import {
+  GATES_FILE,
+  GITIGNORE_FILE,
+  INDEX_DB_COMPANIONS,
+  INDEX_DB_FILE,
+  INDEX_FILE,
+  JIT_DIR_NAME,
+  gatesText,
+  manifestText,
+  storeLayout,
+  upgradedGitignoreText,
+} from './layout.js';
 import * as queries from './queries.js';
+import { isTerminal, unfinishedDependencies } from './rules.js';
+import { INDEX_SCHEMA_VERSION, freezeSummary, parseGates, parseIssue, parseManifest, summarize, type IndexManifest } from './schema.js';
 import type { BlockedCandidate, EventFilter, FollowUp, GraphLookup, GraphTx, IssueLocks, IssueTx, ReadyQuery, Storage, StorageCheck, SummaryFilter } from './storage.js';
+import { INDEX_DB_FORMAT, SummaryIndex, directoryStamp, fileStamp, isReadOnlyDatabase, isUnusableDatabase, type IndexRow } from './summary-index.js';
 import type { IssueSummary, StatusReport, ValidationProblem } from './tracker-api.js';
 
 export interface JsonFileStorageOptions {
@@ -102,16 +121,39 @@ const ISSUE_FILE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 /** One queue per `.jit/` (by file identity) per process: see the header. */
 const queues = new Map<string, Promise<unknown>>();
 
+/** One connection per index.db per process, shared by every JsonFileStorage on the store (by path; reopened when the file is replaced). */
+const connections = new Map<string, SummaryIndex>();
+
+/** meta keys of index.db. */
+const META = {
+  /** The issues/ directory's stamp when the rows last matched every file with no marker left (see the header). */
+  dirStamp: 'issues_dir_stamp',
+  /** Set by a complete build from the files: a database without it (new, or a build cut short) is rebuilt. */
+  built: 'built_from_files',
+} as const;
+
 type Summaries = Map<string, IssueSummary>;
 
+/** An issue as read for the index: the file's stamp is taken before the read, so a later change always shows. */
+interface StampedRead {
+  /** null: no file; undefined: corrupt (keep what the index says). */
+  issue: Issue | null | undefined;
+  stamp: string | null;
+}
+
 interface Healed {
-  index: Summaries;
-  modified: boolean;
+  put: IndexRow[];
+  remove: string[];
   /** Markers whose writers have finished and whose issues are now summarised. */
   clear: string[];
   /** Issues an unfinished writer holds right now. */
   inFlight: Set<string>;
+  /** Whether every marker listed was cleared: then no write is unaccounted for. */
+  settled: boolean;
 }
+
+/** What a reader answers from: the cache with the marked issues overlaid, or (no usable cache) every summary. */
+type ReadView = { index: SummaryIndex; overlay: Map<string, IssueSummary | null> } | { index: null; all: ReadonlyMap<string, IssueSummary> };
 
 export class JsonFileStorage implements Storage {
   readonly description: string;
@@ -119,13 +161,13 @@ export class JsonFileStorage implements Storage {
   private readonly issuesDir: string;
   private readonly pendingDir: string;
   private readonly indexPath: string;
+  private readonly indexDbPath: string;
   private readonly gatesPath: string;
   private readonly eventsPath: string;
   private readonly locker: Locker;
   private readonly events: EventLog;
   /** pending/: the markers and follow-ups (index-journal.ts). */
   private readonly journal: PendingJournal;
-  private indexCache: { stamp: string; summaries: Summaries; reusable: boolean } | null = null;
 
   constructor(jitDir: string, options: JsonFileStorageOptions = {}) {
     ({
@@ -133,6 +175,7 @@ export class JsonFileStorage implements Storage {
       issuesDir: this.issuesDir,
       pendingDir: this.pendingDir,
       indexPath: this.indexPath,
+      indexDbPath: this.indexDbPath,
       gatesPath: this.gatesPath,
       eventsPath: this.eventsPath,
     } = storeLayout(jitDir));
@@ -145,60 +188,101 @@ export class JsonFileStorage implements Storage {
   // ----------------------------------------------------------------- reads
 
   loadSummaries(): Promise<ReadonlyMap<string, IssueSummary>> {
-    return this.serial(async () => {
-      let index: Summaries;
-      let pending: Map<string, string[]>;
-      const held = await this.lock([this.indexLock('shared')]);
-      try {
-        index = this.readIndex();
-        pending = this.journal.markersByIssue();
-      } finally {
-        held.release();
-      }
-      if (pending.size === 0) return index;
-      // A marker means the summary may lag its file: the file is the truth.
-      const view = new Map(index);
-      for (const id of pending.keys()) {
-        const issue = this.readIssueFileOrKeep(id);
-        if (issue === null) view.delete(id);
-        else if (issue) view.set(id, freezeSummary(summarize(issue)));
-      }
-      return view;
-    });
+    return this.serial(() => this.read((view) => wholeView(view)));
   }
 
-  // The targeted reads, answered from the whole index for now (its parse is reused while index.json is unchanged).
-
-  async summaries(ids: readonly string[]): Promise<Map<string, IssueSummary>> {
-    return queries.pickSummaries(await this.loadSummaries(), ids);
+  summaries(ids: readonly string[]): Promise<Map<string, IssueSummary>> {
+    return this.serial(() =>
+      this.read((view) => {
+        if (!view.index) return queries.pickSummaries(view.all, ids);
+        const found = new Map(view.index.many(ids.filter((id) => !view.overlay.has(id))).map((s) => [s.id, s]));
+        for (const id of ids) {
+          const marked = view.overlay.get(id);
+          if (marked) found.set(id, marked);
+        }
+        return queries.pickSummaries(found, ids);
+      }),
+    );
   }
 
-  async summariesByPrefix(prefix: string, limit: number): Promise<IssueSummary[]> {
-    return queries.summariesByPrefix(await this.loadSummaries(), prefix, limit);
+  summariesByPrefix(prefix: string, limit: number): Promise<IssueSummary[]> {
+    return this.serial(() =>
+      this.read((view) => {
+        if (!view.index) return queries.summariesByPrefix(view.all, prefix, limit);
+        // Enough rows that dropping the marked ones still leaves `limit`.
+        const rows = view.index.byPrefix(prefix, Math.max(0, limit) + view.overlay.size);
+        return queries.summariesByPrefix(overlaid(rows, view.overlay, (s) => s.id.startsWith(prefix)), prefix, limit);
+      }),
+    );
   }
 
-  async dependentsOf(ids: readonly string[]): Promise<IssueSummary[]> {
-    return queries.dependentsOf(await this.loadSummaries(), ids);
+  dependentsOf(ids: readonly string[]): Promise<IssueSummary[]> {
+    return this.serial(() =>
+      this.read((view) => {
+        if (!view.index) return queries.dependentsOf(view.all, ids);
+        const wanted = new Set(ids);
+        return queries.dependentsOf(
+          overlaid(view.index.dependentsOf(ids), view.overlay, (s) => s.dependencies.some((d) => wanted.has(d))),
+          ids,
+        );
+      }),
+    );
   }
 
-  async downstreamOf(id: string): Promise<IssueSummary[]> {
-    return queries.downstreamOf(await this.loadSummaries(), id);
+  downstreamOf(id: string): Promise<IssueSummary[]> {
+    return this.serial(() =>
+      this.read((view) => {
+        // A marked issue's edges may be changing: walk every summary then (rare, and never wrong).
+        if (!view.index || view.overlay.size > 0) return queries.downstreamOf(wholeView(view), id);
+        return view.index.downstreamOf(id);
+      }),
+    );
   }
 
-  async readyWork(query?: ReadyQuery): Promise<IssueSummary[]> {
-    return queries.readyWork(await this.loadSummaries(), query);
+  readyWork(query: ReadyQuery = {}): Promise<IssueSummary[]> {
+    return this.serial(() =>
+      this.read((view) => {
+        // Readiness depends on other issues' states: with a marked issue about, answer from every summary.
+        if (!view.index || view.overlay.size > 0) return queries.readyWork(wholeView(view), query);
+        return view.index.ready(query);
+      }),
+    );
   }
 
-  async statusReport(): Promise<StatusReport> {
-    return queries.statusReport(await this.loadSummaries());
+  statusReport(): Promise<StatusReport> {
+    return this.serial(() =>
+      this.read((view) => {
+        if (!view.index || view.overlay.size > 0) return queries.statusReport(wholeView(view));
+        const counts = view.index.counts();
+        const byState = Object.fromEntries(STATES.map((s) => [s, counts.byState.get(s) ?? 0])) as Record<State, number>;
+        return { total: counts.total, by_state: byState, ready: counts.ready, blocked: counts.blocked };
+      }),
+    );
   }
 
-  async blockedCandidates(): Promise<BlockedCandidate[]> {
-    return queries.blockedCandidates(await this.loadSummaries());
+  blockedCandidates(): Promise<BlockedCandidate[]> {
+    return this.serial(() =>
+      this.read((view) => {
+        if (!view.index || view.overlay.size > 0) return queries.blockedCandidates(wholeView(view));
+        const candidates = view.index.blockedCandidates();
+        const states = view.index.states([...new Set(candidates.flatMap((s) => s.dependencies))]);
+        return candidates.map((issue) => ({
+          issue,
+          waitsFor: isTerminal(issue.state)
+            ? []
+            : unfinishedDependencies(issue, (d) => states.get(d)).map((id) => ({ id, state: states.get(id)! })),
+        }));
+      }),
+    );
   }
 
-  async listSummaries(filter?: SummaryFilter): Promise<IssueSummary[]> {
-    return queries.listSummaries(await this.loadSummaries(), filter);
+  listSummaries(filter: SummaryFilter = {}): Promise<IssueSummary[]> {
+    return this.serial(() =>
+      this.read((view) => {
+        if (!view.index) return queries.listSummaries(view.all, filter);
+        return queries.listSummaries(overlaid(view.index.list(filter), view.overlay, () => true), filter);
+      }),
+    );
   }
 
   readIssue(id: string): Promise<Issue | null> {
@@ -258,6 +342,7 @@ export class JsonFileStorage implements Storage {
       const tx = this.newTx(locks);
       this.checkAfterCommitFiles();
       this.ensureLayout();
+      await this.checkIndexBeforeWrite();
       const requests: LockRequest[] = [
         ...tx.writable.map((id) => this.issueLock(id, 'exclusive')),
         ...tx.readOnly.map((id) => this.issueLock(id, 'shared')),
@@ -289,8 +374,9 @@ export class JsonFileStorage implements Storage {
         let issuesHeld: HeldLocks | null = null;
         let changed: string[] = [];
         try {
-          const healed = this.heal(this.readIndex(true), this.journal.markersByIssue(), new Set());
-          const graph = queries.graphLookup(this.graphView(healed));
+          const index = this.currentIndex();
+          const healed = this.heal(index, this.journal.markersByIssue(), new Set());
+          const graph = this.graphLookup(index, healed);
           const tx = this.newTx(plan(graph));
           const issueLocks = [...tx.writable.map((id) => this.issueLock(id, 'exclusive')), ...tx.readOnly.map((id) => this.issueLock(id, 'shared'))];
           // Waiting for a busy issue while holding the index would stall every other index user
@@ -303,13 +389,16 @@ export class JsonFileStorage implements Storage {
           }
           const result = apply(Object.assign(tx, graph));
           changed = [...tx.changes.keys()];
+          const put = healed.put.filter((row) => !tx.changes.has(row.summary.id));
+          const remove = healed.remove.filter((id) => !tx.changes.has(id));
           for (const [id, issue] of tx.changes) {
-            if (issue) healed.index.set(id, freezeSummary(summarize(issue)));
-            else healed.index.delete(id);
+            // The files are written after the index lock is let go: their stamps come with the sync after the commit.
+            if (issue) put.push({ summary: freezeSummary(summarize(issue)), fileStamp: null });
+            else remove.push(id);
           }
           // Markers before the index: a crash after this point heals back to whatever the files say.
           if (changed.length > 0) this.journal.mark(changed, tx.followUps);
-          if (changed.length > 0 || healed.modified) this.writeIndex(healed.index);
+          if (put.length > 0 || remove.length > 0) index.apply({ put, remove });
           this.journal.clearMarkers(healed.clear);
           indexHeld.release(); // not held across the issue files' fsync (Pattern 1)
           if (changed.length > 0) this.writeIssueFiles(tx.changes);
@@ -367,8 +456,8 @@ export class JsonFileStorage implements Storage {
       const held = await this.lock([this.indexLock('exclusive')]);
       try {
         for (const name of this.ensureLayout()) recovered.push(`created the missing folder ${name} (git keeps no empty folders, so a cloned .jit/ lacks it)`);
-        this.recoverFromCrashes(recovered);
-        this.checkIndex(options.fix, problems, fixed);
+        removeStrayTemps([this.jitDir, this.issuesDir], recovered);
+        this.checkIndex(options.fix, problems, fixed, recovered);
       } finally {
         held.release();
       }
@@ -384,29 +473,385 @@ export class JsonFileStorage implements Storage {
   }
 
   /**
-   * For `jit init` on a store whose index.json is missing: creates one from
-   * the issue files (they are the truth), never an empty one that would
-   * hide every issue. Synchronous, as initJit is, under the exclusive index
-   * lock (always a real file lock: init takes no injected locker). Markers
-   * are left alone: readers overlay them and the next writer heals them.
-   * Null when index.json exists (another init or validate made it first).
+   * For `jit init` on a store whose index.json is missing: builds index.db
+   * from the issue files (they are the truth) and writes the manifest, never
+   * an empty index that would hide every issue. Synchronous, as initJit is,
+   * under the exclusive index lock (always a real file lock: init takes no
+   * injected locker), in the healing order. Null when index.json exists
+   * (another init or validate made it first).
    */
   createMissingIndex(): { issues: number; unreadable: string[] } | null {
     this.checkInitialized();
     const held = lockFileSync(this.indexLock('exclusive'));
     try {
       if (fs.lstatSync(this.indexPath, { throwIfNoEntry: false })) return null;
-      const summaries: Summaries = new Map();
-      const unreadable: string[] = [];
-      for (const id of this.issueFileIds()) {
-        const issue = this.readIssueFileOrKeep(id);
-        if (issue === undefined) unreadable.push(this.issuePath(id));
-        else if (issue) summaries.set(id, freezeSummary(summarize(issue)));
-      }
-      return createFileIfMissing(this.jitDir, INDEX_FILE, indexText(summaries)) ? { issues: summaries.size, unreadable } : null;
+      const built = this.rebuild(this.openIndex(true, true), null);
+      return createFileIfMissing(this.jitDir, INDEX_FILE, manifestText()) ? { issues: built.issues, unreadable: built.unreadable } : null;
     } finally {
       held.release();
     }
+  }
+
+  // ------------------------------------------------------- the summary cache
+
+  /**
+   * Runs `query` against the cache as it stands for a reader: under the
+   * shared index lock, current (see currentView), with every marked issue
+   * read from its file (`overlay`), so nothing a writer acknowledged is
+   * served stale. When the cache must first be built, upgraded or
+   * re-synced, that is done under the exclusive index lock and the read
+   * starts over. A store we may not write (read-only disk, someone else's
+   * folder) is answered from the files (or a format-1 index.json) instead:
+   * slower, never wrong.
+   */
+  private async read<T>(query: (view: ReadView) => T): Promise<T> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const held = await this.lock([this.indexLock('shared')]);
+      let answer: { value: T } | null = null;
+      try {
+        const view = this.currentView();
+        if (view) answer = { value: query(view) };
+      } catch (error) {
+        // Damaged under the query: a cache, rebuilt below. SQLite may refuse a reader only where it may not write (no -shm on a read-only disk).
+        if (isUnusableDatabase(error)) this.forgetIndex();
+        else if (!cannotWrite(error)) throw error;
+        else break;
+      } finally {
+        held.release();
+      }
+      if (answer) return answer.value;
+      try {
+        await this.prepareIndex();
+      } catch (error) {
+        if (!cannotWrite(error)) throw error;
+        break;
+      }
+    }
+    return this.readWithoutIndex(query);
+  }
+
+  /**
+   * Before a write touches issues/: an outside change (git pull) seen now is
+   * re-synced, not mistaken for the write's own. Never waits for the index
+   * lock (writes commit without it); whoever holds it checks the same on its
+   * way in (currentIndex).
+   */
+  private async checkIndexBeforeWrite(): Promise<void> {
+    const held = this.tryLockAll([this.indexLock('shared')]);
+    if (!held) return;
+    let current: boolean;
+    try {
+      current = this.currentView() !== null;
+    } finally {
+      held.release();
+    }
+    if (!current) await this.prepareIndex();
+  }
+
+  /**
+   * The cache as a reader may use it, or null when it must first be built,
+   * upgraded or re-synced. Shared index lock held. Current means: the
+   * issues/ stamp is the one recorded when the rows last matched every file,
+   * or markers are about (jit writes then explain any change; their writers
+   * heal and re-stamp).
+   */
+  private currentView(): ReadView | null {
+    try {
+      const manifest = this.readManifest();
+      const index = manifest.version === 2 ? this.openIndexIfUsable() : null;
+      if (index?.meta(META.built) === undefined) return null;
+      // Stamp before listing: a jit write shown in the stamp made its marker before it touched issues/.
+      const stamp = this.dirStamp();
+      const pending = this.journal.markersByIssue();
+      if (pending.size === 0 && index.meta(META.dirStamp) !== stamp) return null;
+      return { index, overlay: this.overlay(pending) };
+    } catch (error) {
+      if (!isUnusableDatabase(error)) throw error;
+      // Replaced or damaged under us: it is a cache, rebuilt by prepareIndex.
+      this.forgetIndex();
+      return null;
+    }
+  }
+
+  /** A reader on a store whose cache it may not build: every summary from the files (or a format-1 index.json), marked issues overlaid. */
+  private async readWithoutIndex<T>(query: (view: ReadView) => T): Promise<T> {
+    const held = await this.lock([this.indexLock('shared')]);
+    try {
+      const manifest = this.readManifest(true);
+      const pending = this.journal.markersByIssue();
+      let all: Summaries;
+      if (manifest.version === 1) {
+        all = new Map(manifest.summaries);
+        for (const [id, summary] of this.overlay(pending)) {
+          if (summary) all.set(id, summary);
+          else all.delete(id);
+        }
+      } else {
+        all = new Map();
+        for (const id of this.issueFileIds()) {
+          const issue = this.readIssueFileOrKeep(id);
+          if (issue) all.set(id, freezeSummary(summarize(issue)));
+        }
+      }
+      return query({ index: null, all });
+    } finally {
+      held.release();
+    }
+  }
+
+  /** Takes the exclusive index lock and makes the cache current (currentIndex). */
+  private async prepareIndex(): Promise<void> {
+    const held = await this.lock([this.indexLock('exclusive')]);
+    try {
+      this.currentIndex();
+    } finally {
+      held.release();
+    }
+  }
+
+  /**
+   * The cache, made current. Exclusive index lock held. Upgrades a format-1
+   * store (builds index.db from the files, then replaces index.json by the
+   * manifest and adds the cache to .gitignore), builds a missing, unusable
+   * or unfinished index.db, and re-syncs one whose issues/ stamp shows a
+   * change no marker accounts for (git pull, a copied store, an older jit).
+   */
+  private currentIndex(): SummaryIndex {
+    const manifest = this.readManifest(true);
+    let index = this.openIndex(true, false);
+    let built: string | undefined;
+    try {
+      built = index.meta(META.built);
+    } catch (error) {
+      if (!isUnusableDatabase(error)) throw error;
+      // Damaged since this process opened it: a cache, so start it afresh.
+      index = this.openIndex(true, true);
+    }
+    if (manifest.version === 1 || built === undefined) {
+      this.rebuild(index, manifest.version === 1 ? manifest.summaries : null);
+      if (manifest.version === 1) this.finishUpgrade();
+    } else if (this.journal.markersByIssue().size === 0 && index.meta(META.dirStamp) !== this.dirStamp()) {
+      this.resync(index);
+    }
+    return index;
+  }
+
+  /** After a format-1 store's index.db is built: the manifest (older jit now refuse the store), then the .gitignore lines. */
+  private finishUpgrade(): void {
+    writeFileAtomic(this.jitDir, INDEX_FILE, manifestText());
+    const gitignore = upgradedGitignoreText(readTextIfExists(path.join(this.jitDir, GITIGNORE_FILE)));
+    if (gitignore !== null) writeFileAtomic(this.jitDir, GITIGNORE_FILE, gitignore);
+  }
+
+  /**
+   * Builds every row from the files, in the healing order: (1) list the
+   * markers, (2) probe their issues, (3) read the files, (4) write the rows in
+   * one transaction, (5) clear the markers listed whose issue was free. An
+   * in-flight or corrupt issue keeps its last known summary (`previous`, or
+   * the row), so nothing is guessed or dropped. Exclusive index lock held.
+   */
+  private rebuild(index: SummaryIndex, previous: ReadonlyMap<string, IssueSummary> | null): { issues: number; unreadable: string[]; corrupt: Map<string, JitError> } {
+    const listed = this.journal.markersByIssue();
+    const inFlight = new Set([...listed.keys()].filter((id) => this.isBeingWritten(id)));
+    const stamp = this.dirStamp();
+    const put: IndexRow[] = [];
+    const corrupt = new Map<string, JitError>();
+    for (const id of this.issueFileIds()) {
+      const read = this.readStamped(id, corrupt);
+      if (read.issue) put.push({ summary: freezeSummary(summarize(read.issue)), fileStamp: read.stamp });
+    }
+    const files = put.length;
+    const keep = (id: string): IssueSummary | undefined => previous?.get(id) ?? (index.meta(META.built) === undefined ? undefined : index.get(id));
+    for (const id of new Set([...corrupt.keys(), ...inFlight])) {
+      const last = keep(id);
+      if (last && !put.some((row) => row.summary.id === id)) put.push({ summary: last, fileStamp: null });
+    }
+    const finished = [...listed].filter(([id]) => !inFlight.has(id) && !corrupt.has(id));
+    const settled = finished.length === listed.size;
+    index.apply({ replaceAll: true, put, meta: { [META.built]: new Date().toISOString(), ...(settled ? { [META.dirStamp]: stamp } : {}) } });
+    this.journal.clearMarkers(finished.flatMap(([, names]) => names));
+    return { issues: files, unreadable: [...corrupt.keys()].map((id) => this.issuePath(id)), corrupt };
+  }
+
+  /**
+   * Brings rows up to a directory an outside hand changed: every file whose
+   * stamp differs from its row's is re-read, rows of missing files dropped.
+   * The healing order holds: heal lists the markers and probes before it reads.
+   */
+  private resync(index: SummaryIndex): void {
+    const stamp = this.dirStamp();
+    const rows = index.fileStamps();
+    const changed = new Set<string>();
+    for (const id of this.issueFileIds()) {
+      if (rows.get(id) !== this.fileStamp(id)) changed.add(id);
+      rows.delete(id);
+    }
+    for (const id of rows.keys()) changed.add(id); // rows of files that are gone
+    const healed = this.heal(index, this.journal.markersByIssue(), changed);
+    index.apply({ put: healed.put, remove: healed.remove, meta: healed.settled ? { [META.dirStamp]: stamp } : {} });
+    this.journal.clearMarkers(healed.clear);
+  }
+
+  /**
+   * The connection to index.db, opened once per process and reopened when
+   * the file was replaced. `create`: make it when missing (writers, under the
+   * exclusive index lock), and replace one SQLite refuses or of another
+   * format (it is a cache); `fresh`: start from an empty file whatever is
+   * there (a rebuild by init).
+   */
+  private openIndex(create: true, fresh: boolean): SummaryIndex;
+  private openIndex(create: false): SummaryIndex | null;
+  private openIndex(create: boolean, fresh = false): SummaryIndex | null {
+    const cached = connections.get(this.indexDbPath);
+    const stat = this.indexDbStat();
+    if (cached && (!stat || `${stat.dev}:${stat.ino}` !== cached.identity || fresh)) {
+      cached.close();
+      connections.delete(this.indexDbPath);
+    } else if (cached) {
+      return cached;
+    }
+    if (!create && !stat) return null;
+    if (fresh || !stat) this.removeIndexDb();
+    let index: SummaryIndex;
+    try {
+      index = new SummaryIndex(this.indexDbPath, { create });
+      if (create && index.format() !== INDEX_DB_FORMAT) {
+        if (index.format() !== null) throw Object.assign(new Error(`index.db has format ${index.format()}`), { code: 'SQLITE_FORMAT' });
+        index.initialize();
+      }
+    } catch (error) {
+      if (!create || !isUnusableDatabase(error)) throw error;
+      // A cache SQLite refuses (or of another format) is rebuilt from the files.
+      this.removeIndexDb();
+      index = new SummaryIndex(this.indexDbPath, { create });
+      index.initialize();
+    }
+    connections.set(this.indexDbPath, index);
+    return index;
+  }
+
+  /** Closes this process's connection to index.db (it was found damaged). */
+  private forgetIndex(): void {
+    connections.get(this.indexDbPath)?.close();
+    connections.delete(this.indexDbPath);
+  }
+
+  /** The cache for a reader: null when it is missing or unusable (a writer builds it). */
+  private openIndexIfUsable(): SummaryIndex | null {
+    try {
+      const index = this.openIndex(false);
+      return index && index.format() === INDEX_DB_FORMAT ? index : null;
+    } catch (error) {
+      if (isUnusableDatabase(error) || cannotWrite(error)) return null;
+      throw error;
+    }
+  }
+
+  private indexDbStat(): fs.Stats | undefined {
+    let stat: fs.Stats | undefined;
+    try {
+      stat = fs.lstatSync(this.indexDbPath, { throwIfNoEntry: false });
+    } catch (error) {
+      throw fsError(error, this.indexDbPath, 'inspect');
+    }
+    if (stat?.isSymbolicLink()) throw unsafePath(this.indexDbPath, 'is a symbolic link');
+    if (stat && !stat.isFile()) throw unsafePath(this.indexDbPath, 'is not a regular file');
+    if (stat) checkSingleLink(this.indexDbPath, stat);
+    return stat;
+  }
+
+  /** Removes index.db and its companions: a stale -wal must never be replayed into a new database. Exclusive index lock held. */
+  private removeIndexDb(): void {
+    for (const name of [...INDEX_DB_COMPANIONS, INDEX_DB_FILE]) removeFile(this.jitDir, name);
+  }
+
+  /**
+   * index.json: the format-2 manifest, or a format-1 index (upgraded by the
+   * next writer). Readers only check its head: jit's manifest is a few bytes
+   * and never changes; anything else is parsed (and reported) whole. With
+   * `whole`, a format-1 index is parsed for its summaries.
+   */
+  private readManifest(whole: true): IndexManifest;
+  private readManifest(whole?: false): IndexManifest | { version: 1 };
+  private readManifest(whole = false): IndexManifest | { version: 1 } {
+    const file = openRegularFile(this.indexPath, fs.constants.O_RDONLY, 'read');
+    // No index.json: the same CORRUPT_FILE (and hint) as for an empty one.
+    if (file === null) {
+      throw new JitError('CORRUPT_FILE', `The index ${this.indexPath} is missing.`, {
+        suggestions: [hint`${run(command('validate', { fix: true }))} to rebuild it from the issue files.`],
+        details: { path: this.indexPath },
+      });
+    }
+    const head = Buffer.alloc(MANIFEST.length + 1);
+    let size: number;
+    try {
+      size = fs.readSync(file.fd, head, 0, head.length, 0);
+    } catch (error) {
+      throw fsError(error, this.indexPath, 'read');
+    } finally {
+      fs.closeSync(file.fd);
+    }
+    const text = head.subarray(0, size).toString('latin1');
+    if (text === MANIFEST) return { version: 2 };
+    if (!whole && text.startsWith(LEGACY_HEAD)) return { version: 1 };
+    return parseManifest(readTextIfExists(this.indexPath) ?? '', this.indexPath);
+  }
+
+  private dirStamp(): string {
+    return directoryStamp(this.issuesDir);
+  }
+
+  private fileStamp(id: string): string | null {
+    return fileStamp(this.issuePath(id));
+  }
+
+  /** The issue with its file's stamp taken first; a corrupt file is recorded in `corrupt` (when given) and read as undefined. */
+  private readStamped(id: string, corrupt?: Map<string, JitError>): StampedRead {
+    const stamp = this.fileStamp(id);
+    try {
+      return { issue: stamp === null ? null : this.readIssueFile(id), stamp };
+    } catch (error) {
+      if (!(error instanceof JitError && (error.code === 'CORRUPT_FILE' || error.code === 'UNSUPPORTED_SCHEMA'))) throw error;
+      corrupt?.set(id, error);
+      return { issue: undefined, stamp };
+    }
+  }
+
+  /** The marked issues as their files say (null: deleted); a corrupt file is left out (its row stands). */
+  private overlay(pending: Map<string, string[]>): Map<string, IssueSummary | null> {
+    const overlay = new Map<string, IssueSummary | null>();
+    for (const id of pending.keys()) {
+      const issue = this.readIssueFileOrKeep(id);
+      if (issue !== undefined) overlay.set(id, issue && freezeSummary(summarize(issue)));
+    }
+    return overlay;
+  }
+
+  /**
+   * The graph a graph transaction reasons about. An issue whose writer is
+   * still at work counts with the edges of both its row and its file, so a
+   * cycle check never misses an edge that is being written. Point look-ups:
+   * a walk costs what it reaches.
+   */
+  private graphLookup(index: SummaryIndex, healed: Healed): GraphLookup {
+    const overlay = new Map<string, IssueSummary | null>();
+    for (const row of healed.put) overlay.set(row.summary.id, row.summary);
+    for (const id of healed.remove) overlay.set(id, null);
+    for (const id of healed.inFlight) {
+      const issue = this.readIssueFileOrKeep(id);
+      if (!issue) continue;
+      const entry = overlay.has(id) ? overlay.get(id) : index.get(id);
+      const dependencies = [...new Set([...(entry?.dependencies ?? []), ...issue.dependencies])];
+      overlay.set(id, freezeSummary({ ...(entry ?? summarize(issue)), dependencies }));
+    }
+    return {
+      summary: (id) => (overlay.has(id) ? (overlay.get(id) ?? undefined) : index.get(id)),
+      dependentsOf: (id) => {
+        const found = new Set(index.dependentIds(id).filter((d) => !overlay.has(d)));
+        for (const [other, summary] of overlay) if (summary?.dependencies.includes(id)) found.add(other);
+        return [...found].sort(compareIds);
+      },
+    };
   }
 
   // -------------------------------------------------------------- internal
@@ -507,32 +952,14 @@ export class JsonFileStorage implements Storage {
   /**
    * The index and the event log are written after the issue files commit,
    * when a failure can no longer be reported as "nothing happened". Refuse
-   * a planted symlink or folder there up front instead.
+   * a planted symlink or folder there up front instead, and an index.json
+   * that is missing or not jit's (a write no reader could see must not be
+   * acknowledged).
    */
   private checkAfterCommitFiles(): void {
-    for (const file of [this.lockPath('index'), this.indexPath, this.lockPath('events'), this.eventsPath]) this.checkRegularFile(file);
-    this.checkIndexBeforeWrite();
-  }
-
-  /**
-   * A write that no reader could see must not be acknowledged: an index.json
-   * that is missing or not jit's fails a writer here, before it commits, as
-   * it fails every reader. Cheap on the common path: jit's own index starts
-   * with its version field, so only another spelling is parsed whole.
-   */
-  private checkIndexBeforeWrite(): void {
-    const file = openRegularFile(this.indexPath, fs.constants.O_RDONLY, 'read');
-    // No index.json: the same CORRUPT_FILE (and hint) readers give for it, as parsing nothing yields.
-    if (file === null) return void parseIndex('', this.indexPath);
-    const head = Buffer.alloc(INDEX_HEAD.length);
-    try {
-      fs.readSync(file.fd, head, 0, head.length, 0);
-    } catch (error) {
-      throw fsError(error, this.indexPath, 'read');
-    } finally {
-      fs.closeSync(file.fd);
-    }
-    if (head.toString('latin1') !== INDEX_HEAD) parseIndex(readTextIfExists(this.indexPath) ?? '', this.indexPath);
+    const files = [this.lockPath('index'), this.indexPath, this.indexDbPath, ...INDEX_DB_COMPANIONS.map((name) => path.join(this.jitDir, name))];
+    for (const file of [...files, this.lockPath('events'), this.eventsPath]) this.checkRegularFile(file);
+    this.readManifest();
   }
 
   /** UNSAFE_PATH when a file jit writes was replaced by a symlink, something other than a regular file, or a file with other hard links. */
@@ -658,44 +1085,6 @@ export class JsonFileStorage implements Storage {
     for (const [id, issue] of changes) if (!issue) removeFile(this.issuesDir, `${id}.json`);
   }
 
-  /**
-   * The index as stored. Readers reuse the last parse while the file looks
-   * unchanged (inode, size, change times). On file systems with coarse
-   * timestamps a rewrite can look unchanged (ext4 reuses the two inodes of a
-   * rename cycle, and the size rarely changes), so, as git does with its
-   * "racily clean" entries, a parse of a file written less than
-   * RACY_WINDOW_MS before it was read is never reused: a later rewrite could
-   * carry the same stamp, and serving the old parse after its markers were
-   * cleared would hide an acknowledged write. Writers pass `fresh`: one that
-   * started from an old copy would write it back over others' updates.
-   */
-  private readIndex(fresh = false): Summaries {
-    let stat: fs.BigIntStats;
-    try {
-      stat = fs.lstatSync(this.indexPath, { bigint: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new JitError('CORRUPT_FILE', `The index ${this.indexPath} is missing.`, {
-          suggestions: [hint`${run(command('validate', { fix: true }))} to rebuild it from the issue files.`],
-          details: { path: this.indexPath },
-        });
-      }
-      throw fsError(error, this.indexPath, 'read');
-    }
-    const stamp = indexStamp(stat);
-    if (!fresh && this.indexCache?.reusable && this.indexCache.stamp === stamp) return this.indexCache.summaries;
-    const summaries = parseIndex(readTextIfExists(this.indexPath) ?? '', this.indexPath);
-    this.indexCache = { stamp, summaries, reusable: settled(stat) };
-    return summaries;
-  }
-
-  private writeIndex(summaries: Summaries): void {
-    writeFileAtomic(this.jitDir, INDEX_FILE, indexText(summaries));
-    // Our own write: cache what we wrote instead of parsing it again (once it is old enough to trust its stamp).
-    const stat = fs.lstatSync(this.indexPath, { bigint: true });
-    this.indexCache = { stamp: indexStamp(stat), summaries, reusable: settled(stat) };
-  }
-
   private readGatesFile(): Map<string, GateDefinition> {
     const text = readTextIfExists(this.gatesPath);
     return new Map(text === null ? [] : Object.entries(parseGates(text, this.gatesPath).gates));
@@ -703,52 +1092,46 @@ export class JsonFileStorage implements Storage {
 
   /** True while some process holds the issue's lock exclusively (its write may be under way). */
   private isBeingWritten(id: string): boolean {
+    // No issues/ (a cloned store, or removed by hand): nobody can hold a lock in it.
+    if (!fs.existsSync(this.issuesDir)) return false;
     const probe = this.locker.tryLock(path.join(this.issuesDir, `${id}.lock`), 'shared', RANK.issue);
     probe?.release();
     return probe === null;
   }
 
   /**
-   * Brings the summaries of marked (and `changed`) issues up to their files.
+   * The rows of marked (and `changed`) issues brought up to their files.
    * A marker is cleared only when no writer holds its issue: every writer
    * that made one of the markers listed has then finished, so the file read
-   * afterwards includes its write. Called with the index lock held exclusively.
+   * afterwards includes its write. Called with the index lock held
+   * exclusively; the caller applies `put`/`remove` in one transaction, then
+   * clears `clear`.
    */
-  private heal(stored: Summaries, pending: Map<string, string[]>, changed: Set<string>): Healed {
-    const healed: Healed = { index: new Map(stored), modified: false, clear: [], inFlight: new Set() };
+  private heal(index: SummaryIndex, pending: Map<string, string[]>, changed: Set<string>): Healed {
+    const healed: Healed = { put: [], remove: [], clear: [], inFlight: new Set(), settled: true };
     for (const id of new Set([...pending.keys(), ...changed])) {
       const busy = this.isBeingWritten(id);
       if (busy) healed.inFlight.add(id);
-      if (busy && !changed.has(id)) continue; // its writer will update it
-      const issue = this.readIssueFileOrKeep(id);
-      if (issue === undefined) continue; // corrupt: keep the summary and the marker; validate reports it
-      const before = healed.index.get(id);
-      if (issue === null) {
-        if (before) (healed.index.delete(id), (healed.modified = true));
-      } else if (!before || before.updated_at !== issue.updated_at || JSON.stringify(before) !== JSON.stringify(summarize(issue))) {
-        healed.index.set(id, freezeSummary(summarize(issue)));
-        healed.modified = true;
+      if (busy && !changed.has(id)) {
+        healed.settled = false;
+        continue; // its writer will update it
       }
-      if (!busy) healed.clear.push(...(pending.get(id) ?? []));
+      const { issue, stamp } = this.readStamped(id);
+      if (issue === undefined) {
+        // Corrupt: keep the row and the marker; validate reports it.
+        if (pending.has(id)) healed.settled = false;
+        continue;
+      }
+      const before = index.get(id);
+      if (issue === null) {
+        if (before) healed.remove.push(id);
+      } else if (!before || index.fileStamp(id) !== stamp || JSON.stringify(before) !== JSON.stringify(summarize(issue))) {
+        healed.put.push({ summary: freezeSummary(summarize(issue)), fileStamp: stamp });
+      }
+      if (busy) healed.settled = false;
+      else healed.clear.push(...(pending.get(id) ?? []));
     }
     return healed;
-  }
-
-  /**
-   * The graph a graph transaction reasons about. An issue whose writer is
-   * still at work counts with the edges of both its index entry and its file,
-   * so a cycle check never misses an edge that is being written.
-   */
-  private graphView(healed: Healed): Summaries {
-    const view = new Map(healed.index);
-    for (const id of healed.inFlight) {
-      const issue = this.readIssueFileOrKeep(id);
-      if (!issue) continue;
-      const entry = view.get(id);
-      const dependencies = [...new Set([...(entry?.dependencies ?? []), ...issue.dependencies])];
-      view.set(id, freezeSummary({ ...(entry ?? summarize(issue)), dependencies }));
-    }
-    return view;
   }
 
   /**
@@ -766,10 +1149,12 @@ export class JsonFileStorage implements Storage {
   }
 
   /**
-   * Brings the summaries of `changed` up to their files and clears finished
+   * Brings the rows of `changed` up to their files and clears finished
    * markers. An issue another process holds right now keeps its marker; we
    * wait for that holder without the index lock (so the order is kept) and
    * try again, so markers do not outlive their writers in the common case.
+   * With no marker left, the issues/ stamp read after the probes is recorded:
+   * every change it shows is then in the rows.
    */
   private async syncIndex(changed: string[]): Promise<void> {
     let remaining = changed;
@@ -777,8 +1162,12 @@ export class JsonFileStorage implements Storage {
       const held = await this.lock([this.indexLock('exclusive')]);
       let healed: Healed;
       try {
-        healed = this.heal(this.readIndex(true), this.journal.markersByIssue(), new Set(remaining));
-        if (healed.modified) this.writeIndex(healed.index);
+        const index = this.currentIndex();
+        healed = this.heal(index, this.journal.markersByIssue(), new Set(remaining));
+        const stamp = healed.settled ? this.dirStamp() : null;
+        if (healed.put.length > 0 || healed.remove.length > 0 || stamp !== null) {
+          index.apply({ put: healed.put, remove: healed.remove, meta: stamp === null ? {} : { [META.dirStamp]: stamp } });
+        }
         this.journal.clearMarkers(healed.clear);
       } finally {
         held.release();
@@ -822,116 +1211,105 @@ export class JsonFileStorage implements Storage {
   }
 
   /**
-   * What a killed writer leaves behind, cleaned up by every validate, as a
-   * database recovers its journal on open: temp files of dead writers (never
-   * renamed into place, so never data) and summaries behind their issue
-   * files (markers whose writer is gone; the files are the truth). Runs
-   * under the exclusive index lock.
+   * The index against the issue files (integrity.ts says what differs);
+   * with fix, or when only crash leftovers differ, the index is rebuilt
+   * from the files in the healing order (rebuild). Exclusive index lock held.
    */
-  private recoverFromCrashes(recovered: string[]): void {
-    for (const dir of [this.jitDir, this.issuesDir]) {
-      for (const name of listDirectory(dir)) {
-        if (!TEMP_FILE.test(name) || !isStrayTemp(dir, name)) continue;
-        removeFile(dir, name);
-        recovered.push(`removed unfinished temp file ${path.join(dir, name)} (its writer is gone)`);
-      }
-    }
-    let index: Summaries;
+  private checkIndex(fix: boolean, problems: ValidationProblem[], fixed: string[], recovered: string[]): void {
+    let manifest: IndexManifest | null = null;
     try {
-      index = this.readIndex(true);
+      manifest = this.readManifest(true);
     } catch (error) {
-      if (error instanceof JitError && error.code === 'CORRUPT_FILE') return; // checkIndex reports it
-      throw error;
-    }
-    const healed = this.heal(index, this.journal.markersByIssue(), new Set());
-    const behind = [...index.keys(), ...healed.index.keys()].filter((id) => index.get(id) !== healed.index.get(id));
-    if (healed.modified) this.writeIndex(healed.index);
-    this.journal.clearMarkers(healed.clear);
-    for (const id of new Set(behind)) recovered.push(`brought the index summary of ${id} up to its issue file (a writer died between the two)`);
-  }
-
-  /**
-   * Index against the issue files; with fix, rebuilds the index from them.
-   * Index lock held. The order is the healing order of the header: list the
-   * markers, probe their issues, and only then list and read the files, so
-   * that every marker cleared here was made by a writer whose write the
-   * rebuild has read. Markers that appear later stay for their writers.
-   */
-  private checkIndex(fix: boolean, problems: ValidationProblem[], fixed: string[]): void {
-    const listed = this.journal.markersByIssue();
-    const inFlight = new Set([...listed.keys()].filter((id) => this.isBeingWritten(id)));
-    const fromFiles: Summaries = new Map();
-    const corrupt = new Set<string>();
-    for (const id of this.issueFileIds()) {
-      try {
-        const issue = this.readIssueFile(id);
-        if (issue) fromFiles.set(id, summarize(issue));
-      } catch (error) {
-        if (!(error instanceof JitError && (error.code === 'CORRUPT_FILE' || error.code === 'UNSUPPORTED_SCHEMA'))) throw error;
-        corrupt.add(id);
-        problems.push({ kind: 'corrupt_file', message: error.message, path: this.issuePath(id), issue_id: id, fixable: false });
-      }
-    }
-    let stored: Summaries | null = null;
-    let replaceable = true;
-    try {
-      stored = this.readIndex(true);
-    } catch (error) {
+      // UNSUPPORTED_SCHEMA (a newer jit's store) fails validate as it fails every command.
       if (!(error instanceof JitError && error.code === 'CORRUPT_FILE')) throw error;
       // A file jit did not write (another tool's index.json) is somebody's data: never replace it.
-      replaceable = error.details?.['written_by_jit'] !== false;
+      const replaceable = error.details?.['written_by_jit'] !== false;
       problems.push({ kind: 'corrupt_file', message: error.message, path: this.indexPath, fixable: replaceable });
+      if (!fix || !replaceable) return;
     }
-    // A summary may lag its file while a marker names it: not a problem to report.
-    const marked = new Set([...listed.keys(), ...this.journal.markersByIssue().keys()]);
-    let mismatches = 0;
-    if (stored) {
-      for (const [id, summary] of fromFiles) {
-        if (marked.has(id)) continue;
-        const entry = stored.get(id);
-        if (!entry) {
-          mismatches++;
-          problems.push({ kind: 'unindexed_issue_file', message: `Issue file ${this.issuePath(id)} is not in the index.`, path: this.issuePath(id), issue_id: id, fixable: true });
-        } else if (JSON.stringify(entry) !== JSON.stringify(summary)) {
-          mismatches++;
-          problems.push({ kind: 'index_mismatch', message: `The index summary of ${id} differs from its issue file.`, path: this.indexPath, issue_id: id, fixable: true });
-        }
-      }
-      for (const id of stored.keys()) {
-        if (fromFiles.has(id) || corrupt.has(id) || marked.has(id)) continue;
-        mismatches++;
-        problems.push({ kind: 'missing_issue_file', message: `The index lists ${id} but ${this.issuePath(id)} does not exist.`, issue_id: id, fixable: true });
+    let usable = true;
+    // Judge the file as it is on disk, not through the pages this process has cached.
+    this.forgetIndex();
+    if (this.indexDbStat()) {
+      let probe: SummaryIndex | null = null;
+      try {
+        probe = new SummaryIndex(this.indexDbPath, { create: false });
+        const verdict = probe.format() === INDEX_DB_FORMAT ? probe.quickCheck() : `format ${probe.format()}, not ${INDEX_DB_FORMAT}`;
+        if (verdict !== 'ok') throw Object.assign(new Error(verdict), { code: 'SQLITE_CORRUPT' });
+      } catch (error) {
+        if (!isUnusableDatabase(error)) throw error;
+        usable = false;
+        problems.push({ kind: 'corrupt_file', message: `Corrupt file ${this.indexDbPath}: ${(error as Error).message}.`, path: this.indexDbPath, fixable: true });
+        if (!fix) return;
+      } finally {
+        probe?.close();
       }
     }
-    const finishedMarkers = [...listed].filter(([id]) => !inFlight.has(id) && !corrupt.has(id)).flatMap(([, names]) => names);
-    if (!fix || !replaceable || (stored && mismatches === 0 && finishedMarkers.length === 0)) return;
-    const rebuilt: Summaries = new Map();
-    for (const [id, summary] of fromFiles) rebuilt.set(id, freezeSummary(summary));
-    // Corrupt or in-flight issues keep their last known summary: nothing is guessed or dropped.
-    for (const id of [...corrupt, ...inFlight]) {
-      const entry = stored?.get(id);
-      if (entry) rebuilt.set(id, entry);
+    const index = this.openIndex(true, !usable);
+    const built = usable && manifest?.version === 2 && index.meta(META.built) !== undefined;
+    if (built) {
+      // Crash leftovers (markers whose writer is gone), healed in the healing order whether or not fix was asked.
+      const healed = this.heal(index, this.journal.markersByIssue(), new Set());
+      if (healed.put.length > 0 || healed.remove.length > 0) index.apply({ put: healed.put, remove: healed.remove });
+      this.journal.clearMarkers(healed.clear);
+      for (const id of [...healed.put.map((row) => row.summary.id), ...healed.remove]) {
+        recovered.push(`brought the index summary of ${id} up to its issue file (a writer died between the two)`);
+      }
     }
-    this.writeIndex(rebuilt);
-    this.journal.clearMarkers(finishedMarkers);
-    fixed.push(`rebuilt ${this.indexPath} from ${fromFiles.size} issue files`);
+    const found = compareIndexWithFiles({
+      rows: built ? new Map(index.all().map((s) => [s.id, s])) : null,
+      ids: this.issueFileIds(),
+      read: (id) => this.readIssueFile(id),
+      issuePath: (id) => this.issuePath(id),
+      indexPath: this.indexDbPath,
+      marked: new Set(this.journal.markersByIssue().keys()),
+    });
+    problems.push(...found.problems);
+    if (built && (found.mismatches === 0 || !fix)) return;
+    // Asked to fix, or nothing to compare yet (a format-1 store, a cache never built): build it as every writer would.
+    const result = this.rebuild(index, manifest?.version === 1 ? manifest.summaries : null);
+    if (fix && (built || !usable || manifest === null)) fixed.push(`rebuilt ${this.indexDbPath} from ${result.issues} issue files`);
+    if (manifest?.version === 1) {
+      this.finishUpgrade();
+      recovered.push(`upgraded the store to format ${INDEX_SCHEMA_VERSION}: built ${INDEX_DB_FILE} from ${result.issues} issue files and wrote the manifest ${this.indexPath}`);
+    } else if (manifest === null) {
+      this.finishUpgrade();
+      fixed.push(`wrote ${this.indexPath}: the store's format manifest (format ${INDEX_SCHEMA_VERSION}, summaries in ${INDEX_DB_FILE})`);
+    }
   }
 }
 
-/** index.json's text. One summary per line: small diffs, and fast to write for 10,000 issues. */
+/** The head of index.json of format 2 as jit writes it (the whole file but its newline). */
+const MANIFEST = manifestText().trimEnd();
+/** How every format-1 index.json jit wrote begins. */
+const LEGACY_HEAD = '{"schema_version":1,';
 
-/**
- * How close to its last change a file must not be read for its stamp to be
- * trusted: above the timestamp granularity of every common file system
- * (ext4 and friends tick once a kernel jiffy, HFS+ once a second, FAT every
- * two seconds).
- */
-const RACY_WINDOW_MS = 2000n;
+const compareIds = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Whether any later rewrite of the file must carry a newer timestamp than it has now. */
-function settled(stat: fs.BigIntStats): boolean {
-  const changed = stat.mtimeNs > stat.ctimeNs ? stat.mtimeNs : stat.ctimeNs;
-  return BigInt(Date.now()) * 1_000_000n - changed > RACY_WINDOW_MS * 1_000_000n;
+/** `rows` with the marked issues replaced by their files' summaries (those that still pass `keep`). */
+function overlaid(rows: readonly IssueSummary[], overlay: ReadonlyMap<string, IssueSummary | null>, keep: (summary: IssueSummary) => boolean): Summaries {
+  const result: Summaries = new Map();
+  for (const row of rows) if (!overlay.has(row.id)) result.set(row.id, row);
+  for (const [id, summary] of overlay) if (summary && keep(summary)) result.set(id, summary);
+  return result;
+}
+
+/** Every summary a reader may see. */
+function wholeView(view: ReadView): ReadonlyMap<string, IssueSummary> {
+  if (!view.index) return view.all;
+  const all: Summaries = new Map(view.index.all().map((s) => [s.id, s]));
+  for (const [id, summary] of view.overlay) {
+    if (summary) all.set(id, summary);
+    else all.delete(id);
+  }
+  return all;
+}
+
+/** A failure that says the store may not be written here (read-only disk, someone else's folder), not that it is broken. */
+function cannotWrite(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  const errno = (error as JitError).details?.['errno'];
+  return code === 'PERMISSION_DENIED' || errno === 'EROFS' || errno === 'EACCES' || errno === 'EPERM' || isReadOnlyDatabase(error);
 }
 
 /** A transaction told not to wait (`wait: false`) found a lock busy. */
@@ -941,12 +1319,3 @@ function busy(ids: readonly string[]): never {
     details: { ids: [...ids], timeout_ms: 0 },
   });
 }
-
-/** How every index.json jit writes begins (see indexText). */
-const INDEX_HEAD = '{"schema_version":';
-
-/** What tells one version of index.json from another, short of reading it. */
-function indexStamp(stat: fs.BigIntStats): string {
-  return `${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
-}
-

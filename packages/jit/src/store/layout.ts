@@ -6,8 +6,7 @@
  */
 import path from 'node:path';
 import type { GateDefinition } from './model.js';
-import { SCHEMA_VERSION } from './schema.js';
-import type { IssueSummary } from './tracker-api.js';
+import { INDEX_SCHEMA_VERSION, SCHEMA_VERSION } from './schema.js';
 
 /**
  * The name of a store folder. A store is a folder with this name, and
@@ -20,7 +19,12 @@ export const JIT_DIR_NAME = '.jit';
 export const ISSUES_DIR = 'issues';
 /** In-flight markers of changes whose index update or follow-ups are not done yet. */
 export const PENDING_DIR = 'pending';
+/** The store's format manifest (schema_version 2: summaries live in index.db). Version 1 held every summary. */
 export const INDEX_FILE = 'index.json';
+/** The summary cache (summary-index.ts), rebuilt from the issue files whenever it is missing or unusable; not data. */
+export const INDEX_DB_FILE = 'index.db';
+/** SQLite's companions of index.db (write-ahead log, shared memory): part of the cache, never committed. */
+export const INDEX_DB_COMPANIONS: readonly string[] = [`${INDEX_DB_FILE}-wal`, `${INDEX_DB_FILE}-shm`];
 export const GATES_FILE = 'gates.json';
 export const EVENTS_FILE = 'events.jsonl';
 export const GITIGNORE_FILE = '.gitignore';
@@ -33,6 +37,10 @@ export const TRUST_FILE = 'trusted-gates.json';
 export const LOCAL_GITIGNORE_TEXT = '# Written by jit: what this machine trusts is not shared through git.\n*\n';
 /** gate-runs/.gitignore: the run records are history; their locks and full logs are not. */
 export const GATE_RUNS_GITIGNORE_TEXT = '# Written by jit: locks of running checks and full logs stay on this machine.\n*.lock\n*.log\n';
+/** Beside `.jit`: where `jit migrate` writes the new store before it swaps it in (store/migrate.ts). */
+export const MIGRATION_DIR = '.jit-migrate';
+/** In MIGRATION_DIR: present from the migration's commit point until the swap is done. */
+export const MIGRATION_JOURNAL = 'journal.json';
 
 /** The absolute paths of a store's parts. */
 export interface StoreLayout {
@@ -40,6 +48,7 @@ export interface StoreLayout {
   issuesDir: string;
   pendingDir: string;
   indexPath: string;
+  indexDbPath: string;
   gatesPath: string;
   eventsPath: string;
 }
@@ -51,15 +60,15 @@ export function storeLayout(jitDir: string): StoreLayout {
     issuesDir: path.join(root, ISSUES_DIR),
     pendingDir: path.join(root, PENDING_DIR),
     indexPath: path.join(root, INDEX_FILE),
+    indexDbPath: path.join(root, INDEX_DB_FILE),
     gatesPath: path.join(root, GATES_FILE),
     eventsPath: path.join(root, EVENTS_FILE),
   };
 }
 
-/** index.json: one issue summary per line, sorted by id, so a change shows as a one-line diff. */
-export function indexText(summaries: ReadonlyMap<string, IssueSummary>): string {
-  const lines = [...summaries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([id, s]) => `${JSON.stringify(id)}:${JSON.stringify(s)}`);
-  return `{"schema_version":${SCHEMA_VERSION},"issues":{\n${lines.join(',\n')}\n}}\n`;
+/** index.json of format 2: which cache holds the summaries. Never changes after the upgrade, so it never conflicts in git. */
+export function manifestText(): string {
+  return `{"schema_version":${INDEX_SCHEMA_VERSION},"index":"${INDEX_DB_FILE}"}\n`;
 }
 
 /** gates.json: the registry, sorted by key, pretty-printed. */
@@ -67,13 +76,29 @@ export function gatesText(gates: ReadonlyMap<string, GateDefinition>): string {
   return JSON.stringify({ schema_version: SCHEMA_VERSION, gates: Object.fromEntries([...gates].sort(([a], [b]) => a.localeCompare(b))) }, null, 2) + '\n';
 }
 
+/** What .jit/.gitignore keeps out of git: locks, temp files, in-flight markers and the summary cache (rebuilt from the files). */
+export const GITIGNORE_LINES: readonly string[] = ['*.lock', '.*.tmp', `${PENDING_DIR}/`, INDEX_DB_FILE, ...INDEX_DB_COMPANIONS];
+
+function gitignoreText(): string {
+  return `# Written by jit: lock files, unfinished temp files, in-flight markers and the summary cache are not data.\n${GITIGNORE_LINES.join('\n')}\n`;
+}
+
 /** The files `jit init` creates where missing, with their text when new. */
 export const INITIAL_FILES: ReadonlyArray<readonly [name: string, text: string]> = [
-  [INDEX_FILE, `{"schema_version":${SCHEMA_VERSION},"issues":{\n}}\n`],
+  [INDEX_FILE, manifestText()],
   [GATES_FILE, gatesText(new Map())],
   [EVENTS_FILE, ''],
-  [GITIGNORE_FILE, `# Written by jit: lock files, unfinished temp files and in-flight markers are not data.\n*.lock\n.*.tmp\n${PENDING_DIR}/\n`],
+  [GITIGNORE_FILE, gitignoreText()],
 ];
+
+/** `.gitignore` with the lines a store made by an older jit lacks appended (null when none is missing). */
+export function upgradedGitignoreText(current: string | null): string | null {
+  if (current === null) return gitignoreText();
+  const present = new Set(current.split(/\r?\n/).map((line) => line.trim()));
+  const missing = GITIGNORE_LINES.filter((line) => !present.has(line));
+  if (missing.length === 0) return null;
+  return `${current}${current === '' || current.endsWith('\n') ? '' : '\n'}# Added by jit (the summary cache is rebuilt from the issue files):\n${missing.join('\n')}\n`;
+}
 
 /** The folders `jit init` creates where missing. */
 export const INITIAL_DIRS: readonly string[] = [ISSUES_DIR, PENDING_DIR];

@@ -62,7 +62,8 @@ export interface GateDefinition {
   checker?: GateChecker | null;
 }
 
-export const EVENT_TYPES = [
+/** The events this jit writes. */
+export const JIT_EVENT_TYPES = [
   'issue_created',
   'issue_updated',
   'issue_state_changed',
@@ -78,6 +79,22 @@ export const EVENT_TYPES = [
   'dependency_removed',
   'gate_check_started',
   'gate_check_finished',
+] as const;
+
+/** Every event type this jit reads: its own, and those of the original (Rust) jit that a migrated log holds. */
+export const EVENT_TYPES = [
+  ...JIT_EVENT_TYPES,
+  'dependency_reduced',
+  'document_archived',
+  'artifact_archive_executed',
+  'local_rule_bypassed',
+  'transition_blocked',
+  'graph_rule_bypassed',
+  'gate_definition_created',
+  'gate_definition_updated',
+  'gate_definition_removed',
+  'lifecycle_timestamps_backfilled',
+  'profile_applied',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

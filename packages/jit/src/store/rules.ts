@@ -186,7 +186,8 @@ export function checkContext(input: unknown): Record<string, string> {
 
 export const isTerminal = (state: State): boolean => TERMINAL_STATES.includes(state);
 
-const PRIORITY_RANK: Record<Priority, number> = { critical: 0, high: 1, normal: 2, low: 3 };
+/** Most urgent first: the order of byUrgency (and of index.db's priority_rank column). */
+export const PRIORITY_RANK: Readonly<Record<Priority, number>> = { critical: 0, high: 1, normal: 2, low: 3 };
 
 /** Code-unit order: RFC 3339 timestamps and ids sort correctly, and much faster than localeCompare. */
 const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

@@ -192,7 +192,7 @@ describe('a broken file of each kind is CORRUPT_FILE with zod\'s wording', () =>
   it('gates file: an entry under another name, and no schema_version, as before', () => {
     const renamed = { schema_version: 1, gates: { review: { key: 'other', title: '', description: '', auto: false } } };
     expect(corruptError(() => parseGates(JSON.stringify(renamed), GATES_PATH)).message).toBe(`Corrupt file ${GATES_PATH}: entry review holds gate other.`);
-    expect(corruptError(() => parseGates('{"gates":{}}', GATES_PATH)).message).toBe(`Corrupt file ${GATES_PATH}: schema_version is missing or not an integer.`);
+    expect(corruptError(() => parseGates('{"gates":[]}', GATES_PATH)).message).toBe(`Corrupt file ${GATES_PATH}: schema_version is missing or not an integer.`);
   });
 
   it('valid files parse to the same data as before (zod\'s)', () => {

@@ -17,11 +17,18 @@ import { command, hint, run } from './suggestions.js';
 import type * as Zod from 'zod';
 import { JitError } from './errors.js';
 import { EVENT_TYPES, GATE_MODES, GATE_STAGES, PRIORITIES, STATES } from './model.js';
+import { isOriginalGates, isOriginalIndex, originalStoreError } from './original.js';
 import type { GateDefinition, GateStatusValue, Issue, JitEvent } from './model.js';
 import type { IssueSummary } from './tracker-api.js';
 
-/** The format version this jit writes and understands. */
+/** The format version of gates.json (and of index.json before issue 13) this jit writes and understands. */
 export const SCHEMA_VERSION = 1;
+/**
+ * The format of index.json: 1 held every summary (read, then upgraded);
+ * 2 is a manifest naming the summary cache index.db. An older jit refuses
+ * a version-2 store (UNSUPPORTED_SCHEMA) instead of serving a stale index.
+ */
+export const INDEX_SCHEMA_VERSION = 2;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -42,7 +49,7 @@ function buildSchemas() {
     gates_required: z.array(z.string()),
     gates_status: z.record(
       z.string(),
-      z.object({ status: z.enum(['pending', 'passed', 'failed']), updated_by: z.string().nullable(), updated_at: timestamp }),
+      z.looseObject({ status: z.enum(['pending', 'passed', 'failed']), updated_by: z.string().nullable(), updated_at: timestamp }),
     ),
     labels: z.array(z.string()),
     context: z.record(z.string(), z.string()),
@@ -68,7 +75,7 @@ function buildSchemas() {
     mode: z.enum(GATE_MODES).optional(),
     checker: checker.nullable().optional(),
   });
-  const gates = z.object({ schema_version: z.number().int(), gates: z.record(z.string(), gate) });
+  const gates = z.looseObject({ schema_version: z.number().int(), gates: z.record(z.string(), gate) });
   return { issue, gates };
 }
 
@@ -104,15 +111,16 @@ function describeIssues(error: Zod.ZodError): string {
   return first ? `${first.path.join('.') || '(top level)'}: ${first.message}` : 'schema mismatch';
 }
 
-function checkVersion(data: unknown, path: string): void {
+function checkVersion(data: unknown, path: string, newest = SCHEMA_VERSION): number {
   const version = isRecord(data) ? data['schema_version'] : undefined;
   if (typeof version !== 'number' || !Number.isInteger(version)) throw corrupt(path, 'schema_version is missing or not an integer');
-  if (version > SCHEMA_VERSION || version < 1) {
-    throw new JitError('UNSUPPORTED_SCHEMA', `${path} has schema_version ${version}; this jit understands version ${SCHEMA_VERSION}.`, {
+  if (version > newest || version < 1) {
+    throw new JitError('UNSUPPORTED_SCHEMA', `${path} has schema_version ${version}; this jit understands version ${newest === 1 ? '1' : `1 to ${newest}`}.`, {
       suggestions: ['Upgrade jit-tracker to a version that knows this format.'],
       details: { path, schema_version: version },
     });
   }
+  return version;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -173,6 +181,17 @@ const GATE_STATUS_NAMES = new Set<unknown>(['pending', 'passed', 'failed']);
 
 const hasProtoKey = (value: Record<string, unknown>): boolean => Object.prototype.hasOwnProperty.call(value, '__proto__');
 
+/**
+ * `known` followed by the keys of `data` it lacks, in file order: what a zod
+ * looseObject returns, so that fields of the original jit (or of a newer
+ * one) survive this jit's rewrites.
+ */
+function withUnknownKeys<T extends object>(known: T, data: Record<string, unknown>): T {
+  const copy = { ...known } as Record<string, unknown>;
+  for (const key in data) if (!(key in known)) copy[key] = data[key];
+  return copy as unknown as T;
+}
+
 /** z.record(z.string(), z.string()), copied as zod copies it. */
 function checkedStringRecord(value: unknown): Record<string, string> | undefined {
   if (!isRecord(value) || hasProtoKey(value)) return undefined;
@@ -185,16 +204,16 @@ function checkedStringRecord(value: unknown): Record<string, string> | undefined
   return copy;
 }
 
-/** The gates_status record: z.object entries keep only their three keys, in the schema's order. */
+/** The gates_status record, each entry loose like the zod schema's. */
 function checkedGatesStatus(value: unknown): Issue['gates_status'] | undefined {
   if (!isRecord(value) || hasProtoKey(value)) return undefined;
   const copy: Issue['gates_status'] = {};
   for (const key in value) {
     const entry = value[key];
-    if (!isRecord(entry) || !GATE_STATUS_NAMES.has(entry['status'])) return undefined;
+    if (!isRecord(entry) || hasProtoKey(entry) || !GATE_STATUS_NAMES.has(entry['status'])) return undefined;
     const updatedBy = entry['updated_by'];
     if ((updatedBy !== null && typeof updatedBy !== 'string') || !isTimestamp(entry['updated_at'])) return undefined;
-    copy[key] = { status: entry['status'] as GateStatusValue, updated_by: updatedBy, updated_at: entry['updated_at'] as string };
+    copy[key] = withUnknownKeys({ status: entry['status'] as GateStatusValue, updated_by: updatedBy, updated_at: entry['updated_at'] as string }, entry);
   }
   return copy;
 }
@@ -223,16 +242,8 @@ export function checkedIssue(data: unknown): Issue | undefined {
   return issue as unknown as Issue;
 }
 
-const GATE_KEYS = ['key', 'title', 'description', 'auto', 'stage', 'mode', 'checker'] as const;
-const CHECKER_KEYS = ['type', 'command', 'timeout_seconds', 'working_dir', 'env', 'pass_context'] as const;
 const GATE_STAGE_NAMES = new Set<unknown>(GATE_STAGES);
 const GATE_MODE_NAMES = new Set<unknown>(GATE_MODES);
-
-/** Unknown keys after the known ones, in the order they came (as a zod looseObject returns them). */
-function withUnknownKeys(known: Record<string, unknown>, from: Record<string, unknown>, knownKeys: readonly string[]): Record<string, unknown> {
-  for (const key of Object.keys(from)) if (!knownKeys.includes(key)) known[key] = from[key];
-  return known;
-}
 
 function checkedChecker(value: unknown): Record<string, unknown> | null | undefined {
   if (value === null) return null;
@@ -248,7 +259,7 @@ function checkedChecker(value: unknown): Record<string, unknown> | null | undefi
   if ('working_dir' in value) copy['working_dir'] = dir;
   if ('env' in value) copy['env'] = env === null || env === undefined ? env : { ...env };
   if ('pass_context' in value) copy['pass_context'] = passContext;
-  return withUnknownKeys(copy, value, CHECKER_KEYS);
+  return withUnknownKeys(copy, value);
 }
 
 function checkedGate(gate: unknown): GateDefinition | undefined {
@@ -264,12 +275,12 @@ function checkedGate(gate: unknown): GateDefinition | undefined {
     if (checked === undefined) return undefined;
     copy['checker'] = checked;
   }
-  return withUnknownKeys(copy, gate, GATE_KEYS) as unknown as GateDefinition;
+  return withUnknownKeys(copy, gate) as unknown as GateDefinition;
 }
 
-/** gates.json as zod's gates schema returns it (known keys in the schema's order with its defaults, then unknown ones as they came), or undefined. */
+/** gates.json as zod's loose gates schema returns it (known keys in the schema's order with its defaults, then unknown ones as they came), or undefined. */
 export function checkedGates(data: unknown): GatesFile | undefined {
-  if (!isRecord(data) || !Number.isSafeInteger(data['schema_version'])) return undefined;
+  if (!isRecord(data) || hasProtoKey(data) || !Number.isSafeInteger(data['schema_version'])) return undefined;
   const gates = data['gates'];
   if (!isRecord(gates) || hasProtoKey(gates)) return undefined;
   const copy: Record<string, GateDefinition> = {};
@@ -278,7 +289,7 @@ export function checkedGates(data: unknown): GatesFile | undefined {
     if (gate === undefined) return undefined;
     copy[name] = gate;
   }
-  return { schema_version: data['schema_version'] as number, gates: copy };
+  return withUnknownKeys({ schema_version: data['schema_version'] as number, gates: copy }, data);
 }
 
 export function parseIssue(text: string, path: string, expectedId?: string): Issue {
@@ -297,7 +308,7 @@ const INDEX_HEADER = '{"schema_version":';
  * an index. Anything else (another tool's JSON, a CSV) is somebody's data.
  */
 function isOwnIndex(text: string, data: unknown): boolean {
-  return text.trim() === '' || text.startsWith(INDEX_HEADER) || (isRecord(data) && 'schema_version' in data && isRecord(data['issues']));
+  return text.trim() === '' || text.startsWith(INDEX_HEADER) || (isRecord(data) && 'schema_version' in data && (isRecord(data['issues']) || 'index' in data));
 }
 
 /** CORRUPT_FILE for an index.json jit did not write: never replaced, so the remedy is to move it away. */
@@ -312,11 +323,32 @@ function foreignIndex(path: string, why: string, cause?: unknown): JitError {
   });
 }
 
-/** index.json as a map of read-only summaries (shared with callers, so frozen). */
+/** index.json: the manifest of format 2, or a format-1 index with its summaries (read-only callers use them; the upgrade rebuilds). */
+export type IndexManifest = { version: 2 } | { version: 1; summaries: Map<string, IssueSummary> };
+
+export function parseManifest(text: string, path: string): IndexManifest {
+  let data: unknown;
+  try {
+    data = parseJson(text, path);
+    if (isOriginalIndex(data)) throw originalStoreError(path);
+    if (checkVersion(data, path, INDEX_SCHEMA_VERSION) === 1) return { version: 1, summaries: parseIndex(text, path) };
+    const index = (data as Record<string, unknown>)['index'];
+    if (index !== 'index.db') throw corrupt(path, `index is ${JSON.stringify(index)}, not "index.db"`);
+    return { version: 2 };
+  } catch (error) {
+    if (error instanceof JitError && error.code === 'CORRUPT_FILE' && !isOwnIndex(text, data)) {
+      throw foreignIndex(path, error.message.replace(/^Corrupt file .*?: /, '').replace(/\.$/, ''), error);
+    }
+    throw error;
+  }
+}
+
+/** index.json of format 1 as a map of read-only summaries (shared with callers, so frozen). */
 export function parseIndex(text: string, path: string): Map<string, IssueSummary> {
   let data: unknown;
   try {
     data = parseJson(text, path);
+    if (isOriginalIndex(data)) throw originalStoreError(path);
     checkVersion(data, path);
     const issues = (data as Record<string, unknown>)['issues'];
     if (!isRecord(issues)) throw corrupt(path, 'issues is not an object');
@@ -344,6 +376,7 @@ export function freezeSummary(summary: IssueSummary): IssueSummary {
 
 export function parseGates(text: string, path: string): GatesFile {
   const data = parseJson(text, path);
+  if (isOriginalGates(data)) throw originalStoreError(path);
   checkVersion(data, path);
   const gates = checkedGates(data) ?? (parseWith(zodSchemas().gates, data, path) as GatesFile);
   for (const [key, def] of Object.entries(gates.gates)) {

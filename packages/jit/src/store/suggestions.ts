@@ -32,6 +32,7 @@ export interface OperationArgs {
   'query.blocked': Record<string, never>;
   validate: { fix?: boolean };
   'debug.locks': Record<string, never>;
+  migrate: { from?: string };
 }
 
 export type Operation = keyof OperationArgs;
@@ -134,6 +135,7 @@ const COMMAND_LINES: { [K in Operation]: (args: OperationArgs[K]) => string } = 
   'query.blocked': () => 'query blocked',
   validate: ({ fix }) => words('validate', fix ? '--fix' : undefined),
   'debug.locks': () => 'debug locks',
+  migrate: ({ from }) => words('migrate', from === undefined ? undefined : `--from ${from}`),
 };
 
 /** `jit gate pass 1a2b tests`: the command line that runs `command`. */

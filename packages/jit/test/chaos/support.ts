@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll } from 'vitest';
+import { indexRows } from '../support/index-db.js';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const JIT_BIN = path.join(ROOT, 'bin/jit.js');
@@ -141,10 +142,10 @@ export function assertStoreConsistent(project: string, jitDir: string): { issues
   if (validate.status !== 0) throw new Error(`validate not clean: ${validate.stdout} ${validate.stderr}`);
   const issueDir = path.join(jitDir, 'issues');
   const files = fs.readdirSync(issueDir).filter((f) => f.endsWith('.json') && !f.startsWith('.'));
-  const index = JSON.parse(fs.readFileSync(path.join(jitDir, 'index.json'), 'utf8'));
+  const index = { issues: indexRows(jitDir) as Record<string, any> };
   const indexed = Object.keys(index.issues).sort();
   const onDisk = files.map((f) => f.slice(0, -'.json'.length)).sort();
-  if (JSON.stringify(indexed) !== JSON.stringify(onDisk)) throw new Error('index.json and issue files disagree');
+  if (JSON.stringify(indexed) !== JSON.stringify(onDisk)) throw new Error('index.db and issue files disagree');
   for (const f of files) {
     const issue = JSON.parse(fs.readFileSync(path.join(issueDir, f), 'utf8'));
     const summary = index.issues[issue.id];

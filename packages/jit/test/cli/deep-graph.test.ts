@@ -1,6 +1,6 @@
 // A 100,000-issue dependency chain: every graph walk must finish without
 // exhausting the call stack, and `graph show` must print a bounded tree.
-// These commands read only index.json (and the files of the issues they
+// These commands read only index.db (and the files of the issues they
 // name), so only those are written: 100,000 issue files take minutes to
 // create and remove on a loaded machine. validate over the full store (it
 // reads every file) is in test/chaos/deep-graph.test.ts.

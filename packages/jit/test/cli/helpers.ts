@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll } from 'vitest';
 import type { Issue } from '../../src/store/model.js';
-import { SCHEMA_VERSION, summarize } from '../../src/store/schema.js';
+import { summarize } from '../../src/store/schema.js';
+import type { IssueSummary } from '../../src/store/tracker-api.js';
+import { writeIndexDb } from '../support/index-db.js';
 
 export const REPO = path.resolve(__dirname, '..', '..');
 export const JIT_BIN = path.join(REPO, 'bin', 'jit.js');
@@ -139,13 +141,13 @@ export function projectsForThisFile(): { initialized: () => Promise<TempProject>
  * Writes a dependency chain of `length` issues straight into `jitDir`, as jit
  * writes them (creating them one by one would take hours): issue i waits for
  * issue i - 1, so the first is the only root and the last the only top.
- * index.json lists them all; `withFiles` picks which issue files exist (all
+ * index.db lists them all; `withFiles` picks which issue files exist (all
  * by default; graph queries read only the index). Returns the ids in order.
  */
 export function writeChainStore(jitDir: string, length: number, withFiles: (i: number) => boolean = () => true): string[] {
   const t0 = Date.parse('2026-01-01T00:00:00Z');
   const ids: string[] = [];
-  const lines: string[] = [];
+  const summaries: IssueSummary[] = [];
   for (let i = 0; i < length; i++) {
     const id = randomUUID();
     const at = new Date(t0 + i * 1000).toISOString();
@@ -155,9 +157,8 @@ export function writeChainStore(jitDir: string, length: number, withFiles: (i: n
     };
     ids.push(id);
     if (withFiles(i)) writeFileSync(path.join(jitDir, 'issues', `${id}.json`), JSON.stringify(issue, null, 2) + '\n');
-    lines.push(`${JSON.stringify(id)}:${JSON.stringify(summarize(issue))}`);
+    summaries.push(summarize(issue));
   }
-  lines.sort();
-  writeFileSync(path.join(jitDir, 'index.json'), `{"schema_version":${SCHEMA_VERSION},"issues":{\n${lines.join(',\n')}\n}}\n`);
+  writeIndexDb(jitDir, summaries);
   return ids;
 }

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initializedProject, runJit, type TempProject } from './helpers.js';
 
 const LIST_MODULES = path.join(__dirname, 'fixtures', 'list-modules.js');
-const GROUPS = ['init', 'issue', 'dep', 'registry', 'gate', 'query', 'status', 'events', 'graph', 'validate', 'debug', 'mcp'];
+const GROUPS = ['init', 'issue', 'dep', 'registry', 'gate', 'query', 'status', 'events', 'graph', 'validate', 'migrate', 'debug', 'mcp', 'serve'];
 
 let project: TempProject;
 let scratch: string;
@@ -26,7 +26,7 @@ afterAll(() => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-/** The CommonJS modules a successful run of `jit args` loaded. */
+/** Every CommonJS module a successful run of `jit args` loaded. */
 async function modulesOf(args: string[]): Promise<string[]> {
   const out = path.join(scratch, `${args.join('_').replace(/[^\w-]/g, '_')}.txt`);
   const run = await runJit(args, {
@@ -73,6 +73,13 @@ describe.concurrent('what a command line loads', () => {
     }
     for (const args of [['--help'], ['help'], ['--schema']]) {
       expect(await loadedBy(args), args.join(' ')).toEqual({ commander: true, store: false, groups: [...GROUPS].sort() });
+    }
+  });
+
+  it('the web server loads only for `jit serve` itself, never for help, --schema or another command', async () => {
+    for (const args of [['--help'], ['--schema'], ['serve', '--help'], ['status'], ['issue', 'show', issueId]]) {
+      const web = (await modulesOf(args)).filter((file) => /[\\/]dist[\\/]web[\\/]/.test(file));
+      expect(web, args.join(' ')).toEqual([]);
     }
   });
 });

@@ -102,7 +102,10 @@ describe('an index.json jit did not write', () => {
     const noIndex = await p.run(['--json', 'issue', 'update', issue.id, '-t', 'renamed']);
     expect(noIndex.code).toBe(10);
     expect(errorOf(noIndex).code).toBe('CORRUPT_FILE');
-    expect((await p.json(['validate', '--fix'])).fixed).toEqual([`rebuilt ${indexPath} from 1 issue files`]);
+    expect((await p.json(['validate', '--fix'])).fixed).toEqual([
+      `rebuilt ${path.join(p.jitDir, 'index.db')} from 1 issue files`,
+      expect.stringContaining(`wrote ${indexPath}: the store's format manifest`),
+    ]);
     expect((await p.json(['issue', 'list'])).issues.map((s: { id: string }) => s.id)).toEqual([issue.id]);
   });
 });

@@ -24,7 +24,7 @@ describe.concurrent('jit surface', () => {
     const help = await project.run(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^Usage: jit \[options\] \[command\]/);
-    for (const group of ['init', 'issue', 'dep', 'registry', 'gate', 'query', 'status', 'events', 'graph', 'validate', 'debug', 'mcp']) {
+    for (const group of ['init', 'issue', 'dep', 'registry', 'gate', 'query', 'status', 'events', 'graph', 'validate', 'debug', 'mcp', 'serve']) {
       expect(help.stdout).toMatch(new RegExp(`^  ${group}\\b`, 'm'));
     }
     const sub = await project.run(['issue', 'create', '--help']);
@@ -93,10 +93,13 @@ describe.concurrent('jit surface', () => {
       'registry list', 'registry show', 'registry remove', 'gate add', 'gate pass', 'gate fail', 'query all',
       'query ready', 'query blocked', 'query state', 'query assignee', 'query priority', 'query label', 'status',
       'events tail', 'events query', 'graph show', 'graph downstream', 'graph roots', 'graph export', 'validate',
-      'debug locks', 'mcp',
+      'debug locks', 'mcp', 'serve',
     ];
     for (const commandPath of expected) expect(byPath.get(commandPath)?.runnable, commandPath).toBe(true);
     expect(byPath.get('issue')?.runnable).toBe(false);
+    const serve = byPath.get('serve')!;
+    expect(serve.options.map((option) => option.long)).toEqual(expect.arrayContaining(['--port', '--host', '--token', '--as', '--open']));
+    expect(serve.options.find((option) => option.long === '--port')).toMatchObject({ type: 'integer' });
 
     const create = byPath.get('issue create')!;
     expect(create.options.find((option) => option.long === '--title')).toMatchObject({ name: 'title', type: 'string', required: true });

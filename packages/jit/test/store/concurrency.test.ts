@@ -8,13 +8,12 @@ import { probeLock } from '../../src/lock/index.js';
 import { initJit, openTracker, type Tracker } from '../../src/store/index.js';
 import { spawn } from 'node:child_process';
 import { finish, holding, runAll, start } from './helpers.js';
+import { indexRows } from '../support/index-db.js';
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'jit-store-procs-'));
 afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
-function indexOnDisk(jitDir: string): Record<string, { title: string; labels: string[]; dependencies: string[]; updated_at: string }> {
-  return JSON.parse(fs.readFileSync(path.join(jitDir, 'index.json'), 'utf8')).issues;
-}
+const indexOnDisk = indexRows;
 
 function issueFiles(jitDir: string): Record<string, { title: string; updated_at: string }> {
   const issues: Record<string, { title: string; updated_at: string }> = {};

@@ -24,4 +24,5 @@ export const SAMPLES: { [K in Operation]: Command & { op: K } } = {
   'query.blocked': { op: 'query.blocked', args: {} },
   validate: { op: 'validate', args: { fix: true } },
   'debug.locks': { op: 'debug.locks', args: {} },
+  migrate: { op: 'migrate', args: { from: '/work/project' } },
 };

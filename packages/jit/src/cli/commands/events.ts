@@ -1,6 +1,6 @@
 /** `jit events tail|query`: the append-only log in .jit/events.jsonl. */
 import type { Command } from 'commander';
-import { EVENT_TYPES, type JitEvent } from '../../store/core.js';
+import { JIT_EVENT_TYPES, type JitEvent } from '../../store/core.js';
 import { action, type Invocation } from '../context.js';
 import { ChunkedOutput, oneLine, painter, SHORT_ID_LENGTH, shortId, STDOUT, type Paint } from '../output.js';
 import { eventTypeOption, integerOption } from '../options.js';
@@ -30,7 +30,8 @@ class EventPrinter {
   /** `typeWidth`: the type column's width (known up front for a list in memory, the widest type otherwise). */
   constructor(
     private readonly json: boolean,
-    private readonly typeWidth = Math.max(...EVENT_TYPES.map((type) => type.length)),
+    // The types this jit writes set the column; the original's longer ones (in a migrated log) overflow it.
+    private readonly typeWidth = Math.max(...JIT_EVENT_TYPES.map((type) => type.length)),
   ) {
     this.paint = painter(STDOUT);
   }

@@ -1,0 +1,173 @@
+// index.db on real files: rows written in one transaction, the targeted
+// queries against what the pure functions over every summary answer, stamps.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Priority, State } from './model.js';
+import * as queries from './queries.js';
+import { INDEX_DB_FORMAT, SummaryIndex, directoryStamp, fileStamp, isUnusableDatabase } from './summary-index.js';
+import type { IssueSummary } from './tracker-api.js';
+
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'jit-index-db-'));
+afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
+let files = 0;
+
+function newIndex(): SummaryIndex {
+  const index = new SummaryIndex(path.join(scratch, `i${++files}.db`), { create: true });
+  index.initialize();
+  return index;
+}
+
+const id = (n: number): string => `${n.toString(16).padStart(8, '0')}-0000-4000-8000-000000000000`;
+
+function summary(n: number, fields: Partial<IssueSummary> = {}): IssueSummary {
+  return {
+    id: id(n),
+    title: `issue ${n}`,
+    state: 'ready',
+    priority: 'normal',
+    assignee: null,
+    labels: [],
+    dependencies: [],
+    created_at: `2026-01-01T00:00:${String(n % 60).padStart(2, '0')}.${String(n).padStart(3, '0')}Z`,
+    updated_at: '2026-01-02T00:00:00.000Z',
+    ...fields,
+  };
+}
+
+/** A varied little store: every state and priority, labels, chains, a dangling dependency, assignees. */
+function sampleStore(): IssueSummary[] {
+  const states: State[] = ['backlog', 'ready', 'in_progress', 'gated', 'done', 'rejected', 'archived'];
+  const priorities: Priority[] = ['low', 'normal', 'high', 'critical'];
+  const all: IssueSummary[] = [];
+  for (let n = 1; n <= 120; n++) {
+    const dependencies = n % 3 === 0 ? [id(n - 1)] : n % 7 === 0 ? [id(n - 2), id(999)] : [];
+    all.push(
+      summary(n, {
+        state: states[n % states.length]!,
+        priority: priorities[(n * 5) % priorities.length]!,
+        assignee: n % 4 === 0 ? `agent:${n % 3}` : null,
+        labels: n % 2 === 0 ? ['type:bug', `area:${n % 5}`] : n % 5 === 0 ? ['type:feature'] : [],
+        dependencies,
+      }),
+    );
+  }
+  return all;
+}
+
+describe('SummaryIndex', () => {
+  it('is created with its format, and stores rows as given, in one transaction per apply', () => {
+    const index = newIndex();
+    expect(index.format()).toBe(INDEX_DB_FORMAT);
+    const a = summary(1, { labels: ['x:y'], dependencies: [id(2)] });
+    index.apply({ put: [{ summary: a, fileStamp: '1:2:3' }], meta: { k: 'v' } });
+    expect(index.get(a.id)).toEqual(a);
+    expect(index.fileStamp(a.id)).toBe('1:2:3');
+    expect(index.meta('k')).toBe('v');
+    expect(index.dependentIds(id(2))).toEqual([a.id]);
+    // A put replaces the row and its dependency and label rows.
+    index.apply({ put: [{ summary: { ...a, dependencies: [], labels: [] }, fileStamp: null }] });
+    expect(index.dependentIds(id(2))).toEqual([]);
+    expect(index.list({ label: 'x:y' })).toEqual([]);
+    index.apply({ remove: [a.id] });
+    expect(index.get(a.id)).toBeUndefined();
+    expect(index.count()).toBe(0);
+  });
+
+  it('a failing apply changes nothing', () => {
+    const index = newIndex();
+    index.apply({ put: [{ summary: summary(1), fileStamp: null }] });
+    expect(() => index.apply({ put: [{ summary: summary(2), fileStamp: null }, { summary: { ...summary(3), title: null as unknown as string }, fileStamp: null }] })).toThrow();
+    expect(index.all().map((s) => s.id)).toEqual([id(1)]);
+  });
+
+  it('is durable across connections (another process sees a committed apply)', () => {
+    const index = newIndex();
+    index.apply({ put: [{ summary: summary(5), fileStamp: null }] });
+    const other = new SummaryIndex(index.file, { create: false });
+    try {
+      expect(other.get(id(5))?.title).toBe('issue 5');
+    } finally {
+      other.close();
+    }
+  });
+
+  it('answers every targeted query as the pure functions over every summary do', () => {
+    const index = newIndex();
+    const all = sampleStore();
+    index.apply({ replaceAll: true, put: all.map((s) => ({ summary: s, fileStamp: null })) });
+    const map = new Map(all.map((s) => [s.id, s]));
+    expect(index.byPrefix('0000000', 5)).toEqual(queries.summariesByPrefix(map, '0000000', 5));
+    expect(index.byPrefix(id(17), 5)).toEqual([map.get(id(17))]);
+    expect(index.dependentsOf([id(2), id(999)])).toEqual(queries.dependentsOf(map, [id(2), id(999)]));
+    for (const n of [1, 2, 5, 999]) expect(index.downstreamOf(id(n))).toEqual(queries.downstreamOf(map, id(n)));
+    for (const query of [{}, { limit: 3 }, { priority: 'high' as const }, { label: 'type:bug' }, { label: 'area:*' }, { label: 'type:*', limit: 2 }]) {
+      expect(index.ready(query), JSON.stringify(query)).toEqual(queries.readyWork(map, query));
+    }
+    const counts = index.counts();
+    const report = queries.statusReport(map);
+    expect({ total: counts.total, ready: counts.ready, blocked: counts.blocked }).toEqual({ total: report.total, ready: report.ready, blocked: report.blocked });
+    for (const [state, n] of Object.entries(report.by_state)) expect(counts.byState.get(state) ?? 0).toBe(n);
+    expect(index.blockedCandidates().map((s) => s.id)).toEqual(queries.blockedCandidates(map).map((c) => c.issue.id));
+    for (const filter of [{}, { state: 'ready' as const }, { assignee: 'agent:1' }, { label: 'type:feature' }, { label: 'area:*', priority: 'low' as const }]) {
+      expect(index.list(filter), JSON.stringify(filter)).toEqual(queries.listSummaries(map, filter));
+    }
+    expect(index.states([id(1), id(2), id(999)])).toEqual(new Map([[id(1), map.get(id(1))!.state], [id(2), map.get(id(2))!.state]]));
+  });
+
+  it('counts are kept until a commit by this or another connection', () => {
+    const index = newIndex();
+    index.apply({ put: [{ summary: summary(1), fileStamp: null }] });
+    expect(index.counts().total).toBe(1);
+    index.apply({ put: [{ summary: summary(2), fileStamp: null }] });
+    expect(index.counts().total).toBe(2);
+    const other = new SummaryIndex(index.file, { create: false });
+    try {
+      other.apply({ put: [{ summary: summary(3, { state: 'done' }), fileStamp: null }] });
+    } finally {
+      other.close();
+    }
+    expect(index.counts()).toMatchObject({ total: 3, ready: 2 });
+  });
+
+  it('ready work with a limit reads only what it returns (an index walk, not a scan and sort)', () => {
+    const index = newIndex();
+    index.apply({ put: Array.from({ length: 5000 }, (_, n) => ({ summary: summary(n + 1), fileStamp: null })) });
+    const plan = (index as unknown as { db: { prepare(sql: string): { all(...p: unknown[]): { detail: string }[] } } }).db
+      .prepare("EXPLAIN QUERY PLAN SELECT id FROM summaries s WHERE s.state = 'ready' AND s.assignee IS NULL ORDER BY s.priority_rank, s.created_at, s.id LIMIT 20")
+      .all()
+      .map((row) => row.detail)
+      .join('; ');
+    expect(plan).toContain('summaries_ready');
+    expect(plan).not.toContain('TEMP B-TREE');
+  });
+
+  it('a file that is not a database is recognised as unusable (so it is rebuilt, never trusted)', () => {
+    const file = path.join(scratch, 'garbage.db');
+    fs.writeFileSync(file, 'garbage '.repeat(1000));
+    let caught: unknown;
+    try {
+      new SummaryIndex(file, { create: false }).format();
+    } catch (error) {
+      caught = error;
+    }
+    expect(isUnusableDatabase(caught)).toBe(true);
+  });
+
+  it('stamps: a rename into a directory changes its stamp, an edit in place changes the file stamp', async () => {
+    const dir = fs.mkdtempSync(path.join(scratch, 'stamps-'));
+    const file = path.join(dir, 'a.json');
+    fs.writeFileSync(file, 'one');
+    const dirBefore = directoryStamp(dir);
+    const fileBefore = fileStamp(file);
+    fs.writeFileSync(file, 'three');
+    expect(fileStamp(file)).not.toBe(fileBefore);
+    expect(directoryStamp(dir)).toBe(dirBefore); // an edit in place: the directory cannot tell (the documented window)
+    fs.writeFileSync(path.join(dir, '.a.tmp'), 'two');
+    fs.renameSync(path.join(dir, '.a.tmp'), file);
+    expect(directoryStamp(dir)).not.toBe(dirBefore);
+    expect(fileStamp(path.join(dir, 'missing.json'))).toBeNull();
+    expect(directoryStamp(path.join(dir, 'missing'))).toBe('none');
+  });
+});

@@ -1,0 +1,443 @@
+/**
+ * `.jit/index.db`: the summary cache (issue 13). One SQLite database, opened
+ * with `libsql` (loaded here, on first open: commands that never consult the
+ * index never load it), that holds every issue's summary plus the
+ * dependency and label tables the targeted reads need. A write changes the
+ * rows of the issues it touched in one transaction; nothing is rewritten.
+ *
+ * It is a cache of the issue files, never the truth: missing, corrupt or of
+ * a newer format, it is rebuilt from them. When its rows may lag the files
+ * (the crash protocol: markers in `pending/`) is JsonFileStorage's business;
+ * this module only stores and answers. Every query here sees the rows as
+ * committed; the caller overlays in-flight issues.
+ *
+ * Durability: WAL with synchronous=FULL, so a transaction is on disk when
+ * `apply` returns, before the caller clears the markers it covers.
+ * Concurrency: writers are already serialised by the exclusive index lock
+ * (a file lock); SQLite's own locks only meet a reader's checkpoint, which
+ * busy_timeout waits out.
+ */
+import fs from 'node:fs';
+import type LibsqlDatabase from 'libsql';
+import { JitError } from './errors.js';
+import { fsError } from './files.js';
+import { TERMINAL_STATES, type Priority, type State } from './model.js';
+import { PRIORITY_RANK } from './rules.js';
+import type { IssueSummary } from './tracker-api.js';
+
+/** The layout of index.db's tables; a database of another format is rebuilt. */
+export const INDEX_DB_FORMAT = 1;
+
+/** How long SQLite waits for its own lock (a checkpoint by another process) before failing, in ms. */
+const BUSY_TIMEOUT_MS = 10_000;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS summaries(
+  id TEXT PRIMARY KEY,
+  title TEXT NOT NULL,
+  state TEXT NOT NULL,
+  priority TEXT NOT NULL,
+  priority_rank INTEGER NOT NULL,
+  assignee TEXT,
+  labels TEXT NOT NULL,
+  dependencies TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  file_stamp TEXT
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS summaries_ready ON summaries(state, assignee, priority_rank, created_at, id);
+CREATE INDEX IF NOT EXISTS summaries_age ON summaries(created_at, id);
+CREATE TABLE IF NOT EXISTS dependencies(issue_id TEXT NOT NULL, depends_on TEXT NOT NULL, PRIMARY KEY(issue_id, depends_on)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS dependencies_depends_on ON dependencies(depends_on, issue_id);
+CREATE TABLE IF NOT EXISTS labels(issue_id TEXT NOT NULL, label TEXT NOT NULL, PRIMARY KEY(issue_id, label)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS labels_label ON labels(label, issue_id);
+`;
+
+const COLUMNS = 'id, title, state, priority, assignee, labels, dependencies, created_at, updated_at';
+const TERMINAL_SQL = TERMINAL_STATES.map((s) => `'${s}'`).join(', ');
+/** An unfinished dependency of the summary aliased `s` (an existing issue not done, rejected or archived). */
+const WAITS = `EXISTS (SELECT 1 FROM dependencies d JOIN summaries t ON t.id = d.depends_on WHERE d.issue_id = s.id AND t.state NOT IN (${TERMINAL_SQL}))`;
+/** Sorts after every character a label or id can hold: `x >= p AND x < p || MAX_CHAR` is "starts with p", on an index. */
+const PREFIX_END = 'char(1114111)';
+
+/** A summary with the stamp of the file it was read from (null: not read from a file yet). */
+export interface IndexRow {
+  summary: IssueSummary;
+  fileStamp: string | null;
+}
+
+/** What one transaction changes: rows to write, ids to drop, and the meta values to set with them. */
+export interface IndexChanges {
+  put?: readonly IndexRow[];
+  remove?: readonly string[];
+  meta?: Readonly<Record<string, string>>;
+  /** Drop every row first (a rebuild). */
+  replaceAll?: boolean;
+}
+
+/** Which summaries a list keeps (as Storage's SummaryFilter; repeated here so this module stands alone). */
+export interface RowFilter {
+  state?: State;
+  priority?: Priority;
+  assignee?: string;
+  /** `key:value` exactly, or `key:*` for a namespace. */
+  label?: string;
+}
+
+interface RawRow {
+  id: string;
+  title: string;
+  state: string;
+  priority: string;
+  assignee: string | null;
+  labels: string;
+  dependencies: string;
+  created_at: string;
+  updated_at: string;
+}
+
+type Statement = LibsqlDatabase.Statement;
+
+let driver: typeof LibsqlDatabase | undefined;
+function libsql(): typeof LibsqlDatabase {
+  // Loaded on first open only: --version, help and commands that read single files never pay for it.
+  return (driver ??= require('libsql') as typeof LibsqlDatabase);
+}
+
+/** SQLite's primary result code of `error` (libsql names only some codes: the number is what counts), or null. */
+function sqliteCode(error: unknown): number | null {
+  const { rawCode, code } = (error ?? {}) as { rawCode?: unknown; code?: unknown };
+  if (typeof rawCode === 'number') return rawCode & 0xff;
+  const named: Record<string, number> = { SQLITE_CORRUPT: 11, SQLITE_NOTADB: 26, SQLITE_FORMAT: 24, SQLITE_READONLY: 8, SQLITE_CANTOPEN: 14 };
+  return typeof code === 'string' && code in named ? named[code]! : null;
+}
+
+/** A SQLite failure that means the file is not a usable index (rebuild it): corrupt, not a database, or of a format we do not know. */
+export function isUnusableDatabase(error: unknown): boolean {
+  const code = sqliteCode(error);
+  return code === 11 || code === 26 || code === 24;
+}
+
+/** A SQLite failure that means we may not write here (read-only file or folder, no -shm to be made), not that the file is bad. */
+export function isReadOnlyDatabase(error: unknown): boolean {
+  const code = sqliteCode(error);
+  return code === 8 || code === 14 || code === 3 || code === 23;
+}
+
+export class SummaryIndex {
+  /** The (device, inode) of the file this connection has open: a rebuilt index.db is a new file. */
+  readonly identity: string;
+  private readonly db: LibsqlDatabase.Database;
+  private readonly statements = new Map<string, Statement>();
+  /** Commits through this connection (PRAGMA data_version counts only other connections'). */
+  private ownCommits = 0;
+  private countsCache: { version: string; counts: ReturnType<SummaryIndex['countRows']> } | null = null;
+
+  /**
+   * Opens (creating when asked) the database at `file`. Throws the SQLite
+   * error when it is not a usable index (isUnusableDatabase), JitError
+   * INDEX_FORMAT... never: a newer or older format is reported by `format`.
+   */
+  constructor(readonly file: string, options: { create: boolean }) {
+    if (!options.create && !fs.existsSync(file)) throw Object.assign(new Error(`${file} does not exist`), { code: 'ENOENT' });
+    this.db = new (libsql())(file, { timeout: BUSY_TIMEOUT_MS / 1000 });
+    try {
+      this.db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      // WAL: a commit is one append and one fsync; synchronous=FULL: durable before the caller clears its markers.
+      if (String(this.db.pragma('journal_mode', { simple: true })).toLowerCase() !== 'wal') this.db.pragma('journal_mode = WAL');
+      this.db.exec('PRAGMA synchronous = FULL');
+      const stat = fs.statSync(file);
+      this.identity = `${stat.dev}:${stat.ino}`;
+    } catch (error) {
+      this.db.close();
+      throw error;
+    }
+  }
+
+  /** The format stored in meta; null for a database with no tables yet (new). */
+  format(): number | null {
+    const hasMeta = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get();
+    if (!hasMeta) return null;
+    const value = this.meta('format');
+    return value === undefined ? null : Number(value);
+  }
+
+  /** Creates the tables of a new database and stamps its format. */
+  initialize(): void {
+    this.transaction(() => {
+      this.db.exec(SCHEMA);
+      this.db.prepare('INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)').run('format', String(INDEX_DB_FORMAT));
+    });
+  }
+
+  close(): void {
+    this.statements.clear();
+    if (this.db.open) this.db.close();
+  }
+
+  meta(key: string): string | undefined {
+    const row = this.statement('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+    return row?.value;
+  }
+
+  /** One transaction: durable when this returns. */
+  apply(changes: IndexChanges): void {
+    this.transaction(() => {
+      if (changes.replaceAll) this.db.exec('DELETE FROM summaries; DELETE FROM dependencies; DELETE FROM labels;');
+      const removeSummary = this.statement('DELETE FROM summaries WHERE id = ?');
+      const removeDependencies = this.statement('DELETE FROM dependencies WHERE issue_id = ?');
+      const removeLabels = this.statement('DELETE FROM labels WHERE issue_id = ?');
+      const drop = (id: string): void => {
+        removeSummary.run(id);
+        removeDependencies.run(id);
+        removeLabels.run(id);
+      };
+      for (const id of changes.remove ?? []) drop(id);
+      const putSummary = this.statement(
+        `INSERT OR REPLACE INTO summaries(${COLUMNS}, priority_rank, file_stamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      const putDependency = this.statement('INSERT OR IGNORE INTO dependencies(issue_id, depends_on) VALUES (?, ?)');
+      const putLabel = this.statement('INSERT OR IGNORE INTO labels(issue_id, label) VALUES (?, ?)');
+      for (const { summary: s, fileStamp } of changes.put ?? []) {
+        if (!changes.replaceAll) (removeDependencies.run(s.id), removeLabels.run(s.id));
+        putSummary.run(
+          s.id,
+          s.title,
+          s.state,
+          s.priority,
+          s.assignee,
+          JSON.stringify(s.labels),
+          JSON.stringify(s.dependencies),
+          s.created_at,
+          s.updated_at,
+          PRIORITY_RANK[s.priority],
+          fileStamp,
+        );
+        for (const d of s.dependencies) putDependency.run(s.id, d);
+        for (const l of s.labels) putLabel.run(s.id, l);
+      }
+      const setMeta = this.statement('INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)');
+      for (const [key, value] of Object.entries(changes.meta ?? {})) setMeta.run(key, value);
+    });
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  get(id: string): IssueSummary | undefined {
+    const row = this.statement(`SELECT ${COLUMNS} FROM summaries WHERE id = ?`).get(id) as RawRow | undefined;
+    return row && toSummary(row);
+  }
+
+  /** Every row's file stamp, for a re-sync against the directory. */
+  fileStamps(): Map<string, string | null> {
+    const rows = this.statement('SELECT id, file_stamp FROM summaries').raw().all() as [string, string | null][];
+    return new Map(rows);
+  }
+
+  fileStamp(id: string): string | null | undefined {
+    const row = this.statement('SELECT file_stamp FROM summaries WHERE id = ?').raw().get(id) as [string | null] | undefined;
+    return row?.[0];
+  }
+
+  /** Those of `ids` that have a row. */
+  many(ids: readonly string[]): IssueSummary[] {
+    if (ids.length === 0) return [];
+    const rows = this.statement(`SELECT ${COLUMNS} FROM summaries WHERE id IN (SELECT value FROM json_each(?))`).all(JSON.stringify(ids)) as RawRow[];
+    return rows.map(toSummary);
+  }
+
+  all(): IssueSummary[] {
+    return (this.statement(`SELECT ${COLUMNS} FROM summaries ORDER BY id`).all() as RawRow[]).map(toSummary);
+  }
+
+  count(): number {
+    return (this.statement('SELECT count(*) FROM summaries').raw().get() as [number])[0];
+  }
+
+  /** Ids starting with `prefix`, in id order, at most `limit`. */
+  byPrefix(prefix: string, limit: number): IssueSummary[] {
+    const rows = this.statement(`SELECT ${COLUMNS} FROM summaries WHERE id >= ?1 AND id < ?1 || ${PREFIX_END} ORDER BY id LIMIT ?2`).all(prefix, limit) as RawRow[];
+    return rows.map(toSummary);
+  }
+
+  /** Ids of the issues whose dependencies name `id`, in id order. */
+  dependentIds(id: string): string[] {
+    return (this.statement('SELECT issue_id FROM dependencies WHERE depends_on = ? ORDER BY issue_id').raw().all(id) as [string][]).map(([d]) => d);
+  }
+
+  /** Summaries of the issues whose dependencies name any of `ids`, each once, by age. */
+  dependentsOf(ids: readonly string[]): IssueSummary[] {
+    if (ids.length === 0) return [];
+    const rows = this.statement(
+      `SELECT ${COLUMNS} FROM summaries WHERE id IN (SELECT issue_id FROM dependencies WHERE depends_on IN (SELECT value FROM json_each(?))) ORDER BY created_at, id`,
+    ).all(JSON.stringify(ids)) as RawRow[];
+    return rows.map(toSummary);
+  }
+
+  /** Every issue that waits for `id`, directly or transitively (never `id` itself), by age: one recursive query. */
+  downstreamOf(id: string): IssueSummary[] {
+    const rows = this.statement(
+      `WITH RECURSIVE down(id) AS (
+         SELECT issue_id FROM dependencies WHERE depends_on = ?1
+         UNION SELECT d.issue_id FROM dependencies d JOIN down ON d.depends_on = down.id
+       )
+       SELECT ${COLUMNS} FROM summaries WHERE id IN (SELECT id FROM down) AND id != ?1 ORDER BY created_at, id`,
+    ).all(id) as RawRow[];
+    return rows.map(toSummary);
+  }
+
+  /** Claimable work by urgency: ready, unassigned, no unfinished dependency; the filter's priority and label. */
+  ready(filter: Pick<RowFilter, 'priority' | 'label'> & { limit?: number }): IssueSummary[] {
+    const { where, params } = filterSql(filter, 's');
+    const sql =
+      `SELECT ${COLUMNS} FROM summaries s WHERE s.state = 'ready' AND s.assignee IS NULL${where} AND NOT ${WAITS}` +
+      ` ORDER BY s.priority_rank, s.created_at, s.id${filter.limit === undefined ? '' : ' LIMIT ?'}`;
+    const rows = this.statement(sql).all(...params, ...(filter.limit === undefined ? [] : [filter.limit])) as RawRow[];
+    return rows.map(toSummary);
+  }
+
+  /**
+   * Counts for status: per state, claimable, and blocked (gated, or
+   * unfinished with an unfinished dependency). Kept until any connection
+   * commits, so a long-lived process (the MCP server) answers from memory.
+   */
+  counts(): { total: number; byState: Map<string, number>; ready: number; blocked: number } {
+    const version = `${(this.statement('PRAGMA data_version').raw().get() as [number])[0]}:${this.ownCommits}`;
+    if (this.countsCache?.version !== version) this.countsCache = { version, counts: this.countRows() };
+    return this.countsCache.counts;
+  }
+
+  private countRows(): { total: number; byState: Map<string, number>; ready: number; blocked: number } {
+    const byState = new Map((this.statement('SELECT state, count(*) FROM summaries GROUP BY state').raw().all() as [string, number][]).map(([s, n]) => [s, n]));
+    // Driven from the dependency rows: the cost is the edges, not every issue.
+    const waiting = this.statement(
+      `SELECT s.state, s.assignee IS NULL, count(DISTINCT s.id) FROM dependencies d
+         JOIN summaries t ON t.id = d.depends_on AND t.state NOT IN (${TERMINAL_SQL})
+         JOIN summaries s ON s.id = d.issue_id AND s.state NOT IN (${TERMINAL_SQL})
+       GROUP BY s.state, s.assignee IS NULL`,
+    ).raw().all() as [string, number, number][];
+    const unassignedReady = (this.statement("SELECT count(*) FROM summaries WHERE state = 'ready' AND assignee IS NULL").raw().get() as [number])[0];
+    let ready = unassignedReady;
+    let blocked = byState.get('gated') ?? 0;
+    for (const [state, unassigned, n] of waiting) {
+      if (state === 'ready' && unassigned === 1) ready -= n;
+      if (state !== 'gated') blocked += n;
+    }
+    let total = 0;
+    for (const n of byState.values()) total += n;
+    return { total, byState, ready, blocked };
+  }
+
+  /** Issues that may be blocked (gated, or unfinished with an unfinished dependency), by age. */
+  blockedCandidates(): IssueSummary[] {
+    const rows = this.statement(
+      `SELECT ${COLUMNS} FROM summaries s WHERE s.state = 'gated' OR (s.state NOT IN (${TERMINAL_SQL}) AND ${WAITS}) ORDER BY s.created_at, s.id`,
+    ).all() as RawRow[];
+    return rows.map(toSummary);
+  }
+
+  /** Summaries passing `filter`, by age. */
+  list(filter: RowFilter): IssueSummary[] {
+    const { where, params } = filterSql(filter, 's');
+    const rows = this.statement(`SELECT ${COLUMNS} FROM summaries s WHERE 1${where} ORDER BY s.created_at, s.id`).all(...params) as RawRow[];
+    return rows.map(toSummary);
+  }
+
+  /** The state of each of `ids` that exists. */
+  states(ids: readonly string[]): Map<string, State> {
+    if (ids.length === 0) return new Map();
+    const rows = this.statement('SELECT id, state FROM summaries WHERE id IN (SELECT value FROM json_each(?))').raw().all(JSON.stringify(ids)) as [string, State][];
+    return new Map(rows);
+  }
+
+  /** SQLite's own check of the file (pages, indexes): 'ok' or what is wrong. */
+  quickCheck(): string {
+    const rows = this.db.prepare('PRAGMA quick_check').raw().all() as [string][];
+    return rows.map(([line]) => line).join('; ');
+  }
+
+  private transaction(work: () => void): void {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      work();
+      this.db.exec('COMMIT');
+      this.ownCommits++;
+    } catch (error) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  private statement(sql: string): Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+}
+
+function filterSql(filter: RowFilter, alias: string): { where: string; params: unknown[] } {
+  let where = '';
+  const params: unknown[] = [];
+  if (filter.state !== undefined) (where += ` AND ${alias}.state = ?`), params.push(filter.state);
+  if (filter.priority !== undefined) (where += ` AND ${alias}.priority = ?`), params.push(filter.priority);
+  if (filter.assignee !== undefined) (where += ` AND ${alias}.assignee = ?`), params.push(filter.assignee);
+  if (filter.label !== undefined) {
+    if (filter.label.endsWith(':*')) {
+      where += ` AND EXISTS (SELECT 1 FROM labels l WHERE l.issue_id = ${alias}.id AND l.label >= ? AND l.label < ? || ${PREFIX_END})`;
+      const namespace = filter.label.slice(0, -1);
+      params.push(namespace, namespace);
+    } else {
+      where += ` AND EXISTS (SELECT 1 FROM labels l WHERE l.issue_id = ${alias}.id AND l.label = ?)`;
+      params.push(filter.label);
+    }
+  }
+  return { where, params };
+}
+
+function toSummary(row: RawRow): IssueSummary {
+  return Object.freeze({
+    id: row.id,
+    title: row.title,
+    state: row.state as State,
+    priority: row.priority as Priority,
+    assignee: row.assignee,
+    labels: Object.freeze(JSON.parse(row.labels) as string[]) as string[],
+    dependencies: Object.freeze(JSON.parse(row.dependencies) as string[]) as string[],
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  });
+}
+
+/** For messages: an index.db that SQLite refuses. */
+export function unusableIndex(file: string, cause: unknown): JitError {
+  return new JitError('CORRUPT_FILE', `Corrupt file ${file}: ${(cause as Error).message}.`, { details: { path: file }, cause });
+}
+
+/**
+ * A directory's stamp, (inode, mtime in ns): any file added, removed or
+ * renamed into it changes it (an edit in place does not). 'none' when missing.
+ */
+export function directoryStamp(dir: string): string {
+  try {
+    const stat = fs.lstatSync(dir, { bigint: true });
+    return `${stat.ino}:${stat.mtimeNs}`;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'none';
+    throw fsError(error, dir, 'inspect');
+  }
+}
+
+/** A file's stamp (null: no file): a rewrite by rename changes the inode; an edit in place, the size or mtime. */
+export function fileStamp(file: string): string | null {
+  try {
+    const stat = fs.lstatSync(file, { bigint: true });
+    return `${stat.ino}:${stat.size}:${stat.mtimeNs}`;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw fsError(error, file, 'inspect');
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * The dependency graph, left to right: an arrow from a prerequisite to the
+ * issue that waits for it; an arrow whose prerequisite is unfinished is
+ * dashed ("blocking"). Nodes carry their state as a glyph and a word, not only
+ * a colour. Zoom and pan with d3-zoom (wheel, drag, pinch; + - 0 and arrow
+ * keys when the graph has focus); Enter or a click opens an issue.
+ */
+import { select } from 'd3-selection';
+import { zoom, zoomIdentity, type ZoomBehavior } from 'd3-zoom';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { get, type GraphData, type IssueSummary } from './api.js';
+import type { LayoutRequest, LayoutResult } from './layout-worker.js';
+import { FINISHED, shortId, STATE_GLYPH, STATE_LABEL, STATES } from './model.js';
+
+const NODE_WIDTH = 200;
+const NODE_HEIGHT = 38;
+const MAX_TITLE = 26;
+
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+function pathOf(points: { x: number; y: number }[]): string {
+  return points.map((p, i) => `${i === 0 ? 'M' : 'L'}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join('');
+}
+
+function Node({ issue, x, y }: { issue: IssueSummary; x: number; y: number }) {
+  const open = () => (location.hash = `#/issue/${issue.id}`);
+  return (
+    <g
+      class={`node state-${issue.state}`}
+      data-id={issue.id}
+      transform={`translate(${(x - NODE_WIDTH / 2).toFixed(1)},${(y - NODE_HEIGHT / 2).toFixed(1)})`}
+      tabindex={0}
+      role="link"
+      aria-label={`${issue.title} (${STATE_LABEL[issue.state]}, ${issue.priority})`}
+      onClick={open}
+      onKeyDown={(e) => e.key === 'Enter' && open()}
+    >
+      <title>{`${issue.title}\n${STATE_LABEL[issue.state]} · ${issue.priority}${issue.assignee ? ` · ${issue.assignee}` : ''}`}</title>
+      <rect width={NODE_WIDTH} height={NODE_HEIGHT} rx={issue.state === 'gated' ? 0 : 6} />
+      <text x={8} y={15} class="node-head">
+        {`${STATE_GLYPH[issue.state]} ${STATE_LABEL[issue.state]} · ${shortId(issue.id)}`}
+      </text>
+      <text x={8} y={31} class="node-title">
+        {clip(issue.title, MAX_TITLE)}
+      </text>
+    </g>
+  );
+}
+
+export function GraphView({ revision }: { revision: number }) {
+  const [data, setData] = useState<GraphData | null>(null);
+  const [layout, setLayout] = useState<LayoutResult | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const svgRef = useRef<SVGSVGElement>(null);
+  const viewRef = useRef<SVGGElement>(null);
+  const zoomRef = useRef<ZoomBehavior<SVGSVGElement, unknown> | null>(null);
+  const workerRef = useRef<Worker | null>(null);
+
+  useEffect(() => {
+    let current = true;
+    get<GraphData>('/api/graph').then(
+      (graph) => current && setData(graph),
+      (e: Error) => current && setError(e.message),
+    );
+    return () => {
+      current = false;
+    };
+  }, [revision]);
+
+  // The layout depends only on which issues and edges exist: a state change recolours without laying out again.
+  const shapeKey = useMemo(() => (data ? `${data.nodes.map((n) => n.id).join(',')}|${data.edges.map((e) => `${e.from}>${e.to}`).join(',')}` : ''), [data]);
+  useEffect(() => {
+    if (!data) return;
+    workerRef.current ??= new Worker('/layout-worker.js');
+    const worker = workerRef.current;
+    const request: LayoutRequest = {
+      nodes: data.nodes.map((n) => ({ id: n.id, width: NODE_WIDTH, height: NODE_HEIGHT })),
+      edges: data.edges.map((e) => ({ source: e.to, target: e.from })),
+    };
+    let current = true;
+    worker.onmessage = (message: MessageEvent<LayoutResult>) => current && setLayout(message.data);
+    worker.postMessage(request);
+    return () => {
+      current = false;
+    };
+  }, [shapeKey]);
+  useEffect(() => () => workerRef.current?.terminate(), []);
+
+  useEffect(() => {
+    const svg = svgRef.current;
+    if (!svg || !layout) return;
+    const behavior = zoom<SVGSVGElement, unknown>()
+      .scaleExtent([0.05, 4])
+      .on('zoom', (event: { transform: { toString(): string } }) => viewRef.current?.setAttribute('transform', event.transform.toString()));
+    zoomRef.current = behavior;
+    const selection = select(svg).call(behavior).on('dblclick.zoom', null);
+    // Fit the whole graph on first show.
+    const { width, height } = svg.getBoundingClientRect();
+    const scale = Math.min(1, width / Math.max(layout.width, 1), height / Math.max(layout.height, 1));
+    selection.call(behavior.transform, zoomIdentity.translate((width - layout.width * scale) / 2, 10).scale(scale));
+    return () => selection.on('.zoom', null);
+  }, [layout !== null]);
+
+  const byId = useMemo(() => new Map((data?.nodes ?? []).map((n) => [n.id, n])), [data]);
+
+  const onKey = (event: KeyboardEvent) => {
+    const svg = svgRef.current;
+    const behavior = zoomRef.current;
+    if (!svg || !behavior || event.target !== svg) return;
+    const selection = select(svg);
+    const step = 60;
+    const moves: Record<string, () => void> = {
+      '+': () => behavior.scaleBy(selection, 1.25),
+      '=': () => behavior.scaleBy(selection, 1.25),
+      '-': () => behavior.scaleBy(selection, 0.8),
+      '0': () => behavior.transform(selection, zoomIdentity),
+      ArrowLeft: () => behavior.translateBy(selection, step, 0),
+      ArrowRight: () => behavior.translateBy(selection, -step, 0),
+      ArrowUp: () => behavior.translateBy(selection, 0, step),
+      ArrowDown: () => behavior.translateBy(selection, 0, -step),
+    };
+    const move = moves[event.key];
+    if (move) (event.preventDefault(), move());
+  };
+
+  if (error) return <p class="error" role="alert">{error}</p>;
+  if (!data) return <p class="loading">Loading the graph…</p>;
+  return (
+    <section aria-label="Dependency graph" class="graph-view">
+      <p class="legend">
+        {STATES.map((s) => (
+          <span class={`legend-item state-${s}`} key={s}>
+            <span class="swatch" aria-hidden="true" /> {STATE_GLYPH[s]} {STATE_LABEL[s]}
+          </span>
+        ))}
+        <span class="legend-item">— done prerequisite</span>
+        <span class="legend-item">- - blocking (prerequisite unfinished)</span>
+        <span class="hint">Wheel or +/− to zoom, drag or arrow keys to pan, 0 to reset; Tab to a node and Enter to open it.</span>
+        <span class="count" data-testid="graph-count">
+          {data.nodes.length} issues, {data.edges.length} dependencies
+        </span>
+      </p>
+      {!layout ? (
+        <p class="loading" role="status">
+          Laying out {data.nodes.length} issues…
+        </p>
+      ) : null}
+      <svg ref={svgRef} class="graph" tabindex={0} role="group" aria-label="Dependency graph; arrow keys pan, + and − zoom" onKeyDown={onKey}>
+        <defs>
+          <marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+            <path d="M0,0L10,5L0,10z" class="arrowhead" />
+          </marker>
+        </defs>
+        <g ref={viewRef}>
+          {layout &&
+            layout.edges.map((edge) => {
+              const prerequisite = byId.get(edge.source);
+              const blocking = prerequisite !== undefined && !FINISHED.has(prerequisite.state);
+              return <path key={`${edge.source}>${edge.target}`} class={blocking ? 'edge blocking' : 'edge'} d={pathOf(edge.points)} marker-end="url(#arrow)" />;
+            })}
+          {layout &&
+            data.nodes.map((issue) => {
+              const at = layout.nodes[issue.id];
+              return at ? <Node key={issue.id} issue={issue} x={at.x} y={at.y} /> : null;
+            })}
+        </g>
+      </svg>
+    </section>
+  );
+}
