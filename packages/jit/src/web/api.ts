@@ -23,6 +23,8 @@ export const HTTP_STATUS_BY_ERROR: Record<JitErrorCode, number> = {
   GATE_IN_USE: 422,
   INVALID_TRANSITION: 422,
   PERMISSION_DENIED: 403,
+  // Refused until a person trusts the command on this machine.
+  GATE_UNTRUSTED: 403,
   ALREADY_EXISTS: 409,
   ALREADY_CLAIMED: 409,
   CORRUPT_FILE: 500,
