@@ -822,7 +822,7 @@ export class Tracker implements TrackerApi {
     // Many leftovers can owe the same work (one issue finished and reopened
     // over and over by killed writers): do it once, forget them all.
     for (const group of groupFollowUps(followUps)) {
-      const [{ kind, issueId }] = group;
+      const { kind, issueId } = group[0]!;
       let left: string[] = [];
       let stopped: unknown;
       try {
