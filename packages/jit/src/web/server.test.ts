@@ -1,8 +1,10 @@
 // The web server over a store with no event log (the in-memory backend):
 // the same API, and its own actions still announced on the event stream.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { InMemoryStorage, Tracker } from '../store/index.js';
+import { initJit, InMemoryStorage, openTracker, Tracker } from '../store/index.js';
 import { startWebServer, type WebServer } from './server.js';
 
 const ASSETS = path.resolve(__dirname, '..', '..', 'dist', 'webapp');
@@ -51,5 +53,30 @@ describe('the web server on the in-memory backend', () => {
     });
     expect(JSON.parse(change)).toEqual({ events: 0, reset: false });
     expect((await tracker.getIssue(issue.id)).gates_status['review']).toMatchObject({ status: 'passed', updated_by: 'human:tester' });
+  });
+});
+
+describe('the web server on a file store with a damaged issue file', () => {
+  it('the board still lists every issue; the damaged one says why it has no gates, its page shows the store error', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'jit-web-corrupt-'));
+    try {
+      const jitDir = initJit(dir).path;
+      const tracker = openTracker(jitDir);
+      await tracker.addGateDefinition({ key: 'review', title: 'Review' });
+      const sound = await tracker.createIssue({ title: 'sound', gates: ['review'] });
+      const damaged = await tracker.createIssue({ title: 'damaged' });
+      writeFileSync(path.join(jitDir, 'issues', `${damaged.id}.json`), '{not json');
+      server = await startWebServer({ tracker, port: 0, actor: 'human:tester', assetsDir: ASSETS });
+      const response = await fetch(`${server.url}api/issues?gates=1`);
+      expect(response.status).toBe(200);
+      const board = (await response.json()) as { issues: { id: string; gates_required: string[]; gates_error?: { code: string } }[] };
+      expect(board.issues.find((issue) => issue.id === sound.id)).toMatchObject({ gates_required: ['review'] });
+      expect(board.issues.find((issue) => issue.id === damaged.id)).toMatchObject({ gates_required: [], gates_error: { code: 'CORRUPT_FILE' } });
+      const shown = await fetch(`${server.url}api/issues/${damaged.id}`);
+      expect(shown.status).toBe(500);
+      expect(((await shown.json()) as { error: { code: string } }).error.code).toBe('CORRUPT_FILE');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
