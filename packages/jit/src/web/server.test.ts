@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { initJit, InMemoryStorage, openTracker, Tracker } from '../store/index.js';
-import { startWebServer, type WebServer } from './server.js';
+import { MAX_STREAMS, startWebServer, type WebServer } from './server.js';
 
 const ASSETS = path.resolve(__dirname, '..', '..', 'dist', 'webapp');
 let server: WebServer | undefined;
@@ -79,4 +79,30 @@ describe('the web server on a file store with a damaged issue file', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe('event streams are bounded', () => {
+  it('beyond MAX_STREAMS open streams another is refused (503) and the API still answers; a closed stream frees its place', async () => {
+    const tracker = new Tracker(new InMemoryStorage());
+    server = await startWebServer({ tracker, port: 0, actor: 'human:tester', assetsDir: ASSETS });
+    const open = async (): Promise<{ status: number; close(): void }> => {
+      const controller = new AbortController();
+      const response = await fetch(`${server!.url}api/events/stream`, { signal: controller.signal });
+      return { status: response.status, close: () => controller.abort() };
+    };
+    const streams = [];
+    for (let i = 0; i < MAX_STREAMS; i++) streams.push(await open());
+    expect(streams.every((stream) => stream.status === 200)).toBe(true);
+    const refused = await open();
+    expect(refused.status).toBe(503);
+    expect((await fetch(`${server.url}api/status`)).status).toBe(200);
+    streams.pop()!.close();
+    let again = await open();
+    for (let tries = 0; again.status !== 200 && tries < 100; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 50)); // the server hears of the abort asynchronously
+      again = await open();
+    }
+    expect(again.status).toBe(200);
+    for (const stream of [...streams, again]) stream.close();
+  }, 60_000);
 });
