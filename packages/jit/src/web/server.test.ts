@@ -1,10 +1,11 @@
 // The web server over a store with no event log (the in-memory backend):
 // the same API, and its own actions still announced on the event stream.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { initJit, InMemoryStorage, openTracker, Tracker } from '../store/index.js';
+import { initJit, InMemoryStorage, openTracker, Tracker, watchChanges } from '../store/index.js';
 import { MAX_STREAMS, startWebServer, type WebServer } from './server.js';
 
 const ASSETS = path.resolve(__dirname, '..', '..', 'dist', 'webapp');
@@ -104,5 +105,32 @@ describe('event streams are bounded', () => {
     }
     expect(again.status).toBe(200);
     for (const stream of [...streams, again]) stream.close();
+  }, 60_000);
+});
+
+describe('a stream that is not read', () => {
+  it('is closed once its backlog passes the bound, instead of growing the server\'s memory without end', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'jit-web-stall-'));
+    const jitDir = initJit(dir).path;
+    const changes = watchChanges(jitDir, { pollMs: 50 });
+    try {
+      server = await startWebServer({ tracker: openTracker(jitDir), changes, port: 0, actor: 'human:tester', assetsDir: ASSETS });
+      const { port } = server;
+      const socket = connect(port, '127.0.0.1');
+      const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+      socket.on('error', () => {});
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      socket.write(`GET /api/events/stream HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+      await new Promise<void>((resolve) => socket.once('data', () => resolve()));
+      socket.pause(); // a client that stopped reading (a frozen tab, a stuck proxy)
+      // 32 MiB of events appended by "another process": far more than the socket buffers hold.
+      const line = (n: number) =>
+        JSON.stringify({ type: 'issue_updated', id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, issue_id: null, timestamp: new Date().toISOString(), note: 'x'.repeat(800) }) + '\n';
+      for (let batch = 0; batch < 8; batch++) appendFileSync(path.join(jitDir, 'events.jsonl'), Array.from({ length: 4096 }, (_, i) => line(batch * 4096 + i)).join(''));
+      await closed;
+    } finally {
+      changes.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 });

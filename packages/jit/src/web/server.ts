@@ -20,6 +20,8 @@ export const DEFAULT_HOST = '127.0.0.1';
 const HEARTBEAT_MS = 25_000;
 /** Each open page holds one stream (a socket and a file descriptor): far more than a few people's tabs is a runaway script, and must not starve the store of descriptors. */
 export const MAX_STREAMS = 64;
+/** What a stream may hold unsent: a page that stopped reading (a frozen tab, a stuck proxy) is cut off rather than buffered without end; its EventSource reconnects and reloads. */
+const MAX_STREAM_BACKLOG_BYTES = 1024 * 1024;
 
 export interface WebServerOptions {
   tracker: TrackerApi;
@@ -143,7 +145,13 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     let message = '';
     for (const event of batch.events) message += `event: jit-event\ndata: ${JSON.stringify(event)}\n\n`;
     message += `event: changed\ndata: ${JSON.stringify({ events: batch.events.length, reset: batch.reset })}\n\n`;
-    for (const res of streams) res.write(message);
+    for (const res of streams) {
+      res.write(message);
+      if (res.writableLength > MAX_STREAM_BACKLOG_BYTES) {
+        streams.delete(res);
+        res.destroy();
+      }
+    }
   };
   const unsubscribe = options.changes?.onChange(broadcast);
 
