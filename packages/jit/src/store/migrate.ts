@@ -50,7 +50,7 @@ import {
 import { RANK, fileLocker } from './locker.js';
 import type { GateDefinition, Issue } from './model.js';
 import { isOriginalGates, isOriginalIndex } from './original.js';
-import { parseState } from './rules.js';
+import { describeCycle, findCycles, parseState } from './rules.js';
 import { parseEventLine, parseGates, parseIssue } from './schema.js';
 import { command, hint, run } from './suggestions.js';
 
@@ -218,8 +218,11 @@ function convertGates(filePath: string, changes: string[]): Map<string, GateDefi
  * repository events) gets `"issue_id": null`, one without an `id` a new one.
  */
 function convertEvents(filePath: string, changes: string[], problems: string[]): { text: string; count: number } | null {
-  const text = readTextIfExists(filePath);
-  if (text === null) return null;
+  const read = readTextIfExists(filePath);
+  if (read === null) return null;
+  // A byte order mark (an editor on Windows) would make the first event unreadable: no reader of ours expects one.
+  const text = read.startsWith('\ufeff') ? read.slice(1) : read;
+  if (text !== read) changes.push('events: the byte order mark at the start of events.jsonl was dropped');
   const lines = text.split('\n');
   const last = lines.pop()!; // '' when the file ends with a newline
   const out: string[] = [];
@@ -292,9 +295,14 @@ function plan(jitDir: string): Plan {
   const listedSet = new Set(listed);
   for (const id of listed) if (!issues.has(id)) problems.push(`the original index lists issue ${id}, but issues/${id}.json does not exist`);
   for (const id of issues.keys()) if (!listedSet.has(id)) changes.push(`issue ${id}: its file was not in the original index; it is listed now`);
+  for (const id of deleted) {
+    if (issues.has(id)) changes.push(`issue ${id}: the original lists it as deleted, but its file exists; kept as an issue (delete it with \`jit issue delete\` if it should be gone)`);
+  }
   for (const issue of issues.values()) {
     for (const dep of issue.dependencies) if (!issues.has(dep)) problems.push(`issue ${issue.id} waits for ${dep}, which has no issue file`);
   }
+  // The same search as validate's, so both list the same cycles.
+  for (const cycle of findCycles(issues.keys(), (id) => issues.get(id)?.dependencies ?? [])) problems.push(`dependency cycle: ${describeCycle(cycle, (id) => id)}`);
 
   const gates = convertGates(path.join(jitDir, GATES_FILE), changes);
   files.set(GATES_FILE, gatesText(gates));
@@ -432,6 +440,12 @@ export function finishInterruptedMigration(projectDir: string): boolean {
 
 // ------------------------------------------------------------------- main
 
+/** True when `child` is `parent` or below it (both absolute). */
+function isInside(child: string, parent: string): boolean {
+  const relative = path.relative(parent, child);
+  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+}
+
 function targetJitDir(to: string): string {
   const resolved = path.resolve(to);
   return path.basename(resolved) === JIT_DIR_NAME ? resolved : path.join(resolved, JIT_DIR_NAME);
@@ -442,6 +456,19 @@ export async function migrateStore(options: MigrateOptions): Promise<MigrationRe
   const to = options.to === undefined ? from : targetJitDir(options.to);
   const inPlace = to === from;
   const dryRun = options.dryRun === true;
+  // Checked before anything is read or written (finishing an interrupted migration included).
+  if (fs.statSync(from, { throwIfNoEntry: false })?.isDirectory() === false) {
+    throw new JitError('INVALID_ARGUMENT', `${from} is a file, not a jit store: nothing to migrate.`, {
+      suggestions: ['Point --from at the project folder (or the .jit folder) of the original jit.'],
+      details: { field: 'from', path: from },
+    });
+  }
+  if (!inPlace && isInside(to, from)) {
+    throw new JitError('INVALID_ARGUMENT', `${to} is inside the store it migrates (${from}): the new store would be copied into itself by the next migration.`, {
+      suggestions: ['Choose a --to folder outside the original .jit (for example beside the project), or migrate in place (without --to).'],
+      details: { field: 'to', path: to },
+    });
+  }
   finishInterruptedMigration(path.dirname(from));
   if (!fs.existsSync(from)) {
     throw new JitError('NOT_INITIALIZED', `No jit store at ${from}: nothing to migrate.`, {

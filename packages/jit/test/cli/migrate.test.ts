@@ -273,3 +273,68 @@ describe('jit migrate', () => {
     expect((await beforeSwap.json(['validate'])).ok).toBe(true);
   });
 });
+
+describe('jit migrate, adversarial sources', () => {
+  it('an events.jsonl with a byte order mark and CRLF line endings loses no event to readers', async () => {
+    const project = originalProject();
+    const file = path.join(project.jitDir, 'events.jsonl');
+    // Written by an editor on Windows: BOM, then CRLF between lines.
+    writeFileSync(file, '\ufeff' + project.events.map((e) => JSON.stringify(e) + '\r\n').join(''));
+    const report = await project.json(['migrate']);
+    expect(report.events).toBe(project.events.length);
+    expect(report.problems).toEqual([]);
+    expect(report.changes).toEqual(expect.arrayContaining(['events: the byte order mark at the start of events.jsonl was dropped']));
+    const validation = await project.run(['--json', 'validate']);
+    expect(validation.code, validation.stdout).toBe(0);
+    const first = project.events[0]!;
+    const history = await project.json(['events', 'query', '--issue', String(first['issue_id'])]);
+    expect(JSON.stringify(history)).toContain(String(first['id']));
+  });
+
+  it('dependency cycles and self-dependencies of the source are listed by migrate, as validate lists them afterwards', async () => {
+    const project = originalProject();
+    const edit = (id: string, change: (issue: Record<string, unknown>) => void): void => {
+      const file = path.join(project.jitDir, 'issues', `${id}.json`);
+      const issue = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      change(issue);
+      writeFileSync(file, JSON.stringify(issue, null, 2));
+    };
+    // backlog waits for gated; gated now waits for backlog (a ring), and rejected waits for itself.
+    edit(IDS.gated, (issue) => (issue['dependencies'] = [IDS.backlog]));
+    edit(IDS.rejected, (issue) => (issue['dependencies'] = [IDS.rejected]));
+    const report = await project.json(['migrate']);
+    expect(report.problems).toHaveLength(2);
+    expect(report.problems.join('\n')).toContain(`dependency cycle: ${IDS.rejected} -> ${IDS.rejected}`);
+    expect(report.problems.join('\n')).toMatch(new RegExp(`dependency cycle: .*${IDS.gated}.*${IDS.backlog}|dependency cycle: .*${IDS.backlog}.*${IDS.gated}`));
+    const problems = JSON.parse((await project.run(['--json', 'validate'])).stdout).problems as { kind: string }[];
+    expect(problems.map((p) => p.kind)).toEqual(['cycle', 'cycle']);
+  });
+
+  it('an issue file whose id the original lists as deleted is kept, and named', async () => {
+    const project = originalProject();
+    const indexFile = path.join(project.jitDir, 'index.json');
+    const index = JSON.parse(readFileSync(indexFile, 'utf8')) as { deleted_ids: string[] };
+    index.deleted_ids.push(IDS.legacy);
+    writeFileSync(indexFile, JSON.stringify(index));
+    const report = await project.json(['migrate']);
+    expect(report.changes).toContain(`issue ${IDS.legacy}: the original lists it as deleted, but its file exists; kept as an issue (delete it with \`jit issue delete\` if it should be gone)`);
+    expect((await project.json(['issue', 'show', IDS.legacy])).id).toBe(IDS.legacy);
+  });
+
+  it('--from a file, and --to inside the source, are refused with a clear error and nothing written', async () => {
+    const project = originalProject();
+    const before = tree(project.jitDir);
+    const fromFile = await project.run(['--json', 'migrate', '--from', path.join(project.jitDir, 'index.json')]);
+    expect(fromFile.code, fromFile.stdout).toBe(2);
+    expect(errorOf(fromFile)).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(errorOf(fromFile).message).toContain('is a file');
+    for (const to of [path.join(project.jitDir, 'converted'), path.join(project.jitDir, 'issues', 'x', '.jit')]) {
+      const inside = await project.run(['--json', 'migrate', '--to', to]);
+      expect(inside.code, inside.stdout).toBe(2);
+      expect(errorOf(inside)).toMatchObject({ code: 'INVALID_ARGUMENT' });
+      expect(errorOf(inside).message).toContain('inside the store it migrates');
+    }
+    expect(tree(project.jitDir)).toEqual(before);
+    expect(siblings(project.dir)).toEqual(['.jit']);
+  });
+});
