@@ -30,6 +30,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { CONFIG_FILE, parseStoreConfig } from './config.js';
 import { JitError } from './errors.js';
 import { fsError, fsyncDirectory, readTextIfExists } from './files.js';
@@ -51,7 +52,7 @@ import { RANK, fileLocker } from './locker.js';
 import type { GateDefinition, Issue } from './model.js';
 import { isOriginalGates, isOriginalIndex } from './original.js';
 import { describeCycle, findCycles, parseState } from './rules.js';
-import { parseEventLine, parseGates, parseIssue } from './schema.js';
+import { parseEventLine, parseGates, parseIssue, type GatesFile } from './schema.js';
 import { command, hint, run } from './suggestions.js';
 
 /** Inside the new store: the original's index.json and gates.json, verbatim. */
@@ -180,10 +181,27 @@ function convertIssue(filePath: string, id: string, changes: string[]): Issue {
     }
   }
   // Our own schema decides: what it refuses is named with the source file.
+  let parsed: Issue;
   try {
-    return parseIssue(JSON.stringify(issue), filePath, id);
+    parsed = parseIssue(JSON.stringify(issue), filePath, id);
   } catch (error) {
     throw corrupt(filePath, `is not a valid issue: ${(error as Error).message.replace(/^Corrupt file [^:]*: /, '').replace(/\.$/, '')}`, error);
+  }
+  refuseLoss(filePath, issue, parsed);
+  return parsed;
+}
+
+/**
+ * Lossless or nothing: a value the store's reader would not keep as it
+ * is (a key named `__proto__`, which an object cannot hold as data) is
+ * refused, with the field named, instead of being dropped on the way.
+ */
+function refuseLoss(filePath: string, source: Record<string, unknown>, kept: object, where = ''): void {
+  const keptRecord = JSON.parse(JSON.stringify(kept)) as Record<string, unknown>;
+  for (const field of Object.keys(source)) {
+    if (!isDeepStrictEqual(JSON.parse(JSON.stringify(source[field])), keptRecord[field]) || !Object.hasOwn(keptRecord, field)) {
+      throw corrupt(filePath, `holds a value this jit cannot keep as it is (${where}${field}: its reader would drop part of it, such as a key named "__proto__")`);
+    }
   }
 }
 
@@ -204,11 +222,13 @@ function convertGates(filePath: string, changes: string[]): Map<string, GateDefi
     }
     gates.set(key, def as unknown as GateDefinition);
   }
+  let parsed: GatesFile;
   try {
-    parseGates(gatesText(gates), filePath);
+    parsed = parseGates(gatesText(gates), filePath);
   } catch (error) {
     throw corrupt(filePath, `is not a valid gate registry: ${(error as Error).message}`, error);
   }
+  refuseLoss(filePath, Object.fromEntries(gates), parsed.gates, 'gate ');
   return gates;
 }
 

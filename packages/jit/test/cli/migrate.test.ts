@@ -338,3 +338,34 @@ describe('jit migrate, adversarial sources', () => {
     expect(siblings(project.dir)).toEqual(['.jit']);
   });
 });
+
+describe('jit migrate, values this jit cannot keep', () => {
+  it('a key named __proto__ (in context, gates_status or the gate registry) is refused by name, not dropped', async () => {
+    const cases: Array<[string, (jitDir: string) => void, RegExp]> = [
+      ['context', (jitDir) => {
+        const file = path.join(jitDir, 'issues', `${IDS.bug}.json`);
+        writeFileSync(file, readFileSync(file, 'utf8').replace('"context": {}', '"context": {"__proto__": "kept?", "k": "v"}'));
+      }, new RegExp(`${IDS.bug}\\.json .*context`)],
+      ['gates_status', (jitDir) => {
+        const file = path.join(jitDir, 'issues', `${IDS.bug}.json`);
+        writeFileSync(file, readFileSync(file, 'utf8').replace('"gates_status": {}', '"gates_status": {"__proto__": {"status": "passed", "updated_by": null, "updated_at": "2025-11-03T09:00:00Z"}}'));
+      }, new RegExp(`${IDS.bug}\\.json .*gates_status`)],
+      ['registry', (jitDir) => {
+        const gates = JSON.parse(readFileSync(path.join(jitDir, 'gates.json'), 'utf8')) as { gates: Record<string, unknown> };
+        const text = JSON.stringify(gates).replace('"gates":{', '"gates":{"__proto__":{"key":"__proto__","title":"P","description":"","auto":false},');
+        writeFileSync(path.join(jitDir, 'gates.json'), text);
+      }, /gates\.json .*__proto__/],
+    ];
+    for (const [name, damage, message] of cases) {
+      const project = originalProject();
+      damage(project.jitDir);
+      const before = tree(project.jitDir);
+      const run = await project.run(['--json', 'migrate']);
+      expect(run.code, `${name}: ${run.stdout}`).toBe(10);
+      expect(errorOf(run).code, name).toBe('CORRUPT_FILE');
+      expect(errorOf(run).message, name).toMatch(message);
+      expect(tree(project.jitDir), name).toEqual(before);
+      expect(siblings(project.dir), name).toEqual(['.jit']);
+    }
+  });
+});
