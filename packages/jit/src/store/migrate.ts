@@ -428,15 +428,23 @@ function renameOnce(from: string, to: string): void {
   }
 }
 
-/** The swap recorded in `journal`, from wherever a kill left it. */
-function swap(stagingDir: string, journal: Journal): void {
+/**
+ * The swap recorded in `journal`, from wherever a kill left it. False when
+ * the store was not put in place: a --to target that another migration
+ * (from another source) filled meanwhile; the staged copy is dropped, as its
+ * source was never touched.
+ */
+function swap(stagingDir: string, journal: Journal): boolean {
   const staged = path.join(stagingDir, JIT_DIR_NAME);
+  let placed = true;
   if (fs.existsSync(staged)) {
     if (journal.backup !== null && fs.existsSync(journal.to) && !fs.existsSync(journal.backup)) renameOnce(journal.to, journal.backup);
-    renameOnce(staged, journal.to);
+    if (journal.backup === null && fs.existsSync(journal.to)) placed = false;
+    else renameOnce(staged, journal.to);
     fsyncDirectory(path.dirname(journal.to));
   }
   fs.rmSync(stagingDir, { recursive: true, force: true });
+  return placed;
 }
 
 /**
@@ -496,12 +504,14 @@ export async function migrateStore(options: MigrateOptions): Promise<MigrationRe
       details: { path: from },
     });
   }
-  if (!inPlace && fs.existsSync(to)) {
+  const refuseExistingTarget = (): void => {
+    if (inPlace || !fs.existsSync(to)) return;
     throw new JitError('ALREADY_EXISTS', `${to} already exists: jit migrate --to writes a new store only.`, {
       suggestions: ['Choose a folder without a .jit/, or migrate in place (without --to): the original is kept as a backup.'],
       details: { path: to },
     });
-  }
+  };
+  refuseExistingTarget();
   const base: Pick<MigrationReport, 'from' | 'to' | 'in_place' | 'dry_run'> = { from, to, in_place: inPlace, dry_run: dryRun };
   const mode = dryRun ? 'shared' : 'exclusive';
   // The original's locks and ours have the same names: neither jit writes while they are held.
@@ -523,6 +533,8 @@ export async function migrateStore(options: MigrateOptions): Promise<MigrationRe
       }
       return { ...base, changed: false, backup: null, issues: 0, deleted_ids: 0, gates: 0, events: 0, gate_runs: 0, changes: [], kept: [], problems: [] };
     }
+    // Again under the locks: a migration of the same source that ran while we waited may have written it.
+    refuseExistingTarget();
     const planned = plan(from);
     const backup = inPlace ? backupPath(from) : null;
     const report: MigrationReport = { ...base, changed: true, backup, ...planned.report };
@@ -543,7 +555,7 @@ export async function migrateStore(options: MigrateOptions): Promise<MigrationRe
       fs.rmSync(stagingDir, { recursive: true, force: true });
       throw error;
     }
-    swap(stagingDir, journal);
+    if (!swap(stagingDir, journal)) refuseExistingTarget();
     return report;
   } finally {
     held.release();

@@ -8,6 +8,7 @@
  * and SIGKILL at random points leaving either the source or the result.
  */
 import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -367,5 +368,64 @@ describe('jit migrate, values this jit cannot keep', () => {
       expect(tree(project.jitDir), name).toEqual(before);
       expect(siblings(project.dir), name).toEqual(['.jit']);
     }
+  });
+});
+
+/** A child process holding `lockPath` exclusively until `release()` (test/cli/fixtures/hold-lock.js). */
+async function holdLock(lockPath: string): Promise<{ release(): Promise<void> }> {
+  const child = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'hold-lock.js'), lockPath], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`lock holder exited ${code}`)));
+  });
+  return { release: () => new Promise((resolve) => (child.once('exit', () => resolve()), child.stdin.end())) };
+}
+
+/** Until `count` processes wait for the lock file (Linux: its blocked entries in /proc/locks; elsewhere a generous pause). */
+async function waitersOn(lockPath: string, count: number): Promise<void> {
+  if (process.platform !== 'linux') return void (await sleep(5000));
+  const inode = `:${statSync(lockPath).ino} `;
+  for (;;) {
+    const waiting = readFileSync('/proc/locks', 'utf8').split('\n').filter((line) => line.includes('->') && line.includes(inode));
+    if (waiting.length >= count) return;
+    await sleep(50);
+  }
+}
+
+describe('jit migrate, racing', () => {
+  it('two migrations --to the same folder: one writes it, the other is refused ALREADY_EXISTS and leaves nothing behind', async () => {
+    const project = originalProject();
+    const target = path.join(project.dir, 'converted');
+    const lockPath = path.join(project.jitDir, '.index.lock');
+    // Both pass the early "target exists?" check while the source is locked, then run one after the other.
+    const holder = await holdLock(lockPath);
+    const runs = [project.run(['--json', 'migrate', '--to', target]), project.run(['--json', 'migrate', '--to', target])];
+    await waitersOn(lockPath, 2);
+    await holder.release();
+    const [a, b] = await Promise.all(runs);
+    const outcomes = [a!, b!].map((run) => (run.code === 0 ? 'migrated' : errorOf(run).code)).sort();
+    expect(outcomes, a!.stdout + b!.stdout).toEqual(['ALREADY_EXISTS', 'migrated']);
+    expect(siblings(target)).toEqual(['.jit']);
+    expect((await project.json(['--dir', target, 'validate'])).ok).toBe(true);
+  }, 120_000);
+
+  it('a committed --to migration that lost the race for its target (another source got there first) is dropped, not retried forever', async () => {
+    const project = originalProject();
+    const target = path.join(project.dir, 'converted');
+    await project.json(['migrate', '--to', target]);
+    // What the loser of two migrations from different sources into one target leaves: its staged copy and journal.
+    const staging = path.join(target, '.jit-migrate');
+    mkdirSync(staging);
+    const other = originalProject();
+    await other.json(['migrate', '--to', path.join(staging, 'x')]);
+    renameSync(path.join(staging, 'x', '.jit'), path.join(staging, '.jit'));
+    rmSync(path.join(staging, 'x'), { recursive: true });
+    writeFileSync(path.join(staging, 'journal.json'), JSON.stringify({ from: other.jitDir, to: path.join(target, '.jit'), backup: null }));
+    const before = tree(path.join(target, '.jit'));
+    const again = await project.run(['--json', '--dir', target, 'migrate']);
+    expect(again.code, again.stdout).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ changed: false });
+    expect(siblings(target)).toEqual(['.jit']);
+    expect(tree(path.join(target, '.jit'))).toEqual(before);
   });
 });
