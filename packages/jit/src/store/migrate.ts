@@ -428,6 +428,19 @@ function renameOnce(from: string, to: string): void {
   }
 }
 
+/** rename(2) into a --to target; false when another migration put a store there first (or already did this). */
+function placeNew(staged: string, to: string): boolean {
+  if (fs.existsSync(to)) return false;
+  try {
+    fs.renameSync(staged, to);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOTEMPTY' || code === 'EEXIST') return false;
+    throw fsError(error, staged, `rename to ${to}`);
+  }
+}
+
 /**
  * The swap recorded in `journal`, from wherever a kill left it. False when
  * the store was not put in place: a --to target that another migration
@@ -439,7 +452,7 @@ function swap(stagingDir: string, journal: Journal): boolean {
   let placed = true;
   if (fs.existsSync(staged)) {
     if (journal.backup !== null && fs.existsSync(journal.to) && !fs.existsSync(journal.backup)) renameOnce(journal.to, journal.backup);
-    if (journal.backup === null && fs.existsSync(journal.to)) placed = false;
+    if (journal.backup === null) placed = placeNew(staged, journal.to);
     else renameOnce(staged, journal.to);
     fsyncDirectory(path.dirname(journal.to));
   }
@@ -467,6 +480,12 @@ export function finishInterruptedMigration(projectDir: string): boolean {
 }
 
 // ------------------------------------------------------------------- main
+
+/** A lock refused because the user may not write there (not because it is busy). */
+function isCannotWrite(error: unknown): boolean {
+  const errno = (error as JitError).details?.['errno'];
+  return (error as JitError).code === 'PERMISSION_DENIED' || errno === 'EROFS' || errno === 'EACCES' || errno === 'EPERM';
+}
 
 /** True when `child` is `parent` or below it (both absolute). */
 function isInside(child: string, parent: string): boolean {
@@ -518,11 +537,18 @@ export async function migrateStore(options: MigrateOptions): Promise<MigrationRe
   // Gates and events unranked: the new store's index is built (initJit) while they are held, and
   // its index lock (rank index) may not follow ranked ones. No writer of ours waits for a second
   // lock while holding one of these on an original store: each refuses it first (ORIGINAL_JIT_STORE).
-  const held = await fileLocker.lockAll([
-    { path: path.join(from, '.index.lock'), mode, rank: RANK.index },
-    { path: path.join(from, '.gates.lock'), mode },
-    { path: path.join(from, '.events.lock'), mode },
-  ]);
+  const lockSource = (lockMode: 'shared' | 'exclusive') =>
+    fileLocker.lockAll([
+      { path: path.join(from, '.index.lock'), mode: lockMode, rank: RANK.index },
+      { path: path.join(from, '.gates.lock'), mode: lockMode },
+      { path: path.join(from, '.events.lock'), mode: lockMode },
+    ]);
+  // Exclusive also serializes migrations of one source (they share the staging folder). --to only reads
+  // the source: where the user may only read it (a checkout, a read-only disk), shared locks keep writers out.
+  const held = await lockSource(mode).catch((error: unknown) => {
+    if (inPlace || !isCannotWrite(error)) throw error;
+    return lockSource('shared');
+  });
   try {
     // Read under the locks: a migration that ran while we waited has left our format (or no store) here.
     const format = storeFormat(from);

@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { IDS, KEPT_FILES, ORIGINAL_GATES, writeOriginalStore } from '../support/original-store.js';
@@ -427,5 +427,39 @@ describe('jit migrate, racing', () => {
     expect(JSON.parse(again.stdout)).toMatchObject({ changed: false });
     expect(siblings(target)).toEqual(['.jit']);
     expect(tree(path.join(target, '.jit'))).toEqual(before);
+  });
+});
+
+const isLinuxRoot = process.platform === 'linux' && typeof process.getuid === 'function' && process.getuid() === 0;
+
+describe.skipIf(!isLinuxRoot)('jit migrate from a source the user may only read', () => {
+  it('--to works (the source is only read), with or without the lock files a fresh clone lacks; in place is refused clearly', async () => {
+    for (const withoutLockFiles of [false, true]) {
+      const project = originalProject();
+      if (withoutLockFiles) for (const name of ['.index.lock', '.gates.lock', '.events.lock']) rmSync(path.join(project.jitDir, name));
+      const target = path.join(project.dir, 'out');
+      mkdirSync(target);
+      chmodSync(target, 0o777);
+      chmodSync(project.dir, 0o755);
+      chmodSync(path.dirname(project.dir), 0o755);
+      const before = tree(project.jitDir);
+      const asNobody = { uid: 65534, gid: 65534 };
+      const run = (args: string[]): Promise<{ code: number | null; stdout: string }> =>
+        new Promise((resolve, reject) => {
+          const child = spawn(process.execPath, [JIT_BIN, '--json', ...args], { cwd: project.dir, env: { ...process.env, JIT_LOCK_TIMEOUT: TEST_LOCK_TIMEOUT_SECONDS }, stdio: ['ignore', 'pipe', 'inherit'], ...asNobody });
+          let stdout = '';
+          child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+          child.on('error', reject);
+          child.on('close', (code) => resolve({ code, stdout }));
+        });
+      const converted = await run(['migrate', '--to', target]);
+      expect(converted.code, `${withoutLockFiles}: ${converted.stdout}`).toBe(0);
+      expect(JSON.parse(converted.stdout)).toMatchObject({ changed: true, issues: 11 });
+      expect((await project.json(['--dir', target, 'validate'])).ok).toBe(true);
+      const inPlace = await run(['migrate']);
+      expect(inPlace.code, inPlace.stdout).toBe(5);
+      expect(JSON.parse(inPlace.stdout).error.code).toBe('PERMISSION_DENIED');
+      expect(tree(project.jitDir)).toEqual(before);
+    }
   });
 });
