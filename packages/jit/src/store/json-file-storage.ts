@@ -708,7 +708,9 @@ export class JsonFileStorage implements Storage {
   private openIndex(create: boolean, fresh = false): SummaryIndex | null {
     const cached = connections.get(this.indexDbPath);
     const stat = this.indexDbStat();
-    if (cached && (!stat || `${stat.dev}:${stat.ino}` !== cached.identity || fresh)) {
+    // A reader's connection may be to a file with no tables (its -wal, which held them, was deleted):
+    // a writer then starts it afresh instead of querying tables that are not there.
+    if (cached && (!stat || `${stat.dev}:${stat.ino}` !== cached.identity || fresh || (create && cached.format() !== INDEX_DB_FORMAT))) {
       cached.close();
       connections.delete(this.indexDbPath);
     } else if (cached) {

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { connectMcp, ok } from '../mcp/helpers.js';
 import { projectsForThisFile } from './helpers.js';
 
 const projects = projectsForThisFile();
@@ -38,6 +39,27 @@ describe('a marker left by a killed writer', () => {
     expect(await p.json(['status'])).toMatchObject(expected);
     const listed = (await p.json<{ issues: { id: string; title: string }[] }>(['query', 'ready'])).issues.map((i) => i.title).sort();
     expect(listed).toEqual(['a2', 'from the branch']);
+    expect(await p.json(['validate'])).toMatchObject({ ok: true, problems: [] });
+  });
+});
+
+describe('index.db-wal and -shm deleted while `jit mcp` has the cache open', () => {
+  it('a new CLI process rebuilds the cache instead of failing INTERNAL (no such table), and sees every issue', async () => {
+    const p = await projects.initialized();
+    const session = await connectMcp(p.dir);
+    try {
+      // The server made index.db: its tables and rows are still only in the -wal (no checkpoint yet).
+      for (const title of ['one', 'two']) await ok(session.client, 'issue_create', { title });
+      for (const name of ['index.db-wal', 'index.db-shm']) rmSync(path.join(p.jitDir, name), { force: true });
+      expect(await p.json(['status'])).toMatchObject({ total: 2 });
+      await p.json(['issue', 'create', '--title', 'three']);
+      expect(await p.json(['status'])).toMatchObject({ total: 3 });
+      // The long-lived server is not left on its detached copy either.
+      expect(await ok(session.client, 'status')).toMatchObject({ total: 3 });
+    } finally {
+      await session.client.close();
+    }
+    expect(await p.json(['status'])).toMatchObject({ total: 3 });
     expect(await p.json(['validate'])).toMatchObject({ ok: true, problems: [] });
   });
 });
