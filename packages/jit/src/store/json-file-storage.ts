@@ -53,7 +53,8 @@
  *   lock, so no marker disappears between the two.
  * - Changes made outside jit (git pull) carry no marker: they are found by
  *   the issues/ directory's stamp, recorded with the rows when no marker is
- *   left, and re-synced (see currentView and resync).
+ *   left, and re-synced (see currentView and resync). A marker left by a
+ *   killed writer does not excuse a changed stamp (its pid is gone).
  * - A kill anywhere leaves at most markers (and temp files): the next
  *   writer's index step, graph transaction or validate heals them, readers
  *   overlay them meanwhile.
@@ -552,8 +553,9 @@ export class JsonFileStorage implements Storage {
    * The cache as a reader may use it, or null when it must first be built,
    * upgraded or re-synced. Shared index lock held. Current means: the
    * issues/ stamp is the one recorded when the rows last matched every file,
-   * or markers are about (jit writes then explain any change; their writers
-   * heal and re-stamp).
+   * or markers of live writers are about (jit writes then explain any
+   * change; their writers heal and re-stamp). A marker whose writer process
+   * is gone explains nothing: the directory is re-synced.
    */
   private currentView(): ReadView | null {
     try {
@@ -563,7 +565,9 @@ export class JsonFileStorage implements Storage {
       // Stamp before listing: a jit write shown in the stamp made its marker before it touched issues/.
       const stamp = this.dirStamp();
       const pending = this.journal.markersByIssue();
-      if (pending.size === 0 && index.meta(META.dirStamp) !== stamp) return null;
+      // Markers explain a changed stamp only while their writers live: one left by a killed writer
+      // must not hide a git checkout made since (currentIndex re-syncs and clears it).
+      if (index.meta(META.dirStamp) !== stamp && (pending.size === 0 || this.journal.hasOrphans())) return null;
       return { index, overlay: this.overlay(pending) };
     } catch (error) {
       if (!isUnusableDatabase(error)) throw error;
@@ -630,7 +634,7 @@ export class JsonFileStorage implements Storage {
     if (manifest.version === 1 || built === undefined) {
       this.rebuild(index, manifest.version === 1 ? manifest.summaries : null);
       if (manifest.version === 1) this.finishUpgrade();
-    } else if (this.journal.markersByIssue().size === 0 && index.meta(META.dirStamp) !== this.dirStamp()) {
+    } else if (index.meta(META.dirStamp) !== this.dirStamp() && (this.journal.markersByIssue().size === 0 || this.journal.hasOrphans())) {
       this.resync(index);
     }
     return index;
@@ -706,7 +710,9 @@ export class JsonFileStorage implements Storage {
   private openIndex(create: boolean, fresh = false): SummaryIndex | null {
     const cached = connections.get(this.indexDbPath);
     const stat = this.indexDbStat();
-    if (cached && (!stat || `${stat.dev}:${stat.ino}` !== cached.identity || fresh)) {
+    // A reader's connection may be to a file with no tables (its -wal, which held them, was deleted):
+    // a writer then starts it afresh instead of querying tables that are not there.
+    if (cached && (!stat || `${stat.dev}:${stat.ino}` !== cached.identity || fresh || (create && cached.format() !== INDEX_DB_FORMAT))) {
       cached.close();
       connections.delete(this.indexDbPath);
     } else if (cached) {
