@@ -34,6 +34,8 @@ export const EXIT_CODE_BY_ERROR: Record<JitErrorCode, ExitCode> = {
   NO_READY_ISSUE: EXIT.NOT_FOUND,
   CYCLE: EXIT.VALIDATION,
   GATES_PENDING: EXIT.VALIDATION,
+  // Refused until a person trusts the command: like a permission.
+  GATE_UNTRUSTED: EXIT.PERMISSION,
   // A rule refused the change: issues still require the gate.
   GATE_IN_USE: EXIT.VALIDATION,
   INVALID_TRANSITION: EXIT.VALIDATION,

@@ -17,14 +17,14 @@ export function shortId(id: string): string {
 /** The CLI's two outputs. */
 export const STDOUT = 1;
 export const STDERR = 2;
-type OutputFd = typeof STDOUT | typeof STDERR;
+export type OutputFd = typeof STDOUT | typeof STDERR;
 
 /**
  * Whether `fd` is a terminal. Only a character device can be one, so
  * node:tty (which loads Node's stream and net modules, a few milliseconds of
  * every run) is consulted only then: piped and redirected output never pays.
  */
-function isTerminal(fd: OutputFd): boolean {
+export function isTerminal(fd: OutputFd): boolean {
   try {
     if (!fstatSync(fd).isCharacterDevice()) return false;
   } catch {
@@ -174,11 +174,15 @@ function leaseText(lease: NonNullable<Issue['lease']>): string {
   return `${lease.holder} since ${lease.acquired_at}, ${until}${lease.agent === null ? '' : `, while agent ${lease.agent} runs`}`;
 }
 
-export function renderIssue(issue: Issue, paint: Paint): string {
+/** An issue as shown: `issue show` adds the result of each gate's last check. */
+type ShownIssue = Issue & { last_runs?: Record<string, { status: string; message: string | null }> };
+
+export function renderIssue(issue: ShownIssue, paint: Paint): string {
   const gateLines = issue.gates_required.map((key) => {
     const status = issue.gates_status[key];
     const by = status?.updated_by ? ` by ${status.updated_by}` : '';
-    return `${key} ${status?.status ?? 'pending'}${by}`;
+    const run = issue.last_runs?.[key];
+    return `${key} ${status?.status ?? 'pending'}${by}${run ? ` (last check ${run.status}${run.message ? `: ${run.message}` : ''})` : ''}`;
   });
   const fields: Array<[string, string]> = [
     ['id', paint('cyan', issue.id)],
@@ -214,7 +218,7 @@ export function printIssueList(cli: Invocation, issues: readonly (Issue | IssueS
  * the full view for people. A change whose effect already held
  * (`changed: false`) says so instead of claiming to have done it.
  */
-export function printIssue(cli: Invocation, issue: Issue & { changed?: boolean; pending?: PendingFollowUp[] }, summary?: string): void {
+export function printIssue(cli: Invocation, issue: ShownIssue & { changed?: boolean; pending?: PendingFollowUp[] }, summary?: string): void {
   cli.print(issue, (data, paint) => {
     const verb = data.changed === false ? 'No change (already so):' : summary;
     const head = verb === undefined ? renderIssue(data, paint) : `${verb} ${paint('cyan', shortId(data.id))} ${data.title} [${data.state}]\n`;

@@ -12,7 +12,7 @@ import { toJitError, type TrackerApi } from '../store/core.js';
 import { SERVER_INSTRUCTIONS } from './instructions.js';
 import { errorResult, successResult } from './tool-result.js';
 import { TOOLS } from './tools.js';
-import type { JitTool } from './tools.js';
+import type { JitTool, ToolContext } from './tools.js';
 
 /** Stdout belongs to the protocol; everything else goes to stderr. */
 export function logToStderr(message: string): void {
@@ -76,12 +76,21 @@ export function createJitMcpServer(getTracker: () => TrackerApi, version: string
     })),
   }));
 
-  server.setRequestHandler(LenientCallToolRequestSchema, (request) => {
+  server.setRequestHandler(LenientCallToolRequestSchema, (request, extra) => {
     const tool = toolsByName.get(request.params.name);
     // An unknown tool is a client bug, not a tracker failure: protocol error, as the MCP spec asks.
     if (!tool) throw protocolError(ErrorCode.InvalidParams, `Unknown tool ${request.params.name}; see tools/list.`);
     // Calls run concurrently; the store serialises conflicting transactions.
-    const call = runTool(tool, getTracker, request.params.arguments);
+    const progressToken = request.params._meta?.progressToken;
+    const context: ToolContext =
+      progressToken === undefined
+        ? {}
+        : {
+            progress: (progress, message) => {
+              extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress, message } }).catch(() => undefined);
+            },
+          };
+    const call = runTool(tool, getTracker, request.params.arguments, context);
     inFlight.add(call);
     void call.finally(() => inFlight.delete(call));
     return call;
@@ -95,9 +104,9 @@ export function createJitMcpServer(getTracker: () => TrackerApi, version: string
   };
 }
 
-async function runTool(tool: JitTool, getTracker: () => TrackerApi, args: unknown): Promise<CallToolResult> {
+async function runTool(tool: JitTool, getTracker: () => TrackerApi, args: unknown, context: ToolContext): Promise<CallToolResult> {
   try {
-    return successResult(await tool.call(getTracker(), args));
+    return successResult(await tool.call(getTracker(), args, context));
   } catch (error) {
     const jitError = toJitError(error);
     if (jitError.code === 'INTERNAL') logToStderr(`${tool.name} failed: ${(error as Error)?.stack ?? String(error)}`);

@@ -40,6 +40,10 @@ export const OPERATION_TOOLS: { readonly [K in Operation]: (args: OperationArgs[
   'gate.remove': ({ id, key }) => toolCall('gate_remove', { id, key }),
   'gate.pass': ({ id, key }) => toolCall('gate_pass', { id, key }),
   'gate.fail': ({ id, key }) => toolCall('gate_fail', { id, key }),
+  'gate.check': ({ id, key }) => toolCall('gate_check', { id, key }),
+  'gate.checkAll': () => withoutTool('gate check-all'),
+  // Deliberately no tool: trusting a command is for a person who has read it, never for the agent it would run for.
+  'gate.trust': ({ key }) => withoutTool(`gate trust ${key}`),
   'registry.list': () => toolCall('registry_list'),
   // No registry_show tool: the list holds every definition.
   'registry.show': ({ key }) => ({ text: `${toolCall('registry_list').text} (it includes gate ${key})`, tool: true }),

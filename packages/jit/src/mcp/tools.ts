@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
-import { JitError, PRIORITIES, STATES, isReservedKey, parsePriority, RESERVED_KEYS, pendingNotes, flattenBlocked, type Issue, type IssueSummary, type PendingFollowUp, type TrackerApi } from '../store/core.js';
+import { JitError, GATE_MODES, GATE_STAGES, PRIORITIES, STATES, isReservedKey, parsePriority, RESERVED_KEYS, pendingNotes, flattenBlocked, type GateCheckProgress, type Issue, type IssueSummary, type PendingFollowUp, type TrackerApi } from '../store/core.js';
 import { processLockStats } from '../store/lock-stats.js';
 import type { ToolOutput } from './tool-result.js';
 
@@ -31,6 +31,8 @@ export type ToolName =
   | 'gate_remove'
   | 'gate_pass'
   | 'gate_fail'
+  | 'gate_check'
+  | 'gate_runs'
   | 'registry_list'
   | 'registry_add'
   | 'query_ready'
@@ -46,7 +48,12 @@ export interface JitTool {
   /** JSON Schema of the arguments, as listed to clients. */
   inputSchema: Record<string, unknown>;
   annotations: ToolAnnotations;
-  call(tracker: TrackerApi, args: unknown): Promise<ToolOutput>;
+  call(tracker: TrackerApi, args: unknown, context?: ToolContext): Promise<ToolOutput>;
+}
+
+/** What a call may do beyond answering: report progress (MCP progress notifications, when the client asked for them). */
+export interface ToolContext {
+  progress?(progress: number, message: string): void;
 }
 
 interface ToolSpec<Shape extends z.ZodRawShape> {
@@ -56,7 +63,7 @@ interface ToolSpec<Shape extends z.ZodRawShape> {
   input: Shape;
   /** Only reads: clients may call it without asking the user. */
   readOnly?: boolean;
-  run(tracker: TrackerApi, args: z.output<z.ZodObject<Shape>>): Promise<ToolOutput>;
+  run(tracker: TrackerApi, args: z.output<z.ZodObject<Shape>>, context: ToolContext): Promise<ToolOutput>;
 }
 
 function defineTool<Shape extends z.ZodRawShape>(spec: ToolSpec<Shape>): JitTool {
@@ -75,11 +82,11 @@ function defineTool<Shape extends z.ZodRawShape>(spec: ToolSpec<Shape>): JitTool
       destructiveHint: false,
       openWorldHint: false,
     },
-    async call(tracker, args) {
+    async call(tracker, args, context = {}) {
       rejectReservedKeys(spec.name, args);
       const parsed = schema.safeParse(args ?? {});
       if (!parsed.success) throw invalidArguments(spec.name, parsed.error);
-      return spec.run(tracker, parsed.data);
+      return spec.run(tracker, parsed.data, context);
     },
   };
 }
@@ -166,6 +173,18 @@ function issueOutput(verb: string, issue: Issue & { changed?: boolean; pending_g
   };
 }
 
+/** A running check's progress as MCP progress notifications: each start and end, output at most twice a second. */
+function progressReporter(context: ToolContext): (progress: GateCheckProgress) => void {
+  let lastSent = 0;
+  let step = 0;
+  return (p) => {
+    if (!context.progress || (p.phase === 'output' && Date.now() - lastSent < 500)) return;
+    lastSent = Date.now();
+    const text = p.phase === 'finished' ? `${p.gate_key}: ${p.status}` : `${p.gate_key}: ${Math.round(p.elapsed_ms / 1000)}s${p.last_line ? ` ${p.last_line}` : ''}`;
+    context.progress(++step, text);
+  };
+}
+
 /** "1 ready issue", "3 ready issues". */
 function counted(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
@@ -205,7 +224,8 @@ export const TOOLS: readonly JitTool[] = [
     name: 'issue_update',
     title: 'Update an issue',
     description:
-      'Change an issue\'s title, description, state, priority, labels or context. Setting state "done" while gates are pending stores it as "gated" (with the rest of the update) and returns the gates in pending_gates; it becomes done when the last one passes (gate_pass). changed: false means nothing needed changing. To take or give back an issue use issue_claim / issue_release instead.',
+      'Change an issue\'s title, description, state, priority, labels or context. Setting state "done" while gates are pending stores it as "gated" (with the rest of the update) and returns the gates in pending_gates; it becomes done when the last one passes (gate_pass). ' +
+      'Its auto postchecks (gates with a checker) then run at once (progress notifications meanwhile; run_checks: false skips them) and complete it if they pass: gate_runs lists the runs. changed: false means nothing needed changing. To take or give back an issue use issue_claim / issue_release instead.',
     input: {
       id: issueId,
       title: z.string().min(1).optional().describe('New title.'),
@@ -215,9 +235,24 @@ export const TOOLS: readonly JitTool[] = [
       add_labels: z.array(label).optional().describe('Labels to add, as namespace:value.'),
       remove_labels: z.array(label).optional().describe('Labels to remove.'),
       context: context.optional(),
+      run_checks: z.boolean().optional().describe('With state "done": run the auto postchecks now (default true).'),
     },
-    run: async (tracker, { id, add_labels, remove_labels, ...changes }) =>
-      issueOutput('Updated', await tracker.updateIssue(id, { ...changes, addLabels: add_labels, removeLabels: remove_labels })),
+    run: async (tracker, { id, add_labels, remove_labels, run_checks, ...changes }, toolContext) => {
+      const updated = await tracker.updateIssue(id, { ...changes, addLabels: add_labels, removeLabels: remove_labels });
+      if (!updated.pending_gates || run_checks === false) return issueOutput('Updated', updated);
+      const report = await tracker.runPostchecks(updated.id, { onProgress: progressReporter(toolContext) });
+      if (report.runs.length === 0 && report.not_run.length === 0) return issueOutput('Updated', updated);
+      const now = await tracker.getIssue(updated.id);
+      const pending = now.state === 'gated' ? now.gates_required.filter((key) => now.gates_status[key]?.status !== 'passed') : [];
+      const { pending_gates: _before, ...rest } = updated;
+      const output = issueOutput('Updated', { ...rest, ...now, ...(pending.length > 0 ? { pending_gates: pending } : {}) });
+      const ran = report.runs.map((run) => `${run.gate_key} ${run.status}`).join(', ');
+      const untrusted = report.not_run.map((gate) => gate.gate_key).join(', ');
+      return {
+        data: { ...(output.data as object), gate_runs: report.runs, gates_not_run: report.not_run },
+        summary: `${output.summary}${ran ? ` Checks: ${ran}.` : ''}${untrusted ? ` Not run (command not trusted on this machine; a person must run \`jit gate trust KEY\` after reading it): ${untrusted}.` : ''}`,
+      };
+    },
   }),
   defineTool({
     name: 'issue_list',
@@ -347,6 +382,40 @@ export const TOOLS: readonly JitTool[] = [
     run: async (tracker, args) => issueOutput(`Gate ${args.key} failed on`, await tracker.failGate(args.id, args.key, args.by)),
   }),
   defineTool({
+    name: 'gate_check',
+    title: 'Run gate checks',
+    description:
+      "Run the checker command of one gate of an issue (key), or of every auto gate it requires, and record each run (gate_runs). The verdict is the gate's status: " +
+      'exit 0 passed, anything else (or the timeout) failed; passing the last gate of a gated issue completes it, and a passed precheck lets work start. ' +
+      'Sends progress notifications while a checker runs (other calls are not held up). A command this machine has not trusted fails with GATE_UNTRUSTED: a person must read it and run `jit gate trust KEY`.',
+    input: {
+      id: issueId,
+      key: gateKey.optional().describe('One gate; default: every auto gate the issue requires.'),
+      by: assignee.optional().describe('Who runs it, as kind:name.'),
+    },
+    run: async (tracker, args, context) => {
+      const report = await tracker.checkGates(args.id, args.key, { by: args.by, onProgress: progressReporter(context) });
+      const failed = report.runs.filter((run) => run.status !== 'passed');
+      const summary =
+        report.runs.length === 0
+          ? 'No gate with a checker to run.'
+          : `${counted(report.runs.length, 'check')} ran: ${report.runs.map((run) => `${run.gate_key} ${run.status}`).join(', ')}.` +
+            (failed.length > 0 ? ` ${failed.map((run) => `${run.gate_key}: ${run.message ?? ''}`).join(' ')} See output in gate_runs.` : '');
+      return { data: report, summary };
+    },
+  }),
+  defineTool({
+    name: 'gate_runs',
+    title: 'Gate check history',
+    description: "An issue's gate check runs, newest first: status (running, passed, failed, abandoned), reason, exit code, duration and the last 64 KiB of output.",
+    input: { id: issueId },
+    readOnly: true,
+    run: async (tracker, args) => {
+      const runs = await tracker.gateRuns(args.id);
+      return { data: { runs, count: runs.length }, summary: `${counted(runs.length, 'run')}.` };
+    },
+  }),
+  defineTool({
     name: 'registry_list',
     title: 'List gate definitions',
     description: 'The gate registry: every gate key issues can require, with its title and description.',
@@ -366,6 +435,18 @@ export const TOOLS: readonly JitTool[] = [
       title: z.string().min(1).describe('What the gate checks, e.g. "Unit tests pass".'),
       description: z.string().optional().describe('How to check it.'),
       auto: z.boolean().optional().describe('True if a tool (CI) passes it rather than a person or agent; default false.'),
+      stage: z.enum(GATE_STAGES).optional().describe('precheck: must pass before work starts (claim); postcheck (default): before done.'),
+      mode: z.enum(GATE_MODES).optional().describe('auto: jit runs the checker (default with a checker); manual: passed by hand.'),
+      checker: z
+        .strictObject({
+          command: z.string().min(1).describe('Shell command run in the project folder; exit 0 passes.'),
+          timeout_seconds: z.number().positive().optional().describe('Default 600; past it the whole process tree is killed.'),
+          working_dir: z.string().optional().describe('Relative to the project folder.'),
+          env: z.record(z.string(), z.string()).optional(),
+          pass_context: z.boolean().optional().describe('Give the checker the issue as JSON on standard input.'),
+        })
+        .optional()
+        .describe('A command that decides the gate (gate_check runs it).'),
     },
     run: async (tracker, args) => {
       const gate = await tracker.addGateDefinition(args);

@@ -1,7 +1,7 @@
 // The change feed (change-feed.ts) on real files: events appended by the
 // store, by another writer, a line still being written, a log cut short, and
 // the stat fallback when fs.watch tells nothing.
-import { appendFileSync, mkdtempSync, rmSync, truncateSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -85,6 +85,22 @@ describe('ChangeFeed', () => {
     appendFileSync(eventsPath, eventLine('gate_passed', 3));
     await seen.until(() => seen.events().length === 1);
     expect(seen.events()[0]).toMatchObject({ type: 'gate_passed' });
+  });
+
+  it('a log deleted, then written anew longer than before, is a reset (not read from the old offset)', async () => {
+    const jitDir = store();
+    const { eventsPath } = storeLayout(jitDir);
+    appendFileSync(eventsPath, eventLine('issue_updated', 1) + eventLine('issue_updated', 2));
+    const feed = new ChangeFeed(jitDir, { pollMs: 50 }).start();
+    feeds.push(feed);
+    const seen = listen(feed);
+    unlinkSync(eventsPath);
+    // The feed looks while the file is missing (as its watcher or poll does when a restore deletes first, then copies).
+    (feed as unknown as { read(): void }).read();
+    writeFileSync(eventsPath, eventLine('issue_created', 5) + eventLine('issue_created', 6) + eventLine('issue_created', 7));
+    await seen.until(() => seen.batches.length > 0);
+    expect(seen.batches[0]).toEqual({ events: [], reset: true });
+    expect(seen.events()).toEqual([]);
   });
 
   it('the stat fallback sees a change made while no watch was running', async () => {

@@ -40,6 +40,8 @@ export class ChangeFeed {
   private readonly maxLineBytes: number;
   private readonly listeners = new Set<ChangeListener>();
   private offset = 0;
+  /** The log went missing after it existed: whatever appears there next is another file (even on a reused inode number). */
+  private lost = false;
   private lastStat: { size: number; mtimeMs: number; ino: number } | undefined;
   private watcher: fs.FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -135,9 +137,14 @@ export class ChangeFeed {
     const stat = this.statLog();
     const previous = this.lastStat;
     this.lastStat = stat;
-    if (!stat) return;
-    // Shrunk, or replaced by another file: offsets no longer mean anything, the watchers reload.
-    if (stat.size < this.offset || (previous !== undefined && stat.ino !== previous.ino)) {
+    if (!stat) {
+      if (previous !== undefined) this.lost = true;
+      return;
+    }
+    // Shrunk, or replaced by another file (renamed over it, or deleted and written anew): offsets no longer mean anything, the watchers reload.
+    const replaced = this.lost || (previous !== undefined && stat.ino !== previous.ino);
+    this.lost = false;
+    if (stat.size < this.offset || replaced) {
       this.offset = stat.size;
       this.emit({ events: [], reset: true });
       return;

@@ -20,7 +20,8 @@ export type JitErrorCode =
   | 'AGENT_ALREADY_RUNNING' // an agent id whose agent lock another process holds
   | 'CYCLE' // dependency would close a cycle
   | 'GATE_IN_USE' // registry removal of a gate that issues still require (names them)
-  | 'GATES_PENDING' // no longer raised: done with unpassed gates saves the issue as `gated` and lists `pending_gates`
+  | 'GATES_PENDING' // prechecks not passed: claim / in_progress refused (done with unpassed gates saves the issue as `gated` instead)
+  | 'GATE_UNTRUSTED' // a checker command this machine has not trusted (see gate-trust.ts)
   | 'INVALID_TRANSITION'
   | 'CORRUPT_FILE' // unparsable / schema-invalid file; names the file
   | 'UNSUPPORTED_SCHEMA' // schema_version newer than this jit

@@ -310,15 +310,22 @@ export function listDirectory(dir: string): string[] {
 export function isStrayTemp(dir: string, name: string): boolean {
   const match = TEMP_FILE.exec(name);
   if (!match) return false;
-  const pid = Number(match[2]);
   try {
     if (Date.now() - fs.lstatSync(path.join(dir, name)).mtimeMs > 3_600_000) return true;
-    // Our own pid is alive by definition, and a worker thread of ours may be writing it right now.
-    if (pid === process.pid) return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+  return processIsGone(Number(match[2]));
+}
+
+/** Whether no process `pid` runs on this machine. Our own pid is alive by definition (a worker thread of ours may be at work). */
+export function processIsGone(pid: number): boolean {
+  if (pid === process.pid) return false;
+  try {
     process.kill(pid, 0);
     return false;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH' || (error as NodeJS.ErrnoException).code === 'ENOENT';
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
 

@@ -10,10 +10,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fsError, fsyncDirectory, makeDirectory, removeFile } from './files.js';
+import { fsError, fsyncDirectory, makeDirectory, processIsGone, removeFile } from './files.js';
 import type { FollowUp } from './storage.js';
 
-const MARKER = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.\d+\.\d+$/;
+const MARKER = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(\d+)\.\d+$/;
 /** A follow-up (see FollowUp): a marker with its kind as a suffix. */
 const FOLLOW_UP = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.\d+\.\d+\.(dependents|self)$/;
 
@@ -51,6 +51,18 @@ export class PendingJournal {
       if (id) byId.set(id, [...(byId.get(id) ?? []), name]);
     }
     return byId;
+  }
+
+  /**
+   * Whether a marker's writer process is gone (SIGKILLed between its marker
+   * and its index update). Its marker then no longer stands for a write in
+   * progress, so it explains no change to issues/ made since (a git checkout).
+   */
+  hasOrphans(): boolean {
+    return this.names().some((name) => {
+      const pid = MARKER.exec(name)?.[2];
+      return pid !== undefined && processIsGone(Number(pid));
+    });
   }
 
   /** The follow-ups the journal holds (those of transactions still at work included). */

@@ -53,7 +53,8 @@
  *   lock, so no marker disappears between the two.
  * - Changes made outside jit (git pull) carry no marker: they are found by
  *   the issues/ directory's stamp, recorded with the rows when no marker is
- *   left, and re-synced (see currentView and resync).
+ *   left, and re-synced (see currentView and resync). A marker left by a
+ *   killed writer does not excuse a changed stamp (its pid is gone).
  * - A kill anywhere leaves at most markers (and temp files): the next
  *   writer's index step, graph transaction or validate heals them, readers
  *   overlay them meanwhile.
@@ -570,8 +571,9 @@ export class JsonFileStorage implements Storage {
    * The cache as a reader may use it, or null when it must first be built,
    * upgraded or re-synced. Shared index lock held. Current means: the
    * issues/ stamp is the one recorded when the rows last matched every file,
-   * or markers are about (jit writes then explain any change; their writers
-   * heal and re-stamp).
+   * or markers of live writers are about (jit writes then explain any
+   * change; their writers heal and re-stamp). A marker whose writer process
+   * is gone explains nothing: the directory is re-synced.
    */
   private currentView(): ReadView | null {
     try {
@@ -581,7 +583,9 @@ export class JsonFileStorage implements Storage {
       // Stamp before listing: a jit write shown in the stamp made its marker before it touched issues/.
       const stamp = this.dirStamp();
       const pending = this.journal.markersByIssue();
-      if (pending.size === 0 && index.meta(META.dirStamp) !== stamp) return null;
+      // Markers explain a changed stamp only while their writers live: one left by a killed writer
+      // must not hide a git checkout made since (currentIndex re-syncs and clears it).
+      if (index.meta(META.dirStamp) !== stamp && (pending.size === 0 || this.journal.hasOrphans())) return null;
       return { index, overlay: this.overlay(pending) };
     } catch (error) {
       if (!isUnusableDatabase(error)) throw error;
@@ -648,7 +652,7 @@ export class JsonFileStorage implements Storage {
     if (manifest.version === 1 || built === undefined) {
       this.rebuild(index, manifest.version === 1 ? manifest.summaries : null);
       if (manifest.version === 1) this.finishUpgrade();
-    } else if (this.journal.markersByIssue().size === 0 && index.meta(META.dirStamp) !== this.dirStamp()) {
+    } else if (index.meta(META.dirStamp) !== this.dirStamp() && (this.journal.markersByIssue().size === 0 || this.journal.hasOrphans())) {
       this.resync(index);
     }
     return index;
@@ -671,6 +675,7 @@ export class JsonFileStorage implements Storage {
   private rebuild(index: SummaryIndex, previous: ReadonlyMap<string, IssueSummary> | null): { issues: number; unreadable: string[]; corrupt: Map<string, JitError> } {
     const listed = this.journal.markersByIssue();
     const inFlight = new Set([...listed.keys()].filter((id) => this.isBeingWritten(id)));
+    this.addMissingIssueLockFiles();
     const stamp = this.dirStamp();
     const put: IndexRow[] = [];
     const corrupt = new Map<string, JitError>();
@@ -697,6 +702,7 @@ export class JsonFileStorage implements Storage {
    * The healing order holds: heal lists the markers and probes before it reads.
    */
   private resync(index: SummaryIndex): void {
+    this.addMissingIssueLockFiles();
     const stamp = this.dirStamp();
     const rows = index.fileStamps();
     const changed = new Set<string>();
@@ -722,7 +728,9 @@ export class JsonFileStorage implements Storage {
   private openIndex(create: boolean, fresh = false): SummaryIndex | null {
     const cached = connections.get(this.indexDbPath);
     const stat = this.indexDbStat();
-    if (cached && (!stat || `${stat.dev}:${stat.ino}` !== cached.identity || fresh)) {
+    // A reader's connection may be to a file with no tables (its -wal, which held them, was deleted):
+    // a writer then starts it afresh instead of querying tables that are not there.
+    if (cached && (!stat || `${stat.dev}:${stat.ino}` !== cached.identity || fresh || (create && cached.format() !== INDEX_DB_FORMAT))) {
       cached.close();
       connections.delete(this.indexDbPath);
     } else if (cached) {
@@ -813,6 +821,35 @@ export class JsonFileStorage implements Storage {
     if (text === MANIFEST) return { version: 2 };
     if (!whole && text.startsWith(LEGACY_HEAD)) return { version: 1 };
     return parseManifest(readTextIfExists(this.indexPath) ?? '', this.indexPath);
+  }
+
+  /**
+   * Issue files that came without their lock file (git clone or pull, a
+   * copied store) get it now, before the issues/ stamp is recorded: the first
+   * lock of such an issue would otherwise change the folder, and the next
+   * command would take that for an outside change and re-sync every row.
+   * Lock files are empty and never data, so nothing is fsynced; a folder
+   * this process may not write keeps what it has.
+   */
+  private addMissingIssueLockFiles(): void {
+    let names: string[];
+    try {
+      names = listDirectory(this.issuesDir);
+    } catch {
+      return; // issueFileIds reports a missing or unreadable folder
+    }
+    const present = new Set(names);
+    for (const name of names) {
+      const id = ISSUE_FILE.exec(name)?.[1];
+      if (id === undefined || present.has(`${id}.lock`)) continue;
+      try {
+        fs.closeSync(fs.openSync(path.join(this.issuesDir, `${id}.lock`), fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | (fs.constants.O_NOFOLLOW ?? 0), 0o666));
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return;
+        if (code !== 'EEXIST') throw fsError(error, path.join(this.issuesDir, `${id}.lock`), 'create');
+      }
+    }
   }
 
   private dirStamp(): string {

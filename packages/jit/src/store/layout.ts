@@ -30,6 +30,15 @@ export const EVENTS_FILE = 'events.jsonl';
 export const GITIGNORE_FILE = '.gitignore';
 /** Running agents' locks and who holds each (agents.ts): about processes on this machine, never committed. */
 export const AGENTS_DIR = 'agents';
+/** The history of gate checks: `gate-runs/<issue-id>/<run-id>.json` (and a `.lock` held while it runs, a `.log` if asked). */
+export const GATE_RUNS_DIR = 'gate-runs';
+/** What belongs to this machine only, never to git: the trusted checker commands. Ignored by its own .gitignore. */
+export const LOCAL_DIR = 'local';
+export const TRUST_FILE = 'trusted-gates.json';
+/** local/.gitignore: everything in it. */
+export const LOCAL_GITIGNORE_TEXT = '# Written by jit: what this machine trusts is not shared through git.\n*\n';
+/** gate-runs/.gitignore: the run records are history; their locks and full logs are not. */
+export const GATE_RUNS_GITIGNORE_TEXT = '# Written by jit: locks of running checks and full logs stay on this machine.\n*.lock\n*.log\n';
 /** Beside `.jit`: where `jit migrate` writes the new store before it swaps it in (store/migrate.ts). */
 export const MIGRATION_DIR = '.jit-migrate';
 /** In MIGRATION_DIR: present from the migration's commit point until the swap is done. */

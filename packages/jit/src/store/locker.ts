@@ -22,8 +22,8 @@ export interface Locker {
   tryLock(path: string, mode: LockMode, rank: number): HeldLocks | null;
 }
 
-/** Lock ranks: the global order index -> issues -> gates -> events. */
-export const RANK = { index: 10, issue: 20, gates: 30, events: 40 } as const;
+/** Lock ranks: the global order index -> issues -> gates -> events (-> trust, only ever taken alone). */
+export const RANK = { index: 10, issue: 20, gates: 30, events: 40, trust: 50 } as const;
 
 function seconds(ms: number): string {
   return `${Number((ms / 1000).toFixed(3))}s`;

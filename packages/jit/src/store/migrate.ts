@@ -30,6 +30,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { CONFIG_FILE, parseStoreConfig } from './config.js';
 import { JitError } from './errors.js';
 import { fsError, fsyncDirectory, readTextIfExists } from './files.js';
@@ -50,8 +51,8 @@ import {
 import { RANK, fileLocker } from './locker.js';
 import type { GateDefinition, Issue } from './model.js';
 import { isOriginalGates, isOriginalIndex } from './original.js';
-import { parseState } from './rules.js';
-import { parseEventLine, parseGates, parseIssue } from './schema.js';
+import { describeCycle, findCycles, parseState } from './rules.js';
+import { parseEventLine, parseGates, parseIssue, type GatesFile } from './schema.js';
 import { command, hint, run } from './suggestions.js';
 
 /** Inside the new store: the original's index.json and gates.json, verbatim. */
@@ -180,10 +181,27 @@ function convertIssue(filePath: string, id: string, changes: string[]): Issue {
     }
   }
   // Our own schema decides: what it refuses is named with the source file.
+  let parsed: Issue;
   try {
-    return parseIssue(JSON.stringify(issue), filePath, id);
+    parsed = parseIssue(JSON.stringify(issue), filePath, id);
   } catch (error) {
     throw corrupt(filePath, `is not a valid issue: ${(error as Error).message.replace(/^Corrupt file [^:]*: /, '').replace(/\.$/, '')}`, error);
+  }
+  refuseLoss(filePath, issue, parsed);
+  return parsed;
+}
+
+/**
+ * Lossless or nothing: a value the store's reader would not keep as it
+ * is (a key named `__proto__`, which an object cannot hold as data) is
+ * refused, with the field named, instead of being dropped on the way.
+ */
+function refuseLoss(filePath: string, source: Record<string, unknown>, kept: object, where = ''): void {
+  const keptRecord = JSON.parse(JSON.stringify(kept)) as Record<string, unknown>;
+  for (const field of Object.keys(source)) {
+    if (!isDeepStrictEqual(JSON.parse(JSON.stringify(source[field])), keptRecord[field]) || !Object.hasOwn(keptRecord, field)) {
+      throw corrupt(filePath, `holds a value this jit cannot keep as it is (${where}${field}: its reader would drop part of it, such as a key named "__proto__")`);
+    }
   }
 }
 
@@ -204,11 +222,13 @@ function convertGates(filePath: string, changes: string[]): Map<string, GateDefi
     }
     gates.set(key, def as unknown as GateDefinition);
   }
+  let parsed: GatesFile;
   try {
-    parseGates(gatesText(gates), filePath);
+    parsed = parseGates(gatesText(gates), filePath);
   } catch (error) {
     throw corrupt(filePath, `is not a valid gate registry: ${(error as Error).message}`, error);
   }
+  refuseLoss(filePath, Object.fromEntries(gates), parsed.gates, 'gate ');
   return gates;
 }
 
@@ -218,8 +238,11 @@ function convertGates(filePath: string, changes: string[]): Map<string, GateDefi
  * repository events) gets `"issue_id": null`, one without an `id` a new one.
  */
 function convertEvents(filePath: string, changes: string[], problems: string[]): { text: string; count: number } | null {
-  const text = readTextIfExists(filePath);
-  if (text === null) return null;
+  const read = readTextIfExists(filePath);
+  if (read === null) return null;
+  // A byte order mark (an editor on Windows) would make the first event unreadable: no reader of ours expects one.
+  const text = read.startsWith('\ufeff') ? read.slice(1) : read;
+  if (text !== read) changes.push('events: the byte order mark at the start of events.jsonl was dropped');
   const lines = text.split('\n');
   const last = lines.pop()!; // '' when the file ends with a newline
   const out: string[] = [];
@@ -292,9 +315,14 @@ function plan(jitDir: string): Plan {
   const listedSet = new Set(listed);
   for (const id of listed) if (!issues.has(id)) problems.push(`the original index lists issue ${id}, but issues/${id}.json does not exist`);
   for (const id of issues.keys()) if (!listedSet.has(id)) changes.push(`issue ${id}: its file was not in the original index; it is listed now`);
+  for (const id of deleted) {
+    if (issues.has(id)) changes.push(`issue ${id}: the original lists it as deleted, but its file exists; kept as an issue (delete it with \`jit issue delete\` if it should be gone)`);
+  }
   for (const issue of issues.values()) {
     for (const dep of issue.dependencies) if (!issues.has(dep)) problems.push(`issue ${issue.id} waits for ${dep}, which has no issue file`);
   }
+  // The same search as validate's, so both list the same cycles.
+  for (const cycle of findCycles(issues.keys(), (id) => issues.get(id)?.dependencies ?? [])) problems.push(`dependency cycle: ${describeCycle(cycle, (id) => id)}`);
 
   const gates = convertGates(path.join(jitDir, GATES_FILE), changes);
   files.set(GATES_FILE, gatesText(gates));
@@ -400,15 +428,36 @@ function renameOnce(from: string, to: string): void {
   }
 }
 
-/** The swap recorded in `journal`, from wherever a kill left it. */
-function swap(stagingDir: string, journal: Journal): void {
+/** rename(2) into a --to target; false when another migration put a store there first (or already did this). */
+function placeNew(staged: string, to: string): boolean {
+  if (fs.existsSync(to)) return false;
+  try {
+    fs.renameSync(staged, to);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOTEMPTY' || code === 'EEXIST') return false;
+    throw fsError(error, staged, `rename to ${to}`);
+  }
+}
+
+/**
+ * The swap recorded in `journal`, from wherever a kill left it. False when
+ * the store was not put in place: a --to target that another migration
+ * (from another source) filled meanwhile; the staged copy is dropped, as its
+ * source was never touched.
+ */
+function swap(stagingDir: string, journal: Journal): boolean {
   const staged = path.join(stagingDir, JIT_DIR_NAME);
+  let placed = true;
   if (fs.existsSync(staged)) {
     if (journal.backup !== null && fs.existsSync(journal.to) && !fs.existsSync(journal.backup)) renameOnce(journal.to, journal.backup);
-    renameOnce(staged, journal.to);
+    if (journal.backup === null) placed = placeNew(staged, journal.to);
+    else renameOnce(staged, journal.to);
     fsyncDirectory(path.dirname(journal.to));
   }
   fs.rmSync(stagingDir, { recursive: true, force: true });
+  return placed;
 }
 
 /**
@@ -432,6 +481,18 @@ export function finishInterruptedMigration(projectDir: string): boolean {
 
 // ------------------------------------------------------------------- main
 
+/** A lock refused because the user may not write there (not because it is busy). */
+function isCannotWrite(error: unknown): boolean {
+  const errno = (error as JitError).details?.['errno'];
+  return (error as JitError).code === 'PERMISSION_DENIED' || errno === 'EROFS' || errno === 'EACCES' || errno === 'EPERM';
+}
+
+/** True when `child` is `parent` or below it (both absolute). */
+function isInside(child: string, parent: string): boolean {
+  const relative = path.relative(parent, child);
+  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+}
+
 function targetJitDir(to: string): string {
   const resolved = path.resolve(to);
   return path.basename(resolved) === JIT_DIR_NAME ? resolved : path.join(resolved, JIT_DIR_NAME);
@@ -442,6 +503,19 @@ export async function migrateStore(options: MigrateOptions): Promise<MigrationRe
   const to = options.to === undefined ? from : targetJitDir(options.to);
   const inPlace = to === from;
   const dryRun = options.dryRun === true;
+  // Checked before anything is read or written (finishing an interrupted migration included).
+  if (fs.statSync(from, { throwIfNoEntry: false })?.isDirectory() === false) {
+    throw new JitError('INVALID_ARGUMENT', `${from} is a file, not a jit store: nothing to migrate.`, {
+      suggestions: ['Point --from at the project folder (or the .jit folder) of the original jit.'],
+      details: { field: 'from', path: from },
+    });
+  }
+  if (!inPlace && isInside(to, from)) {
+    throw new JitError('INVALID_ARGUMENT', `${to} is inside the store it migrates (${from}): the new store would be copied into itself by the next migration.`, {
+      suggestions: ['Choose a --to folder outside the original .jit (for example beside the project), or migrate in place (without --to).'],
+      details: { field: 'to', path: to },
+    });
+  }
   finishInterruptedMigration(path.dirname(from));
   if (!fs.existsSync(from)) {
     throw new JitError('NOT_INITIALIZED', `No jit store at ${from}: nothing to migrate.`, {
@@ -449,23 +523,32 @@ export async function migrateStore(options: MigrateOptions): Promise<MigrationRe
       details: { path: from },
     });
   }
-  if (!inPlace && fs.existsSync(to)) {
+  const refuseExistingTarget = (): void => {
+    if (inPlace || !fs.existsSync(to)) return;
     throw new JitError('ALREADY_EXISTS', `${to} already exists: jit migrate --to writes a new store only.`, {
       suggestions: ['Choose a folder without a .jit/, or migrate in place (without --to): the original is kept as a backup.'],
       details: { path: to },
     });
-  }
+  };
+  refuseExistingTarget();
   const base: Pick<MigrationReport, 'from' | 'to' | 'in_place' | 'dry_run'> = { from, to, in_place: inPlace, dry_run: dryRun };
   const mode = dryRun ? 'shared' : 'exclusive';
   // The original's locks and ours have the same names: neither jit writes while they are held.
   // Gates and events unranked: the new store's index is built (initJit) while they are held, and
   // its index lock (rank index) may not follow ranked ones. No writer of ours waits for a second
   // lock while holding one of these on an original store: each refuses it first (ORIGINAL_JIT_STORE).
-  const held = await fileLocker.lockAll([
-    { path: path.join(from, '.index.lock'), mode, rank: RANK.index },
-    { path: path.join(from, '.gates.lock'), mode },
-    { path: path.join(from, '.events.lock'), mode },
-  ]);
+  const lockSource = (lockMode: 'shared' | 'exclusive') =>
+    fileLocker.lockAll([
+      { path: path.join(from, '.index.lock'), mode: lockMode, rank: RANK.index },
+      { path: path.join(from, '.gates.lock'), mode: lockMode },
+      { path: path.join(from, '.events.lock'), mode: lockMode },
+    ]);
+  // Exclusive also serializes migrations of one source (they share the staging folder). --to only reads
+  // the source: where the user may only read it (a checkout, a read-only disk), shared locks keep writers out.
+  const held = await lockSource(mode).catch((error: unknown) => {
+    if (inPlace || !isCannotWrite(error)) throw error;
+    return lockSource('shared');
+  });
   try {
     // Read under the locks: a migration that ran while we waited has left our format (or no store) here.
     const format = storeFormat(from);
@@ -476,6 +559,8 @@ export async function migrateStore(options: MigrateOptions): Promise<MigrationRe
       }
       return { ...base, changed: false, backup: null, issues: 0, deleted_ids: 0, gates: 0, events: 0, gate_runs: 0, changes: [], kept: [], problems: [] };
     }
+    // Again under the locks: a migration of the same source that ran while we waited may have written it.
+    refuseExistingTarget();
     const planned = plan(from);
     const backup = inPlace ? backupPath(from) : null;
     const report: MigrationReport = { ...base, changed: true, backup, ...planned.report };
@@ -496,7 +581,7 @@ export async function migrateStore(options: MigrateOptions): Promise<MigrationRe
       fs.rmSync(stagingDir, { recursive: true, force: true });
       throw error;
     }
-    swap(stagingDir, journal);
+    if (!swap(stagingDir, journal)) refuseExistingTarget();
     return report;
   } finally {
     held.release();

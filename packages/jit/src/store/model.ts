@@ -44,11 +44,35 @@ export interface Lease {
   agent: string | null; // the running agent whose life bounds the claim, or null
 }
 
+/** When a gate is checked: before work starts (claim, in_progress) or before done. */
+export const GATE_STAGES = ['precheck', 'postcheck'] as const;
+export type GateStage = (typeof GATE_STAGES)[number];
+/** auto: jit runs its checker; manual: someone passes it by hand. */
+export const GATE_MODES = ['auto', 'manual'] as const;
+export type GateMode = (typeof GATE_MODES)[number];
+
+/** A command that decides a gate (the original jit's shape): exit 0 passes, anything else fails. */
+export interface GateChecker {
+  type: 'exec';
+  command: string;
+  timeout_seconds: number;
+  /** Relative to the project (the folder holding .jit/), or absolute; null: the project folder. */
+  working_dir: string | null;
+  env: Record<string, string>;
+  /** Whether the checker gets the issue as JSON on its standard input. */
+  pass_context: boolean;
+}
+
 export interface GateDefinition {
   key: string;
   title: string;
   description: string;
   auto: boolean;
+  /** Absent in files written before gates could run checks: postcheck. */
+  stage?: GateStage;
+  /** Absent: auto when `auto` is true, otherwise manual. */
+  mode?: GateMode;
+  checker?: GateChecker | null;
 }
 
 /** The events this jit writes. */
@@ -69,6 +93,8 @@ export const JIT_EVENT_TYPES = [
   'claim_renewed',
   'claim_expired',
   'claim_evicted',
+  'gate_check_started',
+  'gate_check_finished',
 ] as const;
 
 /** Every event type this jit reads: its own, and those of the original (Rust) jit that a migrated log holds. */

@@ -34,7 +34,17 @@ function validIssue(): Record<string, unknown> {
 }
 
 function validGates(): Record<string, unknown> {
-  return { schema_version: 1, gates: { review: { key: 'review', title: 'Review', description: 'd', auto: false } } };
+  return {
+    schema_version: 1,
+    gates: {
+      review: { key: 'review', title: 'Review', description: 'd', auto: false },
+      // A gate that runs a check, in the original jit's shape (with one of its other fields).
+      tests: {
+        key: 'tests', title: 'Tests', description: '', auto: true, stage: 'postcheck', mode: 'auto', priority: 3,
+        checker: { type: 'exec', command: 'npm test', timeout_seconds: 60, working_dir: null, env: { CI: '1' }, pass_context: false },
+      },
+    },
+  };
 }
 
 /** Values of every JSON kind, and the ones a field of these files may hold. */
@@ -42,6 +52,7 @@ const anyValue = fc.oneof(
   fc.constantFrom<unknown>(null, true, false, 0, 1, 1.5, -1, '', 'x', [], {}, ['x'], [1], { a: 'b' }, { a: 1 }),
   fc.constantFrom<unknown>(...STATES, ...PRIORITIES, 'pending', 'passed', 'failed', 'nope', randomUUID(), [randomUUID()], ['not-a-uuid']),
   fc.constantFrom<unknown>({ k: { status: 'passed', updated_by: 'agent:a', updated_at: 't' } }, { k: { status: 'passed', updated_by: null, updated_at: '' } }),
+  fc.constantFrom<unknown>('precheck', 'postcheck', 'auto', 'manual', 'exec', { type: 'exec', command: 'x' }, { A: 'b' }),
   fc.constantFrom<unknown>({ k: { status: 'failed', updated_by: null, updated_at: 't', extra: 1 } }, { k: { key: 'k', title: '', description: '', auto: true, more: 2 } }),
   fc.json().map((text) => JSON.parse(text) as unknown),
 );
@@ -87,7 +98,10 @@ const ISSUE_PATHS = [
   ['lease', 'agent'],
   ['lease', 'extra'],
 ];
-const GATES_PATHS = [['schema_version'], ['gates'], ['gates', 'review'], ['gates', 'review', 'key'], ['gates', 'review', 'title'], ['gates', 'review', 'description'], ['gates', 'review', 'auto'], ['gates', 'review', 'extra'], ['gates', 'other']];
+const GATES_PATHS = [['schema_version'], ['gates'], ['gates', 'review'], ['gates', 'review', 'key'], ['gates', 'review', 'title'], ['gates', 'review', 'description'], ['gates', 'review', 'auto'], ['gates', 'review', 'extra'], ['gates', 'other'],
+  ...['stage', 'mode', 'checker', 'description', 'auto', 'priority'].map((key) => ['gates', 'tests', key]),
+  ...['type', 'command', 'timeout_seconds', 'working_dir', 'env', 'pass_context', 'extra'].map((key) => ['gates', 'tests', 'checker', key]),
+  ['gates', 'tests', 'checker', 'env', 'CI']];
 
 /** The same value, keys in the same order, prototypes included (a __proto__ key must not turn into a prototype silently). */
 function same(actual: unknown, expected: unknown): void {

@@ -16,7 +16,7 @@
 import { command, hint, run } from './suggestions.js';
 import type * as Zod from 'zod';
 import { JitError } from './errors.js';
-import { EVENT_TYPES, PRIORITIES, STATES } from './model.js';
+import { EVENT_TYPES, GATE_MODES, GATE_STAGES, PRIORITIES, STATES } from './model.js';
 import { isOriginalGates, isOriginalIndex, originalStoreError } from './original.js';
 import type { GateDefinition, GateStatusValue, Issue, JitEvent, Lease } from './model.js';
 import type { IssueSummary } from './tracker-api.js';
@@ -60,8 +60,25 @@ function buildSchemas() {
       .object({ holder: z.string().min(1), acquired_at: timestamp, expires_at: timestamp.nullable(), agent: z.string().min(1).nullable() })
       .optional(),
   });
-  // Loose too: a migrated original gate keeps its stage, mode, checker, ... (docs: the `.jit` format, migration).
-  const gate = z.looseObject({ key: z.string().min(1), title: z.string(), description: z.string(), auto: z.boolean() });
+  // Loose, and the checker fields optional: the original jit's entries (stage, mode, checker, priority, ...)
+  // are read as they are, and a newer jit's fields survive a rewrite by this one.
+  const checker = z.looseObject({
+    type: z.literal('exec'),
+    command: z.string().min(1),
+    timeout_seconds: z.number().positive().optional(),
+    working_dir: z.string().nullable().optional(),
+    env: z.record(z.string(), z.string()).nullable().optional(),
+    pass_context: z.boolean().optional(),
+  });
+  const gate = z.looseObject({
+    key: z.string().min(1),
+    title: z.string(),
+    description: z.string().default(''),
+    auto: z.boolean().default(false),
+    stage: z.enum(GATE_STAGES).optional(),
+    mode: z.enum(GATE_MODES).optional(),
+    checker: checker.nullable().optional(),
+  });
   const gates = z.looseObject({ schema_version: z.number().int(), gates: z.record(z.string(), gate) });
   return { issue, gates };
 }
@@ -246,17 +263,52 @@ export function checkedIssue(data: unknown): Issue | undefined {
   return issue as unknown as Issue;
 }
 
-/** gates.json as zod's loose gates schema returns it (unknown keys kept), or undefined. */
+const GATE_STAGE_NAMES = new Set<unknown>(GATE_STAGES);
+const GATE_MODE_NAMES = new Set<unknown>(GATE_MODES);
+
+function checkedChecker(value: unknown): Record<string, unknown> | null | undefined {
+  if (value === null) return null;
+  if (!isRecord(value) || hasProtoKey(value) || value['type'] !== 'exec') return undefined;
+  const { command, timeout_seconds: timeout, working_dir: dir, env, pass_context: passContext } = value;
+  if (typeof command !== 'string' || command === '') return undefined;
+  if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout > 0))) return undefined;
+  if (dir !== undefined && dir !== null && typeof dir !== 'string') return undefined;
+  if (passContext !== undefined && typeof passContext !== 'boolean') return undefined;
+  if (env !== undefined && env !== null && (!isRecord(env) || hasProtoKey(env) || Object.values(env).some((v) => typeof v !== 'string'))) return undefined;
+  const copy: Record<string, unknown> = { type: 'exec', command };
+  if ('timeout_seconds' in value) copy['timeout_seconds'] = timeout;
+  if ('working_dir' in value) copy['working_dir'] = dir;
+  if ('env' in value) copy['env'] = env === null || env === undefined ? env : { ...env };
+  if ('pass_context' in value) copy['pass_context'] = passContext;
+  return withUnknownKeys(copy, value);
+}
+
+function checkedGate(gate: unknown): GateDefinition | undefined {
+  if (!isRecord(gate) || hasProtoKey(gate) || typeof gate['key'] !== 'string' || gate['key'] === '' || typeof gate['title'] !== 'string') return undefined;
+  const { description = '', auto = false, stage, mode, checker } = gate;
+  if (typeof description !== 'string' || typeof auto !== 'boolean') return undefined;
+  if ((stage !== undefined && !GATE_STAGE_NAMES.has(stage)) || (mode !== undefined && !GATE_MODE_NAMES.has(mode))) return undefined;
+  const copy: Record<string, unknown> = { key: gate['key'], title: gate['title'], description, auto };
+  if ('stage' in gate) copy['stage'] = stage;
+  if ('mode' in gate) copy['mode'] = mode;
+  if ('checker' in gate) {
+    const checked = checkedChecker(checker);
+    if (checked === undefined) return undefined;
+    copy['checker'] = checked;
+  }
+  return withUnknownKeys(copy, gate) as unknown as GateDefinition;
+}
+
+/** gates.json as zod's loose gates schema returns it (known keys in the schema's order with its defaults, then unknown ones as they came), or undefined. */
 export function checkedGates(data: unknown): GatesFile | undefined {
   if (!isRecord(data) || hasProtoKey(data) || !Number.isSafeInteger(data['schema_version'])) return undefined;
   const gates = data['gates'];
   if (!isRecord(gates) || hasProtoKey(gates)) return undefined;
   const copy: Record<string, GateDefinition> = {};
   for (const name in gates) {
-    const gate = gates[name];
-    if (!isRecord(gate) || hasProtoKey(gate) || typeof gate['key'] !== 'string' || gate['key'] === '') return undefined;
-    if (typeof gate['title'] !== 'string' || typeof gate['description'] !== 'string' || typeof gate['auto'] !== 'boolean') return undefined;
-    copy[name] = withUnknownKeys({ key: gate['key'], title: gate['title'], description: gate['description'], auto: gate['auto'] }, gate);
+    const gate = checkedGate(gates[name]);
+    if (gate === undefined) return undefined;
+    copy[name] = gate;
   }
   return withUnknownKeys({ schema_version: data['schema_version'] as number, gates: copy }, data);
 }

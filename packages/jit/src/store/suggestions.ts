@@ -21,6 +21,9 @@ export interface OperationArgs {
   'gate.remove': { id: string; key: string };
   'gate.pass': { id: string; key: string };
   'gate.fail': { id: string; key: string };
+  'gate.check': { id: string; key?: string };
+  'gate.checkAll': Record<string, never>;
+  'gate.trust': { key: string };
   'registry.list': Record<string, never>;
   'registry.show': { key: string };
   'registry.add': { key: string; title?: string };
@@ -121,6 +124,9 @@ const COMMAND_LINES: { [K in Operation]: (args: OperationArgs[K]) => string } = 
   'gate.remove': ({ id, key }) => `gate remove ${id} ${key}`,
   'gate.pass': ({ id, key }) => `gate pass ${id} ${key}`,
   'gate.fail': ({ id, key }) => `gate fail ${id} ${key}`,
+  'gate.check': ({ id, key }) => words('gate check', id, key),
+  'gate.checkAll': () => 'gate check-all',
+  'gate.trust': ({ key }) => `gate trust ${key}`,
   'registry.list': () => 'registry list',
   'registry.show': ({ key }) => `registry show ${key}`,
   'registry.add': ({ key, title }) => words('registry add', key, title === undefined ? undefined : `--title "${title}"`),

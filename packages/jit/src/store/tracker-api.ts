@@ -17,9 +17,28 @@
  * that contradicts what is stored (another claimant, a different gate
  * definition under the same key).
  */
-import type { GateDefinition, Issue, JitEvent, Lease, Priority, State, EventType } from './model.js';
+import type { GateDefinition, GateMode, GateStage, Issue, JitEvent, Lease, Priority, State, EventType } from './model.js';
 import type { AgentRecord } from './agents.js';
 import type { LapseReason } from './leases.js';
+import type { GateCheckOptions, GateCheckReport } from './gate-checks.js';
+import type { GateRun } from './gate-runs.js';
+import type { CheckerInput } from './gate-defs.js';
+
+export type { GateCheckOptions, GateCheckProgress, GateCheckReport, GateNotRun } from './gate-checks.js';
+export type { GateRun, GateRunStatus } from './gate-runs.js';
+export type { CheckerInput } from './gate-defs.js';
+
+export interface GateDefinitionInput {
+  key: string;
+  title: string;
+  description?: string;
+  auto?: boolean;
+  /** precheck: before work starts; postcheck (default): before done. */
+  stage?: GateStage | string;
+  /** auto: jit runs the checker (default when there is one); manual: passed by hand. */
+  mode?: GateMode | string;
+  checker?: CheckerInput | null;
+}
 
 export interface CreateIssueInput {
   title: string;
@@ -228,7 +247,8 @@ export interface TrackerApi {
   listGateDefinitions(): Promise<GateDefinition[]>;
   getGateDefinition(key: string): Promise<GateDefinition>;
   /** ALREADY_EXISTS when the key holds a different definition; the same one again is `changed: false`. */
-  addGateDefinition(def: { key: string; title: string; description?: string; auto?: boolean }): Promise<GateDefinition & { changed: boolean }>;
+  /** With a checker, the command is trusted on this machine (see checkGates). */
+  addGateDefinition(def: GateDefinitionInput): Promise<GateDefinition & { changed: boolean }>;
   /**
    * GATE_IN_USE (naming the issues) while issues require the gate, unless
    * `dropRequirements`: then it is dropped from each of them as removeGate does.
@@ -240,6 +260,22 @@ export interface TrackerApi {
   /** Passing a gate already passed by the same checker (`by`) changes nothing. */
   passGate(idOrPrefix: string, key: string, by?: string): Promise<IssueChange>;
   failGate(idOrPrefix: string, key: string, by?: string): Promise<IssueChange>;
+  /**
+   * Runs checkers (no lock held while they run) and records each run; the
+   * verdict is applied to the issue as it is when the run ends. With KEY:
+   * that gate (it must have a checker); without: every auto gate the issue
+   * requires. GATE_UNTRUSTED before anything runs when a command is not
+   * trusted on this machine (trustGate).
+   */
+  checkGates(idOrPrefix: string, key?: string, options?: GateCheckOptions): Promise<GateCheckReport>;
+  /** Every pending auto gate of every issue waiting on one (gated: postchecks; ready, in progress: prechecks); untrusted ones are listed in not_run. */
+  checkAllGates(options?: GateCheckOptions): Promise<GateCheckReport>;
+  /** The pending auto postchecks of a gated issue (what done runs); untrusted ones are listed in not_run. */
+  runPostchecks(idOrPrefix: string, options?: GateCheckOptions): Promise<GateCheckReport>;
+  /** The issue's check history, newest first; a run whose runner died reads `abandoned`. */
+  gateRuns(idOrPrefix: string): Promise<GateRun[]>;
+  /** Trusts the gate's checker as defined now, on this machine. */
+  trustGate(key: string): Promise<{ key: string; command: string; hash: string; changed: boolean }>;
 
   // Queries
   /** Ready work (as claimNext takes it), most urgent first; with a limit, only the first `limit` (the cost is what is returned). */

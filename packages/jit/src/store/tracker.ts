@@ -45,6 +45,10 @@ import type {
   ClaimNextFilter,
   CreateIssueInput,
   EventQuery,
+  GateCheckOptions,
+  GateCheckReport,
+  GateDefinitionInput,
+  GateRun,
   GraphEdge,
   IssueChange,
   IssueFilter,
@@ -62,6 +66,8 @@ import { blockedIssues, dependencyGraph, rootIssues } from './queries.js';
 import { validateStore } from './validate.js';
 import { AGENT_ID_VARIABLE, activeLease, checkTtl, claimLapse, leaseLapse, newLease, summaryLease, withoutStaleLease, type LapseReason } from './leases.js';
 import type { Lease } from './model.js';
+import { gateDefinition, pendingPrechecks, prechecksPending } from './gate-defs.js';
+import type { GateCheckHost } from './gate-checks.js';
 
 const short = (id: string): string => id.slice(0, 8);
 /** How many matches of an id prefix are read to resolve it: one is unique, more are ambiguous (and listed, up to this many). */
@@ -81,6 +87,22 @@ function notFound(id: string, code: 'ISSUE_NOT_FOUND' | 'DEPENDENCY_NOT_FOUND' =
 
 /** Asked by a transaction whose dependency locks went stale: run it again with fresh ones. */
 class DependenciesMoved extends Error {}
+/** Asked by a transaction that needs the gate registry (prechecks): run it again with the registry's lock. */
+class RegistryNeeded extends Error {}
+
+/** The transaction as it is, except that reading the registry asks for it to run again with the registry's lock. */
+function withoutRegistry(tx: IssueTx): IssueTx {
+  return {
+    issue: (id) => tx.issue(id),
+    put: (issue) => tx.put(issue),
+    remove: (id) => tx.remove(id),
+    event: (event) => tx.event(event),
+    followUp: (kind, issueId) => tx.followUp(kind, issueId),
+    gates: () => {
+      throw new RegistryNeeded();
+    },
+  };
+}
 
 export interface TrackerOptions {
   /**
@@ -357,23 +379,37 @@ export class Tracker implements TrackerApi {
     // Read a page of the most urgent at a time; one lost to another claimer leaves the ready list, but every
     // candidate tried is skipped on the next page all the same, so each read brings new ones (or none: done).
     const tried = new Set<string>();
+    const skipped = { prechecks: 0 };
     for (;;) {
       const page = await this.storage.readyWork({ priority, label, limit: tried.size + CLAIM_CANDIDATES_READ });
       const candidates = [...page, ...lapsed].filter((s) => !tried.has(s.id)).sort(byUrgency);
       if (candidates.length === 0) break;
       for (const candidate of candidates) {
         tried.add(candidate.id);
-        const claimed = await this.claimCandidate(candidate, assignee, ttl, agent);
+        const claimed = await this.claimCandidate(candidate, assignee, skipped, ttl, agent);
         if (claimed) return claimed;
       }
     }
-    throw new JitError('NO_READY_ISSUE', 'No ready issue to claim' + (priority || label ? ' matching the filter.' : '.'), {
-      suggestions: [hint`${run(command('query.blocked'))} to see what waits on what.`],
+    const waiting = skipped.prechecks;
+    const prechecks = waiting > 0 ? ` (${waiting} ready issue${waiting === 1 ? ' waits' : 's wait'} for prechecks)` : '';
+    throw new JitError('NO_READY_ISSUE', 'No ready issue to claim' + (priority || label ? ' matching the filter' : '') + prechecks + '.', {
+      suggestions: [
+        ...(waiting > 0 ? [hint`${run(command('gate.checkAll'))} to run the prechecks, or pass them by hand (${command('gate.pass', { id: 'ID', key: 'KEY' })}).`] : []),
+        hint`${run(command('query.blocked'))} to see what waits on what.`,
+      ],
+      ...(waiting > 0 ? { details: { waiting_for_prechecks: waiting } } : {}),
     });
   }
 
   /** Claims a candidate of claim-next if it is still ready, unassigned and unblocked under its lock; null when it is not (or gone). */
-  private async claimCandidate(candidate: IssueSummary, assignee: string, ttl: number | null | undefined, agent: string | null): Promise<IssueChange | null> {
+  /** The candidate claimed, or null: taken or deleted meanwhile, or waiting for its prechecks (counted in `skipped`; gate check-all runs them). */
+  private async claimCandidate(
+    candidate: IssueSummary,
+    assignee: string,
+    skipped: { prechecks: number },
+    ttl: number | null | undefined,
+    agent: string | null,
+  ): Promise<IssueChange | null> {
     try {
       let won = false;
       const { after } = await this.changeWithDependencies(
@@ -388,7 +424,8 @@ export class Tracker implements TrackerApi {
       );
       return won ? changeResult(after, true) : null;
     } catch (error) {
-      if (!(error instanceof JitError && error.code === 'ISSUE_NOT_FOUND')) throw error;
+      if (error instanceof JitError && error.code === 'GATES_PENDING') skipped.prechecks++;
+      else if (!(error instanceof JitError && error.code === 'ISSUE_NOT_FOUND')) throw error;
       return null;
     }
   }
@@ -451,14 +488,11 @@ export class Tracker implements TrackerApi {
     return def;
   }
 
-  async addGateDefinition(def: { key: string; title: string; description?: string; auto?: boolean }): Promise<GateDefinition & { changed: boolean }> {
+  async addGateDefinition(def: GateDefinitionInput): Promise<GateDefinition & { changed: boolean }> {
     checkInput(def);
-    const gate: GateDefinition = {
-      key: checkGateKey(def.key),
-      title: checkTitle(def.title),
-      description: def.description === undefined ? '' : checkDescription(def.description),
-      auto: def.auto === undefined ? false : checkBoolean('auto', def.auto),
-    };
+    const gate = gateDefinition(def);
+    // Defined here, by whoever runs this: this machine trusts its command (gate-trust.ts).
+    if (gate.checker) await this.gateCheckModule().trustDefinition(this.gateHost(), gate);
     return this.storage.gatesTransaction((gates) => {
       const existing = gates.get(gate.key);
       if (existing && JSON.stringify(existing) === JSON.stringify(gate)) return { ...existing, changed: false };
@@ -545,6 +579,48 @@ export class Tracker implements TrackerApi {
       return next;
     });
     return changeResult(after, after !== before, await this.runFollowUps(followUps, true));
+  }
+
+  async checkGates(idOrPrefix: string, key?: string, options?: GateCheckOptions): Promise<GateCheckReport> {
+    return this.gateCheckModule().checkIssue(this.gateHost(), idOrPrefix, key, options);
+  }
+
+  async checkAllGates(options?: GateCheckOptions): Promise<GateCheckReport> {
+    await this.settle();
+    return this.gateCheckModule().checkAll(this.gateHost(), options);
+  }
+
+  async runPostchecks(idOrPrefix: string, options?: GateCheckOptions): Promise<GateCheckReport> {
+    return this.gateCheckModule().checkPostchecks(this.gateHost(), (await this.resolve(idOrPrefix)).id, options);
+  }
+
+  async gateRuns(idOrPrefix: string): Promise<GateRun[]> {
+    return this.gateCheckModule().gateRuns(this.gateHost(), idOrPrefix);
+  }
+
+  async trustGate(key: string): Promise<{ key: string; command: string; hash: string; changed: boolean }> {
+    return this.gateCheckModule().trustGate(this.gateHost(), key);
+  }
+
+  /** Loaded on first use: only commands that run checks need the runner. */
+  private gateCheckModule(): typeof import('./gate-checks.js') {
+    return require('./gate-checks.js') as typeof import('./gate-checks.js');
+  }
+
+  /** What the gate checks may do with this tracker (gate-checks.ts). */
+  private gateHost(): GateCheckHost {
+    const jitDir = (this.storage as { jitDir?: string }).jitDir;
+    if (jitDir === undefined) throw new JitError('INTERNAL', `Gate checks need a store on disk, not ${this.storage.description}.`);
+    return {
+      storage: this.storage,
+      jitDir,
+      resolve: async (idOrPrefix) => (await this.resolve(idOrPrefix)).id,
+      changeIssue: async (id, change) => {
+        const { after, followUps } = await this.changeWithDependencies(id, (issue, _done, tx) => change(issue, tx.gates(), tx), undefined, true, true);
+        await this.runFollowUps(followUps, true);
+        return after;
+      },
+    };
   }
 
   async passGate(idOrPrefix: string, key: string, by?: string): Promise<IssueChange> {
@@ -805,12 +881,16 @@ export class Tracker implements TrackerApi {
     change: (issue: Issue, dependenciesDone: boolean, tx: IssueTx, stored: Issue) => Issue,
     knownDependencies?: readonly string[],
     wait = true,
+    registry = false,
   ): Promise<Changed> {
     // Unknown: the first attempt learns them from the file (and runs again), without waiting if told not to.
     let dependencies = knownDependencies ?? [];
+    // The registry (shared lock) only for a change that asks for it: a rule about prechecks runs again with it.
+    let gates = registry;
     for (;;) {
       try {
-        return await this.storage.issueTransaction({ write: [id], peek: dependencies, wait }, (tx) => {
+        return await this.storage.issueTransaction({ write: [id], peek: dependencies, wait, gates }, (locked) => {
+          const tx = gates ? locked : withoutRegistry(locked);
           const before = tx.issue(id);
           if (!before) throw notFound(id);
           const expected = new Set(dependencies);
@@ -827,7 +907,8 @@ export class Tracker implements TrackerApi {
           return { before, after, followUps: isTerminal(before.state) === isTerminal(after.state) ? [] : [tx.followUp('dependents', id)] };
         });
       } catch (error) {
-        if (!(error instanceof DependenciesMoved)) throw error;
+        if (error instanceof RegistryNeeded) gates = true;
+        else if (!(error instanceof DependenciesMoved)) throw error;
       }
     }
   }
@@ -839,6 +920,10 @@ export class Tracker implements TrackerApi {
         suggestions: [hint`Finish the dependencies first, or remove them with ${command('dep.remove')}.`],
         details: { id: issue.id, state: issue.state, wanted, waiting_for: waiting },
       });
+    }
+    if (wanted === 'in_progress' && issue.gates_required.length > 0) {
+      const prechecks = pendingPrechecks(issue, tx.gates());
+      if (prechecks.length > 0) throw prechecksPending(issue, prechecks);
     }
     if (wanted === 'gated' && pendingGates(issue).length === 0) {
       throw new JitError('INVALID_TRANSITION', `Issue ${short(issue.id)} cannot be gated: it has no pending gates.`, {
@@ -884,34 +969,7 @@ export class Tracker implements TrackerApi {
   private async setGate(idOrPrefix: string, key: string, status: 'passed' | 'failed', by: string | undefined): Promise<IssueChange> {
     const gateKey = checkGateKey(key);
     const who = by === undefined ? null : checkAssignee('by', by);
-    const { before, after, followUps } = await this.changeIssue(idOrPrefix, (issue, _done, tx) => {
-      const { id } = issue;
-      if (!issue.gates_required.includes(gateKey)) {
-        throw new JitError('GATE_NOT_FOUND', `Issue ${short(id)} does not require gate ${gateKey}.`, {
-          suggestions: [bare(command('gate.add', { id: short(id), key: gateKey }))],
-          details: { id, key: gateKey },
-        });
-      }
-      const current = issue.gates_status[gateKey];
-      // The same verdict by the same checker is already recorded, e.g. a retried gate pass
-      // (unless a gated issue still waits for its completion, which this pass makes).
-      const completes = issue.state === 'gated' && pendingGates(issue).length === 0;
-      if (current?.status === status && current.updated_by === who && !completes) return issue;
-      if (status === 'failed' && issue.state === 'done') {
-        // A done issue has passed all its gates (as addGate keeps true); a failed one would make that false.
-        throw new JitError('INVALID_TRANSITION', `Issue ${short(id)} is done: reopen it before failing gate ${gateKey}.`, {
-          suggestions: [bare(command('issue.update', { id: short(id), state: 'in_progress' }))],
-          details: { id, state: issue.state, key: gateKey },
-        });
-      }
-      const timestamp = now();
-      const next: Issue = { ...issue, gates_status: { ...issue.gates_status, [gateKey]: { status, updated_by: who, updated_at: timestamp } }, updated_at: timestamp };
-      tx.event(makeEvent(status === 'passed' ? 'gate_passed' : 'gate_failed', id, { gate: gateKey, by: who }));
-      // Passing the last gate of a gated issue completes it.
-      if (issue.state === 'gated' && pendingGates(next).length === 0) next.state = 'done';
-      recordStateChange(tx, issue, next);
-      return next;
-    });
+    const { before, after, followUps } = await this.changeIssue(idOrPrefix, (issue, _done, tx) => applyGateVerdict(issue, gateKey, status, who, tx));
     return changeResult(after, after !== before, await this.runFollowUps(followUps, true));
   }
 
@@ -958,7 +1016,7 @@ export class Tracker implements TrackerApi {
     // Many leftovers can owe the same work (one issue finished and reopened
     // over and over by killed writers): do it once, forget them all.
     for (const group of groupFollowUps(followUps)) {
-      const [{ kind, issueId }] = group;
+      const { kind, issueId } = group[0]!;
       let left: string[] = [];
       let stopped: unknown;
       try {
@@ -1038,7 +1096,7 @@ function changeResult(issue: Issue, changed: boolean, pending: PendingFollowUp[]
   return pending.length > 0 ? { ...issue, changed, pending } : { ...issue, changed };
 }
 
-function makeEvent(type: EventType, issueId: string | null, extra: Record<string, unknown> = {}): JitEvent {
+export function makeEvent(type: EventType, issueId: string | null, extra: Record<string, unknown> = {}): JitEvent {
   return { type, id: newUuid(), issue_id: issueId, timestamp: now(), ...extra };
 }
 
@@ -1058,6 +1116,40 @@ function memoLiveness(storage: Storage): (agent: string) => boolean {
     if (live === undefined) known.set(agent, (live = storage.isAgentLive(agent)));
     return live;
   };
+}
+
+
+/**
+ * A gate's verdict on the issue as it is now (gate pass/fail, and a checker's
+ * result in gate-checks.ts): passing the last gate of a gated issue completes it.
+ */
+export function applyGateVerdict(issue: Issue, gateKey: string, status: 'passed' | 'failed', who: string | null, tx: IssueTx): Issue {
+  const { id } = issue;
+  if (!issue.gates_required.includes(gateKey)) {
+    throw new JitError('GATE_NOT_FOUND', `Issue ${short(id)} does not require gate ${gateKey}.`, {
+      suggestions: [bare(command('gate.add', { id: short(id), key: gateKey }))],
+      details: { id, key: gateKey },
+    });
+  }
+  const current = issue.gates_status[gateKey];
+  // The same verdict by the same checker is already recorded, e.g. a retried gate pass
+  // (unless a gated issue still waits for its completion, which this pass makes).
+  const completes = issue.state === 'gated' && pendingGates(issue).length === 0;
+  if (current?.status === status && current.updated_by === who && !completes) return issue;
+  if (status === 'failed' && issue.state === 'done') {
+    // A done issue has passed all its gates (as addGate keeps true); a failed one would make that false.
+    throw new JitError('INVALID_TRANSITION', `Issue ${short(id)} is done: reopen it before failing gate ${gateKey}.`, {
+      suggestions: [bare(command('issue.update', { id: short(id), state: 'in_progress' }))],
+      details: { id, state: issue.state, key: gateKey },
+    });
+  }
+  const timestamp = now();
+  const next: Issue = { ...issue, gates_status: { ...issue.gates_status, [gateKey]: { status, updated_by: who, updated_at: timestamp } }, updated_at: timestamp };
+  tx.event(makeEvent(status === 'passed' ? 'gate_passed' : 'gate_failed', id, { gate: gateKey, by: who }));
+  // Passing the last gate of a gated issue completes it.
+  if (issue.state === 'gated' && pendingGates(next).length === 0) next.state = 'done';
+  recordStateChange(tx, issue, next);
+  return next;
 }
 
 function recordStateChange(tx: IssueTx, before: Issue, after: Issue): void {

@@ -27,7 +27,7 @@ export async function validateStore(storage: Storage, recovery: Recovery, option
   // Follow-ups interrupted writers left (every reader and writer tries them too; validate waits for busy issues).
   // Leftovers that owe the same work are done once (see groupFollowUps).
   for (const alike of groupFollowUps(await storage.listFollowUps())) {
-    const [followUp] = alike;
+    const followUp = alike[0]!;
     if (!(await recovery.finishFollowUps(alike))) continue;
     const what = followUp.kind === 'self' ? `issue ${followUp.issueId}` : `the issues waiting for ${followUp.issueId}`;
     recovered.push(`re-checked ${what} against their dependencies (a writer stopped before this follow-up)`);

@@ -23,6 +23,8 @@ export const HTTP_STATUS_BY_ERROR: Record<JitErrorCode, number> = {
   GATE_IN_USE: 422,
   INVALID_TRANSITION: 422,
   PERMISSION_DENIED: 403,
+  // Refused until a person trusts the command on this machine.
+  GATE_UNTRUSTED: 403,
   ALREADY_EXISTS: 409,
   ALREADY_CLAIMED: 409,
   NOT_LEASE_HOLDER: 409,
@@ -46,8 +48,11 @@ const MAX_EVENT_LIMIT = 10_000;
 export type Query = URLSearchParams;
 export type Body = Record<string, unknown>;
 
-/** An issue summary with its gates, for the board's badges (fields added to the list shape, none renamed). */
-export type BoardIssue = IssueSummary & Pick<Issue, 'gates_required' | 'gates_status'>;
+/**
+ * An issue summary with its gates, for the board's badges (fields added to the list shape, none renamed);
+ * `gates_error` when the issue's file cannot be read (the board still shows the issue; its page shows the whole error).
+ */
+export type BoardIssue = IssueSummary & Pick<Issue, 'gates_required' | 'gates_status'> & { gates_error?: { code: string; message: string } };
 
 interface Route {
   method: 'GET' | 'POST';
@@ -71,6 +76,7 @@ export class GateCache {
   private readonly cache = new Map<string, { updatedAt: string; gates: Pick<Issue, 'gates_required' | 'gates_status'> }>();
 
   async withGates(tracker: TrackerApi, summaries: IssueSummary[]): Promise<BoardIssue[]> {
+    const unreadable = new Map<string, { code: string; message: string }>();
     const live = new Set(summaries.map((summary) => summary.id));
     const stale = summaries.filter((summary) => this.cache.get(summary.id)?.updatedAt !== summary.updated_at);
     // A few reads at a time: a first load of a large store must not open every issue file at once.
@@ -83,12 +89,22 @@ export class GateCache {
           this.cache.set(summary.id, { updatedAt: summary.updated_at, gates: { gates_required: issue.gates_required, gates_status: issue.gates_status } });
         } catch (error) {
           // Deleted between the list and the read: shown without gates until the next refresh drops it.
-          if (!(error instanceof JitError && error.code === 'ISSUE_NOT_FOUND')) throw error;
+          if (error instanceof JitError && error.code === 'ISSUE_NOT_FOUND') continue;
+          // One damaged file must not take the whole board away: that issue is shown without gates, and says why.
+          if (error instanceof JitError && (error.code === 'CORRUPT_FILE' || error.code === 'UNSUPPORTED_SCHEMA')) {
+            this.cache.delete(summary.id);
+            unreadable.set(summary.id, { code: error.code, message: error.message });
+            continue;
+          }
+          throw error;
         }
       }
     };
     await Promise.all(Array.from({ length: Math.min(GATE_READERS, stale.length) }, reader));
-    const result = summaries.map((summary) => ({ ...summary, ...(this.cache.get(summary.id)?.gates ?? { gates_required: [], gates_status: {} }) }));
+    const result = summaries.map((summary): BoardIssue => {
+      const problem = unreadable.get(summary.id);
+      return { ...summary, ...(this.cache.get(summary.id)?.gates ?? { gates_required: [], gates_status: {} }), ...(problem ? { gates_error: problem } : {}) };
+    });
     for (const id of this.cache.keys()) if (!live.has(id)) this.cache.delete(id);
     return result;
   }

@@ -67,7 +67,13 @@ export function cookieValue(req: IncomingMessage, name: string): string | undefi
   if (!header) return undefined;
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+    if (eq <= 0 || part.slice(0, eq).trim() !== name) continue;
+    const raw = part.slice(eq + 1).trim();
+    try {
+      return decodeURIComponent(raw);
+    } catch {
+      return raw; // not valid percent-encoding: compared as sent, so a mangled cookie is a wrong token, not a server error
+    }
   }
   return undefined;
 }

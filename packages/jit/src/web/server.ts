@@ -18,6 +18,10 @@ export const DEFAULT_PORT = 7737;
 export const DEFAULT_HOST = '127.0.0.1';
 /** An SSE comment this often keeps proxies and idle timers from closing a quiet stream. */
 const HEARTBEAT_MS = 25_000;
+/** Each open page holds one stream (a socket and a file descriptor): far more than a few people's tabs is a runaway script, and must not starve the store of descriptors. */
+export const MAX_STREAMS = 64;
+/** What a stream may hold unsent: a page that stopped reading (a frozen tab, a stuck proxy) is cut off rather than buffered without end; its EventSource reconnects and reloads. */
+const MAX_STREAM_BACKLOG_BYTES = 1024 * 1024;
 
 export interface WebServerOptions {
   tracker: TrackerApi;
@@ -89,7 +93,7 @@ function sendError(res: http.ServerResponse, thrown: unknown): void {
 }
 
 function refuse(res: http.ServerResponse, status: number, message: string, suggestion?: string): void {
-  const code = { 401: 'UNAUTHORIZED', 404: 'NOT_FOUND', 405: 'METHOD_NOT_ALLOWED', 413: 'TOO_LARGE' }[status] ?? 'FORBIDDEN';
+  const code = { 401: 'UNAUTHORIZED', 404: 'NOT_FOUND', 405: 'METHOD_NOT_ALLOWED', 413: 'TOO_LARGE', 503: 'TOO_MANY_STREAMS' }[status] ?? 'FORBIDDEN';
   sendJson(res, status, { error: { code, message, suggestions: suggestion ? [suggestion] : [] } });
 }
 
@@ -141,11 +145,21 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     let message = '';
     for (const event of batch.events) message += `event: jit-event\ndata: ${JSON.stringify(event)}\n\n`;
     message += `event: changed\ndata: ${JSON.stringify({ events: batch.events.length, reset: batch.reset })}\n\n`;
-    for (const res of streams) res.write(message);
+    for (const res of streams) {
+      res.write(message);
+      if (res.writableLength > MAX_STREAM_BACKLOG_BYTES) {
+        streams.delete(res);
+        res.destroy();
+      }
+    }
   };
   const unsubscribe = options.changes?.onChange(broadcast);
 
   const openStream = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    if (streams.size >= MAX_STREAMS) {
+      res.setHeader('retry-after', '5');
+      return refuse(res, 503, `This server already feeds ${MAX_STREAMS} live streams.`, 'Close some of the open pages (each holds one stream), then reload.');
+    }
     res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' });
     res.write('retry: 1000\n\n');
     streams.add(res);

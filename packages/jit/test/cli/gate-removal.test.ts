@@ -94,7 +94,16 @@ describe.concurrent('removing gates', () => {
     for (const add of adds) expect([0, 3], add.stdout).toContain(add.code); // added, or GATE_NOT_FOUND once it was gone
     const required = (await Promise.all(issues.map((issue) => p.json(['issue', 'show', issue.id])))).filter((issue) => issue.gates_required.includes('review'));
     if (removal.code === 0) expect(required).toEqual([]);
-    else expect(errorOf(removal)).toMatchObject({ code: 'GATE_IN_USE', details: { issues: expect.arrayContaining(required.map((issue) => issue.id)) } });
+    else {
+      // Refused: the issues it names required the gate then, and still do. Adds that finish after the
+      // refusal are legitimate (the gate still exists), so the list is not all that end up requiring it.
+      const error = errorOf(removal);
+      expect(error.code).toBe('GATE_IN_USE');
+      const named = (error.details as { issues: string[] }).issues;
+      expect(named.length).toBeGreaterThan(0);
+      expect(required.map((issue) => issue.id)).toEqual(expect.arrayContaining(named));
+      expect((await p.json(['registry', 'list'])).gates.map((gate: { key: string }) => gate.key)).toContain('review');
+    }
     expect((await p.json(['validate'])).ok).toBe(true);
   });
 

@@ -156,7 +156,10 @@ export function writeChainStore(jitDir: string, length: number, withFiles: (i: n
       dependencies: i === 0 ? [] : [ids[i - 1]!], gates_required: [], gates_status: {}, labels: [], context: {}, created_at: at, updated_at: at,
     };
     ids.push(id);
-    if (withFiles(i)) writeFileSync(path.join(jitDir, 'issues', `${id}.json`), JSON.stringify(issue, null, 2) + '\n');
+    if (withFiles(i)) {
+      writeFileSync(path.join(jitDir, 'issues', `${id}.json`), JSON.stringify(issue, null, 2) + '\n');
+      writeFileSync(path.join(jitDir, 'issues', `${id}.lock`), ''); // as jit leaves it: locking it later changes nothing in issues/
+    }
     summaries.push(summarize(issue));
   }
   writeIndexDb(jitDir, summaries);

@@ -8,8 +8,9 @@
  * and SIGKILL at random points leaving either the source or the result.
  */
 import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { IDS, KEPT_FILES, ORIGINAL_GATES, writeOriginalStore } from '../support/original-store.js';
@@ -271,5 +272,194 @@ describe('jit migrate', () => {
     expect(tree(backup)).toEqual(pristine);
     expect(siblings(beforeSwap.dir)).toEqual(['.jit', '.jit-original-killed']);
     expect((await beforeSwap.json(['validate'])).ok).toBe(true);
+  });
+});
+
+describe('jit migrate, adversarial sources', () => {
+  it('an events.jsonl with a byte order mark and CRLF line endings loses no event to readers', async () => {
+    const project = originalProject();
+    const file = path.join(project.jitDir, 'events.jsonl');
+    // Written by an editor on Windows: BOM, then CRLF between lines.
+    writeFileSync(file, '\ufeff' + project.events.map((e) => JSON.stringify(e) + '\r\n').join(''));
+    const report = await project.json(['migrate']);
+    expect(report.events).toBe(project.events.length);
+    expect(report.problems).toEqual([]);
+    expect(report.changes).toEqual(expect.arrayContaining(['events: the byte order mark at the start of events.jsonl was dropped']));
+    const validation = await project.run(['--json', 'validate']);
+    expect(validation.code, validation.stdout).toBe(0);
+    const first = project.events[0]!;
+    const history = await project.json(['events', 'query', '--issue', String(first['issue_id'])]);
+    expect(JSON.stringify(history)).toContain(String(first['id']));
+  });
+
+  it('dependency cycles and self-dependencies of the source are listed by migrate, as validate lists them afterwards', async () => {
+    const project = originalProject();
+    const edit = (id: string, change: (issue: Record<string, unknown>) => void): void => {
+      const file = path.join(project.jitDir, 'issues', `${id}.json`);
+      const issue = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      change(issue);
+      writeFileSync(file, JSON.stringify(issue, null, 2));
+    };
+    // backlog waits for gated; gated now waits for backlog (a ring), and rejected waits for itself.
+    edit(IDS.gated, (issue) => (issue['dependencies'] = [IDS.backlog]));
+    edit(IDS.rejected, (issue) => (issue['dependencies'] = [IDS.rejected]));
+    const report = await project.json(['migrate']);
+    expect(report.problems).toHaveLength(2);
+    expect(report.problems.join('\n')).toContain(`dependency cycle: ${IDS.rejected} -> ${IDS.rejected}`);
+    expect(report.problems.join('\n')).toMatch(new RegExp(`dependency cycle: .*${IDS.gated}.*${IDS.backlog}|dependency cycle: .*${IDS.backlog}.*${IDS.gated}`));
+    const problems = JSON.parse((await project.run(['--json', 'validate'])).stdout).problems as { kind: string }[];
+    expect(problems.map((p) => p.kind)).toEqual(['cycle', 'cycle']);
+  });
+
+  it('an issue file whose id the original lists as deleted is kept, and named', async () => {
+    const project = originalProject();
+    const indexFile = path.join(project.jitDir, 'index.json');
+    const index = JSON.parse(readFileSync(indexFile, 'utf8')) as { deleted_ids: string[] };
+    index.deleted_ids.push(IDS.legacy);
+    writeFileSync(indexFile, JSON.stringify(index));
+    const report = await project.json(['migrate']);
+    expect(report.changes).toContain(`issue ${IDS.legacy}: the original lists it as deleted, but its file exists; kept as an issue (delete it with \`jit issue delete\` if it should be gone)`);
+    expect((await project.json(['issue', 'show', IDS.legacy])).id).toBe(IDS.legacy);
+  });
+
+  it('--from a file, and --to inside the source, are refused with a clear error and nothing written', async () => {
+    const project = originalProject();
+    const before = tree(project.jitDir);
+    const fromFile = await project.run(['--json', 'migrate', '--from', path.join(project.jitDir, 'index.json')]);
+    expect(fromFile.code, fromFile.stdout).toBe(2);
+    expect(errorOf(fromFile)).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(errorOf(fromFile).message).toContain('is a file');
+    for (const to of [path.join(project.jitDir, 'converted'), path.join(project.jitDir, 'issues', 'x', '.jit')]) {
+      const inside = await project.run(['--json', 'migrate', '--to', to]);
+      expect(inside.code, inside.stdout).toBe(2);
+      expect(errorOf(inside)).toMatchObject({ code: 'INVALID_ARGUMENT' });
+      expect(errorOf(inside).message).toContain('inside the store it migrates');
+    }
+    expect(tree(project.jitDir)).toEqual(before);
+    expect(siblings(project.dir)).toEqual(['.jit']);
+  });
+});
+
+describe('jit migrate, values this jit cannot keep', () => {
+  it('a key named __proto__ (in context, gates_status or the gate registry) is refused by name, not dropped', async () => {
+    const cases: Array<[string, (jitDir: string) => void, RegExp]> = [
+      ['context', (jitDir) => {
+        const file = path.join(jitDir, 'issues', `${IDS.bug}.json`);
+        writeFileSync(file, readFileSync(file, 'utf8').replace('"context": {}', '"context": {"__proto__": "kept?", "k": "v"}'));
+      }, new RegExp(`${IDS.bug}\\.json .*context`)],
+      ['gates_status', (jitDir) => {
+        const file = path.join(jitDir, 'issues', `${IDS.bug}.json`);
+        writeFileSync(file, readFileSync(file, 'utf8').replace('"gates_status": {}', '"gates_status": {"__proto__": {"status": "passed", "updated_by": null, "updated_at": "2025-11-03T09:00:00Z"}}'));
+      }, new RegExp(`${IDS.bug}\\.json .*gates_status`)],
+      ['registry', (jitDir) => {
+        const gates = JSON.parse(readFileSync(path.join(jitDir, 'gates.json'), 'utf8')) as { gates: Record<string, unknown> };
+        const text = JSON.stringify(gates).replace('"gates":{', '"gates":{"__proto__":{"key":"__proto__","title":"P","description":"","auto":false},');
+        writeFileSync(path.join(jitDir, 'gates.json'), text);
+      }, /gates\.json .*__proto__/],
+    ];
+    for (const [name, damage, message] of cases) {
+      const project = originalProject();
+      damage(project.jitDir);
+      const before = tree(project.jitDir);
+      const run = await project.run(['--json', 'migrate']);
+      expect(run.code, `${name}: ${run.stdout}`).toBe(10);
+      expect(errorOf(run).code, name).toBe('CORRUPT_FILE');
+      expect(errorOf(run).message, name).toMatch(message);
+      expect(tree(project.jitDir), name).toEqual(before);
+      expect(siblings(project.dir), name).toEqual(['.jit']);
+    }
+  });
+});
+
+/** A child process holding `lockPath` exclusively until `release()` (test/cli/fixtures/hold-lock.js). */
+async function holdLock(lockPath: string): Promise<{ release(): Promise<void> }> {
+  const child = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'hold-lock.js'), lockPath], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`lock holder exited ${code}`)));
+  });
+  return { release: () => new Promise((resolve) => (child.once('exit', () => resolve()), child.stdin.end())) };
+}
+
+/** Until `count` processes wait for the lock file (Linux: its blocked entries in /proc/locks; elsewhere a generous pause). */
+async function waitersOn(lockPath: string, count: number): Promise<void> {
+  if (process.platform !== 'linux') return void (await sleep(5000));
+  const inode = `:${statSync(lockPath).ino} `;
+  for (;;) {
+    const waiting = readFileSync('/proc/locks', 'utf8').split('\n').filter((line) => line.includes('->') && line.includes(inode));
+    if (waiting.length >= count) return;
+    await sleep(50);
+  }
+}
+
+describe('jit migrate, racing', () => {
+  it('two migrations --to the same folder: one writes it, the other is refused ALREADY_EXISTS and leaves nothing behind', async () => {
+    const project = originalProject();
+    const target = path.join(project.dir, 'converted');
+    const lockPath = path.join(project.jitDir, '.index.lock');
+    // Both pass the early "target exists?" check while the source is locked, then run one after the other.
+    const holder = await holdLock(lockPath);
+    const runs = [project.run(['--json', 'migrate', '--to', target]), project.run(['--json', 'migrate', '--to', target])];
+    await waitersOn(lockPath, 2);
+    await holder.release();
+    const [a, b] = await Promise.all(runs);
+    const outcomes = [a!, b!].map((run) => (run.code === 0 ? 'migrated' : errorOf(run).code)).sort();
+    expect(outcomes, a!.stdout + b!.stdout).toEqual(['ALREADY_EXISTS', 'migrated']);
+    expect(siblings(target)).toEqual(['.jit']);
+    expect((await project.json(['--dir', target, 'validate'])).ok).toBe(true);
+  }, 120_000);
+
+  it('a committed --to migration that lost the race for its target (another source got there first) is dropped, not retried forever', async () => {
+    const project = originalProject();
+    const target = path.join(project.dir, 'converted');
+    await project.json(['migrate', '--to', target]);
+    // What the loser of two migrations from different sources into one target leaves: its staged copy and journal.
+    const staging = path.join(target, '.jit-migrate');
+    mkdirSync(staging);
+    const other = originalProject();
+    await other.json(['migrate', '--to', path.join(staging, 'x')]);
+    renameSync(path.join(staging, 'x', '.jit'), path.join(staging, '.jit'));
+    rmSync(path.join(staging, 'x'), { recursive: true });
+    writeFileSync(path.join(staging, 'journal.json'), JSON.stringify({ from: other.jitDir, to: path.join(target, '.jit'), backup: null }));
+    const before = tree(path.join(target, '.jit'));
+    const again = await project.run(['--json', '--dir', target, 'migrate']);
+    expect(again.code, again.stdout).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ changed: false });
+    expect(siblings(target)).toEqual(['.jit']);
+    expect(tree(path.join(target, '.jit'))).toEqual(before);
+  });
+});
+
+const isLinuxRoot = process.platform === 'linux' && typeof process.getuid === 'function' && process.getuid() === 0;
+
+describe.skipIf(!isLinuxRoot)('jit migrate from a source the user may only read', () => {
+  it('--to works (the source is only read), with or without the lock files a fresh clone lacks; in place is refused clearly', async () => {
+    for (const withoutLockFiles of [false, true]) {
+      const project = originalProject();
+      if (withoutLockFiles) for (const name of ['.index.lock', '.gates.lock', '.events.lock']) rmSync(path.join(project.jitDir, name));
+      const target = path.join(project.dir, 'out');
+      mkdirSync(target);
+      chmodSync(target, 0o777);
+      chmodSync(project.dir, 0o755);
+      chmodSync(path.dirname(project.dir), 0o755);
+      const before = tree(project.jitDir);
+      const asNobody = { uid: 65534, gid: 65534 };
+      const run = (args: string[]): Promise<{ code: number | null; stdout: string }> =>
+        new Promise((resolve, reject) => {
+          const child = spawn(process.execPath, [JIT_BIN, '--json', ...args], { cwd: project.dir, env: { ...process.env, JIT_LOCK_TIMEOUT: TEST_LOCK_TIMEOUT_SECONDS }, stdio: ['ignore', 'pipe', 'inherit'], ...asNobody });
+          let stdout = '';
+          child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+          child.on('error', reject);
+          child.on('close', (code) => resolve({ code, stdout }));
+        });
+      const converted = await run(['migrate', '--to', target]);
+      expect(converted.code, `${withoutLockFiles}: ${converted.stdout}`).toBe(0);
+      expect(JSON.parse(converted.stdout)).toMatchObject({ changed: true, issues: 11 });
+      expect((await project.json(['--dir', target, 'validate'])).ok).toBe(true);
+      const inPlace = await run(['migrate']);
+      expect(inPlace.code, inPlace.stdout).toBe(5);
+      expect(JSON.parse(inPlace.stdout).error.code).toBe('PERMISSION_DENIED');
+      expect(tree(project.jitDir)).toEqual(before);
+    }
   });
 });

@@ -121,6 +121,20 @@ describe('the web view in Chromium', () => {
     await page.close();
   });
 
+  it('an issue address that is not valid percent-encoding shows the store\'s error, not a blank page', async () => {
+    const page = await open('#/issue/%E0%A4%A');
+    const alert = page.locator('main .error[role="alert"]');
+    await alert.waitFor({ timeout: DOM_WAIT_MS });
+    expect(await alert.textContent()).toContain('Invalid issue id');
+    // The same after a hash change on an open page.
+    await page.goto(`${serve.url}#/issue/${fixture.ids.docs}`);
+    await page.waitForSelector(`article.issue[data-id="${fixture.ids.docs}"]`, { timeout: DOM_WAIT_MS });
+    await page.goto(`${serve.url}#/issue/%ZZ`);
+    await page.locator('main .error[role="alert"]').waitFor({ timeout: DOM_WAIT_MS });
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  });
+
   it('a hostile title and description are shown as text: no element, no script, no dialog', async () => {
     const page = await open('#/board');
     const card = await page.waitForSelector(`.card[data-id="${fixture.ids.xss}"]`, { timeout: DOM_WAIT_MS });

@@ -176,6 +176,10 @@ describe('security', () => {
       const cookie = opened.headers.get('set-cookie') ?? '';
       expect(cookie).toMatch(/HttpOnly/);
       expect((await fetch(`${local}api/status`, { headers: { cookie: cookie.split(';')[0]! } })).status).toBe(200);
+      // A cookie that is not valid percent-encoding is a wrong token (401), not a crash of the server (500).
+      const mangled = await fetch(`${local}api/status`, { headers: { cookie: `jit_token=%E0%A4%A` } });
+      expect(mangled.status).toBe(401);
+      expect(((await mangled.json()) as { error: { code: string } }).error.code).toBe('UNAUTHORIZED');
     } finally {
       await shared.stop();
     }

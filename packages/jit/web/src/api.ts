@@ -6,7 +6,7 @@
 import type { GateDefinition, Issue, IssueSummary, JitEvent, StatusReport } from '../../src/store/core.js';
 
 export type { GateDefinition, Issue, IssueSummary, JitEvent, StatusReport };
-export type BoardIssue = IssueSummary & Pick<Issue, 'gates_required' | 'gates_status'>;
+export type BoardIssue = IssueSummary & Pick<Issue, 'gates_required' | 'gates_status'> & { gates_error?: { code: string; message: string } };
 export interface GraphData {
   nodes: IssueSummary[];
   edges: { from: string; to: string }[];

@@ -25,6 +25,13 @@ function Card({ issue }: { issue: BoardIssue }) {
             ))}
           </span>
         )}
+        {issue.gates_error && (
+          <span class="gates">
+            <span class="gate gate-failed" title={issue.gates_error.message}>
+              ⚠ unreadable file ({issue.gates_error.code})
+            </span>
+          </span>
+        )}
         {issue.gates_required.length > 0 && (
           <span class="gates">
             {issue.gates_required.map((key) => {

@@ -15,9 +15,18 @@ import { NO_FILTERS, type Filters } from './model.js';
 
 type Route = { view: 'board' } | { view: 'graph' } | { view: 'activity' } | { view: 'issue'; id: string };
 
+/** An address typed or pasted by hand may hold a stray `%`: the id is then taken as written and the server says what is wrong with it. */
+function decodeId(id: string): string {
+  try {
+    return decodeURIComponent(id);
+  } catch {
+    return id;
+  }
+}
+
 function parseRoute(hash: string): Route {
   const [, view, id] = hash.replace(/^#/, '').split('/');
-  if (view === 'issue' && id) return { view: 'issue', id: decodeURIComponent(id) };
+  if (view === 'issue' && id) return { view: 'issue', id: decodeId(id) };
   if (view === 'graph' || view === 'activity') return { view };
   return { view: 'board' };
 }

@@ -1,6 +1,7 @@
 /** `jit issue ...`: create, read, change and hand out issues. */
 import type { Command } from 'commander';
-import type { IssueFilter } from '../../store/core.js';
+import type { GateNotRun, GateRun, IssueFilter, IssueUpdate } from '../../store/core.js';
+import { progressOnTerminal } from '../gate-progress.js';
 import { action } from '../context.js';
 import { printIssue, printIssueList, shortId, writeOut, STDOUT } from '../output.js';
 import { contextOption, priorityOption, repeatableOption, stateOption } from '../options.js';
@@ -16,7 +17,10 @@ interface CreateOptions {
   context?: Record<string, string>;
 }
 
+type LastRun = Pick<GateRun, 'run_id' | 'status' | 'reason' | 'exit_code' | 'started_at' | 'message'>;
+
 interface UpdateOptions {
+  run: boolean;
   title?: string;
   description?: string;
   state?: string;
@@ -99,7 +103,15 @@ export function registerIssueCommands(program: Command): void {
     .argument('<id>', 'issue id or unique prefix (4+ characters)')
     .action(
       action(async (cli, id: string) => {
-        printIssue(cli, await cli.tracker().getIssue(id));
+        const tracker = cli.tracker();
+        const shown = await tracker.getIssue(id);
+        // The result of each gate's last check, when any has run (the history: gate runs).
+        const runs = shown.gates_required.length > 0 ? await tracker.gateRuns(shown.id) : [];
+        const last: Record<string, LastRun> = {};
+        for (const run of runs) {
+          last[run.gate_key] ??= { run_id: run.run_id, status: run.status, reason: run.reason, exit_code: run.exit_code, started_at: run.started_at, message: run.message };
+        }
+        printIssue(cli, Object.keys(last).length > 0 ? { ...shown, last_runs: last } : shown);
       }),
     );
 
@@ -114,9 +126,11 @@ export function registerIssueCommands(program: Command): void {
     .addOption(repeatableOption('-l, --label <labels>', 'label to add; several separated by commas'))
     .addOption(repeatableOption('--remove-label <labels>', 'label to remove; several separated by commas'))
     .addOption(contextOption('-c, --context <key=value>', 'context entry to set; key= removes the key'))
+    .option('--no-run', 'with --state done: do not run the auto postchecks (the issue waits, gated, for them)')
     .action(
       action(async (cli, id: string, options: UpdateOptions) => {
-        const updated = await cli.tracker().updateIssue(id, {
+        const tracker = cli.tracker();
+        let updated: IssueUpdate & { gate_runs?: GateRun[]; gates_not_run?: GateNotRun[] } = await tracker.updateIssue(id, {
           title: options.title,
           description: options.description,
           state: options.state,
@@ -125,6 +139,17 @@ export function registerIssueCommands(program: Command): void {
           removeLabels: options.removeLabel,
           context: options.context,
         });
+        // Done with pending gates: the auto postchecks run now (no lock held while they do), and complete the issue if they pass.
+        if (updated.pending_gates && options.run) {
+          const report = await tracker.runPostchecks(updated.id, { ...(cli.json ? {} : progressOnTerminal()) });
+          if (report.runs.length > 0 || report.not_run.length > 0) {
+            const now = await tracker.getIssue(updated.id);
+            const pending = now.state === 'gated' ? now.gates_required.filter((key) => now.gates_status[key]?.status !== 'passed') : [];
+            const { pending_gates: _before, ...rest } = updated;
+            updated = { ...rest, ...now, ...(pending.length > 0 ? { pending_gates: pending } : {}), gate_runs: report.runs, gates_not_run: report.not_run };
+            if (!cli.json) for (const run of report.runs) writeOut(STDOUT, `Gate ${run.gate_key} ${run.status}: ${run.message ?? ''}\n`);
+          }
+        }
         printIssue(cli, updated, 'Updated');
         // Done asked with gates pending: saved as gated (exit 0); say what it waits for.
         if (updated.pending_gates && !cli.json) {

@@ -1,4 +1,5 @@
 /** `jit migrate`: convert a `.jit/` of the original (Rust) jit, in place (original kept as a backup) or into a new folder. */
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { MigrationReport } from '../../store/index.js';
@@ -8,6 +9,8 @@ import { oneLine, type Paint } from '../output.js';
 /** --from, like --dir, names the project folder or its .jit folder. */
 function sourceJitDir(from: string): string {
   const resolved = path.resolve(from);
+  // A file is passed on as it is, for the store to refuse by its own name (not "<file>/.jit").
+  if (fs.statSync(resolved, { throwIfNoEntry: false })?.isFile()) return resolved;
   return path.basename(resolved) === loadStore().JIT_DIR_NAME ? resolved : path.join(resolved, loadStore().JIT_DIR_NAME);
 }
 
