@@ -316,7 +316,7 @@ function plan(jitDir: string): Plan {
   for (const id of listed) if (!issues.has(id)) problems.push(`the original index lists issue ${id}, but issues/${id}.json does not exist`);
   for (const id of issues.keys()) if (!listedSet.has(id)) changes.push(`issue ${id}: its file was not in the original index; it is listed now`);
   for (const id of deleted) {
-    if (issues.has(id)) changes.push(`issue ${id}: the original lists it as deleted, but its file exists; kept as an issue (delete it with \`jit issue delete\` if it should be gone)`);
+    if (issues.has(id)) changes.push(`issue ${id}: the original lists it as deleted, but its file exists; kept as an issue (delete it if it should be gone)`);
   }
   for (const issue of issues.values()) {
     for (const dep of issue.dependencies) if (!issues.has(dep)) problems.push(`issue ${issue.id} waits for ${dep}, which has no issue file`);

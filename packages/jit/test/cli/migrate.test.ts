@@ -318,7 +318,7 @@ describe('jit migrate, adversarial sources', () => {
     index.deleted_ids.push(IDS.legacy);
     writeFileSync(indexFile, JSON.stringify(index));
     const report = await project.json(['migrate']);
-    expect(report.changes).toContain(`issue ${IDS.legacy}: the original lists it as deleted, but its file exists; kept as an issue (delete it with \`jit issue delete\` if it should be gone)`);
+    expect(report.changes).toContain(`issue ${IDS.legacy}: the original lists it as deleted, but its file exists; kept as an issue (delete it if it should be gone)`);
     expect((await project.json(['issue', 'show', IDS.legacy])).id).toBe(IDS.legacy);
   });
 
