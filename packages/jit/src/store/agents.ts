@@ -31,6 +31,8 @@ export interface AgentHolder {
   started_at: string;
   host: string;
   command: string;
+  /** The lock file it locked (device and inode): a file at the path that is not this one was deleted or replaced under it. */
+  lock?: { dev: number; ino: number };
 }
 
 export interface AgentRecord {
@@ -49,6 +51,8 @@ export interface RunningAgent {
 
 const LOCK_SUFFIX = '.lock';
 const HOLDER_SUFFIX = '.holder.json';
+/** NAME_MAX of every common file system, in bytes: the encoded id and its longest suffix must fit. */
+const MAX_FILE_NAME_BYTES = 255;
 /** A probe holds the lock shared for microseconds; an agent starting meanwhile tries again for this long before it concludes a twin runs. */
 const START_RETRY_MS = 300;
 
@@ -81,6 +85,14 @@ function readHolder(jitDir: string, id: string): AgentHolder | null {
  */
 export async function holdAgentLock(jitDir: string, id: string, command: string): Promise<RunningAgent> {
   const agentId = checkAssignee('assignee', id);
+  const nameBytes = Buffer.byteLength(fileStem(agentId) + HOLDER_SUFFIX);
+  if (nameBytes > MAX_FILE_NAME_BYTES) {
+    // A valid assignee can encode to more than a file name holds (each non-ASCII byte becomes %XX).
+    throw new JitError('INVALID_ARGUMENT', `Agent id ${JSON.stringify(agentId.slice(0, 40) + '...')} is too long to name its lock file (${nameBytes} bytes once encoded, at most ${MAX_FILE_NAME_BYTES}): use a shorter id.`, {
+      suggestions: ['Give the agent a short id, e.g. --id agent:worker-1 (about 200 ASCII characters at most, fewer with non-ASCII ones).'],
+      details: { field: 'id' },
+    });
+  }
   const dir = agentsDir(jitDir);
   makeDirectory(dir);
   createFileIfMissing(dir, '.gitignore', '# Written by jit: running agents are facts about processes on this machine, not data.\n*\n');
@@ -104,7 +116,22 @@ export async function holdAgentLock(jitDir: string, id: string, command: string)
       details: { agent: agentId, lock: lockPath, ...(holder ? { holder } : {}) },
     });
   }
-  const holder: AgentHolder = { pid: process.pid, started_at: new Date().toISOString(), host: hostname(), command };
+  let holder: AgentHolder;
+  try {
+    const locked = fs.lstatSync(lockPath);
+    const previous = readHolder(jitDir, agentId);
+    if (previous && holdsReplacedLock(previous, locked)) {
+      // Our lock is on a fresh file: the running twin's was deleted or replaced under it, and it still runs.
+      throw new JitError('AGENT_ALREADY_RUNNING', `Agent ${agentId} is already running (pid ${previous.pid} on ${previous.host}, since ${previous.started_at}: ${previous.command}); its lock file ${lockPath} was deleted or replaced while it runs.`, {
+        suggestions: ['Give this agent another id (--id agent:NAME, or JIT_AGENT_ID), or stop the running one first; never delete files under .jit/agents/ while agents run.'],
+        details: { agent: agentId, lock: lockPath, holder: previous },
+      });
+    }
+    holder = { pid: process.pid, started_at: new Date().toISOString(), host: hostname(), command, lock: { dev: locked.dev, ino: locked.ino } };
+  } catch (error) {
+    held.release();
+    throw error instanceof JitError ? error : fsError(error, lockPath, 'stat');
+  }
   try {
     writeFileAtomic(dir, fileStem(agentId) + HOLDER_SUFFIX, JSON.stringify(holder) + '\n');
   } catch (error) {
@@ -127,16 +154,53 @@ export async function holdAgentLock(jitDir: string, id: string, command: string)
 export function isAgentLive(jitDir: string, id: string): boolean {
   if (heldHere.has(id)) return true;
   const lockPath = agentLockPath(jitDir, id);
-  if (!fs.existsSync(lockPath)) return false;
-  let probe: FileLock | null;
+  let current: fs.Stats | undefined;
   try {
-    probe = tryLock(lockPath, { mode: 'shared', followSymlinks: false });
-  } catch (error) {
-    throw lockError(error);
+    current = fs.lstatSync(lockPath);
+  } catch {
+    current = undefined; // no lock file (never ran here, or deleted): only its holder note can tell
   }
-  if (!probe) return true;
-  probe.release();
-  return false;
+  if (current) {
+    let probe: FileLock | null;
+    try {
+      probe = tryLock(lockPath, { mode: 'shared', followSymlinks: false });
+    } catch (error) {
+      throw lockError(error);
+    }
+    if (!probe) return true;
+    probe.release();
+  }
+  // The lock at the path is free (or missing). Gone, unless its holder's lock file was deleted or replaced under it.
+  const holder = readHolder(jitDir, id);
+  return holder !== null && holdsReplacedLock(holder, current);
+}
+
+/**
+ * Whether `holder` locked a file other than the one now at the path (`current`; undefined: none) and still
+ * runs on this host. The kernel's answer is lost with the file, so the process's existence stands in for it;
+ * only after someone tampered with agents/ (a dead agent's own file keeps its inode, and answers "gone").
+ */
+function holdsReplacedLock(holder: AgentHolder, current: Pick<fs.Stats, 'dev' | 'ino'> | undefined): boolean {
+  if (!holder.lock || holder.host !== hostname() || holder.pid === process.pid) return false;
+  if (current && current.dev === holder.lock.dev && current.ino === holder.lock.ino) return false;
+  try {
+    process.kill(holder.pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'; // alive, another user's
+  }
+}
+
+/** The agent id a lock file names, or null for a file jit did not name (a stray file in agents/ is not an agent). */
+function agentIdOfStem(stem: string): string | null {
+  let id: string;
+  try {
+    id = decodeURIComponent(stem);
+    checkAssignee('assignee', id);
+  } catch {
+    return null;
+  }
+  return fileStem(id) === stem ? id : null;
 }
 
 /** Every agent that has run on this store (each leaves its lock file), live or gone, by id. */
@@ -151,7 +215,8 @@ export function listAgents(jitDir: string): AgentRecord[] {
   }
   return names
     .filter((name) => name.endsWith(LOCK_SUFFIX))
-    .map((name) => decodeURIComponent(name.slice(0, -LOCK_SUFFIX.length)))
+    .map((name) => agentIdOfStem(name.slice(0, -LOCK_SUFFIX.length)))
+    .filter((id): id is string => id !== null)
     .sort()
     .map((id) => ({ id, live: isAgentLive(jitDir, id), holder: readHolder(jitDir, id) }));
 }

@@ -5,7 +5,7 @@
 // without leases still holds. (The kill -> re-claim latency is measured in bench/leases.js, not here.)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -226,5 +226,49 @@ describe('leases', () => {
     expect((await project.json<{ ok: boolean }>(['validate'])).ok).toBe(true);
     await project.json(['issue', 'evict', id!, '-r', 'its agent is long gone']);
     expect(await project.json(['issue', 'claim-next', 'agent:new'])).toMatchObject({ id });
+  });
+});
+
+describe('agent ids and agent lock files under attack', () => {
+  it('an agent id too long for its lock file name is refused as a usage error, naming the limit', async () => {
+    const project = await projects.initialized();
+    // 190 "ü": a valid id of 196 characters, but 1,146 bytes once encoded for the file name (NAME_MAX is 255).
+    const run = await project.run(['--json', 'agent', 'run', '--id', `agent:${'ü'.repeat(190)}`, '--', 'true']);
+    expect(run.code).toBe(2);
+    const error = errorOf(run);
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.message).toMatch(/too long/);
+    expect((await project.json<{ agents: unknown[] }>(['agents'])).agents).toEqual([]);
+  });
+
+  it('jit agents skips files in agents/ that jit did not name (a malformed %-escape, no kind:name)', async () => {
+    const project = await projects.initialized();
+    expect((await project.run(['agent', 'run', '--id', 'agent:real', '--', 'true'])).code).toBe(0);
+    for (const stray of ['%zz.lock', 'notes.lock', '%3A.lock']) writeFileSync(path.join(project.jitDir, 'agents', stray), '');
+    const listed = await project.json<{ agents: { id: string; live: boolean }[] }>(['agents']);
+    expect(listed.agents).toEqual([expect.objectContaining({ id: 'agent:real', live: false })]);
+  });
+
+  it('the lock file deleted or replaced while the agent runs: its claim still holds, and a twin is still refused', async () => {
+    const project = await projects.initialized();
+    await createIssues(project, ['held']);
+    const lockFile = path.join(project.jitDir, 'agents', 'agent%3Aheld.lock');
+    const { agent, claimedId } = await startAgent(project, 'agent:held');
+    const replace = (): void => {
+      writeFileSync(`${lockFile}.new`, '');
+      renameSync(`${lockFile}.new`, lockFile);
+    };
+    for (const tamper of [() => unlinkSync(lockFile), replace]) {
+      tamper();
+      expect(errorOf(await project.run(['--json', 'issue', 'claim', claimedId, 'agent:thief'])).code).toBe('ALREADY_CLAIMED');
+      const twin = await project.run(['--json', 'agent', 'run', '--id', 'agent:held', '--', 'true']);
+      expect(errorOf(twin).code).toBe('AGENT_ALREADY_RUNNING');
+      const listed = await project.json<{ agents: { id: string; live: boolean }[] }>(['agents']);
+      expect(listed.agents).toEqual([expect.objectContaining({ id: 'agent:held', live: true })]);
+    }
+    // Once it is gone, for real, the claim is free at once as usual.
+    agent.kill('SIGKILL');
+    await once(agent, 'exit');
+    expect(await project.json(['issue', 'claim', claimedId, 'agent:next'])).toMatchObject({ assignee: 'agent:next' });
   });
 });
