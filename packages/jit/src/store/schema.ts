@@ -38,6 +38,7 @@ function buildSchemas() {
   const { z } = require('zod') as typeof Zod;
   const uuid = z.string().regex(UUID);
   const timestamp = z.string().min(1);
+  const date = timestamp.refine((text) => !Number.isNaN(Date.parse(text)), 'Invalid date: expected an ISO 8601 time such as 2026-01-01T00:00:00.000Z');
   // Loose: fields a newer jit added survive a rewrite by this one.
   const issue = z.looseObject({
     id: uuid,
@@ -57,7 +58,8 @@ function buildSchemas() {
     created_at: timestamp,
     updated_at: timestamp,
     lease: z
-      .object({ holder: z.string().min(1), acquired_at: timestamp, expires_at: timestamp.nullable(), agent: z.string().min(1).nullable() })
+      // expires_at is compared with the clock: text that is not a date would make the claim never lapse, silently.
+      .object({ holder: z.string().min(1), acquired_at: timestamp, expires_at: date.nullable(), agent: z.string().min(1).nullable() })
       .optional(),
   });
   // Loose, and the checker fields optional: the original jit's entries (stage, mode, checker, priority, ...)
@@ -151,6 +153,8 @@ function isIdArray(value: unknown): value is string[] {
 }
 
 const isTimestamp = (value: unknown): boolean => typeof value === 'string' && value !== '';
+/** A timestamp the clock is compared with (a lease's end): it must parse, as zod's `date` checks. */
+const isDate = (value: unknown): boolean => isTimestamp(value) && !Number.isNaN(Date.parse(value as string));
 
 /** What is wrong with one index entry, or null. Mirrors `summarize` below. */
 function summaryProblem(key: string, value: unknown): string | null {
@@ -166,7 +170,7 @@ function summaryProblem(key: string, value: unknown): string | null {
   if (!isTimestamp(value['created_at'])) return 'created_at is missing';
   if (!isTimestamp(value['updated_at'])) return 'updated_at is missing';
   const expires = value['lease_expires_at'];
-  if (expires !== undefined && expires !== null && !isTimestamp(expires)) return 'lease_expires_at is not a timestamp or null';
+  if (expires !== undefined && expires !== null && !isDate(expires)) return 'lease_expires_at is not a date or null';
   const agent = value['lease_agent'];
   if (agent !== undefined && agent !== null && typeof agent !== 'string') return 'lease_agent is not a string or null';
   return null;
@@ -232,7 +236,7 @@ function checkedLease(value: unknown): Lease | undefined {
   if (!isRecord(value)) return undefined;
   const { holder, acquired_at: acquiredAt, expires_at: expiresAt, agent } = value;
   if (typeof holder !== 'string' || holder === '' || !isTimestamp(acquiredAt)) return undefined;
-  if ((expiresAt !== null && !isTimestamp(expiresAt)) || (agent !== null && (typeof agent !== 'string' || agent === ''))) return undefined;
+  if ((expiresAt !== null && !isDate(expiresAt)) || (agent !== null && (typeof agent !== 'string' || agent === ''))) return undefined;
   return { holder, acquired_at: acquiredAt as string, expires_at: expiresAt as string | null, agent: agent as string | null };
 }
 

@@ -272,3 +272,20 @@ describe('agent ids and agent lock files under attack', () => {
     expect(await project.json(['issue', 'claim', claimedId, 'agent:next'])).toMatchObject({ assignee: 'agent:next' });
   });
 });
+
+describe('lease fields written by hand', () => {
+  it('a lease whose expires_at is not a date is a corrupt file (it never lapsed, silently), named by validate', async () => {
+    const project = await projects.initialized();
+    const [id] = await createIssues(project, ['hand-edited']);
+    await project.json(['issue', 'claim', id!, 'agent:h', '--ttl', '1s']);
+    const file = path.join(project.jitDir, 'issues', `${id}.json`);
+    const issue = JSON.parse(readFileSync(file, 'utf8')) as { lease: { expires_at: string } };
+    issue.lease.expires_at = 'tomorrow';
+    writeFileSync(file, JSON.stringify(issue, null, 2) + '\n');
+    const show = await project.run(['--json', 'issue', 'show', id!]);
+    expect(errorOf(show)).toMatchObject({ code: 'CORRUPT_FILE', message: expect.stringContaining('lease.expires_at') });
+    const report = await project.run(['--json', 'validate']);
+    expect(report.code).toBe(4);
+    expect((JSON.parse(report.stdout) as { problems: { kind: string }[] }).problems).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'corrupt_file' })]));
+  });
+});
