@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { holdAgentLock, openTracker, resolveJitDir } from '../store/index.js';
+import { holdAgentLock, openTracker, resolveJitDir, runsUnderAgent } from '../store/index.js';
 import { AGENT_ID_VARIABLE, toJitError, type RunningAgent, type TrackerApi } from '../store/core.js';
 import { LockStats, processLockStats, removeSnapshot, writeSnapshot } from '../store/lock-stats.js';
 import { createJitMcpServer, logToStderr } from './server.js';
@@ -78,6 +78,8 @@ async function holdAgent(options: McpServerOptions, agent: string): Promise<Runn
     logToStderr(`${jitError.code}: ${jitError.message} Claims will not be bound to agent ${agent} until the server is restarted in a store.`);
     return undefined;
   }
+  // Started by that agent's own command (`jit agent run` -> an AI client -> jit mcp): it is the agent, under the run's lock.
+  if (runsUnderAgent(jitDir, agent, options.env ?? process.env)) return undefined;
   return holdAgentLock(jitDir, agent, `jit mcp (pid ${process.pid})`);
 }
 

@@ -22,6 +22,7 @@ import { tryLock, type FileLock } from 'jit-lock';
 import { JitError } from './errors.js';
 import { createFileIfMissing, fsError, listDirectory, makeDirectory, readTextIfExists, writeFileAtomic } from './files.js';
 import { AGENTS_DIR } from './layout.js';
+import { AGENT_PID_VARIABLE } from './leases.js';
 import { lockError } from './locker.js';
 import { checkAssignee } from './rules.js';
 
@@ -148,6 +149,18 @@ export async function holdAgentLock(jitDir: string, id: string, command: string)
       lock.release();
     },
   };
+}
+
+/**
+ * Whether this process runs under agent `id`'s lock, held by the `jit agent run` that started it (or an
+ * ancestor): it inherited that run's pid, which the holder note names, and the lock is held. Such a process
+ * (a `jit mcp` the agent's client starts) is the agent, not a twin: it works under that lock instead of its own.
+ */
+export function runsUnderAgent(jitDir: string, id: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  const pid = Number(env[AGENT_PID_VARIABLE]);
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  const holder = readHolder(jitDir, id);
+  return holder !== null && holder.pid === pid && holder.host === hostname() && isAgentLive(jitDir, id);
 }
 
 /** Whether agent `id` runs now (some process holds its lock); never waits, never creates a file. */

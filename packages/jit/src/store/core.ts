@@ -14,5 +14,5 @@ export { bare, command, commandLine, hint, run, sentence, suggestionText, bareCo
 export type { Command as SuggestedCommand, Operation, OperationArgs, Suggestion, SuggestionPart, CommandPart } from './suggestions.js';
 export { flattenBlocked, upstreamSubgraph, prerequisitesOf, reachFrom, type BlockedRow, type Graph } from './views.js';
 export type { LockFileState, LockHolder } from './debug-locks.js';
-export { AGENT_ID_VARIABLE, LEASE_TTL_VARIABLE, type LapseReason } from './leases.js';
+export { AGENT_ID_VARIABLE, AGENT_PID_VARIABLE, LEASE_TTL_VARIABLE, type LapseReason } from './leases.js';
 export type { AgentRecord, AgentHolder, RunningAgent } from './agents.js';

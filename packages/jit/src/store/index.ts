@@ -13,7 +13,7 @@ export { findJitDir, resolveJitDir, initJit, openTracker } from './jit-dir.js';
 export type { InitResult } from './jit-dir.js';
 export { JIT_DIR_NAME } from './layout.js';
 export { debugLocks } from './debug-locks.js';
-export { holdAgentLock, agentLockPath } from './agents.js';
+export { holdAgentLock, agentLockPath, runsUnderAgent } from './agents.js';
 export type { TrackerOptions } from './tracker.js';
 export { SCHEMA_VERSION } from './schema.js';
 export { ChangeFeed, watchChanges, type ChangeBatch, type ChangeFeedOptions, type ChangeListener } from './change-feed.js';

@@ -12,6 +12,8 @@ import type { IssueSummary } from './tracker-api.js';
 
 export const LEASE_TTL_VARIABLE = 'JIT_LEASE_TTL';
 export const AGENT_ID_VARIABLE = 'JIT_AGENT_ID';
+/** Set by `jit agent run` for its command: its own pid, the holder of the agent lock the command runs under (agents.ts). */
+export const AGENT_PID_VARIABLE = 'JIT_AGENT_PID';
 /** How long a claim lasts without a renewal, unless told otherwise. */
 export const DEFAULT_LEASE_TTL_MS = 30 * 60 * 1000;
 /** A lease no longer than a year: far enough for "a long time", near enough for Date arithmetic to stay exact. */

@@ -289,3 +289,27 @@ describe('lease fields written by hand', () => {
     expect((JSON.parse(report.stdout) as { problems: { kind: string }[] }).problems).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'corrupt_file' })]));
   });
 });
+
+describe('jit mcp inside jit agent run', () => {
+  it('serves as the agent that runs it (JIT_AGENT_ID inherited): not refused as a twin, its claims bound to that agent', async () => {
+    const project = await projects.initialized();
+    const [id] = await createIssues(project, ['through mcp']);
+    // The agent's command is an MCP client that starts `jit mcp` (as an AI client does) and claims through it.
+    const client = path.join(project.dir, 'client.mjs');
+    const sdk = (file: string): string => JSON.stringify(require.resolve(`@modelcontextprotocol/sdk/client/${file}`));
+    writeFileSync(
+      client,
+      `import { Client } from ${sdk('index.js')};\nimport { StdioClientTransport } from ${sdk('stdio.js')};\n` +
+        `const transport = new StdioClientTransport({ command: process.execPath, args: [${JSON.stringify(JIT_BIN)}, 'mcp'], env: process.env, stderr: 'inherit' });\n` +
+        `const client = new Client({ name: 'inner', version: '1.0.0' });\nawait client.connect(transport);\n` +
+        `const result = await client.callTool({ name: 'issue_claim_next', arguments: {} });\n` +
+        `console.log(JSON.stringify(result.structuredContent));\nawait client.close();\n`,
+    );
+    const run = await project.run(['agent', 'run', '--id', 'agent:outer', '--', process.execPath, client]);
+    expect(run.stderr).not.toContain('AGENT_ALREADY_RUNNING');
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ id, assignee: 'agent:outer', lease: { agent: 'agent:outer', expires_at: null } });
+    // The agent has ended: its claim with it.
+    expect(await project.json(['issue', 'claim-next', 'agent:next'])).toMatchObject({ id, assignee: 'agent:next' });
+  });
+});

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
-import { AGENT_ID_VARIABLE, JitError } from '../../store/core.js';
+import { AGENT_ID_VARIABLE, AGENT_PID_VARIABLE, JitError } from '../../store/core.js';
 import { action, loadStore } from '../context.js';
 
 /** Signals a terminal or a supervisor sends the agent: passed on to the command, whose exit then ends `agent run`. */
@@ -27,7 +27,7 @@ export function registerAgentCommands(program: Command): void {
         const jitDir = cli.jitDir();
         const running = await loadStore().holdAgentLock(jitDir, options.id, words.join(' '));
         const code = await new Promise<number>((resolve, reject) => {
-          const child = spawn(words[0]!, words.slice(1), { stdio: 'inherit', env: { ...process.env, [AGENT_ID_VARIABLE]: running.id, JIT_DIR: jitDir } });
+          const child = spawn(words[0]!, words.slice(1), { stdio: 'inherit', env: { ...process.env, [AGENT_ID_VARIABLE]: running.id, [AGENT_PID_VARIABLE]: String(process.pid), JIT_DIR: jitDir } });
           const forward = (signal: NodeJS.Signals): void => void child.kill(signal);
           for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
           child.once('error', (error) => {
