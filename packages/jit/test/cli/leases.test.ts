@@ -313,3 +313,20 @@ describe('jit mcp inside jit agent run', () => {
     expect(await project.json(['issue', 'claim-next', 'agent:next'])).toMatchObject({ id, assignee: 'agent:next' });
   });
 });
+
+describe('jit agent run: bad commands and ids', () => {
+  it('an empty command name is a usage error (not INTERNAL), and the agent lock is not left held', async () => {
+    const project = await projects.initialized();
+    const run = await project.run(['--json', 'agent', 'run', '--id', 'agent:empty', '--', '']);
+    expect(run.code).toBe(2);
+    expect(errorOf(run)).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('Could not start') });
+    expect((await project.json<{ agents: { id: string; live: boolean }[] }>(['agents'])).agents.every((agent) => !agent.live)).toBe(true);
+  });
+
+  it('an invalid JIT_AGENT_ID (no --id) is INVALID_ENV naming the variable', async () => {
+    const project = await projects.initialized();
+    const run = await project.run(['--json', 'agent', 'run', '--', 'true'], { JIT_AGENT_ID: 'bogus' });
+    expect(run.code).toBe(2);
+    expect(errorOf(run)).toMatchObject({ code: 'INVALID_ENV', message: expect.stringContaining('JIT_AGENT_ID') });
+  });
+});

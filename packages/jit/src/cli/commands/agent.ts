@@ -25,20 +25,36 @@ export function registerAgentCommands(program: Command): void {
     .action(
       action(async (cli, words: string[], options: { id: string }) => {
         const jitDir = cli.jitDir();
-        const running = await loadStore().holdAgentLock(jitDir, options.id, words.join(' '));
+        const running = await loadStore()
+          .holdAgentLock(jitDir, options.id, words.join(' '))
+          .catch((error: unknown) => {
+            // The id came from the environment (the option's default): say which variable to fix.
+            if (options.id === process.env[AGENT_ID_VARIABLE] && error instanceof JitError && error.code === 'INVALID_ARGUMENT') {
+              throw new JitError('INVALID_ENV', `${AGENT_ID_VARIABLE}=${JSON.stringify(options.id)} is not an agent id: use kind:name, e.g. agent:worker-1, or give --id.`, {
+                details: { variable: AGENT_ID_VARIABLE },
+                cause: error,
+              });
+            }
+            throw error;
+          });
         const code = await new Promise<number>((resolve, reject) => {
-          const child = spawn(words[0]!, words.slice(1), { stdio: 'inherit', env: { ...process.env, [AGENT_ID_VARIABLE]: running.id, [AGENT_PID_VARIABLE]: String(process.pid), JIT_DIR: jitDir } });
+          const notStarted = (error: Error): JitError =>
+            new JitError('INVALID_ARGUMENT', `Could not start ${JSON.stringify(words[0])}: ${error.message}.`, {
+              suggestions: ['Check the command name and PATH; put it after --, e.g. jit agent run --id agent:w1 -- ./worker.sh.'],
+              details: { field: 'command' },
+              cause: error,
+            });
+          let child: ReturnType<typeof spawn>;
+          try {
+            // spawn throws at once (rather than emitting 'error') for arguments it refuses, such as an empty name.
+            child = spawn(words[0]!, words.slice(1), { stdio: 'inherit', env: { ...process.env, [AGENT_ID_VARIABLE]: running.id, [AGENT_PID_VARIABLE]: String(process.pid), JIT_DIR: jitDir } });
+          } catch (error) {
+            reject(notStarted(error as Error));
+            return;
+          }
           const forward = (signal: NodeJS.Signals): void => void child.kill(signal);
           for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
-          child.once('error', (error) => {
-            reject(
-              new JitError('INVALID_ARGUMENT', `Could not start ${JSON.stringify(words[0])}: ${error.message}.`, {
-                suggestions: ['Check the command name and PATH; put it after --, e.g. jit agent run --id agent:w1 -- ./worker.sh.'],
-                details: { field: 'command' },
-                cause: error,
-              }),
-            );
-          });
+          child.once('error', (error) => reject(notStarted(error)));
           child.once('exit', (exitCode, signal) => {
             for (const s of FORWARDED_SIGNALS) process.off(s, forward);
             resolve(exitCode ?? 128 + signalNumber(signal));
