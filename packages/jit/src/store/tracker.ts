@@ -326,7 +326,7 @@ export class Tracker implements TrackerApi {
 
   async evict(idOrPrefix: string, reason: string, by?: string): Promise<IssueChange> {
     const why = checkReason(reason);
-    const who = by === undefined ? (this.options.agent === undefined ? null : this.assigneeOrAgent(undefined)) : checkAssignee('by', by);
+    const who = by === undefined ? (this.options.agent === undefined || this.options.agent === '' ? null : this.assigneeOrAgent(undefined)) : checkAssignee('by', by);
     const { before, after } = await this.changeIssue(idOrPrefix, (issue, dependenciesDone, tx) => {
       if (issue.assignee === null) return issue; // nobody holds it (e.g. its claim lapsed just now): already free
       const next = givenBack(issue, dependenciesDone);

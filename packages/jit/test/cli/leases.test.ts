@@ -330,3 +330,16 @@ describe('jit agent run: bad commands and ids', () => {
     expect(errorOf(run)).toMatchObject({ code: 'INVALID_ENV', message: expect.stringContaining('JIT_AGENT_ID') });
   });
 });
+
+describe('evict with JIT_AGENT_ID set but empty', () => {
+  it('an empty JIT_AGENT_ID counts as unset: evict works and records no evictor (was "No claimant")', async () => {
+    const project = await projects.initialized();
+    const [id] = await createIssues(project, ['stuck']);
+    await project.json(['issue', 'claim', id!, 'agent:stuck']);
+    const run = await project.run(['--json', 'issue', 'evict', id!, '-r', 'stuck for a day'], { JIT_AGENT_ID: '' });
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ id, assignee: null, state: 'ready' });
+    const events = await project.json<{ events: { by: string | null }[] }>(['events', 'query', '--type', 'claim_evicted']);
+    expect(events.events).toEqual([expect.objectContaining({ by: null })]);
+  });
+});
