@@ -74,10 +74,20 @@ export function agentLockPath(jitDir: string, id: string): string {
 function readHolder(jitDir: string, id: string): AgentHolder | null {
   try {
     const text = readTextIfExists(path.join(agentsDir(jitDir), fileStem(id) + HOLDER_SUFFIX));
-    return text === null ? null : (JSON.parse(text) as AgentHolder);
+    return text === null ? null : asHolder(JSON.parse(text));
   } catch {
     return null; // a holder note is a courtesy: unreadable, it is simply not shown
   }
+}
+
+/** The note when it has a holder's shape (pid, host, start, command; the lock's identity when given), else null. */
+function asHolder(value: unknown): AgentHolder | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const note = value as Partial<Record<keyof AgentHolder, unknown>>;
+  if (!Number.isSafeInteger(note.pid) || typeof note.host !== 'string' || typeof note.started_at !== 'string' || typeof note.command !== 'string') return null;
+  const lock = note.lock as { dev?: unknown; ino?: unknown } | undefined;
+  if (lock !== undefined && (typeof lock !== 'object' || lock === null || typeof lock.dev !== 'number' || typeof lock.ino !== 'number')) return null;
+  return value as AgentHolder;
 }
 
 /**

@@ -343,3 +343,15 @@ describe('evict with JIT_AGENT_ID set but empty', () => {
     expect(events.events).toEqual([expect.objectContaining({ by: null })]);
   });
 });
+
+describe('a holder note that is not one', () => {
+  it('jit agents shows holder null for a note of the wrong shape (was the raw value: 5, "s", {"pid":"x"})', async () => {
+    const project = await projects.initialized();
+    expect((await project.run(['agent', 'run', '--id', 'agent:noted', '--', 'true'])).code).toBe(0);
+    for (const note of ['5', '"s"', '{"pid":"x","host":1}']) {
+      writeFileSync(path.join(project.jitDir, 'agents', 'agent%3Anoted.holder.json'), note + '\n');
+      const listed = await project.json<{ agents: { id: string; holder: unknown }[] }>(['agents']);
+      expect(listed.agents).toEqual([expect.objectContaining({ id: 'agent:noted', live: false, holder: null })]);
+    }
+  });
+});
