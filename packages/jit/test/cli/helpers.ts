@@ -77,7 +77,7 @@ export function runJitMerged(args: readonly string[], options: RunOptions): Prom
 export function runJitOnTty(args: readonly string[], options: RunOptions): Promise<JitRun> {
   const quoted = [process.execPath, JIT_BIN, ...args].map((arg) => `'${arg.replace(/'/g, `'\\''`)}'`).join(' ');
   return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qec', quoted, '/dev/null'], { cwd: options.cwd, env: cleanEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('script', ['-qec', `exec ${quoted}`, '/dev/null'], { cwd: options.cwd, env: cleanEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.on('error', reject);
