@@ -25,7 +25,7 @@ import type { IssueTx, Storage } from './storage.js';
 import { bare, command } from './suggestions.js';
 import { definitionHash, effectiveGate, isAutoCheck, type EffectiveGate } from './gate-defs.js';
 import { runChecker, type CheckerOutcome } from './gate-runner.js';
-import { holdRun, logPathOf, readRuns, writeRun, type GateRun } from './gate-runs.js';
+import { holdRun, logPathOf, readRuns, writeRun, type GateRun, type UnreadableRun } from './gate-runs.js';
 import { isTrusted, trust, untrustedError } from './gate-trust.js';
 import { applyGateVerdict, makeEvent } from './tracker.js';
 
@@ -157,8 +157,8 @@ export async function checkAll(host: GateCheckHost, options: GateCheckOptions = 
   return runPlanned(host, planned, notRun, by, options);
 }
 
-export async function gateRuns(host: GateCheckHost, idOrPrefix: string): Promise<GateRun[]> {
-  return readRuns(host.jitDir, await host.resolve(idOrPrefix));
+export async function gateRuns(host: GateCheckHost, idOrPrefix: string, unreadable?: UnreadableRun[]): Promise<GateRun[]> {
+  return readRuns(host.jitDir, await host.resolve(idOrPrefix), unreadable);
 }
 
 /** `gate trust KEY`: trusts the definition as it is now. */

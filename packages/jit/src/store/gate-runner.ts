@@ -8,7 +8,7 @@
  * locks: the caller must hold no jit lock while this runs (gate-checks.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, statSync, type WriteStream } from 'node:fs';
 
 /** How much of a checker's output a run record keeps: its last 64 KiB. */
 export const OUTPUT_TAIL_BYTES = 64 * 1024;
@@ -114,7 +114,20 @@ function unwatchSignals(): void {
   for (const signal of FORWARDED) process.off(signal, onSignal);
 }
 
+/** Why the working directory cannot be one, or null. (spawn reports a missing cwd as the shell's ENOENT: "command not found".) */
+function unusableFolder(cwd: string): string | null {
+  try {
+    return statSync(cwd).isDirectory() ? null : `its working directory ${cwd} is not a folder`;
+  } catch (error) {
+    return `its working directory ${cwd} cannot be used (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); create it or fix the gate's working_dir`;
+  }
+}
+
 export function runChecker(spec: CheckerSpec, hooks: CheckerHooks = {}): Promise<CheckerOutcome> {
+  const folderProblem = unusableFolder(spec.cwd);
+  if (folderProblem !== null) {
+    return Promise.resolve({ passed: false, reason: 'spawn_error', exit_code: null, signal: null, error: folderProblem, duration_ms: 0, output: '', output_bytes: 0, output_truncated: false, pid: null });
+  }
   return new Promise((resolve) => {
     const started = performance.now();
     const tail = new Tail(OUTPUT_TAIL_BYTES);

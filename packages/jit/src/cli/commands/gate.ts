@@ -4,7 +4,7 @@ import { action, type Invocation } from '../context.js';
 import { printIssue, renderTable, shortId } from '../output.js';
 import { EXIT } from '../exit-codes.js';
 import { progressOnTerminal } from '../gate-progress.js';
-import type { GateCheckReport, GateRun, GateCheckOptions } from '../../store/core.js';
+import type { GateCheckReport, GateRun, GateCheckOptions, UnreadableRun } from '../../store/core.js';
 
 export function registerGateCommands(program: Command): void {
   const gate = program.command('gate').description('Gates on an issue: done waits until every required gate passed');
@@ -82,11 +82,14 @@ export function registerGateCommands(program: Command): void {
     .argument('<id>', 'issue id or unique prefix')
     .action(
       action(async (cli, id: string) => {
-        const runs = await cli.tracker().gateRuns(id);
-        cli.print({ runs, count: runs.length }, (data, paint) =>
+        const unreadable: UnreadableRun[] = [];
+        const runs = await cli.tracker().gateRuns(id, unreadable);
+        // A record broken by hand hides only itself: the rest of the history is listed, the broken file named.
+        const broken = (data: { unreadable: UnreadableRun[] }): string => data.unreadable.map((bad) => `Unreadable run record: ${bad.message}\n`).join('');
+        cli.print({ runs, count: runs.length, unreadable }, (data, paint) =>
           data.count === 0
-            ? 'No checks have run for this issue.\n'
-            : renderTable<GateRun>(
+            ? `${broken(data)}No checks have run for this issue.\n`
+            : broken(data) + renderTable<GateRun>(
                 data.runs,
                 [
                   { header: 'STARTED', value: (run) => run.started_at },
