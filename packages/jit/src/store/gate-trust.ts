@@ -8,6 +8,8 @@
  * JIT_TRUST_ALL_GATES=1 trusts everything (CI, where the checkout is the
  * thing being tested anyway).
  */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import path from 'node:path';
 import { JitError } from './errors.js';
 import { createFileIfMissing, makeDirectory, readTextIfExists, writeFileAtomic } from './files.js';
@@ -38,10 +40,38 @@ function trustPath(jitDir: string): string {
   return path.join(jitDir, LOCAL_DIR, TRUST_FILE);
 }
 
+/**
+ * What the trust file says is worth nothing unless this machine wrote it: a
+ * file that git tracks (force-added: .gitignore does not stop that) arrives
+ * with a pull, and one other users can write is theirs to fill.
+ */
+function checkLocal(jitDir: string, file: string): void {
+  const dir = path.join(jitDir, LOCAL_DIR);
+  if (process.platform !== 'win32') {
+    const mode = fs.statSync(file).mode;
+    if ((mode & 0o002) !== 0 || (fs.statSync(dir).mode & 0o002) !== 0) {
+      throw notLocal(file, `it (or its folder) can be written by other users (mode ${(mode & 0o777).toString(8)}): anyone could trust a command for you. Make it writable by you only (chmod 600, and chmod o-w ${dir})`);
+    }
+  }
+  // The folder is ignored by git; only a forced add makes it tracked. No git, no repository: nothing tracked.
+  const tracked = spawnSync('git', ['ls-files', '--error-unmatch', '--', path.join(LOCAL_DIR, TRUST_FILE)], { cwd: jitDir, stdio: 'ignore', windowsHide: true });
+  if (tracked.status === 0) {
+    throw notLocal(file, `git tracks it, so a pull can change what this machine trusts. Untrack it (git rm --cached ${file}) and commit that; then read each gate's command and trust it again`);
+  }
+}
+
+function notLocal(file: string, why: string): JitError {
+  return new JitError('GATE_UNTRUSTED', `The trust file ${file} is not trusted: ${why}.`, {
+    suggestions: [hint`Then ${command('gate.trust', { key: 'KEY' })} after reading the command.`],
+    details: { path: file },
+  });
+}
+
 function readTrust(jitDir: string): TrustFile {
   const file = trustPath(jitDir);
   const text = readTextIfExists(file);
   if (text === null) return { schema_version: 1, trusted: {} };
+  checkLocal(jitDir, file);
   try {
     const data = JSON.parse(text) as TrustFile;
     if (typeof data?.trusted !== 'object' || data.trusted === null) throw new Error('no "trusted" object');

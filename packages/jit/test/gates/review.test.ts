@@ -1,9 +1,10 @@
 // Adversarial review of gate checks, with the built `jit` and real files:
 // a run record corrupted by hand, a checker whose folder is missing.
-import { readdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { projectsForThisFile } from '../cli/helpers.js';
+import { errorOf, projectsForThisFile } from '../cli/helpers.js';
 
 const projects = projectsForThisFile();
 const node = JSON.stringify(process.execPath);
@@ -42,4 +43,32 @@ describe.concurrent('gate checks under abuse', () => {
     expect(run).toMatchObject({ status: 'failed', reason: 'spawn_error' });
     expect(run.message).toContain(path.join(p.dir, 'nowhere'));
   });
+
+  it('a trust file that came through git (force-added, so a pull delivers it) or that other users can write trusts nothing', async () => {
+    const p = await projects.initialized();
+    const marker = path.join(p.dir, 'ran');
+    await p.json(['registry', 'add', 'evil', '-t', 'Evil', '--checker', js(`require("fs").writeFileSync(${JSON.stringify(marker)}, "x")`)]);
+    const id = (await p.json(['issue', 'create', '-t', 'Work', '-g', 'evil'])).id;
+    const trustFile = path.join(p.jitDir, 'local', 'trusted-gates.json');
+    const git = (...args: string[]): string => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: p.dir, encoding: 'utf8' });
+    git('init', '-q');
+    git('add', '-A');
+    git('add', '-f', trustFile);
+    git('commit', '-qm', 'gates and, on purpose, the trust that makes them run');
+    const refused = await p.run(['--json', 'gate', 'check', id, 'evil']);
+    expect(refused.code).toBe(5);
+    expect(errorOf(refused)).toMatchObject({ code: 'GATE_UNTRUSTED' });
+    expect(errorOf(refused).message).toContain('git');
+    expect(existsSync(marker)).toBe(false);
+    git('rm', '-q', '--cached', trustFile);
+    chmodSync(trustFile, 0o666);
+    const shared = await p.run(['--json', 'gate', 'check', id, 'evil']);
+    expect(shared.code).toBe(5);
+    expect(errorOf(shared).message).toContain('other users');
+    expect(existsSync(marker)).toBe(false);
+    chmodSync(trustFile, 0o644);
+    expect((await p.json(['gate', 'check', id, 'evil'])).passed).toBe(true);
+    expect(existsSync(marker)).toBe(true);
+  });
 });
+
