@@ -16,6 +16,8 @@ export const OUTPUT_TAIL_BYTES = 64 * 1024;
 const KILL_GRACE_MS = 2_000;
 /** After the checker exits, how long to wait for pipes still held by processes that escaped its group. */
 const PIPE_DRAIN_MS = 2_000;
+/** Node's timers overflow past 2^31-1 ms (~24.8 days) and fire at once: a longer timeout (the original jit's files allow it) waits this long. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface CheckerSpec {
   command: string;
@@ -124,10 +126,13 @@ function unusableFolder(cwd: string): string | null {
 }
 
 export function runChecker(spec: CheckerSpec, hooks: CheckerHooks = {}): Promise<CheckerOutcome> {
+  const notStarted = (error: string): Promise<CheckerOutcome> =>
+    Promise.resolve({ passed: false, reason: 'spawn_error', exit_code: null, signal: null, error, duration_ms: 0, output: '', output_bytes: 0, output_truncated: false, pid: null });
   const folderProblem = unusableFolder(spec.cwd);
-  if (folderProblem !== null) {
-    return Promise.resolve({ passed: false, reason: 'spawn_error', exit_code: null, signal: null, error: folderProblem, duration_ms: 0, output: '', output_bytes: 0, output_truncated: false, pid: null });
-  }
+  if (folderProblem !== null) return notStarted(folderProblem);
+  // spawn throws (rather than emits) on what no process can be given, e.g. a NUL a hand edit put in gates.json.
+  const nul = [spec.command, spec.cwd, ...Object.entries(spec.env).flat()].find((text) => text?.includes('\u0000'));
+  if (nul !== undefined) return notStarted(`its command, folder or environment holds a NUL character (${JSON.stringify(nul.slice(0, 80))}); fix gates.json`);
   return new Promise((resolve) => {
     const started = performance.now();
     const tail = new Tail(OUTPUT_TAIL_BYTES);
@@ -213,7 +218,7 @@ export function runChecker(spec: CheckerSpec, hooks: CheckerHooks = {}): Promise
         timedOut = true;
         killTree(child, 'SIGTERM');
         timers.push(setTimeout(() => killTree(child, 'SIGKILL'), KILL_GRACE_MS));
-      }, spec.timeoutMs),
+      }, Math.min(spec.timeoutMs, MAX_TIMER_MS)),
     );
     child.on('exit', (code, signal) => {
       exit = { code, signal };

@@ -1,7 +1,7 @@
 // Adversarial review of gate checks, with the built `jit` and real files:
 // a run record corrupted by hand, a checker whose folder is missing.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { errorOf, projectsForThisFile } from '../cli/helpers.js';
@@ -69,6 +69,28 @@ describe.concurrent('gate checks under abuse', () => {
     chmodSync(trustFile, 0o644);
     expect((await p.json(['gate', 'check', id, 'evil'])).passed).toBe(true);
     expect(existsSync(marker)).toBe(true);
+  });
+
+  it('a hand-edited checker: a timeout past the 24.8-day timer limit is no instant timeout; a NUL in its env is a recorded spawn_error, not INTERNAL', async () => {
+    const p = await projects.initialized();
+    await p.json(['registry', 'add', 'long', '-t', 'Long', '--checker', js('process.exit(0)')]);
+    const id = (await p.json(['issue', 'create', '-t', 'Work', '-g', 'long'])).id;
+    const gatesFile = path.join(p.jitDir, 'gates.json');
+    const edit = (change: (checker: Record<string, unknown>) => void): void => {
+      const data = JSON.parse(readFileSync(gatesFile, 'utf8'));
+      change(data.gates.long.checker);
+      writeFileSync(gatesFile, JSON.stringify(data, null, 2));
+    };
+    edit((checker) => (checker['timeout_seconds'] = 3_000_000)); // the original jit's files allow it
+    await p.json(['gate', 'trust', 'long']);
+    const slow = await p.json(['gate', 'check', id, 'long']);
+    expect(slow.runs[0]).toMatchObject({ status: 'passed', reason: 'exit' });
+    edit((checker) => (checker['env'] = { A: 'x\u0000y' }));
+    await p.json(['gate', 'trust', 'long']);
+    const bad = await p.run(['--json', 'gate', 'check', id, 'long']);
+    expect(bad.code).toBe(4);
+    expect(JSON.parse(bad.stdout).runs[0]).toMatchObject({ status: 'failed', reason: 'spawn_error' });
+    expect((await p.json(['gate', 'runs', id])).runs[0]).toMatchObject({ status: 'failed', reason: 'spawn_error' });
   });
 });
 
