@@ -92,5 +92,16 @@ describe.concurrent('gate checks under abuse', () => {
     expect(JSON.parse(bad.stdout).runs[0]).toMatchObject({ status: 'failed', reason: 'spawn_error' });
     expect((await p.json(['gate', 'runs', id])).runs[0]).toMatchObject({ status: 'failed', reason: 'spawn_error' });
   });
+
+  it('--timeout that is no decimal number of seconds is refused quoting what was typed (not "null"), before anything is defined', async () => {
+    const p = await projects.initialized();
+    for (const text of ['abc', '1e400', '0x10', '5s', '']) {
+      const result = await p.run(['--json', 'registry', 'add', 'g', '-t', 'G', '--checker', 'true', '--timeout', text]);
+      expect(result.code).toBe(2);
+      expect(errorOf(result)).toMatchObject({ code: 'INVALID_ARGUMENT' });
+      expect(errorOf(result).message).toContain(JSON.stringify(text));
+    }
+    expect((await p.json(['registry', 'list'])).gates).toEqual([]);
+  });
 });
 
