@@ -16,6 +16,7 @@
  * Two checks of one gate at once are two runs, both recorded; the verdict
  * of the one that ends last is the gate's status.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { JitError } from './errors.js';
 import { newUuid } from './ids.js';
@@ -298,6 +299,8 @@ async function runOne(host: GateCheckHost, { issueId, gate, hash }: Planned, by:
       },
     );
     const finished = finalRecord(run, outcome);
+    // A checker can delete the store it was judged for (rm -rf .jit): say so, rather than "the index is missing".
+    if (!existsSync(host.jitDir)) throw storeGone(host.jitDir, finished);
     try {
       await host.changeIssue(issueId, (issue, _registry, tx) => {
         let next = issue;
@@ -335,6 +338,14 @@ async function runOne(host: GateCheckHost, { issueId, gate, hash }: Planned, by:
 }
 
 class GateGone extends Error {}
+
+function storeGone(jitDir: string, run: GateRun): JitError {
+  return new JitError(
+    'NOT_INITIALIZED',
+    `The store ${jitDir} was deleted while gate ${run.gate_key} ran (by its checker?): its result (${run.status}: ${run.message}) could not be recorded.`,
+    { suggestions: ['Restore .jit/ from version control, or check what the command deletes before running it again.'], details: { path: jitDir, gate: run.gate_key, status: run.status } },
+  );
+}
 
 function finalRecord(run: GateRun, outcome: CheckerOutcome): GateRun {
   const message =

@@ -103,5 +103,19 @@ describe.concurrent('gate checks under abuse', () => {
     }
     expect((await p.json(['registry', 'list'])).gates).toEqual([]);
   });
+
+  it('a checker that deletes the whole .jit/ while it runs: NOT_INITIALIZED naming the gate and its result, no "rebuild the index" advice, nothing recreated', async () => {
+    const p = await projects.initialized();
+    await p.json(['registry', 'add', 'wipe', '-t', 'Wipe', '--checker', js('require("fs").rmSync(".jit", { recursive: true, force: true })')]);
+    const id = (await p.json(['issue', 'create', '-t', 'Work', '-g', 'wipe'])).id;
+    const result = await p.run(['--json', 'gate', 'check', id, 'wipe']);
+    expect(result.code).toBe(3);
+    const error = errorOf(result);
+    expect(error).toMatchObject({ code: 'NOT_INITIALIZED' });
+    expect(error.message).toContain('wipe');
+    expect(error.message).toContain('passed');
+    expect(JSON.stringify(error)).not.toContain('validate');
+    expect(existsSync(p.jitDir)).toBe(false);
+  });
 });
 
