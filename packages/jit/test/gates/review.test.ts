@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { errorOf, projectsForThisFile } from '../cli/helpers.js';
+import { errorOf, projectsForThisFile, runJitOnTty } from '../cli/helpers.js';
 
 const projects = projectsForThisFile();
 const node = JSON.stringify(process.execPath);
@@ -116,6 +116,28 @@ describe.concurrent('gate checks under abuse', () => {
     expect(error.message).toContain('passed');
     expect(JSON.stringify(error)).not.toContain('validate');
     expect(existsSync(p.jitDir)).toBe(false);
+  });
+
+  it('terminal escape sequences in checker output or a pulled run record are shown inert (no title change, no screen clear)', async () => {
+    const p = await projects.initialized();
+    const hostile = 'ok \u001b]0;HACKED\u0007\u001b[2J\u009b2J';
+    await p.json(['registry', 'add', 'esc', '-t', 'Esc', '--checker', js(`console.log(${JSON.stringify(hostile)}); setTimeout(() => process.exit(1), 700)`)]);
+    const id = (await p.json(['issue', 'create', '-t', 'Work', '-g', 'esc'])).id;
+    const piped = await p.run(['gate', 'check', id, 'esc']);
+    expect(piped.code).toBe(4);
+    expect(piped.stdout).toContain('ok');
+    expect(piped.stdout).not.toMatch(/[\u001b\u0007\u009b]/);
+    const tty = await runJitOnTty(['gate', 'check', id, 'esc'], { cwd: p.dir });
+    expect(tty.stdout).toContain('ok');
+    expect(tty.stdout).not.toContain('\u001b]0;');
+    expect(tty.stdout).not.toContain('\u001b[2J');
+    // Run records are committed: one edited upstream is read here.
+    const dir = path.join(p.jitDir, 'gate-runs', id);
+    const file = path.join(dir, readdirSync(dir).filter((name) => name.endsWith('.json'))[0]!);
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), message: 'fine\u001b]0;PWN\u0007' }));
+    const history = await p.run(['gate', 'runs', id]);
+    expect(history.stdout).toContain('fine');
+    expect(history.stdout).not.toMatch(/[\u001b\u0007]/);
   });
 });
 

@@ -1,7 +1,7 @@
 /** `jit gate add|remove|pass|fail ID KEY`: the gates one issue must pass before done; `check`, `check-all`, `runs`, `trust`: gates that run checks. */
 import type { Command } from 'commander';
 import { action, type Invocation } from '../context.js';
-import { printIssue, renderTable, shortId } from '../output.js';
+import { inert, printIssue, renderTable, shortId } from '../output.js';
 import { EXIT } from '../exit-codes.js';
 import { progressOnTerminal } from '../gate-progress.js';
 import type { GateCheckReport, GateRun, GateCheckOptions, UnreadableRun } from '../../store/core.js';
@@ -96,7 +96,7 @@ export function registerGateCommands(program: Command): void {
                   { header: 'GATE', value: (run) => run.gate_key, style: () => 'cyan' },
                   { header: 'STATUS', value: (run) => run.status, style: (run) => (run.status === 'passed' ? 'green' : run.status === 'running' ? 'yellow' : 'red') },
                   { header: 'TIME', value: (run) => (run.duration_ms === null ? '-' : seconds(run.duration_ms)) },
-                  { header: 'RESULT', value: (run) => run.message ?? '-' },
+                  { header: 'RESULT', value: (run) => inert(run.message ?? '-') },
                 ],
                 paint,
               ),
@@ -130,7 +130,7 @@ export function printReport(cli: Invocation, report: GateCheckReport): void {
   cli.print(report, (data, paint) => {
     const lines = data.runs.map((run) => {
       const mark = run.status === 'passed' ? paint('green', 'passed') : paint('red', run.status);
-      const tail = run.status === 'passed' ? '' : `: ${run.message ?? ''}${lastLine(run.output) ? ` | ${lastLine(run.output)}` : ''}`;
+      const tail = run.status === 'passed' ? '' : `: ${inert(run.message ?? '')}${lastLine(run.output) ? ` | ${inert(lastLine(run.output))}` : ''}`;
       return `${mark} ${run.gate_key} on ${paint('cyan', shortId(run.issue_id))} (${seconds(run.duration_ms ?? 0)})${tail}\n`;
     });
     const skipped = data.not_run.map(
