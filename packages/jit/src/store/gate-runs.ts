@@ -166,6 +166,8 @@ export function readRuns(jitDir: string, issueId: string, unreadable: Unreadable
     let run: GateRun | null;
     try {
       run = readRun(file);
+      // Records are committed, so a pull can bring any: one whose ids are not its own path is not followed (to a lock elsewhere).
+      if (run !== null && (run.run_id !== name.slice(0, -5) || run.issue_id !== issueId)) throw corruptRun(file, 'its run_id or issue_id does not match its path');
     } catch (error) {
       if (!(error instanceof JitError)) throw error;
       unreadable.push({ path: file, code: error.code, message: error.message });

@@ -31,6 +31,10 @@ describe.concurrent('gate checks under abuse', () => {
     // JSON that is no run record at all (an array, a number) is unreadable too, not a crash.
     writeFileSync(broken, '[1, 2]');
     expect((await p.json(['gate', 'runs', id])).unreadable).toEqual([expect.objectContaining({ path: broken })]);
+    // A record (they are committed: a pull brings them) whose ids are not its own path is not followed anywhere.
+    const good = JSON.parse(readFileSync(path.join(dir, readdirSync(dir).find((name) => name.endsWith('.json') && path.join(dir, name) !== broken)!), 'utf8'));
+    writeFileSync(broken, JSON.stringify({ ...good, run_id: '../../../outside', status: 'running' }));
+    expect((await p.json(['gate', 'runs', id])).unreadable).toEqual([expect.objectContaining({ path: broken })]);
   });
 
   it('a checker whose working directory is missing fails with spawn_error naming the folder, not "command not found"', async () => {
