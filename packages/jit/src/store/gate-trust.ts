@@ -48,9 +48,11 @@ function trustPath(jitDir: string): string {
 function checkLocal(jitDir: string, file: string): void {
   const dir = path.join(jitDir, LOCAL_DIR);
   if (process.platform !== 'win32') {
-    const mode = fs.statSync(file).mode;
-    if ((mode & 0o002) !== 0 || (fs.statSync(dir).mode & 0o002) !== 0) {
-      throw notLocal(file, `it (or its folder) can be written by other users (mode ${(mode & 0o777).toString(8)}): anyone could trust a command for you. Make it writable by you only (chmod 600, and chmod o-w ${dir})`);
+    for (const target of [file, dir]) {
+      const mode = fs.statSync(target).mode;
+      if ((mode & 0o002) !== 0) {
+        throw notLocal(file, `${target === file ? 'it' : `its folder ${dir}`} can be written by other users (mode ${(mode & 0o777).toString(8)}): anyone could trust a command for you. Make it yours only (chmod o-w ${target})`);
+      }
     }
   }
   // The folder is ignored by git; only a forced add makes it tracked. No git, no repository: nothing tracked.
@@ -92,7 +94,8 @@ export function isTrusted(jitDir: string, hash: string): boolean {
 /** Adds a definition hash; false when it was already trusted. */
 export async function trust(jitDir: string, hash: string, entry: Omit<TrustEntry, 'trusted_at'>): Promise<boolean> {
   const dir = path.join(jitDir, LOCAL_DIR);
-  makeDirectory(dir);
+  // Writable by others (umask 000) it would trust nothing (checkLocal): jit makes it the owner's.
+  if (makeDirectory(dir) && process.platform !== 'win32') fs.chmodSync(dir, 0o755);
   createFileIfMissing(dir, '.gitignore', LOCAL_GITIGNORE_TEXT);
   const held = await fileLocker.lockAll([{ path: path.join(dir, 'trust.lock'), mode: 'exclusive', rank: RANK.trust }]);
   try {

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { errorOf, projectsForThisFile, runJitOnTty } from '../cli/helpers.js';
+import { errorOf, JIT_BIN, projectsForThisFile, runJitOnTty } from '../cli/helpers.js';
 
 const projects = projectsForThisFile();
 const node = JSON.stringify(process.execPath);
@@ -142,6 +142,16 @@ describe.concurrent('gate checks under abuse', () => {
     const history = await p.run(['gate', 'runs', id]);
     expect(history.stdout).toContain('fine');
     expect(history.stdout).not.toMatch(/[\u001b\u0007]/);
+  });
+
+  it('under umask 000 the trust jit writes is still trusted (the folder it creates is not left world-writable)', async () => {
+    const p = projects.empty();
+    const jit = (args: string): string =>
+      execFileSync('sh', ['-c', `umask 000; exec ${JSON.stringify(process.execPath)} ${JSON.stringify(JIT_BIN)} --json ${args}`], { cwd: p.dir, encoding: 'utf8', env: { ...process.env, JIT_TRUST_ALL_GATES: '' } });
+    jit('init');
+    jit(`registry add t -t T --checker ${JSON.stringify(js('process.exit(0)')).replace(/\$/g, '\\$')}`);
+    const id = JSON.parse(jit('issue create -t W -g t')).id;
+    expect(JSON.parse(jit(`gate check ${id} t`)).passed).toBe(true);
   });
 });
 
