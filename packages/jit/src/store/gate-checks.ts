@@ -124,7 +124,7 @@ export async function checkIssue(host: GateCheckHost, idOrPrefix: string, key: s
   gates.sort((a, b) => (a.stage === b.stage ? 0 : a.stage === 'precheck' ? -1 : 1));
   const planned = gates.map((gate) => ({ issueId: id, gate, hash: definitionHash(gate) }));
   for (const { gate, hash } of planned) if (!isTrusted(host.jitDir, hash)) throw untrustedError(gate.key, gate.checker!.command, hash);
-  return runPlanned(host, planned, [], by, options);
+  return runPlanned(host, planned, null, by, options);
 }
 
 /** The issue's pending auto postchecks, after `done` left it gated; untrusted ones are reported, not run. */
@@ -200,13 +200,24 @@ function plan(jitDir: string, issue: Issue, registry: ReadonlyMap<string, GateDe
   return { planned, notRun };
 }
 
-async function runPlanned(host: GateCheckHost, planned: Planned[], notRun: GateNotRun[], by: string | null, options: GateCheckOptions): Promise<GateCheckReport> {
+/** `notRun` null: an explicit check, where a gate redefined before its turn is an error; else it is listed there, and the runs made so far are kept. */
+async function runPlanned(host: GateCheckHost, planned: Planned[], notRun: GateNotRun[] | null, by: string | null, options: GateCheckOptions): Promise<GateCheckReport> {
   const runs: GateRun[] = [];
   for (const item of planned) {
-    const run = await runOne(host, item, by, options);
+    let run: GateRun | null;
+    try {
+      run = await runOne(host, item, by, options);
+    } catch (error) {
+      if (!(error instanceof GateRedefined)) throw error;
+      if (notRun === null) {
+        throw new JitError('GATE_UNTRUSTED', `Gate ${item.gate.key} was redefined while its check was starting: nothing ran. Check it again.`, { details: { key: item.gate.key } });
+      }
+      notRun.push({ issue_id: item.issueId, gate_key: item.gate.key, reason: 'untrusted', command: error.command ?? item.gate.checker!.command });
+      continue;
+    }
     if (run) runs.push(run);
   }
-  return report(runs, notRun);
+  return report(runs, notRun ?? []);
 }
 
 /** One run (steps 1-4 of the header); null when the issue no longer wants it (deleted, gate dropped) before it started. */
@@ -223,9 +234,7 @@ async function runOne(host: GateCheckHost, { issueId, gate, hash }: Planned, by:
       await host.changeIssue(issueId, (issue, registry, tx) => {
         if (!issue.gates_required.includes(gate.key)) throw new GateGone();
         const def = registry.get(gate.key);
-        if (!def || definitionHash(effectiveGate(def)) !== hash) {
-          throw new JitError('GATE_UNTRUSTED', `Gate ${gate.key} was redefined while its check was starting: nothing ran. Check it again.`, { details: { key: gate.key } });
-        }
+        if (!def || definitionHash(effectiveGate(def)) !== hash) throw new GateRedefined(def ? (effectiveGate(def).checker?.command ?? null) : null);
         started = {
           schema_version: 1,
           run_id: runId,
@@ -338,6 +347,13 @@ async function runOne(host: GateCheckHost, { issueId, gate, hash }: Planned, by:
 }
 
 class GateGone extends Error {}
+
+/** The definition changed between planning and starting (a checker before it may have edited gates.json). */
+class GateRedefined extends Error {
+  constructor(readonly command: string | null) {
+    super('gate redefined');
+  }
+}
 
 function storeGone(jitDir: string, run: GateRun): JitError {
   return new JitError(

@@ -153,5 +153,19 @@ describe.concurrent('gate checks under abuse', () => {
     const id = JSON.parse(jit('issue create -t W -g t')).id;
     expect(JSON.parse(jit(`gate check ${id} t`)).passed).toBe(true);
   });
+
+  it('check-all: a gate redefined by hand while an earlier check ran is listed in not_run; the runs already made are still reported', async () => {
+    const p = await projects.initialized();
+    const gatesFile = path.join(p.jitDir, 'gates.json');
+    const swap = `const f = ${JSON.stringify(gatesFile)}; const d = JSON.parse(require("fs").readFileSync(f, "utf8")); d.gates.b.checker.command = "echo swapped"; require("fs").writeFileSync(f, JSON.stringify(d))`;
+    await p.json(['registry', 'add', 'a', '-t', 'A', '--checker', js(swap)]);
+    await p.json(['registry', 'add', 'b', '-t', 'B', '--checker', js('process.exit(0)')]);
+    const id = (await p.json(['issue', 'create', '-t', 'Work', '-g', 'a', '-g', 'b'])).id;
+    await p.json(['issue', 'update', id, '--state', 'done', '--no-run']);
+    const result = await p.run(['--json', 'gate', 'check-all']);
+    const report = JSON.parse(result.stdout);
+    expect(report.runs).toEqual([expect.objectContaining({ gate_key: 'a', status: 'passed' })]);
+    expect(report.not_run).toEqual([expect.objectContaining({ gate_key: 'b', reason: 'untrusted', command: 'echo swapped' })]);
+  });
 });
 
