@@ -5,7 +5,7 @@
  * its line. Nothing at all when stderr is not a terminal (agents, pipes).
  */
 import type { GateCheckOptions, GateCheckProgress } from '../store/core.js';
-import { isTerminal, shortId, STDERR, writeOut, type OutputFd } from './output.js';
+import { inert, isTerminal, shortId, STDERR, writeOut, type OutputFd } from './output.js';
 import { displayWidth } from './text-width.js';
 
 const REDRAW_MS = 200;
@@ -50,7 +50,7 @@ export class GateProgressLine {
     const elapsed = ((Date.now() - this.started) / 1000).toFixed(0);
     const head = `${progress.gate_key} on ${shortId(progress.issue_id)} ${elapsed}s`;
     const columns = process.stderr.columns || 80;
-    let text = end === '' ? `${head} ${progress.last_line.replace(/\s+/g, ' ').trim()}` : `${head} ${end.trim()}`;
+    let text = end === '' ? `${head} ${inert(progress.last_line.replace(/\s+/g, ' ').trim())}` : `${head} ${end.trim()}`;
     while (displayWidth(text) > columns - 1) text = text.slice(0, -1);
     writeOut(this.fd, `\r\u001b[2K${text}${end === '' ? '' : '\n'}`);
   }

@@ -147,6 +147,15 @@ export function oneLine(text: string): string {
   return text.replace(/\s*[\r\n]+\s*/g, ' ');
 }
 
+/**
+ * Text jit did not write (a checker's output, a run record that came with a
+ * pull) made safe for a terminal: control characters, ESC and C1 included,
+ * are shown as \xNN instead of being obeyed (a title change, a cleared screen).
+ */
+export function inert(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 function issueColumns(): Column<IssueSummary>[] {
   return [
     { header: 'ID', value: (issue) => shortId(issue.id), style: () => 'cyan' },
@@ -182,7 +191,7 @@ export function renderIssue(issue: ShownIssue, paint: Paint): string {
     const status = issue.gates_status[key];
     const by = status?.updated_by ? ` by ${status.updated_by}` : '';
     const run = issue.last_runs?.[key];
-    return `${key} ${status?.status ?? 'pending'}${by}${run ? ` (last check ${run.status}${run.message ? `: ${run.message}` : ''})` : ''}`;
+    return `${key} ${status?.status ?? 'pending'}${by}${run ? ` (last check ${run.status}${run.message ? `: ${inert(run.message)}` : ''})` : ''}`;
   });
   const fields: Array<[string, string]> = [
     ['id', paint('cyan', issue.id)],

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
-import { JitError, GATE_MODES, GATE_STAGES, PRIORITIES, STATES, isReservedKey, parsePriority, RESERVED_KEYS, pendingNotes, flattenBlocked, type GateCheckProgress, type Issue, type IssueSummary, type PendingFollowUp, type TrackerApi } from '../store/core.js';
+import { JitError, GATE_MODES, GATE_STAGES, PRIORITIES, STATES, isReservedKey, parsePriority, RESERVED_KEYS, pendingNotes, flattenBlocked, type GateCheckProgress, type Issue, type IssueSummary, type PendingFollowUp, type TrackerApi, type UnreadableRun } from '../store/core.js';
 import { processLockStats } from '../store/lock-stats.js';
 import type { ToolOutput } from './tool-result.js';
 
@@ -411,8 +411,9 @@ export const TOOLS: readonly JitTool[] = [
     input: { id: issueId },
     readOnly: true,
     run: async (tracker, args) => {
-      const runs = await tracker.gateRuns(args.id);
-      return { data: { runs, count: runs.length }, summary: `${counted(runs.length, 'run')}.` };
+      const unreadable: UnreadableRun[] = [];
+      const runs = await tracker.gateRuns(args.id, unreadable);
+      return { data: { runs, count: runs.length, unreadable }, summary: `${counted(runs.length, 'run')}${unreadable.length > 0 ? `; ${counted(unreadable.length, 'record')} unreadable` : ''}.` };
     },
   }),
   defineTool({

@@ -16,6 +16,7 @@
  * Two checks of one gate at once are two runs, both recorded; the verdict
  * of the one that ends last is the gate's status.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { JitError } from './errors.js';
 import { newUuid } from './ids.js';
@@ -25,7 +26,7 @@ import type { IssueTx, Storage } from './storage.js';
 import { bare, command } from './suggestions.js';
 import { definitionHash, effectiveGate, isAutoCheck, type EffectiveGate } from './gate-defs.js';
 import { runChecker, type CheckerOutcome } from './gate-runner.js';
-import { holdRun, logPathOf, readRuns, writeRun, type GateRun } from './gate-runs.js';
+import { holdRun, logPathOf, readRuns, writeRun, type GateRun, type UnreadableRun } from './gate-runs.js';
 import { isTrusted, trust, untrustedError } from './gate-trust.js';
 import { applyGateVerdict, makeEvent } from './tracker.js';
 
@@ -123,7 +124,7 @@ export async function checkIssue(host: GateCheckHost, idOrPrefix: string, key: s
   gates.sort((a, b) => (a.stage === b.stage ? 0 : a.stage === 'precheck' ? -1 : 1));
   const planned = gates.map((gate) => ({ issueId: id, gate, hash: definitionHash(gate) }));
   for (const { gate, hash } of planned) if (!isTrusted(host.jitDir, hash)) throw untrustedError(gate.key, gate.checker!.command, hash);
-  return runPlanned(host, planned, [], by, options);
+  return runPlanned(host, planned, null, by, options);
 }
 
 /** The issue's pending auto postchecks, after `done` left it gated; untrusted ones are reported, not run. */
@@ -157,8 +158,8 @@ export async function checkAll(host: GateCheckHost, options: GateCheckOptions = 
   return runPlanned(host, planned, notRun, by, options);
 }
 
-export async function gateRuns(host: GateCheckHost, idOrPrefix: string): Promise<GateRun[]> {
-  return readRuns(host.jitDir, await host.resolve(idOrPrefix));
+export async function gateRuns(host: GateCheckHost, idOrPrefix: string, unreadable?: UnreadableRun[]): Promise<GateRun[]> {
+  return readRuns(host.jitDir, await host.resolve(idOrPrefix), unreadable);
 }
 
 /** `gate trust KEY`: trusts the definition as it is now. */
@@ -199,13 +200,24 @@ function plan(jitDir: string, issue: Issue, registry: ReadonlyMap<string, GateDe
   return { planned, notRun };
 }
 
-async function runPlanned(host: GateCheckHost, planned: Planned[], notRun: GateNotRun[], by: string | null, options: GateCheckOptions): Promise<GateCheckReport> {
+/** `notRun` null: an explicit check, where a gate redefined before its turn is an error; else it is listed there, and the runs made so far are kept. */
+async function runPlanned(host: GateCheckHost, planned: Planned[], notRun: GateNotRun[] | null, by: string | null, options: GateCheckOptions): Promise<GateCheckReport> {
   const runs: GateRun[] = [];
   for (const item of planned) {
-    const run = await runOne(host, item, by, options);
+    let run: GateRun | null;
+    try {
+      run = await runOne(host, item, by, options);
+    } catch (error) {
+      if (!(error instanceof GateRedefined)) throw error;
+      if (notRun === null) {
+        throw new JitError('GATE_UNTRUSTED', `Gate ${item.gate.key} was redefined while its check was starting: nothing ran. Check it again.`, { details: { key: item.gate.key } });
+      }
+      notRun.push({ issue_id: item.issueId, gate_key: item.gate.key, reason: 'untrusted', command: error.command ?? item.gate.checker!.command });
+      continue;
+    }
     if (run) runs.push(run);
   }
-  return report(runs, notRun);
+  return report(runs, notRun ?? []);
 }
 
 /** One run (steps 1-4 of the header); null when the issue no longer wants it (deleted, gate dropped) before it started. */
@@ -222,9 +234,7 @@ async function runOne(host: GateCheckHost, { issueId, gate, hash }: Planned, by:
       await host.changeIssue(issueId, (issue, registry, tx) => {
         if (!issue.gates_required.includes(gate.key)) throw new GateGone();
         const def = registry.get(gate.key);
-        if (!def || definitionHash(effectiveGate(def)) !== hash) {
-          throw new JitError('GATE_UNTRUSTED', `Gate ${gate.key} was redefined while its check was starting: nothing ran. Check it again.`, { details: { key: gate.key } });
-        }
+        if (!def || definitionHash(effectiveGate(def)) !== hash) throw new GateRedefined(def ? (effectiveGate(def).checker?.command ?? null) : null);
         started = {
           schema_version: 1,
           run_id: runId,
@@ -298,6 +308,8 @@ async function runOne(host: GateCheckHost, { issueId, gate, hash }: Planned, by:
       },
     );
     const finished = finalRecord(run, outcome);
+    // A checker can delete the store it was judged for (rm -rf .jit): say so, rather than "the index is missing".
+    if (!existsSync(host.jitDir)) throw storeGone(host.jitDir, finished);
     try {
       await host.changeIssue(issueId, (issue, _registry, tx) => {
         let next = issue;
@@ -335,6 +347,21 @@ async function runOne(host: GateCheckHost, { issueId, gate, hash }: Planned, by:
 }
 
 class GateGone extends Error {}
+
+/** The definition changed between planning and starting (a checker before it may have edited gates.json). */
+class GateRedefined extends Error {
+  constructor(readonly command: string | null) {
+    super('gate redefined');
+  }
+}
+
+function storeGone(jitDir: string, run: GateRun): JitError {
+  return new JitError(
+    'NOT_INITIALIZED',
+    `The store ${jitDir} was deleted while gate ${run.gate_key} ran (by its checker?): its result (${run.status}: ${run.message}) could not be recorded.`,
+    { suggestions: ['Restore .jit/ from version control, or check what the command deletes before running it again.'], details: { path: jitDir, gate: run.gate_key, status: run.status } },
+  );
+}
 
 function finalRecord(run: GateRun, outcome: CheckerOutcome): GateRun {
   const message =

@@ -8,7 +8,7 @@
  * locks: the caller must hold no jit lock while this runs (gate-checks.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, statSync, type WriteStream } from 'node:fs';
 
 /** How much of a checker's output a run record keeps: its last 64 KiB. */
 export const OUTPUT_TAIL_BYTES = 64 * 1024;
@@ -16,6 +16,8 @@ export const OUTPUT_TAIL_BYTES = 64 * 1024;
 const KILL_GRACE_MS = 2_000;
 /** After the checker exits, how long to wait for pipes still held by processes that escaped its group. */
 const PIPE_DRAIN_MS = 2_000;
+/** Node's timers overflow past 2^31-1 ms (~24.8 days) and fire at once: a longer timeout (the original jit's files allow it) waits this long. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface CheckerSpec {
   command: string;
@@ -114,7 +116,23 @@ function unwatchSignals(): void {
   for (const signal of FORWARDED) process.off(signal, onSignal);
 }
 
+/** Why the working directory cannot be one, or null. (spawn reports a missing cwd as the shell's ENOENT: "command not found".) */
+function unusableFolder(cwd: string): string | null {
+  try {
+    return statSync(cwd).isDirectory() ? null : `its working directory ${cwd} is not a folder`;
+  } catch (error) {
+    return `its working directory ${cwd} cannot be used (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); create it or fix the gate's working_dir`;
+  }
+}
+
 export function runChecker(spec: CheckerSpec, hooks: CheckerHooks = {}): Promise<CheckerOutcome> {
+  const notStarted = (error: string): Promise<CheckerOutcome> =>
+    Promise.resolve({ passed: false, reason: 'spawn_error', exit_code: null, signal: null, error, duration_ms: 0, output: '', output_bytes: 0, output_truncated: false, pid: null });
+  const folderProblem = unusableFolder(spec.cwd);
+  if (folderProblem !== null) return notStarted(folderProblem);
+  // spawn throws (rather than emits) on what no process can be given, e.g. a NUL a hand edit put in gates.json.
+  const nul = [spec.command, spec.cwd, ...Object.entries(spec.env).flat()].find((text) => text?.includes('\u0000'));
+  if (nul !== undefined) return notStarted(`its command, folder or environment holds a NUL character (${JSON.stringify(nul.slice(0, 80))}); fix gates.json`);
   return new Promise((resolve) => {
     const started = performance.now();
     const tail = new Tail(OUTPUT_TAIL_BYTES);
@@ -200,7 +218,7 @@ export function runChecker(spec: CheckerSpec, hooks: CheckerHooks = {}): Promise
         timedOut = true;
         killTree(child, 'SIGTERM');
         timers.push(setTimeout(() => killTree(child, 'SIGKILL'), KILL_GRACE_MS));
-      }, spec.timeoutMs),
+      }, Math.min(spec.timeoutMs, MAX_TIMER_MS)),
     );
     child.on('exit', (code, signal) => {
       exit = { code, signal };

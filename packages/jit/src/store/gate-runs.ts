@@ -113,7 +113,12 @@ function withLiveness(jitDir: string, run: GateRun): GateRun {
   if (probe === null) return run; // its runner holds it: still running
   probe.release();
   // It may have ended between the read and the probe: the runner writes its result before it lets go.
-  const now = readRun(path.join(runsDir(jitDir, run.issue_id), `${run.run_id}.json`));
+  let now: GateRun | null;
+  try {
+    now = readRun(path.join(runsDir(jitDir, run.issue_id), `${run.run_id}.json`));
+  } catch {
+    now = null; // broken since: say what was read
+  }
   if (now && now.status !== 'running') return now;
   return { ...run, status: 'abandoned', reason: 'abandoned', message: 'The process that ran this check ended before it recorded a result.' };
 }
@@ -121,25 +126,53 @@ function withLiveness(jitDir: string, run: GateRun): GateRun {
 function readRun(file: string): GateRun | null {
   const text = readTextIfExists(file);
   if (text === null) return null;
+  let data: unknown;
   try {
-    return JSON.parse(text) as GateRun;
+    data = JSON.parse(text);
   } catch (error) {
-    throw new JitError('CORRUPT_FILE', `Corrupt file ${file}: not valid JSON (${(error as Error).message}).`, {
-      suggestions: ['Restore it from version control, or delete it (it is one record of the check history).'],
-      details: { path: file },
-      cause: error,
-    });
+    throw corruptRun(file, `not valid JSON (${(error as Error).message})`, error);
   }
+  // A hand edit can leave valid JSON that is no run (null, an array): not a record to show or probe.
+  const run = data as Partial<GateRun> | null;
+  if (typeof run !== 'object' || run === null || Array.isArray(run) || typeof run.run_id !== 'string' || typeof run.issue_id !== 'string' || typeof run.status !== 'string' || typeof run.started_at !== 'string') {
+    throw corruptRun(file, 'not a gate run record');
+  }
+  return run as GateRun;
 }
 
-/** Every run of an issue, newest first (a missing folder: none). */
-export function readRuns(jitDir: string, issueId: string): GateRun[] {
+function corruptRun(file: string, what: string, cause?: unknown): JitError {
+  return new JitError('CORRUPT_FILE', `Corrupt file ${file}: ${what}.`, {
+    suggestions: ['Restore it from version control, or delete it (it is one record of the check history).'],
+    details: { path: file },
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+/** A run record that could not be read: the rest of the history is still shown. */
+export interface UnreadableRun {
+  path: string;
+  code: string;
+  message: string;
+}
+
+/** Every run of an issue, newest first (a missing folder: none); a corrupt record is skipped and added to `unreadable`. */
+export function readRuns(jitDir: string, issueId: string, unreadable: UnreadableRun[] = []): GateRun[] {
   const dir = runsDir(jitDir, issueId);
   if (!fs.existsSync(dir)) return [];
   const runs: GateRun[] = [];
   for (const name of listDirectory(dir)) {
     if (!name.endsWith('.json') || !RUN_ID.test(name.slice(0, -5))) continue;
-    const run = readRun(path.join(dir, name));
+    const file = path.join(dir, name);
+    let run: GateRun | null;
+    try {
+      run = readRun(file);
+      // Records are committed, so a pull can bring any: one whose ids are not its own path is not followed (to a lock elsewhere).
+      if (run !== null && (run.run_id !== name.slice(0, -5) || run.issue_id !== issueId)) throw corruptRun(file, 'its run_id or issue_id does not match its path');
+    } catch (error) {
+      if (!(error instanceof JitError)) throw error;
+      unreadable.push({ path: file, code: error.code, message: error.message });
+      continue;
+    }
     if (run === null) continue;
     runs.push(withLiveness(jitDir, run));
   }

@@ -21,11 +21,11 @@ import type { GateDefinition, GateMode, GateStage, Issue, JitEvent, Lease, Prior
 import type { AgentRecord } from './agents.js';
 import type { LapseReason } from './leases.js';
 import type { GateCheckOptions, GateCheckReport } from './gate-checks.js';
-import type { GateRun } from './gate-runs.js';
+import type { GateRun, UnreadableRun } from './gate-runs.js';
 import type { CheckerInput } from './gate-defs.js';
 
 export type { GateCheckOptions, GateCheckProgress, GateCheckReport, GateNotRun } from './gate-checks.js';
-export type { GateRun, GateRunStatus } from './gate-runs.js';
+export type { GateRun, GateRunStatus, UnreadableRun } from './gate-runs.js';
 export type { CheckerInput } from './gate-defs.js';
 
 export interface GateDefinitionInput {
@@ -272,8 +272,8 @@ export interface TrackerApi {
   checkAllGates(options?: GateCheckOptions): Promise<GateCheckReport>;
   /** The pending auto postchecks of a gated issue (what done runs); untrusted ones are listed in not_run. */
   runPostchecks(idOrPrefix: string, options?: GateCheckOptions): Promise<GateCheckReport>;
-  /** The issue's check history, newest first; a run whose runner died reads `abandoned`. */
-  gateRuns(idOrPrefix: string): Promise<GateRun[]>;
+  /** The issue's check history, newest first; a run whose runner died reads `abandoned`; corrupt records are skipped and pushed to `unreadable`. */
+  gateRuns(idOrPrefix: string, unreadable?: UnreadableRun[]): Promise<GateRun[]>;
   /** Trusts the gate's checker as defined now, on this machine. */
   trustGate(key: string): Promise<{ key: string; command: string; hash: string; changed: boolean }>;
 

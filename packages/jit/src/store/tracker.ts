@@ -49,6 +49,7 @@ import type {
   GateCheckReport,
   GateDefinitionInput,
   GateRun,
+  UnreadableRun,
   GraphEdge,
   IssueChange,
   IssueFilter,
@@ -594,8 +595,8 @@ export class Tracker implements TrackerApi {
     return this.gateCheckModule().checkPostchecks(this.gateHost(), (await this.resolve(idOrPrefix)).id, options);
   }
 
-  async gateRuns(idOrPrefix: string): Promise<GateRun[]> {
-    return this.gateCheckModule().gateRuns(this.gateHost(), idOrPrefix);
+  async gateRuns(idOrPrefix: string, unreadable?: UnreadableRun[]): Promise<GateRun[]> {
+    return this.gateCheckModule().gateRuns(this.gateHost(), idOrPrefix, unreadable);
   }
 
   async trustGate(key: string): Promise<{ key: string; command: string; hash: string; changed: boolean }> {

@@ -1,10 +1,10 @@
 /** `jit gate add|remove|pass|fail ID KEY`: the gates one issue must pass before done; `check`, `check-all`, `runs`, `trust`: gates that run checks. */
 import type { Command } from 'commander';
 import { action, type Invocation } from '../context.js';
-import { printIssue, renderTable, shortId } from '../output.js';
+import { inert, printIssue, renderTable, shortId } from '../output.js';
 import { EXIT } from '../exit-codes.js';
 import { progressOnTerminal } from '../gate-progress.js';
-import type { GateCheckReport, GateRun, GateCheckOptions } from '../../store/core.js';
+import type { GateCheckReport, GateRun, GateCheckOptions, UnreadableRun } from '../../store/core.js';
 
 export function registerGateCommands(program: Command): void {
   const gate = program.command('gate').description('Gates on an issue: done waits until every required gate passed');
@@ -82,18 +82,21 @@ export function registerGateCommands(program: Command): void {
     .argument('<id>', 'issue id or unique prefix')
     .action(
       action(async (cli, id: string) => {
-        const runs = await cli.tracker().gateRuns(id);
-        cli.print({ runs, count: runs.length }, (data, paint) =>
+        const unreadable: UnreadableRun[] = [];
+        const runs = await cli.tracker().gateRuns(id, unreadable);
+        // A record broken by hand hides only itself: the rest of the history is listed, the broken file named.
+        const broken = (data: { unreadable: UnreadableRun[] }): string => data.unreadable.map((bad) => `Unreadable run record: ${bad.message}\n`).join('');
+        cli.print({ runs, count: runs.length, unreadable }, (data, paint) =>
           data.count === 0
-            ? 'No checks have run for this issue.\n'
-            : renderTable<GateRun>(
+            ? `${broken(data)}No checks have run for this issue.\n`
+            : broken(data) + renderTable<GateRun>(
                 data.runs,
                 [
                   { header: 'STARTED', value: (run) => run.started_at },
                   { header: 'GATE', value: (run) => run.gate_key, style: () => 'cyan' },
                   { header: 'STATUS', value: (run) => run.status, style: (run) => (run.status === 'passed' ? 'green' : run.status === 'running' ? 'yellow' : 'red') },
                   { header: 'TIME', value: (run) => (run.duration_ms === null ? '-' : seconds(run.duration_ms)) },
-                  { header: 'RESULT', value: (run) => run.message ?? '-' },
+                  { header: 'RESULT', value: (run) => inert(run.message ?? '-') },
                 ],
                 paint,
               ),
@@ -127,7 +130,7 @@ export function printReport(cli: Invocation, report: GateCheckReport): void {
   cli.print(report, (data, paint) => {
     const lines = data.runs.map((run) => {
       const mark = run.status === 'passed' ? paint('green', 'passed') : paint('red', run.status);
-      const tail = run.status === 'passed' ? '' : `: ${run.message ?? ''}${lastLine(run.output) ? ` | ${lastLine(run.output)}` : ''}`;
+      const tail = run.status === 'passed' ? '' : `: ${inert(run.message ?? '')}${lastLine(run.output) ? ` | ${inert(lastLine(run.output))}` : ''}`;
       return `${mark} ${run.gate_key} on ${paint('cyan', shortId(run.issue_id))} (${seconds(run.duration_ms ?? 0)})${tail}\n`;
     });
     const skipped = data.not_run.map(

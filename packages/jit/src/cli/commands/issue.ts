@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { GateNotRun, GateRun, IssueFilter, IssueUpdate } from '../../store/core.js';
 import { progressOnTerminal } from '../gate-progress.js';
 import { action } from '../context.js';
-import { printIssue, printIssueList, shortId, writeOut, STDOUT } from '../output.js';
+import { inert, printIssue, printIssueList, shortId, writeOut, STDOUT } from '../output.js';
 import { contextOption, priorityOption, repeatableOption, stateOption } from '../options.js';
 
 interface CreateOptions {
@@ -147,7 +147,7 @@ export function registerIssueCommands(program: Command): void {
             const pending = now.state === 'gated' ? now.gates_required.filter((key) => now.gates_status[key]?.status !== 'passed') : [];
             const { pending_gates: _before, ...rest } = updated;
             updated = { ...rest, ...now, ...(pending.length > 0 ? { pending_gates: pending } : {}), gate_runs: report.runs, gates_not_run: report.not_run };
-            if (!cli.json) for (const run of report.runs) writeOut(STDOUT, `Gate ${run.gate_key} ${run.status}: ${run.message ?? ''}\n`);
+            if (!cli.json) for (const run of report.runs) writeOut(STDOUT, `Gate ${run.gate_key} ${run.status}: ${inert(run.message ?? '')}\n`);
           }
         }
         printIssue(cli, updated, 'Updated');

@@ -5,6 +5,14 @@ import { action } from '../context.js';
 import { repeatableOption } from '../options.js';
 import { renderFields, renderTable } from '../output.js';
 
+/** --timeout as decimal seconds: Number() would take "0x10" and " 5", and turn "abc" into a NaN the error shows as null. */
+function secondsOf(text: string): number {
+  if (!/^\d+(\.\d+)?$/.test(text)) {
+    throw new JitError('INVALID_ARGUMENT', `--timeout expects seconds as a decimal number (for example 900), not ${JSON.stringify(text)}.`, { details: { field: 'timeout' } });
+  }
+  return Number(text);
+}
+
 interface RegistryAddOptions {
   title: string;
   description?: string;
@@ -31,7 +39,7 @@ function checkerInput(options: RegistryAddOptions): CheckerInput | undefined {
     if (at <= 0) throw new JitError('INVALID_ARGUMENT', `--env expects NAME=value, not ${JSON.stringify(pair)}.`, { suggestions: ['For example: --env CI=1'], details: { field: 'env' } });
     env[pair.slice(0, at)] = pair.slice(at + 1);
   }
-  const timeout = options.timeout === undefined ? undefined : options.timeout.trim() === '' ? NaN : Number(options.timeout);
+  const timeout = options.timeout === undefined ? undefined : secondsOf(options.timeout);
   return {
     command: options.checker,
     ...(timeout === undefined ? {} : { timeout_seconds: timeout }),
