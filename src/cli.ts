@@ -6,12 +6,12 @@
 //
 // Plain Node on purpose (no argument library): the toolkit stays lean.
 // Exit codes: see EXIT and the help text.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { HeldFileLock } from './acquire.js';
 import { lock, tryLock } from './lock.js';
+import { signalReachedForegroundGroup } from './terminal.js';
 import type { FileLock, LockMode } from './types.js';
 import { MAX_TIMEOUT_MS } from './validate.js';
 
@@ -202,37 +202,6 @@ function signalExit(signal: NodeJS.Signals): number {
 }
 
 /**
- * Whether `signal` reached the command without us. A terminal sends Ctrl-C's
- * SIGINT and a hang-up's SIGHUP to its whole foreground process group, the
- * command included (Windows: to every process on the console), so forwarding
- * it would deliver it twice, and a second SIGINT makes many tools (terraform,
- * docker compose, npm) stop at once without cleaning up. On Windows,
- * forwarding would even be TerminateProcess (libuv's kill for SIGINT).
- */
-function reachedCommandToo(signal: NodeJS.Signals): boolean {
-  if (signal !== 'SIGINT' && signal !== 'SIGHUP') return false;
-  if (process.platform === 'win32') return true;
-  return inForegroundOfTerminal();
-}
-
-/** True when jit-lock (and so its command) is in its terminal's foreground process group. */
-function inForegroundOfTerminal(): boolean {
-  try {
-    if (process.platform === 'linux') {
-      // /proc/self/stat: after "(comm)": state ppid pgrp session tty_nr tpgid
-      const stat = readFileSync('/proc/self/stat', 'utf8');
-      const [, , pgrp, , ttyNr, tpgid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return ttyNr !== '0' && pgrp === tpgid;
-    }
-    const ps = spawnSync('ps', ['-o', 'pgid=,tpgid=', '-p', String(process.pid)], { encoding: 'utf8' });
-    const [pgrp, tpgid] = ps.stdout.trim().split(/\s+/);
-    return ps.status === 0 && pgrp !== undefined && pgrp === tpgid;
-  } catch {
-    return false; // cannot tell: forward (a lost signal is worse than a doubled one)
-  }
-}
-
-/**
  * jit-lock's handling of SIGINT, SIGTERM and SIGHUP from the moment it may
  * take the lock until it has released it, with no gap: a signal while it
  * waits ends the wait; one after the grant but before the command started
@@ -251,7 +220,7 @@ class SignalRelay {
     if (this.#command === undefined) {
       this.received ??= signal;
       this.waitAborted.abort();
-    } else if (!reachedCommandToo(signal)) {
+    } else if (!signalReachedForegroundGroup(signal)) {
       this.#command.kill(signal);
     }
   };

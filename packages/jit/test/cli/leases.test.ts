@@ -355,3 +355,25 @@ describe('a holder note that is not one', () => {
     }
   });
 });
+
+describe('jit agent run at a terminal', () => {
+  it.runIf(process.platform === 'linux')('Ctrl-C reaches the command once (the terminal signals the whole foreground group; agent run must not forward it again)', async () => {
+    // A second SIGINT makes many agents and tools stop at once without cleaning up.
+    const project = await projects.initialized();
+    const script = `let n = 0; process.on('SIGINT', () => { n++; process.stdout.write('got SIGINT ' + n + '\\n');
+      setTimeout(() => process.exit(10 + n), 1000); }); process.stdout.write('ready\\n'); setInterval(() => {}, 1000);`;
+    const words = [process.execPath, JIT_BIN, 'agent', 'run', '--id', 'agent:tty', '--', process.execPath, '-e', script];
+    const command = words.map((word) => `'${word.replace(/'/g, "'\\''")}'`).join(' ');
+    // Two SIGINTs that arrive together count as one (signals do not queue), so a few rounds.
+    for (let round = 0; round < 3; round++) {
+      // script(1) runs it on a pseudo-terminal of its own; ^C written to it is the terminal's interrupt.
+      const terminal = spawn('script', ['-qfec', `exec ${command}`, '/dev/null'], { cwd: project.dir, env: cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+      let out = '';
+      terminal.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+      const exited = new Promise<number | null>((resolve) => terminal.once('exit', (code) => resolve(code)));
+      await waitFor(() => out.includes('ready') || terminal.exitCode !== null, 'the command is ready');
+      terminal.stdin!.write('\x03');
+      expect({ round, status: await exited, out }).toEqual({ round, status: 11, out: expect.stringContaining('got SIGINT 1') });
+    }
+  });
+});

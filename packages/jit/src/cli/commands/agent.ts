@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
+import { signalReachedForegroundGroup } from 'jit-lock';
 import { AGENT_ID_VARIABLE, AGENT_PID_VARIABLE, JitError } from '../../store/core.js';
 import { action, loadStore } from '../context.js';
 
@@ -52,7 +53,10 @@ export function registerAgentCommands(program: Command): void {
             reject(notStarted(error as Error));
             return;
           }
-          const forward = (signal: NodeJS.Signals): void => void child.kill(signal);
+          // Ctrl-C at a terminal reached the command already (its whole foreground group): a second would double it.
+          const forward = (signal: NodeJS.Signals): void => {
+            if (!signalReachedForegroundGroup(signal)) child.kill(signal);
+          };
           for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
           child.once('error', (error) => reject(notStarted(error)));
           child.once('exit', (exitCode, signal) => {
