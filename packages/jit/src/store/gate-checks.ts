@@ -21,7 +21,7 @@ import path from 'node:path';
 import { JitError } from './errors.js';
 import { newUuid } from './ids.js';
 import type { GateDefinition, Issue } from './model.js';
-import { checkAssignee, checkGateKey, preview } from './rules.js';
+import { checkAssignee, checkGateKey } from './rules.js';
 import type { IssueTx, Storage } from './storage.js';
 import { bare, command } from './suggestions.js';
 import { definitionHash, effectiveGate, isAutoCheck, type EffectiveGate } from './gate-defs.js';
@@ -390,15 +390,4 @@ function finalRecord(run: GateRun, outcome: CheckerOutcome): GateRun {
     output_truncated: outcome.output_truncated,
     message,
   };
-}
-
-/** INVALID_ARGUMENT for a checker definition option the CLI or MCP passed as text (`--env K=V`). */
-export function parseEnvPairs(pairs: readonly string[]): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const pair of pairs) {
-    const at = pair.indexOf('=');
-    if (at <= 0) throw new JitError('INVALID_ARGUMENT', `Invalid env ${preview(pair)}: use NAME=value.`, { details: { field: 'env' } });
-    env[pair.slice(0, at)] = pair.slice(at + 1);
-  }
-  return env;
 }
