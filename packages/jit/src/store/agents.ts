@@ -61,7 +61,10 @@ const START_RETRY_MS = 300;
 const heldHere = new Map<string, string>();
 
 // Agent ids are kind:name (":" is not allowed in Windows file names): encoded for the file name.
-const fileStem = (id: string): string => encodeURIComponent(id);
+// Upper-case letters too (A -> %41): on a case-insensitive file system (macOS, Windows) agent:Bob and
+// agent:bob would otherwise share one lock, and one would pass for live while only the other runs.
+const fileStem = (id: string): string =>
+  Array.from(id, (char) => (char >= 'A' && char <= 'Z' ? `%${char.charCodeAt(0).toString(16).toUpperCase()}` : encodeURIComponent(char))).join('');
 
 export function agentsDir(jitDir: string): string {
   return path.join(path.resolve(jitDir), AGENTS_DIR);

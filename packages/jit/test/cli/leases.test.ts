@@ -5,7 +5,7 @@
 // without leases still holds. (The kill -> re-claim latency is measured in bench/leases.js, not here.)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -375,5 +375,20 @@ describe('jit agent run at a terminal', () => {
       terminal.stdin!.write('\x03');
       expect({ round, status: await exited, out }).toEqual({ round, status: 11, out: expect.stringContaining('got SIGINT 1') });
     }
+  });
+});
+
+describe('agent ids that differ only in case', () => {
+  it('get lock files whose names differ on a case-insensitive file system too (macOS, Windows): no upper-case letter in a name', async () => {
+    // agent:Bob and agent:bob are two agents; sharing one lock file, one would pass for live while only the other runs.
+    const project = await projects.initialized();
+    for (const id of ['agent:Bob', 'agent:bob', 'Agent:BOB']) {
+      const run = await project.run(['agent', 'run', '--id', id, '--', process.execPath, '-e', '0']);
+      expect(run.code, run.stderr).toBe(0);
+    }
+    const names = readdirSync(path.join(project.dir, '.jit', 'agents')).filter((name) => name.endsWith('.lock'));
+    expect(new Set(names.map((name) => name.toLowerCase())).size).toBe(3);
+    const listed = await project.json<{ agents: { id: string; live: boolean }[] }>(['agents']);
+    expect(listed.agents.map((agent) => agent.id).sort()).toEqual(['Agent:BOB', 'agent:Bob', 'agent:bob']);
   });
 });
