@@ -388,8 +388,14 @@ export class JsonFileStorage implements Storage {
           const index = this.currentIndex();
           const healed = this.heal(index, this.journal.markersByIssue(), new Set());
           const graph = this.graphLookup(index, healed);
-          const tx = this.newTx(plan(graph));
-          const issueLocks = [...tx.writable.map((id) => this.issueLock(id, 'exclusive')), ...tx.readOnly.map((id) => this.issueLock(id, 'shared'))];
+          const planned = plan(graph);
+          const tx = this.newTx(planned);
+          const issueLocks = [
+            ...tx.writable.map((id) => this.issueLock(id, 'exclusive')),
+            ...tx.readOnly.map((id) => this.issueLock(id, 'shared')),
+            // A batch create requires gates: the registry may not drop one meanwhile (removal lists requirers under its exclusive lock).
+            ...(planned.gates ? [{ path: this.lockPath('gates'), mode: 'shared' as const, rank: RANK.gates }] : []),
+          ];
           // Waiting for a busy issue while holding the index would stall every other index user
           // behind that issue's write: let go, wait for the issues alone, and start over.
           issuesHeld = attempt < 5 ? this.tryLockAll(issueLocks) : await this.lock(issueLocks);
