@@ -153,8 +153,10 @@ function termMatcher(expression: string, token: Token): IssueMatcher {
 function syntaxError(expression: string, token: Token, problem: string): JitError {
   const column = token.at + 1;
   const oneLine = expression.replace(/[\r\n\t]/g, ' ');
-  return new JitError('INVALID_ARGUMENT', `Invalid filter at column ${column}: ${problem}.\n  ${oneLine}\n  ${' '.repeat(token.at)}^`, {
+  // Errors print on one line (the CLI's error line, an MCP message): the caret goes into the expression itself.
+  const pointed = `${oneLine.slice(0, token.at)}^${oneLine.slice(token.at)}`;
+  return new JitError('INVALID_ARGUMENT', `Invalid filter at column ${column}: ${problem}. Here (^): ${pointed}`, {
     suggestions: ['Filters combine field:value terms with AND, OR, NOT and parentheses, e.g. state:ready AND (label:type:bug OR priority:high).'],
-    details: { field: 'filter', column },
+    details: { field: 'filter', column, pointer: `${oneLine}\n${' '.repeat(token.at)}^` },
   });
 }
