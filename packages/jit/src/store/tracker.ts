@@ -329,7 +329,7 @@ export class Tracker implements TrackerApi {
     const ids = entries.map(() => newIssueId());
     const anyGates = checked.some((c) => c.gates.length > 0);
     const summaries = await this.storage.graphTransaction(
-      () => ({ write: ids, gates: anyGates }),
+      () => ({ write: ids, create: ids, gates: anyGates }),
       (tx) => {
         const registry = anyGates ? tx.gates() : new Map<string, GateDefinition>();
         const made: Issue[] = [];
