@@ -96,10 +96,10 @@ describe.concurrent('issue batch-create', () => {
       await new Promise((resolve) => setTimeout(resolve, delay));
       child.kill('SIGKILL');
       await new Promise((resolve) => child.on('close', resolve));
-      const made = (await p.json(['issue', 'list', '-l', `round:${round}`])).issues as Array<{ dependencies: string[] }>;
+      const made = (await p.json(['issue', 'list', '-l', `round:${round}`])).issues as Array<{ id: string; dependencies: string[] }>;
       expect([0, size], `round ${round} (killed after ${delay} ms)`).toContain(made.length);
       // Whatever exists has its whole chain (no dependency on an issue that was never written).
-      const ids = new Set(made.map((issue: { id?: string }) => issue.id));
+      const ids = new Set(made.map((issue) => issue.id));
       for (const issue of made) for (const d of issue.dependencies) expect(ids.has(d)).toBe(true);
     }
     const validate = await p.run(['--json', 'validate']);
