@@ -52,7 +52,7 @@ describe.concurrent('issue batch-create', () => {
     });
     expect(piped.code).toBe(0);
     expect(JSON.parse(piped.stdout).issues[0]).toMatchObject({ title: 'From stdin', state: 'ready' });
-  });
+  }, 180_000);
 
   it('refuses bad input naming the entry and field, and creates nothing', async () => {
     const p = await projects.initialized();
@@ -70,8 +70,9 @@ describe.concurrent('issue batch-create', () => {
       [[], 2, 'INVALID_ARGUMENT', 'batch'],
       [{ issue: [] }, 2, 'INVALID_ARGUMENT', 'batch'],
     ];
-    for (const [input, code, errorCode, words] of cases) {
-      const run = await batch(p, input);
+    const runs = await Promise.all(cases.map(([input]) => batch(p, input)));
+    for (const [i, [input, code, errorCode, words]] of cases.entries()) {
+      const run = runs[i]!;
       expect(run.code, JSON.stringify(input)).toBe(code);
       expect(errorOf(run).code, JSON.stringify(input)).toBe(errorCode);
       expect(errorOf(run).message, JSON.stringify(input)).toContain(words);
@@ -83,7 +84,7 @@ describe.concurrent('issue batch-create', () => {
     expect(errorOf(run).message).toContain('is not JSON');
     expect(await count(p)).toBe(0);
     expect(readdirSync(path.join(p.jitDir, 'pending'))).toEqual([]);
-  });
+  }, 180_000);
 
   it('a batch killed at any point leaves all of it or none of it (a reader completes a dead writer\'s batch)', async () => {
     const p = await projects.initialized();
@@ -122,7 +123,7 @@ describe.concurrent('a batch left by a killed writer', () => {
     const validate = await p.run(['--json', 'validate']);
     expect(validate.code, validate.stdout).toBe(0);
     expect(readdirSync(path.join(p.jitDir, 'pending'))).toEqual([]);
-  });
+  }, 180_000);
 });
 
 describe.concurrent('issue update --filter', () => {
@@ -154,7 +155,7 @@ describe.concurrent('issue update --filter', () => {
     expect(JSON.parse(again.stdout)).toMatchObject({ matched: 1, changed: [{ id: made.a, fields: ['labels'] }], refused: [] });
     const none = await p.json(['issue', 'update', '--filter', 'state:done', '-p', 'low']);
     expect(none).toMatchObject({ matched: 0, changed: [], unchanged: [], refused: [] });
-  });
+  }, 180_000);
 
   it('bad filters and arguments: INVALID_ARGUMENT (exit 2) with the column', async () => {
     const p = await projects.initialized();
@@ -169,7 +170,7 @@ describe.concurrent('issue update --filter', () => {
       expect(run.code, args.join(' ')).toBe(2);
       expect(errorOf(run).code).toBe('INVALID_ARGUMENT');
     }
-  });
+  }, 180_000);
 });
 
 describe.concurrent('several targets and script output', () => {
@@ -200,5 +201,5 @@ describe.concurrent('several targets and script output', () => {
     const unknown = await p.run(['--json', 'issue', 'show', a, '--field', 'colour']);
     expect(unknown.code).toBe(2);
     expect(errorOf(unknown).message).toContain('colour');
-  });
+  }, 180_000);
 });
