@@ -108,6 +108,29 @@ describe.concurrent('issue batch-create', () => {
   }, 120_000);
 });
 
+describe.concurrent('batch-create and file descriptors', () => {
+  // New issues take no lock each, and their files are written at most 64 at a time: a big batch fits a small limit.
+  it.skipIf(process.platform === 'win32')('1,000 issues under ulimit -n 128', async () => {
+    const p = await projects.initialized();
+    const file = path.join(p.dir, 'big.json');
+    writeFileSync(file, JSON.stringify(Array.from({ length: 1000 }, (_, i) => ({ ref: `k${i}`, title: `Issue ${i}`, dependencies: i > 0 ? [`k${i - 1}`] : [] }))));
+    const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn('sh', ['-c', `ulimit -n 128 && exec "$0" "$@"`, process.execPath, JIT_BIN, '--json', 'issue', 'batch-create', '--from-json', file], {
+        cwd: p.dir,
+        env: { ...process.env, JIT_LOCK_TIMEOUT: TEST_LOCK_TIMEOUT_SECONDS },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk) => (stdout += chunk));
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout).created).toBe(1000);
+    expect(await count(p)).toBe(1000);
+  }, 180_000);
+});
+
 describe.concurrent('a batch left by a killed writer', () => {
   it('is completed by the next reader from pending/batch.*.json, then cleared by validate', async () => {
     const p = await projects.initialized();
