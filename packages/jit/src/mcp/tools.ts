@@ -15,6 +15,8 @@ export type ToolName =
   | 'issue_create'
   | 'issue_show'
   | 'issue_update'
+  | 'issue_batch_create'
+  | 'issue_update_filter'
   | 'issue_list'
   | 'issue_search'
   | 'issue_claim'
@@ -251,6 +253,61 @@ export const TOOLS: readonly JitTool[] = [
       return {
         data: { ...(output.data as object), gate_runs: report.runs, gates_not_run: report.not_run },
         summary: `${output.summary}${ran ? ` Checks: ${ran}.` : ''}${untrusted ? ` Not run (command not trusted on this machine; a person must run \`jit gate trust KEY\` after reading it): ${untrusted}.` : ''}`,
+      };
+    },
+  }),
+  defineTool({
+    name: 'issue_batch_create',
+    title: 'Create many issues at once',
+    description:
+      'Create a whole plan in one call, all or nothing: issues with their dependencies, gates and labels. An entry names the others it waits for by their "ref" (a local key you choose, e.g. "api"), or existing issues by id. ' +
+      'The whole batch is checked first (fields, refs, gates, cycles: CYCLE names the refs); nothing is created when anything is wrong. Returns ids: each ref (or "[index]" for entries without one) -> the new issue id.',
+    input: {
+      issues: z
+        .array(
+          z.strictObject({
+            ref: z.string().min(1).optional().describe('Local key other entries use in their dependencies.'),
+            title: z.string().min(1).describe('Short imperative title.'),
+            description: z.string().optional(),
+            priority: z.string().optional().describe(`Priority: ${PRIORITIES.join(', ')}; default normal.`),
+            labels: z.array(label).optional(),
+            gates: z.array(gateKey).optional(),
+            assignee: assignee.optional(),
+            context: context.optional(),
+            dependencies: z.array(z.string().min(1)).optional().describe('Refs of other entries of this batch, or ids of existing issues, this one waits for.'),
+          }),
+        )
+        .min(1)
+        .describe('The issues, in any order (dependencies may point forward).'),
+    },
+    run: async (tracker, args) => {
+      const result = await tracker.batchCreate(args.issues);
+      return { data: result, summary: `Created ${counted(result.created, 'issue')}: ${Object.entries(result.ids).map(([key, id]) => `${key}=${shortId(id)}`).join(', ')}.` };
+    },
+  }),
+  defineTool({
+    name: 'issue_update_filter',
+    title: 'Update every issue a filter matches',
+    description:
+      'Apply one update to every issue matching a filter, e.g. "state:ready AND label:epic:auth", "NOT label:type:*", "(priority:high OR priority:critical) AND assignee:none". Fields: state, priority, assignee (none = unassigned), label (namespace:* for a namespace), id (prefix), title (text); AND, OR, NOT, parentheses (NOT binds tighter than AND, AND than OR). ' +
+      'Each issue is updated under its own rules; the result lists changed, unchanged and refused (with the error code) issues. dry_run: true shows what would change and writes nothing.',
+    input: {
+      filter: z.string().min(1).describe('The filter expression.'),
+      state: state.optional(),
+      priority: priority.optional(),
+      add_labels: z.array(label).optional().describe('Labels to add, as namespace:value.'),
+      remove_labels: z.array(label).optional().describe('Labels to remove.'),
+      context: context.optional(),
+      dry_run: z.boolean().optional().describe('Only report what would change (default false).'),
+    },
+    run: async (tracker, { filter, add_labels, remove_labels, dry_run, ...changes }) => {
+      const report = await tracker.updateMatching(filter, { ...changes, addLabels: add_labels, removeLabels: remove_labels }, { dryRun: dry_run ?? false });
+      const refused = report.refused.map((o) => `${shortId(o.id)} (${o.error!.code})`).join(', ');
+      return {
+        data: report,
+        summary:
+          `${counted(report.matched, 'issue')} matched: ${report.changed.length} ${report.dry_run ? 'would change' : 'changed'}, ${report.unchanged.length} unchanged, ${report.refused.length} refused` +
+          `${refused ? `: ${refused}` : ''}.${report.dry_run ? ' Dry run: nothing was written.' : ''}`,
       };
     },
   }),

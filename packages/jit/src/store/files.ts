@@ -260,6 +260,60 @@ export function writeFileAtomic(dir: string, name: string, text: string): void {
   fsyncDirectory(dir);
 }
 
+/**
+ * writeFileAtomic for many files of one directory: every temp file is
+ * written first, then all are fsynced at once (the OS folds concurrent
+ * fsyncs into few journal commits: 1,000 files cost about what 100 do one
+ * after another), renamed, and the directory synced once. Each file is
+ * replaced atomically; a failure part-way leaves some replaced, as
+ * writeFileAtomic one by one would. At most `parallel` files are open at a time.
+ */
+export async function writeFilesAtomic(dir: string, files: ReadonlyArray<readonly [name: string, text: string]>, parallel = 64): Promise<void> {
+  checkDirectory(dir);
+  for (let start = 0; start < files.length; start += parallel) {
+    const chunk = files.slice(start, start + parallel);
+    const temps: string[] = [];
+    try {
+      const opened: number[] = [];
+      try {
+        for (const [name, text] of chunk) {
+          checkReplaceable(path.join(dir, name));
+          const temp = path.join(dir, `.${name}.${process.pid}.${++tempCounter}.tmp`);
+          let fd: number;
+          try {
+            fd = fs.openSync(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | NOFOLLOW, 0o644);
+          } catch (error) {
+            throw fsError(error, temp, 'create');
+          }
+          opened.push(fd);
+          temps.push(temp);
+          try {
+            fs.writeFileSync(fd, text);
+          } catch (error) {
+            throw fsError(error, path.join(dir, name), 'write');
+          }
+        }
+        await Promise.all(
+          opened.map((fd, i) => new Promise<void>((resolve, reject) => fs.fsync(fd, (error) => (error ? reject(fsError(error, path.join(dir, chunk[i]![0]), 'write')) : resolve())))),
+        );
+      } finally {
+        for (const fd of opened) fs.closeSync(fd);
+      }
+      chunk.forEach(([name], i) => {
+        try {
+          renameOver(temps[i]!, path.join(dir, name));
+        } catch (error) {
+          throw fsError(error, path.join(dir, name), 'replace');
+        }
+        temps[i] = '';
+      });
+    } finally {
+      for (const temp of temps) if (temp !== '') fs.rmSync(temp, { force: true });
+    }
+  }
+  fsyncDirectory(dir);
+}
+
 /** Creates `dir/name` with `text` unless it exists (then returns false): safe when several processes init at once. */
 export function createFileIfMissing(dir: string, name: string, text: string): boolean {
   checkDirectory(dir);

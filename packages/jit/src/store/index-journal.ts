@@ -10,12 +10,22 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fsError, fsyncDirectory, makeDirectory, processIsGone, removeFile } from './files.js';
+import { fsError, fsyncDirectory, makeDirectory, processIsGone, readTextIfExists, removeFile, writeFileAtomic } from './files.js';
+import type { Issue } from './model.js';
 import type { FollowUp } from './storage.js';
 
 const MARKER = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(\d+)\.\d+$/;
 /** A follow-up (see FollowUp): a marker with its kind as a suffix. */
 const FOLLOW_UP = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.\d+\.\d+\.(dependents|self)$/;
+
+/**
+ * A batch of new issues (Tracker.batchCreate), written whole before any of
+ * their files: `batch.<pid>.<n>.json`, the issues themselves. Its writer
+ * holds the exclusive index lock from before it is made until it is
+ * removed, so whoever holds the index lock and finds one finds the batch of
+ * a writer that was killed: it completes it (JsonFileStorage.markers).
+ */
+const BATCH = /^batch\.\d+\.\d+\.json$/;
 
 /** Unique per process: with the pid, every marker name is new. */
 let markerCounter = 0;
@@ -43,14 +53,40 @@ export class PendingJournal {
     fsyncDirectory(this.pendingDir);
   }
 
-  /** Markers by issue id. */
+  /** Markers by issue id; the issues of a batch (see BATCH) are marked by the batch's name. */
   markersByIssue(): Map<string, string[]> {
     const byId = new Map<string, string[]>();
     for (const name of this.names()) {
       const id = MARKER.exec(name)?.[1];
       if (id) byId.set(id, [...(byId.get(id) ?? []), name]);
+      else if (BATCH.test(name)) for (const issue of this.readBatch(name)) byId.set(issue.id, [...(byId.get(issue.id) ?? []), name]);
     }
     return byId;
+  }
+
+  /** Writes a batch of new issues, durable when it returns; its name, for clearMarkers. */
+  writeBatch(issues: readonly Issue[]): string {
+    makeDirectory(this.pendingDir);
+    const name = `batch.${process.pid}.${++markerCounter}.json`;
+    writeFileAtomic(this.pendingDir, name, JSON.stringify(issues));
+    return name;
+  }
+
+  /** The batches pending/ holds, each with its issues. */
+  batches(): { name: string; issues: Issue[] }[] {
+    return this.names()
+      .filter((name) => BATCH.test(name))
+      .map((name) => ({ name, issues: this.readBatch(name) }));
+  }
+
+  /** A batch's issues; none when it is gone meanwhile or unreadable (a batch is written whole by rename: never torn). */
+  private readBatch(name: string): Issue[] {
+    try {
+      const parsed = JSON.parse(readTextIfExists(path.join(this.pendingDir, name)) ?? '[]') as unknown;
+      return Array.isArray(parsed) ? (parsed as Issue[]) : [];
+    } catch {
+      return [];
+    }
   }
 
   /**

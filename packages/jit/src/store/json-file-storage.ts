@@ -87,6 +87,7 @@ import {
   openRegularFile,
   unsafePath,
   writeFileAtomic,
+  writeFilesAtomic,
 } from './files.js';
 import { compareIndexWithFiles, removeStrayTemps } from './integrity.js';
 import { RANK, fileLocker, lockFileSync, type HeldLocks, type Locker } from './locker.js';
@@ -386,10 +387,17 @@ export class JsonFileStorage implements Storage {
         let changed: string[] = [];
         try {
           const index = this.currentIndex();
-          const healed = this.heal(index, this.journal.markersByIssue(), new Set());
+          const healed = this.heal(index, this.markers(), new Set());
           const graph = this.graphLookup(index, healed);
-          const tx = this.newTx(plan(graph));
-          const issueLocks = [...tx.writable.map((id) => this.issueLock(id, 'exclusive')), ...tx.readOnly.map((id) => this.issueLock(id, 'shared'))];
+          const planned = plan(graph);
+          const tx = this.newTx(planned);
+          const created = new Set(planned.create ?? []);
+          const issueLocks = [
+            ...tx.writable.filter((id) => !created.has(id)).map((id) => this.issueLock(id, 'exclusive')),
+            ...tx.readOnly.map((id) => this.issueLock(id, 'shared')),
+            // A batch create requires gates: the registry may not drop one meanwhile (removal lists requirers under its exclusive lock).
+            ...(planned.gates ? [{ path: this.lockPath('gates'), mode: 'shared' as const, rank: RANK.gates }] : []),
+          ];
           // Waiting for a busy issue while holding the index would stall every other index user
           // behind that issue's write: let go, wait for the issues alone, and start over.
           issuesHeld = attempt < 5 ? this.tryLockAll(issueLocks) : await this.lock(issueLocks);
@@ -408,11 +416,19 @@ export class JsonFileStorage implements Storage {
             else remove.push(id);
           }
           // Markers before the index: a crash after this point heals back to whatever the files say.
-          if (changed.length > 0) this.journal.mark(changed, tx.followUps);
+          // New issues are journalled as one batch instead: a crash after this point completes them all.
+          const batch = [...tx.changes.values()].filter((issue): issue is Issue => issue !== null && created.has(issue.id));
+          const locked = changed.filter((id) => !created.has(id));
+          if (locked.length > 0 || tx.followUps.length > 0) this.journal.mark(locked, tx.followUps);
+          const batchName = batch.length > 0 ? this.journal.writeBatch(batch) : null;
           if (put.length > 0 || remove.length > 0) index.apply({ put, remove });
           this.journal.clearMarkers(healed.clear);
+          // The batch's files under the index lock: no reader or healer sees part of it (they would complete it).
+          if (batchName !== null) await this.finishBatch(index, batch, batchName);
+          changed = locked;
           indexHeld.release(); // not held across the issue files' fsync (Pattern 1)
-          if (changed.length > 0) this.writeIssueFiles(tx.changes);
+          const rest = new Map([...tx.changes].filter(([id]) => !created.has(id)));
+          if (rest.size > 0) await this.writeManyIssueFiles(rest);
           await this.appendCommittedEvents(tx.events, [...tx.changes.keys()]);
           return result;
         } finally {
@@ -582,7 +598,7 @@ export class JsonFileStorage implements Storage {
       if (index?.meta(META.built) === undefined) return null;
       // Stamp before listing: a jit write shown in the stamp made its marker before it touched issues/.
       const stamp = this.dirStamp();
-      const pending = this.journal.markersByIssue();
+      const pending = this.markers();
       // Markers explain a changed stamp only while their writers live: one left by a killed writer
       // must not hide a git checkout made since (currentIndex re-syncs and clears it).
       if (index.meta(META.dirStamp) !== stamp && (pending.size === 0 || this.journal.hasOrphans())) return null;
@@ -600,7 +616,7 @@ export class JsonFileStorage implements Storage {
     const held = await this.lock([this.indexLock('shared')]);
     try {
       const manifest = this.readManifest(true);
-      const pending = this.journal.markersByIssue();
+      const pending = this.markers();
       let all: Summaries;
       if (manifest.version === 1) {
         all = new Map(manifest.summaries);
@@ -652,7 +668,7 @@ export class JsonFileStorage implements Storage {
     if (manifest.version === 1 || built === undefined) {
       this.rebuild(index, manifest.version === 1 ? manifest.summaries : null);
       if (manifest.version === 1) this.finishUpgrade();
-    } else if (index.meta(META.dirStamp) !== this.dirStamp() && (this.journal.markersByIssue().size === 0 || this.journal.hasOrphans())) {
+    } else if (index.meta(META.dirStamp) !== this.dirStamp() && (this.markers().size === 0 || this.journal.hasOrphans())) {
       this.resync(index);
     }
     return index;
@@ -673,7 +689,7 @@ export class JsonFileStorage implements Storage {
    * the row), so nothing is guessed or dropped. Exclusive index lock held.
    */
   private rebuild(index: SummaryIndex, previous: ReadonlyMap<string, IssueSummary> | null): { issues: number; unreadable: string[]; corrupt: Map<string, JitError> } {
-    const listed = this.journal.markersByIssue();
+    const listed = this.markers();
     const inFlight = new Set([...listed.keys()].filter((id) => this.isBeingWritten(id)));
     this.addMissingIssueLockFiles();
     const stamp = this.dirStamp();
@@ -711,7 +727,7 @@ export class JsonFileStorage implements Storage {
       rows.delete(id);
     }
     for (const id of rows.keys()) changed.add(id); // rows of files that are gone
-    const healed = this.heal(index, this.journal.markersByIssue(), changed);
+    const healed = this.heal(index, this.markers(), changed);
     index.apply({ put: healed.put, remove: healed.remove, meta: healed.settled ? { [META.dirStamp]: stamp } : {} });
     this.journal.clearMarkers(healed.clear);
   }
@@ -839,9 +855,12 @@ export class JsonFileStorage implements Storage {
       return; // issueFileIds reports a missing or unreadable folder
     }
     const present = new Set(names);
-    for (const name of names) {
-      const id = ISSUE_FILE.exec(name)?.[1];
-      if (id === undefined || present.has(`${id}.lock`)) continue;
+    this.addIssueLockFiles(names.map((name) => ISSUE_FILE.exec(name)?.[1]).filter((id): id is string => id !== undefined && !present.has(`${id}.lock`)));
+  }
+
+  /** Creates the lock files of these issues where missing (see addMissingIssueLockFiles). */
+  private addIssueLockFiles(ids: readonly string[]): void {
+    for (const id of ids) {
       try {
         fs.closeSync(fs.openSync(path.join(this.issuesDir, `${id}.lock`), fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | (fs.constants.O_NOFOLLOW ?? 0), 0o666));
       } catch (error) {
@@ -1140,6 +1159,49 @@ export class JsonFileStorage implements Storage {
     for (const [id, issue] of changes) if (!issue) removeFile(this.issuesDir, `${id}.json`);
   }
 
+  /**
+   * Writes a journalled batch's files, their rows with stamps, and removes
+   * the batch. Exclusive index lock held. The issues/ stamp is recorded when
+   * no marker is left, read before the markers are listed (as syncIndex does).
+   */
+  private async finishBatch(index: SummaryIndex, issues: readonly Issue[], batchName: string): Promise<void> {
+    await writeFilesAtomic(this.issuesDir, issues.map((issue) => [`${issue.id}.json`, JSON.stringify(issue, null, 2) + '\n'] as const));
+    // Before the stamp: the first lock of each would otherwise look like an outside change (addMissingIssueLockFiles).
+    this.addIssueLockFiles(issues.map((issue) => issue.id));
+    const rows = issues.map((issue) => ({ summary: freezeSummary(summarize(issue)), fileStamp: this.fileStamp(issue.id) }));
+    this.journal.clearMarkers([batchName]);
+    const stamp = this.dirStamp();
+    index.apply({ put: rows, meta: this.journal.markersByIssue().size === 0 ? { [META.dirStamp]: stamp } : {} });
+  }
+
+  /**
+   * The markers (markersByIssue), once the batches of killed writers are
+   * completed: their missing files written from the batch. Index lock held
+   * (shared or exclusive): a batch's writer holds it exclusively while the
+   * batch exists, so a batch found now is a dead writer's. Idempotent, so
+   * readers holding it shared at once may all do it.
+   */
+  private markers(): Map<string, string[]> {
+    for (const { issues } of this.journal.batches()) {
+      for (const issue of issues) {
+        try {
+          if (fileStamp(this.issuePath(issue.id)) === null) createFileIfMissing(this.issuesDir, `${issue.id}.json`, JSON.stringify(issue, null, 2) + '\n');
+        } catch {
+          // A read-only store: readers see what is there; a writer completes the batch.
+        }
+      }
+    }
+    return this.journal.markersByIssue();
+  }
+
+  /** writeIssueFiles for a graph transaction, which may write a whole batch: the writes' fsyncs overlap (writeFilesAtomic). */
+  private async writeManyIssueFiles(changes: Map<string, Issue | null>): Promise<void> {
+    const written = [...changes].filter((entry): entry is [string, Issue] => entry[1] !== null);
+    if (written.length <= 1) return this.writeIssueFiles(changes);
+    await writeFilesAtomic(this.issuesDir, written.map(([id, issue]) => [`${id}.json`, JSON.stringify(issue, null, 2) + '\n'] as const));
+    for (const [id, issue] of changes) if (!issue) removeFile(this.issuesDir, `${id}.json`);
+  }
+
   private readGatesFile(): Map<string, GateDefinition> {
     const text = readTextIfExists(this.gatesPath);
     return new Map(text === null ? [] : Object.entries(parseGates(text, this.gatesPath).gates));
@@ -1218,7 +1280,7 @@ export class JsonFileStorage implements Storage {
       let healed: Healed;
       try {
         const index = this.currentIndex();
-        healed = this.heal(index, this.journal.markersByIssue(), new Set(remaining));
+        healed = this.heal(index, this.markers(), new Set(remaining));
         const stamp = healed.settled ? this.dirStamp() : null;
         if (healed.put.length > 0 || healed.remove.length > 0 || stamp !== null) {
           index.apply({ put: healed.put, remove: healed.remove, meta: stamp === null ? {} : { [META.dirStamp]: stamp } });
@@ -1304,7 +1366,7 @@ export class JsonFileStorage implements Storage {
     const built = usable && manifest?.version === 2 && index.meta(META.built) !== undefined;
     if (built) {
       // Crash leftovers (markers whose writer is gone), healed in the healing order whether or not fix was asked.
-      const healed = this.heal(index, this.journal.markersByIssue(), new Set());
+      const healed = this.heal(index, this.markers(), new Set());
       if (healed.put.length > 0 || healed.remove.length > 0) index.apply({ put: healed.put, remove: healed.remove });
       this.journal.clearMarkers(healed.clear);
       for (const id of [...healed.put.map((row) => row.summary.id), ...healed.remove]) {
@@ -1317,7 +1379,7 @@ export class JsonFileStorage implements Storage {
       read: (id) => this.readIssueFile(id),
       issuePath: (id) => this.issuePath(id),
       indexPath: this.indexDbPath,
-      marked: new Set(this.journal.markersByIssue().keys()),
+      marked: new Set(this.markers().keys()),
     });
     problems.push(...found.problems);
     if (built && (found.mismatches === 0 || !fix)) return;

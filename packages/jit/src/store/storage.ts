@@ -25,6 +25,13 @@ export interface IssueLocks {
    * file descriptor while the transaction runs, however many there are.
    */
   peek?: readonly string[];
+  /**
+   * Of `write`, the issues a graph transaction creates under fresh ids
+   * (batch create): nobody can name them before it commits, so they take no
+   * lock (no descriptor each), and they are written whole or not at all
+   * (JsonFileStorage journals them as one batch).
+   */
+  create?: readonly string[];
   /** Also read the gate registry (shared lock on gates.json). */
   gates?: boolean;
   /** false: fail with LOCK_TIMEOUT at once instead of waiting when a lock is busy. */

@@ -217,6 +217,10 @@ export interface TrackerApi {
   deleteIssue(idOrPrefix: string): Promise<{ id: string; changed: true; pending?: PendingFollowUp[] }>;
   listIssues(filter?: IssueFilter): Promise<IssueSummary[]>;
   searchIssues(query: string): Promise<Issue[]>;
+  /** Many issues in one graph transaction, all or none: dependencies by local key (`ref`) or existing id, cycle-checked as a whole. */
+  batchCreate(entries: unknown): Promise<BatchCreateResult>;
+  /** Each issue the filter (filter.ts) matches, updated under its own lock with updateIssue's rules; with dryRun, only what would change. */
+  updateMatching(filter: string, input: UpdateIssueInput, options?: { dryRun?: boolean }): Promise<FilteredUpdateReport>;
 
   // Assignment
   assign(idOrPrefix: string, assignee: string): Promise<IssueChange>;
@@ -301,4 +305,34 @@ export interface TrackerApi {
 
   // Integrity
   validate(options?: { fix?: boolean }): Promise<ValidationReport>;
+}
+
+/** What batchCreate made. */
+export interface BatchCreateResult {
+  created: number;
+  /** Each entry's key (its `ref`, else its position as "[i]") -> the new issue's id. */
+  ids: Record<string, string>;
+  /** The new issues, in the input's order. */
+  issues: IssueSummary[];
+}
+
+/** One issue a filtered update matched. */
+export interface FilteredUpdateOutcome {
+  id: string;
+  title: string;
+  /** Its state afterwards (before, for refused ones and dry runs). */
+  state: State;
+  /** The fields changed (or, in a dry run, that would change). */
+  fields?: string[];
+  /** Why a refused one was refused (the JitError's code and message). */
+  error?: { code: string; message: string };
+}
+
+export interface FilteredUpdateReport {
+  filter: string;
+  dry_run: boolean;
+  matched: number;
+  changed: FilteredUpdateOutcome[];
+  unchanged: FilteredUpdateOutcome[];
+  refused: FilteredUpdateOutcome[];
 }

@@ -36,10 +36,15 @@ import {
   splitLabels,
   unfinishedDependencies,
 } from './rules.js';
+import { batchCycleError, entryError, findBatchCycle, parseBatch } from './batch.js';
+import { parseFilter } from './filter.js';
 import { groupFollowUps, type EventFilter, type FollowUp, type IssueTx, type Storage } from './storage.js';
 import type {
   AgentStatus,
+  BatchCreateResult,
   BlockedIssue,
+  FilteredUpdateOutcome,
+  FilteredUpdateReport,
   ClaimInfo,
   ClaimOptions,
   ClaimNextFilter,
@@ -271,6 +276,125 @@ export class Tracker implements TrackerApi {
         [issue.id, issue.title, issue.description, ...issue.labels, ...Object.values(issue.context)].some((text) => text.toLowerCase().includes(needle)),
       )
       .sort(byAge);
+  }
+
+  async batchCreate(input: unknown): Promise<BatchCreateResult> {
+    const entries = parseBatch(input);
+    const refs = new Map(entries.flatMap((e, i) => (e.ref === undefined ? [] : [[e.ref, i] as const])));
+    // Every field through createIssue's own checks, each error naming its entry.
+    const checked = entries.map((entry, i) => {
+      const field = <T>(name: string, check: () => T): T => {
+        try {
+          return check();
+        } catch (error) {
+          if (error instanceof JitError && error.code === 'INVALID_ARGUMENT') throw entryError(i, name, error.message.replace(/\.$/, ''), error);
+          throw error;
+        }
+      };
+      return {
+        title: field('title', () => checkTitle(entry.title)),
+        description: entry.description === undefined ? '' : field('description', () => checkDescription(entry.description)),
+        priority: entry.priority === undefined ? ('normal' as const) : field('priority', () => parsePriority(entry.priority)),
+        labels: field('labels', () => unique(splitLabels(checkList('labels', entry.labels)).map(checkLabel))),
+        gates: field('gates', () => unique(checkList('gates', entry.gates).map(checkGateKey))),
+        assignee: entry.assignee === undefined ? null : field('assignee', () => checkAssignee('assignee', entry.assignee)),
+        context: entry.context === undefined ? {} : field('context', () => dropEmpty(checkContext(entry.context))),
+        local: [] as number[],
+        existing: [] as string[],
+      };
+    });
+    await this.settle();
+    for (const [i, entry] of entries.entries()) {
+      for (const dependency of checkList('dependencies', entry.dependencies) as string[]) {
+        const local = refs.get(dependency);
+        if (local === i) throw batchCycleError([i, i], entries);
+        if (local !== undefined) checked[i]!.local.push(local);
+        else {
+          try {
+            checked[i]!.existing.push((await this.lookUp(dependency, 'DEPENDENCY_NOT_FOUND')).id);
+          } catch (error) {
+            if (!(error instanceof JitError)) throw error;
+            throw new JitError(error.code, `Batch entry [${i}] dependency ${preview(dependency)} is neither a ref of the batch nor an issue: ${error.message}`, {
+              suggestions: error.hints,
+              details: { ...error.details, field: `[${i}].dependencies`, entry: i },
+            });
+          }
+        }
+      }
+      checked[i]!.local = unique(checked[i]!.local);
+      checked[i]!.existing = unique(checked[i]!.existing);
+    }
+    const cycle = findBatchCycle(checked.map((c) => c.local));
+    if (cycle) throw batchCycleError(cycle, entries);
+    const ids = entries.map(() => newIssueId());
+    const anyGates = checked.some((c) => c.gates.length > 0);
+    const summaries = await this.storage.graphTransaction(
+      () => ({ write: ids, create: ids, gates: anyGates }),
+      (tx) => {
+        const registry = anyGates ? tx.gates() : new Map<string, GateDefinition>();
+        const made: Issue[] = [];
+        for (const [i, c] of checked.entries()) {
+          for (const key of c.gates) if (!registry.has(key)) throw entryError(i, 'gates', gateNotFound(key).message.replace(/\.$/, ''));
+          // Existing dependencies as the frozen graph has them (a later finish or reopen re-checks these through its follow-up).
+          for (const d of c.existing) if (!tx.summary(d)) throw notFound(d, 'DEPENDENCY_NOT_FOUND');
+          const waits = c.local.length > 0 || unfinishedDependencies({ dependencies: c.existing }, (d) => tx.summary(d)?.state).length > 0;
+          const timestamp = now();
+          const issue: Issue = {
+            id: ids[i]!,
+            title: c.title,
+            description: c.description,
+            state: waits ? 'backlog' : 'ready',
+            priority: c.priority,
+            assignee: c.assignee,
+            dependencies: [...c.local.map((l) => ids[l]!), ...c.existing],
+            gates_required: c.gates,
+            gates_status: Object.fromEntries(c.gates.map((key) => [key, { status: 'pending' as const, updated_by: null, updated_at: timestamp }])),
+            labels: c.labels,
+            context: c.context,
+            created_at: timestamp,
+            updated_at: timestamp,
+          };
+          tx.put(issue);
+          tx.event(makeEvent('issue_created', issue.id, { title: issue.title, state: issue.state, batch: true }));
+          made.push(issue);
+        }
+        return made.map(summarizeIssue);
+      },
+    );
+    return { created: ids.length, ids: Object.fromEntries(entries.map((e, i) => [e.ref ?? `[${i}]`, ids[i]!])), issues: summaries };
+  }
+
+  async updateMatching(filter: string, input: UpdateIssueInput, options: { dryRun?: boolean } = {}): Promise<FilteredUpdateReport> {
+    const matches = parseFilter(filter);
+    checkInput(input);
+    checkInput(options);
+    const dryRun = options.dryRun === undefined ? false : checkBoolean('dryRun', options.dryRun);
+    if (Object.values(input).every((value) => value === undefined)) {
+      throw new JitError('INVALID_ARGUMENT', 'Nothing to change: give at least one field to set (state, priority, labels, ...).', { details: { field: 'input' } });
+    }
+    await this.settle();
+    const matched = (await this.storage.listSummaries()).filter(matches);
+    const report: FilteredUpdateReport = { filter, dry_run: dryRun, matched: matched.length, changed: [], unchanged: [], refused: [] };
+    for (const summary of matched) {
+      const outcome: FilteredUpdateOutcome = { id: summary.id, title: summary.title, state: summary.state };
+      try {
+        const before = await this.storage.readIssue(summary.id);
+        if (!before) throw notFound(summary.id); // deleted since the list was read
+        if (dryRun) {
+          const fields = predictedChanges(before, input);
+          (fields.length > 0 ? report.changed : report.unchanged).push(fields.length > 0 ? { ...outcome, fields } : outcome);
+          continue;
+        }
+        const after = await this.updateIssue(summary.id, input);
+        const fields = changedFields(before, after);
+        if (after.changed) report.changed.push({ ...outcome, state: after.state, fields });
+        else report.unchanged.push({ ...outcome, state: after.state });
+      } catch (error) {
+        if (!(error instanceof JitError)) throw error;
+        report.refused.push({ ...outcome, error: { code: error.code, message: error.message } });
+      }
+    }
+    return report;
   }
 
   // ------------------------------------------------------------ assignment
@@ -1191,6 +1315,25 @@ function changedFields(before: Issue, after: Issue): string[] {
   return (['title', 'description', 'state', 'priority', 'assignee', 'labels', 'context'] as const).filter(
     (field) => JSON.stringify(before[field]) !== JSON.stringify(after[field]),
   );
+}
+
+/** What an update would change, judged from the issue as it is (a dry run: transitions the rules refuse show as changes). */
+function predictedChanges(issue: Issue, input: UpdateIssueInput): string[] {
+  const next: Issue = { ...issue, labels: [...issue.labels], context: { ...issue.context } };
+  if (input.title !== undefined) next.title = checkTitle(input.title);
+  if (input.description !== undefined) next.description = checkDescription(input.description);
+  if (input.state !== undefined) next.state = parseState(input.state);
+  if (input.priority !== undefined) next.priority = parsePriority(input.priority);
+  if (input.assignee !== undefined) next.assignee = input.assignee === null ? null : checkAssignee('assignee', input.assignee);
+  const removeLabels = new Set(splitLabels(checkList('removeLabels', input.removeLabels)).map((l) => checkToken('label', l)));
+  next.labels = unique([...next.labels, ...splitLabels(checkList('addLabels', input.addLabels)).map(checkLabel)]).filter((l) => !removeLabels.has(l));
+  if (input.context !== undefined) next.context = dropEmpty({ ...next.context, ...checkContext(input.context) });
+  return changedFields(issue, next);
+}
+
+function summarizeIssue(issue: Issue): IssueSummary {
+  const { id, title, state, priority, assignee, labels, dependencies, created_at, updated_at } = issue;
+  return { id, title, state, priority, assignee, labels, dependencies, created_at, updated_at };
 }
 
 function unique<T>(values: T[]): T[] {

@@ -93,7 +93,7 @@ describe.concurrent('jit surface', () => {
       'registry list', 'registry show', 'registry remove', 'gate add', 'gate pass', 'gate fail', 'query all',
       'query ready', 'query blocked', 'query state', 'query assignee', 'query priority', 'query label', 'status',
       'events tail', 'events query', 'graph show', 'graph downstream', 'graph roots', 'graph export', 'validate',
-      'debug locks', 'mcp', 'serve',
+      'debug locks', 'mcp', 'serve', 'issue batch-create',
     ];
     for (const commandPath of expected) expect(byPath.get(commandPath)?.runnable, commandPath).toBe(true);
     expect(byPath.get('issue')?.runnable).toBe(false);
@@ -106,7 +106,9 @@ describe.concurrent('jit surface', () => {
     expect(create.options.find((option) => option.long === '--label')).toMatchObject({ type: 'string[]', required: false });
     expect(create.options.find((option) => option.long === '--priority')?.choices).toEqual(['low', 'normal', 'high', 'critical']);
     expect(create.options.find((option) => option.long === '--context')?.type).toBe('key=value[]');
-    expect(byPath.get('issue update')!.arguments).toEqual([expect.objectContaining({ name: 'id', required: true })]);
+    expect(byPath.get('issue update')!.arguments).toEqual([expect.objectContaining({ name: 'id', required: false })]); // or --filter
+    expect(byPath.get('issue show')!.arguments).toEqual([expect.objectContaining({ name: 'ids', required: true, variadic: true })]);
+    expect(byPath.get('issue batch-create')!.options.find((option) => option.long === '--from-json')).toMatchObject({ required: true });
     expect(byPath.get('graph export')!.options.find((option) => option.long === '--format')).toMatchObject({
       required: true,
       choices: ['dot', 'mermaid'],
@@ -117,13 +119,13 @@ describe.concurrent('jit surface', () => {
 
   it.each([
     [['issue', 'create'], /--title/],
-    [['issue', 'show'], /missing required argument 'id'/],
+    [['issue', 'show'], /missing required argument 'ids'/],
     [['issue', 'list', '--bogus'], /unknown option '--bogus'/],
     // An unknown option before `help` is an error too, not a help request (commander's reading, see argv.ts).
     [['--bogus', 'help'], /unknown option '--bogus'/],
     [['issue', '--bogus', 'help', 'create'], /unknown option '--bogus'/],
     [['isue', 'list'], /unknown command 'isue'/],
-    [['issue', 'show', 'a', 'b'], /too many arguments/],
+    [['issue', 'delete', 'a', 'b'], /too many arguments/],
     [['graph', 'export', '--format', 'png'], /Allowed choices are dot, mermaid/],
     [['events', 'tail', '-n', 'many'], /whole number/],
     [['events', 'tail', '-n', '0'], /whole number/],

@@ -8,12 +8,20 @@ export function registerDepCommands(program: Command): void {
 
   dep
     .command('add')
-    .description('Make FROM wait for TO; refused with exit 4 if it would close a cycle')
+    .description('Make FROM wait for each TO, in turn; refused with exit 4 if one would close a cycle (those added before it stay)')
     .argument('<from>', 'id of the issue that waits')
-    .argument('<to>', 'id of the issue it waits for')
+    .argument('<to...>', 'ids of the issues it waits for')
     .action(
-      action(async (cli, from: string, to: string) => {
-        printIssue(cli, await cli.tracker().addDependency(from, to), 'Now waits:');
+      action(async (cli, from: string, targets: string[]) => {
+        const tracker = cli.tracker();
+        let result = await tracker.addDependency(from, targets[0]!);
+        let changed = result.changed;
+        for (const to of targets.slice(1)) {
+          result = await tracker.addDependency(from, to);
+          changed ||= result.changed;
+        }
+        // One result, the issue as it ends up: changed when any of the edges was new.
+        printIssue(cli, { ...result, changed }, 'Now waits:');
       }),
     );
 

@@ -11,12 +11,20 @@ export function registerGateCommands(program: Command): void {
 
   gate
     .command('add')
-    .description('Require a registered gate on an issue')
+    .description('Require registered gates on an issue, in turn (those added before a failure stay)')
     .argument('<id>', 'issue id or unique prefix')
-    .argument('<key>', 'gate key from the registry')
+    .argument('<keys...>', 'gate keys from the registry')
     .action(
-      action(async (cli, id: string, key: string) => {
-        printIssue(cli, await cli.tracker().addGate(id, key), `Gate ${key} required on`);
+      action(async (cli, id: string, keys: string[]) => {
+        const tracker = cli.tracker();
+        let result = await tracker.addGate(id, keys[0]!);
+        let changed = result.changed;
+        for (const key of keys.slice(1)) {
+          result = await tracker.addGate(id, key);
+          changed ||= result.changed;
+        }
+        // One result, the issue as it ends up: changed when any of the gates was new.
+        printIssue(cli, { ...result, changed }, `Gate${keys.length > 1 ? 's' : ''} ${keys.join(', ')} required on`);
       }),
     );
 

@@ -1,10 +1,12 @@
 /** `jit issue ...`: create, read, change and hand out issues. */
 import type { Command } from 'commander';
-import type { GateNotRun, GateRun, IssueFilter, IssueUpdate } from '../../store/core.js';
+import type { GateNotRun, GateRun, Issue, IssueFilter, IssueUpdate } from '../../store/core.js';
 import { progressOnTerminal } from '../gate-progress.js';
 import { action } from '../context.js';
 import { inert, printIssue, printIssueList, shortId, writeOut, STDOUT } from '../output.js';
 import { contextOption, priorityOption, repeatableOption, stateOption } from '../options.js';
+import { JitError } from '../../store/core.js';
+import { pickFields, printFields, registerBatchCommands, updateByFilter } from './batch.js';
 
 interface CreateOptions {
   title: string;
@@ -15,6 +17,7 @@ interface CreateOptions {
   dep?: string[];
   assignee?: string;
   context?: Record<string, string>;
+  quiet?: boolean;
 }
 
 type LastRun = Pick<GateRun, 'run_id' | 'status' | 'reason' | 'exit_code' | 'started_at' | 'message'>;
@@ -28,6 +31,8 @@ interface UpdateOptions {
   label?: string[];
   removeLabel?: string[];
   context?: Record<string, string>;
+  filter?: string;
+  dryRun?: boolean;
 }
 
 interface ClaimFlags {
@@ -52,6 +57,7 @@ export function registerIssueCommands(program: Command): void {
     .addOption(repeatableOption('--dep <id>', 'id of an issue this one waits for'))
     .option('-a, --assignee <who>', 'assignee as kind:name, e.g. agent:worker-1')
     .addOption(contextOption('-c, --context <key=value>', 'context entry'))
+    .option('-q, --quiet', 'print only the new id (for scripts)')
     .action(
       action(async (cli, options: CreateOptions) => {
         const created = await cli.tracker().createIssue({
@@ -64,9 +70,12 @@ export function registerIssueCommands(program: Command): void {
           assignee: options.assignee,
           context: options.context,
         });
-        printIssue(cli, created, 'Created');
+        if (options.quiet && !cli.json) writeOut(STDOUT, created.id + '\n');
+        else printIssue(cli, created, 'Created');
       }),
     );
+
+  registerBatchCommands(issue);
 
   issue
     .command('list')
@@ -99,26 +108,49 @@ export function registerIssueCommands(program: Command): void {
 
   issue
     .command('show')
-    .description('Show one issue in full')
-    .argument('<id>', 'issue id or unique prefix (4+ characters)')
+    .description('Show issues in full (several ids: a list), or only some fields for scripts')
+    .argument('<ids...>', 'issue id or unique prefix (4+ characters); several are shown in turn')
+    .option('-f, --field <field>', 'print only this field (its value alone; a string as it is)')
+    .option('--fields <fields>', 'print only these fields, separated by commas (tab-separated; with --json an object)')
     .action(
-      action(async (cli, id: string) => {
+      action(async (cli, ids: string[], options: { field?: string; fields?: string }) => {
         const tracker = cli.tracker();
-        const shown = await tracker.getIssue(id);
-        // The result of each gate's last check, when any has run (the history: gate runs).
-        const runs = shown.gates_required.length > 0 ? await tracker.gateRuns(shown.id) : [];
-        const last: Record<string, LastRun> = {};
-        for (const run of runs) {
-          last[run.gate_key] ??= { run_id: run.run_id, status: run.status, reason: run.reason, exit_code: run.exit_code, started_at: run.started_at, message: run.message };
+        if (options.field !== undefined && options.fields !== undefined) {
+          throw new JitError('INVALID_ARGUMENT', 'Give --field or --fields, not both.', { details: { field: 'fields' } });
         }
-        printIssue(cli, Object.keys(last).length > 0 ? { ...shown, last_runs: last } : shown);
+        const picked = options.field ?? options.fields;
+        const fields = picked === undefined ? undefined : pickFields(picked);
+        const shown: (Issue & { last_runs?: Record<string, LastRun> })[] = [];
+        for (const id of ids) {
+          const issue = await tracker.getIssue(id);
+          if (fields) {
+            shown.push(issue);
+            continue;
+          }
+          // The result of each gate's last check, when any has run (the history: gate runs).
+          const runs = issue.gates_required.length > 0 ? await tracker.gateRuns(issue.id) : [];
+          const last: Record<string, LastRun> = {};
+          for (const run of runs) {
+            last[run.gate_key] ??= { run_id: run.run_id, status: run.status, reason: run.reason, exit_code: run.exit_code, started_at: run.started_at, message: run.message };
+          }
+          shown.push(Object.keys(last).length > 0 ? { ...issue, last_runs: last } : issue);
+        }
+        if (fields) printFields(cli, shown, fields, ids.length > 1);
+        else if (ids.length === 1) printIssue(cli, shown[0]!);
+        else if (cli.json) cli.print(shown, () => '');
+        else shown.forEach((issue, i) => {
+          if (i > 0) writeOut(STDOUT, '\n');
+          printIssue(cli, issue);
+        });
       }),
     );
 
   issue
     .command('update')
-    .description('Change fields of an issue; labels and context are merged, not replaced')
-    .argument('<id>', 'issue id or unique prefix')
+    .description('Change fields of an issue, or of every issue a --filter matches; labels and context are merged, not replaced')
+    .argument('[id]', 'issue id or unique prefix (or --filter)')
+    .option('--filter <expr>', 'update every matching issue, e.g. "state:ready AND label:epic:auth" (exit 4 when some were refused)')
+    .option('--dry-run', 'with --filter: show what would change, write nothing')
     .option('-t, --title <title>', 'new title')
     .option('-d, --description <text>', 'new description')
     .addOption(stateOption('-s, --state <state>', 'new state (done waits for gates: the issue becomes gated)'))
@@ -128,9 +160,12 @@ export function registerIssueCommands(program: Command): void {
     .addOption(contextOption('-c, --context <key=value>', 'context entry to set; key= removes the key'))
     .option('--no-run', 'with --state done: do not run the auto postchecks (the issue waits, gated, for them)')
     .action(
-      action(async (cli, id: string, options: UpdateOptions) => {
-        const tracker = cli.tracker();
-        let updated: IssueUpdate & { gate_runs?: GateRun[]; gates_not_run?: GateNotRun[] } = await tracker.updateIssue(id, {
+      action(async (cli, id: string | undefined, options: UpdateOptions) => {
+        if ((id === undefined) === (options.filter === undefined)) {
+          throw new JitError('INVALID_ARGUMENT', 'Name one issue (ID) or give --filter EXPR, not both or neither.', { details: { field: 'filter' } });
+        }
+        if (options.dryRun && options.filter === undefined) throw new JitError('INVALID_ARGUMENT', '--dry-run goes with --filter.', { details: { field: 'dry-run' } });
+        const input = {
           title: options.title,
           description: options.description,
           state: options.state,
@@ -138,7 +173,10 @@ export function registerIssueCommands(program: Command): void {
           addLabels: options.label,
           removeLabels: options.removeLabel,
           context: options.context,
-        });
+        };
+        if (options.filter !== undefined) return updateByFilter(cli, options.filter, input, options.dryRun === true);
+        const tracker = cli.tracker();
+        let updated: IssueUpdate & { gate_runs?: GateRun[]; gates_not_run?: GateNotRun[] } = await tracker.updateIssue(id!, input);
         // Done with pending gates: the auto postchecks run now (no lock held while they do), and complete the issue if they pass.
         if (updated.pending_gates && options.run) {
           const report = await tracker.runPostchecks(updated.id, { ...(cli.json ? {} : progressOnTerminal()) });
