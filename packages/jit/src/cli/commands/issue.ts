@@ -15,6 +15,7 @@ interface CreateOptions {
   dep?: string[];
   assignee?: string;
   context?: Record<string, string>;
+  type?: string;
 }
 
 type LastRun = Pick<GateRun, 'run_id' | 'status' | 'reason' | 'exit_code' | 'started_at' | 'message'>;
@@ -28,6 +29,7 @@ interface UpdateOptions {
   label?: string[];
   removeLabel?: string[];
   context?: Record<string, string>;
+  type?: string;
 }
 
 interface ClaimFlags {
@@ -48,6 +50,7 @@ export function registerIssueCommands(program: Command): void {
     .option('-d, --description <text>', 'longer description')
     .addOption(priorityOption('-p, --priority <priority>', 'low, normal (default), high or critical'))
     .addOption(repeatableOption('-l, --label <labels>', 'label as namespace:value; several separated by commas'))
+    .option('--type <type>', 'issue type (the label type:T), e.g. epic, story, task, bug (config.toml lists the known ones)')
     .addOption(repeatableOption('-g, --gate <key>', 'gate key from the registry that must pass before done'))
     .addOption(repeatableOption('--dep <id>', 'id of an issue this one waits for'))
     .option('-a, --assignee <who>', 'assignee as kind:name, e.g. agent:worker-1')
@@ -63,6 +66,7 @@ export function registerIssueCommands(program: Command): void {
           dependencies: options.dep,
           assignee: options.assignee,
           context: options.context,
+          type: options.type,
         });
         printIssue(cli, created, 'Created');
       }),
@@ -125,6 +129,7 @@ export function registerIssueCommands(program: Command): void {
     .addOption(priorityOption('-p, --priority <priority>', 'new priority'))
     .addOption(repeatableOption('-l, --label <labels>', 'label to add; several separated by commas'))
     .addOption(repeatableOption('--remove-label <labels>', 'label to remove; several separated by commas'))
+    .option('--type <type>', 'set the issue type: the label type:T replaces any other type: label')
     .addOption(contextOption('-c, --context <key=value>', 'context entry to set; key= removes the key'))
     .option('--no-run', 'with --state done: do not run the auto postchecks (the issue waits, gated, for them)')
     .action(
@@ -138,6 +143,7 @@ export function registerIssueCommands(program: Command): void {
           addLabels: options.label,
           removeLabels: options.removeLabel,
           context: options.context,
+          type: options.type,
         });
         // Done with pending gates: the auto postchecks run now (no lock held while they do), and complete the issue if they pass.
         if (updated.pending_gates && options.run) {
@@ -242,16 +248,28 @@ export function registerIssueCommands(program: Command): void {
     );
 
   issue
+    .command('reject')
+    .description('Close an issue as rejected (terminal; gates do not apply), recording why; its dependents move on as for done')
+    .argument('<id>', 'issue id or unique prefix')
+    .requiredOption('-r, --reason <text>', 'why the work will not be done')
+    .action(
+      action(async (cli, id: string, options: { reason: string }) => {
+        printIssue(cli, await cli.tracker().rejectIssue(id, options.reason), 'Rejected');
+      }),
+    );
+
+  issue
     .command('claim-next')
     .description('Claim the highest-priority, oldest ready issue, lapsed claims included (exit 3 when nothing is ready)')
     .argument('[who]', CLAIMANT_HELP)
     .option('-a, --assignee <who>', 'claimant as kind:name (overrides WHO and JIT_AGENT_ID)')
     .option('-l, --label <label>', 'only issues with this label, or namespace:* for any label of the namespace')
+    .option('--type <type>', 'only issues of this type (type:T); the only way to be handed a strategic type (epic, milestone)')
     .addOption(priorityOption('-p, --priority <priority>', 'only issues with this priority'))
     .option('--ttl <duration>', TTL_HELP)
     .action(
-      action(async (cli, who: string | undefined, options: ClaimFlags & { label?: string; priority?: string }) => {
-        const claimed = await cli.tracker().claimNext(options.assignee ?? who, { label: options.label, priority: options.priority, ttl: options.ttl });
+      action(async (cli, who: string | undefined, options: ClaimFlags & { label?: string; priority?: string; type?: string }) => {
+        const claimed = await cli.tracker().claimNext(options.assignee ?? who, { label: options.label, priority: options.priority, ttl: options.ttl, type: options.type });
         printIssue(cli, claimed, 'Claimed');
       }),
     );
