@@ -62,6 +62,14 @@ const COLUMNS = 'id, title, state, priority, assignee, labels, dependencies, cre
 const TERMINAL_SQL = TERMINAL_STATES.map((s) => `'${s}'`).join(', ');
 /** An unfinished dependency of the summary aliased `s` (an existing issue not done, rejected or archived). */
 const WAITS = `EXISTS (SELECT 1 FROM dependencies d JOIN summaries t ON t.id = d.depends_on WHERE d.issue_id = s.id AND t.state NOT IN (${TERMINAL_SQL}))`;
+/**
+ * How many claimable issues carry one of the labels given (a JSON list):
+ * what status takes off its ready count for the strategic types. CROSS JOIN
+ * makes SQLite walk the label index first, so the cost is the issues that
+ * carry those labels, never every ready issue.
+ */
+export const EXCLUDED_READY_COUNT = `SELECT count(DISTINCT s.id) FROM labels l CROSS JOIN summaries s ON s.id = l.issue_id
+  WHERE l.label IN (SELECT value FROM json_each(?)) AND s.state = 'ready' AND s.assignee IS NULL AND NOT ${WAITS}`;
 /** Sorts after every character a label or id can hold: `x >= p AND x < p || MAX_CHAR` is "starts with p", on an index. */
 const PREFIX_END = 'char(1114111)';
 
@@ -370,12 +378,7 @@ export class SummaryIndex {
     }
     if (excludeLabels.length > 0) {
       // Claimable issues that carry an excluded label, driven from the label index: the cost is those issues.
-      ready -= (
-        this.statement(
-          `SELECT count(DISTINCT s.id) FROM labels l JOIN summaries s ON s.id = l.issue_id
-           WHERE l.label IN (SELECT value FROM json_each(?)) AND s.state = 'ready' AND s.assignee IS NULL AND NOT ${WAITS}`,
-        ).raw().get(JSON.stringify(excludeLabels)) as [number]
-      )[0];
+      ready -= (this.statement(EXCLUDED_READY_COUNT).raw().get(JSON.stringify(excludeLabels)) as [number])[0];
     }
     let total = 0;
     for (const n of byState.values()) total += n;
