@@ -134,7 +134,7 @@ export class Tracker implements TrackerApi {
     const priority = input.priority === undefined ? 'normal' : parsePriority(input.priority);
     const hierarchy = this.hierarchy();
     const labels = unique([...splitLabels(checkList('labels', input.labels)).map(checkLabel), ...(input.type === undefined ? [] : [typeLabel(input.type, hierarchy)])]);
-    const warnings = enforce(labelViolations({ id: 'new issue', labels }, hierarchy), hierarchy);
+
     const gates = unique(checkList('gates', input.gates).map(checkGateKey));
     const assignee = input.assignee === undefined ? null : checkAssignee('assignee', input.assignee);
     const context = input.context === undefined ? {} : dropEmpty(checkContext(input.context));
@@ -144,6 +144,7 @@ export class Tracker implements TrackerApi {
     for (const d of wanted) resolved.push((await this.lookUp(d, 'DEPENDENCY_NOT_FOUND')).id);
     const dependencies = unique(resolved);
     const id = newIssueId();
+    const warnings = enforce(labelViolations({ id, labels }, hierarchy), hierarchy);
     const { issue: created, followUps, directionWarnings } = await this.storage.issueTransaction({ write: [id], peek: dependencies, gates: gates.length > 0 }, (tx) => {
       for (const dep of dependencies) if (!tx.issue(dep)) throw notFound(dep, 'DEPENDENCY_NOT_FOUND');
       const directionWarnings = enforce(dependencyViolations({ id, labels }, dependencies.map((d) => tx.issue(d)!), hierarchy), hierarchy);
@@ -172,7 +173,7 @@ export class Tracker implements TrackerApi {
     });
     const checked = new Map<string, Issue>();
     const pending = await this.runFollowUps(followUps, true, checked);
-    return withWarnings(changeResult(checked.get(id) ?? created, true, pending), [...warnings, ...directionWarnings].map((w) => ({ ...w, issue_id: id })));
+    return withWarnings(changeResult(checked.get(id) ?? created, true, pending), [...warnings, ...directionWarnings]);
   }
 
   async getIssue(idOrPrefix: string): Promise<Issue> {
