@@ -38,9 +38,11 @@ describe('type hierarchy', () => {
   });
 
   it('rules: unknown and several types; a lower level waiting for a higher one; same level or upwards is fine', () => {
-    const h = hierarchyOf({});
+    const h = hierarchyOf({ validation: { strictness: 'loose' } });
     const issue = (id: string, ...labels: string[]) => ({ id, labels });
     expect(labelViolations(issue('a', 'type:chore'), h).map((v) => v.rule)).toEqual(['unknown_type']);
+    // Without a config.toml, the types a store already uses are all fine.
+    expect(labelViolations(issue('a', 'type:chore'), hierarchyOf({}))).toEqual([]);
     expect(labelViolations(issue('a', 'type:task', 'type:bug'), h).map((v) => v.rule)).toEqual(['several_types']);
     expect(labelViolations(issue('a', 'type:task', 'area:x'), h)).toEqual([]);
     expect(directionViolation(issue('t', 'type:task'), issue('e', 'type:epic'), h)?.rule).toBe('wrong_direction');
@@ -51,7 +53,7 @@ describe('type hierarchy', () => {
 
   it('enforce by strictness: strict throws (INVALID_ARGUMENT for an unknown type), loose returns, permissive drops', () => {
     const wrong = directionViolation({ id: 't', labels: ['type:task'] }, { id: 'e', labels: ['type:epic'] }, hierarchyOf({}))!;
-    const unknown = labelViolations({ id: 'a', labels: ['type:chore'] }, hierarchyOf({}));
+    const unknown = labelViolations({ id: 'a', labels: ['type:chore'] }, hierarchyOf({ validation: { strictness: 'loose' } }));
     expect(enforce([wrong], hierarchyOf({ validation: { strictness: 'loose' } }))).toEqual([wrong]);
     expect(enforce([wrong], hierarchyOf({ validation: { strictness: 'permissive' } }))).toEqual([]);
     expect(codeOf(() => enforce([wrong], hierarchyOf({ validation: { strictness: 'strict' } })))).toBe('HIERARCHY_VIOLATION');

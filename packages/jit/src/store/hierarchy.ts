@@ -6,7 +6,8 @@
  * rules below are enforced. Without the file, the defaults below hold.
  *
  * The rules (docs/tracker.md, "Types and hierarchy"):
- * - unknown_type: a `type:` label names a type the hierarchy does not list;
+ * - unknown_type: a `type:` label names a type the hierarchy does not list
+ *   (only once config.toml lists types or sets a strictness: closedTypes);
  * - several_types: an issue carries more than one `type:` label;
  * - wrong_direction: an issue depends on an issue of a higher level (a task
  *   waiting for its epic). Containers wait for their parts, not the reverse.
@@ -32,6 +33,12 @@ export interface Hierarchy extends TypeHierarchy {
   strictness: Strictness;
   /** `type:<name>` of each strategic type. */
   strategicLabels: string[];
+  /**
+   * Whether a type the hierarchy does not list is a violation: only once the
+   * store's config.toml lists types or sets a strictness. A store without
+   * one keeps whatever `type:` labels it already uses (type:design, type:code).
+   */
+  closedTypes: boolean;
 }
 
 export function hierarchyOf(config: Pick<StoreConfig, 'type_hierarchy' | 'validation'>): Hierarchy {
@@ -46,6 +53,7 @@ export function hierarchyOf(config: Pick<StoreConfig, 'type_hierarchy' | 'valida
     label_associations: { ...associations },
     strictness: config.validation?.strictness ?? DEFAULT_STRICTNESS,
     strategicLabels: strategic.map((t) => TYPE_PREFIX + t),
+    closedTypes: (given !== undefined && Object.keys(given.types).length > 0) || config.validation?.strictness !== undefined,
   };
 }
 
@@ -97,7 +105,7 @@ export function labelViolations(issue: { id: string; labels: readonly string[] }
   const types = typesOf(issue.labels);
   const violations: HierarchyViolation[] = [];
   for (const type of types) {
-    if (!(type in hierarchy.types)) {
+    if (hierarchy.closedTypes && !(type in hierarchy.types)) {
       violations.push({ rule: 'unknown_type', issue_id: issue.id, message: `Issue ${short(issue.id)} has type ${type}, which the hierarchy does not list (known: ${Object.keys(hierarchy.types).join(', ')}).` });
     }
   }

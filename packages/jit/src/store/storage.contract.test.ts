@@ -802,6 +802,9 @@ describe.each(factories)('Types and hierarchy over %s (issue 16)', (_name, makeS
     const warned = await t.addDependency(task.id, epic.id);
     expect(warned.warnings).toEqual([expect.objectContaining({ rule: 'wrong_direction', issue_id: task.id, dependency: epic.id })]);
     expect((await t.validate()).problems).toEqual([expect.objectContaining({ kind: 'hierarchy', issue_id: task.id })]);
+    // No config.toml: any type is fine (a store keeps the types it uses); once it sets a strictness, the listed ones only.
+    expect((await t.createIssue({ title: 'free', type: 'chore' })).warnings).toBeUndefined();
+    configure('[validation]\nstrictness = "loose"\n');
     const odd = await t.createIssue({ title: 'odd', type: 'chore' });
     expect(odd.warnings).toEqual([expect.objectContaining({ rule: 'unknown_type', issue_id: odd.id, message: expect.stringContaining(odd.id.slice(0, 8)) })]);
 
