@@ -33,6 +33,8 @@ export const EXIT_CODE_BY_ERROR: Record<JitErrorCode, ExitCode> = {
   // claim-next found nothing: scripts can loop `while jit issue claim-next ...`.
   NO_READY_ISSUE: EXIT.NOT_FOUND,
   CYCLE: EXIT.VALIDATION,
+  // A rule of the type hierarchy refused the change (strict config.toml).
+  HIERARCHY_VIOLATION: EXIT.VALIDATION,
   GATES_PENDING: EXIT.VALIDATION,
   // Refused until a person trusts the command: like a permission.
   GATE_UNTRUSTED: EXIT.PERMISSION,

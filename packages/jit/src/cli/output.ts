@@ -227,10 +227,11 @@ export function printIssueList(cli: Invocation, issues: readonly (Issue | IssueS
  * the full view for people. A change whose effect already held
  * (`changed: false`) says so instead of claiming to have done it.
  */
-export function printIssue(cli: Invocation, issue: ShownIssue & { changed?: boolean; pending?: PendingFollowUp[] }, summary?: string): void {
+export function printIssue(cli: Invocation, issue: ShownIssue & { changed?: boolean; pending?: PendingFollowUp[]; warnings?: { message: string }[] }, summary?: string): void {
   cli.print(issue, (data, paint) => {
     const verb = data.changed === false ? 'No change (already so):' : summary;
     const head = verb === undefined ? renderIssue(data, paint) : `${verb} ${paint('cyan', shortId(data.id))} ${data.title} [${data.state}]\n`;
-    return head + pendingNotes(data.pending).map((note) => `${paint('yellow', note)}\n`).join('');
+    const warnings = (data.warnings ?? []).map((w) => `${paint('yellow', `Warning: ${w.message}`)}\n`).join('');
+    return head + warnings + pendingNotes(data.pending).map((note) => `${paint('yellow', note)}\n`).join('');
   });
 }

@@ -27,6 +27,7 @@ const COMMAND_GROUPS: ReadonlyArray<readonly [name: string, load: () => Register
   ['registry', () => (require('./commands/registry.js') as typeof import('./commands/registry.js')).registerRegistryCommands],
   ['gate', () => (require('./commands/gate.js') as typeof import('./commands/gate.js')).registerGateCommands],
   ['query', () => (require('./commands/query.js') as typeof import('./commands/query.js')).registerQueryCommands],
+  ['label', () => (require('./commands/label.js') as typeof import('./commands/label.js')).registerLabelCommands],
   ['status', () => (require('./commands/status.js') as typeof import('./commands/status.js')).registerStatusCommand],
   ['events', () => (require('./commands/events.js') as typeof import('./commands/events.js')).registerEventsCommands],
   ['graph', () => (require('./commands/graph.js') as typeof import('./commands/graph.js')).registerGraphCommands],

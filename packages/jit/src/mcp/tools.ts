@@ -38,6 +38,11 @@ export type ToolName =
   | 'registry_list'
   | 'registry_add'
   | 'query_ready'
+  | 'query_strategic'
+  | 'query_closed'
+  | 'label_namespaces'
+  | 'label_values'
+  | 'issue_reject'
   | 'query_blocked'
   | 'status'
   | 'events_tail'
@@ -155,6 +160,16 @@ const labelFilter = z
   .string()
   .min(1)
   .describe('One label (namespace:value, e.g. "epic:auth"), or namespace:* for any label of that namespace (e.g. "epic:*").');
+const issueType = z
+  .string()
+  .min(1)
+  .describe('Issue type, e.g. "epic", "story", "task", "bug": the label type:<type> (.jit/config.toml lists the known types).');
+const queryFilters = {
+  label: labelFilter.optional(),
+  type: issueType.optional().describe('Only issues of this type (the label type:<type>); not with label.'),
+  priority: priority.optional().describe('Only issues of this priority.'),
+  limit: z.number().int().min(1).max(1_000_000).optional().describe('Only the first this many; default all.'),
+};
 const gateKey = z.string().min(1).describe('Gate key from the registry (registry_list), e.g. "tests" or "review".');
 const context = z
   .record(z.string(), z.string())
@@ -165,13 +180,14 @@ function shortId(id: string): string {
 }
 
 /** An issue result; a change whose effect already held (`changed: false`) says so rather than repeating the verb. */
-function issueOutput(verb: string, issue: Issue & { changed?: boolean; pending_gates?: string[]; pending?: PendingFollowUp[] }): ToolOutput {
+function issueOutput(verb: string, issue: Issue & { changed?: boolean; pending_gates?: string[]; pending?: PendingFollowUp[]; warnings?: { message: string }[] }): ToolOutput {
   const holder = issue.assignee ? `, ${issue.assignee}` : '';
   const done = issue.changed === false ? 'No change (already so):' : verb;
   const gates = issue.pending_gates ? ` It is done once these gates pass: ${issue.pending_gates.join(', ')} (gate_pass).` : '';
+  const warnings = (issue.warnings ?? []).map((w) => `Warning: ${w.message}`);
   return {
     data: issue,
-    summary: [`${done} ${shortId(issue.id)} "${issue.title}" (${issue.state}, ${issue.priority}${holder}).${gates}`, ...pendingNotes(issue.pending)].join(' '),
+    summary: [`${done} ${shortId(issue.id)} "${issue.title}" (${issue.state}, ${issue.priority}${holder}).${gates}`, ...warnings, ...pendingNotes(issue.pending)].join(' '),
   };
 }
 
@@ -211,6 +227,7 @@ export const TOOLS: readonly JitTool[] = [
       dependencies: z.array(issueId).optional().describe('Ids of issues this one waits for.'),
       assignee: assignee.optional().describe('Assign it at once, as kind:name (e.g. when you create work you will do yourself).'),
       context: context.optional(),
+      type: issueType.optional(),
     },
     run: async (tracker, args) => issueOutput('Created', await tracker.createIssue(args)),
   }),
@@ -237,6 +254,7 @@ export const TOOLS: readonly JitTool[] = [
       add_labels: z.array(label).optional().describe('Labels to add, as namespace:value.'),
       remove_labels: z.array(label).optional().describe('Labels to remove.'),
       context: context.optional(),
+      type: issueType.optional().describe('Set the type: the label type:<type> replaces any other type: label.'),
       run_checks: z.boolean().optional().describe('With state "done": run the auto postchecks now (default true).'),
     },
     run: async (tracker, { id, add_labels, remove_labels, run_checks, ...changes }, toolContext) => {
@@ -350,6 +368,7 @@ export const TOOLS: readonly JitTool[] = [
       assignee: claimant,
       label: labelFilter.optional().describe('Only consider issues with this label (namespace:value), or any label of a namespace (namespace:*).'),
       priority: priority.optional().describe('Only consider issues of this priority.'),
+      type: issueType.optional().describe('Only consider issues of this type. Strategic types (epic, milestone: containers) are handed out only when asked for this way (or by their label).'),
       ttl,
     },
     run: async (tracker, { assignee: who, ...filter }) => issueOutput('Claimed', await tracker.claimNext(who, filter)),
@@ -514,10 +533,57 @@ export const TOOLS: readonly JitTool[] = [
   defineTool({
     name: 'query_ready',
     title: 'Ready issues',
-    description: 'Issues that can be started now: state ready, unassigned, every dependency done; most urgent first. issue_claim_next takes the first of these.',
-    input: { limit: z.number().int().min(1).max(1_000_000).optional().describe('Only the first (most urgent) this many; default all.') },
+    description:
+      'Issues that can be started now (the original jit\'s "query available"): state ready, unassigned, every dependency done, not of a strategic type (epic, milestone) unless type asks for one; most urgent first. issue_claim_next takes the first of these.',
+    input: queryFilters,
     readOnly: true,
-    run: async (tracker, args) => issueListOutput('ready issue', await tracker.queryReady({ limit: args.limit })),
+    run: async (tracker, args) => issueListOutput('ready issue', await tracker.queryReady(args)),
+  }),
+  defineTool({
+    name: 'query_strategic',
+    title: 'Strategic issues',
+    description: 'Issues of the strategic types (containers such as epics and milestones; .jit/config.toml strategic_types), oldest first.',
+    input: { ...queryFilters, assignee: assignee.optional().describe('Only issues held by this assignee (kind:name).') },
+    readOnly: true,
+    run: async (tracker, args) => issueListOutput('strategic issue', await tracker.queryStrategic(args)),
+  }),
+  defineTool({
+    name: 'query_closed',
+    title: 'Closed issues',
+    description: 'Finished issues: done, rejected or archived; oldest first.',
+    input: { ...queryFilters, assignee: assignee.optional().describe('Only issues held by this assignee (kind:name).') },
+    readOnly: true,
+    run: async (tracker, args) => issueListOutput('closed issue', await tracker.queryClosed(args)),
+  }),
+  defineTool({
+    name: 'label_namespaces',
+    title: 'Label namespaces',
+    description: 'Every label namespace in use (the part before the colon: type, epic, area...), with how many distinct labels and issues each has.',
+    input: {},
+    readOnly: true,
+    run: async (tracker) => {
+      const namespaces = await tracker.labelNamespaces();
+      return { data: { namespaces, count: namespaces.length }, summary: `${counted(namespaces.length, 'label namespace')}: ${namespaces.map((n) => n.namespace).join(', ') || 'none'}.` };
+    },
+  }),
+  defineTool({
+    name: 'label_values',
+    title: 'Labels of a namespace',
+    description: 'The labels in use in one namespace (e.g. "epic" -> epic:auth, epic:billing), with how many issues carry each.',
+    input: { namespace: z.string().min(1).describe('Label namespace, e.g. "type" or "epic".') },
+    readOnly: true,
+    run: async (tracker, args) => {
+      const values = await tracker.labelValues(args.namespace);
+      return { data: { namespace: args.namespace, values, count: values.length }, summary: `${counted(values.length, 'label')}: ${values.map((v) => v.label).join(', ') || 'none'}.` };
+    },
+  }),
+  defineTool({
+    name: 'issue_reject',
+    title: 'Reject an issue',
+    description:
+      'Close an issue as rejected: the work will not be done. Terminal; gates do not apply; the reason is recorded (context rejection_reason and the event log). Issues waiting for it move on as if it were done.',
+    input: { id: issueId, reason: z.string().min(1).describe('Why the work will not be done.') },
+    run: async (tracker, args) => issueOutput('Rejected', await tracker.rejectIssue(args.id, args.reason)),
   }),
   defineTool({
     name: 'query_claims',

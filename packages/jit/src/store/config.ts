@@ -79,6 +79,12 @@ function typeHierarchy(table: Record<string, unknown>, filePath: string): TypeHi
   if (!isRecord(associations) || Object.values(associations).some((ns) => typeof ns !== 'string')) {
     throw invalid(filePath, '[type_hierarchy.label_associations] is not a table of type = "namespace"');
   }
+  // Names the rest of the table uses must be types (when it lists its own types; else the default types hold).
+  if (Object.keys(types).length > 0) {
+    for (const name of [...(strategic as string[]), ...Object.keys(associations)]) {
+      if (!(name in types)) throw invalid(filePath, `[type_hierarchy] names type ${JSON.stringify(name)}, which types does not list (known: ${Object.keys(types).join(', ')})`);
+    }
+  }
   return { types, strategic_types: strategic as string[], label_associations: associations as Record<string, string> };
 }
 

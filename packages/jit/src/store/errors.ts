@@ -19,6 +19,7 @@ export type JitErrorCode =
   | 'NOT_LEASE_HOLDER' // renew of a claim by someone other than its holder (or of a claim that lapsed)
   | 'AGENT_ALREADY_RUNNING' // an agent id whose agent lock another process holds
   | 'CYCLE' // dependency would close a cycle
+  | 'HIERARCHY_VIOLATION' // strict config.toml: a dependency in the wrong direction (a task waiting for its epic), or several types on one issue
   | 'GATE_IN_USE' // registry removal of a gate that issues still require (names them)
   | 'GATES_PENDING' // prechecks not passed: claim / in_progress refused (done with unpassed gates saves the issue as `gated` instead)
   | 'GATE_UNTRUSTED' // a checker command this machine has not trusted (see gate-trust.ts)

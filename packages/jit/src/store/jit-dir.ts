@@ -3,7 +3,9 @@ import { command, hint, run, type Suggestion } from './suggestions.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { JitError } from './errors.js';
-import { createFileIfMissing, fsError, listDirectory, makeDirectory, unsafePath } from './files.js';
+import { createFileIfMissing, fsError, listDirectory, makeDirectory, unsafePath, writeFileAtomic } from './files.js';
+import { CONFIG_FILE } from './config.js';
+import { hierarchyTemplateText } from './hierarchy.js';
 import { JsonFileStorage } from './json-file-storage.js';
 import { INDEX_FILE, INITIAL_DIRS, INITIAL_FILES, ISSUES_DIR, JIT_DIR_NAME, MIGRATION_DIR, MIGRATION_JOURNAL } from './layout.js';
 import { Tracker, type TrackerOptions } from './tracker.js';
@@ -119,10 +121,21 @@ export interface InitResult {
   repaired: string[];
   /** Only when a missing index.json was rebuilt from issue files: how many it lists, and the files it could not read. */
   rebuilt_index?: { issues: number; unreadable: string[] };
+  /** Only with a hierarchy template: the config.toml written. */
+  config?: { path: string; template: string };
 }
 
-export function initJit(projectDir: string): InitResult {
+export interface InitOptions {
+  /** Also write `.jit/config.toml` from this starter hierarchy (hierarchy.ts HIERARCHY_TEMPLATES). */
+  hierarchyTemplate?: string;
+  /** Replace an existing config.toml with the template (else ALREADY_EXISTS). */
+  force?: boolean;
+}
+
+export function initJit(projectDir: string, options: InitOptions = {}): InitResult {
   const project = path.resolve(projectDir);
+  // Checked before anything is created: a bad name or a config in the way changes nothing.
+  const template = options.hierarchyTemplate === undefined ? undefined : hierarchyTemplateText(options.hierarchyTemplate);
   if (!isDirectory(project)) {
     const exists = fs.existsSync(project);
     throw new JitError('INVALID_ARGUMENT', `Cannot initialise ${project}: it ${exists ? 'is not a directory' : 'does not exist'}.`, {
@@ -138,6 +151,13 @@ export function initJit(projectDir: string): InitResult {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw fsError(error, jitDir, 'inspect');
   }
+  const configPath = path.join(jitDir, CONFIG_FILE);
+  if (template !== undefined && fs.existsSync(configPath) && options.force !== true) {
+    throw new JitError('ALREADY_EXISTS', `${configPath} already exists: it is not replaced by the template.`, {
+      suggestions: [hint`Edit it by hand, or run ${command('init')} with --hierarchy-template ${options.hierarchyTemplate!} --force to replace it.`],
+      details: { path: configPath },
+    });
+  }
   const created = makeDirectory(jitDir);
   const made: string[] = [];
   for (const dir of INITIAL_DIRS) if (makeDirectory(path.join(jitDir, dir))) made.push(`${dir}/`);
@@ -145,7 +165,14 @@ export function initJit(projectDir: string): InitResult {
   const rebuilt = !fs.existsSync(path.join(jitDir, INDEX_FILE)) && hasIssueFiles(jitDir) ? new JsonFileStorage(jitDir).createMissingIndex() : null;
   if (rebuilt) made.push(INDEX_FILE);
   for (const [name, text] of INITIAL_FILES) if (createFileIfMissing(jitDir, name, text)) made.push(name);
-  return { path: jitDir, created, repaired: created ? [] : made, ...(rebuilt ? { rebuilt_index: rebuilt } : {}) };
+  if (template !== undefined) writeFileAtomic(jitDir, CONFIG_FILE, template);
+  return {
+    path: jitDir,
+    created,
+    repaired: created ? [] : made,
+    ...(rebuilt ? { rebuilt_index: rebuilt } : {}),
+    ...(template !== undefined ? { config: { path: configPath, template: options.hierarchyTemplate! } } : {}),
+  };
 }
 
 function hasIssueFiles(jitDir: string): boolean {

@@ -110,7 +110,8 @@ import {
 import * as queries from './queries.js';
 import { isTerminal, unfinishedDependencies } from './rules.js';
 import { INDEX_SCHEMA_VERSION, freezeSummary, parseGates, parseIssue, parseManifest, summarize, type IndexManifest } from './schema.js';
-import type { BlockedCandidate, EventFilter, FollowUp, GraphLookup, GraphTx, IssueLocks, IssueTx, ReadyQuery, Storage, StorageCheck, SummaryFilter } from './storage.js';
+import type { BlockedCandidate, EventFilter, FollowUp, GraphLookup, GraphTx, IssueLocks, IssueTx, LabelNamespace, LabelValue, ReadyQuery, Storage, StorageCheck, SummaryFilter } from './storage.js';
+import { readStoreConfig, type StoreConfig } from './config.js';
 import { INDEX_DB_FORMAT, SummaryIndex, directoryStamp, fileStamp, isReadOnlyDatabase, isUnusableDatabase, type IndexRow } from './summary-index.js';
 import type { IssueSummary, StatusReport, ValidationProblem } from './tracker-api.js';
 
@@ -252,15 +253,37 @@ export class JsonFileStorage implements Storage {
     );
   }
 
-  statusReport(): Promise<StatusReport> {
+  statusReport(options: Pick<ReadyQuery, 'excludeLabels'> = {}): Promise<StatusReport> {
     return this.serial(() =>
       this.read((view) => {
-        if (!view.index || view.overlay.size > 0) return queries.statusReport(wholeView(view));
-        const counts = view.index.counts();
+        if (!view.index || view.overlay.size > 0) return queries.statusReport(wholeView(view), options);
+        const counts = view.index.counts(options.excludeLabels);
         const byState = Object.fromEntries(STATES.map((s) => [s, counts.byState.get(s) ?? 0])) as Record<State, number>;
         return { total: counts.total, by_state: byState, ready: counts.ready, blocked: counts.blocked };
       }),
     );
+  }
+
+  labelNamespaces(): Promise<LabelNamespace[]> {
+    return this.serial(() =>
+      this.read((view) => (!view.index || view.overlay.size > 0 ? queries.labelNamespaces(wholeView(view)) : view.index.labelNamespaces())),
+    );
+  }
+
+  labelValues(namespace: string): Promise<LabelValue[]> {
+    return this.serial(() =>
+      this.read((view) => {
+        if (!view.index) return queries.labelValues(view.all, namespace);
+        if (view.overlay.size === 0) return view.index.labelValues(namespace);
+        // The namespace's issues from the index, with the marked ones as their files say.
+        const carrying = view.index.list({ label: `${namespace}:*` });
+        return queries.labelValues(overlaid(carrying, view.overlay, (s) => s.labels.some((l) => l.startsWith(`${namespace}:`))), namespace);
+      }),
+    );
+  }
+
+  readConfig(): StoreConfig {
+    return readStoreConfig(this.jitDir);
   }
 
   blockedCandidates(): Promise<BlockedCandidate[]> {

@@ -8,7 +8,8 @@ import type { GateDefinition, Issue, JitEvent } from './model.js';
 import { summarize } from './schema.js';
 import { eventMatches } from './event-log.js';
 import * as queries from './queries.js';
-import type { BlockedCandidate, EventFilter, FollowUp, GraphLookup, GraphTx, IssueLocks, IssueTx, ReadyQuery, Storage, StorageCheck, SummaryFilter } from './storage.js';
+import type { BlockedCandidate, EventFilter, FollowUp, GraphLookup, GraphTx, IssueLocks, IssueTx, LabelNamespace, LabelValue, ReadyQuery, Storage, StorageCheck, SummaryFilter } from './storage.js';
+import type { StoreConfig } from './config.js';
 import type { IssueSummary, StatusReport } from './tracker-api.js';
 import type { AgentRecord } from './agents.js';
 
@@ -46,8 +47,27 @@ export class InMemoryStorage implements Storage {
     return queries.readyWork(this.allSummaries(), query);
   }
 
-  async statusReport(): Promise<StatusReport> {
-    return queries.statusReport(this.allSummaries());
+  async statusReport(options: Pick<ReadyQuery, 'excludeLabels'> = {}): Promise<StatusReport> {
+    return queries.statusReport(this.allSummaries(), options);
+  }
+
+  async labelNamespaces(): Promise<LabelNamespace[]> {
+    return queries.labelNamespaces(this.allSummaries());
+  }
+
+  async labelValues(namespace: string): Promise<LabelValue[]> {
+    return queries.labelValues(this.allSummaries(), namespace);
+  }
+
+  /** The configuration, as tests set it (setConfig): memory has no config.toml. */
+  private config: StoreConfig = { path: 'memory', exists: false, data: {} };
+
+  setConfig(config: Omit<StoreConfig, 'path' | 'exists' | 'data'>): void {
+    this.config = { path: 'memory', exists: true, data: {}, ...config };
+  }
+
+  readConfig(): StoreConfig {
+    return this.config;
   }
 
   async blockedCandidates(): Promise<BlockedCandidate[]> {

@@ -10,7 +10,7 @@
  */
 import { STATES, type Issue, type State } from './model.js';
 import { byAge, byUrgency, isTerminal, labelMatcher, pendingGates, unfinishedDependencies } from './rules.js';
-import type { BlockedCandidate, GraphLookup, ReadyQuery, SummaryFilter } from './storage.js';
+import type { BlockedCandidate, GraphLookup, LabelNamespace, LabelValue, ReadyQuery, SummaryFilter } from './storage.js';
 import type { BlockedIssue, GraphEdge, IssueSummary, StatusReport } from './tracker-api.js';
 
 type Summaries = ReadonlyMap<string, IssueSummary>;
@@ -30,8 +30,13 @@ function matches(filter: SummaryFilter): (summary: IssueSummary) => boolean {
     (filter.state === undefined || s.state === filter.state) &&
     (filter.priority === undefined || s.priority === filter.priority) &&
     (filter.assignee === undefined || s.assignee === filter.assignee) &&
-    (hasLabel === undefined || hasLabel(s.labels));
+    (hasLabel === undefined || hasLabel(s.labels)) &&
+    (filter.states === undefined || filter.states.includes(s.state)) &&
+    (filter.anyLabel === undefined || s.labels.some((label) => filter.anyLabel!.includes(label)));
 }
+
+/** Whether the summary carries none of `labels`. */
+const carriesNone = (labels: readonly string[] | undefined) => (s: IssueSummary): boolean => labels === undefined || !s.labels.some((label) => labels.includes(label));
 
 // ------------------------------------------------- Storage's targeted reads
 
@@ -69,7 +74,7 @@ export function downstreamOf(summaries: Summaries, id: string): IssueSummary[] {
 export function readyWork(summaries: Summaries, query: ReadyQuery = {}): IssueSummary[] {
   const wanted = matches({ priority: query.priority, label: query.label });
   const ready = [...summaries.values()]
-    .filter((s) => s.state === 'ready' && s.assignee === null && wanted(s) && blockingDependencies(s, summaries).length === 0)
+    .filter((s) => s.state === 'ready' && s.assignee === null && wanted(s) && carriesNone(query.excludeLabels)(s) && blockingDependencies(s, summaries).length === 0)
     .sort(byUrgency);
   return query.limit === undefined ? ready : ready.slice(0, query.limit);
 }
@@ -81,14 +86,15 @@ export function lapsableClaims(summaries: Summaries, now: string): IssueSummary[
     .sort(byAge);
 }
 
-export function statusReport(summaries: Summaries): StatusReport {
+export function statusReport(summaries: Summaries, options: Pick<ReadyQuery, 'excludeLabels'> = {}): StatusReport {
   const byState = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<State, number>;
+  const counted = carriesNone(options.excludeLabels);
   let ready = 0;
   let blocked = 0;
   for (const summary of summaries.values()) {
     byState[summary.state]++;
     const waiting = blockingDependencies(summary, summaries).length > 0;
-    if (summary.state === 'ready' && summary.assignee === null && !waiting) ready++;
+    if (summary.state === 'ready' && summary.assignee === null && !waiting && counted(summary)) ready++;
     if (summary.state === 'gated' || waiting) blocked++;
   }
   return { total: summaries.size, by_state: byState, ready, blocked };
@@ -101,6 +107,32 @@ export function blockedCandidates(summaries: Summaries): BlockedCandidate[] {
     if (issue.state === 'gated' || waitsFor.length > 0) candidates.push({ issue, waitsFor });
   }
   return candidates;
+}
+
+/** The label namespaces in use (the part before the first `:`; labels without one are left out), by name. */
+export function labelNamespaces(summaries: Summaries): LabelNamespace[] {
+  const found = new Map<string, { labels: Set<string>; issues: number }>();
+  for (const s of summaries.values()) {
+    const seen = new Set<string>();
+    for (const label of s.labels) {
+      const at = label.indexOf(':');
+      if (at <= 0) continue;
+      const namespace = label.slice(0, at);
+      const entry = found.get(namespace) ?? { labels: new Set<string>(), issues: 0 };
+      found.set(namespace, entry);
+      entry.labels.add(label);
+      if (!seen.has(namespace)) (seen.add(namespace), entry.issues++);
+    }
+  }
+  return [...found].sort(([a], [b]) => compareIds(a, b)).map(([namespace, { labels, issues }]) => ({ namespace, values: labels.size, issues }));
+}
+
+/** The labels of `namespace` in use, by label, each with how many issues carry it. */
+export function labelValues(summaries: Summaries, namespace: string): LabelValue[] {
+  const prefix = `${namespace}:`;
+  const counts = new Map<string, number>();
+  for (const s of summaries.values()) for (const label of new Set(s.labels)) if (label.startsWith(prefix)) counts.set(label, (counts.get(label) ?? 0) + 1);
+  return [...counts].sort(([a], [b]) => compareIds(a, b)).map(([label, issues]) => ({ label, value: label.slice(prefix.length), issues }));
 }
 
 export function listSummaries(summaries: Summaries, filter: SummaryFilter = {}): IssueSummary[] {

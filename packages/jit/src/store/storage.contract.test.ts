@@ -8,6 +8,7 @@ import { initJit } from './jit-dir.js';
 import { JsonFileStorage } from './json-file-storage.js';
 import { InMemoryStorage } from './memory-storage.js';
 import type { Storage } from './storage.js';
+import { parseStoreConfig } from './config.js';
 import { Tracker } from './tracker.js';
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'jit-contract-'));
@@ -709,5 +710,126 @@ describe.each(factories)('targeted reads over %s', (_name, makeStorage) => {
     expect(await codeOf(new Tracker(Object.assign(Object.create(storage) as Storage, { readyWork: async () => before.slice(0, 2) })).claimNext('agent:me'))).toBe(
       'NO_READY_ISSUE',
     );
+  });
+});
+
+describe.each(factories)('Types and hierarchy over %s (issue 16)', (_name, makeStorage) => {
+  let storage: Storage;
+  let t: Tracker;
+  beforeEach(() => {
+    storage = makeStorage();
+    t = new Tracker(storage);
+  });
+  /** Gives the store this config.toml: the file for a store on disk, parsed for memory. */
+  const configure = (text: string): void => {
+    if (storage instanceof InMemoryStorage) storage.setConfig(parseStoreConfig(text, 'memory'));
+    else fs.writeFileSync(path.join((storage as JsonFileStorage).jitDir, 'config.toml'), text);
+  };
+  const ids = (list: readonly { id: string }[]): string[] => list.map((s) => s.id);
+
+  it('strategic issues are not ready work: query ready, status and claim-next leave them out unless asked for by type', async () => {
+    const epic = await t.createIssue({ title: 'epic', type: 'epic', priority: 'critical' });
+    const milestone = await t.createIssue({ title: 'm', labels: ['type:milestone'], priority: 'critical' });
+    const task = await t.createIssue({ title: 'task', type: 'task' });
+    expect(epic.labels).toEqual(['type:epic']);
+    expect(ids(await t.queryReady())).toEqual([task.id]);
+    expect(ids(await storage.readyWork({ excludeLabels: ['type:epic', 'type:milestone'] }))).toEqual([task.id]);
+    expect((await t.status()).ready).toBe(1);
+    expect(ids(await t.queryReady({ type: 'epic' }))).toEqual([epic.id]);
+    expect(ids(await t.queryReady({ label: 'type:milestone' }))).toEqual([milestone.id]);
+    expect((await t.claimNext('agent:a')).id).toBe(task.id);
+    expect(await codeOf(t.claimNext('agent:a'))).toBe('NO_READY_ISSUE');
+    expect((await t.claimNext('agent:a', { type: 'epic' })).id).toBe(epic.id);
+    expect(await codeOf(t.claimNext('agent:a', { type: 'epic', label: 'type:epic' }))).toBe('INVALID_ARGUMENT');
+    expect(ids(await t.queryStrategic())).toEqual([epic.id, milestone.id]);
+    expect(ids(await t.queryStrategic({ assignee: 'agent:a' }))).toEqual([epic.id]);
+    expect(ids(await t.queryStrategic({ limit: 1 }))).toEqual([epic.id]);
+  });
+
+  it('config.toml decides the strategic types', async () => {
+    configure('[type_hierarchy]\ntypes = { theme = 1, epic = 2, task = 3 }\nstrategic_types = ["theme"]\n');
+    const epic = await t.createIssue({ title: 'epic', type: 'epic' });
+    const theme = await t.createIssue({ title: 'theme', type: 'theme' });
+    expect(ids(await t.queryReady())).toEqual([epic.id]);
+    expect(ids(await t.queryStrategic())).toEqual([theme.id]);
+    expect((await t.status()).ready).toBe(1);
+  });
+
+  it('query closed lists done, rejected and archived issues, with filters', async () => {
+    const done = await t.createIssue({ title: 'done', type: 'bug' });
+    const rejected = await t.createIssue({ title: 'rejected' });
+    await t.createIssue({ title: 'open' });
+    await t.updateIssue(done.id, { state: 'done' });
+    await t.rejectIssue(rejected.id, 'duplicate');
+    expect(ids(await t.queryClosed())).toEqual([done.id, rejected.id]);
+    expect(ids(await t.queryClosed({ type: 'bug' }))).toEqual([done.id]);
+  });
+
+  it('reject: terminal, bypasses gates, records the reason, unblocks dependents; again is no change', async () => {
+    await t.addGateDefinition({ key: 'review', title: 'Review' });
+    const a = await t.createIssue({ title: 'a', gates: ['review'] });
+    const b = await t.createIssue({ title: 'b', dependencies: [a.id] });
+    const rejected = await t.rejectIssue(a.id, 'not needed');
+    expect(rejected).toMatchObject({ state: 'rejected', changed: true, context: { rejection_reason: 'not needed' } });
+    expect((await t.getIssue(b.id)).state).toBe('ready');
+    expect((await t.rejectIssue(a.id, 'not needed')).changed).toBe(false);
+    const events = await t.queryEvents({ issueId: a.id, type: 'issue_state_changed' });
+    expect(events.at(-1)).toMatchObject({ from: 'ready', to: 'rejected', reason: 'not needed' });
+    expect(await codeOf(t.rejectIssue(b.id, ''))).toBe('INVALID_ARGUMENT');
+  });
+
+  it('label namespaces and values, from what the issues carry', async () => {
+    await t.createIssue({ title: 'a', labels: ['type:task', 'epic:auth'] });
+    await t.createIssue({ title: 'b', labels: ['type:task', 'epic:billing', 'area:x'] });
+    expect(await t.labelNamespaces()).toEqual([
+      { namespace: 'area', values: 1, issues: 1 },
+      { namespace: 'epic', values: 2, issues: 2 },
+      { namespace: 'type', values: 1, issues: 2 },
+    ]);
+    expect(await t.labelValues('epic')).toEqual([
+      { label: 'epic:auth', value: 'auth', issues: 1 },
+      { label: 'epic:billing', value: 'billing', issues: 1 },
+    ]);
+    expect(await t.labelValues('type:*')).toEqual([{ label: 'type:task', value: 'task', issues: 2 }]);
+    expect(await t.labelValues('none')).toEqual([]);
+    expect(await codeOf(t.labelValues('bad ns'))).toBe('INVALID_ARGUMENT');
+  });
+
+  it('hierarchy by strictness: loose warns, strict refuses, permissive allows; validate reports', async () => {
+    const epic = await t.createIssue({ title: 'epic', type: 'epic' });
+    const task = await t.createIssue({ title: 'task', type: 'task' });
+    // Default (no config.toml): loose.
+    const warned = await t.addDependency(task.id, epic.id);
+    expect(warned.warnings).toEqual([expect.objectContaining({ rule: 'wrong_direction', issue_id: task.id, dependency: epic.id })]);
+    expect((await t.validate()).problems).toEqual([expect.objectContaining({ kind: 'hierarchy', issue_id: task.id })]);
+    // No config.toml: any type is fine (a store keeps the types it uses); once it sets a strictness, the listed ones only.
+    expect((await t.createIssue({ title: 'free', type: 'chore' })).warnings).toBeUndefined();
+    configure('[validation]\nstrictness = "loose"\n');
+    const odd = await t.createIssue({ title: 'odd', type: 'chore' });
+    expect(odd.warnings).toEqual([expect.objectContaining({ rule: 'unknown_type', issue_id: odd.id, message: expect.stringContaining(odd.id.slice(0, 8)) })]);
+
+    configure('[validation]\nstrictness = "strict"\n');
+    const other = await t.createIssue({ title: 'task 2', type: 'task' });
+    expect(await codeOf(t.addDependency(other.id, epic.id))).toBe('HIERARCHY_VIOLATION');
+    expect(await codeOf(t.createIssue({ title: 'x', type: 'story', dependencies: [epic.id] }))).toBe('HIERARCHY_VIOLATION');
+    expect(await codeOf(t.createIssue({ title: 'x', type: 'chore' }))).toBe('INVALID_ARGUMENT');
+    expect(await codeOf(t.updateIssue(other.id, { type: 'milestone' }).then(() => t.addDependency(epic.id, other.id)))).toBe('HIERARCHY_VIOLATION');
+    // The right direction is fine: the epic waits for its task.
+    const fine = await t.createIssue({ title: 'task 3', type: 'task' });
+    expect((await t.addDependency(epic.id, fine.id)).warnings).toBeUndefined();
+    // A type change that would put a dependency in the wrong direction is refused too.
+    expect(await codeOf(t.updateIssue(fine.id, { type: 'milestone' }))).toBe('HIERARCHY_VIOLATION');
+    expect((await t.getIssue(fine.id)).labels).toEqual(['type:task']);
+
+    configure('[validation]\nstrictness = "permissive"\n');
+    const free = await t.createIssue({ title: 'task 4', type: 'task', dependencies: [epic.id] });
+    expect(free.warnings).toBeUndefined();
+    expect((await t.validate()).problems.filter((p) => p.kind === 'hierarchy')).toEqual([]);
+  });
+
+  it('--type on update replaces the type label', async () => {
+    const issue = await t.createIssue({ title: 'x', type: 'story', labels: ['area:a'] });
+    const updated = await t.updateIssue(issue.id, { type: 'bug' });
+    expect(updated.labels).toEqual(['area:a', 'type:bug']);
   });
 });

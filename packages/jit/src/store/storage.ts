@@ -11,6 +11,7 @@
 import type { GateDefinition, Issue, JitEvent, Priority, State } from './model.js';
 import type { IssueSummary, StatusReport, ValidationProblem } from './tracker-api.js';
 import type { AgentRecord } from './agents.js';
+import type { StoreConfig } from './config.js';
 
 export interface IssueLocks {
   /** Issues the transaction may change (exclusive locks). */
@@ -117,11 +118,32 @@ export interface SummaryFilter {
    * No other pattern reaches storage (checkLabelFilter refuses it).
    */
   label?: string;
+  /** Any of these states (`query closed`: done, rejected, archived); with `state`, both must hold. */
+  states?: readonly State[];
+  /** The issue has at least one of these exact labels (`query strategic`: `type:epic`, `type:milestone`). */
+  anyLabel?: readonly string[];
+}
+
+/** A namespace of labels (the part before the first `:`), as `label namespaces` lists it. */
+export interface LabelNamespace {
+  namespace: string;
+  /** How many distinct labels it holds, and how many issues carry at least one. */
+  values: number;
+  issues: number;
+}
+
+/** One label of a namespace, as `label values NS` lists it. */
+export interface LabelValue {
+  label: string;
+  value: string;
+  issues: number;
 }
 
 /** Which ready work Storage.readyWork returns (claim-next's filter, and a page size). */
 export interface ReadyQuery extends Pick<SummaryFilter, 'priority' | 'label'> {
   limit?: number;
+  /** Leave out issues carrying any of these exact labels (the strategic types: containers are not work). */
+  excludeLabels?: readonly string[];
 }
 
 /** An issue that waits, as readers list it (see Storage.blockedCandidates). */
@@ -191,8 +213,15 @@ export interface Storage {
    * Counts over every issue: total, by_state (every state present, 0 when
    * none), ready (as readyWork counts it), blocked (gated, or with an
    * unfinished dependency while not finished itself).
+   * `excludeLabels` as in ReadyQuery (the ready count only).
    */
-  statusReport(): Promise<StatusReport>;
+  statusReport(options?: Pick<ReadyQuery, 'excludeLabels'>): Promise<StatusReport>;
+  /** Every label namespace in use, by name; from the index (no issue file is read). */
+  labelNamespaces(): Promise<LabelNamespace[]>;
+  /** The labels of one namespace in use, by label; the cost is that namespace's labels, not the store. */
+  labelValues(namespace: string): Promise<LabelValue[]>;
+  /** `.jit/config.toml` as it is now (config.ts); an empty configuration where there is none. */
+  readConfig(): StoreConfig;
   /**
    * Issues that may be blocked, byAge: every gated issue, and every
    * unfinished issue with an unfinished dependency (listed in waitsFor).

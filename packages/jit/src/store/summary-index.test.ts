@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Priority, State } from './model.js';
 import * as queries from './queries.js';
-import { INDEX_DB_FORMAT, SummaryIndex, directoryStamp, fileStamp, isUnusableDatabase } from './summary-index.js';
+import { EXCLUDED_READY_COUNT, INDEX_DB_FORMAT, SummaryIndex, directoryStamp, fileStamp, isUnusableDatabase } from './summary-index.js';
 import type { IssueSummary } from './tracker-api.js';
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'jit-index-db-'));
@@ -141,6 +141,34 @@ describe('SummaryIndex', () => {
       .join('; ');
     expect(plan).toContain('summaries_ready');
     expect(plan).not.toContain('TEMP B-TREE');
+  });
+
+  it('strategic types (issue 16): excluded from ready work and its count by index look-ups; label namespaces and values as the pure functions say', () => {
+    const index = newIndex();
+    const rows = Array.from({ length: 3000 }, (_, n) =>
+      summary(n + 1, { labels: n % 3 === 0 ? ['type:epic', 'epic:a'] : n % 3 === 1 ? ['type:task', `epic:${n % 7}`] : [], priority: n % 2 ? 'high' : 'normal' }),
+    );
+    index.apply({ put: rows.map((row) => ({ summary: row, fileStamp: null })) });
+    const all = new Map(rows.map((row) => [row.id, row]));
+    const excludeLabels = ['type:epic', 'type:milestone'];
+    expect(index.ready({ excludeLabels, limit: 50 })).toEqual(queries.readyWork(all, { excludeLabels, limit: 50 }));
+    expect(index.ready({ excludeLabels, label: 'epic:*' })).toEqual(queries.readyWork(all, { excludeLabels, label: 'epic:*' }));
+    expect(index.counts(excludeLabels).ready).toBe(queries.statusReport(all, { excludeLabels }).ready);
+    expect(index.counts().ready).toBe(3000);
+    expect(index.labelNamespaces()).toEqual(queries.labelNamespaces(all));
+    expect(index.labelValues('epic')).toEqual(queries.labelValues(all, 'epic'));
+    expect(index.list({ anyLabel: ['type:epic'], states: ['ready'] })).toEqual(queries.listSummaries(all, { anyLabel: ['type:epic'], states: ['ready'] }));
+    // The plans: the ready walk stays on its index (no scan and sort), the excluded count and a namespace's values on the label index.
+    const db = (index as unknown as { db: { prepare(sql: string): { all(...p: unknown[]): { detail: string }[] } } }).db;
+    const plan = (sql: string): string => db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all('[]').map((row) => row.detail).join('; ');
+    const readyPlan = plan(
+      "SELECT id FROM summaries s WHERE s.state = 'ready' AND s.assignee IS NULL AND NOT EXISTS (SELECT 1 FROM labels x WHERE x.issue_id = s.id AND x.label IN (SELECT value FROM json_each(?))) ORDER BY s.priority_rank, s.created_at, s.id LIMIT 20",
+    );
+    expect(readyPlan).toContain('summaries_ready');
+    expect(readyPlan).not.toContain('TEMP B-TREE');
+    const countPlan = plan(EXCLUDED_READY_COUNT);
+    expect(countPlan).toMatch(/SEARCH l USING COVERING INDEX labels_label/);
+    expect(countPlan).not.toMatch(/SCAN s\b/);
   });
 
   it('a file that is not a database is recognised as unusable (so it is rebuilt, never trusted)', () => {

@@ -62,6 +62,14 @@ const COLUMNS = 'id, title, state, priority, assignee, labels, dependencies, cre
 const TERMINAL_SQL = TERMINAL_STATES.map((s) => `'${s}'`).join(', ');
 /** An unfinished dependency of the summary aliased `s` (an existing issue not done, rejected or archived). */
 const WAITS = `EXISTS (SELECT 1 FROM dependencies d JOIN summaries t ON t.id = d.depends_on WHERE d.issue_id = s.id AND t.state NOT IN (${TERMINAL_SQL}))`;
+/**
+ * How many claimable issues carry one of the labels given (a JSON list):
+ * what status takes off its ready count for the strategic types. CROSS JOIN
+ * makes SQLite walk the label index first, so the cost is the issues that
+ * carry those labels, never every ready issue.
+ */
+export const EXCLUDED_READY_COUNT = `SELECT count(DISTINCT s.id) FROM labels l CROSS JOIN summaries s ON s.id = l.issue_id
+  WHERE l.label IN (SELECT value FROM json_each(?)) AND s.state = 'ready' AND s.assignee IS NULL AND NOT ${WAITS}`;
 /** Sorts after every character a label or id can hold: `x >= p AND x < p || MAX_CHAR` is "starts with p", on an index. */
 const PREFIX_END = 'char(1114111)';
 
@@ -83,6 +91,8 @@ export interface IndexChanges {
 /** Which summaries a list keeps (as Storage's SummaryFilter; repeated here so this module stands alone). */
 export interface RowFilter {
   state?: State;
+  states?: readonly State[];
+  anyLabel?: readonly string[];
   priority?: Priority;
   assignee?: string;
   /** `key:value` exactly, or `key:*` for a namespace. */
@@ -307,13 +317,36 @@ export class SummaryIndex {
   }
 
   /** Claimable work by urgency: ready, unassigned, no unfinished dependency; the filter's priority and label. */
-  ready(filter: Pick<RowFilter, 'priority' | 'label'> & { limit?: number }): IssueSummary[] {
+  ready(filter: Pick<RowFilter, 'priority' | 'label'> & { limit?: number; excludeLabels?: readonly string[] }): IssueSummary[] {
     const { where, params } = filterSql(filter, 's');
+    const excluding = filter.excludeLabels !== undefined && filter.excludeLabels.length > 0;
+    // One primary-key probe per candidate: the cost stays that of the ready rows read.
+    const exclude = excluding ? ' AND NOT EXISTS (SELECT 1 FROM labels x WHERE x.issue_id = s.id AND x.label IN (SELECT value FROM json_each(?)))' : '';
     const sql =
-      `SELECT ${COLUMNS} FROM summaries s WHERE s.state = 'ready' AND s.assignee IS NULL${where} AND NOT ${WAITS}` +
+      `SELECT ${COLUMNS} FROM summaries s WHERE s.state = 'ready' AND s.assignee IS NULL${where}${exclude} AND NOT ${WAITS}` +
       ` ORDER BY s.priority_rank, s.created_at, s.id${filter.limit === undefined ? '' : ' LIMIT ?'}`;
-    const rows = this.statement(sql).all(...params, ...(filter.limit === undefined ? [] : [filter.limit])) as RawRow[];
+    const rows = this.statement(sql).all(
+      ...params,
+      ...(excluding ? [JSON.stringify(filter.excludeLabels)] : []),
+      ...(filter.limit === undefined ? [] : [filter.limit]),
+    ) as RawRow[];
     return rows.map(toSummary);
+  }
+
+  /** Label namespaces in use (labels without a `:` left out), by name, with their distinct labels and issues. */
+  labelNamespaces(): { namespace: string; values: number; issues: number }[] {
+    const rows = this.statement(
+      `SELECT substr(label, 1, instr(label, ':') - 1) AS ns, count(DISTINCT label), count(DISTINCT issue_id) FROM labels
+       WHERE instr(label, ':') > 1 GROUP BY ns ORDER BY ns`,
+    ).raw().all() as [string, number, number][];
+    return rows.map(([namespace, values, issues]) => ({ namespace, values, issues }));
+  }
+
+  /** The labels of one namespace, by label, with how many issues carry each: a range of the label index. */
+  labelValues(namespace: string): { label: string; value: string; issues: number }[] {
+    const prefix = `${namespace}:`;
+    const rows = this.statement(`SELECT label, count(*) FROM labels WHERE label >= ?1 AND label < ?1 || ${PREFIX_END} GROUP BY label ORDER BY label`).raw().all(prefix) as [string, number][];
+    return rows.map(([label, issues]) => ({ label, value: label.slice(prefix.length), issues }));
   }
 
   /**
@@ -321,13 +354,13 @@ export class SummaryIndex {
    * unfinished with an unfinished dependency). Kept until any connection
    * commits, so a long-lived process (the MCP server) answers from memory.
    */
-  counts(): { total: number; byState: Map<string, number>; ready: number; blocked: number } {
-    const version = `${(this.statement('PRAGMA data_version').raw().get() as [number])[0]}:${this.ownCommits}`;
-    if (this.countsCache?.version !== version) this.countsCache = { version, counts: this.countRows() };
+  counts(excludeLabels: readonly string[] = []): { total: number; byState: Map<string, number>; ready: number; blocked: number } {
+    const version = `${(this.statement('PRAGMA data_version').raw().get() as [number])[0]}:${this.ownCommits}:${JSON.stringify(excludeLabels)}`;
+    if (this.countsCache?.version !== version) this.countsCache = { version, counts: this.countRows(excludeLabels) };
     return this.countsCache.counts;
   }
 
-  private countRows(): { total: number; byState: Map<string, number>; ready: number; blocked: number } {
+  private countRows(excludeLabels: readonly string[]): { total: number; byState: Map<string, number>; ready: number; blocked: number } {
     const byState = new Map((this.statement('SELECT state, count(*) FROM summaries GROUP BY state').raw().all() as [string, number][]).map(([s, n]) => [s, n]));
     // Driven from the dependency rows: the cost is the edges, not every issue.
     const waiting = this.statement(
@@ -342,6 +375,10 @@ export class SummaryIndex {
     for (const [state, unassigned, n] of waiting) {
       if (state === 'ready' && unassigned === 1) ready -= n;
       if (state !== 'gated') blocked += n;
+    }
+    if (excludeLabels.length > 0) {
+      // Claimable issues that carry an excluded label, driven from the label index: the cost is those issues.
+      ready -= (this.statement(EXCLUDED_READY_COUNT).raw().get(JSON.stringify(excludeLabels)) as [number])[0];
     }
     let total = 0;
     for (const n of byState.values()) total += n;
@@ -404,6 +441,9 @@ function filterSql(filter: RowFilter, alias: string): { where: string; params: u
   if (filter.state !== undefined) (where += ` AND ${alias}.state = ?`), params.push(filter.state);
   if (filter.priority !== undefined) (where += ` AND ${alias}.priority = ?`), params.push(filter.priority);
   if (filter.assignee !== undefined) (where += ` AND ${alias}.assignee = ?`), params.push(filter.assignee);
+  if (filter.states !== undefined) (where += ` AND ${alias}.state IN (SELECT value FROM json_each(?))`), params.push(JSON.stringify(filter.states));
+  // Driven from the label index: the cost is the issues that carry one of them.
+  if (filter.anyLabel !== undefined) (where += ` AND ${alias}.id IN (SELECT issue_id FROM labels WHERE label IN (SELECT value FROM json_each(?)))`), params.push(JSON.stringify(filter.anyLabel));
   if (filter.label !== undefined) {
     if (filter.label.endsWith(':*')) {
       where += ` AND EXISTS (SELECT 1 FROM labels l WHERE l.issue_id = ${alias}.id AND l.label >= ? AND l.label < ? || ${PREFIX_END})`;

@@ -23,6 +23,11 @@ import type { LapseReason } from './leases.js';
 import type { GateCheckOptions, GateCheckReport } from './gate-checks.js';
 import type { GateRun, UnreadableRun } from './gate-runs.js';
 import type { CheckerInput } from './gate-defs.js';
+import type { HierarchyViolation } from './hierarchy.js';
+import type { LabelNamespace, LabelValue } from './storage.js';
+
+export type { HierarchyViolation, HierarchyRule } from './hierarchy.js';
+export type { LabelNamespace, LabelValue } from './storage.js';
 
 export type { GateCheckOptions, GateCheckProgress, GateCheckReport, GateNotRun } from './gate-checks.js';
 export type { GateRun, GateRunStatus, UnreadableRun } from './gate-runs.js';
@@ -49,13 +54,20 @@ export interface CreateIssueInput {
   dependencies?: string[];
   assignee?: string;
   context?: Record<string, string>;
+  /** Shorthand for the label `type:<type>` (issue types: hierarchy.ts). */
+  type?: string;
 }
 
 /**
  * A change's result, the issue as stored now: `changed: false` when its effect already held;
  * `pending` only when a follow-up could not be finished (see PendingFollowUp).
  */
-export type IssueChange = Issue & { changed: boolean; pending?: PendingFollowUp[] };
+export type IssueChange = Issue & {
+  changed: boolean;
+  pending?: PendingFollowUp[];
+  /** Rules of the type hierarchy the change breaks, saved anyway because config.toml's validation is loose (hierarchy.ts). */
+  warnings?: HierarchyViolation[];
+};
 
 export type IssueUpdate = IssueChange & {
   /**
@@ -75,6 +87,8 @@ export interface UpdateIssueInput {
   removeLabels?: string[];
   assignee?: string | null;
   context?: Record<string, string>; // merged; a value of "" removes the key
+  /** Sets the issue's type: the label `type:<type>` replaces any other `type:` label. */
+  type?: string;
 }
 
 export interface IssueFilter {
@@ -82,6 +96,13 @@ export interface IssueFilter {
   assignee?: string;
   priority?: Priority | string;
   label?: string;
+}
+
+/** The filters of query ready/available/strategic/closed: as IssueFilter, plus a type and a page size. */
+export interface QueryFilter extends Omit<IssueFilter, 'state'> {
+  /** Shorthand for the label filter `type:<type>` (not with `label`). */
+  type?: string;
+  limit?: number;
 }
 
 /** Summary as kept in index.json: enough for list/status/ready without opening issue files. */
@@ -160,7 +181,8 @@ export interface ValidationProblem {
     | 'unknown_gate'
     | 'torn_event_line'
     | 'missing_final_newline'
-    | 'lapsed_claim';
+    | 'lapsed_claim'
+    | 'hierarchy';
   message: string;
   path?: string;
   issue_id?: string;
@@ -195,6 +217,8 @@ export interface GateDefinitionRemoval {
 export interface ClaimNextFilter extends ClaimOptions {
   label?: string;
   priority?: Priority | string;
+  /** Shorthand for the label `type:<type>`; asking for a strategic type (or its label) is the only way claim-next hands one out. */
+  type?: string;
 }
 
 export interface EventQuery {
@@ -237,6 +261,8 @@ export interface TrackerApi {
   unassign(idOrPrefix: string): Promise<IssueChange>;
   /** Gives the issue back (assignee cleared, state back to ready/backlog), recording why. */
   release(idOrPrefix: string, reason: string): Promise<IssueChange>;
+  /** Closes the issue as rejected (terminal; gates do not apply), recording why; its dependents move on as for done. */
+  rejectIssue(idOrPrefix: string, reason: string): Promise<IssueChange>;
   /**
    * Highest priority, then oldest, of the ready work; NO_READY_ISSUE when none.
    * Not a state but an action: each call claims one more issue.
@@ -283,7 +309,15 @@ export interface TrackerApi {
 
   // Queries
   /** Ready work (as claimNext takes it), most urgent first; with a limit, only the first `limit` (the cost is what is returned). */
-  queryReady(options?: { limit?: number }): Promise<IssueSummary[]>;
+  queryReady(options?: QueryFilter): Promise<IssueSummary[]>;
+  /** Issues of the strategic types (config.toml; default epic, milestone), oldest first. */
+  queryStrategic(filter?: QueryFilter): Promise<IssueSummary[]>;
+  /** Finished issues (done, rejected, archived), oldest first. */
+  queryClosed(filter?: QueryFilter): Promise<IssueSummary[]>;
+  /** Label namespaces in use, from the index. */
+  labelNamespaces(): Promise<LabelNamespace[]>;
+  /** The labels of one namespace in use, from the index. */
+  labelValues(namespace: string): Promise<LabelValue[]>;
   queryBlocked(): Promise<BlockedIssue[]>;
   /** Claims in flight with their leases, oldest first; `lapsed`: only those whose lease lapsed (not given back yet). */
   queryClaims(options?: { lapsed?: boolean }): Promise<ClaimInfo[]>;

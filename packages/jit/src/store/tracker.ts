@@ -6,7 +6,8 @@
 import { bare, command, hint, run } from './suggestions.js';
 import { JitError } from './errors.js';
 import { newIssueId, newUuid, normalizeIdInput, resolveId } from './ids.js';
-import { EVENT_TYPES } from './model.js';
+import { EVENT_TYPES, TERMINAL_STATES } from './model.js';
+import { TYPE_NAMESPACE, directionViolation, enforce, hierarchyOf, labelViolations, typeLabel, typesOf, type Hierarchy, type HierarchyViolation } from './hierarchy.js';
 import type { EventType, GateDefinition, Issue, JitEvent, State } from './model.js';
 import {
   automaticState,
@@ -38,7 +39,7 @@ import {
 } from './rules.js';
 import { batchCycleError, entryError, findBatchCycle, parseBatch } from './batch.js';
 import { parseFilter } from './filter.js';
-import { groupFollowUps, type EventFilter, type FollowUp, type IssueTx, type Storage } from './storage.js';
+import { groupFollowUps, type EventFilter, type FollowUp, type IssueTx, type LabelNamespace, type LabelValue, type Storage, type SummaryFilter } from './storage.js';
 import type {
   AgentStatus,
   BatchCreateResult,
@@ -62,6 +63,7 @@ import type {
   IssueUpdate,
   GateDefinitionRemoval,
   PendingFollowUp,
+  QueryFilter,
   RemoveGateDefinitionOptions,
   StatusReport,
   TrackerApi,
@@ -135,7 +137,9 @@ export class Tracker implements TrackerApi {
     const title = checkTitle(input.title);
     const description = input.description === undefined ? '' : checkDescription(input.description);
     const priority = input.priority === undefined ? 'normal' : parsePriority(input.priority);
-    const labels = unique(splitLabels(checkList('labels', input.labels)).map(checkLabel));
+    const hierarchy = this.hierarchy();
+    const labels = unique([...splitLabels(checkList('labels', input.labels)).map(checkLabel), ...(input.type === undefined ? [] : [typeLabel(input.type, hierarchy)])]);
+
     const gates = unique(checkList('gates', input.gates).map(checkGateKey));
     const assignee = input.assignee === undefined ? null : checkAssignee('assignee', input.assignee);
     const context = input.context === undefined ? {} : dropEmpty(checkContext(input.context));
@@ -145,8 +149,10 @@ export class Tracker implements TrackerApi {
     for (const d of wanted) resolved.push((await this.lookUp(d, 'DEPENDENCY_NOT_FOUND')).id);
     const dependencies = unique(resolved);
     const id = newIssueId();
-    const { issue: created, followUps } = await this.storage.issueTransaction({ write: [id], peek: dependencies, gates: gates.length > 0 }, (tx) => {
+    const warnings = enforce(labelViolations({ id, labels }, hierarchy), hierarchy);
+    const { issue: created, followUps, directionWarnings } = await this.storage.issueTransaction({ write: [id], peek: dependencies, gates: gates.length > 0 }, (tx) => {
       for (const dep of dependencies) if (!tx.issue(dep)) throw notFound(dep, 'DEPENDENCY_NOT_FOUND');
+      const directionWarnings = enforce(dependencyViolations({ id, labels }, dependencies.map((d) => tx.issue(d)!), hierarchy), hierarchy);
       const registry = gates.length > 0 ? tx.gates() : new Map<string, GateDefinition>();
       for (const key of gates) if (!registry.has(key)) throw gateNotFound(key);
       const timestamp = now();
@@ -168,11 +174,11 @@ export class Tracker implements TrackerApi {
       tx.put(issue);
       tx.event(makeEvent('issue_created', id, { title, state: issue.state }));
       // Its dependencies were read without locks, before it existed for their follow-ups: re-check it once it does.
-      return { issue, followUps: dependencies.length > 0 ? [tx.followUp('self', id)] : [] };
+      return { issue, followUps: dependencies.length > 0 ? [tx.followUp('self', id)] : [], directionWarnings };
     });
     const checked = new Map<string, Issue>();
     const pending = await this.runFollowUps(followUps, true, checked);
-    return changeResult(checked.get(id) ?? created, true, pending);
+    return withWarnings(changeResult(checked.get(id) ?? created, true, pending), [...warnings, ...directionWarnings]);
   }
 
   async getIssue(idOrPrefix: string): Promise<Issue> {
@@ -192,6 +198,13 @@ export class Tracker implements TrackerApi {
     const removeLabels = new Set(splitLabels(checkList('removeLabels', input.removeLabels)).map((l) => checkToken('label', l)));
     const assignee = input.assignee === undefined || input.assignee === null ? input.assignee : checkAssignee('assignee', input.assignee);
     const context = input.context === undefined ? undefined : checkContext(input.context);
+    const hierarchy = this.hierarchy();
+    const setType = input.type === undefined ? undefined : typeLabel(input.type, hierarchy);
+    if (setType !== undefined) addLabels.push(setType);
+    // A type change is checked against the issues that wait for this one too (read before its lock: validate catches a race).
+    const target = setType !== undefined || addLabels.some((l) => typesOf([l]).length > 0) ? await this.resolve(idOrPrefix) : undefined;
+    const dependents = target ? await this.storage.dependentsOf([target.id]) : [];
+    let warnings: HierarchyViolation[] = [];
     let gatesPending: string[] = [];
     const { before, after, followUps } = await this.changeIssue(idOrPrefix, (issue, dependenciesDone, tx) => {
       const { id } = issue;
@@ -200,7 +213,20 @@ export class Tracker implements TrackerApi {
       if (description !== undefined) next.description = description;
       if (priority !== undefined) next.priority = priority;
       if (assignee !== undefined) next.assignee = assignee;
-      next.labels = unique([...next.labels, ...addLabels]).filter((l) => !removeLabels.has(l));
+      // --type replaces the issue's type: its other type: labels go.
+      const replaced = setType === undefined ? [] : typesOf(next.labels).map((t) => `${TYPE_NAMESPACE}:${t}`).filter((l) => l !== setType);
+      next.labels = unique([...next.labels, ...addLabels]).filter((l) => !removeLabels.has(l) && !replaced.includes(l));
+      warnings = [];
+      if (JSON.stringify(typesOf(next.labels)) !== JSON.stringify(typesOf(issue.labels))) {
+        warnings = enforce(
+          [
+            ...labelViolations(next, hierarchy),
+            ...dependencyViolations(next, next.dependencies.map((d) => tx.issue(d)).filter((d) => d !== null), hierarchy),
+            ...dependents.flatMap((d) => directionViolation(d, next, hierarchy) ?? []),
+          ],
+          hierarchy,
+        );
+      }
       if (context) next.context = dropEmpty({ ...next.context, ...context });
       gatesPending = [];
       if (state !== undefined && state !== issue.state) {
@@ -224,7 +250,7 @@ export class Tracker implements TrackerApi {
     });
     const pending = await this.runFollowUps(followUps, true);
     // Done with gates pending is stored as gated: a saved change, reported as one (never as a failure a caller would retry).
-    return { ...changeResult(after, after !== before, pending), ...(gatesPending.length > 0 ? { pending_gates: gatesPending } : {}) };
+    return withWarnings({ ...changeResult(after, after !== before, pending), ...(gatesPending.length > 0 ? { pending_gates: gatesPending } : {}) }, warnings);
   }
 
   async deleteIssue(idOrPrefix: string): Promise<{ id: string; changed: true; pending?: PendingFollowUp[] }> {
@@ -490,23 +516,44 @@ export class Tracker implements TrackerApi {
     return changeResult(after, after !== before);
   }
 
+  async rejectIssue(idOrPrefix: string, reason: string): Promise<IssueChange> {
+    const why = checkReason(reason);
+    const { before, after, followUps } = await this.changeIssue(idOrPrefix, (issue, _done, tx) => {
+      if (issue.state === 'rejected') return issue; // already rejected, e.g. a retried reject
+      if (issue.state === 'archived') {
+        throw new JitError('INVALID_TRANSITION', `Issue ${short(issue.id)} is archived: it is filed away, there is nothing to reject.`, { details: { id: issue.id, state: issue.state } });
+      }
+      // Gates do not apply: rejecting is deciding not to do the work, not finishing it.
+      const next: Issue = { ...issue, state: 'rejected', context: { ...issue.context, [REJECTION_REASON_KEY]: why }, updated_at: now() };
+      tx.event(makeEvent('issue_updated', issue.id, { fields: ['state', 'context'], reason: why }));
+      tx.event(makeEvent('issue_state_changed', issue.id, { from: issue.state, to: 'rejected', reason: why }));
+      return next;
+    });
+    return changeResult(after, after !== before, await this.runFollowUps(followUps, true));
+  }
+
   async claimNext(who?: string, filter: ClaimNextFilter = {}): Promise<IssueChange> {
     checkInput(filter);
     const assignee = this.assigneeOrAgent(who);
     const priority = filter.priority === undefined ? undefined : parsePriority(filter.priority);
-    const label = filter.label === undefined ? undefined : checkLabelFilter(filter.label);
+    const hierarchy = this.hierarchy();
+    const label = this.labelOrType(filter, hierarchy);
+    // Containers are not work: only a claimer who asks for a strategic type gets one.
+    const excludeLabels = hierarchy.strategicLabels.filter((l) => l !== label);
     const ttl = filter.ttl === undefined ? undefined : checkTtl(filter.ttl);
     const agent = this.runningAgent();
     await this.settle();
     // Claims that lapsed are free work too: they compete by urgency with the ready list.
-    const lapsed = (await this.lapsedClaims({ priority, label })).filter((claim) => claim.claimable).map((claim) => claim.summary);
+    const lapsed = (await this.lapsedClaims({ priority, label }))
+      .filter((claim) => claim.claimable && !claim.summary.labels.some((l) => excludeLabels.includes(l)))
+      .map((claim) => claim.summary);
     // The index is only a hint: each candidate is re-checked under its own lock, so exactly one claimer wins it.
     // Read a page of the most urgent at a time; one lost to another claimer leaves the ready list, but every
     // candidate tried is skipped on the next page all the same, so each read brings new ones (or none: done).
     const tried = new Set<string>();
     const skipped = { prechecks: 0 };
     for (;;) {
-      const page = await this.storage.readyWork({ priority, label, limit: tried.size + CLAIM_CANDIDATES_READ });
+      const page = await this.storage.readyWork({ priority, label, excludeLabels, limit: tried.size + CLAIM_CANDIDATES_READ });
       const candidates = [...page, ...lapsed].filter((s) => !tried.has(s.id)).sort(byUrgency);
       if (candidates.length === 0) break;
       for (const candidate of candidates) {
@@ -560,6 +607,7 @@ export class Tracker implements TrackerApi {
   async addDependency(from: string, to: string): Promise<IssueChange> {
     const [fromId, toId] = await this.resolvePair(from, to);
     if (fromId === toId) throw cycleError([fromId, fromId]);
+    const hierarchy = this.hierarchy();
     return this.storage.graphTransaction(
       () => ({ write: [fromId], read: [toId] }),
       (tx) => {
@@ -568,6 +616,7 @@ export class Tracker implements TrackerApi {
         const dependency = tx.issue(toId);
         if (!dependency) throw notFound(toId, 'DEPENDENCY_NOT_FOUND');
         if (issue.dependencies.includes(toId)) return changeResult(issue, false);
+        const warnings = enforce(dependencyViolations(issue, [dependency], hierarchy), hierarchy);
         const path = findPath(toId, fromId, (id) => (id === fromId ? issue.dependencies : (tx.summary(id)?.dependencies ?? [])));
         if (path) throw cycleError([fromId, ...path]);
         const next: Issue = { ...issue, dependencies: [...issue.dependencies, toId], updated_at: now() };
@@ -575,7 +624,7 @@ export class Tracker implements TrackerApi {
         tx.put(next);
         tx.event(makeEvent('dependency_added', fromId, { dependency: toId }));
         recordStateChange(tx, issue, next);
-        return changeResult(next, true);
+        return withWarnings(changeResult(next, true), warnings);
       },
     );
   }
@@ -758,19 +807,24 @@ export class Tracker implements TrackerApi {
 
   // --------------------------------------------------------------- queries
 
-  async queryReady(options: { limit?: number } = {}): Promise<IssueSummary[]> {
+  async queryReady(options: QueryFilter = {}): Promise<IssueSummary[]> {
     checkInput(options);
     const limit = options.limit === undefined ? undefined : checkCount('limit', options.limit);
+    const priority = options.priority === undefined ? undefined : parsePriority(options.priority);
+    const hierarchy = this.hierarchy();
+    const label = this.labelOrType(options, hierarchy);
+    // As claim-next hands work out: containers only when asked for by type.
+    const excludeLabels = hierarchy.strategicLabels.filter((l) => l !== label);
     await this.settle();
     if (limit === 0) return [];
     // A lapsed claim is free work: shown as the next claimer will find it (ready, nobody's), with the claim that lapsed.
-    const lapsed = (await this.lapsedClaims({}))
-      .filter((claim) => claim.claimable)
+    const lapsed = (await this.lapsedClaims({ priority, label }))
+      .filter((claim) => claim.claimable && !claim.summary.labels.some((l) => excludeLabels.includes(l)))
       .map(({ summary, holder, reason }): IssueSummary => {
         const { lease_expires_at: _expires, lease_agent: _agent, ...rest } = summary;
         return { ...rest, state: 'ready', assignee: null, lapsed_claim: { holder, reason } };
       });
-    const ready = await this.storage.readyWork({ limit });
+    const ready = await this.storage.readyWork({ priority, label, excludeLabels, limit });
     if (lapsed.length === 0) return ready;
     const merged = [...ready, ...lapsed].sort(byUrgency);
     return limit === undefined ? merged : merged.slice(0, limit);
@@ -804,8 +858,58 @@ export class Tracker implements TrackerApi {
   }
 
   async status(): Promise<StatusReport> {
+    const { strategicLabels } = this.hierarchy();
     await this.settle();
-    return this.storage.statusReport();
+    return this.storage.statusReport({ excludeLabels: strategicLabels });
+  }
+
+  async queryStrategic(filter: QueryFilter = {}): Promise<IssueSummary[]> {
+    return this.queryList(filter, { anyLabel: this.hierarchy().strategicLabels });
+  }
+
+  async queryClosed(filter: QueryFilter = {}): Promise<IssueSummary[]> {
+    return this.queryList(filter, { states: TERMINAL_STATES });
+  }
+
+  async labelNamespaces(): Promise<LabelNamespace[]> {
+    await this.settle();
+    return this.storage.labelNamespaces();
+  }
+
+  async labelValues(namespace: string): Promise<LabelValue[]> {
+    const name = typeof namespace === 'string' ? namespace.trim().replace(/:\*?$/, '') : '';
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
+      throw new JitError('INVALID_ARGUMENT', `Invalid label namespace ${preview(namespace)}: use the part before the colon, e.g. type or epic.`, { details: { field: 'namespace' } });
+    }
+    await this.settle();
+    return this.storage.labelValues(name);
+  }
+
+  /** A list query (strategic, closed): the filters checked, the fixed part added, `limit` applied. */
+  private async queryList(filter: QueryFilter, fixed: Pick<SummaryFilter, 'anyLabel' | 'states'>): Promise<IssueSummary[]> {
+    checkInput(filter);
+    const limit = filter.limit === undefined ? undefined : checkCount('limit', filter.limit);
+    const priority = filter.priority === undefined ? undefined : parsePriority(filter.priority);
+    const assignee = filter.assignee === undefined ? undefined : checkAssignee('assignee', filter.assignee);
+    const label = this.labelOrType(filter, this.hierarchy());
+    await this.settle();
+    if (fixed.anyLabel?.length === 0) return [];
+    const found = await this.storage.listSummaries({ ...fixed, priority, assignee, label });
+    return limit === undefined ? found : found.slice(0, limit);
+  }
+
+  /** The type hierarchy of this store, config.toml read now (hierarchy.ts). */
+  private hierarchy(): Hierarchy {
+    return hierarchyOf(this.storage.readConfig());
+  }
+
+  /** A filter's label: `label`, or `type:<type>` for `type`; not both. */
+  private labelOrType(filter: { label?: string; type?: string }, hierarchy: Hierarchy): string | undefined {
+    if (filter.type !== undefined && filter.label !== undefined) {
+      throw new JitError('INVALID_ARGUMENT', 'Give a type or a label filter, not both (a type is the label type:<name>).', { details: { field: 'type' } });
+    }
+    if (filter.type !== undefined) return typeLabel(filter.type, hierarchy);
+    return filter.label === undefined ? undefined : checkLabelFilter(filter.label);
   }
 
   // ----------------------------------------------------------------- graph
@@ -1275,6 +1379,19 @@ export function applyGateVerdict(issue: Issue, gateKey: string, status: 'passed'
   if (issue.state === 'gated' && pendingGates(next).length === 0) next.state = 'done';
   recordStateChange(tx, issue, next);
   return next;
+}
+
+/** The context key reject records its reason under. */
+export const REJECTION_REASON_KEY = 'rejection_reason';
+
+/** The result with the hierarchy warnings a loose store let through, when there are any. */
+function withWarnings<T extends IssueChange>(result: T, warnings: readonly HierarchyViolation[]): T {
+  return warnings.length > 0 ? { ...result, warnings: [...warnings] } : result;
+}
+
+/** wrong_direction for each dependency of `issue` above its level. */
+function dependencyViolations(issue: { id: string; labels: readonly string[] }, dependencies: readonly { id: string; labels: readonly string[] }[], hierarchy: Hierarchy): HierarchyViolation[] {
+  return dependencies.flatMap((d) => directionViolation(issue, d, hierarchy) ?? []);
 }
 
 function recordStateChange(tx: IssueTx, before: Issue, after: Issue): void {

@@ -5,11 +5,13 @@
  * (follow-ups an interrupted writer left, and dependents a finished issue's
  * move left behind), done through the tracker's own locked operations.
  */
-import type { State } from './model.js';
+import type { Issue, State } from './model.js';
+import { JitError } from './errors.js';
+import { directionViolation, hierarchyOf, labelViolations, type HierarchyViolation } from './hierarchy.js';
 import { claimLapse } from './leases.js';
 import { describeCycle, findCycles, isTerminal, missedAutomaticMove } from './rules.js';
 import { groupFollowUps, type FollowUp, type Storage } from './storage.js';
-import type { ValidationReport } from './tracker-api.js';
+import type { ValidationProblem, ValidationReport } from './tracker-api.js';
 
 const short = (id: string): string => id.slice(0, 8);
 
@@ -97,6 +99,33 @@ export async function validateStore(storage: Storage, recovery: Recovery, option
   for (const cycle of findCycles(byId.keys(), (id) => byId.get(id)?.dependencies ?? [])) {
     problems.push({ kind: 'cycle', message: `Dependency cycle: ${describeCycle(cycle, short)}.`, issue_id: cycle[0], fixable: false });
   }
+  problems.push(...hierarchyProblems(storage, issues, byId));
   const remaining = problems.filter((p) => !(fix && p.fixable));
   return { ok: remaining.length === 0, problems, fixed, recovered };
+}
+
+/**
+ * The type hierarchy's rules (hierarchy.ts) broken by stored issues, under
+ * strict and loose validation (permissive turns them off); a config.toml
+ * that cannot be read is reported, not thrown, so the rest of the report stands.
+ */
+function hierarchyProblems(storage: Storage, issues: readonly Issue[], byId: ReadonlyMap<string, Issue>): ValidationProblem[] {
+  let hierarchy;
+  try {
+    hierarchy = hierarchyOf(storage.readConfig());
+  } catch (error) {
+    if (!(error instanceof JitError)) throw error;
+    return [{ kind: 'corrupt_file', message: error.message, path: error.details?.['path'] as string | undefined, fixable: false }];
+  }
+  if (hierarchy.strictness === 'permissive') return [];
+  const found: HierarchyViolation[] = [];
+  for (const issue of issues) {
+    found.push(...labelViolations(issue, hierarchy));
+    for (const dep of issue.dependencies) {
+      const dependency = byId.get(dep);
+      const violation = dependency && directionViolation(issue, dependency, hierarchy);
+      if (violation) found.push(violation);
+    }
+  }
+  return found.map((v) => ({ kind: 'hierarchy', message: `${v.message} (${v.rule})`, issue_id: v.issue_id, fixable: false }));
 }

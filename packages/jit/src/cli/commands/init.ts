@@ -20,16 +20,21 @@ export function registerInitCommand(program: Command): void {
   program
     .command('init')
     .description('Create .jit/ in the current directory (or --dir / $JIT_DIR); safe to run again')
+    .option('--hierarchy-template <name>', 'also write .jit/config.toml with a starter type hierarchy: default, agile or minimal')
+    .option('--force', 'with --hierarchy-template: replace an existing config.toml')
     .action(
-      action((cli) => {
+      action((cli, options: { hierarchyTemplate?: string; force?: boolean }) => {
         const target = cli.dir || process.env['JIT_DIR'] || process.cwd();
-        const result = loadStore().initJit(projectDirFor(target));
+        const result = loadStore().initJit(projectDirFor(target), { hierarchyTemplate: options.hierarchyTemplate, force: options.force === true });
         cli.print(result, (data) =>
-          data.created
+          (data.config ? `Wrote ${data.config.path} (hierarchy template ${data.config.template}).\n` : '') +
+          (data.created
             ? `Initialized an empty jit tracker in ${data.path}\n`
             : data.repaired.length > 0
               ? `Repaired the jit tracker in ${data.path}: created ${data.repaired.map((part) => (part === 'index.json' ? describeIndex(data.rebuilt_index) : part)).join(', ')}.\n`
-              : `A jit tracker already exists in ${data.path}; nothing changed.\n`,
+              : data.config
+                ? ''
+                : `A jit tracker already exists in ${data.path}; nothing changed.\n`),
         );
       }),
     );

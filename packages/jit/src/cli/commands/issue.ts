@@ -18,6 +18,7 @@ interface CreateOptions {
   assignee?: string;
   context?: Record<string, string>;
   quiet?: boolean;
+  type?: string;
 }
 
 type LastRun = Pick<GateRun, 'run_id' | 'status' | 'reason' | 'exit_code' | 'started_at' | 'message'>;
@@ -33,6 +34,7 @@ interface UpdateOptions {
   context?: Record<string, string>;
   filter?: string;
   dryRun?: boolean;
+  type?: string;
 }
 
 interface ClaimFlags {
@@ -53,6 +55,7 @@ export function registerIssueCommands(program: Command): void {
     .option('-d, --description <text>', 'longer description')
     .addOption(priorityOption('-p, --priority <priority>', 'low, normal (default), high or critical'))
     .addOption(repeatableOption('-l, --label <labels>', 'label as namespace:value; several separated by commas'))
+    .option('--type <type>', 'issue type (the label type:T), e.g. epic, story, task, bug (config.toml lists the known ones)')
     .addOption(repeatableOption('-g, --gate <key>', 'gate key from the registry that must pass before done'))
     .addOption(repeatableOption('--dep <id>', 'id of an issue this one waits for'))
     .option('-a, --assignee <who>', 'assignee as kind:name, e.g. agent:worker-1')
@@ -69,6 +72,7 @@ export function registerIssueCommands(program: Command): void {
           dependencies: options.dep,
           assignee: options.assignee,
           context: options.context,
+          type: options.type,
         });
         if (options.quiet && !cli.json) writeOut(STDOUT, created.id + '\n');
         else printIssue(cli, created, 'Created');
@@ -157,6 +161,7 @@ export function registerIssueCommands(program: Command): void {
     .addOption(priorityOption('-p, --priority <priority>', 'new priority'))
     .addOption(repeatableOption('-l, --label <labels>', 'label to add; several separated by commas'))
     .addOption(repeatableOption('--remove-label <labels>', 'label to remove; several separated by commas'))
+    .option('--type <type>', 'set the issue type: the label type:T replaces any other type: label')
     .addOption(contextOption('-c, --context <key=value>', 'context entry to set; key= removes the key'))
     .option('--no-run', 'with --state done: do not run the auto postchecks (the issue waits, gated, for them)')
     .action(
@@ -173,6 +178,7 @@ export function registerIssueCommands(program: Command): void {
           addLabels: options.label,
           removeLabels: options.removeLabel,
           context: options.context,
+          type: options.type,
         };
         if (options.filter !== undefined) return updateByFilter(cli, options.filter, input, options.dryRun === true);
         const tracker = cli.tracker();
@@ -280,16 +286,28 @@ export function registerIssueCommands(program: Command): void {
     );
 
   issue
+    .command('reject')
+    .description('Close an issue as rejected (terminal; gates do not apply), recording why; its dependents move on as for done')
+    .argument('<id>', 'issue id or unique prefix')
+    .requiredOption('-r, --reason <text>', 'why the work will not be done')
+    .action(
+      action(async (cli, id: string, options: { reason: string }) => {
+        printIssue(cli, await cli.tracker().rejectIssue(id, options.reason), 'Rejected');
+      }),
+    );
+
+  issue
     .command('claim-next')
     .description('Claim the highest-priority, oldest ready issue, lapsed claims included (exit 3 when nothing is ready)')
     .argument('[who]', CLAIMANT_HELP)
     .option('-a, --assignee <who>', 'claimant as kind:name (overrides WHO and JIT_AGENT_ID)')
     .option('-l, --label <label>', 'only issues with this label, or namespace:* for any label of the namespace')
+    .option('--type <type>', 'only issues of this type (type:T); the only way to be handed a strategic type (epic, milestone)')
     .addOption(priorityOption('-p, --priority <priority>', 'only issues with this priority'))
     .option('--ttl <duration>', TTL_HELP)
     .action(
-      action(async (cli, who: string | undefined, options: ClaimFlags & { label?: string; priority?: string }) => {
-        const claimed = await cli.tracker().claimNext(options.assignee ?? who, { label: options.label, priority: options.priority, ttl: options.ttl });
+      action(async (cli, who: string | undefined, options: ClaimFlags & { label?: string; priority?: string; type?: string }) => {
+        const claimed = await cli.tracker().claimNext(options.assignee ?? who, { label: options.label, priority: options.priority, ttl: options.ttl, type: options.type });
         printIssue(cli, claimed, 'Claimed');
       }),
     );

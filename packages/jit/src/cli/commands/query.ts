@@ -1,6 +1,6 @@
 /** `jit query ...`: the read-only questions an agent asks, answered from the index. */
 import type { Argument, Command } from 'commander';
-import { flattenBlocked, type ClaimInfo, type IssueFilter, type BlockedRow } from '../../store/core.js';
+import { flattenBlocked, type ClaimInfo, type IssueFilter, type BlockedRow, type QueryFilter } from '../../store/core.js';
 import { action, type Invocation } from '../context.js';
 import { printIssueList, renderTable, shortId, stateStyle } from '../output.js';
 
@@ -9,12 +9,18 @@ import { printIssueList, renderTable, shortId, stateStyle } from '../output.js';
  * its fast path), which is why this module loads commander's classes and
  * options.js only when it registers the commands.
  */
-export async function showReady(cli: Invocation, options: { limit?: number } = {}): Promise<void> {
+export async function showReady(cli: Invocation, options: QueryFilter = {}): Promise<void> {
   printIssueList(cli, await cli.tracker().queryReady(options), 'Nothing is ready.');
 }
 
+/** The filters of query ready/available/strategic/closed as the store takes them. */
+function queryFilter(options: QueryFilter): QueryFilter {
+  const { label, type, priority, assignee, limit } = options;
+  return { label, type, priority, assignee, limit };
+}
+
 export function registerQueryCommands(program: Command): void {
-  const { integerOption, priorityArgument, stateArgument } = require('../options.js') as typeof import('../options.js');
+  const { integerOption, priorityArgument, priorityOption, stateArgument } = require('../options.js') as typeof import('../options.js');
   const query = program.command('query').description('Read-only queries over all issues');
 
   query
@@ -22,11 +28,30 @@ export function registerQueryCommands(program: Command): void {
     .description('Every issue')
     .action(action(async (cli) => printIssueList(cli, await cli.tracker().listIssues())));
 
-  query
-    .command('ready')
-    .description('Work that can be claimed now: ready, unassigned, every dependency finished; most urgent first')
-    .addOption(integerOption('--limit <n>', 'only the first n (the most urgent)'))
-    .action(action(showReady));
+  /** The usual filters (label, type, priority, limit; assignee where it can match). */
+  const withFilters = (command: Command, assignee: boolean): Command => {
+    command
+      .option('-l, --label <label>', 'only issues with this label, or namespace:* for any label of the namespace')
+      .option('--type <type>', 'only issues of this type (the label type:T)')
+      .addOption(priorityOption('-p, --priority <priority>', 'only issues with this priority'))
+      .addOption(integerOption('--limit <n>', 'only the first n'));
+    if (assignee) command.option('-a, --assignee <who>', 'only issues assigned to kind:name');
+    return command;
+  };
+  const READY_HELP = 'Work that can be claimed now: ready, unassigned, every dependency finished, not of a strategic type (epic, milestone) unless --type asks for it; most urgent first';
+  for (const name of ['ready', 'available']) {
+    withFilters(query.command(name).description(name === 'ready' ? READY_HELP : `The original jit's name for query ready. ${READY_HELP}`), false).action(
+      action((cli, options: QueryFilter) => showReady(cli, queryFilter(options))),
+    );
+  }
+
+  withFilters(query.command('strategic').description('Issues of the strategic types (config.toml strategic_types; default milestone, epic), oldest first'), true).action(
+    action(async (cli, options: QueryFilter) => printIssueList(cli, await cli.tracker().queryStrategic(queryFilter(options)), 'No strategic issues.')),
+  );
+
+  withFilters(query.command('closed').description('Finished issues: done, rejected or archived, oldest first'), true).action(
+    action(async (cli, options: QueryFilter) => printIssueList(cli, await cli.tracker().queryClosed(queryFilter(options)), 'Nothing is closed.')),
+  );
 
   query
     .command('claims')
