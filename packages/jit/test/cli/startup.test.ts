@@ -42,7 +42,8 @@ const loadsZod = (modules: string[]): boolean => modules.some((file) => /[\\/]no
 /** What a run of `jit args` loaded: whether commander, the store, and which command groups. */
 async function loadedBy(args: string[]): Promise<{ commander: boolean; store: boolean; groups: string[] }> {
   const modules = await modulesOf(args);
-  const groups = modules.flatMap((file) => /[\\/]dist[\\/]cli[\\/]commands[\\/](\w+)\.js$/.exec(file)?.[1] ?? []);
+  // commands/issue.js and commands/issue-batch.js are both the issue group.
+  const groups = [...new Set(modules.flatMap((file) => /[\\/]dist[\\/]cli[\\/]commands[\\/](\w+)(?:-[\w-]+)?\.js$/.exec(file)?.[1] ?? []))];
   return {
     commander: modules.some((file) => /[\\/]node_modules[\\/]commander[\\/]/.test(file)),
     store: modules.some((file) => /[\\/]dist[\\/]store[\\/]jit-dir\.js$/.test(file)),

@@ -6,7 +6,7 @@ import { action } from '../context.js';
 import { inert, printIssue, printIssueList, shortId, writeOut, STDOUT } from '../output.js';
 import { contextOption, priorityOption, repeatableOption, stateOption } from '../options.js';
 import { JitError } from '../../store/core.js';
-import { pickFields, printFields, registerBatchCommands, updateByFilter } from './batch.js';
+import { pickFields, printFields, registerBatchCommands, updateByFilter } from './issue-batch.js';
 
 interface CreateOptions {
   title: string;
