@@ -280,16 +280,17 @@ export class JsonFileStorage implements Storage {
       ];
       const held = locks.wait === false ? (this.locks.tryLockAll(requests) ?? busy(tx.writable)) : await this.locks.lock(requests);
       let result: T;
+      let markers: string[] | null = null;
       try {
         result = apply(tx);
         if (tx.changes.size > 0) {
-          this.journal.mark([...tx.changes.keys()], tx.followUps);
+          markers = this.journal.mark([...tx.changes.keys()], tx.followUps);
           this.files.write(tx.changes);
         }
         await this.appendCommittedEvents(tx.events, [...tx.changes.keys()]);
       } finally {
         held.release();
-        if (tx.changes.size > 0) await this.cache.syncIndexAfterCommit([...tx.changes.keys()]);
+        if (tx.changes.size > 0) await this.cache.syncIndexAfterCommit([...tx.changes.keys()], markers);
       }
       return result;
     });
@@ -303,6 +304,7 @@ export class JsonFileStorage implements Storage {
         const indexHeld = await this.locks.lock([this.locks.index('exclusive')]);
         let issuesHeld: HeldLocks | null = null;
         let changed: string[] = [];
+        let markers: string[] | null = null;
         try {
           const index = this.cache.currentIndex();
           const healed = this.cache.heal(index, this.journal.markersByIssue(), new Set());
@@ -327,7 +329,7 @@ export class JsonFileStorage implements Storage {
             else remove.push(id);
           }
           // Markers before the index: a crash after this point heals back to whatever the files say.
-          if (changed.length > 0) this.journal.mark(changed, tx.followUps);
+          if (changed.length > 0) markers = this.journal.mark(changed, tx.followUps);
           if (put.length > 0 || remove.length > 0) index.apply({ put, remove });
           this.journal.clearMarkers(healed.clear);
           indexHeld.release(); // not held across the issue files' fsync (Pattern 1)
@@ -337,7 +339,7 @@ export class JsonFileStorage implements Storage {
         } finally {
           issuesHeld?.release();
           indexHeld.release();
-          if (changed.length > 0) await this.cache.syncIndexAfterCommit(changed);
+          if (changed.length > 0) await this.cache.syncIndexAfterCommit(changed, markers);
         }
       }
     });

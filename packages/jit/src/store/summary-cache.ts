@@ -506,9 +506,9 @@ export class SummaryCache {
    * timeout, a corrupt index). Its markers stay, so readers still see the
    * files and the next writer or `validate --fix` heals the index.
    */
-  async syncIndexAfterCommit(changed: string[]): Promise<void> {
+  async syncIndexAfterCommit(changed: string[], markers: readonly string[] | null): Promise<void> {
     try {
-      await this.syncIndex(changed);
+      await this.syncIndex(changed, markers);
     } catch {
       // Deliberately ignored: see above.
     }
@@ -521,17 +521,27 @@ export class SummaryCache {
    * try again, so markers do not outlive their writers in the common case.
    * With no marker left, the issues/ stamp read after the probes is recorded:
    * every change it shows is then in the rows.
+   *
+   * Group commit: whoever holds the index lock heals every finished write,
+   * so writers queued behind it often find their work done. `markers` (the
+   * transaction's own, null when it made none) all gone means exactly that:
+   * another writer read our files after we let go of them, and its rows were
+   * durable before it cleared our markers; with no marker left it also
+   * recorded the stamp (or left that to a writer still at work). We then
+   * leave without a commit (and its fsync). A commit that would change
+   * nothing (no row, the same stamp) is skipped too.
    */
-  private async syncIndex(changed: string[]): Promise<void> {
+  private async syncIndex(changed: string[], markers: readonly string[] | null): Promise<void> {
     let remaining = changed;
     for (let attempt = 0; remaining.length > 0; attempt++) {
       const held = await this.locks.lock([this.locks.index('exclusive')]);
       let healed: Healed;
       try {
+        if (markers !== null && !this.journal.anyPresent(markers)) return;
         const index = this.currentIndex();
         healed = this.heal(index, this.journal.markersByIssue(), new Set(remaining));
         const stamp = healed.settled ? this.dirStamp() : null;
-        if (healed.put.length > 0 || healed.remove.length > 0 || stamp !== null) {
+        if (healed.put.length > 0 || healed.remove.length > 0 || (stamp !== null && stamp !== index.meta(META.dirStamp))) {
           index.apply({ put: healed.put, remove: healed.remove, meta: stamp === null ? {} : { [META.dirStamp]: stamp } });
         }
         this.journal.clearMarkers(healed.clear);
