@@ -36,9 +36,9 @@ const noLocks = {
 /** The real locks, with a stopwatch around every call into them. */
 const lockClock = { ms: 0 };
 const timedLocks = {
-  async lockAll(requests) {
+  async lockAll(requests, options) {
     const started = performance.now();
-    const held = await fileLocker.lockAll(requests);
+    const held = await fileLocker.lockAll(requests, options);
     lockClock.ms += performance.now() - started;
     return {
       release() {
