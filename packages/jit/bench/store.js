@@ -36,9 +36,9 @@ const noLocks = {
 /** The real locks, with a stopwatch around every call into them. */
 const lockClock = { ms: 0 };
 const timedLocks = {
-  async lockAll(requests, options) {
+  async lockAll(requests) {
     const started = performance.now();
-    const held = await fileLocker.lockAll(requests, options);
+    const held = await fileLocker.lockAll(requests);
     lockClock.ms += performance.now() - started;
     return {
       release() {

@@ -16,8 +16,8 @@ export interface HeldLocks {
 }
 
 export interface Locker {
-  /** All or nothing, in canonical order (rank, then file identity); `signal` ends the wait (the error then says it was aborted). */
-  lockAll(requests: readonly LockRequest[], options?: { signal?: AbortSignal }): Promise<HeldLocks>;
+  /** All or nothing, in canonical order (rank, then file identity). */
+  lockAll(requests: readonly LockRequest[]): Promise<HeldLocks>;
   /** Never waits: null when the lock is busy. */
   tryLock(path: string, mode: LockMode, rank: number): HeldLocks | null;
 }
@@ -72,11 +72,11 @@ function isUncreatableReadLock(error: unknown, request: LockRequest): boolean {
 }
 
 export const fileLocker: Locker = {
-  async lockAll(requests, options = {}) {
+  async lockAll(requests) {
     let wanted = requests;
     for (;;) {
       try {
-        return await lockAll(wanted, { timeoutMs: lockTimeoutMs(), followSymlinks: false, signal: options.signal });
+        return await lockAll(wanted, { timeoutMs: lockTimeoutMs(), followSymlinks: false });
       } catch (error) {
         const lockless = wanted.find((request) => isUncreatableReadLock(error, request));
         if (!lockless) throw lockError(error);

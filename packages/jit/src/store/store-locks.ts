@@ -21,9 +21,9 @@ export class StoreLocks {
     private readonly locker: Locker,
   ) {}
 
-  async lock(requests: LockRequest[], options: { signal?: AbortSignal } = {}): Promise<HeldLocks> {
+  async lock(requests: LockRequest[]): Promise<HeldLocks> {
     this.checkInitialized();
-    return this.locker.lockAll(requests, options);
+    return this.locker.lockAll(requests);
   }
 
   /** All of `requests` right now, or none (null). */

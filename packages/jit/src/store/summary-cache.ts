@@ -45,7 +45,7 @@ import { JitError } from './errors.js';
 import { checkSingleLink, createFileIfMissing, fsError, openRegularFile, readTextIfExists, removeFile, unsafePath, writeFileAtomic } from './files.js';
 import { compareIndexWithFiles } from './integrity.js';
 import type { IssueFiles } from './issue-files.js';
-import { lockFileSync, type HeldLocks } from './locker.js';
+import { lockFileSync } from './locker.js';
 import type { PendingJournal } from './index-journal.js';
 import { GITIGNORE_FILE, INDEX_DB_COMPANIONS, INDEX_DB_FILE, INDEX_FILE, manifestText, upgradedGitignoreText } from './layout.js';
 import { INDEX_SCHEMA_VERSION, freezeSummary, parseManifest, summarize, type IndexManifest } from './schema.js';
@@ -56,9 +56,6 @@ import type { IssueSummary, ValidationProblem } from './tracker-api.js';
 
 /** One connection per index.db per process, shared by every JsonFileStorage on the store (by path; reopened when the file is replaced). */
 const connections = new Map<string, SummaryIndex>();
-
-/** How often a writer queued for its index step looks whether another writer's heal has done it (lockUnlessHealed), in ms. */
-const HEALED_POLL_MS = 5;
 
 /** meta keys of index.db. */
 const META = {
@@ -531,15 +528,13 @@ export class SummaryCache {
    * another writer read our files after we let go of them, and its rows were
    * durable before it cleared our markers; with no marker left it also
    * recorded the stamp (or left that to a writer still at work). We then
-   * leave without a commit, and without waiting for the lock either
-   * (lockUnlessHealed). A commit that would change nothing (no row, the
-   * same stamp) is skipped too.
+   * leave without a commit (and its fsync). A commit that would change
+   * nothing (no row, the same stamp) is skipped too.
    */
   private async syncIndex(changed: string[], markers: readonly string[] | null): Promise<void> {
     let remaining = changed;
     for (let attempt = 0; remaining.length > 0; attempt++) {
-      const held = await this.lockUnlessHealed(markers);
-      if (!held) return;
+      const held = await this.locks.lock([this.locks.index('exclusive')]);
       let healed: Healed;
       try {
         if (markers !== null && !this.journal.anyPresent(markers)) return;
@@ -557,36 +552,6 @@ export class SummaryCache {
       // Whoever holds them heals them when it writes; a holder that only reads leaves that to us.
       if (remaining.length === 0 || attempt === 3) return;
       (await this.locks.lock(remaining.map((id) => this.locks.issue(id, 'shared')))).release();
-    }
-  }
-
-  /**
-   * The exclusive index lock for an index step, or null once `markers` are
-   * all gone while we wait: the holder healed our write (see syncIndex), so
-   * queueing on for a lock with nothing left to do under it would only
-   * lengthen the queue. A marker's absence is safe to read without the lock:
-   * markers are removed only after the rows that cover them are durable.
-   */
-  private async lockUnlessHealed(markers: readonly string[] | null): Promise<HeldLocks | null> {
-    const request = [this.locks.index('exclusive')];
-    if (markers === null) return this.locks.lock(request);
-    const now = this.locks.tryLockAll(request);
-    if (now) return now;
-    const healed = new AbortController();
-    const poll = setInterval(() => {
-      try {
-        if (!this.journal.anyPresent(markers)) healed.abort();
-      } catch {
-        // pending/ unreadable for a moment: keep waiting for the lock, which reports what is wrong.
-      }
-    }, HEALED_POLL_MS);
-    try {
-      return await this.locks.lock(request, { signal: healed.signal });
-    } catch (error) {
-      if (healed.signal.aborted) return null;
-      throw error;
-    } finally {
-      clearInterval(poll);
     }
   }
 
