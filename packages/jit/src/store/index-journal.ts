@@ -38,11 +38,14 @@ export function newFollowUp(kind: FollowUp['kind'], issueId: string): FollowUp {
 export class PendingJournal {
   constructor(private readonly pendingDir: string) {}
 
-  /** Markers for `ids` and the transaction's follow-ups, durable before the first issue file is replaced. */
-  mark(ids: string[], followUps: readonly FollowUp[] = []): void {
+  /**
+   * Markers for `ids` and the transaction's follow-ups, durable before the
+   * first issue file is replaced. Returns the names of the issue markers.
+   */
+  mark(ids: string[], followUps: readonly FollowUp[] = []): string[] {
     makeDirectory(this.pendingDir); // a store made by hand may lack it
-    const names = [...ids.map((id) => `${id}.${process.pid}.${++markerCounter}`), ...followUps.map((f) => f.token)];
-    for (const name of names) {
+    const markers = ids.map((id) => `${id}.${process.pid}.${++markerCounter}`);
+    for (const name of [...markers, ...followUps.map((f) => f.token)]) {
       const marker = path.join(this.pendingDir, name);
       try {
         fs.closeSync(fs.openSync(marker, fs.constants.O_WRONLY | fs.constants.O_CREAT | (fs.constants.O_NOFOLLOW ?? 0), 0o644));
@@ -51,6 +54,18 @@ export class PendingJournal {
       }
     }
     fsyncDirectory(this.pendingDir);
+    return markers;
+  }
+
+  /** Whether any of the markers `names` is still there (markers are cleared only once their issues' rows are durable). */
+  anyPresent(names: readonly string[]): boolean {
+    return names.some((name) => {
+      try {
+        return fs.lstatSync(path.join(this.pendingDir, name), { throwIfNoEntry: false }) !== undefined;
+      } catch (error) {
+        throw fsError(error, path.join(this.pendingDir, name), 'inspect');
+      }
+    });
   }
 
   /** Markers by issue id; the issues of a batch (see BATCH) are marked by the batch's name. */

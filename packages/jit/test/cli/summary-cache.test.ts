@@ -1,8 +1,9 @@
 // The summary cache (.jit/index.db) against what an agent fleet does to a
 // store: writers killed mid-write, then a git checkout of other issue files.
 // Real processes and real files.
-import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import Database from 'libsql';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { connectMcp, ok } from '../mcp/helpers.js';
@@ -60,6 +61,64 @@ describe('index.db-wal and -shm deleted while `jit mcp` has the cache open', () 
       await session.client.close();
     }
     expect(await p.json(['status'])).toMatchObject({ total: 3 });
+    expect(await p.json(['validate'])).toMatchObject({ ok: true, problems: [] });
+  });
+});
+
+/** A child process holding `lockPath` shared until `release()` closes its stdin. */
+async function holdShared(lockPath: string): Promise<{ release(): Promise<void> }> {
+  const child = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'hold-lock.js'), lockPath, 'shared'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`lock holder exited ${code}`)));
+  });
+  return { release: () => new Promise((resolve) => (child.once('exit', () => resolve()), child.stdin.end())) };
+}
+
+/** Commits in index.db-wal (frames of the current WAL generation that end a transaction). */
+function walCommits(jitDir: string): number {
+  const file = path.join(jitDir, 'index.db-wal');
+  const wal = existsSync(file) ? readFileSync(file) : Buffer.alloc(0);
+  if (wal.length < 32) return 0;
+  const pageSize = wal.readUInt32BE(8);
+  const [salt1, salt2] = [wal.readUInt32BE(16), wal.readUInt32BE(20)];
+  let commits = 0;
+  for (let at = 32; at + 24 + pageSize <= wal.length; at += 24 + pageSize) {
+    if (wal.readUInt32BE(at + 8) !== salt1 || wal.readUInt32BE(at + 12) !== salt2) break;
+    if (wal.readUInt32BE(at + 4) !== 0) commits++;
+  }
+  return commits;
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+describe('group commit: writers queued on the index lock', () => {
+  it('the first to get it indexes every finished write in one commit; the others find their markers gone and commit nothing; nothing is stale', async () => {
+    const p = await projects.initialized();
+    const ids: string[] = [];
+    for (const title of ['a', 'b', 'c']) ids.push((await p.json<{ id: string }>(['issue', 'create', '--title', title])).id);
+    expect(await p.json(['status'])).toMatchObject({ total: 3 });
+    // A connection of ours (that never writes) keeps index.db-wal from being checkpointed away when a writer closes the last one.
+    const reader = new Database(path.join(p.jitDir, 'index.db'));
+    expect(reader.prepare('SELECT count(*) AS n FROM summaries').get()).toMatchObject({ n: 3 }); // opens it for real
+    try {
+      const before = walCommits(p.jitDir);
+      // Shared, as a reader holds it: the writers read and commit their files, and queue for the index step.
+      const holder = await holdShared(path.join(p.jitDir, '.index.lock'));
+      const updates = ids.map((id, n) => p.run(['--json', 'issue', 'update', id, '--title', `renamed ${n}`]));
+      // Each writer commits its issue file (and its marker) without the index lock, then queues for it.
+      await until(() => readdirSync(path.join(p.jitDir, 'pending')).length === 3 && ids.every((id, n) => readFileSync(path.join(p.jitDir, 'issues', `${id}.json`), 'utf8').includes(`renamed ${n}`)));
+      await holder.release();
+      for (const run of await Promise.all(updates)) expect(run.code, run.stderr).toBe(0);
+      expect(readdirSync(path.join(p.jitDir, 'pending'))).toEqual([]);
+      expect(walCommits(p.jitDir) - before).toBe(1);
+    } finally {
+      reader.close();
+    }
+    const titles = (await p.json<{ issues: { title: string }[] }>(['query', 'all'])).issues.map((i) => i.title).sort();
+    expect(titles).toEqual(['renamed 0', 'renamed 1', 'renamed 2']);
     expect(await p.json(['validate'])).toMatchObject({ ok: true, problems: [] });
   });
 });
