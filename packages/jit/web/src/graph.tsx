@@ -49,15 +49,42 @@ function Node({ issue, x, y }: { issue: IssueSummary; x: number; y: number }) {
   );
 }
 
-export function GraphView({ revision }: { revision: number }) {
+/** Below this zoom the titles are unreadable anyway: they are hidden (by a class, without re-rendering) so panning stays smooth. */
+const DETAIL_SCALE = 0.45;
+
+/** Laid-out graphs by shape (which issues and edges exist): a state change, a tab switch or a reload of the same shape does not lay out again. */
+const layouts = new Map<string, LayoutResult>();
+const LAYOUTS_KEPT = 4;
+let layoutWorker: Worker | undefined;
+/** The worker answers in the order it was asked. */
+const waiting: ((result: LayoutResult) => void)[] = [];
+
+function layoutOf(key: string, request: LayoutRequest): Promise<LayoutResult> {
+  const cached = layouts.get(key);
+  if (cached) return Promise.resolve(cached);
+  if (!layoutWorker) {
+    layoutWorker = new Worker('/layout-worker.js');
+    layoutWorker.onmessage = (message: MessageEvent<LayoutResult>) => waiting.shift()?.(message.data);
+  }
+  layoutWorker.postMessage(request);
+  return new Promise((resolve) =>
+    waiting.push((result) => {
+      layouts.set(key, result);
+      if (layouts.size > LAYOUTS_KEPT) layouts.delete(layouts.keys().next().value!);
+      resolve(result);
+    }),
+  );
+}
+
+export function GraphView({ issues, shapeRevision }: { issues: IssueSummary[]; shapeRevision: number }) {
   const [data, setData] = useState<GraphData | null>(null);
-  const [layout, setLayout] = useState<LayoutResult | null>(null);
+  const [layout, setLayout] = useState<{ key: string; result: LayoutResult } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const svgRef = useRef<SVGSVGElement>(null);
   const viewRef = useRef<SVGGElement>(null);
   const zoomRef = useRef<ZoomBehavior<SVGSVGElement, unknown> | null>(null);
-  const workerRef = useRef<Worker | null>(null);
 
+  // The edges are read again only when issues or dependencies came or went; states and titles come from the live list.
   useEffect(() => {
     let current = true;
     get<GraphData>('/api/graph').then(
@@ -67,43 +94,49 @@ export function GraphView({ revision }: { revision: number }) {
     return () => {
       current = false;
     };
-  }, [revision]);
+  }, [shapeRevision]);
 
-  // The layout depends only on which issues and edges exist: a state change recolours without laying out again.
   const shapeKey = useMemo(() => (data ? `${data.nodes.map((n) => n.id).join(',')}|${data.edges.map((e) => `${e.from}>${e.to}`).join(',')}` : ''), [data]);
   useEffect(() => {
     if (!data) return;
-    workerRef.current ??= new Worker('/layout-worker.js');
-    const worker = workerRef.current;
+    let current = true;
     const request: LayoutRequest = {
       nodes: data.nodes.map((n) => ({ id: n.id, width: NODE_WIDTH, height: NODE_HEIGHT })),
       edges: data.edges.map((e) => ({ source: e.to, target: e.from })),
     };
-    let current = true;
-    worker.onmessage = (message: MessageEvent<LayoutResult>) => current && setLayout(message.data);
-    worker.postMessage(request);
+    void layoutOf(shapeKey, request).then((result) => current && setLayout({ key: shapeKey, result }));
     return () => {
       current = false;
     };
   }, [shapeKey]);
-  useEffect(() => () => workerRef.current?.terminate(), []);
 
+  const shown = layout?.result;
   useEffect(() => {
     const svg = svgRef.current;
-    if (!svg || !layout) return;
+    if (!svg || !shown) return;
+    let far: boolean | undefined;
     const behavior = zoom<SVGSVGElement, unknown>()
       .scaleExtent([0.05, 4])
-      .on('zoom', (event: { transform: { toString(): string } }) => viewRef.current?.setAttribute('transform', event.transform.toString()));
+      .on('zoom', (event: { transform: { k: number; toString(): string } }) => {
+        viewRef.current?.setAttribute('transform', event.transform.toString());
+        const isFar = event.transform.k < DETAIL_SCALE;
+        if (isFar !== far) svg.classList.toggle('far', (far = isFar));
+      });
     zoomRef.current = behavior;
     const selection = select(svg).call(behavior).on('dblclick.zoom', null);
     // Fit the whole graph on first show.
     const { width, height } = svg.getBoundingClientRect();
-    const scale = Math.min(1, width / Math.max(layout.width, 1), height / Math.max(layout.height, 1));
-    selection.call(behavior.transform, zoomIdentity.translate((width - layout.width * scale) / 2, 10).scale(scale));
+    const scale = Math.min(1, width / Math.max(shown.width, 1), height / Math.max(shown.height, 1));
+    selection.call(behavior.transform, zoomIdentity.translate((width - shown.width * scale) / 2, 10).scale(scale));
     return () => selection.on('.zoom', null);
-  }, [layout !== null]);
+  }, [shown !== undefined]);
 
-  const byId = useMemo(() => new Map((data?.nodes ?? []).map((n) => [n.id, n])), [data]);
+  // The live list has the current state and title of each node; the graph's own copy only fills a gap (an issue newer than the list).
+  const byId = useMemo(() => {
+    const map = new Map<string, IssueSummary>((data?.nodes ?? []).map((n) => [n.id, n]));
+    for (const issue of issues) if (map.has(issue.id)) map.set(issue.id, issue);
+    return map;
+  }, [data, issues]);
 
   const onKey = (event: KeyboardEvent) => {
     const svg = svgRef.current;
@@ -142,7 +175,7 @@ export function GraphView({ revision }: { revision: number }) {
           {data.nodes.length} issues, {data.edges.length} dependencies
         </span>
       </p>
-      {!layout ? (
+      {!shown ? (
         <p class="loading" role="status">
           Laying out {data.nodes.length} issues…
         </p>
@@ -154,16 +187,16 @@ export function GraphView({ revision }: { revision: number }) {
           </marker>
         </defs>
         <g ref={viewRef}>
-          {layout &&
-            layout.edges.map((edge) => {
+          {shown &&
+            shown.edges.map((edge) => {
               const prerequisite = byId.get(edge.source);
               const blocking = prerequisite !== undefined && !FINISHED.has(prerequisite.state);
               return <path key={`${edge.source}>${edge.target}`} class={blocking ? 'edge blocking' : 'edge'} d={pathOf(edge.points)} marker-end="url(#arrow)" />;
             })}
-          {layout &&
-            data.nodes.map((issue) => {
-              const at = layout.nodes[issue.id];
-              return at ? <Node key={issue.id} issue={issue} x={at.x} y={at.y} /> : null;
+          {shown &&
+            data.nodes.map((node) => {
+              const at = shown.nodes[node.id];
+              return at ? <Node key={node.id} issue={byId.get(node.id) ?? node} x={at.x} y={at.y} /> : null;
             })}
         </g>
       </svg>
