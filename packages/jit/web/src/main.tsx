@@ -101,16 +101,22 @@ function App() {
     const run = (task: () => Promise<void>) => {
       queue = queue.then(task).catch((error: Error) => setLoadError(error.message));
     };
-    const reload = () =>
+    let loadedOnce = false;
+    const reload = () => {
+      // The first load is what the open views already read; a later one (a reconnect, a reset) may bring anything new.
+      const again = loadedOnce;
+      loadedOnce = true;
       run(async () => {
         const board = await loadBoard();
         setIssues(board.issues);
         setGates(board.gates);
         setLoadError(null);
-        setRevision((r) => r + 1);
-        setShapeRevision((r) => r + 1);
+        if (again) {
+          setRevision((r) => r + 1);
+          setShapeRevision((r) => r + 1);
+        }
       });
-    let loadedOnce = false;
+    };
     const pending = new Set<string>();
     let shapeChanged = false;
     let registryChanged = false;
@@ -142,15 +148,16 @@ function App() {
         if (shape) setShapeRevision((r) => r + 1);
       });
     };
+    let opened = false;
     stream.addEventListener('open', () => {
       setConnected(true);
-      loadedOnce = true;
+      opened = true;
       reload(); // the first load, or whatever happened while the stream was down
     });
     stream.addEventListener('error', () => {
       setConnected(false);
       // No stream at all (refused, or the server is away): still show what there is.
-      if (!loadedOnce) (loadedOnce = true), reload();
+      if (!opened && !loadedOnce) reload();
     });
     stream.addEventListener('jit-event', (message) => {
       const event = JSON.parse((message as MessageEvent<string>).data) as JitEvent;
@@ -213,12 +220,13 @@ function App() {
         </p>
       )}
       <main id="main">
-        {issues === null ? (
+        {route.view === 'graph' ? (
+          // The graph reads its own data: it does not wait for the board's list (the node states come from it once it is there).
+          <GraphView issues={issues ?? []} shapeRevision={shapeRevision} />
+        ) : issues === null ? (
           <p class="loading">Loading…</p>
         ) : route.view === 'board' ? (
           <BoardView issues={issues} filters={filters} setFilters={setFilters} />
-        ) : route.view === 'graph' ? (
-          <GraphView issues={issues} shapeRevision={shapeRevision} />
         ) : route.view === 'activity' ? (
           <ActivityView live={live} revision={revision} />
         ) : (
