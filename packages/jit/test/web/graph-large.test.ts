@@ -58,7 +58,7 @@ describe('the graph of a larger store in Chromium', () => {
     });
     await page.goto(`${serve.url}#/graph`);
     await page.waitForSelector('.live.on', { timeout: DOM_WAIT_MS });
-    await page.waitForFunction((n) => document.querySelectorAll('svg.graph g.node').length === n, LAYERS * PER_LAYER, { timeout: DOM_WAIT_MS });
+    await expect.poll(() => page.locator('svg.graph g.node').count(), { timeout: DOM_WAIT_MS, interval: 100 }).toBe(LAYERS * PER_LAYER);
     expect(await page.locator('svg.graph path.edge').count()).toBe(edges);
     expect(await page.locator('svg.graph path.edge.blocking').count()).toBe(blocking);
     // Every edge was routed (a path with at least two points), every node placed.
@@ -72,7 +72,7 @@ describe('the graph of a larger store in Chromium', () => {
     const done = await runJit(['--json', 'issue', 'update', target, '--state', 'done'], { cwd: project.dir });
     expect(done.code, done.stderr).toBe(0);
     await page.waitForSelector(`svg.graph g.node.state-done[data-id="${target}"]`, { timeout: DOM_WAIT_MS });
-    await page.waitForFunction((n) => document.querySelectorAll('svg.graph path.edge.blocking').length === n, blocking - 2, { timeout: DOM_WAIT_MS });
+    await expect.poll(() => page.locator('svg.graph path.edge.blocking').count(), { timeout: DOM_WAIT_MS, interval: 100 }).toBe(blocking - 2);
     expect(await page.locator('svg.graph g.node').count()).toBe(LAYERS * PER_LAYER);
     expect(graphReads.length).toBe(readsBefore);
     await page.close();
