@@ -240,7 +240,7 @@ export function GraphView({ issues, shapeRevision }: { issues: IssueSummary[]; s
             shown.edges.map((edge) => {
               const prerequisite = byId.get(edge.source);
               const blocking = prerequisite !== undefined && !FINISHED.has(prerequisite.state);
-              return <path key={`${edge.source}>${edge.target}`} class={blocking ? 'edge blocking' : 'edge'} d={pathOf(edge.points)} />;
+              return <path key={`${edge.source}>${edge.target}`} class={blocking ? 'edge blocking' : 'edge'} d={pathOf(edge.points)} marker-end="url(#arrow)" />;
             })}
           {shown &&
             data.nodes.map((node) => {

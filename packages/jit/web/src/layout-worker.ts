@@ -42,7 +42,8 @@ export function layout(request: LayoutRequest): LayoutResult {
   const size = request.nodes[0]!;
   // d3-dag lays layers out top to bottom: its x is our y (across) and its y our x (along the flow).
   const { width, height } = sugiyama()
-    .layering(layeringLongestPath())
+    // Issues with no prerequisites (and unconnected ones) in the first column: work starts on the left.
+    .layering(layeringLongestPath().topDown(false))
     .decross(decrossTwoLayer().order(twolayerAgg()).inits([decrossDfs()]).passes(1))
     .coord(coordGreedy())
     .nodeSize([size.height, size.width])
@@ -51,7 +52,11 @@ export function layout(request: LayoutRequest): LayoutResult {
   for (const node of dag.nodes()) nodes[node.data] = { x: node.y + MARGIN, y: node.x + MARGIN };
   const edges: LayoutResult['edges'] = [];
   for (const link of dag.links()) {
-    edges.push({ source: link.source.data, target: link.target.data, points: link.points.map(([x, y]) => ({ x: y + MARGIN, y: x + MARGIN })) });
+    const points = link.points.map(([x, y]) => ({ x: y + MARGIN, y: x + MARGIN }));
+    // d3-dag runs a link from centre to centre: start it at the source's right side and end it at the target's left, where the arrowhead shows.
+    points[0]!.x += size.width / 2;
+    points[points.length - 1]!.x -= size.width / 2;
+    edges.push({ source: link.source.data, target: link.target.data, points });
   }
   return { width: height + 2 * MARGIN, height: width + 2 * MARGIN, nodes, edges, ms: performance.now() - started };
 }
