@@ -45,7 +45,7 @@ function boardIssue(issue: Issue): BoardIssue {
   return { id, title, state, priority, assignee, labels, dependencies, created_at, updated_at, gates_required, gates_status };
 }
 
-/** The list with the re-read issues replaced (or added, or removed when gone), in the list's order: oldest first. */
+/** The list with the re-read issues replaced in place or removed when gone; a new issue goes at the end (the next full load puts it in the server's order). */
 function patchIssues(list: BoardIssue[], changed: Map<string, BoardIssue | null>): BoardIssue[] {
   const next: BoardIssue[] = [];
   for (const issue of list) {
@@ -131,7 +131,8 @@ function App() {
       if (ids.length > MAX_PATCHED_ISSUES) return reload();
       run(async () => {
         const changed = new Map<string, BoardIssue | null>();
-        await Promise.all(
+        // A read that fails (the server busy or away) must not leave the board behind: the whole list is read instead.
+        const read = Promise.all(
           ids.map((id) =>
             get<Issue>(issuePath(id)).then(
               (issue) => void changed.set(id, boardIssue(issue)),
@@ -142,6 +143,7 @@ function App() {
             ),
           ),
         );
+        if (!(await read.then(() => true, () => false))) return reload();
         if (registry) setGates((await get<{ gates: GateDefinition[] }>('/api/gates')).gates);
         setIssues((list) => (list ? patchIssues(list, changed) : list));
         setRevision((r) => r + 1);
