@@ -23,7 +23,7 @@ function newestInput() {
   };
   visit(path.join(web, 'src'));
   for (const name of [...STATIC, 'build.js']) newest = Math.max(newest, fs.statSync(path.join(web, name)).mtimeMs);
-  // The page uses the store's types only, but a changed lock file may bring another Preact or dagre.
+  // The page uses the store's types only, but a changed lock file may bring another Preact or d3-dag.
   newest = Math.max(newest, fs.statSync(path.join(web, '..', '..', '..', 'package-lock.json')).mtimeMs);
   return newest;
 }

@@ -75,8 +75,27 @@ export interface ApiContext {
  */
 export class GateCache {
   private readonly cache = new Map<string, { updatedAt: string; gates: Pick<Issue, 'gates_required' | 'gates_status'> }>();
+  private warming: Promise<unknown> | undefined;
+
+  /**
+   * Reads every issue's gates once in the background (`jit serve` calls it at start), so the first page load does
+   * not wait for a thousand file reads. A failure is left for the first request to meet and report.
+   */
+  warm(tracker: TrackerApi): void {
+    this.warming = tracker
+      .listIssues({})
+      .then((summaries) => this.fill(tracker, summaries))
+      .catch(() => undefined)
+      .finally(() => (this.warming = undefined));
+  }
 
   async withGates(tracker: TrackerApi, summaries: IssueSummary[]): Promise<BoardIssue[]> {
+    // A request during the warm-up waits for it rather than reading the same files a second time.
+    await this.warming;
+    return this.fill(tracker, summaries);
+  }
+
+  private async fill(tracker: TrackerApi, summaries: IssueSummary[]): Promise<BoardIssue[]> {
     const unreadable = new Map<string, { code: string; message: string }>();
     const live = new Set(summaries.map((summary) => summary.id));
     const stale = summaries.filter((summary) => this.cache.get(summary.id)?.updatedAt !== summary.updated_at);

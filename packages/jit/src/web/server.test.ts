@@ -4,7 +4,7 @@ import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { initJit, InMemoryStorage, openTracker, Tracker, watchChanges } from '../store/index.js';
 import { MAX_STREAMS, startWebServer, type WebServer } from './server.js';
 
@@ -54,6 +54,24 @@ describe('the web server on the in-memory backend', () => {
     });
     expect(JSON.parse(change)).toEqual({ events: 0, reset: false });
     expect((await tracker.getIssue(issue.id)).gates_status['review']).toMatchObject({ status: 'passed', updated_by: 'human:tester' });
+  });
+});
+
+describe('the board\'s gates', () => {
+  it('are read once at start: the first page load neither waits for the reads again nor repeats them', async () => {
+    const tracker = new Tracker(new InMemoryStorage());
+    await tracker.addGateDefinition({ key: 'review', title: 'Review' });
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await tracker.createIssue({ title: `issue ${i}`, gates: ['review'] })).id);
+    const reads: string[] = [];
+    const getIssue = tracker.getIssue.bind(tracker);
+    tracker.getIssue = (id: string) => (reads.push(id), getIssue(id));
+    server = await startWebServer({ tracker, port: 0, actor: 'human:tester', assetsDir: ASSETS });
+    // Read at start, before any request (no default timeout: the machine may be loaded).
+    await vi.waitFor(() => expect(reads).toHaveLength(ids.length), { timeout: 60_000, interval: 20 });
+    const list = (await (await fetch(`${server.url}api/issues?gates=1`)).json()) as { issues: { id: string; gates_required: string[] }[] };
+    expect(list.issues.map((issue) => issue.gates_required)).toEqual(ids.map(() => ['review']));
+    expect(reads.sort()).toEqual([...ids].sort());
   });
 });
 

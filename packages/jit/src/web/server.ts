@@ -259,6 +259,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     );
     server.listen(port, host, () => resolve());
   });
+  api.gateCache.warm(options.tracker);
   const address = server.address() as AddressInfo;
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {

@@ -107,6 +107,32 @@ describe('the web view in Chromium', () => {
     await page.close();
   });
 
+  it('a change by a CLI process is applied from the stream: only the changed issue is read again, never the whole list', async () => {
+    const created = await runJit(['--json', 'issue', 'create', '--title', 'Streamed change', '--priority', 'low'], { cwd: project.dir });
+    expect(created.code, created.stderr).toBe(0);
+    const id = (JSON.parse(created.stdout) as { id: string }).id;
+    const page = await open('#/board');
+    await page.waitForSelector('.live.on', { timeout: DOM_WAIT_MS });
+    await page.waitForSelector(`.column[data-state="ready"] .card[data-id="${id}"]`, { timeout: DOM_WAIT_MS });
+    const requests: string[] = [];
+    page.on('request', (request) => requests.push(new URL(request.url()).pathname + new URL(request.url()).search));
+
+    const updated = await runJit(['--json', 'issue', 'update', id, '--priority', 'critical', '--state', 'backlog'], { cwd: project.dir });
+    expect(updated.code, updated.stderr).toBe(0);
+    const card = page.locator(`.column[data-state="backlog"] .card[data-id="${id}"]`);
+    await card.waitFor({ timeout: DOM_WAIT_MS });
+    expect(await card.locator('.priority').textContent()).toContain('critical');
+    expect(await card.getAttribute('class')).toContain('priority-critical');
+    expect(await page.locator(`.column[data-state="ready"] .card[data-id="${id}"]`).count()).toBe(0);
+    // The other cards are untouched: still one per issue.
+    expect(await page.locator(`.card[data-id="${fixture.ids.docs}"]`).count()).toBe(1);
+
+    expect(requests.filter((path) => path.startsWith('/api/issues?'))).toEqual([]);
+    expect(requests.filter((path) => path.startsWith('/api/issues/'))).toEqual(requests.filter((path) => path === `/api/issues/${id}`));
+    expect(requests).toContain(`/api/issues/${id}`);
+    await page.close();
+  });
+
   it('a manual gate passed in the page is what the CLI reads, recorded as the server\'s --as', async () => {
     const page = await open(`#/issue/${fixture.ids.test}`);
     const row = page.locator('tr[data-gate="review"]');

@@ -1,9 +1,21 @@
 /** The board: a column per state, a card per issue, filtered by text, label patterns, assignee and type. */
+import { Component } from 'preact';
 import { useMemo } from 'preact/hooks';
 import type { BoardIssue } from './api.js';
 import { filterIssues, GATE_GLYPH, PRIORITY_GLYPH, shortId, STATE_GLYPH, STATE_LABEL, STATES, type Filters } from './model.js';
 
-function Card({ issue }: { issue: BoardIssue }) {
+/** A card re-renders only when its issue was replaced: a live change patches one issue of the list and keeps the others as they were. */
+class Card extends Component<{ issue: BoardIssue }> {
+  override shouldComponentUpdate({ issue }: { issue: BoardIssue }): boolean {
+    return issue !== this.props.issue;
+  }
+
+  override render({ issue }: { issue: BoardIssue }) {
+    return <CardBody issue={issue} />;
+  }
+}
+
+function CardBody({ issue }: { issue: BoardIssue }) {
   const open = () => (location.hash = `#/issue/${issue.id}`);
   return (
     <li>

@@ -7,7 +7,8 @@
  */
 import { select } from 'd3-selection';
 import { zoom, zoomIdentity, type ZoomBehavior } from 'd3-zoom';
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { Component } from 'preact';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { get, type GraphData, type IssueSummary } from './api.js';
 import type { LayoutRequest, LayoutResult } from './layout-worker.js';
 import { FINISHED, shortId, STATE_GLYPH, STATE_LABEL, STATES } from './model.js';
@@ -24,41 +25,115 @@ function pathOf(points: { x: number; y: number }[]): string {
   return points.map((p, i) => `${i === 0 ? 'M' : 'L'}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join('');
 }
 
-function Node({ issue, x, y }: { issue: IssueSummary; x: number; y: number }) {
-  const open = () => (location.hash = `#/issue/${issue.id}`);
-  return (
-    <g
-      class={`node state-${issue.state}`}
-      data-id={issue.id}
-      transform={`translate(${(x - NODE_WIDTH / 2).toFixed(1)},${(y - NODE_HEIGHT / 2).toFixed(1)})`}
-      tabindex={0}
-      role="link"
-      aria-label={`${issue.title} (${STATE_LABEL[issue.state]}, ${issue.priority})`}
-      onClick={open}
-      onKeyDown={(e) => e.key === 'Enter' && open()}
-    >
-      <title>{`${issue.title}\n${STATE_LABEL[issue.state]} · ${issue.priority}${issue.assignee ? ` · ${issue.assignee}` : ''}`}</title>
-      <rect width={NODE_WIDTH} height={NODE_HEIGHT} rx={issue.state === 'gated' ? 0 : 6} />
-      <text x={8} y={15} class="node-head">
-        {`${STATE_GLYPH[issue.state]} ${STATE_LABEL[issue.state]} · ${shortId(issue.id)}`}
-      </text>
-      <text x={8} y={31} class="node-title">
-        {clip(issue.title, MAX_TITLE)}
-      </text>
-    </g>
+interface NodeProps {
+  issue: IssueSummary;
+  x: number;
+  y: number;
+}
+
+/** A node re-renders only when what it shows changed: a live change to one issue does not redraw a thousand. */
+class Node extends Component<NodeProps> {
+  override shouldComponentUpdate({ issue, x, y }: NodeProps): boolean {
+    const shown = this.props.issue;
+    return x !== this.props.x || y !== this.props.y || issue.state !== shown.state || issue.title !== shown.title || issue.priority !== shown.priority;
+  }
+
+  override render({ issue, x, y }: NodeProps) {
+    const open = () => (location.hash = `#/issue/${issue.id}`);
+    return (
+      <g
+        class={`node state-${issue.state}`}
+        data-id={issue.id}
+        transform={`translate(${(x - NODE_WIDTH / 2).toFixed(1)},${(y - NODE_HEIGHT / 2).toFixed(1)})`}
+        tabindex={0}
+        role="link"
+        aria-label={`${issue.title} (${STATE_LABEL[issue.state]}, ${issue.priority})`}
+        onClick={open}
+        onKeyDown={(e) => e.key === 'Enter' && open()}
+      >
+        <rect width={NODE_WIDTH} height={NODE_HEIGHT} rx={issue.state === 'gated' ? 0 : 6} />
+        <text x={8} y={15} class="node-head">
+          {`${STATE_GLYPH[issue.state]} ${STATE_LABEL[issue.state]} · ${shortId(issue.id)}`}
+        </text>
+        <text x={8} y={31} class="node-title">
+          {clip(issue.title, MAX_TITLE)}
+        </text>
+      </g>
+    );
+  }
+}
+
+/**
+ * Level of detail by zoom: below these scales the text is too small to read, and hiding it (a class on the svg, no
+ * re-render) keeps drawing and panning a thousand nodes quick: titles go first, then the state line. The shape and
+ * the colour stay, and each node's accessible name keeps its title and state.
+ */
+const LEVELS_OF_DETAIL: [scale: number, className: string][] = [
+  [0.45, 'far'],
+  [0.2, 'farthest'],
+];
+
+/** Laid-out graphs by shape (which issues and edges exist): a state change, a tab switch or a reload of the same shape does not lay out again. */
+const layouts = new Map<string, LayoutResult>();
+const LAYOUTS_KEPT = 4;
+let layoutWorker: Worker | undefined;
+/** The worker answers in the order it was asked. */
+const waiting: ((result: LayoutResult) => void)[] = [];
+
+/** Started as the graph view opens, so the worker's script loads while the graph's data is fetched. */
+function startWorker(): Worker {
+  if (!layoutWorker) {
+    layoutWorker = new Worker('/layout-worker.js');
+    layoutWorker.onmessage = (message: MessageEvent<LayoutResult>) => waiting.shift()?.(message.data);
+  }
+  return layoutWorker;
+}
+
+/** The last layout is also kept in the browser's storage: opening the page again on an unchanged graph draws at once. */
+const STORED_LAYOUT = 'jit-graph-layout';
+
+function storedLayout(key: string): LayoutResult | undefined {
+  try {
+    const stored = JSON.parse(localStorage.getItem(STORED_LAYOUT) ?? 'null') as { key: string; result: LayoutResult } | null;
+    return stored?.key === key ? stored.result : undefined;
+  } catch {
+    return undefined; // storage off, or an entry of another version: lay out again
+  }
+}
+
+function storeLayout(key: string, result: LayoutResult): void {
+  try {
+    localStorage.setItem(STORED_LAYOUT, JSON.stringify({ key, result }));
+  } catch {
+    // storage off or full: only this page's memory keeps it
+  }
+}
+
+function layoutOf(key: string, request: LayoutRequest): Promise<LayoutResult> {
+  const cached = layouts.get(key) ?? storedLayout(key);
+  if (cached) return Promise.resolve(cached);
+  startWorker().postMessage(request);
+  return new Promise((resolve) =>
+    waiting.push((result) => {
+      layouts.set(key, result);
+      if (layouts.size > LAYOUTS_KEPT) layouts.delete(layouts.keys().next().value!);
+      storeLayout(key, result);
+      resolve(result);
+    }),
   );
 }
 
-export function GraphView({ revision }: { revision: number }) {
+export function GraphView({ issues, shapeRevision }: { issues: IssueSummary[]; shapeRevision: number }) {
   const [data, setData] = useState<GraphData | null>(null);
-  const [layout, setLayout] = useState<LayoutResult | null>(null);
+  const [layout, setLayout] = useState<{ key: string; result: LayoutResult } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const svgRef = useRef<SVGSVGElement>(null);
   const viewRef = useRef<SVGGElement>(null);
   const zoomRef = useRef<ZoomBehavior<SVGSVGElement, unknown> | null>(null);
-  const workerRef = useRef<Worker | null>(null);
 
+  // The edges are read again only when issues or dependencies came or went; states and titles come from the live list.
   useEffect(() => {
+    startWorker();
     let current = true;
     get<GraphData>('/api/graph').then(
       (graph) => current && setData(graph),
@@ -67,43 +142,50 @@ export function GraphView({ revision }: { revision: number }) {
     return () => {
       current = false;
     };
-  }, [revision]);
+  }, [shapeRevision]);
 
-  // The layout depends only on which issues and edges exist: a state change recolours without laying out again.
   const shapeKey = useMemo(() => (data ? `${data.nodes.map((n) => n.id).join(',')}|${data.edges.map((e) => `${e.from}>${e.to}`).join(',')}` : ''), [data]);
   useEffect(() => {
     if (!data) return;
-    workerRef.current ??= new Worker('/layout-worker.js');
-    const worker = workerRef.current;
+    let current = true;
     const request: LayoutRequest = {
       nodes: data.nodes.map((n) => ({ id: n.id, width: NODE_WIDTH, height: NODE_HEIGHT })),
       edges: data.edges.map((e) => ({ source: e.to, target: e.from })),
     };
-    let current = true;
-    worker.onmessage = (message: MessageEvent<LayoutResult>) => current && setLayout(message.data);
-    worker.postMessage(request);
+    void layoutOf(shapeKey, request).then((result) => current && setLayout({ key: shapeKey, result }));
     return () => {
       current = false;
     };
   }, [shapeKey]);
-  useEffect(() => () => workerRef.current?.terminate(), []);
 
-  useEffect(() => {
+  const shown = layout?.result;
+  // Before the first paint: the fit's scale decides which text is drawn at all (a graph of 1,000 shows none of it at first).
+  useLayoutEffect(() => {
     const svg = svgRef.current;
-    if (!svg || !layout) return;
+    if (!svg || !shown) return;
     const behavior = zoom<SVGSVGElement, unknown>()
       .scaleExtent([0.05, 4])
-      .on('zoom', (event: { transform: { toString(): string } }) => viewRef.current?.setAttribute('transform', event.transform.toString()));
+      .on('zoom', (event: { transform: { k: number; toString(): string } }) => {
+        viewRef.current?.setAttribute('transform', event.transform.toString());
+        for (const [scale, className] of LEVELS_OF_DETAIL) {
+          if (svg.classList.contains(className) !== event.transform.k < scale) svg.classList.toggle(className);
+        }
+      });
     zoomRef.current = behavior;
     const selection = select(svg).call(behavior).on('dblclick.zoom', null);
     // Fit the whole graph on first show.
     const { width, height } = svg.getBoundingClientRect();
-    const scale = Math.min(1, width / Math.max(layout.width, 1), height / Math.max(layout.height, 1));
-    selection.call(behavior.transform, zoomIdentity.translate((width - layout.width * scale) / 2, 10).scale(scale));
+    const scale = Math.min(1, width / Math.max(shown.width, 1), height / Math.max(shown.height, 1));
+    selection.call(behavior.transform, zoomIdentity.translate((width - shown.width * scale) / 2, 10).scale(scale));
     return () => selection.on('.zoom', null);
-  }, [layout !== null]);
+  }, [shown !== undefined]);
 
-  const byId = useMemo(() => new Map((data?.nodes ?? []).map((n) => [n.id, n])), [data]);
+  // The live list has the current state and title of each node; the graph's own copy only fills a gap (an issue newer than the list).
+  const byId = useMemo(() => {
+    const map = new Map<string, IssueSummary>((data?.nodes ?? []).map((n) => [n.id, n]));
+    for (const issue of issues) if (map.has(issue.id)) map.set(issue.id, issue);
+    return map;
+  }, [data, issues]);
 
   const onKey = (event: KeyboardEvent) => {
     const svg = svgRef.current;
@@ -142,28 +224,28 @@ export function GraphView({ revision }: { revision: number }) {
           {data.nodes.length} issues, {data.edges.length} dependencies
         </span>
       </p>
-      {!layout ? (
+      {!shown ? (
         <p class="loading" role="status">
           Laying out {data.nodes.length} issues…
         </p>
       ) : null}
-      <svg ref={svgRef} class="graph" tabindex={0} role="group" aria-label="Dependency graph; arrow keys pan, + and − zoom" onKeyDown={onKey}>
+      <svg ref={svgRef} class="graph" data-layout-ms={shown ? Math.round(shown.ms) : undefined} tabindex={0} role="group" aria-label="Dependency graph; arrow keys pan, + and − zoom" onKeyDown={onKey}>
         <defs>
           <marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
             <path d="M0,0L10,5L0,10z" class="arrowhead" />
           </marker>
         </defs>
         <g ref={viewRef}>
-          {layout &&
-            layout.edges.map((edge) => {
+          {shown &&
+            shown.edges.map((edge) => {
               const prerequisite = byId.get(edge.source);
               const blocking = prerequisite !== undefined && !FINISHED.has(prerequisite.state);
               return <path key={`${edge.source}>${edge.target}`} class={blocking ? 'edge blocking' : 'edge'} d={pathOf(edge.points)} marker-end="url(#arrow)" />;
             })}
-          {layout &&
-            data.nodes.map((issue) => {
-              const at = layout.nodes[issue.id];
-              return at ? <Node key={issue.id} issue={issue} x={at.x} y={at.y} /> : null;
+          {shown &&
+            data.nodes.map((node) => {
+              const at = shown.nodes[node.id];
+              return at ? <Node key={node.id} issue={byId.get(node.id) ?? node} x={at.x} y={at.y} /> : null;
             })}
         </g>
       </svg>

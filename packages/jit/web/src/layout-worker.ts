@@ -1,10 +1,15 @@
 /**
- * Lays out the dependency graph off the page's thread (@dagrejs/dagre, left
- * to right): a large graph takes seconds, and the page stays usable meanwhile.
+ * Lays out the dependency graph off the page's thread with d3-dag's Sugiyama
+ * layout, left to right. The cheap settings (longest-path layering, one
+ * depth-first start and one median sweep to reduce crossings, greedy
+ * coordinates) lay out 1,000 issues and 2,000 edges in a few hundred ms of
+ * CPU; dagre took 2-3 s of CPU there, and d3-dag's defaults (24 sweeps,
+ * linear programming) longer still.
  */
-import dagre from '@dagrejs/dagre';
+import { coordGreedy, decrossDfs, decrossTwoLayer, graph as newGraph, layeringLongestPath, sugiyama, twolayerAgg, type MutGraphNode } from 'd3-dag';
 
 export interface LayoutRequest {
+  /** Sizes as drawn (left to right): `width` along the flow, `height` across it. */
   nodes: { id: string; width: number; height: number }[];
   /** Drawn from the prerequisite to the issue that waits for it: work flows left to right. */
   edges: { source: string; target: string }[];
@@ -18,26 +23,47 @@ export interface LayoutResult {
   ms: number;
 }
 
-function layout(request: LayoutRequest): LayoutResult {
+const MARGIN = 20;
+/** Space between issues in one column, and between columns. */
+const GAP_ACROSS = 12;
+const GAP_ALONG = 60;
+
+export function layout(request: LayoutRequest): LayoutResult {
   const started = performance.now();
-  const graph = new dagre.graphlib.Graph();
-  // longest-path ranking and no optimal-order pass: network simplex and the extra ordering pass cost many seconds at 1,000 issues.
-  const big = request.nodes.length > 300;
-  graph.setGraph({ rankdir: 'LR', nodesep: 12, ranksep: 60, marginx: 20, marginy: 20, ...(big ? { ranker: 'longest-path' } : {}) });
-  graph.setDefaultEdgeLabel(() => ({}));
-  for (const node of request.nodes) graph.setNode(node.id, { width: node.width, height: node.height });
-  for (const edge of request.edges) graph.setEdge(edge.source, edge.target);
-  dagre.layout(graph, big ? { disableOptimalOrderHeuristic: true } : undefined);
-  const nodes: LayoutResult['nodes'] = {};
-  for (const id of graph.nodes()) {
-    const node = graph.node(id);
-    nodes[id] = { x: node.x, y: node.y };
+  if (request.nodes.length === 0) return { width: 0, height: 0, nodes: {}, edges: [], ms: 0 };
+  const dag = newGraph<string, undefined>();
+  const byId = new Map<string, MutGraphNode<string, undefined>>();
+  for (const node of request.nodes) byId.set(node.id, dag.node(node.id));
+  for (const edge of request.edges) {
+    const source = byId.get(edge.source);
+    const target = byId.get(edge.target);
+    if (source && target) dag.link(source, target);
   }
-  const edges = graph.edges().map((e) => ({ source: e.v, target: e.w, points: ((graph.edge(e) as { points?: { x: number; y: number }[] }).points ?? []).map((p) => ({ x: p.x, y: p.y })) }));
-  const { width = 0, height = 0 } = graph.graph();
-  return { width, height, nodes, edges, ms: performance.now() - started };
+  const size = request.nodes[0]!;
+  // d3-dag lays layers out top to bottom: its x is our y (across) and its y our x (along the flow).
+  const { width, height } = sugiyama()
+    // Issues with no prerequisites (and unconnected ones) in the first column: work starts on the left.
+    .layering(layeringLongestPath().topDown(false))
+    .decross(decrossTwoLayer().order(twolayerAgg()).inits([decrossDfs()]).passes(1))
+    .coord(coordGreedy())
+    .nodeSize([size.height, size.width])
+    .gap([GAP_ACROSS, GAP_ALONG])(dag);
+  const nodes: LayoutResult['nodes'] = {};
+  for (const node of dag.nodes()) nodes[node.data] = { x: node.y + MARGIN, y: node.x + MARGIN };
+  const edges: LayoutResult['edges'] = [];
+  for (const link of dag.links()) {
+    const points = link.points.map(([x, y]) => ({ x: y + MARGIN, y: x + MARGIN }));
+    // d3-dag runs a link from centre to centre: start it at the source's right side and end it at the target's left, where the arrowhead shows.
+    points[0]!.x += size.width / 2;
+    points[points.length - 1]!.x -= size.width / 2;
+    edges.push({ source: link.source.data, target: link.target.data, points });
+  }
+  return { width: height + 2 * MARGIN, height: width + 2 * MARGIN, nodes, edges, ms: performance.now() - started };
 }
 
-self.onmessage = (message: MessageEvent<LayoutRequest>) => {
-  self.postMessage(layout(message.data));
-};
+// In a worker (not when a test imports `layout`): answer each request.
+if (typeof self !== 'undefined' && typeof (self as { importScripts?: unknown }).importScripts === 'function') {
+  self.onmessage = (message: MessageEvent<LayoutRequest>) => {
+    self.postMessage(layout(message.data));
+  };
+}

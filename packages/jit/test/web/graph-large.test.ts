@@ -1,0 +1,80 @@
+// The graph view on a larger store than the page tests' fixture (hundreds of
+// issues in layers, each waiting for issues of the layer before): every issue
+// is a node and every dependency an edge, blocking edges are told apart, and a
+// state change by a CLI process recolours its node from the stream without
+// reading the graph (or laying it out) again.
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initJit, openTracker } from '../../src/store/index.js';
+import { runJit } from '../cli/helpers.js';
+import { launchChromium, startServe, webProject, type Browser, type Serve, type WebProject } from './helpers.js';
+
+const LAYERS = 8;
+const PER_LAYER = 30;
+const DOM_WAIT_MS = 120_000;
+
+let project: WebProject;
+let serve: Serve;
+let browser: Browser;
+const layers: string[][] = [];
+let edges = 0;
+let blocking = 0;
+
+beforeAll(async () => {
+  project = webProject();
+  initJit(project.dir);
+  const tracker = openTracker(path.join(project.dir, '.jit'));
+  for (let layer = 0; layer < LAYERS; layer++) {
+    const ids: string[] = [];
+    for (let i = 0; i < PER_LAYER; i++) {
+      // Each issue waits for two of the layer before (neighbours, so edges cross a little, as in a real plan).
+      const previous = layers[layer - 1] ?? [];
+      const dependencies = previous.length > 0 ? [previous[i]!, previous[(i + 7) % previous.length]!] : [];
+      const issue = await tracker.createIssue({ title: `Layer ${layer} step ${i}`, dependencies });
+      ids.push(issue.id);
+      edges += dependencies.length;
+    }
+    layers.push(ids);
+  }
+  // The first layer is done, so only the edges out of the other layers block.
+  for (const id of layers[0]!) await tracker.updateIssue(id, { state: 'done' });
+  blocking = edges - 2 * PER_LAYER;
+  serve = await startServe(project.dir);
+  browser = await launchChromium();
+}, 600_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await serve?.stop();
+  project?.remove();
+});
+
+describe('the graph of a larger store in Chromium', () => {
+  it('draws a node per issue and an edge per dependency, and recolours a node from the stream without reading the graph again', async () => {
+    const page = await browser.context.newPage();
+    const graphReads: string[] = [];
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname === '/api/graph') graphReads.push(request.url());
+    });
+    await page.goto(`${serve.url}#/graph`);
+    await page.waitForSelector('.live.on', { timeout: DOM_WAIT_MS });
+    await expect.poll(() => page.locator('svg.graph g.node').count(), { timeout: DOM_WAIT_MS, interval: 100 }).toBe(LAYERS * PER_LAYER);
+    expect(await page.locator('svg.graph path.edge').count()).toBe(edges);
+    expect(await page.locator('svg.graph path.edge.blocking').count()).toBe(blocking);
+    // Every edge was routed (a path with at least two points), every node placed.
+    const unrouted = await page.$$eval('svg.graph path.edge', (paths) => paths.filter((p) => !/^M[-\d.]+,[-\d.]+L/.test(p.getAttribute('d') ?? '')).length);
+    expect(unrouted).toBe(0);
+    expect(await page.textContent('[data-testid="graph-count"]')).toContain(`${LAYERS * PER_LAYER} issues, ${edges} dependencies`);
+    const readsBefore = graphReads.length;
+
+    // A prerequisite of the second layer is finished by another process: its node says done, its two edges stop blocking.
+    const target = layers[1]![0]!;
+    const done = await runJit(['--json', 'issue', 'update', target, '--state', 'done'], { cwd: project.dir });
+    expect(done.code, done.stderr).toBe(0);
+    await page.waitForSelector(`svg.graph g.node.state-done[data-id="${target}"]`, { timeout: DOM_WAIT_MS });
+    await expect.poll(() => page.locator('svg.graph path.edge.blocking').count(), { timeout: DOM_WAIT_MS, interval: 100 }).toBe(blocking - 2);
+    expect(await page.locator('svg.graph g.node').count()).toBe(LAYERS * PER_LAYER);
+    expect(graphReads.length).toBe(readsBefore);
+    await page.close();
+  });
+});
