@@ -12,7 +12,8 @@ export default defineConfig({
     name: 'jit-tracker',
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     exclude: ['test/chaos/**', 'node_modules/**'],
-    globalSetup: [toolkit('scripts/build-for-tests.mts')],
+    // The build, then one PostgreSQL server for the PostgreSQL backend's tests (issue 17).
+    globalSetup: [toolkit('scripts/build-for-tests.mts'), './test/support/postgres-server.mts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',

@@ -162,6 +162,20 @@ class GraphCache implements GraphLookup {
   }
 }
 
+/** What a Storage callback threw: passes through the transaction as it is (the Tracker's own signals included). */
+class CallbackError {
+  constructor(readonly error: unknown) {}
+}
+
+/** Calls a Storage callback, marking what it throws as its own (GraphMiss excepted: it asks for more rows). */
+function callback<T>(run: () => T): T {
+  try {
+    return run();
+  } catch (error) {
+    throw error instanceof GraphMiss ? error : new CallbackError(error);
+  }
+}
+
 /** Runs a synchronous callback over data read on demand: a GraphMiss fetches and runs it again. */
 async function untilComplete<T>(run: () => T, fetch: (miss: GraphMiss) => Promise<void>): Promise<T> {
   for (;;) {
@@ -213,6 +227,17 @@ export class PgStorage implements Storage {
     this.pool = undefined;
     this.checked = undefined;
     await pool?.end();
+  }
+
+  /** Drops jit's schema and everything in it, then closes (tests, and tearing a tracker down). */
+  async dropSchema(): Promise<void> {
+    try {
+      await this.connectPool().query(`DROP SCHEMA IF EXISTS ${this.schema} CASCADE`);
+    } catch (error) {
+      throw this.databaseError(error);
+    } finally {
+      await this.close();
+    }
   }
 
   // ------------------------------------------------------------ connection
@@ -410,6 +435,7 @@ export class PgStorage implements Storage {
         return result;
       } catch (error) {
         await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+        if (error instanceof CallbackError) throw error.error;
         if (isRetryable(error) && attempt < MAX_ATTEMPTS) {
           await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 5 * attempt)));
           continue;
@@ -674,7 +700,7 @@ export class PgStorage implements Storage {
       const gates = locks.gates ? await PgStorage.lockGates(db, 'shared') : undefined;
       const rows = await PgStorage.lockIssues(db, locks);
       const written = PgStorage.buffer(locks, rows, gates);
-      const result = apply(written.tx);
+      const result = callback(() => apply(written.tx));
       await PgStorage.commit(db, written);
       return result;
     });
@@ -686,7 +712,7 @@ export class PgStorage implements Storage {
       await db.query('SELECT pg_advisory_xact_lock($1)', [GRAPH_LOCK]);
       const graph = new GraphCache();
       const fetch = (miss: GraphMiss): Promise<void> => graph.fetch(db, miss);
-      const locks = await untilComplete(() => plan(graph), fetch);
+      const locks = await untilComplete(() => callback(() => plan(graph)), fetch);
       await PgStorage.noWait(db, locks);
       const gates = locks.gates ? await PgStorage.lockGates(db, 'shared') : undefined;
       const rows = await PgStorage.lockIssues(db, locks);
@@ -694,7 +720,7 @@ export class PgStorage implements Storage {
       const result = await untilComplete(() => {
         written = PgStorage.buffer(locks, rows, gates);
         const lookup: GraphLookup = { summary: (id) => graph.summary(id), dependentsOf: (id) => graph.dependentsOf(id) };
-        return apply({ ...written.tx, ...lookup });
+        return callback(() => apply({ ...written.tx, ...lookup }));
       }, fetch);
       await PgStorage.commit(db, written);
       return result;
@@ -709,10 +735,12 @@ export class PgStorage implements Storage {
       const result = await untilComplete(
         () => {
           draft = structuredClone(before);
-          return apply(draft, () => {
-            if (!everyIssue) throw new GraphMiss('issues', '');
-            return structuredClone(everyIssue);
-          });
+          return callback(() =>
+            apply(draft, () => {
+              if (!everyIssue) throw new GraphMiss('issues', '');
+              return structuredClone(everyIssue);
+            }),
+          );
         },
         async () => {
           everyIssue = (await db.query<{ issue: Issue }>('SELECT issue FROM issues ORDER BY created_at, id')).rows.map((r) => r.issue);
