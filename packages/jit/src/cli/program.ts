@@ -32,6 +32,7 @@ const COMMAND_GROUPS: ReadonlyArray<readonly [name: string, load: () => Register
   ['graph', () => (require('./commands/graph.js') as typeof import('./commands/graph.js')).registerGraphCommands],
   ['validate', () => (require('./commands/validate.js') as typeof import('./commands/validate.js')).registerValidateCommand],
   ['migrate', () => (require('./commands/migrate.js') as typeof import('./commands/migrate.js')).registerMigrateCommand],
+  ['db', () => (require('./commands/db.js') as typeof import('./commands/db.js')).registerDbCommand],
   ['debug', () => (require('./commands/debug.js') as typeof import('./commands/debug.js')).registerDebugCommands],
   ['mcp', () => (require('./commands/mcp.js') as typeof import('./commands/mcp.js')).registerMcpCommand],
   ['serve', () => (require('./commands/serve.js') as typeof import('./commands/serve.js')).registerServeCommand],

@@ -159,6 +159,7 @@ type ReadView = { index: SummaryIndex; overlay: Map<string, IssueSummary | null>
 
 export class JsonFileStorage implements Storage {
   readonly description: string;
+  readonly kind = 'files';
   readonly jitDir: string;
   private readonly issuesDir: string;
   private readonly pendingDir: string;

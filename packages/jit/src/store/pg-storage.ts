@@ -39,7 +39,6 @@ import { STATES, type State } from './model.js';
 type Client = PgModule.PoolClient;
 type Queryable = Pick<PgModule.PoolClient, 'query'>;
 
-export const DATABASE_URL_VARIABLE = 'JIT_DATABASE_URL';
 /** The PostgreSQL schema (namespace) jit's tables live in unless told otherwise. */
 export const DEFAULT_PG_SCHEMA = 'jit';
 
@@ -203,6 +202,7 @@ const UNREACHABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', '
 
 export class PgStorage implements Storage {
   readonly description: string;
+  readonly kind = 'postgres';
   readonly jitDir: string | undefined;
   readonly schema: string;
   private readonly url: string;

@@ -12,6 +12,8 @@ import type { GateDefinition, Issue, JitEvent, Priority, State } from './model.j
 import type { IssueSummary, StatusReport, ValidationProblem } from './tracker-api.js';
 import type { AgentRecord } from './agents.js';
 
+export type StorageKind = 'files' | 'memory' | 'postgres';
+
 export interface IssueLocks {
   /** Issues the transaction may change (exclusive locks). */
   write: readonly string[];
@@ -134,6 +136,8 @@ export interface StorageCheck {
 export interface Storage {
   /** A short name for messages ("files at /x/.jit", "memory"). */
   readonly description: string;
+  /** Which backend this is (`jit status` reports it). */
+  readonly kind: StorageKind;
 
   /**
    * Every issue's summary, never stale: left-overs of a crashed writer are

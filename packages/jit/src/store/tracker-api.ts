@@ -286,6 +286,8 @@ export interface TrackerApi {
   /** Agents that have run on this store (live or gone), with their claims. */
   agents(): Promise<AgentStatus[]>;
   status(): Promise<StatusReport>;
+  /** Where the issues are kept: `files` (.jit/), `postgres` or `memory`, and a description without secrets. */
+  backend(): { kind: 'files' | 'memory' | 'postgres'; description: string };
 
   // Graph
   graphEdges(): Promise<{ nodes: IssueSummary[]; edges: GraphEdge[] }>;

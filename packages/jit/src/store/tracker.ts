@@ -679,6 +679,10 @@ export class Tracker implements TrackerApi {
     return blockedIssues(await this.storage.blockedCandidates(), (id) => this.storage.readIssue(id));
   }
 
+  backend(): { kind: 'files' | 'memory' | 'postgres'; description: string } {
+    return { kind: this.storage.kind, description: this.storage.description };
+  }
+
   async status(): Promise<StatusReport> {
     await this.settle();
     return this.storage.statusReport();
