@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initializedProject, runJit, type TempProject } from './helpers.js';
 
 const LIST_MODULES = path.join(__dirname, 'fixtures', 'list-modules.js');
-const GROUPS = ['init', 'issue', 'dep', 'registry', 'gate', 'query', 'status', 'events', 'graph', 'validate', 'migrate', 'db', 'debug', 'mcp', 'serve', 'agent', 'agents'];
+const GROUPS = ['init', 'issue', 'dep', 'registry', 'gate', 'query', 'status', 'events', 'graph', 'validate', 'migrate', 'transfer', 'db', 'debug', 'mcp', 'serve', 'agent', 'agents'];
 
 let project: TempProject;
 let scratch: string;
