@@ -1,7 +1,8 @@
 /**
  * The seam between the domain rules (tracker.ts) and where the data lives.
- * Two implementations: JsonFileStorage (`.jit/` on disk, OS file locks) and
- * InMemoryStorage (fast unit tests). One contract suite runs against both
+ * Three implementations: JsonFileStorage (`.jit/` on disk, OS file locks),
+ * PgStorage (PostgreSQL, for several machines) and InMemoryStorage (fast
+ * unit tests). One contract suite runs against all three
  * (storage.contract.test.ts).
  *
  * Transactions hand a synchronous callback the data as re-read under the
