@@ -386,8 +386,11 @@ export class PgStorage implements Storage {
       });
     }
     if ((code !== undefined && UNREACHABLE_ERRNOS.has(code)) || code?.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || /Connection terminated|connect ETIMEDOUT|timeout expired/i.test(message)) {
-      return new JitError('DATABASE_UNREACHABLE', `Cannot reach the PostgreSQL server at ${where}: ${message}. Nothing was written.`, {
-        suggestions: ['Check that the server runs and the URL is right, then retry.', 'Or unset JIT_DATABASE_URL to use the .jit/ folder.'],
+      return new JitError('DATABASE_UNREACHABLE', `Cannot reach the PostgreSQL server at ${where}: ${message}. A transaction cut off is rolled back by the server, never half-applied.`, {
+        suggestions: [
+          'Check that the server runs and the URL is right, then retry (a connection lost while committing may have committed: check the issue first).',
+          'Or unset JIT_DATABASE_URL to use the .jit/ folder.',
+        ],
         details,
         cause: error,
       });
