@@ -55,5 +55,5 @@ export const MIGRATIONS: readonly string[] = [
   `,
 ];
 
-/** The oldest server jit runs on: json, GIN on arrays, SKIP LOCKED (9.5), hashtextextended (11). */
+/** The oldest server jit runs on: starts_with() for label namespaces is PostgreSQL 11. */
 export const MIN_SERVER_VERSION_NUM = 110000;
