@@ -404,7 +404,7 @@ export class PgStorage implements Storage {
     }
     if (code === '3D000') {
       return new JitError('DATABASE_NOT_FOUND', `No such database at ${where}: ${message}.`, {
-        suggestions: ['Create it (`createdb NAME`, or CREATE DATABASE), then run `jit db init`.'],
+        suggestions: [hint`Create it (createdb NAME, or CREATE DATABASE), then run ${command('db.init')}.`],
         details,
         cause: error,
       });

@@ -13,6 +13,7 @@ import readline from 'node:readline';
 import { JitError } from './errors.js';
 import type { GateDefinition, Issue, JitEvent } from './model.js';
 import type { Storage } from './storage.js';
+import { command, hint } from './suggestions.js';
 
 export const SNAPSHOT_FORMAT = 'jit-snapshot';
 export const SNAPSHOT_VERSION = 1;
@@ -51,7 +52,7 @@ export async function exportSnapshot(storage: Storage, file: string): Promise<Tr
 
 function badSnapshot(file: string, line: number, what: string): JitError {
   return new JitError('CORRUPT_FILE', `Corrupt snapshot ${file}, line ${line}: ${what}.`, {
-    suggestions: [`Export it again (jit export --output ${file}); nothing was imported from it.`],
+    suggestions: ['Export the tracker again; nothing was imported from this file.'],
     details: { path: file, line },
   });
 }
@@ -65,7 +66,7 @@ export async function importSnapshot(storage: Storage, file: string): Promise<Tr
   const [anyIssue] = await storage.summariesByPrefix('', 1);
   if (anyIssue || (await storage.readGates()).size > 0 || (await storage.readEvents({ last: 1 })).length > 0) {
     throw new JitError('ALREADY_EXISTS', `The target tracker (${storage.description}) is not empty: an import only fills an empty one.`, {
-      suggestions: ['Import into a new store (`jit init` in an empty folder, or a new database/schema with `jit db init`).'],
+      suggestions: [hint`Import into a new store: ${command('init')} in an empty folder, or a new database or schema with ${command('db.init')}.`],
     });
   }
   const report: TransferReport = { issues: 0, gates: 0, events: 0 };
