@@ -160,7 +160,7 @@ const ROUTES: Route[] = [
   // jit graph downstream ID --json
   { method: 'GET', pattern: new RegExp(`^/api/issues/${ID}/downstream$`), handle: async ({ tracker }, [id]) => list('issues', await tracker.downstream(id!)) },
   // jit status --json
-  { method: 'GET', pattern: /^\/api\/status$/, handle: ({ tracker }) => tracker.status() },
+  { method: 'GET', pattern: /^\/api\/status$/, handle: async ({ tracker }) => ({ ...(await tracker.status()), backend: tracker.backend().kind }) },
   // jit query ready --json
   { method: 'GET', pattern: /^\/api\/ready$/, handle: async ({ tracker }) => list('issues', await tracker.queryReady()) },
   // jit query blocked --json
