@@ -12,7 +12,8 @@ export default defineConfig({
     name: 'jit-tracker',
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     exclude: ['test/chaos/**', 'node_modules/**'],
-    globalSetup: [toolkit('scripts/build-for-tests.mts')],
+    // The build, then one PostgreSQL server for the PostgreSQL backend's tests (issue 17).
+    globalSetup: [toolkit('scripts/build-for-tests.mts'), './test/support/postgres-server.mts'],
     // A bound for a hung test, not a speed goal: at load 30 on 2 cores a test of
     // many CLI calls took over 60 s (each jit start costs seconds there).
     testTimeout: 300_000,

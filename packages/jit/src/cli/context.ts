@@ -49,7 +49,8 @@ export class Invocation {
 
   tracker(): TrackerApi {
     // JIT_AGENT_ID: the default claimant, and the running agent (jit agent run) claims are bound to.
-    this.openedTracker ??= loadStore().openTracker(this.jitDir(), { agent: process.env['JIT_AGENT_ID'] });
+    // JIT_DATABASE_URL needs no .jit/; config.toml's [storage] may also name a database (store/jit-dir.ts).
+    this.openedTracker ??= loadStore().openConfiguredTracker({ dir: this.dir, cwd: process.cwd(), env: process.env }, { agent: process.env['JIT_AGENT_ID'] });
     return this.openedTracker;
   }
 

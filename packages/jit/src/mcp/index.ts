@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { holdAgentLock, openTracker, resolveJitDir, runsUnderAgent } from '../store/index.js';
+import { holdAgentLock, openConfiguredTracker, resolveJitDir, runsUnderAgent } from '../store/index.js';
 import { AGENT_ID_VARIABLE, toJitError, type RunningAgent, type TrackerApi } from '../store/core.js';
 import { LockStats, processLockStats, removeSnapshot, writeSnapshot } from '../store/lock-stats.js';
 import { createJitMcpServer, logToStderr } from './server.js';
@@ -116,7 +116,7 @@ function keepLockStats(options: McpServerOptions): () => void {
 
 function trackerOpener(options: McpServerOptions): () => TrackerApi {
   let tracker: TrackerApi | undefined;
-  return () => (tracker ??= openTracker(resolveJitDir(options), { agent: options.agent }));
+  return () => (tracker ??= openConfiguredTracker(options, { agent: options.agent }));
 }
 
 function packageVersion(): string {

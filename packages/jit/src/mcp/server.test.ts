@@ -96,6 +96,7 @@ describe('createJitMcpServer', () => {
         await release;
         return { total: 0, by_state: { in_progress: 0, done: 0 }, ready: 0, blocked: 0 };
       },
+      backend: () => ({ kind: 'memory', description: 'memory' }),
     } as unknown as TrackerApi;
     const session = await connect(() => slow);
     const pending = call(session.client, 'status');

@@ -54,6 +54,8 @@ export const OPERATION_TOOLS: { readonly [K in Operation]: (args: OperationArgs[
   validate: ({ fix }) => toolCall('validate', { fix: fix === true ? true : undefined }),
   'debug.locks': () => withoutTool('debug locks'),
   migrate: () => withoutTool('migrate'),
+  'db.init': () => withoutTool('db init'),
+  'db.migrate': () => withoutTool('db migrate'),
 };
 
 /** The tool call (or phrase) for one command. */

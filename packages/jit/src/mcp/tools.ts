@@ -636,7 +636,7 @@ export const TOOLS: readonly JitTool[] = [
       const slowest = locks.reduce((max, lock) => Math.max(max, lock.wait_ms.p99), 0);
       const lockLine = locks.length === 0 ? '' : ` Locks: ${counted(waited, 'wait')} (worst p99 ${slowest} ms) over ${counted(locks.length, 'lock file')}.`;
       return {
-        data: { ...report, lock_stats: locks },
+        data: { ...report, backend: tracker.backend().kind, lock_stats: locks },
         summary: `${counted(report.total, 'issue')}: ${report.ready} ready, ${report.blocked} blocked, ${report.by_state.in_progress} in progress, ${report.by_state.done} done.${lockLine}`,
       };
     },

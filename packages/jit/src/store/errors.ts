@@ -32,6 +32,11 @@ export type JitErrorCode =
   | 'UNSAFE_PATH' // symlink or non-regular file where jit writes
   | 'LOCK_TIMEOUT'
   | 'INVALID_ENV' // e.g. JIT_LOCK_TIMEOUT=abc
+  | 'INVALID_DATABASE_URL' // JIT_DATABASE_URL or config.toml's storage.url is not a postgres:// URL
+  | 'DATABASE_UNREACHABLE' // no connection to the PostgreSQL server, or it was lost (nothing was written)
+  | 'DATABASE_AUTH_FAILED' // the server refused the credentials or the role lacks a privilege
+  | 'DATABASE_NOT_FOUND' // the database named in the URL does not exist
+  | 'DATABASE_ERROR' // any other failure the server reported (too old a server included)
   | 'INTERNAL';
 
 export class JitError extends Error {

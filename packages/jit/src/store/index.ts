@@ -9,7 +9,7 @@ export { JsonFileStorage, type JsonFileStorageOptions } from './json-file-storag
 export { InMemoryStorage } from './memory-storage.js';
 export type { Locker, HeldLocks } from './locker.js';
 export { RANK as LOCK_RANKS } from './locker.js';
-export { findJitDir, resolveJitDir, initJit, openTracker } from './jit-dir.js';
+export { findJitDir, resolveJitDir, initJit, openTracker, openConfiguredTracker, openConfiguredDatabase, chooseBackend, DATABASE_URL_VARIABLE, type BackendChoice } from './jit-dir.js';
 export type { InitResult, InitOptions } from './jit-dir.js';
 export { HIERARCHY_TEMPLATES, DEFAULT_HIERARCHY, DEFAULT_STRICTNESS } from './hierarchy.js';
 export { JIT_DIR_NAME } from './layout.js';

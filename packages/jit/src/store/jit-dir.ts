@@ -3,7 +3,7 @@ import { command, hint, run, type Suggestion } from './suggestions.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { JitError } from './errors.js';
-import { createFileIfMissing, fsError, listDirectory, makeDirectory, unsafePath, writeFileAtomic } from './files.js';
+import { createFileIfMissing, fsError, listDirectory, makeDirectory, readTextIfExists, unsafePath, writeFileAtomic } from './files.js';
 import { CONFIG_FILE } from './config.js';
 import { hierarchyTemplateText } from './hierarchy.js';
 import { JsonFileStorage } from './json-file-storage.js';
@@ -179,7 +179,85 @@ function hasIssueFiles(jitDir: string): boolean {
   return listDirectory(path.join(jitDir, ISSUES_DIR)).some((name) => name.endsWith('.json') && !name.startsWith('.'));
 }
 
-/** A Tracker on the store at `jitDir`. Cheap: nothing is read until the first operation. */
-export function openTracker(jitDir: string, options: TrackerOptions = {}): Tracker {
+/**
+ * A Tracker on the store at `jitDir`, or on the database JIT_DATABASE_URL or
+ * its config.toml names (chooseBackend). Cheap: nothing is read (and no
+ * connection made) until the first operation.
+ */
+export function openTracker(jitDir: string | null, options: TrackerOptions = {}, env: NodeJS.ProcessEnv = process.env): Tracker {
+  const backend = chooseBackend(jitDir, env);
+  if (backend.kind === 'postgres') {
+    const { openPgStorage } = require('./pg-config.js') as typeof import('./pg-config.js');
+    return new Tracker(openPgStorage(backend, jitDir ?? undefined), options);
+  }
+  if (jitDir === null) throw new JitError('INTERNAL', 'A file store needs its .jit/ folder.');
   return new Tracker(new JsonFileStorage(jitDir), options);
+}
+
+export const DATABASE_URL_VARIABLE = 'JIT_DATABASE_URL';
+export const DATABASE_SCHEMA_VARIABLE = 'JIT_DATABASE_SCHEMA';
+
+/** Which backend a store uses, and where (`jit status`, `jit db`). */
+export interface BackendChoice {
+  kind: 'files' | 'postgres';
+  /** postgres: the connection URL (its password, if any, only in memory). */
+  url?: string;
+  /** postgres: the schema jit's tables live in. */
+  schema?: string;
+  /** Where the choice came from: JIT_DATABASE_URL, or the config.toml that names the database. */
+  source: string;
+}
+
+/**
+ * JIT_DATABASE_URL (with JIT_DATABASE_SCHEMA), else `[storage]` in the
+ * store's config.toml (`backend = "postgres"`, `url`, `schema`), else the
+ * `.jit/` files. The config file is parsed only when it mentions storage, so
+ * a file store pays no TOML parse for the question.
+ */
+export function chooseBackend(jitDir: string | null, env: NodeJS.ProcessEnv = process.env): BackendChoice {
+  const fromEnv = env[DATABASE_URL_VARIABLE];
+  if (fromEnv !== undefined && fromEnv !== '') {
+    return { kind: 'postgres', url: fromEnv, schema: env[DATABASE_SCHEMA_VARIABLE] || undefined, source: DATABASE_URL_VARIABLE };
+  }
+  // pg-config (and the TOML parser) only for a config that has a [storage] table: the file store's path stays as it was.
+  const config = jitDir === null ? null : readTextIfExists(path.join(jitDir, 'config.toml'));
+  if (config !== null && /^\s*\[storage\]/m.test(config)) {
+    const configured = (require('./pg-config.js') as typeof import('./pg-config.js')).configuredDatabase(jitDir!);
+    if (configured) return configured;
+  }
+  return { kind: 'files', source: jitDir ?? '' };
+}
+
+/**
+ * The tracker the environment and the store's configuration choose: on
+ * PostgreSQL when JIT_DATABASE_URL is set (no `.jit/` needed; one found is
+ * still the project for gate checks) or config.toml says so, otherwise on
+ * the `.jit/` files found as resolveJitDir finds them.
+ */
+export function openConfiguredTracker(where: { dir?: string; cwd?: string; env?: NodeJS.ProcessEnv }, options: TrackerOptions = {}): Tracker {
+  const env = where.env ?? process.env;
+  const jitDir = env[DATABASE_URL_VARIABLE] ? optionalJitDir(where) : resolveJitDir(where);
+  return openTracker(jitDir, options, env);
+}
+
+function optionalJitDir(where: { dir?: string; cwd?: string; env?: NodeJS.ProcessEnv }): string | null {
+  try {
+    return resolveJitDir(where);
+  } catch (error) {
+    if (error instanceof JitError && error.code === 'NOT_INITIALIZED') return null;
+    throw error;
+  }
+}
+
+/** The database the environment or config.toml names, for `jit db init|migrate`; INVALID_ARGUMENT when none is. */
+export function openConfiguredDatabase(where: { dir?: string; cwd?: string; env?: NodeJS.ProcessEnv }): import('./pg-storage.js').PgStorage {
+  const env = where.env ?? process.env;
+  const jitDir = optionalJitDir(where);
+  const backend = chooseBackend(jitDir, env);
+  if (backend.kind !== 'postgres') {
+    throw new JitError('INVALID_ARGUMENT', `No database is configured: this store keeps its issues in ${jitDir ?? 'a .jit/ folder'}.`, {
+      suggestions: [`Set ${DATABASE_URL_VARIABLE}=postgres://USER@HOST:PORT/DATABASE, or add [storage] backend = "postgres" and url = "..." to .jit/config.toml (docs/postgres.md).`],
+    });
+  }
+  return (require('./pg-config.js') as typeof import('./pg-config.js')).openPgStorage(backend, jitDir ?? undefined);
 }

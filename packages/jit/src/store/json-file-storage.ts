@@ -72,6 +72,7 @@ const queues = new Map<string, Promise<unknown>>();
 
 export class JsonFileStorage implements Storage {
   readonly description: string;
+  readonly kind = 'files';
   readonly jitDir: string;
   private readonly issuesDir: string;
   private readonly pendingDir: string;

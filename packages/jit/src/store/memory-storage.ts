@@ -15,6 +15,7 @@ import type { AgentRecord } from './agents.js';
 
 export class InMemoryStorage implements Storage {
   readonly description = 'memory';
+  readonly kind = 'memory';
   private readonly issues = new Map<string, Issue>();
   private readonly gates = new Map<string, GateDefinition>();
   private readonly events: JitEvent[] = [];

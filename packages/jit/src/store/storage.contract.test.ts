@@ -2,20 +2,33 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { JitError } from './errors.js';
 import { initJit } from './jit-dir.js';
 import { JsonFileStorage } from './json-file-storage.js';
 import { InMemoryStorage } from './memory-storage.js';
+import { PgStorage } from './pg-storage.js';
 import type { Storage } from './storage.js';
 import { parseStoreConfig } from './config.js';
 import { Tracker } from './tracker.js';
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'jit-contract-'));
-afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
+const opened: PgStorage[] = [];
+afterAll(async () => {
+  fs.rmSync(scratch, { recursive: true, force: true });
+  await Promise.all(opened.map((storage) => storage.dropSchema()));
+});
 let stores = 0;
 
-const factories: [string, () => Storage][] = [
+/** The test server (test/support/postgres-server.mts); a test that needs it fails with the reason when it did not start. */
+function postgresUrl(): string {
+  const url = inject('postgresUrl');
+  if (!url) throw new Error(`The test PostgreSQL server did not start, so this PostgreSQL test cannot run:\n${inject('postgresError')}`);
+  return url;
+}
+
+const factories: [string, () => Storage | Promise<Storage>][] = [
   ['InMemoryStorage', () => new InMemoryStorage()],
   [
     'JsonFileStorage',
@@ -23,6 +36,19 @@ const factories: [string, () => Storage][] = [
       const project = path.join(scratch, `p${++stores}`);
       fs.mkdirSync(project);
       return new JsonFileStorage(initJit(project).path);
+    },
+  ],
+  [
+    'PgStorage',
+    async () => {
+      // A schema of its own for each store, in the server's database.
+      // And a project folder, for what lives beside the database (config.toml).
+      const jitDir = path.join(scratch, `p${++stores}`, '.jit');
+      fs.mkdirSync(jitDir, { recursive: true });
+      const storage = new PgStorage(postgresUrl(), { schema: `contract_${randomUUID().replace(/-/g, '')}`, jitDir });
+      opened.push(storage);
+      await storage.migrate({ create: true });
+      return storage;
     },
   ],
 ];
@@ -45,8 +71,8 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
 
 describe.each(factories)('Tracker over %s', (_name, makeStorage) => {
   let t: Tracker;
-  beforeEach(() => {
-    t = new Tracker(makeStorage());
+  beforeEach(async () => {
+    t = new Tracker(await makeStorage());
   });
 
   describe('issues', () => {
@@ -515,8 +541,8 @@ describe.each(factories)('Tracker over %s', (_name, makeStorage) => {
 describe.each(factories)('targeted reads over %s', (_name, makeStorage) => {
   let storage: Storage;
   let t: Tracker;
-  beforeEach(() => {
-    storage = makeStorage();
+  beforeEach(async () => {
+    storage = await makeStorage();
     t = new Tracker(storage);
   });
   const ids = (summaries: readonly { id: string }[]): string[] => summaries.map((s) => s.id);
@@ -716,14 +742,14 @@ describe.each(factories)('targeted reads over %s', (_name, makeStorage) => {
 describe.each(factories)('Types and hierarchy over %s (issue 16)', (_name, makeStorage) => {
   let storage: Storage;
   let t: Tracker;
-  beforeEach(() => {
-    storage = makeStorage();
+  beforeEach(async () => {
+    storage = await makeStorage();
     t = new Tracker(storage);
   });
-  /** Gives the store this config.toml: the file for a store on disk, parsed for memory. */
+  /** Gives the store this config.toml: the file for a store with a folder, parsed for memory. */
   const configure = (text: string): void => {
     if (storage instanceof InMemoryStorage) storage.setConfig(parseStoreConfig(text, 'memory'));
-    else fs.writeFileSync(path.join((storage as JsonFileStorage).jitDir, 'config.toml'), text);
+    else fs.writeFileSync(path.join((storage as JsonFileStorage | PgStorage).jitDir!, 'config.toml'), text);
   };
   const ids = (list: readonly { id: string }[]): string[] => list.map((s) => s.id);
 

@@ -1,7 +1,8 @@
 /**
  * The seam between the domain rules (tracker.ts) and where the data lives.
- * Two implementations: JsonFileStorage (`.jit/` on disk, OS file locks) and
- * InMemoryStorage (fast unit tests). One contract suite runs against both
+ * Three implementations: JsonFileStorage (`.jit/` on disk, OS file locks),
+ * PgStorage (PostgreSQL, for several machines) and InMemoryStorage (fast
+ * unit tests). One contract suite runs against all three
  * (storage.contract.test.ts).
  *
  * Transactions hand a synchronous callback the data as re-read under the
@@ -12,6 +13,8 @@ import type { GateDefinition, Issue, JitEvent, Priority, State } from './model.j
 import type { IssueSummary, StatusReport, ValidationProblem } from './tracker-api.js';
 import type { AgentRecord } from './agents.js';
 import type { StoreConfig } from './config.js';
+
+export type StorageKind = 'files' | 'memory' | 'postgres';
 
 export interface IssueLocks {
   /** Issues the transaction may change (exclusive locks). */
@@ -163,6 +166,8 @@ export interface StorageCheck {
 export interface Storage {
   /** A short name for messages ("files at /x/.jit", "memory"). */
   readonly description: string;
+  /** Which backend this is (`jit status` reports it). */
+  readonly kind: StorageKind;
 
   /**
    * Every issue's summary, never stale: left-overs of a crashed writer are

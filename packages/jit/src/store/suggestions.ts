@@ -33,6 +33,8 @@ export interface OperationArgs {
   validate: { fix?: boolean };
   'debug.locks': Record<string, never>;
   migrate: { from?: string };
+  'db.init': Record<string, never>;
+  'db.migrate': Record<string, never>;
 }
 
 export type Operation = keyof OperationArgs;
@@ -136,6 +138,8 @@ const COMMAND_LINES: { [K in Operation]: (args: OperationArgs[K]) => string } = 
   validate: ({ fix }) => words('validate', fix ? '--fix' : undefined),
   'debug.locks': () => 'debug locks',
   migrate: ({ from }) => words('migrate', from === undefined ? undefined : `--from ${from}`),
+  'db.init': () => 'db init',
+  'db.migrate': () => 'db migrate',
 };
 
 /** `jit gate pass 1a2b tests`: the command line that runs `command`. */

@@ -324,6 +324,12 @@ export interface TrackerApi {
   /** Agents that have run on this store (live or gone), with their claims. */
   agents(): Promise<AgentStatus[]>;
   status(): Promise<StatusReport>;
+  /** The whole tracker (issues, gates, events) as a JSON Lines snapshot in `file` (store/transfer.ts). */
+  exportSnapshot(file: string): Promise<{ issues: number; gates: number; events: number }>;
+  /** Loads a snapshot into this tracker, which must be empty. */
+  importSnapshot(file: string): Promise<{ issues: number; gates: number; events: number }>;
+  /** Where the issues are kept: `files` (.jit/), `postgres` or `memory`, and a description without secrets. */
+  backend(): { kind: 'files' | 'memory' | 'postgres'; description: string };
 
   // Graph
   graphEdges(): Promise<{ nodes: IssueSummary[]; edges: GraphEdge[] }>;

@@ -769,6 +769,8 @@ export class Tracker implements TrackerApi {
   }
 
   async gateRuns(idOrPrefix: string, unreadable?: UnreadableRun[]): Promise<GateRun[]> {
+    // Run records live in a project's .jit/ folder; a database chosen by JIT_DATABASE_URL alone has none to show.
+    if ((this.storage as { jitDir?: string }).jitDir === undefined) return (await this.resolve(idOrPrefix), []);
     return this.gateCheckModule().gateRuns(this.gateHost(), idOrPrefix, unreadable);
   }
 
@@ -784,7 +786,12 @@ export class Tracker implements TrackerApi {
   /** What the gate checks may do with this tracker (gate-checks.ts). */
   private gateHost(): GateCheckHost {
     const jitDir = (this.storage as { jitDir?: string }).jitDir;
-    if (jitDir === undefined) throw new JitError('INTERNAL', `Gate checks need a store on disk, not ${this.storage.description}.`);
+    if (jitDir === undefined) {
+      // Checkers run in a project folder, and their runs and trust are recorded in its .jit/ (docs/postgres.md).
+      throw new JitError('NOT_INITIALIZED', `Gate checks run in a project folder with a .jit/ directory; this tracker is ${this.storage.description} alone.`, {
+        suggestions: ['Run the command in the project (a .jit/ folder whose config.toml [storage] names the database, or with JIT_DATABASE_URL set there).'],
+      });
+    }
     return {
       storage: this.storage,
       jitDir,
@@ -855,6 +862,19 @@ export class Tracker implements TrackerApi {
   async queryBlocked(): Promise<BlockedIssue[]> {
     await this.settle();
     return blockedIssues(await this.storage.blockedCandidates(), (id) => this.storage.readIssue(id));
+  }
+
+  backend(): { kind: 'files' | 'memory' | 'postgres'; description: string } {
+    return { kind: this.storage.kind, description: this.storage.description };
+  }
+
+  async exportSnapshot(file: string): Promise<{ issues: number; gates: number; events: number }> {
+    await this.settle();
+    return (require('./transfer.js') as typeof import('./transfer.js')).exportSnapshot(this.storage, file);
+  }
+
+  async importSnapshot(file: string): Promise<{ issues: number; gates: number; events: number }> {
+    return (require('./transfer.js') as typeof import('./transfer.js')).importSnapshot(this.storage, file);
   }
 
   async status(): Promise<StatusReport> {

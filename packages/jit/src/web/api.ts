@@ -36,6 +36,11 @@ export const HTTP_STATUS_BY_ERROR: Record<JitErrorCode, number> = {
   IO_ERROR: 500,
   UNSAFE_PATH: 500,
   LOCK_TIMEOUT: 503,
+  INVALID_DATABASE_URL: 500,
+  DATABASE_UNREACHABLE: 503,
+  DATABASE_AUTH_FAILED: 500,
+  DATABASE_NOT_FOUND: 500,
+  DATABASE_ERROR: 500,
   INTERNAL: 500,
 };
 
@@ -175,7 +180,7 @@ const ROUTES: Route[] = [
   // jit graph downstream ID --json
   { method: 'GET', pattern: new RegExp(`^/api/issues/${ID}/downstream$`), handle: async ({ tracker }, [id]) => list('issues', await tracker.downstream(id!)) },
   // jit status --json
-  { method: 'GET', pattern: /^\/api\/status$/, handle: ({ tracker }) => tracker.status() },
+  { method: 'GET', pattern: /^\/api\/status$/, handle: async ({ tracker }) => ({ ...(await tracker.status()), backend: tracker.backend().kind }) },
   // jit query ready --json
   { method: 'GET', pattern: /^\/api\/ready$/, handle: async ({ tracker }) => list('issues', await tracker.queryReady()) },
   // jit query blocked --json

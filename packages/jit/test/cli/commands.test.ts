@@ -237,6 +237,7 @@ describe.concurrent('jit commands', () => {
       by_state: { backlog: 1, ready: 1, in_progress: 1, gated: 0, done: 0, rejected: 0, archived: 0 },
       ready: 1,
       blocked: 1,
+      backend: 'files',
     });
 
     const human = await p.run(['status']);

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initializedProject, runJit, type TempProject } from './helpers.js';
 
 const LIST_MODULES = path.join(__dirname, 'fixtures', 'list-modules.js');
-const GROUPS = ['init', 'issue', 'dep', 'registry', 'gate', 'query', 'label', 'status', 'events', 'graph', 'validate', 'migrate', 'debug', 'mcp', 'serve', 'agent', 'agents'];
+const GROUPS = ['init', 'issue', 'dep', 'registry', 'gate', 'query', 'label', 'status', 'events', 'graph', 'validate', 'migrate', 'transfer', 'db', 'debug', 'mcp', 'serve', 'agent', 'agents'];
 
 let project: TempProject;
 let scratch: string;
@@ -61,6 +61,17 @@ describe.concurrent('what a command line loads', () => {
   it('plain status and query ready: their own module and the store, not commander', async () => {
     expect(await loadedBy(['status'])).toEqual({ commander: false, store: true, groups: ['status'] });
     expect(await loadedBy(['--json', 'query', 'ready', '--dir', project.dir])).toEqual({ commander: false, store: true, groups: ['query'] });
+  });
+
+  it('the file store never loads the PostgreSQL driver or backend (issue 17: ~100 ms of import)', async () => {
+    for (const args of [['status'], ['issue', 'show', issueId], ['--json', 'query', 'ready']]) {
+      const modules = await modulesOf(args);
+      expect(modules.some((file) => /[\\/]dist[\\/]store[\\/]jit-dir\.js$/.test(file)), args.join(' ')).toBe(true); // the listing works
+      expect(
+        modules.filter((file) => /[\\/]node_modules[\\/]pg[\\/]|[\\/]dist[\\/]store[\\/]pg-(storage|config|schema)\.js$/.test(file)),
+        args.join(' '),
+      ).toEqual([]);
+    }
   });
 
   it('any other command: commander and its own group only', async () => {

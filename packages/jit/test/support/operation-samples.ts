@@ -25,4 +25,6 @@ export const SAMPLES: { [K in Operation]: Command & { op: K } } = {
   validate: { op: 'validate', args: { fix: true } },
   'debug.locks': { op: 'debug.locks', args: {} },
   migrate: { op: 'migrate', args: { from: '/work/project' } },
+  'db.init': { op: 'db.init', args: {} },
+  'db.migrate': { op: 'db.migrate', args: {} },
 };

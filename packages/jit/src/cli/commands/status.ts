@@ -6,7 +6,8 @@ import { renderFields, stateStyle } from '../output.js';
 
 /** The action; main.ts also runs it directly, without commander (see its fast path). */
 export async function showStatus(cli: Invocation): Promise<void> {
-  const report = await cli.tracker().status();
+  const tracker = cli.tracker();
+  const report = { ...(await tracker.status()), backend: tracker.backend().kind };
   cli.print(report, (data, paint) => {
     const width = String(data.total).length;
     const count = (n: number) => String(n).padStart(width);
@@ -16,6 +17,7 @@ export async function showStatus(cli: Invocation): Promise<void> {
         ['total', count(data.total)],
         ['claimable', `${count(data.ready)}  (ready, unassigned, dependencies done)`],
         ['blocked', `${count(data.blocked)}  (see \`jit query blocked\`)`],
+        ['backend', tracker.backend().description],
       ],
       paint,
     );

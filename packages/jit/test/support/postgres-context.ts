@@ -1,0 +1,11 @@
+// What the test PostgreSQL's global setup (postgres-server.mts) provides to tests, for inject().
+export {};
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** A URL of the test server's `postgres` database (as superuser), or '' when it did not start. */
+    postgresUrl: string;
+    /** Why it did not start ('' when it did). */
+    postgresError: string;
+  }
+}
