@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 /**
@@ -27,6 +26,8 @@ function inForegroundOfTerminal(): boolean {
       const [, , pgrp, , ttyNr, tpgid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       return ttyNr !== '0' && pgrp === tpgid;
     }
+    // Loaded here, not at import: importing jit-lock stays cheap (child_process brings diagnostics_channel).
+    const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
     const ps = spawnSync('ps', ['-o', 'pgid=,tpgid=', '-p', String(process.pid)], { encoding: 'utf8' });
     const [pgrp, tpgid] = ps.stdout.trim().split(/\s+/);
     return ps.status === 0 && pgrp !== undefined && pgrp === tpgid;
