@@ -13,6 +13,9 @@ import type { IssueSummary } from './tracker-api.js';
 export const FILTER_FIELDS = ['state', 'priority', 'assignee', 'label', 'id', 'title'] as const;
 type FilterField = (typeof FILTER_FIELDS)[number];
 
+/** Parentheses and NOTs nest at most this deep: the parser and the matcher recurse once per level, and the stack is finite. */
+export const FILTER_MAX_DEPTH = 100;
+
 export type IssueMatcher = (issue: IssueSummary) => boolean;
 
 interface Token {
@@ -29,6 +32,10 @@ export function parseFilter(expression: unknown): IssueMatcher {
   }
   const tokens = tokenize(expression);
   let next = 0;
+  let depth = 0;
+  const deeper = (token: Token): void => {
+    if (++depth > FILTER_MAX_DEPTH) throw syntaxError(expression, token, `parentheses and NOT are nested more than ${FILTER_MAX_DEPTH} deep`);
+  };
   const peek = (): Token => tokens[next]!;
   const take = (): Token => tokens[next++]!;
 
@@ -51,8 +58,9 @@ export function parseFilter(expression: unknown): IssueMatcher {
   };
   const parseNot = (): IssueMatcher => {
     if (peek().kind === 'not') {
-      take();
+      deeper(take());
       const inner = parseNot();
+      depth--;
       return (issue) => !inner(issue);
     }
     return parseAtom();
@@ -60,9 +68,11 @@ export function parseFilter(expression: unknown): IssueMatcher {
   const parseAtom = (): IssueMatcher => {
     const token = take();
     if (token.kind === '(') {
+      deeper(token);
       const inner = parseOr();
       const close = take();
       if (close.kind !== ')') throw syntaxError(expression, close, `expected ) to close the ( at column ${token.at + 1}`);
+      depth--;
       return inner;
     }
     if (token.kind === 'term') return termMatcher(expression, token);

@@ -194,6 +194,20 @@ describe.concurrent('issue update --filter', () => {
       expect(errorOf(run).code).toBe('INVALID_ARGUMENT');
     }
   }, 180_000);
+
+  it('a filter nested too deep (parentheses, NOT) is INVALID_ARGUMENT with the column, not a stack overflow', async () => {
+    const p = await projects.initialized();
+    const deep = ['('.repeat(50_000) + 'state:ready' + ')'.repeat(50_000), 'NOT '.repeat(20_000) + 'state:ready', '! '.repeat(40_000) + 'state:ready'];
+    for (const filter of deep) {
+      const run = await p.run(['--json', 'issue', 'update', '--filter', filter, '-p', 'low']);
+      expect(run.code, run.stdout.slice(0, 300)).toBe(2);
+      expect(errorOf(run)).toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'filter', column: expect.any(Number) } });
+      expect(errorOf(run).message).toContain('nested');
+    }
+    // Nesting within the limit still works.
+    const fine = await p.run(['--json', 'issue', 'update', '--filter', '('.repeat(50) + 'NOT NOT state:ready' + ')'.repeat(50), '-p', 'low']);
+    expect(fine.code, fine.stdout).toBe(0);
+  }, 180_000);
 });
 
 describe.concurrent('several targets and script output', () => {
