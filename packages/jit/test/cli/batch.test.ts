@@ -86,6 +86,16 @@ describe.concurrent('issue batch-create', () => {
     expect(readdirSync(path.join(p.jitDir, 'pending'))).toEqual([]);
   }, 180_000);
 
+  it('an entry of the wrong shape names it in details.entry, as every batch entry error does (docs/errors.md)', async () => {
+    const p = await projects.initialized();
+    for (const input of [[{ title: 'ok' }, { title: 5 }], { issues: [{ title: 'ok' }, { title: 'b', labels: 'type:bug' }] }, [{ title: 'ok' }, null]]) {
+      const run = await batch(p, input);
+      expect(run.code, JSON.stringify(input)).toBe(2);
+      expect(errorOf(run).details, JSON.stringify(input)).toMatchObject({ entry: 1, field: expect.stringMatching(/^\[1\]/) });
+    }
+    expect(await count(p)).toBe(0);
+  }, 180_000);
+
   it('a batch killed at any point leaves all of it or none of it (a reader completes a dead writer\'s batch)', async () => {
     const p = await projects.initialized();
     const size = 300;
