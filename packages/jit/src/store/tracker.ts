@@ -5,7 +5,7 @@
  */
 import { bare, command, hint, run } from './suggestions.js';
 import { JitError } from './errors.js';
-import { newIssueId, newUuid, normalizeIdInput, resolveId } from './ids.js';
+import { isFullId, newIssueId, newUuid, normalizeIdInput, resolveId } from './ids.js';
 import { EVENT_TYPES } from './model.js';
 import type { EventType, GateDefinition, Issue, JitEvent, State } from './model.js';
 import {
@@ -308,8 +308,10 @@ export class Tracker implements TrackerApi {
       for (const dependency of checkList('dependencies', entry.dependencies) as string[]) {
         const local = refs.get(dependency);
         if (local === i) throw batchCycleError([i, i], entries);
-        if (local !== undefined) checked[i]!.local.push(local);
-        else {
+        if (local !== undefined) {
+          await this.refuseRefNamingAnIssue(dependency, local, i);
+          checked[i]!.local.push(local);
+        } else {
           try {
             checked[i]!.existing.push((await this.lookUp(dependency, 'DEPENDENCY_NOT_FOUND')).id);
           } catch (error) {
@@ -362,6 +364,23 @@ export class Tracker implements TrackerApi {
       },
     );
     return { created: ids.length, ids: Object.fromEntries(entries.map((e, i) => [e.ref ?? `[${i}]`, ids[i]!])), issues: summaries };
+  }
+
+  /**
+   * A ref wins over an issue id prefix of the same spelling (refs such as
+   * "1001" are common and a big store has issues starting with most of
+   * them), but a ref that is the whole id of an existing issue is a mix-up:
+   * which one was meant is a guess.
+   */
+  private async refuseRefNamingAnIssue(dependency: string, local: number, i: number): Promise<void> {
+    const id = dependency.trim().toLowerCase();
+    if (!isFullId(id)) return;
+    const [issue] = await this.storage.summariesByPrefix(id, 1);
+    if (!issue) return;
+    throw new JitError('INVALID_ARGUMENT', `Batch entry [${i}] dependency ${preview(dependency)} is both the ref of entry [${local}] and the id of existing issue ${issue.id}: rename the ref.`, {
+      suggestions: ['Give refs that are not issue ids (e.g. "api", "step-2"); name an existing issue by its id.'],
+      details: { field: `[${i}].dependencies`, entry: i, ref_entry: local, issue: issue.id },
+    });
   }
 
   async updateMatching(filter: string, input: UpdateIssueInput, options: { dryRun?: boolean } = {}): Promise<FilteredUpdateReport> {

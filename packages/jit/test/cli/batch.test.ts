@@ -96,6 +96,24 @@ describe.concurrent('issue batch-create', () => {
     expect(await count(p)).toBe(0);
   }, 180_000);
 
+  it('a ref that is the full id of an existing issue is refused as ambiguous; a shorter ref wins over an id prefix', async () => {
+    const p = await projects.initialized();
+    const existing = (await p.json(['issue', 'create', '-t', 'Existing'])).id as string;
+    for (const key of [existing, existing.toUpperCase()]) {
+      const run = await batch(p, [{ ref: key, title: 'Shadow' }, { title: 'Waits', dependencies: [key] }]);
+      expect(run.code, `${key}: ${run.stdout}`).toBe(2);
+      expect(errorOf(run)).toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: '[1].dependencies', entry: 1 } });
+      expect(errorOf(run).message).toContain(existing);
+    }
+    expect(await count(p)).toBe(1);
+    // Numeric or hex refs ("1001") often spell some issue's prefix in a big store: the batch's own ref is meant.
+    const key = existing.slice(0, 4);
+    const run = await batch(p, [{ ref: key, title: 'Local' }, { title: 'Waits', dependencies: [key] }]);
+    expect(run.code, run.stdout).toBe(0);
+    const made = JSON.parse(run.stdout);
+    expect(made.issues[1].dependencies).toEqual([made.ids[key]]);
+  }, 180_000);
+
   it('a batch killed at any point leaves all of it or none of it (a reader completes a dead writer\'s batch)', async () => {
     const p = await projects.initialized();
     const size = 300;
