@@ -60,6 +60,8 @@ export function parseBatch(input: unknown): BatchEntry[] {
   const seen = new Map<string, number>();
   entries.forEach((e, i) => {
     if (e.ref === undefined) return;
+    // "[N]" is the key of an entry without a ref in the result's ids: a ref spelled so would hide one of them.
+    if (/^\[\d+\]$/.test(e.ref)) throw entryError(i, 'ref', `ref ${JSON.stringify(e.ref)} is spelled like the key of an entry without a ref: choose another`);
     const first = seen.get(e.ref);
     if (first !== undefined) throw entryError(i, 'ref', `ref ${JSON.stringify(e.ref)} is already the key of entry [${first}]`);
     seen.set(e.ref, i);

@@ -114,6 +114,18 @@ describe.concurrent('issue batch-create', () => {
     expect(made.issues[1].dependencies).toEqual([made.ids[key]]);
   }, 180_000);
 
+  it('a ref spelled like the key of an entry without one ("[0]") is refused: every new issue keeps its key in ids', async () => {
+    const p = await projects.initialized();
+    const run = await batch(p, [{ title: 'No ref' }, { ref: '[0]', title: 'Ref [0]' }]);
+    expect(run.code, run.stdout).toBe(2);
+    expect(errorOf(run)).toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: '[1].ref', entry: 1 } });
+    expect(await count(p)).toBe(0);
+    // Other bracketed refs are fine.
+    const ok = await batch(p, [{ title: 'No ref' }, { ref: '[x]', title: 'Ref [x]' }]);
+    expect(ok.code, ok.stdout).toBe(0);
+    expect(Object.keys(JSON.parse(ok.stdout).ids)).toEqual(['[0]', '[x]']);
+  }, 180_000);
+
   it('a batch killed at any point leaves all of it or none of it (a reader completes a dead writer\'s batch)', async () => {
     const p = await projects.initialized();
     const size = 300;
