@@ -37,7 +37,7 @@ import {
   unfinishedDependencies,
 } from './rules.js';
 import { batchCycleError, entryError, findBatchCycle, parseBatch } from './batch.js';
-import { parseFilter } from './filter.js';
+import { parseFilter, type IssueMatcher } from './filter.js';
 import { groupFollowUps, type EventFilter, type FollowUp, type IssueTx, type Storage } from './storage.js';
 import type {
   AgentStatus,
@@ -183,6 +183,11 @@ export class Tracker implements TrackerApi {
   }
 
   async updateIssue(idOrPrefix: string, input: UpdateIssueInput): Promise<IssueUpdate> {
+    return (await this.updateIssueIf(idOrPrefix, input, () => true))!;
+  }
+
+  /** updateIssue, if the issue as read under its lock still `matches`; null (nothing written) when it does not. */
+  private async updateIssueIf(idOrPrefix: string, input: UpdateIssueInput, matches: IssueMatcher): Promise<IssueUpdate | null> {
     checkInput(input);
     const title = input.title === undefined ? undefined : checkTitle(input.title);
     const description = input.description === undefined ? undefined : checkDescription(input.description);
@@ -193,7 +198,10 @@ export class Tracker implements TrackerApi {
     const assignee = input.assignee === undefined || input.assignee === null ? input.assignee : checkAssignee('assignee', input.assignee);
     const context = input.context === undefined ? undefined : checkContext(input.context);
     let gatesPending: string[] = [];
+    let stillMatches = true;
     const { before, after, followUps } = await this.changeIssue(idOrPrefix, (issue, dependenciesDone, tx) => {
+      stillMatches = matches(summarizeIssue(issue));
+      if (!stillMatches) return issue;
       const { id } = issue;
       const next: Issue = { ...issue, labels: [...issue.labels], context: { ...issue.context } };
       if (title !== undefined) next.title = title;
@@ -222,6 +230,7 @@ export class Tracker implements TrackerApi {
       recordStateChange(tx, issue, next);
       return next;
     });
+    if (!stillMatches) return null;
     const pending = await this.runFollowUps(followUps, true);
     // Done with gates pending is stored as gated: a saved change, reported as one (never as a failure a caller would retry).
     return { ...changeResult(after, after !== before, pending), ...(gatesPending.length > 0 ? { pending_gates: gatesPending } : {}) };
@@ -399,12 +408,21 @@ export class Tracker implements TrackerApi {
       try {
         const before = await this.storage.readIssue(summary.id);
         if (!before) throw notFound(summary.id); // deleted since the list was read
+        // Changed since the list was read (claimed, say): judged again as it is now, under its lock for a write.
+        if (!matches(summarizeIssue(before))) {
+          report.matched--;
+          continue;
+        }
         if (dryRun) {
           const fields = predictedChanges(before, input);
           (fields.length > 0 ? report.changed : report.unchanged).push(fields.length > 0 ? { ...outcome, fields } : outcome);
           continue;
         }
-        const after = await this.updateIssue(summary.id, input);
+        const after = await this.updateIssueIf(summary.id, input, matches);
+        if (!after) {
+          report.matched--;
+          continue;
+        }
         const fields = changedFields(before, after);
         if (after.changed) report.changed.push({ ...outcome, state: after.state, fields });
         else report.unchanged.push({ ...outcome, state: after.state });

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { JIT_BIN, TEST_LOCK_TIMEOUT_SECONDS, errorOf, projectsForThisFile, type TempProject } from './helpers.js';
+import { JIT_BIN, TEST_LOCK_TIMEOUT_SECONDS, errorOf, holdLock, projectsForThisFile, waitersOn, type TempProject } from './helpers.js';
 
 const projects = projectsForThisFile();
 
@@ -233,6 +233,26 @@ describe.concurrent('issue update --filter', () => {
       expect(run.code, args.join(' ')).toBe(2);
       expect(errorOf(run).code).toBe('INVALID_ARGUMENT');
     }
+  }, 180_000);
+
+  it('re-checks the filter under each issue\'s lock: an issue claimed after the match is left alone, not given back', async () => {
+    const p = await projects.initialized();
+    const id = (await p.json(['issue', 'create', '-t', 'Soon claimed'])).id as string;
+    const lockPath = path.join(p.jitDir, 'issues', `${id}.lock`);
+    const holder = await holdLock(lockPath);
+    // The update lists the issue as ready, then waits for its lock ...
+    const pending = p.run(['--json', 'issue', 'update', '--filter', 'state:ready', '--state', 'backlog']);
+    await waitersOn(lockPath, 1);
+    // ... while another agent claims it (as a writer does, under the lock, with a marker).
+    const file = path.join(p.jitDir, 'issues', `${id}.json`);
+    const claimed = { ...JSON.parse(readFileSync(file, 'utf8')), state: 'in_progress', assignee: 'agent:w1' };
+    writeFileSync(path.join(p.jitDir, 'pending', `${id}.999999.1`), '');
+    writeFileSync(file, JSON.stringify(claimed, null, 2) + '\n');
+    await holder.release();
+    const run = await pending;
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ matched: 0, changed: [], unchanged: [], refused: [] });
+    expect(await p.json(['issue', 'show', id])).toMatchObject({ state: 'in_progress', assignee: 'agent:w1' });
   }, 180_000);
 
   it('a filter nested too deep (parentheses, NOT) is INVALID_ARGUMENT with the column, not a stack overflow', async () => {
