@@ -407,9 +407,8 @@ export class Tracker implements TrackerApi {
       const outcome: FilteredUpdateOutcome = { id: summary.id, title: summary.title, state: summary.state };
       try {
         const before = await this.storage.readIssue(summary.id);
-        if (!before) throw notFound(summary.id); // deleted since the list was read
-        // Changed since the list was read (claimed, say): judged again as it is now, under its lock for a write.
-        if (!matches(summarizeIssue(before))) {
+        // Changed since the list was read (claimed or deleted, say): judged again as it is now, under its lock for a write.
+        if (!before || !matches(summarizeIssue(before))) {
           report.matched--;
           continue;
         }
@@ -428,6 +427,10 @@ export class Tracker implements TrackerApi {
         else report.unchanged.push({ ...outcome, state: after.state });
       } catch (error) {
         if (!(error instanceof JitError)) throw error;
+        if (error.code === 'ISSUE_NOT_FOUND') {
+          report.matched--; // deleted since it was read: it matches nothing now
+          continue;
+        }
         report.refused.push({ ...outcome, error: { code: error.code, message: error.message } });
       }
     }

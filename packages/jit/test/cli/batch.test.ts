@@ -255,6 +255,22 @@ describe.concurrent('issue update --filter', () => {
     expect(await p.json(['issue', 'show', id])).toMatchObject({ state: 'in_progress', assignee: 'agent:w1' });
   }, 180_000);
 
+  it('an issue deleted after the match no longer matches: left out, not refused (exit 0)', async () => {
+    const p = await projects.initialized();
+    const id = (await p.json(['issue', 'create', '-t', 'Soon deleted'])).id as string;
+    const lockPath = path.join(p.jitDir, 'issues', `${id}.lock`);
+    const holder = await holdLock(lockPath);
+    const pending = p.run(['--json', 'issue', 'update', '--filter', 'state:ready', '-p', 'low']);
+    await waitersOn(lockPath, 1);
+    // Deleted meanwhile, as a writer does it: under the lock, with a marker.
+    writeFileSync(path.join(p.jitDir, 'pending', `${id}.999999.1`), '');
+    rmSync(path.join(p.jitDir, 'issues', `${id}.json`));
+    await holder.release();
+    const run = await pending;
+    expect(run.code, run.stdout).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ matched: 0, changed: [], unchanged: [], refused: [] });
+  }, 180_000);
+
   it('a filter nested too deep (parentheses, NOT) is INVALID_ARGUMENT with the column, not a stack overflow', async () => {
     const p = await projects.initialized();
     const deep = ['('.repeat(50_000) + 'state:ready' + ')'.repeat(50_000), 'NOT '.repeat(20_000) + 'state:ready', '! '.repeat(40_000) + 'state:ready'];
