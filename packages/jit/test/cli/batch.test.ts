@@ -145,7 +145,7 @@ describe.concurrent('issue batch-create', () => {
     }
     const validate = await p.run(['--json', 'validate']);
     expect(validate.code, validate.stdout).toBe(0);
-  }, 120_000);
+  }, 300_000);
 });
 
 describe.concurrent('batch-create and file descriptors', () => {
