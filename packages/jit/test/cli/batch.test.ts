@@ -126,6 +126,16 @@ describe.concurrent('issue batch-create', () => {
     expect(Object.keys(JSON.parse(ok.stdout).ids)).toEqual(['[0]', '[x]']);
   }, 180_000);
 
+  it('control characters from the input (a ref in a cycle) reach the error line escaped, never raw to the terminal', async () => {
+    const p = await projects.initialized();
+    const file = path.join(p.dir, 'escape.json');
+    writeFileSync(file, JSON.stringify([{ ref: 'a\u001b[31mRED', title: 'A', dependencies: ['b'] }, { ref: 'b', title: 'B', dependencies: ['a\u001b[31mRED'] }]));
+    const run = await p.run(['issue', 'batch-create', '--from-json', file]);
+    expect(run.code).toBe(4);
+    expect(run.stderr).not.toContain('\u001b');
+    expect(run.stderr).toContain('a\\x1b[31mRED -> b');
+  }, 180_000);
+
   it('a batch killed at any point leaves all of it or none of it (a reader completes a dead writer\'s batch)', async () => {
     const p = await projects.initialized();
     const size = 300;
