@@ -6,7 +6,7 @@
  */
 import { bareCommand, suggestionText, toJitError, withHints, type Suggestion } from '../store/core.js';
 import { exitCodeFor, type ExitCode } from './exit-codes.js';
-import { oneLine, painter, STDERR, writeJson, writeOut } from './output.js';
+import { inert, oneLine, painter, STDERR, writeJson, writeOut } from './output.js';
 
 /**
  * The suggestions as one unambiguous line: a bare command (`jit gate pass 1a2b tests`)
@@ -28,7 +28,8 @@ export function reportFailure(thrown: unknown, json: boolean): ExitCode {
   } else {
     const paint = painter(STDERR);
     const hint = error.suggestions.length > 0 ? ` ${paint('bold', 'Hint:')} ${hintText(error.hints)}` : '';
-    writeOut(STDERR, `${paint('red', 'jit: error:')} ${oneLine(error.message)}${hint} ${paint('dim', `[${error.code}]`)}\n`);
+    // A message may quote input (a batch's refs, a filter): its control characters are shown, not sent to the terminal.
+    writeOut(STDERR, `${paint('red', 'jit: error:')} ${inert(oneLine(error.message))}${hint} ${paint('dim', `[${error.code}]`)}\n`);
   }
   if (process.env['JIT_DEBUG'] === '1') {
     const original = error.cause instanceof Error ? error.cause : error;

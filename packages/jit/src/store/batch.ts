@@ -49,15 +49,19 @@ export function parseBatch(input: unknown): BatchEntry[] {
     const branch = Array.isArray(input) ? list.safeParse(input) : z.strictObject({ issues: list }).safeParse(input);
     const issue = (branch.success ? parsed.error : branch.error).issues[0]!;
     const where = issue.path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`)).join('');
+    // The path is [index, ...] or ['issues', index, ...]: the entry, named in details as entryError does.
+    const entry = issue.path.find((part) => typeof part === 'number');
     throw new JitError('INVALID_ARGUMENT', `Invalid batch at ${where === '' ? 'the top' : `entry ${where.replace(/^\.issues/, '')}`}: ${issue.message}.`, {
       suggestions: ['Give a JSON list of {"ref", "title", "description", "priority", "labels", "gates", "assignee", "context", "dependencies"} (title required), or {"issues": [...]}.'],
-      details: { field: where === '' ? 'batch' : where.replace(/^\.issues/, '').replace(/^\./, ''), limit: BATCH_LIMIT },
+      details: { field: where === '' ? 'batch' : where.replace(/^\.issues/, '').replace(/^\./, ''), ...(entry === undefined ? {} : { entry }), limit: BATCH_LIMIT },
     });
   }
   const entries = Array.isArray(parsed.data) ? parsed.data : parsed.data.issues;
   const seen = new Map<string, number>();
   entries.forEach((e, i) => {
     if (e.ref === undefined) return;
+    // "[N]" is the key of an entry without a ref in the result's ids: a ref spelled so would hide one of them.
+    if (/^\[\d+\]$/.test(e.ref)) throw entryError(i, 'ref', `ref ${JSON.stringify(e.ref)} is spelled like the key of an entry without a ref: choose another`);
     const first = seen.get(e.ref);
     if (first !== undefined) throw entryError(i, 'ref', `ref ${JSON.stringify(e.ref)} is already the key of entry [${first}]`);
     seen.set(e.ref, i);

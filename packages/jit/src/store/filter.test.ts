@@ -88,3 +88,17 @@ describe('filter language', () => {
     expect(errorOf('   ').message).toContain('empty');
   });
 });
+
+describe('filter errors on long expressions', () => {
+  it('quote only the neighbourhood of the mistake, not the whole expression', () => {
+    const expression = 'state:ready AND '.repeat(5000) + 'colour:red' + ' OR state:done'.repeat(5000);
+    const error = errorOf(expression);
+    expect(error.details).toMatchObject({ column: 5000 * 16 + 1 });
+    expect(error.message.length).toBeLessThan(600);
+    expect(error.message).toContain('^colour:red');
+    const pointer = String(error.details!.pointer).split('\n');
+    expect(pointer[1]!.length - 1).toBe(pointer[0]!.indexOf('colour:red'));
+    expect(pointer[0]!.length).toBeLessThan(200);
+    for (const huge of ['x'.repeat(100_000) + ':y', 'state:ready ' + 'z'.repeat(100_000), `label:${'a'.repeat(100_000)}`]) expect(errorOf(huge).message.length).toBeLessThan(600);
+  });
+});

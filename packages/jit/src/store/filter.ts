@@ -13,6 +13,12 @@ import type { IssueSummary } from './tracker-api.js';
 export const FILTER_FIELDS = ['state', 'priority', 'assignee', 'label', 'id', 'title'] as const;
 type FilterField = (typeof FILTER_FIELDS)[number];
 
+/** Parentheses and NOTs nest at most this deep: the parser and the matcher recurse once per level, and the stack is finite. */
+export const FILTER_MAX_DEPTH = 100;
+
+/** Characters of the expression an error quotes on each side of the mistake. */
+const QUOTED_AROUND = 60;
+
 export type IssueMatcher = (issue: IssueSummary) => boolean;
 
 interface Token {
@@ -29,6 +35,10 @@ export function parseFilter(expression: unknown): IssueMatcher {
   }
   const tokens = tokenize(expression);
   let next = 0;
+  let depth = 0;
+  const deeper = (token: Token): void => {
+    if (++depth > FILTER_MAX_DEPTH) throw syntaxError(expression, token, `parentheses and NOT are nested more than ${FILTER_MAX_DEPTH} deep`);
+  };
   const peek = (): Token => tokens[next]!;
   const take = (): Token => tokens[next++]!;
 
@@ -51,8 +61,9 @@ export function parseFilter(expression: unknown): IssueMatcher {
   };
   const parseNot = (): IssueMatcher => {
     if (peek().kind === 'not') {
-      take();
+      deeper(take());
       const inner = parseNot();
+      depth--;
       return (issue) => !inner(issue);
     }
     return parseAtom();
@@ -60,18 +71,20 @@ export function parseFilter(expression: unknown): IssueMatcher {
   const parseAtom = (): IssueMatcher => {
     const token = take();
     if (token.kind === '(') {
+      deeper(token);
       const inner = parseOr();
       const close = take();
       if (close.kind !== ')') throw syntaxError(expression, close, `expected ) to close the ( at column ${token.at + 1}`);
+      depth--;
       return inner;
     }
     if (token.kind === 'term') return termMatcher(expression, token);
-    throw syntaxError(expression, token, token.kind === 'end' ? 'the expression ends where a term (field:value) or ( was expected' : `expected a term (field:value) or (, not ${token.text}`);
+    throw syntaxError(expression, token, token.kind === 'end' ? 'the expression ends where a term (field:value) or ( was expected' : `expected a term (field:value) or (, not ${shortened(token.text)}`);
   };
 
   const matcher = parseOr();
   const rest = peek();
-  if (rest.kind !== 'end') throw syntaxError(expression, rest, `expected AND, OR or the end, not ${rest.text}`);
+  if (rest.kind !== 'end') throw syntaxError(expression, rest, `expected AND, OR or the end, not ${shortened(rest.text)}`);
   return matcher;
 }
 
@@ -112,7 +125,7 @@ function termMatcher(expression: string, token: Token): IssueMatcher {
   const field = (colon < 0 ? '' : token.text.slice(0, colon).toLowerCase()) as FilterField;
   const value = colon < 0 ? '' : token.text.slice(colon + 1);
   if (!(FILTER_FIELDS as readonly string[]).includes(field)) {
-    throw syntaxError(expression, token, `${token.text} is not a term: use field:value with field one of ${FILTER_FIELDS.join(', ')}`);
+    throw syntaxError(expression, token, `${shortened(token.text)} is not a term: use field:value with field one of ${FILTER_FIELDS.join(', ')}`);
   }
   if (value === '') throw syntaxError(expression, token, `${field}: has no value`);
   try {
@@ -136,7 +149,7 @@ function termMatcher(expression: string, token: Token): IssueMatcher {
       }
       case 'id': {
         const prefix = value.toLowerCase();
-        if (!/^[0-9a-f-]+$/.test(prefix)) throw new JitError('INVALID_ARGUMENT', `${value} is not an id prefix (hex digits and dashes)`);
+        if (!/^[0-9a-f-]+$/.test(prefix)) throw new JitError('INVALID_ARGUMENT', `${shortened(value)} is not an id prefix (hex digits and dashes)`);
         return (issue) => issue.id.startsWith(prefix);
       }
       case 'title': {
@@ -150,13 +163,22 @@ function termMatcher(expression: string, token: Token): IssueMatcher {
   }
 }
 
+/** A term as an error names it: a long one cut short. */
+function shortened(text: string): string {
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
 function syntaxError(expression: string, token: Token, problem: string): JitError {
   const column = token.at + 1;
-  const oneLine = expression.replace(/[\r\n\t]/g, ' ');
+  // A long expression is quoted around the mistake only: the error stays readable (and small, for an MCP client).
+  const start = Math.max(0, token.at - QUOTED_AROUND);
+  const end = Math.min(expression.length, token.at + QUOTED_AROUND);
+  const oneLine = `${start > 0 ? '…' : ''}${expression.slice(start, end).replace(/[\r\n\t]/g, ' ')}${end < expression.length ? '…' : ''}`;
+  const at = token.at - start + (start > 0 ? 1 : 0);
   // Errors print on one line (the CLI's error line, an MCP message): the caret goes into the expression itself.
-  const pointed = `${oneLine.slice(0, token.at)}^${oneLine.slice(token.at)}`;
+  const pointed = `${oneLine.slice(0, at)}^${oneLine.slice(at)}`;
   return new JitError('INVALID_ARGUMENT', `Invalid filter at column ${column}: ${problem}. Here (^): ${pointed}`, {
     suggestions: ['Filters combine field:value terms with AND, OR, NOT and parentheses, e.g. state:ready AND (label:type:bug OR priority:high).'],
-    details: { field: 'filter', column, pointer: `${oneLine}\n${' '.repeat(token.at)}^` },
+    details: { field: 'filter', column, pointer: `${oneLine}\n${' '.repeat(at)}^` },
   });
 }

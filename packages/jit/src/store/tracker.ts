@@ -5,7 +5,7 @@
  */
 import { bare, command, hint, run } from './suggestions.js';
 import { JitError } from './errors.js';
-import { newIssueId, newUuid, normalizeIdInput, resolveId } from './ids.js';
+import { isFullId, newIssueId, newUuid, normalizeIdInput, resolveId } from './ids.js';
 import { EVENT_TYPES, TERMINAL_STATES } from './model.js';
 import { TYPE_NAMESPACE, directionViolation, enforce, hierarchyOf, labelViolations, typeLabel, typesOf, type Hierarchy, type HierarchyViolation } from './hierarchy.js';
 import type { EventType, GateDefinition, Issue, JitEvent, State } from './model.js';
@@ -38,7 +38,7 @@ import {
   unfinishedDependencies,
 } from './rules.js';
 import { batchCycleError, entryError, findBatchCycle, parseBatch } from './batch.js';
-import { parseFilter } from './filter.js';
+import { parseFilter, type IssueMatcher } from './filter.js';
 import { groupFollowUps, type EventFilter, type FollowUp, type IssueTx, type LabelNamespace, type LabelValue, type Storage, type SummaryFilter } from './storage.js';
 import type {
   AgentStatus,
@@ -189,6 +189,11 @@ export class Tracker implements TrackerApi {
   }
 
   async updateIssue(idOrPrefix: string, input: UpdateIssueInput): Promise<IssueUpdate> {
+    return (await this.updateIssueIf(idOrPrefix, input, () => true))!;
+  }
+
+  /** updateIssue, if the issue as read under its lock still `matches`; null (nothing written) when it does not. */
+  private async updateIssueIf(idOrPrefix: string, input: UpdateIssueInput, matches: IssueMatcher): Promise<IssueUpdate | null> {
     checkInput(input);
     const title = input.title === undefined ? undefined : checkTitle(input.title);
     const description = input.description === undefined ? undefined : checkDescription(input.description);
@@ -206,7 +211,10 @@ export class Tracker implements TrackerApi {
     const dependents = target ? await this.storage.dependentsOf([target.id]) : [];
     let warnings: HierarchyViolation[] = [];
     let gatesPending: string[] = [];
+    let stillMatches = true;
     const { before, after, followUps } = await this.changeIssue(idOrPrefix, (issue, dependenciesDone, tx) => {
+      stillMatches = matches(summarizeIssue(issue));
+      if (!stillMatches) return issue;
       const { id } = issue;
       const next: Issue = { ...issue, labels: [...issue.labels], context: { ...issue.context } };
       if (title !== undefined) next.title = title;
@@ -248,6 +256,7 @@ export class Tracker implements TrackerApi {
       recordStateChange(tx, issue, next);
       return next;
     });
+    if (!stillMatches) return null;
     const pending = await this.runFollowUps(followUps, true);
     // Done with gates pending is stored as gated: a saved change, reported as one (never as a failure a caller would retry).
     return withWarnings({ ...changeResult(after, after !== before, pending), ...(gatesPending.length > 0 ? { pending_gates: gatesPending } : {}) }, warnings);
@@ -334,8 +343,10 @@ export class Tracker implements TrackerApi {
       for (const dependency of checkList('dependencies', entry.dependencies) as string[]) {
         const local = refs.get(dependency);
         if (local === i) throw batchCycleError([i, i], entries);
-        if (local !== undefined) checked[i]!.local.push(local);
-        else {
+        if (local !== undefined) {
+          await this.refuseRefNamingAnIssue(dependency, local, i);
+          checked[i]!.local.push(local);
+        } else {
           try {
             checked[i]!.existing.push((await this.lookUp(dependency, 'DEPENDENCY_NOT_FOUND')).id);
           } catch (error) {
@@ -390,6 +401,23 @@ export class Tracker implements TrackerApi {
     return { created: ids.length, ids: Object.fromEntries(entries.map((e, i) => [e.ref ?? `[${i}]`, ids[i]!])), issues: summaries };
   }
 
+  /**
+   * A ref wins over an issue id prefix of the same spelling (refs such as
+   * "1001" are common and a big store has issues starting with most of
+   * them), but a ref that is the whole id of an existing issue is a mix-up:
+   * which one was meant is a guess.
+   */
+  private async refuseRefNamingAnIssue(dependency: string, local: number, i: number): Promise<void> {
+    const id = dependency.trim().toLowerCase();
+    if (!isFullId(id)) return;
+    const [issue] = await this.storage.summariesByPrefix(id, 1);
+    if (!issue) return;
+    throw new JitError('INVALID_ARGUMENT', `Batch entry [${i}] dependency ${preview(dependency)} is both the ref of entry [${local}] and the id of existing issue ${issue.id}: rename the ref.`, {
+      suggestions: ['Give refs that are not issue ids (e.g. "api", "step-2"); name an existing issue by its id.'],
+      details: { field: `[${i}].dependencies`, entry: i, ref_entry: local, issue: issue.id },
+    });
+  }
+
   async updateMatching(filter: string, input: UpdateIssueInput, options: { dryRun?: boolean } = {}): Promise<FilteredUpdateReport> {
     const matches = parseFilter(filter);
     checkInput(input);
@@ -405,18 +433,30 @@ export class Tracker implements TrackerApi {
       const outcome: FilteredUpdateOutcome = { id: summary.id, title: summary.title, state: summary.state };
       try {
         const before = await this.storage.readIssue(summary.id);
-        if (!before) throw notFound(summary.id); // deleted since the list was read
+        // Changed since the list was read (claimed or deleted, say): judged again as it is now, under its lock for a write.
+        if (!before || !matches(summarizeIssue(before))) {
+          report.matched--;
+          continue;
+        }
         if (dryRun) {
           const fields = predictedChanges(before, input);
           (fields.length > 0 ? report.changed : report.unchanged).push(fields.length > 0 ? { ...outcome, fields } : outcome);
           continue;
         }
-        const after = await this.updateIssue(summary.id, input);
+        const after = await this.updateIssueIf(summary.id, input, matches);
+        if (!after) {
+          report.matched--;
+          continue;
+        }
         const fields = changedFields(before, after);
         if (after.changed) report.changed.push({ ...outcome, state: after.state, fields });
         else report.unchanged.push({ ...outcome, state: after.state });
       } catch (error) {
         if (!(error instanceof JitError)) throw error;
+        if (error.code === 'ISSUE_NOT_FOUND') {
+          report.matched--; // deleted since it was read: it matches nothing now
+          continue;
+        }
         report.refused.push({ ...outcome, error: { code: error.code, message: error.message } });
       }
     }

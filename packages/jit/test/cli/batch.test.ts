@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { JIT_BIN, TEST_LOCK_TIMEOUT_SECONDS, errorOf, projectsForThisFile, type TempProject } from './helpers.js';
+import { JIT_BIN, TEST_LOCK_TIMEOUT_SECONDS, errorOf, holdLock, projectsForThisFile, waitersOn, type TempProject } from './helpers.js';
 
 const projects = projectsForThisFile();
 
@@ -86,6 +86,56 @@ describe.concurrent('issue batch-create', () => {
     expect(readdirSync(path.join(p.jitDir, 'pending'))).toEqual([]);
   }, 180_000);
 
+  it('an entry of the wrong shape names it in details.entry, as every batch entry error does (docs/errors.md)', async () => {
+    const p = await projects.initialized();
+    for (const input of [[{ title: 'ok' }, { title: 5 }], { issues: [{ title: 'ok' }, { title: 'b', labels: 'type:bug' }] }, [{ title: 'ok' }, null]]) {
+      const run = await batch(p, input);
+      expect(run.code, JSON.stringify(input)).toBe(2);
+      expect(errorOf(run).details, JSON.stringify(input)).toMatchObject({ entry: 1, field: expect.stringMatching(/^\[1\]/) });
+    }
+    expect(await count(p)).toBe(0);
+  }, 180_000);
+
+  it('a ref that is the full id of an existing issue is refused as ambiguous; a shorter ref wins over an id prefix', async () => {
+    const p = await projects.initialized();
+    const existing = (await p.json(['issue', 'create', '-t', 'Existing'])).id as string;
+    for (const key of [existing, existing.toUpperCase()]) {
+      const run = await batch(p, [{ ref: key, title: 'Shadow' }, { title: 'Waits', dependencies: [key] }]);
+      expect(run.code, `${key}: ${run.stdout}`).toBe(2);
+      expect(errorOf(run)).toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: '[1].dependencies', entry: 1 } });
+      expect(errorOf(run).message).toContain(existing);
+    }
+    expect(await count(p)).toBe(1);
+    // Numeric or hex refs ("1001") often spell some issue's prefix in a big store: the batch's own ref is meant.
+    const key = existing.slice(0, 4);
+    const run = await batch(p, [{ ref: key, title: 'Local' }, { title: 'Waits', dependencies: [key] }]);
+    expect(run.code, run.stdout).toBe(0);
+    const made = JSON.parse(run.stdout);
+    expect(made.issues[1].dependencies).toEqual([made.ids[key]]);
+  }, 180_000);
+
+  it('a ref spelled like the key of an entry without one ("[0]") is refused: every new issue keeps its key in ids', async () => {
+    const p = await projects.initialized();
+    const run = await batch(p, [{ title: 'No ref' }, { ref: '[0]', title: 'Ref [0]' }]);
+    expect(run.code, run.stdout).toBe(2);
+    expect(errorOf(run)).toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: '[1].ref', entry: 1 } });
+    expect(await count(p)).toBe(0);
+    // Other bracketed refs are fine.
+    const ok = await batch(p, [{ title: 'No ref' }, { ref: '[x]', title: 'Ref [x]' }]);
+    expect(ok.code, ok.stdout).toBe(0);
+    expect(Object.keys(JSON.parse(ok.stdout).ids)).toEqual(['[0]', '[x]']);
+  }, 180_000);
+
+  it('control characters from the input (a ref in a cycle) reach the error line escaped, never raw to the terminal', async () => {
+    const p = await projects.initialized();
+    const file = path.join(p.dir, 'escape.json');
+    writeFileSync(file, JSON.stringify([{ ref: 'a\u001b[31mRED', title: 'A', dependencies: ['b'] }, { ref: 'b', title: 'B', dependencies: ['a\u001b[31mRED'] }]));
+    const run = await p.run(['issue', 'batch-create', '--from-json', file]);
+    expect(run.code).toBe(4);
+    expect(run.stderr).not.toContain('\u001b');
+    expect(run.stderr).toContain('a\\x1b[31mRED -> b');
+  }, 180_000);
+
   it('a batch killed at any point leaves all of it or none of it (a reader completes a dead writer\'s batch)', async () => {
     const p = await projects.initialized();
     const size = 300;
@@ -105,7 +155,7 @@ describe.concurrent('issue batch-create', () => {
     }
     const validate = await p.run(['--json', 'validate']);
     expect(validate.code, validate.stdout).toBe(0);
-  }, 120_000);
+  }, 300_000);
 });
 
 describe.concurrent('batch-create and file descriptors', () => {
@@ -193,6 +243,56 @@ describe.concurrent('issue update --filter', () => {
       expect(run.code, args.join(' ')).toBe(2);
       expect(errorOf(run).code).toBe('INVALID_ARGUMENT');
     }
+  }, 180_000);
+
+  it('re-checks the filter under each issue\'s lock: an issue claimed after the match is left alone, not given back', async () => {
+    const p = await projects.initialized();
+    const id = (await p.json(['issue', 'create', '-t', 'Soon claimed'])).id as string;
+    const lockPath = path.join(p.jitDir, 'issues', `${id}.lock`);
+    const holder = await holdLock(lockPath);
+    // The update lists the issue as ready, then waits for its lock ...
+    const pending = p.run(['--json', 'issue', 'update', '--filter', 'state:ready', '--state', 'backlog']);
+    await waitersOn(lockPath, 1);
+    // ... while another agent claims it (as a writer does, under the lock, with a marker).
+    const file = path.join(p.jitDir, 'issues', `${id}.json`);
+    const claimed = { ...JSON.parse(readFileSync(file, 'utf8')), state: 'in_progress', assignee: 'agent:w1' };
+    writeFileSync(path.join(p.jitDir, 'pending', `${id}.999999.1`), '');
+    writeFileSync(file, JSON.stringify(claimed, null, 2) + '\n');
+    await holder.release();
+    const run = await pending;
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ matched: 0, changed: [], unchanged: [], refused: [] });
+    expect(await p.json(['issue', 'show', id])).toMatchObject({ state: 'in_progress', assignee: 'agent:w1' });
+  }, 180_000);
+
+  it('an issue deleted after the match no longer matches: left out, not refused (exit 0)', async () => {
+    const p = await projects.initialized();
+    const id = (await p.json(['issue', 'create', '-t', 'Soon deleted'])).id as string;
+    const lockPath = path.join(p.jitDir, 'issues', `${id}.lock`);
+    const holder = await holdLock(lockPath);
+    const pending = p.run(['--json', 'issue', 'update', '--filter', 'state:ready', '-p', 'low']);
+    await waitersOn(lockPath, 1);
+    // Deleted meanwhile, as a writer does it: under the lock, with a marker.
+    writeFileSync(path.join(p.jitDir, 'pending', `${id}.999999.1`), '');
+    rmSync(path.join(p.jitDir, 'issues', `${id}.json`));
+    await holder.release();
+    const run = await pending;
+    expect(run.code, run.stdout).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ matched: 0, changed: [], unchanged: [], refused: [] });
+  }, 180_000);
+
+  it('a filter nested too deep (parentheses, NOT) is INVALID_ARGUMENT with the column, not a stack overflow', async () => {
+    const p = await projects.initialized();
+    const deep = ['('.repeat(50_000) + 'state:ready' + ')'.repeat(50_000), 'NOT '.repeat(20_000) + 'state:ready', '! '.repeat(40_000) + 'state:ready'];
+    for (const filter of deep) {
+      const run = await p.run(['--json', 'issue', 'update', '--filter', filter, '-p', 'low']);
+      expect(run.code, run.stdout.slice(0, 300)).toBe(2);
+      expect(errorOf(run)).toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'filter', column: expect.any(Number) } });
+      expect(errorOf(run).message).toContain('nested');
+    }
+    // Nesting within the limit still works.
+    const fine = await p.run(['--json', 'issue', 'update', '--filter', '('.repeat(50) + 'NOT NOT state:ready' + ')'.repeat(50), '-p', 'low']);
+    expect(fine.code, fine.stdout).toBe(0);
   }, 180_000);
 });
 

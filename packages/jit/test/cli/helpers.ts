@@ -4,9 +4,10 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll } from 'vitest';
 import type { Issue } from '../../src/store/model.js';
 import { summarize } from '../../src/store/schema.js';
@@ -164,4 +165,25 @@ export function writeChainStore(jitDir: string, length: number, withFiles: (i: n
   }
   writeIndexDb(jitDir, summaries);
   return ids;
+}
+
+/** A child process holding `lockPath` exclusively until `release()` (test/cli/fixtures/hold-lock.js). */
+export async function holdLock(lockPath: string): Promise<{ release(): Promise<void> }> {
+  const child = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'hold-lock.js'), lockPath], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`lock holder exited ${code}`)));
+  });
+  return { release: () => new Promise((resolve) => (child.once('exit', () => resolve()), child.stdin.end())) };
+}
+
+/** Until `count` processes wait for the lock file (Linux: its blocked entries in /proc/locks; elsewhere a generous pause). */
+export async function waitersOn(lockPath: string, count: number): Promise<void> {
+  if (process.platform !== 'linux') return void (await sleep(5000));
+  const inode = `:${statSync(lockPath).ino} `;
+  for (;;) {
+    const waiting = readFileSync('/proc/locks', 'utf8').split('\n').filter((line) => line.includes('->') && line.includes(inode));
+    if (waiting.length >= count) return;
+    await sleep(50);
+  }
 }

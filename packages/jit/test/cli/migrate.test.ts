@@ -8,13 +8,12 @@
  * and SIGKILL at random points leaving either the source or the result.
  */
 import { spawn } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
 import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { IDS, KEPT_FILES, ORIGINAL_GATES, writeOriginalStore } from '../support/original-store.js';
-import { JIT_BIN, errorOf, projectsForThisFile, TEST_LOCK_TIMEOUT_SECONDS } from './helpers.js';
+import { JIT_BIN, errorOf, holdLock, projectsForThisFile, TEST_LOCK_TIMEOUT_SECONDS, waitersOn } from './helpers.js';
 
 const projects = projectsForThisFile();
 
@@ -370,27 +369,6 @@ describe('jit migrate, values this jit cannot keep', () => {
     }
   });
 });
-
-/** A child process holding `lockPath` exclusively until `release()` (test/cli/fixtures/hold-lock.js). */
-async function holdLock(lockPath: string): Promise<{ release(): Promise<void> }> {
-  const child = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'hold-lock.js'), lockPath], { stdio: ['pipe', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.once('data', () => resolve());
-    child.once('exit', (code) => reject(new Error(`lock holder exited ${code}`)));
-  });
-  return { release: () => new Promise((resolve) => (child.once('exit', () => resolve()), child.stdin.end())) };
-}
-
-/** Until `count` processes wait for the lock file (Linux: its blocked entries in /proc/locks; elsewhere a generous pause). */
-async function waitersOn(lockPath: string, count: number): Promise<void> {
-  if (process.platform !== 'linux') return void (await sleep(5000));
-  const inode = `:${statSync(lockPath).ino} `;
-  for (;;) {
-    const waiting = readFileSync('/proc/locks', 'utf8').split('\n').filter((line) => line.includes('->') && line.includes(inode));
-    if (waiting.length >= count) return;
-    await sleep(50);
-  }
-}
 
 describe('jit migrate, racing', () => {
   it('two migrations --to the same folder: one writes it, the other is refused ALREADY_EXISTS and leaves nothing behind', async () => {
