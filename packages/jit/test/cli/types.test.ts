@@ -117,4 +117,24 @@ describe.concurrent('issue types and hierarchy', () => {
     const text = await p.run(['label', 'values', 'epic']);
     expect(text.stdout).toContain('epic:auth');
   });
+
+  it('--type finds a type config.toml spells in capitals (the label keeps its spelling): it is not refused, and the strategic one is found by query and claim-next', async () => {
+    const p = await projects.initialized();
+    fs.writeFileSync(path.join(p.jitDir, 'config.toml'), '[type_hierarchy]\ntypes = { Epic = 1, Task = 2 }\nstrategic_types = ["Epic"]\n[validation]\nstrictness = "strict"\n');
+    const epic = await p.json(['issue', 'create', '-t', 'Auth', '--type', 'Epic']);
+    expect(epic.labels).toEqual(['type:Epic']);
+    expect((await p.json(['issue', 'create', '-t', 'Login', '--type', 'task'])).labels).toEqual(['type:Task']);
+    expect(ids(await p.json(['query', 'ready', '--type', 'epic']))).toEqual([epic.id]);
+    expect(ids(await p.json(['query', 'strategic']))).toEqual([epic.id]);
+    expect((await p.json(['issue', 'claim-next', 'agent:lead', '--type', 'EPIC'])).id).toBe(epic.id);
+  });
+
+  it('strategic_types = [] says no type is a container: an epic is then ready work like any other', async () => {
+    const p = await projects.initialized();
+    fs.writeFileSync(path.join(p.jitDir, 'config.toml'), '[type_hierarchy]\ntypes = { epic = 1, task = 2 }\nstrategic_types = []\n');
+    const epic = await p.json(['issue', 'create', '-t', 'Auth', '--type', 'epic']);
+    expect(ids(await p.json(['query', 'ready']))).toEqual([epic.id]);
+    expect((await p.json(['status'])).ready).toBe(1);
+    expect(ids(await p.json(['query', 'strategic']))).toEqual([]);
+  });
 });
