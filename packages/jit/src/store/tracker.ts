@@ -34,6 +34,7 @@ import {
   parseState,
   pendingGates,
   preview,
+  checkLabelNamespace,
   splitLabels,
   unfinishedDependencies,
 } from './rules.js';
@@ -877,10 +878,7 @@ export class Tracker implements TrackerApi {
   }
 
   async labelValues(namespace: string): Promise<LabelValue[]> {
-    const name = typeof namespace === 'string' ? namespace.trim().replace(/:\*?$/, '') : '';
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
-      throw new JitError('INVALID_ARGUMENT', `Invalid label namespace ${preview(namespace)}: use the part before the colon, e.g. type or epic.`, { details: { field: 'namespace' } });
-    }
+    const name = checkLabelNamespace(namespace);
     await this.settle();
     return this.storage.labelValues(name);
   }
