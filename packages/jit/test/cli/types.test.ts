@@ -102,6 +102,12 @@ describe.concurrent('issue types and hierarchy', () => {
     expect(events.events.at(-1)).toMatchObject({ to: 'rejected', reason: 'duplicate of #12' });
     const noReason = await p.run(['--json', 'issue', 'reject', b.id]);
     expect(noReason.code).toBe(2);
+    // A blank reason: the hint fits a rejection (not release's "given back").
+    const blank = await p.run(['--json', 'issue', 'reject', b.id, '--reason', '   ']);
+    expect(blank.code).toBe(2);
+    expect(errorOf(blank)).toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'reason' } });
+    expect(errorOf(blank).suggestions.join(' ')).not.toContain('given back');
+    expect((await p.json(['issue', 'show', b.id])).state).toBe('ready');
   });
 
   it('label namespaces and label values NS', async () => {
