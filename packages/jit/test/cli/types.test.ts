@@ -143,4 +143,23 @@ describe.concurrent('issue types and hierarchy', () => {
     expect((await p.json(['status'])).ready).toBe(1);
     expect(ids(await p.json(['query', 'strategic']))).toEqual([]);
   });
+
+  it('label values answers for every namespace label namespaces lists, those of labels written by hand (área, "a b") included', async () => {
+    const p = await projects.initialized();
+    const issue = await p.json(['issue', 'create', '-t', 'a', '-l', 'x:y']);
+    const file = path.join(p.jitDir, 'issues', `${issue.id}.json`);
+    // Written as git writes (a new file renamed over): the summary cache sees the folder change.
+    fs.writeFileSync(`${file}.tmp`, fs.readFileSync(file, 'utf8').replace('"x:y"', '"área:x", "a b:c"'));
+    fs.renameSync(`${file}.tmp`, file);
+    const listed = (await p.json(['label', 'namespaces'])).namespaces.map((n: { namespace: string }) => n.namespace);
+    expect(listed).toEqual(['a b', 'área']);
+    for (const namespace of listed) {
+      expect((await p.json(['label', 'values', namespace])).values, namespace).toEqual([expect.objectContaining({ issues: 1 })]);
+    }
+    for (const bad of ['', ' ', 'a:b', ':']) {
+      const run = await p.run(['--json', 'label', 'values', bad]);
+      expect(run.code, bad).toBe(2);
+      expect(errorOf(run)).toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'namespace' } });
+    }
+  });
 });
