@@ -300,7 +300,8 @@ export const TOOLS: readonly JitTool[] = [
     },
     run: async (tracker, args) => {
       const result = await tracker.batchCreate(args.issues);
-      return { data: result, summary: `Created ${counted(result.created, 'issue')}: ${Object.entries(result.ids).map(([key, id]) => `${key}=${shortId(id)}`).join(', ')}.` };
+      const warnings = (result.warnings ?? []).map((w) => `Warning: ${w.message}`);
+      return { data: result, summary: [`Created ${counted(result.created, 'issue')}: ${Object.entries(result.ids).map(([key, id]) => `${key}=${shortId(id)}`).join(', ')}.`, ...warnings].join(' ') };
     },
   }),
   defineTool({

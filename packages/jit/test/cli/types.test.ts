@@ -162,4 +162,29 @@ describe.concurrent('issue types and hierarchy', () => {
       expect(errorOf(run)).toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'namespace' } });
     }
   });
+
+  it('batch-create keeps the hierarchy rules as create does: strict refuses the whole batch (nothing written), loose creates it with warnings', async () => {
+    const p = await projects.initialized();
+    const epic = await p.json(['issue', 'create', '-t', 'Auth', '--type', 'epic']);
+    const file = path.join(p.dir, 'batch.json');
+    fs.writeFileSync(file, JSON.stringify([
+      { ref: 'task', title: 'Login', labels: ['type:task'], dependencies: [epic.id] },
+      { ref: 'epic2', title: 'Billing', labels: ['type:epic'], dependencies: ['milestone'] },
+      { ref: 'milestone', title: 'v1', labels: ['type:milestone'] },
+    ]));
+    fs.writeFileSync(path.join(p.jitDir, 'config.toml'), '[validation]\nstrictness = "strict"\n');
+    const strict = await p.run(['--json', 'issue', 'batch-create', '--from-json', file]);
+    expect(strict.code).toBe(4);
+    expect(errorOf(strict).code).toBe('HIERARCHY_VIOLATION');
+    expect((await p.json(['issue', 'list'])).issues.map((i: { id: string }) => i.id)).toEqual([epic.id]);
+    fs.writeFileSync(path.join(p.jitDir, 'config.toml'), '[validation]\nstrictness = "loose"\n');
+    const loose = await p.json(['issue', 'batch-create', '--from-json', file]);
+    expect(loose.created).toBe(3);
+    expect(loose.warnings.map((w: { rule: string; issue_id: string }) => [w.rule, w.issue_id])).toEqual([
+      ['wrong_direction', loose.ids.task],
+      ['wrong_direction', loose.ids.epic2],
+    ]);
+    fs.writeFileSync(file, JSON.stringify([{ title: 'Signup', labels: ['type:task'], dependencies: [epic.id] }]));
+    expect((await p.run(['issue', 'batch-create', '--from-json', file])).stdout).toContain('Warning: ');
+  });
 });
