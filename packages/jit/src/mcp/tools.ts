@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
-import { JitError, GATE_MODES, GATE_STAGES, PRIORITIES, STATES, isReservedKey, parsePriority, RESERVED_KEYS, pendingNotes, flattenBlocked, type GateCheckProgress, type Issue, type IssueSummary, type PendingFollowUp, type TrackerApi, type UnreadableRun } from '../store/core.js';
+import { JitError, GATE_MODES, GATE_STAGES, PRIORITIES, STATES, isReservedKey, checkLabelNamespace, parsePriority, RESERVED_KEYS, pendingNotes, flattenBlocked, type GateCheckProgress, type Issue, type IssueSummary, type PendingFollowUp, type TrackerApi, type UnreadableRun } from '../store/core.js';
 import { processLockStats } from '../store/lock-stats.js';
 import type { ToolOutput } from './tool-result.js';
 
@@ -300,7 +300,8 @@ export const TOOLS: readonly JitTool[] = [
     },
     run: async (tracker, args) => {
       const result = await tracker.batchCreate(args.issues);
-      return { data: result, summary: `Created ${counted(result.created, 'issue')}: ${Object.entries(result.ids).map(([key, id]) => `${key}=${shortId(id)}`).join(', ')}.` };
+      const warnings = (result.warnings ?? []).map((w) => `Warning: ${w.message}`);
+      return { data: result, summary: [`Created ${counted(result.created, 'issue')}: ${Object.entries(result.ids).map(([key, id]) => `${key}=${shortId(id)}`).join(', ')}.`, ...warnings].join(' ') };
     },
   }),
   defineTool({
@@ -574,7 +575,7 @@ export const TOOLS: readonly JitTool[] = [
     readOnly: true,
     run: async (tracker, args) => {
       const values = await tracker.labelValues(args.namespace);
-      return { data: { namespace: args.namespace, values, count: values.length }, summary: `${counted(values.length, 'label')}: ${values.map((v) => v.label).join(', ') || 'none'}.` };
+      return { data: { namespace: checkLabelNamespace(args.namespace), values, count: values.length }, summary: `${counted(values.length, 'label')}: ${values.map((v) => v.label).join(', ') || 'none'}.` };
     },
   }),
   defineTool({

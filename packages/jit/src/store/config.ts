@@ -20,8 +20,8 @@ export const STRICTNESS_LEVELS: readonly Strictness[] = ['strict', 'loose', 'per
 export interface TypeHierarchy {
   /** Type name -> level (1 = the top, e.g. milestone). */
   types: Record<string, number>;
-  /** Types that are containers (epics, milestones), not work to claim. */
-  strategic_types: string[];
+  /** Types that are containers (epics, milestones), not work to claim; absent when the file does not say (the defaults hold). */
+  strategic_types?: string[];
   /** Type name -> the label namespace that says membership (`epic` -> `epic:<name>`). */
   label_associations: Record<string, string>;
 }
@@ -73,19 +73,21 @@ function typeHierarchy(table: Record<string, unknown>, filePath: string): TypeHi
     if (typeof level !== 'number' || !Number.isInteger(level) || level < 1) throw invalid(filePath, `[type_hierarchy] types.${name} is not a level (an integer from 1)`);
     types[name] = level;
   }
-  const strategic = table['strategic_types'] ?? [];
-  if (!Array.isArray(strategic) || strategic.some((type) => typeof type !== 'string')) throw invalid(filePath, '[type_hierarchy] strategic_types is not a list of type names');
+  const strategic = table['strategic_types'];
+  if (strategic !== undefined && (!Array.isArray(strategic) || strategic.some((type) => typeof type !== 'string'))) throw invalid(filePath, '[type_hierarchy] strategic_types is not a list of type names');
   const associations = table['label_associations'] ?? {};
   if (!isRecord(associations) || Object.values(associations).some((ns) => typeof ns !== 'string')) {
     throw invalid(filePath, '[type_hierarchy.label_associations] is not a table of type = "namespace"');
   }
   // Names the rest of the table uses must be types (when it lists its own types; else the default types hold).
   if (Object.keys(types).length > 0) {
-    for (const name of [...(strategic as string[]), ...Object.keys(associations)]) {
+    for (const name of [...((strategic ?? []) as string[]), ...Object.keys(associations)]) {
       if (!(name in types)) throw invalid(filePath, `[type_hierarchy] names type ${JSON.stringify(name)}, which types does not list (known: ${Object.keys(types).join(', ')})`);
     }
   }
-  return { types, strategic_types: strategic as string[], label_associations: associations as Record<string, string> };
+  const hierarchy: TypeHierarchy = { types, label_associations: associations as Record<string, string> };
+  if (strategic !== undefined) hierarchy.strategic_types = strategic as string[];
+  return hierarchy;
 }
 
 /** The configuration in `text` (the contents of `filePath`). */

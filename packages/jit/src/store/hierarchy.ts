@@ -21,7 +21,7 @@ import { JitError } from './errors.js';
 export const TYPE_NAMESPACE = 'type';
 const TYPE_PREFIX = `${TYPE_NAMESPACE}:`;
 
-export const DEFAULT_HIERARCHY: TypeHierarchy = Object.freeze({
+export const DEFAULT_HIERARCHY: Required<TypeHierarchy> = Object.freeze({
   types: { milestone: 1, epic: 2, story: 3, task: 4, bug: 4 },
   strategic_types: ['milestone', 'epic'],
   label_associations: { milestone: 'milestone', epic: 'epic' },
@@ -30,6 +30,7 @@ export const DEFAULT_STRICTNESS: Strictness = 'loose';
 
 /** The configuration a rule needs, defaults filled in. */
 export interface Hierarchy extends TypeHierarchy {
+  strategic_types: string[];
   strictness: Strictness;
   /** `type:<name>` of each strategic type. */
   strategicLabels: string[];
@@ -45,7 +46,8 @@ export function hierarchyOf(config: Pick<StoreConfig, 'type_hierarchy' | 'valida
   const given = config.type_hierarchy;
   // A [type_hierarchy] with no types keeps the default types (e.g. a file that only sets strategic_types).
   const types = given && Object.keys(given.types).length > 0 ? given.types : DEFAULT_HIERARCHY.types;
-  const strategic = given && given.strategic_types.length > 0 ? given.strategic_types : DEFAULT_HIERARCHY.strategic_types.filter((t) => t in types);
+  // strategic_types = [] is an answer (no containers); only a file without the key gets the default ones.
+  const strategic = given?.strategic_types ?? DEFAULT_HIERARCHY.strategic_types.filter((t) => t in types);
   const associations = given && Object.keys(given.label_associations).length > 0 ? given.label_associations : DEFAULT_HIERARCHY.label_associations;
   return {
     types: { ...types },
@@ -73,8 +75,11 @@ export function isStrategic(labels: readonly string[], hierarchy: Hierarchy): bo
 
 /** `--type T`: the label it stands for; under strict, an unknown type is refused with the known ones listed. */
 export function typeLabel(type: unknown, hierarchy: Hierarchy): string {
-  const name = typeof type === 'string' ? type.trim().toLowerCase() : '';
-  if (!/^[a-z0-9][a-z0-9_.-]{0,63}$/.test(name)) {
+  const given = typeof type === 'string' ? type.trim() : '';
+  // A type config.toml lists keeps its spelling there (Epic): the label must match what the rules and queries look for.
+  const listed = Object.keys(hierarchy.types).find((known) => known.toLowerCase() === given.toLowerCase());
+  const name = listed ?? given.toLowerCase();
+  if (listed === undefined && !/^[a-z0-9][a-z0-9_.-]{0,63}$/.test(name)) {
     throw new JitError('INVALID_ARGUMENT', `Invalid type ${JSON.stringify(type)}: use a type name, e.g. ${Object.keys(hierarchy.types).join(', ')}.`, {
       details: { field: 'type', choices: Object.keys(hierarchy.types) },
     });
@@ -157,7 +162,7 @@ export function enforce(violations: readonly HierarchyViolation[], hierarchy: Hi
 }
 
 /** Starter hierarchies `jit init --hierarchy-template NAME` writes into config.toml. */
-export const HIERARCHY_TEMPLATES: Readonly<Record<string, TypeHierarchy>> = {
+export const HIERARCHY_TEMPLATES: Readonly<Record<string, Required<TypeHierarchy>>> = {
   default: DEFAULT_HIERARCHY,
   agile: { types: { epic: 1, story: 2, task: 3, bug: 3, subtask: 4 }, strategic_types: ['epic'], label_associations: { epic: 'epic' } },
   minimal: { types: { epic: 1, task: 2, bug: 2 }, strategic_types: ['epic'], label_associations: { epic: 'epic' } },

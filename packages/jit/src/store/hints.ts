@@ -17,7 +17,7 @@ const FIELD_HINTS: Readonly<Record<string, Suggestion>> = {
   query: hint`Give some text to search for, e.g. ${command('issue.search', { query: 'timeout' })}.`,
   assignee: sentence('Name who does the work as kind:name without spaces, e.g. agent:worker-1 or human:alice.'),
   by: sentence('Name who checked it as kind:name without spaces, e.g. agent:worker-1 or human:alice.'),
-  reason: sentence('Say in a few words why the issue is given back, e.g. "blocked by the API change".'),
+  reason: sentence('Say in a few words why, e.g. "blocked by the API change" (release, evict) or "duplicate of #12" (reject).'),
   title: sentence('Give a title of 1-500 characters on one line.'),
   'context key': sentence('Context keys are 1-100 characters without spaces or =, other than __proto__, constructor and prototype, e.g. branch.'),
 };

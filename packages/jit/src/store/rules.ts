@@ -96,6 +96,19 @@ export function checkLabelFilter(input: unknown): string {
   return filter;
 }
 
+/**
+ * A label namespace as `label values` takes it (`type`, `type:` or `type:*`):
+ * the bare namespace. Any that `label namespaces` can list, those of labels
+ * written by hand (área, "a b") included: a look-up, not a new label.
+ */
+export function checkLabelNamespace(input: unknown): string {
+  const name = typeof input === 'string' ? input.trim().replace(/:\*?$/, '') : '';
+  if (name === '' || name.length > 200 || /[:\t\n\r]/.test(name) || CONTROL.test(name)) {
+    throw new JitError('INVALID_ARGUMENT', `Invalid label namespace ${preview(input)}: use the part before the colon, e.g. type or epic.`, { details: { field: 'namespace' } });
+  }
+  return name;
+}
+
 /** The test a label filter (checkLabelFilter) stands for. */
 export function labelMatcher(input: unknown): (labels: readonly string[]) => boolean {
   const filter = checkLabelFilter(input);

@@ -354,6 +354,8 @@ export interface BatchCreateResult {
   ids: Record<string, string>;
   /** The new issues, in the input's order. */
   issues: IssueSummary[];
+  /** Hierarchy rules the batch breaks, under loose validation (as IssueChange.warnings). */
+  warnings?: HierarchyViolation[];
 }
 
 /** One issue a filtered update matched. */

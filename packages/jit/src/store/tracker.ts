@@ -34,6 +34,7 @@ import {
   parseState,
   pendingGates,
   preview,
+  checkLabelNamespace,
   splitLabels,
   unfinishedDependencies,
 } from './rules.js';
@@ -365,9 +366,20 @@ export class Tracker implements TrackerApi {
     if (cycle) throw batchCycleError(cycle, entries);
     const ids = entries.map(() => newIssueId());
     const anyGates = checked.some((c) => c.gates.length > 0);
+    const hierarchy = this.hierarchy();
+    let warnings: HierarchyViolation[] = [];
     const summaries = await this.storage.graphTransaction(
       () => ({ write: ids, create: ids, gates: anyGates }),
       (tx) => {
+        // The rules create keeps, over the whole batch before anything is written: strict refuses it all.
+        warnings = enforce(
+          checked.flatMap((c, i) => {
+            const issue = { id: ids[i]!, labels: c.labels };
+            const dependencies = [...c.local.map((l) => ({ id: ids[l]!, labels: checked[l]!.labels })), ...c.existing.flatMap((d) => tx.summary(d) ?? [])];
+            return [...labelViolations(issue, hierarchy), ...dependencyViolations(issue, dependencies, hierarchy)];
+          }),
+          hierarchy,
+        );
         const registry = anyGates ? tx.gates() : new Map<string, GateDefinition>();
         const made: Issue[] = [];
         for (const [i, c] of checked.entries()) {
@@ -398,7 +410,8 @@ export class Tracker implements TrackerApi {
         return made.map(summarizeIssue);
       },
     );
-    return { created: ids.length, ids: Object.fromEntries(entries.map((e, i) => [e.ref ?? `[${i}]`, ids[i]!])), issues: summaries };
+    const result: BatchCreateResult = { created: ids.length, ids: Object.fromEntries(entries.map((e, i) => [e.ref ?? `[${i}]`, ids[i]!])), issues: summaries };
+    return warnings.length > 0 ? { ...result, warnings } : result;
   }
 
   /**
@@ -937,10 +950,7 @@ export class Tracker implements TrackerApi {
   }
 
   async labelValues(namespace: string): Promise<LabelValue[]> {
-    const name = typeof namespace === 'string' ? namespace.trim().replace(/:\*?$/, '') : '';
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
-      throw new JitError('INVALID_ARGUMENT', `Invalid label namespace ${preview(namespace)}: use the part before the colon, e.g. type or epic.`, { details: { field: 'namespace' } });
-    }
+    const name = checkLabelNamespace(namespace);
     await this.settle();
     return this.storage.labelValues(name);
   }

@@ -102,6 +102,12 @@ describe.concurrent('issue types and hierarchy', () => {
     expect(events.events.at(-1)).toMatchObject({ to: 'rejected', reason: 'duplicate of #12' });
     const noReason = await p.run(['--json', 'issue', 'reject', b.id]);
     expect(noReason.code).toBe(2);
+    // A blank reason: the hint fits a rejection (not release's "given back").
+    const blank = await p.run(['--json', 'issue', 'reject', b.id, '--reason', '   ']);
+    expect(blank.code).toBe(2);
+    expect(errorOf(blank)).toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'reason' } });
+    expect(errorOf(blank).suggestions.join(' ')).not.toContain('given back');
+    expect((await p.json(['issue', 'show', b.id])).state).toBe('ready');
   });
 
   it('label namespaces and label values NS', async () => {
@@ -116,5 +122,69 @@ describe.concurrent('issue types and hierarchy', () => {
     expect(values).toEqual({ namespace: 'type', count: 2, values: [{ label: 'type:bug', value: 'bug', issues: 1 }, { label: 'type:task', value: 'task', issues: 1 }] });
     const text = await p.run(['label', 'values', 'epic']);
     expect(text.stdout).toContain('epic:auth');
+  });
+
+  it('--type finds a type config.toml spells in capitals (the label keeps its spelling): it is not refused, and the strategic one is found by query and claim-next', async () => {
+    const p = await projects.initialized();
+    fs.writeFileSync(path.join(p.jitDir, 'config.toml'), '[type_hierarchy]\ntypes = { Epic = 1, Task = 2 }\nstrategic_types = ["Epic"]\n[validation]\nstrictness = "strict"\n');
+    const epic = await p.json(['issue', 'create', '-t', 'Auth', '--type', 'Epic']);
+    expect(epic.labels).toEqual(['type:Epic']);
+    expect((await p.json(['issue', 'create', '-t', 'Login', '--type', 'task'])).labels).toEqual(['type:Task']);
+    expect(ids(await p.json(['query', 'ready', '--type', 'epic']))).toEqual([epic.id]);
+    expect(ids(await p.json(['query', 'strategic']))).toEqual([epic.id]);
+    expect((await p.json(['issue', 'claim-next', 'agent:lead', '--type', 'EPIC'])).id).toBe(epic.id);
+  });
+
+  it('strategic_types = [] says no type is a container: an epic is then ready work like any other', async () => {
+    const p = await projects.initialized();
+    fs.writeFileSync(path.join(p.jitDir, 'config.toml'), '[type_hierarchy]\ntypes = { epic = 1, task = 2 }\nstrategic_types = []\n');
+    const epic = await p.json(['issue', 'create', '-t', 'Auth', '--type', 'epic']);
+    expect(ids(await p.json(['query', 'ready']))).toEqual([epic.id]);
+    expect((await p.json(['status'])).ready).toBe(1);
+    expect(ids(await p.json(['query', 'strategic']))).toEqual([]);
+  });
+
+  it('label values answers for every namespace label namespaces lists, those of labels written by hand (área, "a b") included', async () => {
+    const p = await projects.initialized();
+    const issue = await p.json(['issue', 'create', '-t', 'a', '-l', 'x:y']);
+    const file = path.join(p.jitDir, 'issues', `${issue.id}.json`);
+    // Written as git writes (a new file renamed over): the summary cache sees the folder change.
+    fs.writeFileSync(`${file}.tmp`, fs.readFileSync(file, 'utf8').replace('"x:y"', '"área:x", "a b:c"'));
+    fs.renameSync(`${file}.tmp`, file);
+    const listed = (await p.json(['label', 'namespaces'])).namespaces.map((n: { namespace: string }) => n.namespace);
+    expect(listed).toEqual(['a b', 'área']);
+    for (const namespace of listed) {
+      expect((await p.json(['label', 'values', namespace])).values, namespace).toEqual([expect.objectContaining({ issues: 1 })]);
+    }
+    for (const bad of ['', ' ', 'a:b', ':']) {
+      const run = await p.run(['--json', 'label', 'values', bad]);
+      expect(run.code, bad).toBe(2);
+      expect(errorOf(run)).toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'namespace' } });
+    }
+  });
+
+  it('batch-create keeps the hierarchy rules as create does: strict refuses the whole batch (nothing written), loose creates it with warnings', async () => {
+    const p = await projects.initialized();
+    const epic = await p.json(['issue', 'create', '-t', 'Auth', '--type', 'epic']);
+    const file = path.join(p.dir, 'batch.json');
+    fs.writeFileSync(file, JSON.stringify([
+      { ref: 'task', title: 'Login', labels: ['type:task'], dependencies: [epic.id] },
+      { ref: 'epic2', title: 'Billing', labels: ['type:epic'], dependencies: ['milestone'] },
+      { ref: 'milestone', title: 'v1', labels: ['type:milestone'] },
+    ]));
+    fs.writeFileSync(path.join(p.jitDir, 'config.toml'), '[validation]\nstrictness = "strict"\n');
+    const strict = await p.run(['--json', 'issue', 'batch-create', '--from-json', file]);
+    expect(strict.code).toBe(4);
+    expect(errorOf(strict).code).toBe('HIERARCHY_VIOLATION');
+    expect((await p.json(['issue', 'list'])).issues.map((i: { id: string }) => i.id)).toEqual([epic.id]);
+    fs.writeFileSync(path.join(p.jitDir, 'config.toml'), '[validation]\nstrictness = "loose"\n');
+    const loose = await p.json(['issue', 'batch-create', '--from-json', file]);
+    expect(loose.created).toBe(3);
+    expect(loose.warnings.map((w: { rule: string; issue_id: string }) => [w.rule, w.issue_id])).toEqual([
+      ['wrong_direction', loose.ids.task],
+      ['wrong_direction', loose.ids.epic2],
+    ]);
+    fs.writeFileSync(file, JSON.stringify([{ title: 'Signup', labels: ['type:task'], dependencies: [epic.id] }]));
+    expect((await p.run(['issue', 'batch-create', '--from-json', file])).stdout).toContain('Warning: ');
   });
 });

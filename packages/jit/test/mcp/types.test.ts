@@ -57,4 +57,14 @@ describe('jit mcp: types and hierarchy', () => {
     await fails(client, 'dep_add', { from: other.id, to: epic.id }, 'HIERARCHY_VIOLATION');
     await fails(client, 'issue_update', { id: other.id, type: 'chore' }, 'INVALID_ARGUMENT');
   });
+
+  it('label_values names the namespace as the CLI does: "type:*" and " type " are the namespace type', async () => {
+    const { client } = session;
+    await ok(client, 'issue_create', { title: 'Typed', type: 'bug' });
+    for (const given of ['type:*', ' type ', 'type:']) {
+      const values = await ok(client, 'label_values', { namespace: given });
+      expect(values.namespace, given).toBe('type');
+      expect(values.values, given).toContainEqual(expect.objectContaining({ label: 'type:bug' }));
+    }
+  });
 });

@@ -18,7 +18,8 @@ export function registerBatchCommands(issue: Command): void {
           `Created ${data.created} issue${data.created === 1 ? '' : 's'}\n` +
           Object.entries(data.ids)
             .map(([key, id]) => `${paint('cyan', shortId(id))} ${inert(key)}\n`)
-            .join(''),
+            .join('') +
+          (data.warnings ?? []).map((w) => `${paint('yellow', `Warning: ${w.message}`)}\n`).join(''),
         );
       }),
     );

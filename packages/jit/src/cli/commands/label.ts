@@ -1,6 +1,6 @@
 /** `jit label ...`: which labels are in use, answered from the index (no issue file is read). */
 import type { Command } from 'commander';
-import type { LabelNamespace, LabelValue } from '../../store/core.js';
+import { checkLabelNamespace, type LabelNamespace, type LabelValue } from '../../store/core.js';
 import { action } from '../context.js';
 import { renderTable } from '../output.js';
 
@@ -36,7 +36,7 @@ export function registerLabelCommands(program: Command): void {
     .action(
       action(async (cli, namespace: string) => {
         const values = await cli.tracker().labelValues(namespace);
-        cli.print({ namespace: namespace.trim().replace(/:\*?$/, ''), values, count: values.length }, (data, paint) =>
+        cli.print({ namespace: checkLabelNamespace(namespace), values, count: values.length }, (data, paint) =>
           data.count === 0
             ? `No labels in namespace ${data.namespace}.\n`
             : renderTable<LabelValue>(
