@@ -1,0 +1,103 @@
+// The web view against what it did not write: a layout in the browser's
+// storage that is junk or of another version but filed under the current
+// graph's key, a gate defined after the page was opened (the registry's
+// changes append no event), and an issue deleted while its card is shown.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { runJit } from '../cli/helpers.js';
+import { writeFixture, type Fixture } from './fixture.js';
+import { launchChromium, startServe, webProject, type Browser, type Serve, type WebProject } from './helpers.js';
+
+const DOM_WAIT_MS = 30_000;
+
+let project: WebProject;
+let fixture: Fixture;
+let serve: Serve;
+let browser: Browser;
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  project = webProject();
+  fixture = await writeFixture(project.dir);
+  serve = await startServe(project.dir, ['--as', 'human:tester']);
+  browser = await launchChromium();
+}, 180_000);
+
+beforeEach(() => {
+  pageErrors.length = 0;
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await serve?.stop();
+  project?.remove();
+});
+
+async function open(hash: string): Promise<Page> {
+  const page = await browser.context.newPage();
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  await page.goto(`${serve.url}${hash}`);
+  return page;
+}
+
+async function jit(args: string[]): Promise<string> {
+  const run = await runJit(['--json', ...args], { cwd: project.dir });
+  expect(run.code, run.stderr).toBe(0);
+  return run.stdout;
+}
+
+describe('the web view against hostile or unexpected input', () => {
+  it('a stored layout under the current graph\'s key that is junk or foreign is laid out again, not drawn or crashed on', async () => {
+    const page = await open('#/board');
+    await page.waitForSelector('.card', { timeout: DOM_WAIT_MS });
+    const graph = (await page.evaluate(() => fetch('/api/graph').then((r) => r.json()))) as { nodes: { id: string }[]; edges: { from: string; to: string }[] };
+    const key = `${graph.nodes.map((n) => n.id).join(',')}|${graph.edges.map((e) => `${e.from}>${e.to}`).join(',')}`;
+    const entries = [
+      { width: 'x', nodes: null, edges: 'junk' },
+      // Another version's shape: nodes as a list, edges without points.
+      { width: 10, height: 10, nodes: graph.nodes.map((n) => ({ id: n.id, x: 1, y: 1 })), edges: [{ source: 'a', target: 'b' }], ms: 1 },
+      // Placed, but for other issues (and a script where a number belongs).
+      { width: 10, height: 10, nodes: { other: { x: '<script>alert(1)</script>', y: 1 } }, edges: [], ms: 1 },
+    ];
+    for (const result of entries) {
+      await page.evaluate(([k, r]) => localStorage.setItem('jit-graph-layout', JSON.stringify({ key: k, result: r })), [key, result] as const);
+      await page.goto(`${serve.url}#/graph`);
+      await page.reload();
+      await expect.poll(() => page.locator('svg.graph g.node').count(), { timeout: DOM_WAIT_MS, interval: 100 }).toBe(fixture.issues);
+      expect(await page.locator('svg.graph path.edge').count()).toBe(fixture.edges);
+    }
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  });
+
+  it('a gate defined after the page opened shows its title and stays automatic when an issue comes to require it', async () => {
+    const page = await open(`#/issue/${fixture.ids.docs}`);
+    await page.waitForSelector('.live.on', { timeout: DOM_WAIT_MS });
+    await page.waitForSelector(`article.issue[data-id="${fixture.ids.docs}"]`, { timeout: DOM_WAIT_MS });
+    await jit(['registry', 'add', 'lint', '--title', 'Lint is clean', '--auto']);
+    await jit(['gate', 'add', fixture.ids.docs, 'lint']);
+    const row = page.locator('tr[data-gate="lint"]');
+    await row.waitFor({ timeout: DOM_WAIT_MS });
+    expect(await row.locator('th').textContent()).toBe('lint — Lint is clean (automatic)');
+    expect(await row.getByRole('button').count()).toBe(0);
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  });
+
+  it('an issue deleted while the board is open loses its card, and later changes still arrive', async () => {
+    const page = await open('#/board');
+    await page.waitForSelector('.live.on', { timeout: DOM_WAIT_MS });
+    await page.waitForSelector(`.card[data-id="${fixture.ids.dropped}"]`, { timeout: DOM_WAIT_MS });
+    await jit(['issue', 'delete', fixture.ids.dropped]);
+    await page.waitForSelector(`.card[data-id="${fixture.ids.dropped}"]`, { state: 'detached', timeout: DOM_WAIT_MS });
+    // Created and deleted before the page reads either change: no card ever, and the stream goes on.
+    const id = (JSON.parse(await jit(['issue', 'create', '--title', 'Short-lived'])) as { id: string }).id;
+    await jit(['issue', 'delete', id]);
+    await jit(['issue', 'update', fixture.ids.docs, '--priority', 'critical']);
+    await page.waitForSelector(`.card.priority-critical[data-id="${fixture.ids.docs}"]`, { timeout: DOM_WAIT_MS });
+    expect(await page.locator(`.card[data-id="${id}"]`).count()).toBe(0);
+    expect(await page.locator('[role="alert"]').count()).toBe(0);
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  });
+});
