@@ -92,12 +92,30 @@ function startWorker(): Worker {
 /** The last layout is also kept in the browser's storage: opening the page again on an unchanged graph draws at once. */
 const STORED_LAYOUT = 'jit-graph-layout';
 
-function storedLayout(key: string): LayoutResult | undefined {
+const isPoint = (p: unknown): p is { x: number; y: number } =>
+  typeof p === 'object' && p !== null && Number.isFinite((p as { x: unknown }).x) && Number.isFinite((p as { y: unknown }).y);
+
+/** Whether a stored entry is a layout of this request: the storage is shared by the origin (another version, another store on the same port, a hand edit). */
+function laysOut(result: unknown, request: LayoutRequest): result is LayoutResult {
+  if (typeof result !== 'object' || result === null) return false;
+  const { width, height, nodes, edges } = result as Partial<Record<keyof LayoutResult, unknown>>;
+  if (!Number.isFinite(width) || !Number.isFinite(height) || typeof nodes !== 'object' || nodes === null || !Array.isArray(edges)) return false;
+  return (
+    request.nodes.every((node) => Object.hasOwn(nodes, node.id) && isPoint((nodes as Record<string, unknown>)[node.id])) &&
+    edges.every(
+      (edge: Partial<Record<'source' | 'target' | 'points', unknown>>) =>
+        typeof edge === 'object' && edge !== null && typeof edge.source === 'string' && typeof edge.target === 'string' && Array.isArray(edge.points) && edge.points.length >= 2 && edge.points.every(isPoint),
+    )
+  );
+}
+
+function storedLayout(key: string, request: LayoutRequest): LayoutResult | undefined {
   try {
-    const stored = JSON.parse(localStorage.getItem(STORED_LAYOUT) ?? 'null') as { key: string; result: LayoutResult } | null;
-    return stored?.key === key ? stored.result : undefined;
+    const stored = JSON.parse(localStorage.getItem(STORED_LAYOUT) ?? 'null') as { key?: unknown; result?: unknown } | null;
+    // Junk or another version's shape under this key: lay out again rather than draw it (or fail drawing it).
+    return stored?.key === key && laysOut(stored.result, request) ? stored.result : undefined;
   } catch {
-    return undefined; // storage off, or an entry of another version: lay out again
+    return undefined; // storage off, or not JSON: lay out again
   }
 }
 
@@ -110,7 +128,7 @@ function storeLayout(key: string, result: LayoutResult): void {
 }
 
 function layoutOf(key: string, request: LayoutRequest): Promise<LayoutResult> {
-  const cached = layouts.get(key) ?? storedLayout(key);
+  const cached = layouts.get(key) ?? storedLayout(key, request);
   if (cached) return Promise.resolve(cached);
   startWorker().postMessage(request);
   return new Promise((resolve) =>
