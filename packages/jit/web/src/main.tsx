@@ -165,7 +165,8 @@ function App() {
       const event = JSON.parse((message as MessageEvent<string>).data) as JitEvent;
       setLive((events) => [...events.slice(-(LIVE_EVENTS - 1)), event]);
       if (event.issue_id) pending.add(event.issue_id);
-      else registryChanged = true;
+      // Defining a gate appends no event: the page's registry is read again when an issue comes to require one (or on an event of no issue).
+      if (!event.issue_id || event.type === 'gate_added') registryChanged = true;
       if (SHAPE_EVENTS.has(event.type)) shapeChanged = true;
     });
     stream.addEventListener('changed', (message) => {
