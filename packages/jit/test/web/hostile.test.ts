@@ -60,7 +60,8 @@ describe('the web view against hostile or unexpected input', () => {
       { width: 10, height: 10, nodes: { other: { x: '<script>alert(1)</script>', y: 1 } }, edges: [], ms: 1 },
     ];
     for (const result of entries) {
-      await page.evaluate(([k, r]) => localStorage.setItem('jit-graph-layout', JSON.stringify({ key: k, result: r })), [key, result] as const);
+      // A string function: the tests are typed without the DOM's globals.
+      await page.evaluate(`localStorage.setItem('jit-graph-layout', ${JSON.stringify(JSON.stringify({ key, result }))})`);
       await page.goto(`${serve.url}#/graph`);
       await page.reload();
       await expect.poll(() => page.locator('svg.graph g.node').count(), { timeout: DOM_WAIT_MS, interval: 100 }).toBe(fixture.issues);
