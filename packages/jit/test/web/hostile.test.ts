@@ -1,7 +1,10 @@
 // The web view against what it did not write: a layout in the browser's
 // storage that is junk or of another version but filed under the current
 // graph's key, a gate defined after the page was opened (the registry's
-// changes append no event), and an issue deleted while its card is shown.
+// changes append no event), an issue deleted while its card is shown, and a
+// store whose issue waits for itself (a hand edit; validate reports it).
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { runJit } from '../cli/helpers.js';
@@ -100,5 +103,30 @@ describe('the web view against hostile or unexpected input', () => {
     expect(await page.locator('[role="alert"]').count()).toBe(0);
     expect(pageErrors).toEqual([]);
     await page.close();
+  });
+
+  it('an issue that waits for itself (a damaged store) does not stop the graph: every issue is drawn', async () => {
+    const other = webProject();
+    let otherServe: Serve | undefined;
+    try {
+      const run = (args: string[]) => runJit(['--json', ...args], { cwd: other.dir });
+      expect((await run(['init'])).code).toBe(0);
+      const ids: string[] = [];
+      for (const title of ['Loops', 'Plain']) ids.push((JSON.parse((await run(['issue', 'create', '--title', title])).stdout) as { id: string }).id);
+      const file = path.join(other.dir, '.jit', 'issues', `${ids[0]}.json`);
+      writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), dependencies: [ids[0]] }, null, 2));
+      await run(['validate', '--fix']); // indexes the edge (and reports the cycle it cannot fix)
+      expect((JSON.parse((await run(['graph', 'show'])).stdout) as { edges: unknown }).edges).toEqual([{ from: ids[0], to: ids[0] }]);
+      otherServe = await startServe(other.dir);
+      const page = await browser.context.newPage();
+      page.on('pageerror', (error) => pageErrors.push(error.message));
+      await page.goto(`${otherServe.url}#/graph`);
+      await expect.poll(() => page.locator('svg.graph g.node').count(), { timeout: DOM_WAIT_MS, interval: 100 }).toBe(2);
+      expect(pageErrors).toEqual([]);
+      await page.close();
+    } finally {
+      await otherServe?.stop();
+      other.remove();
+    }
   });
 });
