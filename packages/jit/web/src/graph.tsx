@@ -133,6 +133,7 @@ function layoutOf(key: string, request: LayoutRequest): Promise<LayoutResult> {
   startWorker().postMessage(request);
   return new Promise((resolve) =>
     waiting.push((result) => {
+      if (result.error) return resolve(result); // not kept: the next look tries again
       layouts.set(key, result);
       if (layouts.size > LAYOUTS_KEPT) layouts.delete(layouts.keys().next().value!);
       storeLayout(key, result);
@@ -196,7 +197,7 @@ export function GraphView({ issues, shapeRevision }: { issues: IssueSummary[]; s
     const scale = Math.min(1, width / Math.max(shown.width, 1), height / Math.max(shown.height, 1));
     selection.call(behavior.transform, zoomIdentity.translate((width - shown.width * scale) / 2, 10).scale(scale));
     return () => selection.on('.zoom', null);
-  }, [shown !== undefined]);
+  }, [shown !== undefined && !shown.error]);
 
   // The live list has the current state and title of each node; the graph's own copy only fills a gap (an issue newer than the list).
   const byId = useMemo(() => {
@@ -226,6 +227,7 @@ export function GraphView({ issues, shapeRevision }: { issues: IssueSummary[]; s
   };
 
   if (error) return <p class="error" role="alert">{error}</p>;
+  if (shown?.error) return <p class="error" role="alert">The graph could not be laid out: {shown.error}</p>;
   if (!data) return <p class="loading">Loading the graph…</p>;
   return (
     <section aria-label="Dependency graph" class="graph-view">
