@@ -2,8 +2,9 @@
 // storage that is junk or of another version but filed under the current
 // graph's key, a gate defined after the page was opened (the registry's
 // changes append no event), an issue deleted while its card is shown, and a
-// store whose issue waits for itself (a hand edit; validate reports it).
-import { readFileSync, writeFileSync } from 'node:fs';
+// store whose issue waits for itself (a hand edit; validate reports it), and
+// the event log replaced under the server.
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -128,5 +129,20 @@ describe('the web view against hostile or unexpected input', () => {
       await otherServe?.stop();
       other.remove();
     }
+  });
+
+  it('the event log replaced under the server: the activity view shows the new log, not the old one', async () => {
+    const page = await open('#/activity');
+    await page.waitForSelector('.live.on', { timeout: DOM_WAIT_MS });
+    await page.waitForSelector('li.event', { timeout: DOM_WAIT_MS });
+    // A restore from a backup: another log renamed over this one.
+    const restored = { type: 'issue_updated', id: '00000000-0000-4000-8000-000000000042', issue_id: fixture.ids.docs, timestamp: new Date().toISOString() };
+    const log = path.join(project.dir, '.jit', 'events.jsonl');
+    writeFileSync(`${log}.restored`, `${JSON.stringify(restored)}\n`);
+    renameSync(`${log}.restored`, log);
+    await page.waitForSelector(`li.event[data-event="${restored.id}"]`, { timeout: DOM_WAIT_MS });
+    await expect.poll(() => page.locator('li.event').count(), { timeout: DOM_WAIT_MS, interval: 100 }).toBe(1);
+    expect(pageErrors).toEqual([]);
+    await page.close();
   });
 });
