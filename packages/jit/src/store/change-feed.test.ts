@@ -103,6 +103,34 @@ describe('ChangeFeed', () => {
     expect(seen.events()).toEqual([]);
   });
 
+  it('a log overwritten in place (the same file, as cp onto it does) with another longer one is a reset (not read from the old offset)', async () => {
+    const jitDir = store();
+    const { eventsPath } = storeLayout(jitDir);
+    appendFileSync(eventsPath, eventLine('issue_updated', 1) + eventLine('issue_updated', 2));
+    const feed = new ChangeFeed(jitDir, { pollMs: 50 }).start();
+    feeds.push(feed);
+    const seen = listen(feed);
+    writeFileSync(eventsPath, eventLine('issue_created', 5) + eventLine('issue_created', 6) + eventLine('issue_created', 7));
+    await seen.until(() => seen.batches.length > 0);
+    expect(seen.batches[0]).toEqual({ events: [], reset: true });
+    // Appends after it are read from the new end.
+    appendFileSync(eventsPath, eventLine('gate_passed', 8));
+    await seen.until(() => seen.events().length === 1);
+    expect(seen.events()[0]).toMatchObject({ type: 'gate_passed' });
+  });
+
+  it('the same size rewritten in place is a reset too', async () => {
+    const jitDir = store();
+    const { eventsPath } = storeLayout(jitDir);
+    appendFileSync(eventsPath, eventLine('issue_updated', 1));
+    const feed = new ChangeFeed(jitDir, { pollMs: 50 }).start();
+    feeds.push(feed);
+    const seen = listen(feed);
+    writeFileSync(eventsPath, eventLine('issue_updated', 2));
+    await seen.until(() => seen.batches.length > 0);
+    expect(seen.batches[0]).toEqual({ events: [], reset: true });
+  });
+
   it('the stat fallback sees a change made while no watch was running', async () => {
     const jitDir = store();
     const { eventsPath } = storeLayout(jitDir);

@@ -17,6 +17,9 @@ import type { JitEvent } from './model.js';
 import { storeLayout } from './layout.js';
 import { parseEventLine } from './schema.js';
 
+/** Enough of the last line read to tell the log from another one (its event id and timestamp). */
+const TAIL_BYTES = 256;
+
 export interface ChangeFeedOptions {
   /** The stat fallback's period in ms (default 500). */
   pollMs?: number;
@@ -40,6 +43,8 @@ export class ChangeFeed {
   private readonly maxLineBytes: number;
   private readonly listeners = new Set<ChangeListener>();
   private offset = 0;
+  /** The last bytes read before `offset`: different bytes there mean the log was overwritten in place (cp onto it keeps the file). */
+  private tail: Buffer = Buffer.alloc(0);
   /** The log went missing after it existed: whatever appears there next is another file (even on a reused inode number). */
   private lost = false;
   private lastStat: { size: number; mtimeMs: number; ino: number } | undefined;
@@ -59,6 +64,7 @@ export class ChangeFeed {
   start(): this {
     const stat = this.statLog();
     this.offset = stat?.size ?? 0;
+    this.tail = this.readTail(this.offset);
     this.lastStat = stat;
     this.watch();
     this.timer = setInterval(() => this.poll(), this.pollMs);
@@ -96,6 +102,22 @@ export class ChangeFeed {
     this.watcher?.close();
     this.watcher = undefined;
     if (!this.closed) this.watch();
+  }
+
+  /** The up to TAIL_BYTES bytes that end at `end` (empty when the log cannot be read). */
+  private readTail(end: number, fd?: number): Buffer {
+    const length = Math.min(TAIL_BYTES, end);
+    if (length === 0) return Buffer.alloc(0);
+    let own: number | undefined;
+    try {
+      own = fd === undefined ? fs.openSync(this.eventsPath, 'r') : undefined;
+      const tail = Buffer.alloc(length);
+      return tail.subarray(0, fs.readSync(fd ?? own!, tail, 0, length, end - length));
+    } catch {
+      return Buffer.alloc(0);
+    } finally {
+      if (own !== undefined) fs.closeSync(own);
+    }
   }
 
   private statLog(): { size: number; mtimeMs: number; ino: number } | undefined {
@@ -144,19 +166,20 @@ export class ChangeFeed {
     // Shrunk, or replaced by another file (renamed over it, or deleted and written anew): offsets no longer mean anything, the watchers reload.
     const replaced = this.lost || (previous !== undefined && stat.ino !== previous.ino);
     this.lost = false;
-    if (stat.size < this.offset || replaced) {
-      this.offset = stat.size;
-      this.emit({ events: [], reset: true });
-      return;
-    }
-    if (stat.size === this.offset) return;
-    const events: JitEvent[] = [];
+    if (stat.size < this.offset || replaced) return this.reset(stat.size);
     let fd: number;
     try {
       fd = fs.openSync(this.eventsPath, 'r');
     } catch {
       return;
     }
+    // Overwritten in place (the same file, as long or longer): what was read last is no longer there.
+    if (!this.readTail(this.offset, fd).equals(this.tail)) {
+      fs.closeSync(fd);
+      return this.reset(stat.size);
+    }
+    if (stat.size === this.offset) return void fs.closeSync(fd);
+    const events: JitEvent[] = [];
     try {
       const chunk = Buffer.alloc(64 * 1024);
       let pending: Buffer[] = [];
@@ -186,10 +209,17 @@ export class ChangeFeed {
         position += n;
       }
       this.offset = consumed;
+      this.tail = this.readTail(consumed, fd);
     } finally {
       fs.closeSync(fd);
     }
     if (events.length > 0) this.emit({ events, reset: false });
+  }
+
+  private reset(size: number): void {
+    this.offset = size;
+    this.tail = this.readTail(size);
+    this.emit({ events: [], reset: true });
   }
 
   private emit(batch: ChangeBatch): void {

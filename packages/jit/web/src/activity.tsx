@@ -20,16 +20,20 @@ export function EventRow({ event }: { event: JitEvent }) {
   );
 }
 
-export function ActivityView({ live, revision }: { live: JitEvent[]; revision: number }) {
+export function ActivityView({ live, historyRevision }: { live: JitEvent[]; historyRevision: number }) {
   const [history, setHistory] = useState<JitEvent[] | null>(null);
   const [error, setError] = useState<string | null>(null);
-  // Loaded once; the live stream adds to it (a reset of the log reloads it).
+  // Loaded once; the live stream adds to it (a reconnect or a reset of the log reloads it).
   useEffect(() => {
+    let current = true;
     get<{ events: JitEvent[] }>('/api/events?limit=200').then(
-      (data) => setHistory(data.events),
-      (e: Error) => setError(e.message),
+      (data) => current && (setHistory(data.events), setError(null)),
+      (e: Error) => current && setError(e.message),
     );
-  }, [history === null ? revision : 0]);
+    return () => {
+      current = false;
+    };
+  }, [historyRevision]);
   const events = useMemo(() => {
     const seen = new Set<string>();
     const all: JitEvent[] = [];

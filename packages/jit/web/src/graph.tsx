@@ -92,12 +92,30 @@ function startWorker(): Worker {
 /** The last layout is also kept in the browser's storage: opening the page again on an unchanged graph draws at once. */
 const STORED_LAYOUT = 'jit-graph-layout';
 
-function storedLayout(key: string): LayoutResult | undefined {
+const isPoint = (p: unknown): p is { x: number; y: number } =>
+  typeof p === 'object' && p !== null && Number.isFinite((p as { x: unknown }).x) && Number.isFinite((p as { y: unknown }).y);
+
+/** Whether a stored entry is a layout of this request: the storage is shared by the origin (another version, another store on the same port, a hand edit). */
+function laysOut(result: unknown, request: LayoutRequest): result is LayoutResult {
+  if (typeof result !== 'object' || result === null) return false;
+  const { width, height, nodes, edges } = result as Partial<Record<keyof LayoutResult, unknown>>;
+  if (!Number.isFinite(width) || !Number.isFinite(height) || typeof nodes !== 'object' || nodes === null || !Array.isArray(edges)) return false;
+  return (
+    request.nodes.every((node) => Object.hasOwn(nodes, node.id) && isPoint((nodes as Record<string, unknown>)[node.id])) &&
+    edges.every(
+      (edge: Partial<Record<'source' | 'target' | 'points', unknown>>) =>
+        typeof edge === 'object' && edge !== null && typeof edge.source === 'string' && typeof edge.target === 'string' && Array.isArray(edge.points) && edge.points.length >= 2 && edge.points.every(isPoint),
+    )
+  );
+}
+
+function storedLayout(key: string, request: LayoutRequest): LayoutResult | undefined {
   try {
-    const stored = JSON.parse(localStorage.getItem(STORED_LAYOUT) ?? 'null') as { key: string; result: LayoutResult } | null;
-    return stored?.key === key ? stored.result : undefined;
+    const stored = JSON.parse(localStorage.getItem(STORED_LAYOUT) ?? 'null') as { key?: unknown; result?: unknown } | null;
+    // Junk or another version's shape under this key: lay out again rather than draw it (or fail drawing it).
+    return stored?.key === key && laysOut(stored.result, request) ? stored.result : undefined;
   } catch {
-    return undefined; // storage off, or an entry of another version: lay out again
+    return undefined; // storage off, or not JSON: lay out again
   }
 }
 
@@ -110,11 +128,12 @@ function storeLayout(key: string, result: LayoutResult): void {
 }
 
 function layoutOf(key: string, request: LayoutRequest): Promise<LayoutResult> {
-  const cached = layouts.get(key) ?? storedLayout(key);
+  const cached = layouts.get(key) ?? storedLayout(key, request);
   if (cached) return Promise.resolve(cached);
   startWorker().postMessage(request);
   return new Promise((resolve) =>
     waiting.push((result) => {
+      if (result.error) return resolve(result); // not kept: the next look tries again
       layouts.set(key, result);
       if (layouts.size > LAYOUTS_KEPT) layouts.delete(layouts.keys().next().value!);
       storeLayout(key, result);
@@ -178,7 +197,7 @@ export function GraphView({ issues, shapeRevision }: { issues: IssueSummary[]; s
     const scale = Math.min(1, width / Math.max(shown.width, 1), height / Math.max(shown.height, 1));
     selection.call(behavior.transform, zoomIdentity.translate((width - shown.width * scale) / 2, 10).scale(scale));
     return () => selection.on('.zoom', null);
-  }, [shown !== undefined]);
+  }, [shown !== undefined && !shown.error]);
 
   // The live list has the current state and title of each node; the graph's own copy only fills a gap (an issue newer than the list).
   const byId = useMemo(() => {
@@ -208,6 +227,7 @@ export function GraphView({ issues, shapeRevision }: { issues: IssueSummary[]; s
   };
 
   if (error) return <p class="error" role="alert">{error}</p>;
+  if (shown?.error) return <p class="error" role="alert">The graph could not be laid out: {shown.error}</p>;
   if (!data) return <p class="loading">Loading the graph…</p>;
   return (
     <section aria-label="Dependency graph" class="graph-view">

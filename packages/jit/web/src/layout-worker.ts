@@ -21,6 +21,8 @@ export interface LayoutResult {
   nodes: Record<string, { x: number; y: number }>;
   edges: { source: string; target: string; points: { x: number; y: number }[] }[];
   ms: number;
+  /** Set when the layout failed: the page shows it (every request is answered, so answers stay matched to requests). */
+  error?: string;
 }
 
 const MARGIN = 20;
@@ -37,7 +39,8 @@ export function layout(request: LayoutRequest): LayoutResult {
   for (const edge of request.edges) {
     const source = byId.get(edge.source);
     const target = byId.get(edge.target);
-    if (source && target) dag.link(source, target);
+    // An issue that waits for itself (a damaged store; validate reports it) has no edge to draw: d3-dag refuses self-loops.
+    if (source && target && source !== target) dag.link(source, target);
   }
   const size = request.nodes[0]!;
   // d3-dag lays layers out top to bottom: its x is our y (across) and its y our x (along the flow).
@@ -64,6 +67,12 @@ export function layout(request: LayoutRequest): LayoutResult {
 // In a worker (not when a test imports `layout`): answer each request.
 if (typeof self !== 'undefined' && typeof (self as { importScripts?: unknown }).importScripts === 'function') {
   self.onmessage = (message: MessageEvent<LayoutRequest>) => {
-    self.postMessage(layout(message.data));
+    let result: LayoutResult;
+    try {
+      result = layout(message.data);
+    } catch (error) {
+      result = { width: 0, height: 0, nodes: {}, edges: [], ms: 0, error: error instanceof Error ? error.message : String(error) };
+    }
+    self.postMessage(result);
   };
 }

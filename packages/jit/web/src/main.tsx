@@ -75,6 +75,8 @@ function App() {
   /** Bumped when issues or edges came or went: the graph reads its edges again. */
   const [shapeRevision, setShapeRevision] = useState(0);
   const [live, setLive] = useState<JitEvent[]>([]);
+  /** Bumped by a full reload after the first (a reconnect, a log reset): the activity view reads the log's history again. */
+  const [historyRevision, setHistoryRevision] = useState(0);
   const [connected, setConnected] = useState(false);
   const [loadError, setLoadError] = useState<string | null>(null);
   const [filters, setFilters] = useState<Filters>(NO_FILTERS);
@@ -112,6 +114,9 @@ function App() {
         setGates(board.gates);
         setLoadError(null);
         if (again) {
+          // Events appended while the stream was down were never streamed, and after a reset the old ones may be gone.
+          setLive([]);
+          setHistoryRevision((r) => r + 1);
           setRevision((r) => r + 1);
           setShapeRevision((r) => r + 1);
         }
@@ -165,7 +170,8 @@ function App() {
       const event = JSON.parse((message as MessageEvent<string>).data) as JitEvent;
       setLive((events) => [...events.slice(-(LIVE_EVENTS - 1)), event]);
       if (event.issue_id) pending.add(event.issue_id);
-      else registryChanged = true;
+      // Defining a gate appends no event: the page's registry is read again when an issue comes to require one (or on an event of no issue).
+      if (!event.issue_id || event.type === 'gate_added') registryChanged = true;
       if (SHAPE_EVENTS.has(event.type)) shapeChanged = true;
     });
     stream.addEventListener('changed', (message) => {
@@ -230,7 +236,7 @@ function App() {
         ) : route.view === 'board' ? (
           <BoardView issues={issues} filters={filters} setFilters={setFilters} />
         ) : route.view === 'activity' ? (
-          <ActivityView live={live} revision={revision} />
+          <ActivityView live={live} historyRevision={historyRevision} />
         ) : (
           <IssueView id={route.id} issues={issues} gates={gates} revision={revision} onChanged={refresh} />
         )}
