@@ -1,0 +1,75 @@
+// Hostile input against the PostgreSQL backend and `jit import` (issue 17 review): bad snapshots write nothing,
+// anywhere; odd URLs get their documented codes. Real processes, the tests' own PostgreSQL server.
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { freshDatabase } from '../support/postgres.js';
+import { errorOf, initializedProject, jitJson, runJit, type TempProject } from './helpers.js';
+
+let source: TempProject;
+let scratch: string;
+let snapshot: string;
+beforeAll(async () => {
+  source = await initializedProject();
+  scratch = mkdtempSync(path.join(tmpdir(), 'jit-hostile-'));
+  await source.json(['issue', 'create', '--title', 'one', '--label', 'type:task']);
+  snapshot = path.join(scratch, 'good.jsonl');
+  await source.json(['export', '-o', snapshot]);
+});
+afterAll(() => {
+  source.remove();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+const lines = (): string[] => readFileSync(snapshot, 'utf8').trim().split('\n');
+const issueLine = (): Record<string, any> => JSON.parse(lines().find((l) => l.startsWith('{"issue"'))!);
+
+/** Imports `text` into a new files store and a new database: both refuse it with CORRUPT_FILE and stay empty. */
+async function refusedEverywhere(name: string, text: string): Promise<void> {
+  const file = path.join(scratch, `${name}.jsonl`);
+  writeFileSync(file, text);
+  const target = await initializedProject();
+  try {
+    const run = await runJit(['--json', 'import', file], { cwd: target.dir });
+    expect({ code: errorOf(run).code, exit: run.code }, `${name} into files`).toEqual({ code: 'CORRUPT_FILE', exit: 10 });
+    expect(await target.json(['issue', 'list']), name).toMatchObject({ count: 0 });
+  } finally {
+    target.remove();
+  }
+  const database = { JIT_DATABASE_URL: await freshDatabase() };
+  await jitJson(['db', 'init'], { cwd: scratch, env: database });
+  const run = await runJit(['--json', 'import', file], { cwd: scratch, env: database });
+  expect({ code: errorOf(run).code, exit: run.code }, `${name} into PostgreSQL`).toEqual({ code: 'CORRUPT_FILE', exit: 10 });
+  expect(await jitJson(['issue', 'list'], { cwd: scratch, env: database }), name).toMatchObject({ count: 0 });
+}
+
+it('a snapshot issue whose id is a path writes nothing, inside the store or outside it', async () => {
+  const [header, ...rest] = lines();
+  const record = issueLine();
+  record['issue'].id = '../../../escaped';
+  await refusedEverywhere('path-id', [header, JSON.stringify(record), ...rest].join('\n') + '\n');
+  expect(existsSync(path.join(scratch, 'escaped.json'))).toBe(false);
+});
+
+it('a snapshot with an issue twice, or an issue missing its fields, is refused whole', async () => {
+  const [header, ...rest] = lines();
+  await refusedEverywhere('duplicate', [header, ...rest, JSON.stringify(issueLine())].join('\n') + '\n');
+  const record = issueLine();
+  delete record['issue'].state;
+  await refusedEverywhere('no-state', [header, JSON.stringify(record)].join('\n') + '\n');
+});
+
+it('a bad record after the first import batch (200 records) leaves the target empty', async () => {
+  const [header] = lines();
+  const template = issueLine();
+  const many = Array.from({ length: 250 }, (_, i) => {
+    const record = structuredClone(template);
+    record['issue'].id = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+    return JSON.stringify(record);
+  });
+  const bad = structuredClone(template);
+  bad['issue'].id = '00000000-0000-4000-8000-999999999999';
+  bad['issue'].labels = ['type:\u0000task']; // PostgreSQL text refuses NUL; the rules refuse control characters
+  await refusedEverywhere('late-bad', [header, ...many, JSON.stringify(bad)].join('\n') + '\n');
+});
