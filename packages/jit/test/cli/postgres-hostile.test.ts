@@ -73,3 +73,19 @@ it('a bad record after the first import batch (200 records) leaves the target em
   bad['issue'].labels = ['type:\u0000task']; // PostgreSQL text refuses NUL; the rules refuse control characters
   await refusedEverywhere('late-bad', [header, ...many, JSON.stringify(bad)].join('\n') + '\n');
 });
+
+it('a URL with a user and no host (the driver\'s socket form user@/db?host=...) is accepted, its password still refused in config.toml', async () => {
+  const database = new URL(await freshDatabase());
+  const socketForm = `postgresql://${database.username}@${database.pathname}${database.search}`; // postgresql://postgres@/jit_x?host=%2Ftmp...
+  await jitJson(['db', 'init'], { cwd: scratch, env: { JIT_DATABASE_URL: socketForm } });
+  expect(await jitJson(['status'], { cwd: scratch, env: { JIT_DATABASE_URL: socketForm } })).toMatchObject({ backend: 'postgres' });
+  const project = await initializedProject();
+  try {
+    writeFileSync(path.join(project.dir, '.jit', 'config.toml'), `[storage]\nurl = "${socketForm.replace('@/', ':secret@/')}"\n`);
+    const refused = await runJit(['--json', 'status'], { cwd: project.dir });
+    expect({ code: errorOf(refused).code, exit: refused.code }).toEqual({ code: 'INVALID_DATABASE_URL', exit: 2 });
+    expect(refused.stdout).not.toContain('secret');
+  } finally {
+    project.remove();
+  }
+});
