@@ -75,24 +75,31 @@ export interface SchemaStatus {
   supported: number;
 }
 
+/**
+ * A connection URL parsed as the driver reads it: pg-connection-string also takes `user@/db` (no host: the
+ * socket of `?host=`, or localhost), which WHATWG URL refuses. Undefined when neither parses.
+ */
+export function parseDatabaseUrl(url: string): URL | undefined {
+  for (const candidate of [url, url.replace('@/', '@localhost/')]) {
+    try {
+      return new URL(candidate);
+    } catch {
+      // try the next form
+    }
+  }
+  return undefined;
+}
+
 /** A connection URL as messages show it: never the password. */
 export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparsable URL)';
-  }
+  const parsed = parseDatabaseUrl(url);
+  if (!parsed) return '(unparsable URL)';
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
 }
 
 export function checkDatabaseUrl(url: string, source: string): string {
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(url);
-  } catch {
-    parsed = undefined;
-  }
+  const parsed = parseDatabaseUrl(url);
   if (!parsed || (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:')) {
     throw new JitError('INVALID_DATABASE_URL', `${source} is not a PostgreSQL URL: it must look like postgres://user@host:5432/database.`, {
       suggestions: [`Fix ${source} (postgres://USER@HOST:PORT/DATABASE; the password from PGPASSWORD or ~/.pgpass), or unset it to use the .jit/ folder.`],
