@@ -89,3 +89,22 @@ it('a URL with a user and no host (the driver\'s socket form user@/db?host=...) 
     project.remove();
   }
 });
+
+it('two imports of one snapshot into one empty database at once: one imports, the other is refused, no event twice', async () => {
+  const [header] = lines();
+  const template = issueLine();
+  const events = lines().filter((l) => l.startsWith('{"event"'));
+  const many = Array.from({ length: 50 }, (_, i) => {
+    const record = structuredClone(template);
+    record['issue'].id = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+    return JSON.stringify(record);
+  });
+  const file = path.join(scratch, 'twice.jsonl');
+  writeFileSync(file, [header, ...many, ...events].join('\n') + '\n');
+  const database = { JIT_DATABASE_URL: await freshDatabase() };
+  await jitJson(['db', 'init'], { cwd: scratch, env: database });
+  const runs = await Promise.all([1, 2, 3].map(() => runJit(['--json', 'import', file], { cwd: scratch, env: database })));
+  expect(runs.map((run) => (run.code === 0 ? 'imported' : `${errorOf(run).code} ${run.code}`)).sort()).toEqual(['ALREADY_EXISTS 6', 'ALREADY_EXISTS 6', 'imported']);
+  const exported = path.join(scratch, 'twice-back.jsonl');
+  expect(await jitJson(['export', '-o', exported], { cwd: scratch, env: database })).toMatchObject({ issues: 50, events: events.length });
+});
