@@ -697,15 +697,20 @@ export class PgStorage implements Storage {
         return structuredClone(gates);
       },
     };
-    return { tx, changes, events, followUps };
+    return { tx, rows, changes, events, followUps };
   }
 
   /** Sends a transaction's buffered writes; follow-ups only with a change (as on files). */
   private static async commit(db: Queryable, written: ReturnType<typeof PgStorage.buffer>): Promise<void> {
-    const { changes, events, followUps } = written;
+    const { rows, changes, events, followUps } = written;
     for (const [id, issue] of changes) {
       if (issue === null) await db.query('DELETE FROM issues WHERE id = $1', [id]);
-      else {
+      else if (rows.get(id) === null) {
+        // Absent when locked (FOR UPDATE locks no missing row): another transaction may have created it since.
+        // Then this one decided on a stale read: run it again (as a serialization failure), never overwrite.
+        const inserted = await db.query(`INSERT INTO issues (${ISSUE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`, issueRow(issue));
+        if (inserted.rowCount === 0) throw Object.assign(new Error(`issue ${id} was created by another transaction`), { code: '40001' });
+      } else {
         await db.query(
           `INSERT INTO issues (${ISSUE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
            ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, priority_rank = EXCLUDED.priority_rank, assignee = EXCLUDED.assignee,

@@ -64,12 +64,12 @@ function badSnapshot(file: string, line: number, what: string): JitError {
  * to check it before anything is written.
  */
 export async function importSnapshot(storage: Storage, file: string): Promise<TransferReport> {
-  const [anyIssue] = await storage.summariesByPrefix('', 1);
-  if (anyIssue || (await storage.readGates()).size > 0 || (await storage.readEvents({ last: 1 })).length > 0) {
-    throw new JitError('ALREADY_EXISTS', `The target tracker (${storage.description}) is not empty: an import only fills an empty one.`, {
+  const notEmpty = (): JitError =>
+    new JitError('ALREADY_EXISTS', `The target tracker (${storage.description}) is not empty: an import only fills an empty one.`, {
       suggestions: [hint`Import into a new store: ${command('init')} in an empty folder, or a new database or schema with ${command('db.init')}.`],
     });
-  }
+  const [anyIssue] = await storage.summariesByPrefix('', 1);
+  if (anyIssue || (await storage.readGates()).size > 0 || (await storage.readEvents({ last: 1 })).length > 0) throw notEmpty();
   const report: TransferReport = { issues: 0, gates: 0, events: 0 };
   await readSnapshot(file, () => undefined); // checks every line first: a bad file writes nothing
   let batch: SnapshotRecord[] = [];
@@ -78,9 +78,17 @@ export async function importSnapshot(storage: Storage, file: string): Promise<Tr
     const gates = batch.flatMap((r) => ('gate' in r ? [r.gate] : []));
     const events = batch.flatMap((r) => ('event' in r ? [r.event] : []));
     batch = [];
-    if (gates.length > 0) await storage.gatesTransaction((registry) => void gates.forEach((gate) => registry.set(gate.key, gate)));
+    // Each write checks under its locks that what it adds is not there yet: an import racing another of the same
+    // snapshot (both found the tracker empty) waits for the first one's batch, then stops instead of doubling it.
+    if (gates.length > 0) {
+      await storage.gatesTransaction((registry) => {
+        if (gates.some((gate) => registry.has(gate.key))) throw notEmpty();
+        for (const gate of gates) registry.set(gate.key, gate);
+      });
+    }
     if (issues.length > 0 || events.length > 0) {
       await storage.issueTransaction({ write: issues.map((i) => i.id) }, (tx) => {
+        if (issues.some((issue) => tx.issue(issue.id) !== null)) throw notEmpty();
         for (const issue of issues) tx.put(issue);
         for (const event of events) tx.event(event);
       });
