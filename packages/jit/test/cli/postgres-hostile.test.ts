@@ -108,3 +108,10 @@ it('two imports of one snapshot into one empty database at once: one imports, th
   const exported = path.join(scratch, 'twice-back.jsonl');
   expect(await jitJson(['export', '-o', exported], { cwd: scratch, env: database })).toMatchObject({ issues: 50, events: events.length });
 });
+
+it('a URL naming a TLS file that does not exist is INVALID_DATABASE_URL (exit 2), not a server to retry', async () => {
+  const database = await freshDatabase();
+  const run = await runJit(['--json', 'status'], { cwd: scratch, env: { JIT_DATABASE_URL: `${database}&sslcert=${path.join(scratch, 'missing.crt')}` } });
+  expect({ code: errorOf(run).code, exit: run.code }).toEqual({ code: 'INVALID_DATABASE_URL', exit: 2 });
+  expect(errorOf(run).message).toContain('missing.crt');
+});
