@@ -393,6 +393,15 @@ export class PgStorage implements Storage {
         cause: error,
       });
     }
+    // The driver reads the files the URL names (sslcert, sslkey, sslrootcert) before connecting: the URL is wrong.
+    const { syscall, path: file } = error as { syscall?: string; path?: string };
+    if (syscall === 'open' && file !== undefined) {
+      return new JitError('INVALID_DATABASE_URL', `Cannot read ${file}, which the database URL names: ${message}.`, {
+        suggestions: ['Fix the file path in the URL (sslcert, sslkey, sslrootcert), or the file\'s permissions.'],
+        details: { ...details, path: file },
+        cause: error,
+      });
+    }
     if ((code !== undefined && UNREACHABLE_ERRNOS.has(code)) || code?.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || /Connection terminated|connect ETIMEDOUT|timeout expired/i.test(message)) {
       return new JitError('DATABASE_UNREACHABLE', `Cannot reach the PostgreSQL server at ${where}: ${message}. A transaction cut off is rolled back by the server, never half-applied.`, {
         suggestions: [
