@@ -75,24 +75,31 @@ export interface SchemaStatus {
   supported: number;
 }
 
+/**
+ * A connection URL parsed as the driver reads it: pg-connection-string also takes `user@/db` (no host: the
+ * socket of `?host=`, or localhost), which WHATWG URL refuses. Undefined when neither parses.
+ */
+export function parseDatabaseUrl(url: string): URL | undefined {
+  for (const candidate of [url, url.replace('@/', '@localhost/')]) {
+    try {
+      return new URL(candidate);
+    } catch {
+      // try the next form
+    }
+  }
+  return undefined;
+}
+
 /** A connection URL as messages show it: never the password. */
 export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparsable URL)';
-  }
+  const parsed = parseDatabaseUrl(url);
+  if (!parsed) return '(unparsable URL)';
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
 }
 
 export function checkDatabaseUrl(url: string, source: string): string {
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(url);
-  } catch {
-    parsed = undefined;
-  }
+  const parsed = parseDatabaseUrl(url);
   if (!parsed || (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:')) {
     throw new JitError('INVALID_DATABASE_URL', `${source} is not a PostgreSQL URL: it must look like postgres://user@host:5432/database.`, {
       suggestions: [`Fix ${source} (postgres://USER@HOST:PORT/DATABASE; the password from PGPASSWORD or ~/.pgpass), or unset it to use the .jit/ folder.`],
@@ -383,6 +390,15 @@ export class PgStorage implements Storage {
           `Raise the timeout: ${LOCK_TIMEOUT_VARIABLE}=<seconds>.`,
         ],
         details: { ...details, timeout_ms: timeoutMs },
+        cause: error,
+      });
+    }
+    // The driver reads the files the URL names (sslcert, sslkey, sslrootcert) before connecting: the URL is wrong.
+    const { syscall, path: file } = error as { syscall?: string; path?: string };
+    if (syscall === 'open' && file !== undefined) {
+      return new JitError('INVALID_DATABASE_URL', `Cannot read ${file}, which the database URL names: ${message}.`, {
+        suggestions: ['Fix the file path in the URL (sslcert, sslkey, sslrootcert), or the file\'s permissions.'],
+        details: { ...details, path: file },
         cause: error,
       });
     }
@@ -690,15 +706,20 @@ export class PgStorage implements Storage {
         return structuredClone(gates);
       },
     };
-    return { tx, changes, events, followUps };
+    return { tx, rows, changes, events, followUps };
   }
 
   /** Sends a transaction's buffered writes; follow-ups only with a change (as on files). */
   private static async commit(db: Queryable, written: ReturnType<typeof PgStorage.buffer>): Promise<void> {
-    const { changes, events, followUps } = written;
+    const { rows, changes, events, followUps } = written;
     for (const [id, issue] of changes) {
       if (issue === null) await db.query('DELETE FROM issues WHERE id = $1', [id]);
-      else {
+      else if (rows.get(id) === null) {
+        // Absent when locked (FOR UPDATE locks no missing row): another transaction may have created it since.
+        // Then this one decided on a stale read: run it again (as a serialization failure), never overwrite.
+        const inserted = await db.query(`INSERT INTO issues (${ISSUE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`, issueRow(issue));
+        if (inserted.rowCount === 0) throw Object.assign(new Error(`issue ${id} was created by another transaction`), { code: '40001' });
+      } else {
         await db.query(
           `INSERT INTO issues (${ISSUE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
            ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, priority_rank = EXCLUDED.priority_rank, assignee = EXCLUDED.assignee,

@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import readline from 'node:readline';
 import { JitError } from './errors.js';
 import type { GateDefinition, Issue, JitEvent } from './model.js';
+import { parseEventLine, parseGates, parseIssue, SCHEMA_VERSION } from './schema.js';
 import type { Storage } from './storage.js';
 import { command, hint } from './suggestions.js';
 
@@ -63,12 +64,12 @@ function badSnapshot(file: string, line: number, what: string): JitError {
  * to check it before anything is written.
  */
 export async function importSnapshot(storage: Storage, file: string): Promise<TransferReport> {
-  const [anyIssue] = await storage.summariesByPrefix('', 1);
-  if (anyIssue || (await storage.readGates()).size > 0 || (await storage.readEvents({ last: 1 })).length > 0) {
-    throw new JitError('ALREADY_EXISTS', `The target tracker (${storage.description}) is not empty: an import only fills an empty one.`, {
+  const notEmpty = (): JitError =>
+    new JitError('ALREADY_EXISTS', `The target tracker (${storage.description}) is not empty: an import only fills an empty one.`, {
       suggestions: [hint`Import into a new store: ${command('init')} in an empty folder, or a new database or schema with ${command('db.init')}.`],
     });
-  }
+  const [anyIssue] = await storage.summariesByPrefix('', 1);
+  if (anyIssue || (await storage.readGates()).size > 0 || (await storage.readEvents({ last: 1 })).length > 0) throw notEmpty();
   const report: TransferReport = { issues: 0, gates: 0, events: 0 };
   await readSnapshot(file, () => undefined); // checks every line first: a bad file writes nothing
   let batch: SnapshotRecord[] = [];
@@ -77,9 +78,17 @@ export async function importSnapshot(storage: Storage, file: string): Promise<Tr
     const gates = batch.flatMap((r) => ('gate' in r ? [r.gate] : []));
     const events = batch.flatMap((r) => ('event' in r ? [r.event] : []));
     batch = [];
-    if (gates.length > 0) await storage.gatesTransaction((registry) => void gates.forEach((gate) => registry.set(gate.key, gate)));
+    // Each write checks under its locks that what it adds is not there yet: an import racing another of the same
+    // snapshot (both found the tracker empty) waits for the first one's batch, then stops instead of doubling it.
+    if (gates.length > 0) {
+      await storage.gatesTransaction((registry) => {
+        if (gates.some((gate) => registry.has(gate.key))) throw notEmpty();
+        for (const gate of gates) registry.set(gate.key, gate);
+      });
+    }
     if (issues.length > 0 || events.length > 0) {
       await storage.issueTransaction({ write: issues.map((i) => i.id) }, (tx) => {
+        if (issues.some((issue) => tx.issue(issue.id) !== null)) throw notEmpty();
         for (const issue of issues) tx.put(issue);
         for (const event of events) tx.event(event);
       });
@@ -105,6 +114,9 @@ async function readSnapshot(file: string, visit: (record: SnapshotRecord) => unk
     throw new JitError('INVALID_ARGUMENT', `Cannot read snapshot ${file}: ${(error as Error).message}.`, { details: { path: file }, cause: error });
   }
   let line = 0;
+  const issueIds = new Set<string>();
+  const gateKeys = new Set<string>();
+  let headerSeen = false;
   for await (const text of readline.createInterface({ input: stream, crlfDelay: Infinity })) {
     line++;
     if (text.trim() === '') continue;
@@ -114,7 +126,9 @@ async function readSnapshot(file: string, visit: (record: SnapshotRecord) => unk
     } catch {
       throw badSnapshot(file, line, 'not JSON');
     }
-    if (line === 1) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw badSnapshot(file, line, 'not a JSON object');
+    if (!headerSeen) {
+      headerSeen = true;
       if (value['format'] !== SNAPSHOT_FORMAT) throw badSnapshot(file, line, `not a jit snapshot (no "format": "${SNAPSHOT_FORMAT}" header)`);
       if (typeof value['version'] !== 'number' || value['version'] > SNAPSHOT_VERSION) {
         throw new JitError('UNSUPPORTED_SCHEMA', `Snapshot ${file} is version ${String(value['version'])}; this jit reads up to ${SNAPSHOT_VERSION}.`, {
@@ -124,11 +138,43 @@ async function readSnapshot(file: string, visit: (record: SnapshotRecord) => unk
       }
       continue;
     }
-    const record = value as Partial<{ issue: Issue; gate: GateDefinition; event: JitEvent }>;
-    if (record.issue && typeof record.issue.id === 'string') await visit({ issue: record.issue });
-    else if (record.gate && typeof record.gate.key === 'string') await visit({ gate: record.gate });
-    else if (record.event && typeof record.event.type === 'string') await visit({ event: record.event });
-    else throw badSnapshot(file, line, 'neither an issue, a gate nor an event');
+    // A snapshot bypasses the rules every change passes: each record is checked as the store's own files are
+    // (an issue id is a UUID, never a path), NUL is refused (jit never writes it; PostgreSQL text cannot hold it),
+    // and an issue or gate twice could not be imported without losing one.
+    if (hasNul(value)) throw badSnapshot(file, line, 'it holds a NUL character');
+    const record = value as Partial<{ issue: unknown; gate: { key?: unknown }; event: unknown }>;
+    const checked = <T>(what: string, check: () => T): T => {
+      try {
+        return check();
+      } catch (error) {
+        throw badSnapshot(file, line, `not a valid ${what} (${(error as Error).message.replace(/^Corrupt file [^:]*: /, '').replace(/\.$/, '')})`);
+      }
+    };
+    const once = (seen: Set<string>, key: string, what: string): void => {
+      if (seen.has(key)) throw badSnapshot(file, line, `${what} ${key} a second time`);
+      seen.add(key);
+    };
+    if (record.issue !== undefined) {
+      const issue = checked('issue', () => parseIssue(JSON.stringify(record.issue), 'issue'));
+      once(issueIds, issue.id, 'issue');
+      await visit({ issue });
+    } else if (record.gate !== undefined && typeof record.gate.key === 'string') {
+      const key = record.gate.key;
+      const gate = checked('gate', () => parseGates(JSON.stringify({ schema_version: SCHEMA_VERSION, gates: { [key]: record.gate } }), 'gate').gates[key]!);
+      once(gateKeys, key, 'gate');
+      await visit({ gate });
+    } else if (record.event !== undefined) {
+      const event = parseEventLine(JSON.stringify(record.event));
+      if (!event) throw badSnapshot(file, line, 'not a valid event');
+      await visit({ event });
+    } else throw badSnapshot(file, line, 'neither an issue, a gate nor an event');
   }
-  if (line === 0) throw badSnapshot(file, 1, 'empty');
+  if (!headerSeen) throw badSnapshot(file, 1, 'empty');
+}
+
+/** Whether a parsed JSON value holds a NUL character in any string or key. */
+function hasNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (typeof value !== 'object' || value === null) return false;
+  return Object.entries(value).some(([key, entry]) => key.includes('\u0000') || hasNul(entry));
 }

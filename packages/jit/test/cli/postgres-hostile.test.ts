@@ -1,0 +1,117 @@
+// Hostile input against the PostgreSQL backend and `jit import` (issue 17 review): bad snapshots write nothing,
+// anywhere; odd URLs get their documented codes. Real processes, the tests' own PostgreSQL server.
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { freshDatabase } from '../support/postgres.js';
+import { errorOf, initializedProject, jitJson, runJit, type TempProject } from './helpers.js';
+
+let source: TempProject;
+let scratch: string;
+let snapshot: string;
+beforeAll(async () => {
+  source = await initializedProject();
+  scratch = mkdtempSync(path.join(tmpdir(), 'jit-hostile-'));
+  await source.json(['issue', 'create', '--title', 'one', '--label', 'type:task']);
+  snapshot = path.join(scratch, 'good.jsonl');
+  await source.json(['export', '-o', snapshot]);
+});
+afterAll(() => {
+  source.remove();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+const lines = (): string[] => readFileSync(snapshot, 'utf8').trim().split('\n');
+const issueLine = (): Record<string, any> => JSON.parse(lines().find((l) => l.startsWith('{"issue"'))!);
+
+/** Imports `text` into a new files store and a new database: both refuse it with CORRUPT_FILE and stay empty. */
+async function refusedEverywhere(name: string, text: string): Promise<void> {
+  const file = path.join(scratch, `${name}.jsonl`);
+  writeFileSync(file, text);
+  const target = await initializedProject();
+  try {
+    const run = await runJit(['--json', 'import', file], { cwd: target.dir });
+    expect({ code: errorOf(run).code, exit: run.code }, `${name} into files`).toEqual({ code: 'CORRUPT_FILE', exit: 10 });
+    expect(await target.json(['issue', 'list']), name).toMatchObject({ count: 0 });
+  } finally {
+    target.remove();
+  }
+  const database = { JIT_DATABASE_URL: await freshDatabase() };
+  await jitJson(['db', 'init'], { cwd: scratch, env: database });
+  const run = await runJit(['--json', 'import', file], { cwd: scratch, env: database });
+  expect({ code: errorOf(run).code, exit: run.code }, `${name} into PostgreSQL`).toEqual({ code: 'CORRUPT_FILE', exit: 10 });
+  expect(await jitJson(['issue', 'list'], { cwd: scratch, env: database }), name).toMatchObject({ count: 0 });
+}
+
+it('a snapshot issue whose id is a path writes nothing, inside the store or outside it', async () => {
+  const [header, ...rest] = lines();
+  const record = issueLine();
+  record['issue'].id = '../../../escaped';
+  await refusedEverywhere('path-id', [header, JSON.stringify(record), ...rest].join('\n') + '\n');
+  expect(existsSync(path.join(scratch, 'escaped.json'))).toBe(false);
+});
+
+it('a snapshot with an issue twice, or an issue missing its fields, is refused whole', async () => {
+  const [header, ...rest] = lines();
+  await refusedEverywhere('duplicate', [header, ...rest, JSON.stringify(issueLine())].join('\n') + '\n');
+  const record = issueLine();
+  delete record['issue'].state;
+  await refusedEverywhere('no-state', [header, JSON.stringify(record)].join('\n') + '\n');
+});
+
+it('a bad record after the first import batch (200 records) leaves the target empty', async () => {
+  const [header] = lines();
+  const template = issueLine();
+  const many = Array.from({ length: 250 }, (_, i) => {
+    const record = structuredClone(template);
+    record['issue'].id = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+    return JSON.stringify(record);
+  });
+  const bad = structuredClone(template);
+  bad['issue'].id = '00000000-0000-4000-8000-999999999999';
+  bad['issue'].labels = ['type:\u0000task']; // PostgreSQL text refuses NUL; the rules refuse control characters
+  await refusedEverywhere('late-bad', [header, ...many, JSON.stringify(bad)].join('\n') + '\n');
+});
+
+it('a URL with a user and no host (the driver\'s socket form user@/db?host=...) is accepted, its password still refused in config.toml', async () => {
+  const database = new URL(await freshDatabase());
+  const socketForm = `postgresql://${database.username}@${database.pathname}${database.search}`; // postgresql://postgres@/jit_x?host=%2Ftmp...
+  await jitJson(['db', 'init'], { cwd: scratch, env: { JIT_DATABASE_URL: socketForm } });
+  expect(await jitJson(['status'], { cwd: scratch, env: { JIT_DATABASE_URL: socketForm } })).toMatchObject({ backend: 'postgres' });
+  const project = await initializedProject();
+  try {
+    writeFileSync(path.join(project.dir, '.jit', 'config.toml'), `[storage]\nurl = "${socketForm.replace('@/', ':secret@/')}"\n`);
+    const refused = await runJit(['--json', 'status'], { cwd: project.dir });
+    expect({ code: errorOf(refused).code, exit: refused.code }).toEqual({ code: 'INVALID_DATABASE_URL', exit: 2 });
+    expect(refused.stdout).not.toContain('secret');
+  } finally {
+    project.remove();
+  }
+});
+
+it('two imports of one snapshot into one empty database at once: one imports, the other is refused, no event twice', async () => {
+  const [header] = lines();
+  const template = issueLine();
+  const events = lines().filter((l) => l.startsWith('{"event"'));
+  const many = Array.from({ length: 50 }, (_, i) => {
+    const record = structuredClone(template);
+    record['issue'].id = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+    return JSON.stringify(record);
+  });
+  const file = path.join(scratch, 'twice.jsonl');
+  writeFileSync(file, [header, ...many, ...events].join('\n') + '\n');
+  const database = { JIT_DATABASE_URL: await freshDatabase() };
+  await jitJson(['db', 'init'], { cwd: scratch, env: database });
+  const runs = await Promise.all([1, 2, 3].map(() => runJit(['--json', 'import', file], { cwd: scratch, env: database })));
+  expect(runs.map((run) => (run.code === 0 ? 'imported' : `${errorOf(run).code} ${run.code}`)).sort()).toEqual(['ALREADY_EXISTS 6', 'ALREADY_EXISTS 6', 'imported']);
+  const exported = path.join(scratch, 'twice-back.jsonl');
+  expect(await jitJson(['export', '-o', exported], { cwd: scratch, env: database })).toMatchObject({ issues: 50, events: events.length });
+});
+
+it('a URL naming a TLS file that does not exist is INVALID_DATABASE_URL (exit 2), not a server to retry', async () => {
+  const database = await freshDatabase();
+  const run = await runJit(['--json', 'status'], { cwd: scratch, env: { JIT_DATABASE_URL: `${database}&sslcert=${path.join(scratch, 'missing.crt')}` } });
+  expect({ code: errorOf(run).code, exit: run.code }).toEqual({ code: 'INVALID_DATABASE_URL', exit: 2 });
+  expect(errorOf(run).message).toContain('missing.crt');
+});
