@@ -144,9 +144,11 @@ describe.concurrent('issue batch-create', () => {
       const file = path.join(p.dir, `kill-${round}.json`);
       writeFileSync(file, JSON.stringify(entries));
       const child = spawn(process.execPath, [JIT_BIN, 'issue', 'batch-create', '--from-json', file], { cwd: p.dir, env: { ...process.env, JIT_LOCK_TIMEOUT: TEST_LOCK_TIMEOUT_SECONDS }, stdio: 'ignore' });
+      // Listened for from the start: a batch that ends before the kill has closed already (awaiting it then never resolved).
+      const closed = new Promise((resolve) => child.once('close', resolve));
       await new Promise((resolve) => setTimeout(resolve, delay));
       child.kill('SIGKILL');
-      await new Promise((resolve) => child.on('close', resolve));
+      await closed;
       const made = (await p.json(['issue', 'list', '-l', `round:${round}`])).issues as Array<{ id: string; dependencies: string[] }>;
       expect([0, size], `round ${round} (killed after ${delay} ms)`).toContain(made.length);
       // Whatever exists has its whole chain (no dependency on an issue that was never written).
