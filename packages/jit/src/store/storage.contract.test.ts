@@ -300,6 +300,37 @@ describe.each(factories)('Tracker over %s', (_name, makeStorage) => {
   });
 
   describe('claims', () => {
+    it('claim-next never reports a claim it lost while its transaction ran again to lock the gate registry', async () => {
+      // A gated issue's claim reads the registry (prechecks); the first attempt runs without its lock and
+      // starts over with it. A rival that claims the issue in between wins; the claimer must not think it did.
+      await t.addGateDefinition({ key: 'review', title: 'Review' });
+      const a = await t.createIssue({ title: 'a', gates: ['review'] });
+      const storage = t.storage;
+      let rivalled = false;
+      const racing = new Proxy(storage, {
+        get(target, property) {
+          if (property === 'issueTransaction') {
+            return async (...args: Parameters<Storage['issueTransaction']>) => {
+              try {
+                return await target.issueTransaction(...args);
+              } catch (error) {
+                if (!rivalled && !(error instanceof JitError)) {
+                  rivalled = true;
+                  await t.claim(a.id, 'agent:rival');
+                }
+                throw error;
+              }
+            };
+          }
+          const value: unknown = Reflect.get(target, property, target);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      expect(await codeOf(new Tracker(racing).claimNext('agent:me'))).toBe('NO_READY_ISSUE');
+      expect(rivalled).toBe(true);
+      expect(await t.getIssue(a.id)).toMatchObject({ assignee: 'agent:rival', state: 'in_progress' });
+    });
+
     it('claims once; a second claimer is refused; release and unassign give it back', async () => {
       const a = await t.createIssue({ title: 'a' });
       expect(await t.claim(a.id, 'agent:one')).toMatchObject({ assignee: 'agent:one', state: 'in_progress' });

@@ -640,10 +640,13 @@ export class Tracker implements TrackerApi {
       const { after } = await this.changeWithDependencies(
         candidate.id,
         (issue, dependenciesDone, tx) => {
+          // This may run more than once (again with the registry's lock, for prechecks): only the last run counts.
+          won = false;
           // (A claim that lapsed arrives here given back: see changeWithDependencies.)
           if (issue.state !== 'ready' || issue.assignee !== null || !dependenciesDone) return issue;
+          const claimed = this.claimLocked(issue, assignee, dependenciesDone, tx, ttl, agent);
           won = true;
-          return this.claimLocked(issue, assignee, dependenciesDone, tx, ttl, agent);
+          return claimed;
         },
         candidate.dependencies,
       );
@@ -1174,6 +1177,10 @@ export class Tracker implements TrackerApi {
    * every reopen wait for every reader. A change into or out of a finished
    * state stores that follow-up here; the caller runs it (runFollowUps), and
    * if it cannot, the next reader or writer does.
+   *
+   * `change` may run more than once (a first run that reads the gate
+   * registry without its lock starts over with it): whatever it records
+   * outside the transaction must be reset at its start.
    */
   private async changeWithDependencies(
     id: string,
