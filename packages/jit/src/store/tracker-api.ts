@@ -166,8 +166,10 @@ export interface BlockedIssue {
 export interface StatusReport {
   total: number;
   by_state: Record<State, number>;
-  ready: number; // claimable now
+  ready: number; // claimable now, lapsed claims included
   blocked: number;
+  /** Claims in progress whose lease lapsed and that are claimable (counted in `ready` too); set by the Tracker, not the storage. */
+  lapsed_claims?: number;
 }
 
 export interface ValidationProblem {

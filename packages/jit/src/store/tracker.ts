@@ -936,7 +936,11 @@ export class Tracker implements TrackerApi {
   async status(): Promise<StatusReport> {
     const { strategicLabels } = this.hierarchy();
     await this.settle();
-    return this.storage.statusReport({ excludeLabels: strategicLabels });
+    const report = await this.storage.statusReport({ excludeLabels: strategicLabels });
+    // A lapsed claim is claimable work (query ready lists it, claim-next hands it out): counted as ready,
+    // while by_state keeps the stored state until the next writer gives it back.
+    const lapsed = (await this.lapsedClaims({})).filter((claim) => claim.claimable && !claim.summary.labels.some((l) => strategicLabels.includes(l)));
+    return { ...report, ready: report.ready + lapsed.length, lapsed_claims: lapsed.length };
   }
 
   async queryStrategic(filter: QueryFilter = {}): Promise<IssueSummary[]> {

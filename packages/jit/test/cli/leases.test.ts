@@ -154,7 +154,10 @@ describe('leases', () => {
     const ready = await project.json<{ issues: { id: string; lapsed_claim?: { reason: string } }[] }>(['query', 'ready']);
     expect(ready.issues).toEqual([expect.objectContaining({ id, state: 'ready', assignee: null, lapsed_claim: { holder: 'agent:one', reason: 'ttl' } })]);
     expect((await project.json<{ issues: unknown[] }>(['query', 'claims', '--lapsed'])).issues).toHaveLength(1);
+    // status counts what claim-next would hand out, as query ready lists it.
+    expect(await project.json(['status'])).toMatchObject({ ready: 1, lapsed_claims: 1, by_state: { in_progress: 1, ready: 0 } });
     expect(await project.json(['issue', 'claim-next'], { JIT_AGENT_ID: 'agent:two' })).toMatchObject({ id, assignee: 'agent:two' });
+    expect(await project.json(['status'])).toMatchObject({ ready: 0, lapsed_claims: 0 });
   });
 
   it('renew: the holder (JIT_AGENT_ID) extends it; anyone else is refused with NOT_LEASE_HOLDER', async () => {

@@ -15,7 +15,7 @@ export async function showStatus(cli: Invocation): Promise<void> {
       [
         ...STATES.map((state): [string, string] => [state, paint(data.by_state[state] ? stateStyle(state) : 'dim', count(data.by_state[state] ?? 0))]),
         ['total', count(data.total)],
-        ['claimable', `${count(data.ready)}  (ready, unassigned, dependencies done)`],
+        ['claimable', `${count(data.ready)}  (ready, unassigned, dependencies done${data.lapsed_claims ? `; ${data.lapsed_claims} of them lapsed claims` : ''})`],
         ['blocked', `${count(data.blocked)}  (see \`jit query blocked\`)`],
         ['backend', tracker.backend().description],
       ],
