@@ -295,6 +295,7 @@ describe.each(factories)('Tracker over %s', (_name, makeStorage) => {
         by_state: { backlog: 2, ready: 0, in_progress: 0, gated: 1, done: 0, rejected: 0, archived: 0 },
         ready: 0,
         blocked: 3,
+        lapsed_claims: 0,
       });
     });
   });
