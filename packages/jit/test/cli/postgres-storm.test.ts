@@ -9,7 +9,7 @@ import pg from 'pg';
 import { afterAll, expect, it, onTestFinished } from 'vitest';
 import { PgStorage } from '../../src/store/pg-storage.js';
 import { Tracker } from '../../src/store/tracker.js';
-import { freshDatabase } from '../support/postgres.js';
+import { trackerDatabase } from '../support/postgres.js';
 import { jitJson, TEST_LOCK_TIMEOUT_SECONDS } from './helpers.js';
 
 const WRITERS = 6;
@@ -43,9 +43,8 @@ function readAcks(file: string): Ack[] {
 }
 
 it(`survives ${KILLS} SIGKILLs of ${WRITERS} writers on PostgreSQL: every acknowledged operation kept, no claim twice, no lock or backend left`, async () => {
-  const url = await freshDatabase();
+  const url = await trackerDatabase();
   const setup = new PgStorage(url);
-  await setup.migrate({ create: true });
   const tracker = new Tracker(setup);
   await tracker.addGateDefinition({ key: 'review', title: 'Review' });
   const shared: string[] = [];
