@@ -20,20 +20,12 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
+import { STALE_RECORDS, type ServerRecord } from './postgres-context.js';
 
 const require = createRequire(import.meta.url);
 const WATCHDOG = fileURLToPath(new URL('./postgres-watchdog.js', import.meta.url));
 const JIT_BIN = fileURLToPath(new URL('../../bin/jit.js', import.meta.url));
 const FOLDER_PREFIX = path.join(os.tmpdir(), 'jit-pg-');
-/** One record per running test server: { owner, ownerStart, folder, asUser }. */
-export const STALE_RECORDS = path.join(os.tmpdir(), 'jit-test-postgres');
-
-interface ServerRecord {
-  owner: number;
-  ownerStart: string | null;
-  folder: string;
-  asUser: string | null;
-}
 
 function binaries(): { initdb: string; pg_ctl: string } {
   const platform = process.platform === 'win32' ? 'windows' : process.platform;
@@ -118,10 +110,10 @@ function startServer(): { url: string; stop: () => void; log: () => string } {
   }
   fs.mkdirSync(STALE_RECORDS, { recursive: true, mode: 0o700 });
   const record = path.join(STALE_RECORDS, `${process.pid}-${path.basename(folder)}.json`);
-  const entry: ServerRecord = { owner: process.pid, ownerStart: startOf(process.pid), folder, asUser };
-  fs.writeFileSync(record, JSON.stringify(entry));
   const watchdog = spawn(process.execPath, [WATCHDOG, folder, record, pg_ctl, ...(asUser ? [asUser] : [])], { detached: true, stdio: 'ignore' });
   watchdog.unref();
+  const entry: ServerRecord = { owner: process.pid, ownerStart: startOf(process.pid), folder, asUser, watchdog: watchdog.pid };
+  fs.writeFileSync(record, JSON.stringify(entry));
   const stop = (): void => {
     try {
       run([pg_ctl, '-D', data, '-m', 'immediate', '-w', 'stop'], asUser, 'pg_ctl stop');
