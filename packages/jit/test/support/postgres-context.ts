@@ -3,8 +3,8 @@
 import os from 'node:os';
 import path from 'node:path';
 
-/** A record per running test server (ServerRecord), one file each. */
-export const STALE_RECORDS = path.join(os.tmpdir(), 'jit-test-postgres');
+/** A record per running test server (ServerRecord), one file each; per user (the folder is private). */
+export const STALE_RECORDS = path.join(os.tmpdir(), `jit-test-postgres-${process.getuid?.() ?? os.userInfo().username}`);
 
 export interface ServerRecord {
   /** The vitest process the server is for, and when it started (/proc tick), so a recycled pid is not taken for it. */

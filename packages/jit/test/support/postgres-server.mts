@@ -180,7 +180,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
     return async () => (server ? server.stop() : await template.drop());
   } catch (error) {
     const log = server?.log() ?? '';
-    server?.stop();
+    try {
+      server?.stop();
+    } catch {
+      // the reason below matters more than a failed stop
+    }
     project.provide('postgresUrl', '');
     project.provide('postgresTemplate', '');
     project.provide('postgresError', `${(error as Error).message}${log ? `\nserver log:\n${log}` : ''}`);
