@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { freshDatabase } from '../support/postgres.js';
+import { freshDatabase, trackerDatabase } from '../support/postgres.js';
 import { errorOf, initializedProject, jitJson, runJit, type TempProject } from './helpers.js';
 
 let source: TempProject;
@@ -37,8 +37,7 @@ async function refusedEverywhere(name: string, text: string): Promise<void> {
   } finally {
     target.remove();
   }
-  const database = { JIT_DATABASE_URL: await freshDatabase() };
-  await jitJson(['db', 'init'], { cwd: scratch, env: database });
+  const database = { JIT_DATABASE_URL: await trackerDatabase() };
   const run = await runJit(['--json', 'import', file], { cwd: scratch, env: database });
   expect({ code: errorOf(run).code, exit: run.code }, `${name} into PostgreSQL`).toEqual({ code: 'CORRUPT_FILE', exit: 10 });
   expect(await jitJson(['issue', 'list'], { cwd: scratch, env: database }), name).toMatchObject({ count: 0 });
@@ -101,8 +100,7 @@ it('two imports of one snapshot into one empty database at once: one imports, th
   });
   const file = path.join(scratch, 'twice.jsonl');
   writeFileSync(file, [header, ...many, ...events].join('\n') + '\n');
-  const database = { JIT_DATABASE_URL: await freshDatabase() };
-  await jitJson(['db', 'init'], { cwd: scratch, env: database });
+  const database = { JIT_DATABASE_URL: await trackerDatabase() };
   const runs = await Promise.all([1, 2, 3].map(() => runJit(['--json', 'import', file], { cwd: scratch, env: database })));
   expect(runs.map((run) => (run.code === 0 ? 'imported' : `${errorOf(run).code} ${run.code}`)).sort()).toEqual(['ALREADY_EXISTS 6', 'ALREADY_EXISTS 6', 'imported']);
   const exported = path.join(scratch, 'twice-back.jsonl');

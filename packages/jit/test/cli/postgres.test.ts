@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { databaseUrl, freshDatabase, postgresUrl } from '../support/postgres.js';
+import { databaseUrl, freshDatabase, postgresUrl, trackerDatabase } from '../support/postgres.js';
 import { errorOf, jitJson, runJit, type JitRun } from './helpers.js';
 
 let cwd: string;
@@ -70,8 +70,7 @@ describe('jit on PostgreSQL', () => {
       const run = await jit(['status'], extra);
       expect({ code: errorOf(run).code, exit: run.code }, JSON.stringify(extra)).toEqual({ code, exit });
     }
-    const newer = await freshDatabase();
-    expect((await jitJson(['db', 'init'], { cwd, env: { JIT_DATABASE_URL: newer } })).changed).toBe(true);
+    const newer = await trackerDatabase();
     await sql(`UPDATE jit.jit_meta SET value = '99' WHERE key = 'schema_version'`, [], newer);
     const refused = await jit(['status'], { JIT_DATABASE_URL: newer });
     expect({ code: errorOf(refused).code, exit: refused.code }).toEqual({ code: 'UNSUPPORTED_SCHEMA', exit: 10 });

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { freshDatabase } from '../support/postgres.js';
+import { trackerDatabase } from '../support/postgres.js';
 import { errorOf, initializedProject, jitJson, runJit, type TempProject } from './helpers.js';
 
 let source: TempProject;
@@ -29,8 +29,7 @@ it('a store with dependencies, gates, claims and events goes to PostgreSQL and b
   const fromFiles = path.join(scratch, 'files.jsonl');
   expect(await source.json(['export', '--output', fromFiles])).toMatchObject({ issues: 2, gates: 1 });
 
-  const database = { JIT_DATABASE_URL: await freshDatabase() };
-  await jitJson(['db', 'init'], { cwd: scratch, env: database });
+  const database = { JIT_DATABASE_URL: await trackerDatabase() };
   expect(await jitJson(['import', fromFiles], { cwd: scratch, env: database })).toMatchObject({ issues: 2, gates: 1 });
   const fromDatabase = path.join(scratch, 'db.jsonl');
   await jitJson(['export', '-o', fromDatabase], { cwd: scratch, env: database });

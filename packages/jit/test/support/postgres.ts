@@ -17,18 +17,38 @@ export function databaseUrl(url: string, database: string): string {
   return parsed.toString();
 }
 
-/** A new, empty database on the test server; its URL. */
-export async function freshDatabase(): Promise<string> {
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function createDatabase(template?: string): Promise<string> {
   const admin = postgresUrl();
   const name = `jit_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
   const client = new pg.Client({ connectionString: admin });
   await client.connect();
   try {
-    await client.query(`CREATE DATABASE ${name}`);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await client.query(`CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ''}`);
+        break;
+      } catch (error) {
+        // 55006: a session is still in the template (the server ends a closed one's backend a moment later).
+        if ((error as { code?: string }).code !== '55006' || attempt >= 20) throw error;
+        await sleep(250 * attempt);
+      }
+    }
   } finally {
     await client.end();
   }
   return databaseUrl(admin, name);
+}
+
+/** A new, empty database on the test server (no jit schema: `jit db init` has work to do); its URL. */
+export function freshDatabase(): Promise<string> {
+  return createDatabase();
+}
+
+/** A new database with jit's schema (schema `jit`, current version), cloned from the run's template; its URL. */
+export function trackerDatabase(): Promise<string> {
+  return createDatabase(inject('postgresTemplate'));
 }
 
 /** A schema name no other store in the database uses. */
