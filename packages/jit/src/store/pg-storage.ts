@@ -34,7 +34,7 @@ import { command, hint } from './suggestions.js';
 import type { BlockedCandidate, EventFilter, FollowUp, GraphLookup, GraphTx, IssueLocks, IssueTx, LabelNamespace, LabelValue, ReadyQuery, Storage, StorageCheck, SummaryFilter } from './storage.js';
 import { CONFIG_FILE, readStoreConfig, type StoreConfig } from './config.js';
 import type { ChangeFeedOptions, ChangeSource } from './change-feed.js';
-import { EVENTS_CHANNEL } from './pg-change-feed.js';
+import { EVENTS_CHANNEL, PgChangeFeed } from './pg-change-feed.js';
 import type { IssueSummary, StatusReport } from './tracker-api.js';
 import type { AgentRecord } from './agents.js';
 import { STATES, type State } from './model.js';
@@ -476,7 +476,6 @@ export class PgStorage implements Storage {
   /** The live change feed (`jit serve`): LISTEN on a connection of its own (pg-change-feed.ts). */
   async watchChanges(options?: ChangeFeedOptions): Promise<ChangeSource> {
     await this.ready();
-    const { PgChangeFeed } = require('./pg-change-feed.js') as typeof import('./pg-change-feed.js');
     try {
       return await new PgChangeFeed(() => this.listenerClient(), this.schema, options).start();
     } catch (error) {
