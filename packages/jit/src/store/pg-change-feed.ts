@@ -84,7 +84,8 @@ export class PgChangeFeed implements ChangeSource {
     const client = await this.connect();
     // Notifications that arrive meanwhile wait for the starting point, then read their rows.
     let opened!: () => void;
-    this.queue = this.queue.then(() => new Promise<void>((resolve) => (opened = resolve)));
+    const starting = new Promise<void>((resolve) => (opened = resolve));
+    this.queue = this.queue.then(() => starting);
     try {
       client.on('notification', (message) => this.notified(message));
       client.on('end', () => this.lost(client));

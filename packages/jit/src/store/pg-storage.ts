@@ -486,7 +486,8 @@ export class PgStorage implements Storage {
   /** A connection outside the pool, for LISTEN: a pooled one would be handed to other work. */
   private async listenerClient(): Promise<PgModule.Client> {
     const pg = require('pg') as typeof PgModule;
-    const client = new pg.Client({ connectionString: this.url, application_name: 'jit serve', options: `-c search_path=${this.schema}`, ...this.poolConfig });
+    // Keep-alives and a query timeout: a connection cut without a word (a dropped route) ends, and is reconnected.
+    const client = new pg.Client({ connectionString: this.url, application_name: 'jit serve', options: `-c search_path=${this.schema}`, keepAlive: true, query_timeout: 60_000, ...this.poolConfig });
     client.on('error', () => undefined); // the feed watches 'end' and reconnects
     try {
       await client.connect();
