@@ -487,7 +487,7 @@ export class PgStorage implements Storage {
   private async listenerClient(): Promise<PgModule.Client> {
     const pg = require('pg') as typeof PgModule;
     // Keep-alives and a query timeout: a connection cut without a word (a dropped route) ends, and is reconnected.
-    const client = new pg.Client({ connectionString: this.url, application_name: 'jit serve', options: `-c search_path=${this.schema}`, keepAlive: true, query_timeout: 60_000, ...this.poolConfig });
+    const client = new pg.Client({ connectionString: this.url, application_name: 'jit-serve', options: `-c search_path=${this.schema}`, keepAlive: true, query_timeout: 60_000, ...this.poolConfig });
     client.on('error', () => undefined); // the feed watches 'end' and reconnects
     try {
       await client.connect();

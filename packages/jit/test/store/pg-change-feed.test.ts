@@ -172,7 +172,7 @@ describe('the PostgreSQL change feed', () => {
     const resets = feed.batches.filter((batch) => batch.reset).length;
     const [database] = await sql<{ name: string }>('SELECT current_database() AS name');
     const ended = await sql<{ ended: boolean }>(
-      `SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE application_name = 'jit serve' AND datname = $1`,
+      `SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE application_name = 'jit-serve' AND datname = $1`,
       [database!.name],
     );
     expect(ended.map((row) => row.ended)).toEqual([true]);
