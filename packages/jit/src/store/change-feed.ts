@@ -21,7 +21,7 @@ import { parseEventLine } from './schema.js';
 const TAIL_BYTES = 256;
 
 export interface ChangeFeedOptions {
-  /** The stat fallback's period in ms (default 500). */
+  /** The fallback check's period in ms (files: a stat, default 500; PostgreSQL: max(seq), default 5000). */
   pollMs?: number;
   /** Longer "lines" are junk and skipped rather than held (default 1 MiB, as the event log's readers). */
   maxLineBytes?: number;
@@ -30,14 +30,22 @@ export interface ChangeFeedOptions {
 export interface ChangeBatch {
   /** The events appended since the last batch, oldest first (empty after a reset). */
   events: JitEvent[];
-  /** The log shrank (validate --fix cut a torn line, or it was replaced): reload everything. */
+  /** The log shrank or was replaced (validate --fix cut a torn line; in a database, events vanished or the connection was lost): reload everything. */
   reset: boolean;
 }
 
 export type ChangeListener = (batch: ChangeBatch) => void;
 
+/** What a long-running face needs of any backend's change feed (this file's for `.jit/`, pg-change-feed.ts for PostgreSQL). */
+export interface ChangeSource {
+  /** Calls `listener` with every batch from now on; returns the call that stops it. */
+  onChange(listener: ChangeListener): () => void;
+  /** Stops every watcher, timer and connection. */
+  close(): void;
+}
+
 /** Watches one store's event log; `close()` stops every watcher and timer. */
-export class ChangeFeed {
+export class ChangeFeed implements ChangeSource {
   private readonly eventsPath: string;
   private readonly pollMs: number;
   private readonly maxLineBytes: number;

@@ -17,7 +17,7 @@ export { debugLocks } from './debug-locks.js';
 export { holdAgentLock, agentLockPath, runsUnderAgent } from './agents.js';
 export type { TrackerOptions } from './tracker.js';
 export { SCHEMA_VERSION } from './schema.js';
-export { ChangeFeed, watchChanges, type ChangeBatch, type ChangeFeedOptions, type ChangeListener } from './change-feed.js';
+export { ChangeFeed, watchChanges, type ChangeBatch, type ChangeFeedOptions, type ChangeListener, type ChangeSource } from './change-feed.js';
 export type { MigrateOptions, MigrationReport } from './migrate.js';
 export { readStoreConfig, parseStoreConfig, type StoreConfig, type TypeHierarchy, type Strictness } from './config.js';
 

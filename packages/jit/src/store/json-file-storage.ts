@@ -50,6 +50,7 @@ import { IssueFiles } from './issue-files.js';
 import { fileLocker, type HeldLocks, type Locker } from './locker.js';
 import { STATES, type GateDefinition, type Issue, type JitEvent, type State } from './model.js';
 import { EventLog } from './event-log.js';
+import { ChangeFeed, type ChangeFeedOptions, type ChangeSource } from './change-feed.js';
 import { isAgentLive, listAgents, type AgentRecord } from './agents.js';
 import { PendingJournal, newFollowUp } from './index-journal.js';
 import { GATES_FILE, INDEX_DB_COMPANIONS, gatesText, storeLayout } from './layout.js';
@@ -384,16 +385,21 @@ export class JsonFileStorage implements Storage {
     });
   }
 
-  gatesTransaction<T>(apply: (gates: Map<string, GateDefinition>, issues: () => Issue[]) => T): Promise<T> {
+  gatesTransaction<T>(apply: (gates: Map<string, GateDefinition>, issues: () => Issue[], event: (event: JitEvent) => void) => T): Promise<T> {
     return this.serial(async () => {
       const held = await this.locks.lock([this.locks.gates('exclusive')]);
       try {
         const before = this.readGatesFile();
         const draft = structuredClone(before);
         const issues = (): Issue[] => this.files.ids().map((id) => this.files.readOrKeep(id)).filter((issue): issue is Issue => !!issue);
-        const result = apply(draft, issues);
+        const events: JitEvent[] = [];
+        const result = apply(draft, issues, (event) => void events.push(structuredClone(event)));
         const text = gatesText(draft);
-        if (text !== gatesText(before)) writeFileAtomic(this.jitDir, GATES_FILE, text);
+        if (text !== gatesText(before)) {
+          writeFileAtomic(this.jitDir, GATES_FILE, text);
+          // Still under the registry's lock (it ranks below the log's), so the log's order is the registry's.
+          await this.appendCommittedEvents(events, [GATES_FILE]);
+        }
         return result;
       } finally {
         held.release();
@@ -418,6 +424,11 @@ export class JsonFileStorage implements Storage {
   }
 
   // ------------------------------------------------------------- integrity
+
+  /** Watches events.jsonl (change-feed.ts): every write appends to it. */
+  async watchChanges(options?: ChangeFeedOptions): Promise<ChangeSource> {
+    return new ChangeFeed(this.jitDir, options).start();
+  }
 
   isAgentLive(id: string): boolean {
     return isAgentLive(this.jitDir, id);

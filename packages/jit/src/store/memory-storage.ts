@@ -114,11 +114,17 @@ export class InMemoryStorage implements Storage {
     return this.run(plan(graph), (tx) => apply({ ...tx, ...graph }));
   }
 
-  async gatesTransaction<T>(apply: (gates: Map<string, GateDefinition>, issues: () => Issue[]) => T): Promise<T> {
+  async gatesTransaction<T>(apply: (gates: Map<string, GateDefinition>, issues: () => Issue[], event: (event: JitEvent) => void) => T): Promise<T> {
     const draft = structuredClone(this.gates);
-    const result = apply(draft, () => [...this.issues.values()].map((issue) => structuredClone(issue)));
+    const events: JitEvent[] = [];
+    const result = apply(
+      draft,
+      () => [...this.issues.values()].map((issue) => structuredClone(issue)),
+      (event) => void events.push(structuredClone(event)),
+    );
     this.gates.clear();
     for (const [key, def] of draft) this.gates.set(key, def);
+    this.events.push(...events);
     return result;
   }
 

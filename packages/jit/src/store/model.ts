@@ -95,6 +95,8 @@ export const JIT_EVENT_TYPES = [
   'claim_evicted',
   'gate_check_started',
   'gate_check_finished',
+  'gate_definition_created',
+  'gate_definition_removed',
 ] as const;
 
 /** Every event type this jit reads: its own, and those of the original (Rust) jit that a migrated log holds. */
@@ -106,9 +108,7 @@ export const EVENT_TYPES = [
   'local_rule_bypassed',
   'transition_blocked',
   'graph_rule_bypassed',
-  'gate_definition_created',
   'gate_definition_updated',
-  'gate_definition_removed',
   'lifecycle_timestamps_backfilled',
   'profile_applied',
 ] as const;

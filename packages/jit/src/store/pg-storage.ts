@@ -33,6 +33,8 @@ import { MIGRATIONS, MIN_SERVER_VERSION_NUM, PG_SCHEMA_VERSION } from './pg-sche
 import { command, hint } from './suggestions.js';
 import type { BlockedCandidate, EventFilter, FollowUp, GraphLookup, GraphTx, IssueLocks, IssueTx, LabelNamespace, LabelValue, ReadyQuery, Storage, StorageCheck, SummaryFilter } from './storage.js';
 import { CONFIG_FILE, readStoreConfig, type StoreConfig } from './config.js';
+import type { ChangeFeedOptions, ChangeSource } from './change-feed.js';
+import { EVENTS_CHANNEL, PgChangeFeed } from './pg-change-feed.js';
 import type { IssueSummary, StatusReport } from './tracker-api.js';
 import type { AgentRecord } from './agents.js';
 import { STATES, type State } from './model.js';
@@ -471,6 +473,31 @@ export class PgStorage implements Storage {
     }
   }
 
+  /** The live change feed (`jit serve`): LISTEN on a connection of its own (pg-change-feed.ts). */
+  async watchChanges(options?: ChangeFeedOptions): Promise<ChangeSource> {
+    await this.ready();
+    try {
+      return await new PgChangeFeed(() => this.listenerClient(), this.schema, options).start();
+    } catch (error) {
+      throw this.databaseError(error);
+    }
+  }
+
+  /** A connection outside the pool, for LISTEN: a pooled one would be handed to other work. */
+  private async listenerClient(): Promise<PgModule.Client> {
+    const pg = require('pg') as typeof PgModule;
+    // Keep-alives and a query timeout: a connection cut without a word (a dropped route) ends, and is reconnected.
+    const client = new pg.Client({ connectionString: this.url, application_name: 'jit-serve', options: `-c search_path=${this.schema}`, keepAlive: true, query_timeout: 60_000, ...this.poolConfig });
+    client.on('error', () => undefined); // the feed watches 'end' and reconnects
+    try {
+      await client.connect();
+      return client;
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw this.databaseError(error);
+    }
+  }
+
   // ------------------------------------------------------------ reads
 
   private summaryRows(sql: string, params: unknown[] = []): Promise<IssueSummary[]> {
@@ -729,12 +756,7 @@ export class PgStorage implements Storage {
         );
       }
     }
-    if (events.length > 0) {
-      await db.query(
-        `INSERT INTO events (type, issue_id, event) SELECT * FROM unnest($1::text[], $2::text[], $3::json[])`,
-        [events.map((e) => e.type), events.map((e) => e.issue_id), events.map((e) => JSON.stringify(e))],
-      );
-    }
+    await PgStorage.insertEvents(db, events);
     if (changes.size > 0 && followUps.length > 0) {
       await db.query(`INSERT INTO follow_ups (token, kind, issue_id) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])`, [
         followUps.map((f) => f.token),
@@ -742,6 +764,19 @@ export class PgStorage implements Storage {
         followUps.map((f) => f.issueId),
       ]);
     }
+  }
+
+  /**
+   * Appends events, and tells the change feeds (pg-change-feed.ts) which rows: NOTIFY is delivered only after
+   * COMMIT (never for a rollback), and in commit order, which can differ from the rows' seq order.
+   */
+  private static async insertEvents(db: Queryable, events: readonly JitEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await db.query(
+      `WITH inserted AS (INSERT INTO events (type, issue_id, event) SELECT * FROM unnest($1::text[], $2::text[], $3::json[]) RETURNING seq)
+       SELECT pg_notify('${EVENTS_CHANNEL}', current_schema() || ' ' || min(seq) || ' ' || max(seq)) FROM inserted`,
+      [events.map((e) => e.type), events.map((e) => e.issue_id), events.map((e) => JSON.stringify(e))],
+    );
   }
 
   private static async lockGates(db: Queryable, mode: 'shared' | 'exclusive'): Promise<Map<string, GateDefinition>> {
@@ -786,19 +821,25 @@ export class PgStorage implements Storage {
     });
   }
 
-  async gatesTransaction<T>(apply: (gates: Map<string, GateDefinition>, issues: () => Issue[]) => T): Promise<T> {
+  async gatesTransaction<T>(apply: (gates: Map<string, GateDefinition>, issues: () => Issue[], event: (event: JitEvent) => void) => T): Promise<T> {
     return this.transaction(async (db) => {
       const before = await PgStorage.lockGates(db, 'exclusive');
       let everyIssue: Issue[] | undefined;
       let draft = structuredClone(before);
+      let events: JitEvent[] = [];
       const result = await untilComplete(
         () => {
           draft = structuredClone(before);
+          events = [];
           return callback(() =>
-            apply(draft, () => {
-              if (!everyIssue) throw new GraphMiss('issues', '');
-              return structuredClone(everyIssue);
-            }),
+            apply(
+              draft,
+              () => {
+                if (!everyIssue) throw new GraphMiss('issues', '');
+                return structuredClone(everyIssue);
+              },
+              (event) => void events.push(structuredClone(event)),
+            ),
           );
         },
         async () => {
@@ -811,6 +852,7 @@ export class PgStorage implements Storage {
         if (JSON.stringify(before.get(key)) === JSON.stringify(definition)) continue;
         await db.query('INSERT INTO gates (key, definition) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET definition = EXCLUDED.definition', [key, JSON.stringify(definition)]);
       }
+      await PgStorage.insertEvents(db, events);
       return result;
     });
   }

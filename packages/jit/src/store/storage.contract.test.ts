@@ -409,6 +409,19 @@ describe.each(factories)('Tracker over %s', (_name, makeStorage) => {
       expect(await codeOf(t.removeGateDefinition('lint'))).toBe('GATE_NOT_FOUND');
     });
 
+    it('logs the registry\'s changes, and only them (a live view hears of them; issue 18)', async () => {
+      await t.addGateDefinition({ key: 'tests', title: 'Tests pass' });
+      await t.addGateDefinition({ key: 'tests', title: 'Tests pass' }); // no change: no event
+      await codeOf(t.addGateDefinition({ key: 'tests', title: 'again' }));
+      const issue = await t.createIssue({ title: 'requires it', gates: ['tests'] });
+      await t.removeGateDefinition('tests', { dropRequirements: true });
+      const registry = (await t.storage.readEvents()).filter((e) => e.type.startsWith('gate_definition_'));
+      expect(registry).toEqual([
+        expect.objectContaining({ type: 'gate_definition_created', issue_id: null, gate_key: 'tests', title: 'Tests pass' }),
+        expect.objectContaining({ type: 'gate_definition_removed', issue_id: null, gate_key: 'tests', requirements_dropped: [issue.id] }),
+      ]);
+    });
+
     it('blocks done with pending gates (gated), and the last pass completes the issue and unblocks dependents', async () => {
       await t.addGateDefinition({ key: 'tests', title: 'Tests' });
       await t.addGateDefinition({ key: 'review', title: 'Review' });

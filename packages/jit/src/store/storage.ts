@@ -13,6 +13,7 @@ import type { GateDefinition, Issue, JitEvent, Priority, State } from './model.j
 import type { IssueSummary, StatusReport, ValidationProblem } from './tracker-api.js';
 import type { AgentRecord } from './agents.js';
 import type { StoreConfig } from './config.js';
+import type { ChangeFeedOptions, ChangeSource } from './change-feed.js';
 
 export type StorageKind = 'files' | 'memory' | 'postgres';
 
@@ -168,6 +169,8 @@ export interface Storage {
   readonly description: string;
   /** Which backend this is (`jit status` reports it). */
   readonly kind: StorageKind;
+  /** The project's `.jit/` folder, when there is one (a database may have none). */
+  readonly jitDir?: string;
 
   /**
    * Every issue's summary, never stale: left-overs of a crashed writer are
@@ -270,9 +273,11 @@ export interface Storage {
    * Changes the gate registry under its exclusive lock. `issues()` reads every
    * issue (corrupt files skipped) while the lock is held: whatever requires a
    * gate took the registry lock shared to check it, so none can change that
-   * answer until the transaction ends.
+   * answer until the transaction ends. `event` appends to the event log with
+   * the registry's change (gate_definition_created/removed), so a change feed
+   * hears of it.
    */
-  gatesTransaction<T>(apply: (gates: Map<string, GateDefinition>, issues: () => Issue[]) => T): Promise<T>;
+  gatesTransaction<T>(apply: (gates: Map<string, GateDefinition>, issues: () => Issue[], event: (event: JitEvent) => void) => T): Promise<T>;
 
   /**
    * Follow-ups left by transactions that committed (or were killed) before
@@ -291,4 +296,11 @@ export interface Storage {
   isAgentLive(id: string): boolean;
   /** Every agent that has run on this store, live or gone, by id. */
   listAgents(): AgentRecord[];
+
+  /**
+   * The store's change signal for long-running faces (`jit serve`), started
+   * from now: resolves once it listens. Absent where nothing else can write
+   * (memory).
+   */
+  watchChanges?(options?: ChangeFeedOptions): Promise<ChangeSource>;
 }

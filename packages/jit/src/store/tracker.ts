@@ -723,7 +723,7 @@ export class Tracker implements TrackerApi {
     const gate = gateDefinition(def);
     // Defined here, by whoever runs this: this machine trusts its command (gate-trust.ts).
     if (gate.checker) await this.gateCheckModule().trustDefinition(this.gateHost(), gate);
-    return this.storage.gatesTransaction((gates) => {
+    return this.storage.gatesTransaction((gates, _issues, event) => {
       const existing = gates.get(gate.key);
       if (existing && JSON.stringify(existing) === JSON.stringify(gate)) return { ...existing, changed: false };
       if (existing) {
@@ -733,6 +733,8 @@ export class Tracker implements TrackerApi {
         });
       }
       gates.set(gate.key, gate);
+      // Logged (with the original jit's type) so that a live view (jit serve) hears of the registry's change.
+      event(makeEvent('gate_definition_created', null, { gate_key: gate.key, title: gate.title }));
       return { ...gate, changed: true };
     });
   }
@@ -742,14 +744,14 @@ export class Tracker implements TrackerApi {
     checkInput(options);
     const drop = options.dropRequirements === undefined ? false : checkBoolean('dropRequirements', options.dropRequirements);
     // Under the registry's exclusive lock no issue can start or stop requiring the gate, so the list is exact.
-    const requiring = await this.storage.gatesTransaction((gates, issues) => {
+    const requiring = await this.storage.gatesTransaction((gates, issues, event) => {
       const ids = issues()
         .filter((issue) => issue.gates_required.includes(gateKey))
         .map((issue) => issue.id);
       // Without a definition, issues that still name the gate (an interrupted removal) can still be freed of it.
       if (!gates.has(gateKey) && ids.length === 0) throw gateNotFound(gateKey);
       if (ids.length > 0 && !drop) throw gateInUse(gateKey, ids);
-      gates.delete(gateKey);
+      if (gates.delete(gateKey)) event(makeEvent('gate_definition_removed', null, { gate_key: gateKey, requirements_dropped: ids }));
       return ids;
     });
     // The gate is out of the registry, so nothing can require it anew; now free each issue, with gate remove's rules.

@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { userInfo } from 'node:os';
-import { openTracker, resolveJitDir, watchChanges } from '../store/index.js';
+import { openConfiguredTracker } from '../store/index.js';
 import { newSecret } from './security.js';
 import { startWebServer, type WebServer } from './server.js';
 
@@ -27,7 +27,10 @@ export interface Serving {
   /** The address to open: with the token when there is one. */
   address: string;
   token?: string;
-  jitDir: string;
+  /** The `.jit/` folder; null for a database that JIT_DATABASE_URL names with no project folder. */
+  jitDir: string | null;
+  /** Where the tracker keeps its issues (files at ..., PostgreSQL at ...). */
+  store: string;
   /** Resolves when the server stopped (SIGINT, SIGTERM or close()). */
   stopped: Promise<void>;
   close(): Promise<void>;
@@ -57,16 +60,17 @@ function openBrowser(address: string): void {
 }
 
 export async function runWebServer(options: ServeOptions, env: NodeJS.ProcessEnv = process.env): Promise<Serving> {
-  const jitDir = resolveJitDir({ dir: options.dir, cwd: process.cwd(), env });
-  const tracker = openTracker(jitDir);
+  const tracker = openConfiguredTracker({ dir: options.dir, cwd: process.cwd(), env });
   await tracker.status(); // a missing or unreadable store fails here, before anything listens
   const token = options.token === true ? newSecret() : options.token === false ? undefined : options.token;
-  const changes = watchChanges(jitDir);
+  // Each backend's own change signal (events.jsonl, or the database's LISTEN/NOTIFY); listening before the server is.
+  const changes = await tracker.storage.watchChanges?.();
+  const jitDir = tracker.storage.jitDir ?? null;
   let server: WebServer;
   try {
     server = await startWebServer({ tracker, changes, host: options.host, port: options.port, token, actor: options.as ?? defaultActor(), version: options.version });
   } catch (error) {
-    changes.close();
+    changes?.close();
     throw error;
   }
   const address = token === undefined ? server.url : `${server.url}?token=${encodeURIComponent(token)}`;
@@ -75,12 +79,12 @@ export async function runWebServer(options: ServeOptions, env: NodeJS.ProcessEnv
   const close = async (): Promise<void> => {
     process.off('SIGINT', close);
     process.off('SIGTERM', close);
-    changes.close();
+    changes?.close();
     await server.close();
     resolveStopped();
   };
   process.on('SIGINT', close);
   process.on('SIGTERM', close);
   if (options.open) openBrowser(address);
-  return { server, address, token, jitDir, stopped, close };
+  return { server, address, token, jitDir, store: tracker.storage.description, stopped, close };
 }

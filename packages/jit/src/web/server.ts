@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { JitError, toJitError, withHints, type TrackerApi } from '../store/core.js';
-import type { ChangeBatch, ChangeFeed } from '../store/index.js';
+import type { ChangeBatch, ChangeSource } from '../store/index.js';
 import { findRoute, GateCache, HTTP_STATUS_BY_ERROR, type ApiContext, type Body } from './api.js';
 import { checkBind, csrfProblem, hostAllowed, isLoopbackHost, MAX_BODY_BYTES, newSecret, requestToken, sameSecret, SECURITY_HEADERS, TOKEN_COOKIE } from './security.js';
 
@@ -26,7 +26,7 @@ const MAX_STREAM_BACKLOG_BYTES = 1024 * 1024;
 export interface WebServerOptions {
   tracker: TrackerApi;
   /** The store's change signal; without one (a store with no event log) the server announces only its own changes. */
-  changes?: ChangeFeed;
+  changes?: ChangeSource;
   host?: string;
   port?: number;
   /** Required beyond loopback; when set, every request must carry it. */

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { JIT_BIN, TEST_LOCK_TIMEOUT_SECONDS } from '../cli/helpers.js';
 
 export const CHROMIUM = process.env['JIT_TEST_CHROMIUM'] ?? '/usr/bin/chromium';
@@ -56,11 +56,11 @@ export interface Serve {
   stop(): Promise<void>;
 }
 
-/** Starts `jit --json serve --port 0 ...` in `cwd` and waits for the JSON line that says where it listens. */
-export function startServe(cwd: string, args: readonly string[] = []): Promise<Serve> {
+/** Starts `jit --json serve --port 0 ...` in `cwd` (`env` added to the environment) and waits for the JSON line that says where it listens. */
+export function startServe(cwd: string, args: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Serve> {
   const child = spawn(process.execPath, [JIT_BIN, '--json', 'serve', '--port', '0', ...args], {
     cwd,
-    env: { ...process.env, JIT_DIR: undefined, JIT_LOCK_TIMEOUT: TEST_LOCK_TIMEOUT_SECONDS },
+    env: { ...process.env, JIT_DIR: undefined, JIT_DATABASE_URL: undefined, JIT_DATABASE_SCHEMA: undefined, JIT_LOCK_TIMEOUT: TEST_LOCK_TIMEOUT_SECONDS, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -100,4 +100,24 @@ export interface WebProject {
 export function webProject(): WebProject {
   const dir = mkdtempSync(path.join(tmpdir(), 'jit-web-test-'));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Runs `define` (a separate jit process that adds gate `key` to the registry) while `page` shows the board, and
+ * waits for the page to hear of it live: it reads the registry again (GET /api/gates, now with the gate) and its
+ * activity view lists the gate_definition_created event. `waitMs` bounds a hung page, it is no speed goal.
+ */
+export async function expectGateDefinedLive(page: Page, key: string, define: () => Promise<void>, waitMs: number): Promise<void> {
+  // A card on the board: the first load (the issues and the registry, read together) is over, so a read of the
+  // registry after this is the live one.
+  await page.waitForSelector('.live.on', { timeout: waitMs });
+  await page.waitForSelector('.card', { timeout: waitMs });
+  await page.evaluate("location.hash = '#/activity'"); // the same page and stream, another view
+  const reread = page.waitForResponse(
+    async (response) => new URL(response.url()).pathname === '/api/gates' && ((await response.json()) as { gates: { key: string }[] }).gates.some((gate) => gate.key === key),
+    { timeout: waitMs },
+  );
+  await define();
+  await reread;
+  await page.locator('li.event-gate_definition_created', { hasText: key }).waitFor({ timeout: waitMs });
 }

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { runJit } from '../cli/helpers.js';
 import { writeFixture, XSS_TITLE, type Fixture } from './fixture.js';
-import { launchChromium, startServe, webProject, type Browser, type Serve, type WebProject } from './helpers.js';
+import { expectGateDefinedLive, launchChromium, startServe, webProject, type Browser, type Serve, type WebProject } from './helpers.js';
 
 /** Waits on the DOM are generous: the machine may be loaded; the latency is measured by bench/web.js, not here. */
 const DOM_WAIT_MS = 30_000;
@@ -130,6 +130,20 @@ describe('the web view in Chromium', () => {
     expect(requests.filter((path) => path.startsWith('/api/issues?'))).toEqual([]);
     expect(requests.filter((path) => path.startsWith('/api/issues/'))).toEqual(requests.filter((path) => path === `/api/issues/${id}`));
     expect(requests).toContain(`/api/issues/${id}`);
+    await page.close();
+  });
+
+  it('a gate defined by a separate jit process reaches the open page: it reads the registry again and lists the event', async () => {
+    const page = await open('#/board');
+    await expectGateDefinedLive(
+      page,
+      'file-live-review',
+      async () => {
+        const defined = await runJit(['--json', 'registry', 'add', 'file-live-review', '--title', 'Reviewed live'], { cwd: project.dir });
+        expect(defined.code, defined.stderr).toBe(0);
+      },
+      DOM_WAIT_MS,
+    );
     await page.close();
   });
 

@@ -170,7 +170,7 @@ function App() {
       const event = JSON.parse((message as MessageEvent<string>).data) as JitEvent;
       setLive((events) => [...events.slice(-(LIVE_EVENTS - 1)), event]);
       if (event.issue_id) pending.add(event.issue_id);
-      // Defining a gate appends no event: the page's registry is read again when an issue comes to require one (or on an event of no issue).
+      // The registry is read again on its own events (gate_definition_created/removed, which name no issue) and when an issue comes to require a gate.
       if (!event.issue_id || event.type === 'gate_added') registryChanged = true;
       if (SHAPE_EVENTS.has(event.type)) shapeChanged = true;
     });

@@ -30,8 +30,9 @@ class EventPrinter {
   /** `typeWidth`: the type column's width (known up front for a list in memory, the widest type otherwise). */
   constructor(
     private readonly json: boolean,
-    // The types this jit writes set the column; the original's longer ones (in a migrated log) overflow it.
-    private readonly typeWidth = Math.max(...JIT_EVENT_TYPES.map((type) => type.length)),
+    // The types this jit writes set the column; the original's longer ones (in a migrated log, and the registry's rare
+    // gate_definition_* that this jit writes too) overflow it, so the usual lines stay narrow.
+    private readonly typeWidth = Math.max(...JIT_EVENT_TYPES.filter((type) => !type.startsWith('gate_definition_')).map((type) => type.length)),
   ) {
     this.paint = painter(STDOUT);
   }

@@ -40,9 +40,9 @@ export function registerServeCommand(program: Command): void {
       action(async (cli, flags: ServeFlags) => {
         const web = loadWeb();
         const serving = await web.runWebServer({ dir: cli.dir, host: flags.host, port: flags.port, token: flags.token, as: flags.as, open: flags.open, version: packageVersion() });
-        const { server, address, token, jitDir } = serving;
-        cli.print({ url: server.url, address, host: server.host, port: server.port, token: token ?? null, jit_dir: jitDir }, (data) =>
-          `jit serve: ${data.address}\n  store: ${data.jit_dir}\n${data.token ? '  access token required (it is in the address above)\n' : ''}  Ctrl-C to stop.\n`,
+        const { server, address, token, jitDir, store } = serving;
+        cli.print({ url: server.url, address, host: server.host, port: server.port, token: token ?? null, jit_dir: jitDir, store }, (data) =>
+          `jit serve: ${data.address}\n  store: ${data.store}\n${data.token ? '  access token required (it is in the address above)\n' : ''}  Ctrl-C to stop.\n`,
         );
         await serving.stopped;
         if (!cli.json) writeOut(STDERR, 'jit serve: stopped.\n');
