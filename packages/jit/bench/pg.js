@@ -30,6 +30,8 @@ const RACE_EACH = Number(process.env.BENCH_RACE_EACH || 5);
 const BIG = Number(process.env.BENCH_ISSUES || 10000);
 const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS || 7);
 const FSYNC = process.env.BENCH_PG_FSYNC !== 'off';
+/** BENCH_ONLY=throughput,race,queries,cold: the sections to run (default all). */
+const ONLY = new Set((process.env.BENCH_ONLY || 'throughput,race,queries,cold').split(','));
 
 // ------------------------------------------------------------- the server
 
@@ -334,43 +336,51 @@ async function main() {
     const [load1] = os.loadavg();
     console.log(`jit PostgreSQL benchmark — Node ${process.version}, ${os.cpus().length} cores, ${os.platform()}, load ${f(load1, 2)}; ${server.describe}\n`);
 
-    const files = await throughput('files');
-    const pgResult = await throughput('postgres');
-    console.log(`1. Worker processes at once, ${PER_PROC} operations each (aggregate ops/s, start-up excluded)`);
-    console.log('| workload | processes | files | PostgreSQL |');
-    console.log('|---|---|---|---|');
-    for (const op of ['create', 'update', 'claim']) {
-      for (const procs of PROCS) {
-        const name = { create: 'create', update: 'update own issue', claim: 'claim-next' }[op];
-        console.log(`| ${name} | ${procs} | ${f(files[`${op} ${procs}`].opsPerSecond)} | ${f(pgResult[`${op} ${procs}`].opsPerSecond)} |`);
+    if (ONLY.has('throughput')) {
+      const files = await throughput('files');
+      const pgResult = await throughput('postgres');
+      console.log(`1. Worker processes at once, ${PER_PROC} operations each (aggregate ops/s, start-up excluded)`);
+      console.log('| workload | processes | files | PostgreSQL |');
+      console.log('|---|---|---|---|');
+      for (const op of ['create', 'update', 'claim']) {
+        for (const procs of PROCS) {
+          const name = { create: 'create', update: 'update own issue', claim: 'claim-next' }[op];
+          console.log(`| ${name} | ${procs} | ${f(files[`${op} ${procs}`].opsPerSecond)} | ${f(pgResult[`${op} ${procs}`].opsPerSecond)} |`);
+        }
       }
     }
 
-    console.log(`\n2. ${RACERS} racers, ${RACE_EACH} read-modify-writes each on one issue`);
-    console.log('| backend | increments present | time |');
-    console.log('|---|---|---|');
-    for (const backend of ['files', 'postgres']) {
-      const r = await race(backend);
-      console.log(`| ${backend} | ${r.present} / ${r.expected} | ${f(r.ms)} ms |`);
+    if (ONLY.has('race')) {
+      console.log(`\n2. ${RACERS} racers, ${RACE_EACH} read-modify-writes each on one issue`);
+      console.log('| backend | increments present | time |');
+      console.log('|---|---|---|');
+      for (const backend of ['files', 'postgres']) {
+        const r = await race(backend);
+        console.log(`| ${backend} | ${r.present} / ${r.expected} | ${f(r.ms)} ms |`);
+      }
     }
 
-    const bigFiles = await bigFileStore();
-    const big = await queries(bigFiles, await bigPgStore(bigFiles));
-    console.log(`\n3. ${BIG} issues (${big.readyCount} ready), warm, median ms (server: EXPLAIN ANALYZE of the call's reads, summed)`);
-    console.log('| query | files (in-process) | PostgreSQL (in-process) | PostgreSQL (server) |');
-    console.log('|---|---|---|---|');
-    for (const name of ['status', 'ready --limit 50']) {
-      const row = big[name];
-      console.log(`| ${name} | ${f(row.files.ms, 2)} | ${f(row.postgres.ms, 2)} | ${f(row.postgres.serverMs, 2)} (${row.postgres.statements} queries) |`);
+    if (ONLY.has('queries')) {
+      const bigFiles = await bigFileStore();
+      const big = await queries(bigFiles, await bigPgStore(bigFiles));
+      console.log(`\n3. ${BIG} issues (${big.readyCount} ready), warm, median ms (server: EXPLAIN ANALYZE of the call's reads, summed)`);
+      console.log('| query | files (in-process) | PostgreSQL (in-process) | PostgreSQL (server) |');
+      console.log('|---|---|---|---|');
+      for (const name of ['status', 'ready --limit 50']) {
+        const row = big[name];
+        console.log(`| ${name} | ${f(row.files.ms, 2)} | ${f(row.postgres.ms, 2)} | ${f(row.postgres.serverMs, 2)} (${row.postgres.statements} queries) |`);
+      }
     }
 
-    const cold = await coldCli();
-    console.log(`\n4. Cold CLI call, wall time, median of ${COLD_RUNS}`);
-    console.log('| command | ms |');
-    console.log('|---|---|');
-    console.log(`| node -e 0 | ${f(cold['node -e 0'])} |`);
-    console.log(`| jit status (files) | ${f(cold.files)} |`);
-    console.log(`| jit status (PostgreSQL) | ${f(cold.postgres)} |`);
+    if (ONLY.has('cold')) {
+      const cold = await coldCli();
+      console.log(`\n4. Cold CLI call, wall time, median of ${COLD_RUNS}`);
+      console.log('| command | ms |');
+      console.log('|---|---|');
+      console.log(`| node -e 0 | ${f(cold['node -e 0'])} |`);
+      console.log(`| jit status (files) | ${f(cold.files)} |`);
+      console.log(`| jit status (PostgreSQL) | ${f(cold.postgres)} |`);
+    }
   } finally {
     if (external) {
       const pg = require('pg');
