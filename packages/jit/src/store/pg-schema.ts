@@ -15,7 +15,7 @@
  *   in ≤ 20 ms). A trigger keeps `issue_counts` (issues per state and
  *   assigned-or-free) in the writing transaction itself. Each connection adds
  *   to its own shard of rows (its backend pid), so concurrent writers do not
- *   queue on one counter row; `status` sums them. Whether an issue waits for
+ *   all queue on one counter row; `status` sums them. Whether an issue waits for
  *   unfinished work depends on other rows: only the open issues that have
  *   dependencies (a partial index) are looked at for it, each dependency's
  *   state read from an index alone (id INCLUDE state: half the time of the
@@ -23,7 +23,7 @@
  */
 export const PG_SCHEMA_VERSION = 2;
 
-/** Counter shards (see version 2): enough that a few dozen writers rarely share one. */
+/** Counter shards (see version 2): two writers that share one wait only for each other's commit. */
 export const COUNT_SHARDS = 64;
 
 /** Schema steps: MIGRATIONS[n] brings version n to n + 1. */

@@ -677,7 +677,7 @@ export class PgStorage implements Storage {
   /**
    * The locked issues as stored now (write: FOR UPDATE, read: FOR SHARE, both in id order), and the peeked ones.
    * `wait: false` takes the rows SKIP LOCKED: a row another transaction holds comes back missing, and one that
-   * exists all the same is busy (LOCK_TIMEOUT at once, as on files), without waiting for any lock at all.
+   * exists all the same is busy (LOCK_TIMEOUT at once, as on files): no wait for another's row.
    */
   private static async lockIssues(db: Queryable, locks: IssueLocks): Promise<Map<string, Issue | null>> {
     const found = new Map<string, Issue | null>();
