@@ -11,8 +11,20 @@
  *   as written, so `--json` output keeps its key order.
  * - The summary's fields the queries filter on are columns with indexes
  *   (ready work, state counts, dependents through a GIN index on the array).
+ * - Version 2: `status` reads counters, not every row (issue 17: 10,000 issues
+ *   in ≤ 20 ms). A trigger keeps `issue_counts` (issues per state and
+ *   assigned-or-free) in the writing transaction itself. Each connection adds
+ *   to its own shard of rows (its backend pid), so concurrent writers do not
+ *   all queue on one counter row; `status` sums them. Whether an issue waits for
+ *   unfinished work depends on other rows: only the open issues that have
+ *   dependencies (a partial index) are looked at for it, each dependency's
+ *   state read from an index alone (id INCLUDE state: half the time of the
+ *   table's rows).
  */
-export const PG_SCHEMA_VERSION = 1;
+export const PG_SCHEMA_VERSION = 2;
+
+/** Counter shards (see version 2): two writers that share one wait only for each other's commit. */
+export const COUNT_SHARDS = 64;
 
 /** Schema steps: MIGRATIONS[n] brings version n to n + 1. */
 export const MIGRATIONS: readonly string[] = [
@@ -52,6 +64,37 @@ export const MIGRATIONS: readonly string[] = [
     kind text NOT NULL,
     issue_id text COLLATE "C" NOT NULL
   );
+  `,
+  // The trigger first (it locks out writers until this commits), then the counts of the rows already there.
+  `
+  CREATE TABLE issue_counts (
+    state text NOT NULL,
+    free boolean NOT NULL,
+    shard smallint NOT NULL,
+    n bigint NOT NULL,
+    PRIMARY KEY (state, free, shard)
+  );
+  CREATE FUNCTION count_issues() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+  DECLARE
+    own_shard smallint := pg_backend_pid() % ${COUNT_SHARDS};
+  BEGIN
+    IF TG_OP = 'UPDATE' AND OLD.state = NEW.state AND (OLD.assignee IS NULL) = (NEW.assignee IS NULL) THEN
+      RETURN NULL;
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+      INSERT INTO issue_counts AS c VALUES (OLD.state, OLD.assignee IS NULL, own_shard, -1)
+        ON CONFLICT (state, free, shard) DO UPDATE SET n = c.n - 1;
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+      INSERT INTO issue_counts AS c VALUES (NEW.state, NEW.assignee IS NULL, own_shard, 1)
+        ON CONFLICT (state, free, shard) DO UPDATE SET n = c.n + 1;
+    END IF;
+    RETURN NULL;
+  END $$;
+  CREATE TRIGGER issues_count AFTER INSERT OR UPDATE OR DELETE ON issues FOR EACH ROW EXECUTE PROCEDURE count_issues();
+  INSERT INTO issue_counts SELECT state, assignee IS NULL, 0, count(*) FROM issues GROUP BY 1, 2;
+  CREATE INDEX issues_open_with_dependencies ON issues (state) WHERE cardinality(dependencies) > 0 AND state NOT IN ('done', 'rejected', 'archived');
+  CREATE INDEX issues_state_by_id ON issues (id) INCLUDE (state);
   `,
 ];
 

@@ -212,6 +212,14 @@ function isRetryable(error: unknown): boolean {
   return code === '40P01' || code === '40001';
 }
 
+/** A transaction told not to wait (`wait: false`) found rows another one holds: the same error as on files. */
+function busy(ids: readonly string[]): JitError {
+  return new JitError('LOCK_TIMEOUT', `Issue ${ids.join(', ')} is being written by another process right now.`, {
+    suggestions: ['Retry: nothing was changed.'],
+    details: { ids: [...ids], timeout_ms: 0 },
+  });
+}
+
 const UNREACHABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOENT', 'EPIPE']);
 
 export class PgStorage implements Storage {
@@ -560,22 +568,36 @@ export class PgStorage implements Storage {
   }
 
   async statusReport(options: Pick<ReadyQuery, 'excludeLabels'> = {}): Promise<StatusReport> {
-    // `excluded` (a strategic type's label) only keeps an issue out of the ready count.
-    const rows = await this.read<{ state: State; free: boolean; waiting: boolean; excluded: boolean; n: number }>(
-      `SELECT i.state, i.assignee IS NULL AS free, (i.state NOT IN ${TERMINAL_SQL} AND ${WAITS}) AS waiting,
-         (i.labels && $1::text[]) AS excluded, count(*)::int AS n
-       FROM issues i GROUP BY 1, 2, 3, 4`,
-      [[...(options.excludeLabels ?? [])]],
+    // Counts per state from the counters (schema version 2), not a scan. Ready and blocked need whether an issue
+    // waits for unfinished work, which other rows decide: asked only of the open issues with dependencies (a
+    // partial index), and, for the ready count, of the ready ones carrying an excluded (strategic) label.
+    const excluded = [...(options.excludeLabels ?? [])];
+    const rows = await this.read<{ kind: 'count' | 'waiting' | 'excluded'; state: State; free: boolean; n: number }>(
+      `SELECT 'count' AS kind, state, free, sum(n)::int AS n FROM issue_counts GROUP BY state, free
+       UNION ALL
+       SELECT 'waiting', i.state, i.assignee IS NULL, count(*)::int FROM issues i
+       WHERE cardinality(i.dependencies) > 0 AND i.state NOT IN ${TERMINAL_SQL} AND ${WAITS} GROUP BY 2, 3
+       UNION ALL
+       SELECT 'excluded', 'ready', true, count(*)::int FROM issues i
+       WHERE cardinality($1::text[]) > 0 AND i.state = 'ready' AND i.assignee IS NULL AND i.labels && $1::text[] AND NOT ${WAITS}`,
+      [excluded],
     );
     const byState = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<State, number>;
     let total = 0;
     let ready = 0;
     let blocked = 0;
     for (const row of rows) {
-      total += row.n;
-      byState[row.state] += row.n;
-      if (row.state === 'ready' && row.free && !row.waiting && !row.excluded) ready += row.n;
-      if (row.state === 'gated' || row.waiting) blocked += row.n;
+      const readyAndFree = row.state === 'ready' && row.free;
+      if (row.kind === 'count') {
+        total += row.n;
+        byState[row.state] += row.n;
+        if (readyAndFree) ready += row.n;
+        if (row.state === 'gated') blocked += row.n;
+      } else {
+        // Waiting or excluded: not ready; waiting and not gated (counted already): blocked.
+        if (readyAndFree) ready -= row.n;
+        if (row.kind === 'waiting' && row.state !== 'gated') blocked += row.n;
+      }
     }
     return { total, by_state: byState, ready, blocked };
   }
@@ -679,20 +701,30 @@ export class PgStorage implements Storage {
 
   // ------------------------------------------------------------ transactions
 
-  /** The locked issues as stored now (write: FOR UPDATE, read: FOR SHARE, both in id order), and the peeked ones. */
+  /**
+   * The locked issues as stored now (write: FOR UPDATE, read: FOR SHARE, both in id order), and the peeked ones.
+   * `wait: false` takes the rows SKIP LOCKED: a row another transaction holds comes back missing, and one that
+   * exists all the same is busy (LOCK_TIMEOUT at once, as on files): no wait for another's row.
+   */
   private static async lockIssues(db: Queryable, locks: IssueLocks): Promise<Map<string, Issue | null>> {
     const found = new Map<string, Issue | null>();
     const write = [...new Set(locks.write)].sort();
     const read = [...new Set(locks.read ?? [])].filter((id) => !write.includes(id)).sort();
     const peek = [...new Set(locks.peek ?? [])].filter((id) => !write.includes(id) && !read.includes(id));
+    const skip = locks.wait === false ? ' SKIP LOCKED' : '';
     const select = async (ids: string[], suffix: string): Promise<void> => {
       if (ids.length === 0) return;
       for (const id of ids) found.set(id, null);
       const { rows } = await db.query<{ issue: Issue }>(`SELECT issue FROM issues WHERE id = ANY ($1::text[]) ORDER BY id ${suffix}`, [ids]);
       for (const row of rows) found.set(row.issue.id, row.issue);
+      if (skip === '' || suffix === '') return;
+      const skipped = ids.filter((id) => found.get(id) === null);
+      if (skipped.length === 0) return;
+      const { rows: present } = await db.query<{ id: string }>('SELECT id FROM issues WHERE id = ANY ($1::text[]) ORDER BY id', [skipped]);
+      if (present.length > 0) throw busy(present.map((row) => row.id));
     };
-    await select(write, 'FOR UPDATE');
-    await select(read, 'FOR SHARE');
+    await select(write, `FOR UPDATE${skip}`);
+    await select(read, `FOR SHARE${skip}`);
     await select(peek, '');
     return found;
   }
@@ -784,13 +816,8 @@ export class PgStorage implements Storage {
     return PgStorage.readGatesIn(db);
   }
 
-  private static async noWait(db: Queryable, locks: IssueLocks): Promise<void> {
-    if (locks.wait === false) await db.query('SET LOCAL lock_timeout = 1');
-  }
-
   async issueTransaction<T>(locks: IssueLocks, apply: (tx: IssueTx) => T): Promise<T> {
     return this.transaction(async (db) => {
-      await PgStorage.noWait(db, locks);
       const gates = locks.gates ? await PgStorage.lockGates(db, 'shared') : undefined;
       const rows = await PgStorage.lockIssues(db, locks);
       const written = PgStorage.buffer(locks, rows, gates);
@@ -807,7 +834,6 @@ export class PgStorage implements Storage {
       const graph = new GraphCache();
       const fetch = (miss: GraphMiss): Promise<void> => graph.fetch(db, miss);
       const locks = await untilComplete(() => callback(() => plan(graph)), fetch);
-      await PgStorage.noWait(db, locks);
       const gates = locks.gates ? await PgStorage.lockGates(db, 'shared') : undefined;
       const rows = await PgStorage.lockIssues(db, locks);
       let written = PgStorage.buffer(locks, rows, gates);

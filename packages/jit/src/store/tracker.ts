@@ -603,7 +603,11 @@ export class Tracker implements TrackerApi {
     // The index is only a hint: each candidate is re-checked under its own lock, so exactly one claimer wins it.
     // Read a page of the most urgent at a time; one lost to another claimer leaves the ready list, but every
     // candidate tried is skipped on the next page all the same, so each read brings new ones (or none: done).
+    // A candidate another process holds locked right now is passed over, not waited for (SKIP LOCKED on
+    // PostgreSQL): most often another claimer is taking it. Only when no other candidate could be claimed are
+    // the busy ones tried again, waiting for their locks, so "no ready issue" still means none was claimable.
     const tried = new Set<string>();
+    const busy: IssueSummary[] = [];
     const skipped = { prechecks: 0 };
     for (;;) {
       const page = await this.storage.readyWork({ priority, label, excludeLabels, limit: tried.size + CLAIM_CANDIDATES_READ });
@@ -611,9 +615,14 @@ export class Tracker implements TrackerApi {
       if (candidates.length === 0) break;
       for (const candidate of candidates) {
         tried.add(candidate.id);
-        const claimed = await this.claimCandidate(candidate, assignee, skipped, ttl, agent);
-        if (claimed) return claimed;
+        const claimed = await this.claimCandidate(candidate, assignee, skipped, ttl, agent, false);
+        if (claimed === 'busy') busy.push(candidate);
+        else if (claimed) return claimed;
       }
+    }
+    for (const candidate of busy) {
+      const claimed = await this.claimCandidate(candidate, assignee, skipped, ttl, agent, true);
+      if (claimed && claimed !== 'busy') return claimed;
     }
     const waiting = skipped.prechecks;
     const prechecks = waiting > 0 ? ` (${waiting} ready issue${waiting === 1 ? ' waits' : 's wait'} for prechecks)` : '';
@@ -626,15 +635,19 @@ export class Tracker implements TrackerApi {
     });
   }
 
-  /** Claims a candidate of claim-next if it is still ready, unassigned and unblocked under its lock; null when it is not (or gone). */
-  /** The candidate claimed, or null: taken or deleted meanwhile, or waiting for its prechecks (counted in `skipped`; gate check-all runs them). */
+  /**
+   * Claims a candidate of claim-next if it is still ready, unassigned and unblocked under its lock: the candidate
+   * claimed, or null: taken or deleted meanwhile, or waiting for its prechecks (counted in `skipped`; gate
+   * check-all runs them); 'busy' when told not to wait and another process holds its lock.
+   */
   private async claimCandidate(
     candidate: IssueSummary,
     assignee: string,
     skipped: { prechecks: number },
     ttl: number | null | undefined,
     agent: string | null,
-  ): Promise<IssueChange | null> {
+    wait: boolean,
+  ): Promise<IssueChange | null | 'busy'> {
     try {
       let won = false;
       const { after } = await this.changeWithDependencies(
@@ -649,9 +662,11 @@ export class Tracker implements TrackerApi {
           return claimed;
         },
         candidate.dependencies,
+        wait,
       );
       return won ? changeResult(after, true) : null;
     } catch (error) {
+      if (!wait && error instanceof JitError && error.code === 'LOCK_TIMEOUT') return 'busy';
       if (error instanceof JitError && error.code === 'GATES_PENDING') skipped.prechecks++;
       else if (!(error instanceof JitError && error.code === 'ISSUE_NOT_FOUND')) throw error;
       return null;

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PG_SCHEMA_VERSION } from '../../src/store/pg-schema.js';
 import { databaseUrl, freshDatabase, postgresUrl, trackerDatabase } from '../support/postgres.js';
 import { errorOf, jitJson, runJit, type JitRun } from './helpers.js';
 
@@ -27,13 +28,13 @@ async function sql<T extends pg.QueryResultRow = any>(text: string, params: unkn
 beforeAll(async () => {
   cwd = mkdtempSync(path.join(tmpdir(), 'jit-pg-cli-')); // no .jit/: JIT_DATABASE_URL alone chooses the store
   url = await freshDatabase();
-  expect(await json(['db', 'init'])).toMatchObject({ schema: 'jit', from: null, to: 1, changed: true });
+  expect(await json(['db', 'init'])).toMatchObject({ schema: 'jit', from: null, to: PG_SCHEMA_VERSION, changed: true });
 });
 afterAll(() => rmSync(cwd, { recursive: true, force: true }));
 
 describe('jit on PostgreSQL', () => {
   it('db init is idempotent; status says which backend', async () => {
-    expect(await json(['db', 'init'])).toMatchObject({ from: 1, to: 1, changed: false });
+    expect(await json(['db', 'init'])).toMatchObject({ from: PG_SCHEMA_VERSION, to: PG_SCHEMA_VERSION, changed: false });
     expect(await json(['db', 'migrate'])).toMatchObject({ changed: false });
     expect(await json(['status'])).toMatchObject({ backend: 'postgres' });
     const human = await runJit(['status'], { cwd, env: env() });
