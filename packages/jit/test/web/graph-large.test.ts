@@ -77,4 +77,29 @@ describe('the graph of a larger store in Chromium', () => {
     expect(graphReads.length).toBe(readsBefore);
     await page.close();
   });
+
+  it('draws text by zoom (none when far, the state line, then the title), keeps every name for assistive tech, and a click opens a node', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${serve.url}#/graph`);
+    await expect.poll(() => page.locator('svg.graph g.node').count(), { timeout: DOM_WAIT_MS, interval: 100 }).toBe(LAYERS * PER_LAYER);
+    const texts = async () => ({ heads: await page.locator('svg.graph text.node-head').count(), titles: await page.locator('svg.graph text.node-title').count() });
+    const graph = page.locator('svg.graph');
+    await graph.focus();
+    await page.keyboard.press('0'); // scale 1: everything readable
+    await expect.poll(texts, { timeout: DOM_WAIT_MS, interval: 100 }).toEqual({ heads: LAYERS * PER_LAYER, titles: LAYERS * PER_LAYER });
+    expect(await page.textContent(`svg.graph g.node[data-id="${layers[0]![0]}"] text.node-title`)).toBe('Layer 0 step 0');
+    for (let i = 0; i < 4; i++) await page.keyboard.press('-'); // 0.8^4 = 0.41: titles too small
+    await expect.poll(texts, { timeout: DOM_WAIT_MS, interval: 100 }).toEqual({ heads: LAYERS * PER_LAYER, titles: 0 });
+    for (let i = 0; i < 4; i++) await page.keyboard.press('-'); // 0.17: state lines too
+    await expect.poll(texts, { timeout: DOM_WAIT_MS, interval: 100 }).toEqual({ heads: 0, titles: 0 });
+    expect(await graph.getAttribute('class')).toContain('detail-farthest');
+    // Nothing drawn is lost for a screen reader: each node is still a link named by its title and state.
+    expect(await page.getAttribute(`svg.graph g.node[data-id="${layers[0]![5]}"]`, 'aria-label')).toBe('Layer 0 step 5 (done, normal)');
+    await page.keyboard.press('0');
+    await expect.poll(texts, { timeout: DOM_WAIT_MS, interval: 100 }).toEqual({ heads: LAYERS * PER_LAYER, titles: LAYERS * PER_LAYER });
+    const first = layers[0]![0]!;
+    await page.locator(`svg.graph g.node[data-id="${first}"]`).click();
+    await page.waitForSelector(`article.issue[data-id="${first}"]`, { timeout: DOM_WAIT_MS });
+    await page.close();
+  });
 });
