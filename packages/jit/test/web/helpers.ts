@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { JIT_BIN, TEST_LOCK_TIMEOUT_SECONDS } from '../cli/helpers.js';
 
 export const CHROMIUM = process.env['JIT_TEST_CHROMIUM'] ?? '/usr/bin/chromium';
@@ -100,4 +100,32 @@ export interface WebProject {
 export function webProject(): WebProject {
   const dir = mkdtempSync(path.join(tmpdir(), 'jit-web-test-'));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface DrawnEdges {
+  /** Edges drawn (subpaths of the graph's edge paths: one per dependency), and of them the dashed, blocking ones. */
+  total: number;
+  blocking: number;
+  /** Edges whose subpath is a routed line (a start and at least one more point). */
+  routed: number;
+  /** Arrowheads drawn (a closed triangle each), and of them the blocking ones. */
+  arrowheads: number;
+  blockingArrowheads: number;
+}
+
+/** What the graph view drew of the edges: all edges of a kind are one path, a subpath (`M x,y L x,y ...`) per edge. */
+export async function drawnEdges(page: Page): Promise<DrawnEdges> {
+  const paths: { classes: string[]; d: string }[] = await page.$$eval('svg.graph path.edges, svg.graph path.arrowheads', (elements) =>
+    elements.map((element) => ({ classes: (element.getAttribute('class') ?? '').split(' '), d: element.getAttribute('d') ?? '' })),
+  );
+  const subpaths = (...classes: string[]) =>
+    paths.filter((path) => classes.every((name) => path.classes.includes(name))).flatMap((path) => path.d.split(/(?=M)/).filter((part) => part !== ''));
+  const lines = subpaths('edges');
+  return {
+    total: lines.length,
+    blocking: subpaths('edges', 'blocking').length,
+    routed: lines.filter((line) => /^M-?[\d.]+,-?[\d.]+(L-?[\d.]+,-?[\d.]+)+$/.test(line)).length,
+    arrowheads: subpaths('arrowheads').filter((head) => /^M(-?[\d.]+,-?[\d.]+L){2}-?[\d.]+,-?[\d.]+z$/.test(head)).length,
+    blockingArrowheads: subpaths('arrowheads', 'blocking').length,
+  };
 }
