@@ -245,8 +245,9 @@ export function GraphView({ issues, shapeRevision }: { issues: IssueSummary[]; s
   // The edges are read again only when issues or dependencies came or went; states and titles come from the live list.
   useEffect(() => {
     let current = true;
-    const load = earlyLoad ?? loadGraph();
-    earlyLoad = undefined; // a later look reads afresh
+    // The early read is this look's only while no issue or edge came or went since the page started; a later look reads afresh.
+    const load = (shapeRevision === 0 && earlyLoad) || loadGraph();
+    earlyLoad = undefined;
     load.then(
       ({ data: graph, key, layout: laidOut }) => {
         if (!current) return;
