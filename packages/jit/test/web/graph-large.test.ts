@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initJit, openTracker } from '../../src/store/index.js';
 import { runJit } from '../cli/helpers.js';
-import { launchChromium, startServe, webProject, type Browser, type Serve, type WebProject } from './helpers.js';
+import { drawnEdges, launchChromium, startServe, webProject, type Browser, type Serve, type WebProject } from './helpers.js';
 
 const LAYERS = 8;
 const PER_LAYER = 30;
@@ -59,11 +59,8 @@ describe('the graph of a larger store in Chromium', () => {
     await page.goto(`${serve.url}#/graph`);
     await page.waitForSelector('.live.on', { timeout: DOM_WAIT_MS });
     await expect.poll(() => page.locator('svg.graph g.node').count(), { timeout: DOM_WAIT_MS, interval: 100 }).toBe(LAYERS * PER_LAYER);
-    expect(await page.locator('svg.graph path.edge').count()).toBe(edges);
-    expect(await page.locator('svg.graph path.edge.blocking').count()).toBe(blocking);
-    // Every edge was routed (a path with at least two points), every node placed.
-    const unrouted = await page.$$eval('svg.graph path.edge', (paths) => paths.filter((p) => !/^M[-\d.]+,[-\d.]+L/.test(p.getAttribute('d') ?? '')).length);
-    expect(unrouted).toBe(0);
+    // Every edge was routed (a line of at least two points) and has its arrowhead; every node placed.
+    expect(await drawnEdges(page)).toEqual({ total: edges, blocking, routed: edges, arrowheads: edges, blockingArrowheads: blocking });
     expect(await page.textContent('[data-testid="graph-count"]')).toContain(`${LAYERS * PER_LAYER} issues, ${edges} dependencies`);
     const readsBefore = graphReads.length;
 
@@ -72,9 +69,35 @@ describe('the graph of a larger store in Chromium', () => {
     const done = await runJit(['--json', 'issue', 'update', target, '--state', 'done'], { cwd: project.dir });
     expect(done.code, done.stderr).toBe(0);
     await page.waitForSelector(`svg.graph g.node.state-done[data-id="${target}"]`, { timeout: DOM_WAIT_MS });
-    await expect.poll(() => page.locator('svg.graph path.edge.blocking').count(), { timeout: DOM_WAIT_MS, interval: 100 }).toBe(blocking - 2);
+    await expect.poll(async () => (await drawnEdges(page)).blocking, { timeout: DOM_WAIT_MS, interval: 100 }).toBe(blocking - 2);
+    expect(await drawnEdges(page)).toEqual({ total: edges, blocking: blocking - 2, routed: edges, arrowheads: edges, blockingArrowheads: blocking - 2 });
     expect(await page.locator('svg.graph g.node').count()).toBe(LAYERS * PER_LAYER);
     expect(graphReads.length).toBe(readsBefore);
+    await page.close();
+  });
+
+  it('draws text by zoom (none when far, the state line, then the title), keeps every name for assistive tech, and a click opens a node', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${serve.url}#/graph`);
+    await expect.poll(() => page.locator('svg.graph g.node').count(), { timeout: DOM_WAIT_MS, interval: 100 }).toBe(LAYERS * PER_LAYER);
+    const texts = async () => ({ heads: await page.locator('svg.graph text.node-head').count(), titles: await page.locator('svg.graph text.node-title').count() });
+    const graph = page.locator('svg.graph');
+    await graph.focus();
+    await page.keyboard.press('0'); // scale 1: everything readable
+    await expect.poll(texts, { timeout: DOM_WAIT_MS, interval: 100 }).toEqual({ heads: LAYERS * PER_LAYER, titles: LAYERS * PER_LAYER });
+    expect(await page.textContent(`svg.graph g.node[data-id="${layers[0]![0]}"] text.node-title`)).toBe('Layer 0 step 0');
+    for (let i = 0; i < 4; i++) await page.keyboard.press('-'); // 0.8^4 = 0.41: titles too small
+    await expect.poll(texts, { timeout: DOM_WAIT_MS, interval: 100 }).toEqual({ heads: LAYERS * PER_LAYER, titles: 0 });
+    for (let i = 0; i < 4; i++) await page.keyboard.press('-'); // 0.17: state lines too
+    await expect.poll(texts, { timeout: DOM_WAIT_MS, interval: 100 }).toEqual({ heads: 0, titles: 0 });
+    expect(await graph.getAttribute('class')).toContain('detail-farthest');
+    // Nothing drawn is lost for a screen reader: each node is still a link named by its title and state.
+    expect(await page.getAttribute(`svg.graph g.node[data-id="${layers[0]![5]}"]`, 'aria-label')).toBe('Layer 0 step 5 (done, normal)');
+    await page.keyboard.press('0');
+    await expect.poll(texts, { timeout: DOM_WAIT_MS, interval: 100 }).toEqual({ heads: LAYERS * PER_LAYER, titles: LAYERS * PER_LAYER });
+    const first = layers[0]![0]!;
+    await page.locator(`svg.graph g.node[data-id="${first}"]`).click();
+    await page.waitForSelector(`article.issue[data-id="${first}"]`, { timeout: DOM_WAIT_MS });
     await page.close();
   });
 });

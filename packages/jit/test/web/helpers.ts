@@ -121,3 +121,31 @@ export async function expectGateDefinedLive(page: Page, key: string, define: () 
   await reread;
   await page.locator('li.event-gate_definition_created', { hasText: key }).waitFor({ timeout: waitMs });
 }
+
+export interface DrawnEdges {
+  /** Edges drawn (subpaths of the graph's edge paths: one per dependency), and of them the dashed, blocking ones. */
+  total: number;
+  blocking: number;
+  /** Edges whose subpath is a routed line (a start and at least one more point). */
+  routed: number;
+  /** Arrowheads drawn (a closed triangle each), and of them the blocking ones. */
+  arrowheads: number;
+  blockingArrowheads: number;
+}
+
+/** What the graph view drew of the edges: all edges of a kind are one path, a subpath (`M x,y L x,y ...`) per edge. */
+export async function drawnEdges(page: Page): Promise<DrawnEdges> {
+  const paths: { classes: string[]; d: string }[] = await page.$$eval('svg.graph path.edges, svg.graph path.arrowheads', (elements) =>
+    elements.map((element) => ({ classes: (element.getAttribute('class') ?? '').split(' '), d: element.getAttribute('d') ?? '' })),
+  );
+  const subpaths = (...classes: string[]) =>
+    paths.filter((path) => classes.every((name) => path.classes.includes(name))).flatMap((path) => path.d.split(/(?=M)/).filter((part) => part !== ''));
+  const lines = subpaths('edges');
+  return {
+    total: lines.length,
+    blocking: subpaths('edges', 'blocking').length,
+    routed: lines.filter((line) => /^M-?[\d.]+,-?[\d.]+(L-?[\d.]+,-?[\d.]+)+$/.test(line)).length,
+    arrowheads: subpaths('arrowheads').filter((head) => /^M(-?[\d.]+,-?[\d.]+L){2}-?[\d.]+,-?[\d.]+z$/.test(head)).length,
+    blockingArrowheads: subpaths('arrowheads', 'blocking').length,
+  };
+}

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { runJit } from '../cli/helpers.js';
 import { writeFixture, XSS_TITLE, type Fixture } from './fixture.js';
-import { expectGateDefinedLive, launchChromium, startServe, webProject, type Browser, type Serve, type WebProject } from './helpers.js';
+import { drawnEdges, expectGateDefinedLive, launchChromium, startServe, webProject, type Browser, type Serve, type WebProject } from './helpers.js';
 
 /** Waits on the DOM are generous: the machine may be loaded; the latency is measured by bench/web.js, not here. */
 const DOM_WAIT_MS = 30_000;
@@ -86,9 +86,8 @@ describe('the web view in Chromium', () => {
     const page = await open('#/graph');
     await page.waitForSelector('svg.graph g.node', { timeout: DOM_WAIT_MS });
     expect(await page.locator('svg.graph g.node').count()).toBe(fixture.issues);
-    expect(await page.locator('svg.graph path.edge').count()).toBe(fixture.edges);
     // build is in progress: the edge from it to the test that waits for it is blocking; design is done: its edges are not.
-    expect(await page.locator('svg.graph path.edge.blocking').count()).toBe(1);
+    expect(await drawnEdges(page)).toEqual({ total: fixture.edges, blocking: 1, routed: fixture.edges, arrowheads: fixture.edges, blockingArrowheads: 1 });
     await page.locator(`svg.graph g.node[data-id="${fixture.ids.docs}"]`).focus();
     await page.keyboard.press('Enter');
     await page.waitForSelector(`article.issue[data-id="${fixture.ids.docs}"]`, { timeout: DOM_WAIT_MS });

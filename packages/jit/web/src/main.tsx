@@ -9,7 +9,7 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import { ApiError, get, issuePath, openSession, type BoardIssue, type GateDefinition, type Issue, type JitEvent, type Session } from './api.js';
 import { ActivityView } from './activity.js';
 import { BoardView } from './board.js';
-import { GraphView } from './graph.js';
+import { GraphView, loadGraphEarly } from './graph.js';
 import { IssueView } from './issue.js';
 import { NO_FILTERS, type Filters } from './model.js';
 
@@ -245,4 +245,6 @@ function App() {
   );
 }
 
+// Opened on the graph: its data, the layout worker and the layout start before the page's first render.
+if (parseRoute(location.hash).view === 'graph') loadGraphEarly();
 render(<App />, document.getElementById('app')!);
