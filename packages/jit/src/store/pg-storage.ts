@@ -92,11 +92,20 @@ export function parseDatabaseUrl(url: string): URL | undefined {
   return undefined;
 }
 
+/** Query parameters the driver reads as secrets (pg-connection-string): `?password=` works like `:password@`. */
+const SECRET_PARAMETERS = ['password', 'sslpassword'];
+
+/** Whether a parsed connection URL carries a password, before the @ or in its query. */
+export function urlHasPassword(parsed: URL): boolean {
+  return parsed.password !== '' || SECRET_PARAMETERS.some((name) => parsed.searchParams.has(name));
+}
+
 /** A connection URL as messages show it: never the password. */
 export function redactUrl(url: string): string {
   const parsed = parseDatabaseUrl(url);
   if (!parsed) return '(unparsable URL)';
   if (parsed.password) parsed.password = '***';
+  for (const name of SECRET_PARAMETERS) if (parsed.searchParams.has(name)) parsed.searchParams.set(name, '***');
   return parsed.toString();
 }
 

@@ -113,3 +113,25 @@ it('a URL naming a TLS file that does not exist is INVALID_DATABASE_URL (exit 2)
   expect({ code: errorOf(run).code, exit: run.code }).toEqual({ code: 'INVALID_DATABASE_URL', exit: 2 });
   expect(errorOf(run).message).toContain('missing.crt');
 });
+
+it('a password in the URL\'s query (?password=, which the driver reads) is never printed, and refused in config.toml like one before the @', async () => {
+  const database = await trackerDatabase(); // trust auth on the test server: the password is accepted and ignored
+  const withPassword = `${database}&password=hunter2`;
+  const status = await runJit(['--json', 'status'], { cwd: scratch, env: { JIT_DATABASE_URL: withPassword } });
+  expect(status.code).toBe(0);
+  expect(status.stdout + status.stderr).not.toContain('hunter2');
+  const missing = new URL(withPassword);
+  missing.pathname = '/jit_no_such_database';
+  const refused = await runJit(['--json', 'status'], { cwd: scratch, env: { JIT_DATABASE_URL: missing.toString() } });
+  expect(errorOf(refused).code).toBe('DATABASE_NOT_FOUND');
+  expect(refused.stdout + refused.stderr).not.toContain('hunter2');
+  const project = await initializedProject();
+  try {
+    writeFileSync(path.join(project.dir, '.jit', 'config.toml'), `[storage]\nurl = "${withPassword}"\n`);
+    const inConfig = await runJit(['--json', 'status'], { cwd: project.dir });
+    expect({ code: errorOf(inConfig).code, exit: inConfig.code }).toEqual({ code: 'INVALID_DATABASE_URL', exit: 2 });
+    expect(inConfig.stdout).not.toContain('hunter2');
+  } finally {
+    project.remove();
+  }
+});
