@@ -280,6 +280,9 @@ export class PgStorage implements Storage {
     });
     // A connection that breaks while idle in the pool: the next query reports it; here it must not crash the process.
     pool.on('error', () => undefined);
+    // One that breaks while checked out (a transaction's, cut by a restart or pg_terminate_backend) rejects its query,
+    // which reports it; its 'error' event has no listener of the pool's then, and unheard it would crash the process.
+    pool.on('connect', (client) => void client.on('error', () => undefined));
     this.pool = pool;
     return pool;
   }

@@ -3,6 +3,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freshDatabase, trackerDatabase } from '../support/postgres.js';
 import { errorOf, initializedProject, jitJson, runJit, type TempProject } from './helpers.js';
@@ -133,5 +134,36 @@ it('a password in the URL\'s query (?password=, which the driver reads) is never
     expect(inConfig.stdout).not.toContain('hunter2');
   } finally {
     project.remove();
+  }
+});
+
+it('a connection cut in the middle of a transaction (pg_terminate_backend) is DATABASE_UNREACHABLE (exit 75), not a crash, and changes nothing', async () => {
+  const database = await trackerDatabase();
+  const env = { JIT_DATABASE_URL: database };
+  const { id } = await jitJson<{ id: string }>(['issue', 'create', '--title', 'cut off'], { cwd: scratch, env });
+  // A test-only trigger holds the update on an advisory lock this test holds: the writer is inside its transaction.
+  const admin = new pg.Client({ connectionString: database });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE FUNCTION jit.hold() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_advisory_lock(4343); PERFORM pg_advisory_unlock(4343); RETURN NEW; END $$`);
+    await admin.query('CREATE TRIGGER hold BEFORE UPDATE ON jit.issues FOR EACH ROW EXECUTE FUNCTION jit.hold()');
+    await admin.query('SELECT pg_advisory_lock(4343)');
+    const update = runJit(['--json', 'issue', 'update', id, '--priority', 'high'], { cwd: scratch, env });
+    let waiting: number | undefined;
+    for (let waited = 0; waiting === undefined; waited += 50) {
+      const { rows } = await admin.query<{ pid: number }>(`SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = 4343 AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`);
+      waiting = rows[0]?.pid;
+      if (waiting === undefined && waited > 120_000) throw new Error('the update never reached its trigger');
+      if (waiting === undefined) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await admin.query('SELECT pg_terminate_backend($1)', [waiting]);
+    await admin.query('SELECT pg_advisory_unlock(4343)');
+    const run = await update;
+    expect(run.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect({ code: errorOf(run).code, exit: run.code }).toEqual({ code: 'DATABASE_UNREACHABLE', exit: 75 });
+    await admin.query('DROP TRIGGER hold ON jit.issues');
+    expect(await jitJson(['issue', 'show', id], { cwd: scratch, env })).toMatchObject({ priority: 'normal' });
+  } finally {
+    await admin.end();
   }
 });
