@@ -6,7 +6,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freshDatabase, trackerDatabase } from '../support/postgres.js';
-import { errorOf, initializedProject, jitJson, runJit, type TempProject } from './helpers.js';
+import { errorOf, initializedProject, jitJson, runJit, type JitRun, type TempProject } from './helpers.js';
 
 let source: TempProject;
 let scratch: string;
@@ -137,33 +137,62 @@ it('a password in the URL\'s query (?password=, which the driver reads) is never
   }
 });
 
-it('a connection cut in the middle of a transaction (pg_terminate_backend) is DATABASE_UNREACHABLE (exit 75), not a crash, and changes nothing', async () => {
-  const database = await trackerDatabase();
-  const env = { JIT_DATABASE_URL: database };
-  const { id } = await jitJson<{ id: string }>(['issue', 'create', '--title', 'cut off'], { cwd: scratch, env });
-  // A test-only trigger holds the update on an advisory lock this test holds: the writer is inside its transaction.
+/**
+ * Runs `command` and cuts its connection (pg_terminate_backend) while it is inside a transaction that updates an issue:
+ * a test-only trigger holds the update on an advisory lock this test holds. The trigger is gone afterwards.
+ */
+async function cutWhileUpdating(database: string, command: () => Promise<JitRun>): Promise<JitRun> {
   const admin = new pg.Client({ connectionString: database });
   await admin.connect();
   try {
     await admin.query(`CREATE FUNCTION jit.hold() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_advisory_lock(4343); PERFORM pg_advisory_unlock(4343); RETURN NEW; END $$`);
     await admin.query('CREATE TRIGGER hold BEFORE UPDATE ON jit.issues FOR EACH ROW EXECUTE FUNCTION jit.hold()');
     await admin.query('SELECT pg_advisory_lock(4343)');
-    const update = runJit(['--json', 'issue', 'update', id, '--priority', 'high'], { cwd: scratch, env });
+    const running = command();
     let waiting: number | undefined;
     for (let waited = 0; waiting === undefined; waited += 50) {
-      const { rows } = await admin.query<{ pid: number }>(`SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = 4343 AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`);
+      const { rows } = await admin.query<{ pid: number }>(
+        `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = 4343 AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      );
       waiting = rows[0]?.pid;
       if (waiting === undefined && waited > 120_000) throw new Error('the update never reached its trigger');
       if (waiting === undefined) await new Promise((resolve) => setTimeout(resolve, 50));
     }
     await admin.query('SELECT pg_terminate_backend($1)', [waiting]);
     await admin.query('SELECT pg_advisory_unlock(4343)');
-    const run = await update;
-    expect(run.stderr).not.toMatch(/\n\s+at /); // no stack trace
-    expect({ code: errorOf(run).code, exit: run.code }).toEqual({ code: 'DATABASE_UNREACHABLE', exit: 75 });
+    const run = await running;
     await admin.query('DROP TRIGGER hold ON jit.issues');
-    expect(await jitJson(['issue', 'show', id], { cwd: scratch, env })).toMatchObject({ priority: 'normal' });
+    return run;
   } finally {
     await admin.end();
+  }
+}
+
+it('a connection cut in the middle of a transaction (pg_terminate_backend) is DATABASE_UNREACHABLE (exit 75), not a crash, and changes nothing', async () => {
+  const database = await trackerDatabase();
+  const env = { JIT_DATABASE_URL: database };
+  const { id } = await jitJson<{ id: string }>(['issue', 'create', '--title', 'cut off'], { cwd: scratch, env });
+  const run = await cutWhileUpdating(database, () => runJit(['--json', 'issue', 'update', id, '--priority', 'high'], { cwd: scratch, env }));
+  expect(run.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  expect({ code: errorOf(run).code, exit: run.code }).toEqual({ code: 'DATABASE_UNREACHABLE', exit: 75 });
+  expect(await jitJson(['issue', 'show', id], { cwd: scratch, env })).toMatchObject({ priority: 'normal' });
+});
+
+it('a gate check whose verdict\'s transaction is cut off does not record the run as applied', async () => {
+  const database = await trackerDatabase();
+  const project = await initializedProject();
+  try {
+    const env = { JIT_DATABASE_URL: database };
+    const options = { cwd: project.dir, env };
+    await jitJson(['registry', 'add', 'tests', '-t', 'Tests', '--checker', `"${process.execPath}" -e 0`], options);
+    const { id } = await jitJson<{ id: string }>(['issue', 'create', '--title', 'checked', '--gate', 'tests'], options);
+    const run = await cutWhileUpdating(database, () => runJit(['--json', 'gate', 'check', id, 'tests'], options));
+    expect({ code: errorOf(run).code, exit: run.code }).toEqual({ code: 'DATABASE_UNREACHABLE', exit: 75 });
+    expect(await jitJson(['issue', 'show', id], options)).toMatchObject({ gates_status: { tests: { status: 'pending' } } });
+    const { runs } = await jitJson<{ runs: { status: string; applied: string | null; message: string }[] }>(['gate', 'runs', id], options);
+    expect(runs).toEqual([expect.objectContaining({ status: 'passed', applied: null })]);
+    expect(runs[0]!.message).toContain('not applied to the issue');
+  } finally {
+    project.remove();
   }
 });
