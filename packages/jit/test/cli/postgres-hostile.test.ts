@@ -1,12 +1,15 @@
 // Hostile input against the PostgreSQL backend and `jit import` (issue 17 review): bad snapshots write nothing,
 // anywhere; odd URLs get their documented codes. Real processes, the tests' own PostgreSQL server.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freshDatabase, trackerDatabase } from '../support/postgres.js';
-import { errorOf, initializedProject, jitJson, runJit, type JitRun, type TempProject } from './helpers.js';
+import { JIT_BIN, errorOf, initializedProject, jitJson, runJit, type JitRun, type TempProject } from './helpers.js';
 
 let source: TempProject;
 let scratch: string;
@@ -194,5 +197,31 @@ it('a gate check whose verdict\'s transaction is cut off does not record the run
     expect(runs[0]!.message).toContain('not applied to the issue');
   } finally {
     project.remove();
+  }
+});
+
+it('a server that accepts the connection and never answers is DATABASE_UNREACHABLE after PGCONNECT_TIMEOUT, for status and serve, not a hang', async () => {
+  const sockets: net.Socket[] = [];
+  const silent = net.createServer((socket) => void sockets.push(socket)).listen(0, '127.0.0.1');
+  await once(silent, 'listening');
+  try {
+    const { port } = silent.address() as net.AddressInfo;
+    for (const args of [['--json', 'status'], ['--json', 'serve', '--port', '0']]) {
+      // Killed after a minute (far beyond the 1 s asked for): a hang fails the test instead of stalling it.
+      const child = spawn(process.execPath, [JIT_BIN, ...args], {
+        cwd: scratch,
+        env: { ...process.env, JIT_DATABASE_URL: `postgres://nobody@127.0.0.1:${port}/db`, PGCONNECT_TIMEOUT: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: 60_000,
+      });
+      let stdout = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+      const [code] = (await once(child, 'close')) as [number | null];
+      expect({ args, code }).toEqual({ args, code: 75 });
+      expect(errorOf({ code, stdout, stderr: '' })).toMatchObject({ code: 'DATABASE_UNREACHABLE' });
+    }
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    silent.close();
   }
 });
