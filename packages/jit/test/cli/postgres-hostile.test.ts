@@ -218,7 +218,7 @@ it('a server that accepts the connection and never answers is DATABASE_UNREACHAB
       child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
       const [code] = (await once(child, 'close')) as [number | null];
       expect({ args, code }).toEqual({ args, code: 75 });
-      expect(errorOf({ code, stdout, stderr: '' })).toMatchObject({ code: 'DATABASE_UNREACHABLE' });
+      expect(errorOf({ code, signal: null, stdout, stderr: '' })).toMatchObject({ code: 'DATABASE_UNREACHABLE' });
     }
   } finally {
     for (const socket of sockets) socket.destroy();
