@@ -124,6 +124,20 @@ it('a password in the URL\'s query (?password=, which the driver reads) is never
   const status = await runJit(['--json', 'status'], { cwd: scratch, env: { JIT_DATABASE_URL: withPassword } });
   expect(status.code).toBe(0);
   expect(status.stdout + status.stderr).not.toContain('hunter2');
+  // serve --json names the store it serves: the URL, masked.
+  const serve = spawn(process.execPath, [JIT_BIN, '--json', 'serve', '--port', '0'], { cwd: scratch, env: { ...process.env, JIT_DATABASE_URL: withPassword }, stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    let served = '';
+    serve.stdout.setEncoding('utf8');
+    for await (const chunk of serve.stdout) {
+      served += chunk as string;
+      if (served.trimEnd().endsWith('}')) break;
+    }
+    expect(JSON.parse(served)).toMatchObject({ store: expect.stringContaining('password=***') });
+    expect(served).not.toContain('hunter2');
+  } finally {
+    serve.kill();
+  }
   const missing = new URL(withPassword);
   missing.pathname = '/jit_no_such_database';
   const refused = await runJit(['--json', 'status'], { cwd: scratch, env: { JIT_DATABASE_URL: missing.toString() } });
