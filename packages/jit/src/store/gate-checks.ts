@@ -334,7 +334,16 @@ async function runOne(host: GateCheckHost, { issueId, gate, hash }: Planned, by:
         return next;
       });
     } catch (error) {
-      if (!(error instanceof JitError && error.code === 'ISSUE_NOT_FOUND')) throw error;
+      if (!(error instanceof JitError && error.code === 'ISSUE_NOT_FOUND')) {
+        // The record was written inside the transaction that failed (rolled back): it must not say the verdict was recorded.
+        const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
+        try {
+          writeRun(host.jitDir, { ...finished, applied: null, message: `${finished.message} The result was not applied to the issue: ${why}` });
+        } catch {
+          // The error below says what failed; the record is only a detail of the history.
+        }
+        throw error;
+      }
       // Deleted while it ran: the run stays in the history all the same.
       finished.applied = 'issue_deleted';
       writeRun(host.jitDir, finished);

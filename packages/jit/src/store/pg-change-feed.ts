@@ -16,7 +16,8 @@
  * Backed by a cheap check every `pollMs` (two index look-ups: max(seq), and
  * whether the last row seen is still there): rows written without a
  * notification are read, and rows that vanished (the schema re-created, the
- * table emptied) mean a reset. A lost connection is reconnected; whatever
+ * table emptied) mean a reset; so do rows of another events table than the
+ * one the feed started on (a re-created table numbers its rows from 1 again). A lost connection is reconnected; whatever
  * happened meanwhile is unknown, so that is a reset too.
  */
 import type * as PgModule from 'pg';
@@ -41,6 +42,11 @@ export class PgChangeFeed implements ChangeSource {
   private client: Client | undefined;
   /** The highest seq reported (or present when the feed started): rows above it are new. */
   private lastSeq = 0;
+  /**
+   * The events table's oid: a table created anew (the schema dropped, `jit db init`) starts its seqs over, so its rows
+   * could carry seqs already reported; they are told apart by the table they are in.
+   */
+  private table = '';
   private readonly reported = new Set<number>();
   /** Queries on the one connection, one after another, in the order their notifications came. */
   private queue: Promise<void> = Promise.resolve();
@@ -91,9 +97,10 @@ export class PgChangeFeed implements ChangeSource {
       client.on('end', () => this.lost(client));
       await client.query(`LISTEN ${EVENTS_CHANNEL}`);
       // After LISTEN: a commit from here on is notified, one before it is inside max(seq).
-      const { rows } = await client.query<{ max: string | null }>('SELECT max(seq) AS max FROM events');
+      const { rows } = await client.query<{ max: string | null; table: string }>(`SELECT max(seq) AS max, 'events'::regclass::oid::text AS table FROM events`);
       if (this.closed) throw new Error('closed');
       this.lastSeq = Number(rows[0]!.max ?? 0);
+      this.table = rows[0]!.table;
       this.reported.clear();
       this.client = client;
     } catch (error) {
@@ -115,11 +122,15 @@ export class PgChangeFeed implements ChangeSource {
 
   /** The fallback: rows nobody notified of (a writer without NOTIFY), and rows that vanished. */
   private async check(client: Client): Promise<void> {
-    const { rows } = await client.query<{ max: string | null; present: boolean }>(
-      'SELECT (SELECT max(seq) FROM events) AS max, EXISTS (SELECT 1 FROM events WHERE seq = $1) AS present',
+    const { rows } = await client.query<{ max: string | null; present: boolean; table: string }>(
+      `SELECT (SELECT max(seq) FROM events) AS max, EXISTS (SELECT 1 FROM events WHERE seq = $1) AS present, 'events'::regclass::oid::text AS table`,
       [this.lastSeq],
     );
     const max = Number(rows[0]!.max ?? 0);
+    if (rows[0]!.table !== this.table) {
+      this.table = rows[0]!.table;
+      return this.reset(max);
+    }
     if ((this.lastSeq > 0 && !rows[0]!.present) || max < this.lastSeq) return this.reset(max);
     if (max > this.lastSeq) await this.read(client, this.lastSeq, max);
   }
@@ -127,7 +138,12 @@ export class PgChangeFeed implements ChangeSource {
   /** Reports the rows with `after` < seq <= `upTo`, a page at a time (a huge import stays in bounded memory). */
   private async read(client: Client, after: number, upTo: number): Promise<void> {
     for (;;) {
-      const { rows } = await client.query<{ seq: string; event: JitEvent }>(`SELECT seq, event FROM events WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT ${PAGE}`, [after, upTo]);
+      const { rows } = await client.query<{ seq: string; event: JitEvent; table: string }>(
+        `SELECT seq, event, tableoid::text AS table FROM events WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT ${PAGE}`,
+        [after, upTo],
+      );
+      // Rows of another events table than the one seen so far: the log was replaced (check resets).
+      if (rows.some((row) => row.table !== this.table)) return this.check(client);
       this.report(rows.map((row) => ({ seq: Number(row.seq), event: row.event })));
       if (rows.length < PAGE) return;
       after = Number(rows[rows.length - 1]!.seq);

@@ -15,7 +15,7 @@ import { CONFIG_FILE, readStoreConfig } from './config.js';
 import { JitError } from './errors.js';
 import { readTextIfExists } from './files.js';
 import type { BackendChoice } from './jit-dir.js';
-import { checkDatabaseUrl, parseDatabaseUrl, PgStorage } from './pg-storage.js';
+import { checkDatabaseUrl, parseDatabaseUrl, PgStorage, urlHasPassword } from './pg-storage.js';
 
 
 function invalid(filePath: string, what: string): JitError {
@@ -38,7 +38,7 @@ export function configuredDatabase(jitDir: string): BackendChoice | undefined {
   if (typeof url !== 'string' || url === '') throw invalid(filePath, '[storage] has no url');
   checkDatabaseUrl(url, `[storage] url in ${filePath}`);
   // A password in the store's folder would travel with it (git): refused.
-  if (parseDatabaseUrl(url)!.password !== '') throw invalid(filePath, '[storage] url holds a password; keep it out of .jit/ (PGPASSWORD or ~/.pgpass)');
+  if (urlHasPassword(parseDatabaseUrl(url)!)) throw invalid(filePath, '[storage] url holds a password; keep it out of .jit/ (PGPASSWORD or ~/.pgpass)');
   const schema = storage['schema'];
   if (schema !== undefined && typeof schema !== 'string') throw invalid(filePath, '[storage] schema is not a string');
   return { kind: 'postgres', url, schema, source: filePath };

@@ -52,6 +52,18 @@ const SCHEMA_LOCK = '7595380000000003';
 
 /** Attempts of one transaction that lost to a deadlock or a serialization conflict before giving up. */
 const MAX_ATTEMPTS = 30;
+/** How long a new connection may wait for the server's answer when PGCONNECT_TIMEOUT does not say. */
+const DEFAULT_CONNECT_TIMEOUT_SECONDS = 30;
+
+/**
+ * The connect timeout in ms (0: none): PGCONNECT_TIMEOUT in seconds, as libpq reads it (0 waits forever), else 30 s.
+ * Without one, a server that accepts the connection and never answers (a hung server, a wrong port) hangs jit.
+ */
+export function connectTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env['PGCONNECT_TIMEOUT']?.trim();
+  const seconds = raw === undefined || raw === '' || !Number.isFinite(Number(raw)) ? DEFAULT_CONNECT_TIMEOUT_SECONDS : Number(raw);
+  return Math.max(0, Math.ceil(seconds * 1000));
+}
 const SCAN_PAGE = 1000;
 const TERMINAL_SQL = `(${TERMINAL_STATES.map((s) => `'${s}'`).join(', ')})`;
 /**
@@ -92,11 +104,20 @@ export function parseDatabaseUrl(url: string): URL | undefined {
   return undefined;
 }
 
+/** Query parameters the driver reads as secrets (pg-connection-string): `?password=` works like `:password@`. */
+const SECRET_PARAMETERS = ['password', 'sslpassword'];
+
+/** Whether a parsed connection URL carries a password, before the @ or in its query. */
+export function urlHasPassword(parsed: URL): boolean {
+  return parsed.password !== '' || SECRET_PARAMETERS.some((name) => parsed.searchParams.has(name));
+}
+
 /** A connection URL as messages show it: never the password. */
 export function redactUrl(url: string): string {
   const parsed = parseDatabaseUrl(url);
   if (!parsed) return '(unparsable URL)';
   if (parsed.password) parsed.password = '***';
+  for (const name of SECRET_PARAMETERS) if (parsed.searchParams.has(name)) parsed.searchParams.set(name, '***');
   return parsed.toString();
 }
 
@@ -267,7 +288,16 @@ export class PgStorage implements Storage {
   private connectPool(): PgModule.Pool {
     if (this.pool) return this.pool;
     const pg = require('pg') as typeof PgModule;
+    const connectionTimeoutMillis = connectTimeoutMs();
+    // Not the pool's connectionTimeoutMillis: that also bounds the wait for a free connection, which a transaction
+    // waiting for a lock holds for up to JIT_LOCK_TIMEOUT. Only the connect itself is bounded.
+    class TimedClient extends pg.Client {
+      constructor(config?: PgModule.ClientConfig) {
+        super({ ...config, connectionTimeoutMillis });
+      }
+    }
     const pool = new pg.Pool({
+      Client: TimedClient,
       connectionString: this.url,
       max: 4,
       // A CLI call ends when its work does: idle connections do not keep the process alive.
@@ -279,6 +309,9 @@ export class PgStorage implements Storage {
     });
     // A connection that breaks while idle in the pool: the next query reports it; here it must not crash the process.
     pool.on('error', () => undefined);
+    // One that breaks while checked out (a transaction's, cut by a restart or pg_terminate_backend) rejects its query,
+    // which reports it; its 'error' event has no listener of the pool's then, and unheard it would crash the process.
+    pool.on('connect', (client) => void client.on('error', () => undefined));
     this.pool = pool;
     return pool;
   }
@@ -495,7 +528,7 @@ export class PgStorage implements Storage {
   private async listenerClient(): Promise<PgModule.Client> {
     const pg = require('pg') as typeof PgModule;
     // Keep-alives and a query timeout: a connection cut without a word (a dropped route) ends, and is reconnected.
-    const client = new pg.Client({ connectionString: this.url, application_name: 'jit-serve', options: `-c search_path=${this.schema}`, keepAlive: true, query_timeout: 60_000, ...this.poolConfig });
+    const client = new pg.Client({ connectionString: this.url, application_name: 'jit-serve', options: `-c search_path=${this.schema}`, keepAlive: true, query_timeout: 60_000, connectionTimeoutMillis: connectTimeoutMs(), ...this.poolConfig });
     client.on('error', () => undefined); // the feed watches 'end' and reconnects
     try {
       await client.connect();

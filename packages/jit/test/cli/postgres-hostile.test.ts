@@ -1,11 +1,15 @@
 // Hostile input against the PostgreSQL backend and `jit import` (issue 17 review): bad snapshots write nothing,
 // anywhere; odd URLs get their documented codes. Real processes, the tests' own PostgreSQL server.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freshDatabase, trackerDatabase } from '../support/postgres.js';
-import { errorOf, initializedProject, jitJson, runJit, type TempProject } from './helpers.js';
+import { JIT_BIN, errorOf, initializedProject, jitJson, runJit, type JitRun, type TempProject } from './helpers.js';
 
 let source: TempProject;
 let scratch: string;
@@ -112,4 +116,126 @@ it('a URL naming a TLS file that does not exist is INVALID_DATABASE_URL (exit 2)
   const run = await runJit(['--json', 'status'], { cwd: scratch, env: { JIT_DATABASE_URL: `${database}&sslcert=${path.join(scratch, 'missing.crt')}` } });
   expect({ code: errorOf(run).code, exit: run.code }).toEqual({ code: 'INVALID_DATABASE_URL', exit: 2 });
   expect(errorOf(run).message).toContain('missing.crt');
+});
+
+it('a password in the URL\'s query (?password=, which the driver reads) is never printed, and refused in config.toml like one before the @', async () => {
+  const database = await trackerDatabase(); // trust auth on the test server: the password is accepted and ignored
+  const withPassword = `${database}&password=hunter2`;
+  const status = await runJit(['--json', 'status'], { cwd: scratch, env: { JIT_DATABASE_URL: withPassword } });
+  expect(status.code).toBe(0);
+  expect(status.stdout + status.stderr).not.toContain('hunter2');
+  // serve --json names the store it serves: the URL, masked.
+  const serve = spawn(process.execPath, [JIT_BIN, '--json', 'serve', '--port', '0'], { cwd: scratch, env: { ...process.env, JIT_DATABASE_URL: withPassword }, stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    let served = '';
+    serve.stdout.setEncoding('utf8');
+    for await (const chunk of serve.stdout) {
+      served += chunk as string;
+      if (served.trimEnd().endsWith('}')) break;
+    }
+    expect(JSON.parse(served)).toMatchObject({ store: expect.stringContaining('password=***') });
+    expect(served).not.toContain('hunter2');
+  } finally {
+    serve.kill();
+  }
+  const missing = new URL(withPassword);
+  missing.pathname = '/jit_no_such_database';
+  const refused = await runJit(['--json', 'status'], { cwd: scratch, env: { JIT_DATABASE_URL: missing.toString() } });
+  expect(errorOf(refused).code).toBe('DATABASE_NOT_FOUND');
+  expect(refused.stdout + refused.stderr).not.toContain('hunter2');
+  const project = await initializedProject();
+  try {
+    writeFileSync(path.join(project.dir, '.jit', 'config.toml'), `[storage]\nurl = "${withPassword}"\n`);
+    const inConfig = await runJit(['--json', 'status'], { cwd: project.dir });
+    expect({ code: errorOf(inConfig).code, exit: inConfig.code }).toEqual({ code: 'INVALID_DATABASE_URL', exit: 2 });
+    expect(inConfig.stdout).not.toContain('hunter2');
+  } finally {
+    project.remove();
+  }
+});
+
+/**
+ * Runs `command` and cuts its connection (pg_terminate_backend) while it is inside a transaction that updates an issue:
+ * a test-only trigger holds the update on an advisory lock this test holds. The trigger is gone afterwards.
+ */
+async function cutWhileUpdating(database: string, command: () => Promise<JitRun>): Promise<JitRun> {
+  const admin = new pg.Client({ connectionString: database });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE FUNCTION jit.hold() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_advisory_lock(4343); PERFORM pg_advisory_unlock(4343); RETURN NEW; END $$`);
+    await admin.query('CREATE TRIGGER hold BEFORE UPDATE ON jit.issues FOR EACH ROW EXECUTE FUNCTION jit.hold()');
+    await admin.query('SELECT pg_advisory_lock(4343)');
+    const running = command();
+    let waiting: number | undefined;
+    for (let waited = 0; waiting === undefined; waited += 50) {
+      const { rows } = await admin.query<{ pid: number }>(
+        `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = 4343 AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      );
+      waiting = rows[0]?.pid;
+      if (waiting === undefined && waited > 120_000) throw new Error('the update never reached its trigger');
+      if (waiting === undefined) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await admin.query('SELECT pg_terminate_backend($1)', [waiting]);
+    await admin.query('SELECT pg_advisory_unlock(4343)');
+    const run = await running;
+    await admin.query('DROP TRIGGER hold ON jit.issues');
+    return run;
+  } finally {
+    await admin.end();
+  }
+}
+
+it('a connection cut in the middle of a transaction (pg_terminate_backend) is DATABASE_UNREACHABLE (exit 75), not a crash, and changes nothing', async () => {
+  const database = await trackerDatabase();
+  const env = { JIT_DATABASE_URL: database };
+  const { id } = await jitJson<{ id: string }>(['issue', 'create', '--title', 'cut off'], { cwd: scratch, env });
+  const run = await cutWhileUpdating(database, () => runJit(['--json', 'issue', 'update', id, '--priority', 'high'], { cwd: scratch, env }));
+  expect(run.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  expect({ code: errorOf(run).code, exit: run.code }).toEqual({ code: 'DATABASE_UNREACHABLE', exit: 75 });
+  expect(await jitJson(['issue', 'show', id], { cwd: scratch, env })).toMatchObject({ priority: 'normal' });
+});
+
+it('a gate check whose verdict\'s transaction is cut off does not record the run as applied', async () => {
+  const database = await trackerDatabase();
+  const project = await initializedProject();
+  try {
+    const env = { JIT_DATABASE_URL: database };
+    const options = { cwd: project.dir, env };
+    await jitJson(['registry', 'add', 'tests', '-t', 'Tests', '--checker', `"${process.execPath}" -e 0`], options);
+    const { id } = await jitJson<{ id: string }>(['issue', 'create', '--title', 'checked', '--gate', 'tests'], options);
+    const run = await cutWhileUpdating(database, () => runJit(['--json', 'gate', 'check', id, 'tests'], options));
+    expect({ code: errorOf(run).code, exit: run.code }).toEqual({ code: 'DATABASE_UNREACHABLE', exit: 75 });
+    expect(await jitJson(['issue', 'show', id], options)).toMatchObject({ gates_status: { tests: { status: 'pending' } } });
+    const { runs } = await jitJson<{ runs: { status: string; applied: string | null; message: string }[] }>(['gate', 'runs', id], options);
+    expect(runs).toEqual([expect.objectContaining({ status: 'passed', applied: null })]);
+    expect(runs[0]!.message).toContain('not applied to the issue');
+  } finally {
+    project.remove();
+  }
+});
+
+it('a server that accepts the connection and never answers is DATABASE_UNREACHABLE after PGCONNECT_TIMEOUT, for status and serve, not a hang', async () => {
+  const sockets: net.Socket[] = [];
+  const silent = net.createServer((socket) => void sockets.push(socket)).listen(0, '127.0.0.1');
+  await once(silent, 'listening');
+  try {
+    const { port } = silent.address() as net.AddressInfo;
+    for (const args of [['--json', 'status'], ['--json', 'serve', '--port', '0']]) {
+      // Killed after a minute (far beyond the 1 s asked for): a hang fails the test instead of stalling it.
+      const child = spawn(process.execPath, [JIT_BIN, ...args], {
+        cwd: scratch,
+        env: { ...process.env, JIT_DATABASE_URL: `postgres://nobody@127.0.0.1:${port}/db`, PGCONNECT_TIMEOUT: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: 60_000,
+      });
+      let stdout = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+      const [code] = (await once(child, 'close')) as [number | null];
+      expect({ args, code }).toEqual({ args, code: 75 });
+      expect(errorOf({ code, signal: null, stdout, stderr: '' })).toMatchObject({ code: 'DATABASE_UNREACHABLE' });
+    }
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    silent.close();
+  }
 });

@@ -162,6 +162,31 @@ describe('the PostgreSQL change feed', () => {
     }
   });
 
+  it('a log replaced by one whose seqs start over (schema dropped, db init, new writes) is a reset, never skipped as already seen', async () => {
+    const own = freshSchema();
+    await jit(['db', 'init'], own);
+    const ownStorage = new PgStorage(url, { schema: own });
+    try {
+      // Notifications only: a check between the drop and the new db init would see the table missing (a reset anyway).
+      const watching = await ownStorage.watchChanges({ pollMs: NO_FALLBACK_MS });
+      feeds.push(watching);
+      const feed = record(watching);
+      const first = await jit<{ id: string }>(['issue', 'create', '--title', 'in the first log'], own);
+      await feed.until(has('issue_created', (e) => e.issue_id === first.id), 'the first log\'s issue');
+      const resets = feed.batches.filter((batch) => batch.reset).length;
+      // Replaced at once (between two of the feed's checks): its seqs start at 1 again, as the first log's did.
+      await sql(`DROP SCHEMA ${own} CASCADE`);
+      await jit(['db', 'init'], own);
+      const second = await jit<{ id: string }>(['issue', 'create', '--title', 'in the new log'], own);
+      await feed.until(
+        (batch) => feed.batches.filter((b) => b.reset).length > resets || has('issue_created', (e) => e.issue_id === second.id)(batch),
+        'a reset, or the new log\'s issue',
+      );
+    } finally {
+      await ownStorage.close();
+    }
+  });
+
   it('events that vanish are a reset; a lost connection comes back with a reset and goes on reporting', async () => {
     const feed = record(await watch(200));
     const created = await jit<{ id: string }>(['issue', 'create', '--title', 'then emptied']);

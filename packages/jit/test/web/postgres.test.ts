@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
 import type { Page } from 'playwright-core';
 import { jitJson, runJit } from '../cli/helpers.js';
 import { freshDatabase } from '../support/postgres.js';
@@ -61,6 +62,29 @@ describe('jit serve on PostgreSQL, in Chromium', () => {
   it('a gate defined by the CLI reaches the open page: it reads the registry again and lists the event', async () => {
     const page = await open('#/board');
     await expectGateDefinedLive(page, 'pg-live-review', () => jit(['registry', 'add', 'pg-live-review', '--title', 'Reviewed live']), DOM_WAIT_MS);
+    await page.close();
+  });
+
+  it('every connection of the server cut (pg_terminate_backend) while the page is open: the page stays live and shows an issue made afterwards', async () => {
+    const page = await open('#/board');
+    await page.waitForSelector('.live.on', { timeout: DOM_WAIT_MS });
+    await page.waitForSelector('.card', { timeout: DOM_WAIT_MS });
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      const { rows } = await admin.query<{ ended: boolean }>(
+        `SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE application_name IN ('jit', 'jit-serve') AND datname = current_database()`,
+      );
+      expect(rows.length).toBeGreaterThan(0); // the feed's connection at least
+    } finally {
+      await admin.end();
+    }
+    const created = await jit<{ id: string }>(['issue', 'create', '--title', 'Made after the connections were cut']);
+    const card = await page.waitForSelector(`.column[data-state="ready"] .card[data-id="${created.id}"]`, { timeout: DOM_WAIT_MS });
+    expect(await card.textContent()).toContain('Made after the connections were cut');
+    expect(page.url()).toBe(`${serve.url}#/board`);
+    // The server answers from fresh connections.
+    expect((await fetch(`${serve.url}api/issues/${created.id}`)).status).toBe(200);
     await page.close();
   });
 
