@@ -235,6 +235,7 @@ describe.concurrent('jit commands', () => {
     expect(status).toEqual({
       total: 3,
       by_state: { backlog: 1, ready: 1, in_progress: 1, gated: 0, done: 0, rejected: 0, archived: 0 },
+      lapsed_claims: 0,
       ready: 1,
       blocked: 1,
       backend: 'files',

@@ -51,6 +51,7 @@ describe('a store written by the previous version (index.json format 1)', () => 
     expect(await tracker.status()).toEqual({
       total: 5,
       by_state: { backlog: 2, ready: 1, in_progress: 1, gated: 0, done: 0, rejected: 1, archived: 0 },
+      lapsed_claims: 0,
       ready: 1,
       blocked: 2,
     });
