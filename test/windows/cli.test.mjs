@@ -26,6 +26,29 @@ async function jitLock(args) {
 /** `node -e SCRIPT` as the command to run. */
 const nodeCommand = (script) => [process.execPath, '-e', script];
 
+/** A command's first step: its pid into `pidFile`, whole (by rename: a reader never sees the file empty). */
+const writePid = (pidFile) =>
+  `require('fs').writeFileSync(${JSON.stringify(pidFile + '.tmp')}, String(process.pid)); require('fs').renameSync(${JSON.stringify(pidFile + '.tmp')}, ${JSON.stringify(pidFile)});`;
+
+/** The pid in `pidFile`, or null. Never 0: process.kill(0) on Windows ends the calling process itself. */
+function readPid(pidFile) {
+  try {
+    const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Waits for the command to write its pid (node.exe under Wine starts slowly on a loaded machine: a bound, not a goal). */
+async function waitForPid(pidFile) {
+  for (const deadline = Date.now() + 120_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 25))) {
+    const pid = readPid(pidFile);
+    if (pid !== null) return pid;
+  }
+  throw new Error(`the command never wrote its pid to ${pidFile} (120 s)`);
+}
+
 test('runs the command with the lock held and passes its exit status through', async (t) => {
   const file = path.join(tempDir(t), 'status.lock');
   // The command checks from inside: a lock of its own on the file is refused.
@@ -69,12 +92,12 @@ test('a command that is killed: the lock is released and jit-lock reports a fail
   const dir = tempDir(t);
   const file = path.join(dir, 'killed.lock');
   const pidFile = path.join(dir, 'pid');
-  const script = `require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); setInterval(() => {}, 1000);`;
+  const script = `${writePid(pidFile)} setInterval(() => {}, 1000);`;
   const wrapper = spawn(process.execPath, [bin, file, '--', ...nodeCommand(script)], { stdio: 'ignore' });
   const exited = once(wrapper, 'exit');
-  for (let i = 0; i < 400 && !fs.existsSync(pidFile); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+  const pid = await waitForPid(pidFile);
   assert.equal(tryLock(file), null, 'held while the command runs');
-  process.kill(Number(fs.readFileSync(pidFile, 'utf8')), 'SIGKILL');
+  process.kill(pid, 'SIGKILL');
   const [code] = await exited;
   assert.notEqual(code, 0);
   const after = tryLock(file);
@@ -86,23 +109,24 @@ test('jit-lock itself terminated: Windows releases its lock', async (t) => {
   const dir = tempDir(t);
   const file = path.join(dir, 'terminated.lock');
   const pidFile = path.join(dir, 'pid');
-  const script = `require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); setTimeout(() => {}, 60000);`;
+  const script = `${writePid(pidFile)} setTimeout(() => {}, 60000);`;
   const wrapper = spawn(process.execPath, [bin, file, '--', ...nodeCommand(script)], { stdio: 'ignore' });
-  for (let i = 0; i < 400 && !fs.existsSync(pidFile); i++) await new Promise((resolve) => setTimeout(resolve, 25));
   try {
+    await waitForPid(pidFile);
     assert.equal(tryLock(file), null);
     wrapper.kill();
     await once(wrapper, 'exit');
     let after = null;
-    for (let i = 0; i < 200 && !after; i++) {
+    for (let i = 0; i < 2400 && !after; i++) {
       after = tryLock(file);
       if (!after) await new Promise((resolve) => setTimeout(resolve, 25));
     }
     assert.ok(after, 'released when jit-lock ended');
     after.release();
   } finally {
+    const pid = readPid(pidFile);
     try {
-      process.kill(Number(fs.readFileSync(pidFile, 'utf8')), 'SIGKILL');
+      if (pid !== null) process.kill(pid, 'SIGKILL');
     } catch {
       // already gone
     }
