@@ -164,11 +164,25 @@ const issueType = z
   .string()
   .min(1)
   .describe('Issue type, e.g. "epic", "story", "task", "bug": the label type:<type> (.jit/config.toml lists the known types).');
+/**
+ * A list result is one page: MCP clients refuse a message above a few MB (the
+ * TypeScript SDK's limit is 10 MB, and 50,000 summaries are 35 MB), and an
+ * agent's context is smaller still. The CLI prints whole lists; here they are
+ * paged, and every page says how many there are in all and where the next starts.
+ */
+export const PAGE_DEFAULT = 50;
+export const PAGE_MAX = 1000;
+/** A page also ends before its items' JSON passes this many characters (full issues can be long); it holds at least one. */
+export const PAGE_CHARS = 1_000_000;
+const page = {
+  limit: z.number().int().min(1).max(PAGE_MAX).optional().describe(`At most this many (default ${PAGE_DEFAULT}, up to ${PAGE_MAX}); the result's total says how many match.`),
+  offset: z.number().int().min(0).optional().describe("Skip this many first: to read the next page, pass the previous result's next_offset."),
+};
 const queryFilters = {
   label: labelFilter.optional(),
   type: issueType.optional().describe('Only issues of this type (the label type:<type>); not with label.'),
   priority: priority.optional().describe('Only issues of this priority.'),
-  limit: z.number().int().min(1).max(1_000_000).optional().describe('Only the first this many; default all.'),
+  ...page,
 };
 const gateKey = z.string().min(1).describe('Gate key from the registry (registry_list), e.g. "tests" or "review".');
 const context = z
@@ -208,8 +222,44 @@ function counted(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
-function issueListOutput(noun: string, issues: readonly (Issue | IssueSummary)[]): ToolOutput {
-  return { data: { issues, count: issues.length }, summary: `${counted(issues.length, noun)}.` };
+/**
+ * One page (see PAGE_DEFAULT, PAGE_CHARS) of `found`, the list from its start:
+ * `issues`, `count` (on this page), `next_offset` while more follow, and
+ * `total` when `found` is the whole list. A query the store can cut short
+ * reads only up to the page's end and one more (see pagedQuery).
+ */
+function pagedOutput<T>(noun: string, found: readonly T[], paging: { limit?: number; offset?: number }, whole = true): ToolOutput {
+  const offset = paging.offset ?? 0;
+  const items: T[] = [];
+  let chars = 0;
+  for (const item of found.slice(offset, offset + (paging.limit ?? PAGE_DEFAULT))) {
+    chars += JSON.stringify(item).length;
+    if (items.length > 0 && chars > PAGE_CHARS) break;
+    items.push(item);
+  }
+  const next = offset + items.length < found.length ? offset + items.length : undefined;
+  const of = whole ? ` of ${counted(found.length, noun)}` : ` ${noun}s`;
+  const shown = whole && items.length === found.length ? counted(found.length, noun) : `${items.length}${of} (from ${offset})`;
+  const more = next === undefined ? '' : ` More: call again with offset ${next}.`;
+  return {
+    data: { issues: items, count: items.length, ...(whole ? { total: found.length } : {}), ...(next === undefined ? {} : { next_offset: next }) },
+    summary: `${shown}.${more}`,
+  };
+}
+
+/** A store query that takes a limit, asked for the page and one more (to know whether another page follows). */
+async function pagedQuery<T, F extends { limit?: number }>(
+  noun: string,
+  query: (filter: F) => Promise<T[]>,
+  { limit, offset, ...filter }: Omit<F, 'limit'> & { limit?: number; offset?: number },
+): Promise<ToolOutput> {
+  const pageEnd = (offset ?? 0) + (limit ?? PAGE_DEFAULT);
+  const found = await query({ ...filter, limit: pageEnd + 1 } as F);
+  return pagedOutput(noun, found, { limit, offset }, found.length <= pageEnd);
+}
+
+function issueListOutput(noun: string, issues: readonly (Issue | IssueSummary)[], paging: { limit?: number; offset?: number }): ToolOutput {
+  return pagedOutput(noun, issues, paging);
 }
 
 export const TOOLS: readonly JitTool[] = [
@@ -340,17 +390,18 @@ export const TOOLS: readonly JitTool[] = [
       assignee: assignee.optional().describe('Only issues held by this assignee (kind:name).'),
       priority: priority.optional(),
       label: labelFilter.optional(),
+      ...page,
     },
     readOnly: true,
-    run: async (tracker, args) => issueListOutput('issue', await tracker.listIssues(args)),
+    run: async (tracker, { limit, offset, ...filter }) => issueListOutput('issue', await tracker.listIssues(filter), { limit, offset }),
   }),
   defineTool({
     name: 'issue_search',
     title: 'Search issues',
     description: 'Case-insensitive text search over ids, titles, descriptions, labels and context values. Returns full issues, oldest first.',
-    input: { query: z.string().min(1).describe('Text to look for, e.g. "timeout" or "area:auth".') },
+    input: { query: z.string().min(1).describe('Text to look for, e.g. "timeout" or "area:auth".'), ...page },
     readOnly: true,
-    run: async (tracker, args) => issueListOutput('matching issue', await tracker.searchIssues(args.query)),
+    run: async (tracker, args) => issueListOutput('matching issue', await tracker.searchIssues(args.query), args),
   }),
   defineTool({
     name: 'issue_claim',
@@ -538,7 +589,7 @@ export const TOOLS: readonly JitTool[] = [
       'Issues that can be started now (the original jit\'s "query available"): state ready, unassigned, every dependency done, not of a strategic type (epic, milestone) unless type asks for one; most urgent first. issue_claim_next takes the first of these.',
     input: queryFilters,
     readOnly: true,
-    run: async (tracker, args) => issueListOutput('ready issue', await tracker.queryReady(args)),
+    run: async (tracker, args) => pagedQuery('ready issue', (filter) => tracker.queryReady(filter), args),
   }),
   defineTool({
     name: 'query_strategic',
@@ -546,7 +597,7 @@ export const TOOLS: readonly JitTool[] = [
     description: 'Issues of the strategic types (containers such as epics and milestones; .jit/config.toml strategic_types), oldest first.',
     input: { ...queryFilters, assignee: assignee.optional().describe('Only issues held by this assignee (kind:name).') },
     readOnly: true,
-    run: async (tracker, args) => issueListOutput('strategic issue', await tracker.queryStrategic(args)),
+    run: async (tracker, args) => pagedQuery('strategic issue', (filter) => tracker.queryStrategic(filter), args),
   }),
   defineTool({
     name: 'query_closed',
@@ -554,7 +605,7 @@ export const TOOLS: readonly JitTool[] = [
     description: 'Finished issues: done, rejected or archived; oldest first.',
     input: { ...queryFilters, assignee: assignee.optional().describe('Only issues held by this assignee (kind:name).') },
     readOnly: true,
-    run: async (tracker, args) => issueListOutput('closed issue', await tracker.queryClosed(args)),
+    run: async (tracker, args) => pagedQuery('closed issue', (filter) => tracker.queryClosed(filter), args),
   }),
   defineTool({
     name: 'label_namespaces',
@@ -591,12 +642,9 @@ export const TOOLS: readonly JitTool[] = [
     title: 'Claims and their leases',
     description:
       'Claims in flight (in_progress or gated with an assignee), each with its lease (expires_at, the agent it is bound to) and `lapsed` (ttl: its time ran out; agent_gone: its agent stopped). With lapsed: true, only those: free for the next claimer.',
-    input: { lapsed: z.boolean().optional().describe('Only claims that have lapsed.') },
+    input: { lapsed: z.boolean().optional().describe('Only claims that have lapsed.'), ...page },
     readOnly: true,
-    run: async (tracker, args) => {
-      const claims = await tracker.queryClaims({ lapsed: args.lapsed });
-      return { data: { issues: claims, count: claims.length }, summary: `${counted(claims.length, args.lapsed ? 'lapsed claim' : 'claim')}.` };
-    },
+    run: async (tracker, args) => pagedOutput(args.lapsed ? 'lapsed claim' : 'claim', await tracker.queryClaims({ lapsed: args.lapsed }), args),
   }),
   defineTool({
     name: 'agents_list',
@@ -614,13 +662,10 @@ export const TOOLS: readonly JitTool[] = [
     name: 'query_blocked',
     title: 'Blocked issues',
     description: 'Issues that cannot proceed, each with its reasons (unfinished dependencies, pending gates).',
-    input: {},
+    input: { ...page },
     readOnly: true,
-    run: async (tracker) => {
-      // Flattened as the CLI's `query blocked --json` (store/views.ts): each summary carries its reasons.
-      const issues = flattenBlocked(await tracker.queryBlocked());
-      return { data: { issues, count: issues.length }, summary: `${counted(issues.length, 'blocked issue')}.` };
-    },
+    // Flattened as the CLI's `query blocked --json` (store/views.ts): each summary carries its reasons.
+    run: async (tracker, args) => pagedOutput('blocked issue', flattenBlocked(await tracker.queryBlocked()), args),
   }),
   defineTool({
     name: 'status',

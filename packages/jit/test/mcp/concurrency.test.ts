@@ -139,7 +139,8 @@ describe('5 jit mcp servers and 5 CLI processes on one .jit/', () => {
     expect(wins.length).toBeGreaterThan(0);
 
     // Every acknowledged create exists; nothing else appeared.
-    const all = await ok(observer, 'issue_list', { label: 'batch:race' });
+    const all = await ok(observer, 'issue_list', { label: 'batch:race', limit: 1000 });
+    expect(all.total).toBe(all.count); // one page holds them all
     expect(new Set(all.issues.map((issue: { id: string }) => issue.id))).toEqual(new Set(acknowledged));
     expect(acknowledged.length).toBeGreaterThanOrEqual(agents.length * CLI_ROUNDS);
 
