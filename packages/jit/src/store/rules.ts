@@ -237,19 +237,21 @@ export function automaticState(issue: Pick<Issue, 'state' | 'assignee'>, depende
  * between finishing a dependency and moving its dependents), or null. A
  * `ready` issue with unfinished dependencies is always wrong. A `backlog`
  * issue whose dependencies are all finished missed its move when one of them
- * finished after the issue entered backlog (`enteredBacklogAt`): the running
- * system would have promoted it then. One put in backlog after they had all
- * finished was parked on purpose. Later edits of the issue (a label, a gate
- * pass) do not matter, only when it entered backlog.
+ * finished after the issue entered backlog (`enteredBacklogAt`) and after the
+ * edge to it was added (`addedAt`, when known): the running system would have
+ * promoted it then. One put in backlog after they had all finished, or given
+ * an edge to work already finished, was parked on purpose. Later edits of the
+ * issue (a label, a gate pass) do not matter.
  */
 export function missedAutomaticMove(
   issue: Pick<Issue, 'state' | 'dependencies'> & { enteredBacklogAt: string },
-  dependency: (id: string) => { state: State; finishedAt: string } | undefined,
+  dependency: (id: string) => { state: State; finishedAt: string; addedAt?: string } | undefined,
 ): State | null {
   const dependencies = issue.dependencies.map(dependency).filter((d) => d !== undefined);
   const finished = dependencies.every((d) => isTerminal(d.state));
   if (issue.state === 'ready' && !finished) return 'backlog';
-  if (issue.state === 'backlog' && finished && dependencies.some((d) => d.finishedAt > issue.enteredBacklogAt)) return 'ready';
+  const missedBy = (d: { finishedAt: string; addedAt?: string }) => d.finishedAt > issue.enteredBacklogAt && (d.addedAt === undefined || d.finishedAt > d.addedAt);
+  if (issue.state === 'backlog' && finished && dependencies.some(missedBy)) return 'ready';
   return null;
 }
 

@@ -211,6 +211,34 @@ describe.each(factories)('Tracker over %s', (_name, makeStorage) => {
       expect((await t.getIssue(c.id)).state).toBe('backlog');
     });
 
+    it('validate leaves a parked issue alone that was given an edge to work finished before the edge existed', async () => {
+      // Found by the property test: validate took the dependency's finish for a promotion the system had missed,
+      // though when it finished the edge did not exist yet. Each step waits for the clock to move on, so the
+      // finish is strictly later than the parking (the case the old rule got wrong; equal stamps hid it).
+      const later = async () => {
+        const at = Date.now();
+        while (Date.now() <= at) await new Promise((resolve) => setTimeout(resolve, 1));
+      };
+      const parked = await t.createIssue({ title: 'parked' });
+      const finished = await t.createIssue({ title: 'finished' });
+      await t.updateIssue(parked.id, { state: 'backlog' });
+      await later();
+      await t.updateIssue(finished.id, { state: 'done' });
+      await later();
+      expect((await t.addDependency(parked.id, finished.id)).state).toBe('backlog');
+      expect(await t.validate()).toMatchObject({ ok: true, problems: [], recovered: [] });
+      expect((await t.getIssue(parked.id)).state).toBe('backlog');
+      // A finish after the edge was added is one the system would have acted on: that one is still recovered.
+      const waiting = await t.createIssue({ title: 'waiting' });
+      const blocker = await t.createIssue({ title: 'blocker' });
+      await t.updateIssue(waiting.id, { state: 'backlog' });
+      await later();
+      await t.addDependency(waiting.id, blocker.id);
+      await later();
+      await t.updateIssue(blocker.id, { state: 'done' });
+      expect((await t.getIssue(waiting.id)).state).toBe('ready');
+    });
+
     it('an archived dependency counts as finished: archiving done work keeps its dependents ready and claimable', async () => {
       const a = await t.createIssue({ title: 'a' });
       const b = await t.createIssue({ title: 'b', dependencies: [a.id] });

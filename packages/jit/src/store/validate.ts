@@ -50,6 +50,11 @@ export async function validateStore(storage: Storage, recovery: Recovery, option
     if (isTerminal(to) && !isTerminal(event['from'] as State)) finishedAt.set(event.issue_id, event.timestamp);
     if (to === 'backlog') enteredBacklogAt.set(event.issue_id, event.timestamp);
   });
+  // And when each edge was last added ("issue>dependency"): a dependency that finished before its edge existed moved nothing.
+  const edgeAddedAt = new Map<string, string>();
+  await storage.scanEvents({ type: 'dependency_added' }, (event) => {
+    if (event.issue_id && typeof event['dependency'] === 'string') edgeAddedAt.set(`${event.issue_id}>${event['dependency']}`, event.timestamp);
+  });
   const at = Date.now();
   const lapsed: string[] = [];
   for (const issue of issues) {
@@ -78,7 +83,7 @@ export async function validateStore(storage: Storage, recovery: Recovery, option
     // created (it starts there while it waits), a dependency finished when last edited.
     const missed = missedAutomaticMove({ ...issue, enteredBacklogAt: enteredBacklogAt.get(issue.id) ?? issue.created_at }, (d) => {
       const dependency = byId.get(d);
-      return dependency && { state: dependency.state, finishedAt: finishedAt.get(d) ?? dependency.updated_at };
+      return dependency && { state: dependency.state, finishedAt: finishedAt.get(d) ?? dependency.updated_at, addedAt: edgeAddedAt.get(`${issue.id}>${d}`) };
     });
     if (missed) stale.push({ id: issue.id, from: issue.state, to: missed });
   }
