@@ -175,7 +175,8 @@ export class SummaryIndex {
 
   /** The format stored in meta; null for a database with no tables yet (new). */
   format(): number | null {
-    const hasMeta = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get();
+    // Cached: every read asks (openIndexIfUsable), and preparing it anew cost each update ~0.1 ms of CPU.
+    const hasMeta = this.statement("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get();
     if (!hasMeta) return null;
     const value = this.meta('format');
     return value === undefined ? null : Number(value);
