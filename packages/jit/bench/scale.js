@@ -5,6 +5,7 @@
 //
 //   node bench/scale.js [--sizes 1000,10000,50000] [--baseline /other/packages/jit/dist]
 //                       [--runs 20] [--cli-runs 10] [--concurrency-size 10000] [--workers 10]
+//                       [--updates 20] [--concurrency-rounds 1] [--only concurrency]
 //
 // For each size and build, a store is made quickly: `jit init`, then the issue
 // files written directly in the format of docs/format.md (deterministic ids,
@@ -19,7 +20,14 @@
 //     --cli-runs, shown over node -e 0's) and peak RSS (max);
 //   - at --concurrency-size: --workers processes updating distinct issues
 //     against one process, aggregate updates/s from the first start to the
-//     last finish (process start-up excluded): the ratio.
+//     last finish (process start-up excluded): the ratio; --concurrency-rounds
+//     runs it that many times, the builds alternating, and also prints the
+//     CPU time (user + system, every thread) each update cost and how many
+//     CPUs the workers kept busy. --only concurrency skips everything else.
+//
+// A bound worth knowing: N processes cannot do more than (CPUs / CPU per
+// update) updates/s, so where one process's update is mostly CPU (not
+// waiting for the disk or a lock) the ratio cannot pass CPUs x wall/CPU.
 'use strict';
 const { fork, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -135,8 +143,10 @@ async function concurrencyChild({ dist, jitDir, id, count }) {
     process.send({ ready: true });
   });
   const start = performance.timeOrigin + performance.now();
+  const cpu = process.cpuUsage();
   for (let n = 0; n < count; n++) await tracker.updateIssue(id, { title: `concurrent update ${n}` });
-  return { start, end: performance.timeOrigin + performance.now() };
+  const used = process.cpuUsage(cpu);
+  return { start, end: performance.timeOrigin + performance.now(), cpuMs: (used.user + used.system) / 1000 };
 }
 
 function runChild(task) {
@@ -187,11 +197,35 @@ async function concurrency(build, store, size, workers, count) {
     for (const child of ready_) child.send('go');
     await Promise.all(exited);
     const span = Math.max(...results.map((r) => r.end)) - Math.min(...results.map((r) => r.start));
-    return (processes * count) / (span / 1000);
+    const cpuMs = results.reduce((sum, r) => sum + r.cpuMs, 0);
+    return { rate: (processes * count) / (span / 1000), cpuPerUpdate: cpuMs / (processes * count), busyCpus: cpuMs / span };
   };
   const one = await run(1);
   const many = await run(workers);
-  return { one, many, ratio: many / one };
+  return { one: one.rate, many: many.rate, ratio: many.rate / one.rate, cpu: { one, many } };
+}
+
+/** --concurrency-rounds rounds of the concurrency run, the builds alternating; one line per run, then the medians. */
+async function concurrencyRounds(builds, stores, size, opts, load) {
+  const runs = builds.map(() => []);
+  console.log(`\n${opts.workers} processes vs 1 updating distinct issues, ${opts.updates} updates each, ${size.toLocaleString('en-US')} issues\n`);
+  console.log('| round | build | 1 process | its CPU per update | ' + `${opts.workers} processes | their CPU per update, CPUs busy | ratio | load average |`);
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (let round = 1; round <= opts.concurrencyRounds; round++) {
+    for (let b = 0; b < builds.length; b++) {
+      const c = await concurrency(builds[b], stores[b], size, opts.workers, opts.updates);
+      runs[b].push(c);
+      console.log(
+        `| ${round} | ${builds[b].name} | ${c.one.toFixed(0)}/s | ${c.cpu.one.cpuPerUpdate.toFixed(2)} ms | ${c.many.toFixed(0)}/s | ` +
+          `${c.cpu.many.cpuPerUpdate.toFixed(2)} ms, ${c.cpu.many.busyCpus.toFixed(2)} | x${c.ratio.toFixed(2)} | ${load()} |`,
+      );
+    }
+  }
+  console.log('');
+  builds.forEach((build, b) => {
+    const m = (pick) => median(runs[b].map(pick));
+    console.log(`${build.name}: median x${m((c) => c.ratio).toFixed(2)} (${m((c) => c.one).toFixed(0)} -> ${m((c) => c.many).toFixed(0)} updates/s; CPU per update ${m((c) => c.cpu.one.cpuPerUpdate).toFixed(2)} -> ${m((c) => c.cpu.many.cpuPerUpdate).toFixed(2)} ms)`);
+  });
 }
 
 /** Real `jit` processes, every case once per round, round after round. */
@@ -248,6 +282,8 @@ function options(argv) {
     concurrencySize: Number(read('concurrency-size', 10000)),
     workers: Number(read('workers', 10)),
     updates: Number(read('updates', 20)),
+    concurrencyRounds: Number(read('concurrency-rounds', 1)),
+    only: read('only', null),
   };
 }
 
@@ -268,6 +304,11 @@ async function main() {
     for (const size of opts.sizes) {
       const stores = builds.map((build) => buildStore(build, size, scratch));
       stores.forEach((store, b) => console.log(`${size.toLocaleString('en-US')} issues, ${builds[b].name}: files written in ${ms(store.writeMs)}, indexed by validate --fix in ${ms(store.indexMs)}`));
+      if (opts.only === 'concurrency') {
+        if (size === opts.concurrencySize) await concurrencyRounds(builds, stores, size, opts, load);
+        for (const store of stores) fs.rmSync(store.project, { recursive: true, force: true });
+        continue;
+      }
       const inproc = await inProcess(builds, stores, size, opts.runs);
       const cli = cliRuns(builds, stores, size, opts.cliRuns);
       const floor = cli[0];
@@ -297,17 +338,19 @@ async function main() {
       summary.push({ size, inproc, cli, floor, conc });
       for (const store of stores) fs.rmSync(store.project, { recursive: true, force: true });
     }
-    console.log(`Summary (in-process median / CLI wall median; load average ${load()} at the end)\n`);
-    console.log('| issues | build | create | update | claim-next | dep add | CLI status | CLI query ready | CLI issue update | its peak RSS | node -e 0 |');
-    console.log('|---|---|---|---|---|---|---|---|---|---|---|');
-    for (const { size, inproc, cli, floor } of summary) {
-      builds.forEach((build, b) => {
-        const c = (name) => cli.find((x) => x.build === b && x.name === name);
-        console.log(
-          `| ${size.toLocaleString('en-US')} | ${build.name} | ${ms(inproc[b].create)} | ${ms(inproc[b].update)} | ${ms(inproc[b].claimNext)} | ${ms(inproc[b].depAdd)} | ` +
-            `${ms(c('status').wall)} | ${ms(c('query ready').wall)} | ${ms(c('issue update').wall)} | ${c('issue update').rss.toFixed(0)} MiB | ${ms(floor.wall)} |`,
-        );
-      });
+    if (summary.length > 0) {
+      console.log(`Summary (in-process median / CLI wall median; load average ${load()} at the end)\n`);
+      console.log('| issues | build | create | update | claim-next | dep add | CLI status | CLI query ready | CLI issue update | its peak RSS | node -e 0 |');
+      console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+      for (const { size, inproc, cli, floor } of summary) {
+        builds.forEach((build, b) => {
+          const c = (name) => cli.find((x) => x.build === b && x.name === name);
+          console.log(
+            `| ${size.toLocaleString('en-US')} | ${build.name} | ${ms(inproc[b].create)} | ${ms(inproc[b].update)} | ${ms(inproc[b].claimNext)} | ${ms(inproc[b].depAdd)} | ` +
+              `${ms(c('status').wall)} | ${ms(c('query ready').wall)} | ${ms(c('issue update').wall)} | ${c('issue update').rss.toFixed(0)} MiB | ${ms(floor.wall)} |`,
+          );
+        });
+      }
     }
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });

@@ -119,9 +119,11 @@ export class JsonFileStorage implements Storage {
     return this.serial(() =>
       this.cache.read((view) => {
         if (!view.index) return queries.pickSummaries(view.all, ids);
-        const found = new Map(view.index.many(ids.filter((id) => !view.overlay.has(id))).map((s) => [s.id, s]));
+        const wanted = new Set(ids);
+        const overlay = view.overlayOf((id) => wanted.has(id));
+        const found = new Map(view.index.many(ids.filter((id) => !overlay.has(id))).map((s) => [s.id, s]));
         for (const id of ids) {
-          const marked = view.overlay.get(id);
+          const marked = overlay.get(id);
           if (marked) found.set(id, marked);
         }
         return queries.pickSummaries(found, ids);
@@ -133,9 +135,10 @@ export class JsonFileStorage implements Storage {
     return this.serial(() =>
       this.cache.read((view) => {
         if (!view.index) return queries.summariesByPrefix(view.all, prefix, limit);
-        // Enough rows that dropping the marked ones still leaves `limit`.
-        const rows = view.index.byPrefix(prefix, Math.max(0, limit) + view.overlay.size);
-        return queries.summariesByPrefix(overlaid(rows, view.overlay, (s) => s.id.startsWith(prefix)), prefix, limit);
+        // Only the marked issues the prefix names; enough rows that dropping them still leaves `limit`.
+        const overlay = view.overlayOf((id) => id.startsWith(prefix));
+        const rows = view.index.byPrefix(prefix, Math.max(0, limit) + overlay.size);
+        return queries.summariesByPrefix(overlaid(rows, overlay, (s) => s.id.startsWith(prefix)), prefix, limit);
       }),
     );
   }
@@ -367,7 +370,7 @@ export class JsonFileStorage implements Storage {
           if (locked.length > 0 || tx.followUps.length > 0) markers = this.journal.mark(locked, tx.followUps);
           const batchName = batch.length > 0 ? this.journal.writeBatch(batch) : null;
           if (put.length > 0 || remove.length > 0) index.apply({ put, remove });
-          this.journal.clearMarkers(healed.clear);
+          this.cache.clearHealed(index, healed.clear);
           // The batch's files under the index lock: no reader or healer sees part of it (they would complete it).
           if (batchName !== null) await this.cache.finishBatch(index, batch, batchName);
           changed = locked;

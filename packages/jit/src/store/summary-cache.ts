@@ -13,10 +13,11 @@
  * - A writer makes its marker (and fsyncs `pending/`) under the issue's
  *   exclusive lock before it replaces the file: the file never runs ahead
  *   of its summary unmarked.
- * - Markers are removed only under the exclusive index lock, in the healing
- *   order: (1) list the markers, (2) probe each named issue's lock, (3) read
- *   the file, (4) write its row (one SQLite transaction, durable when it
- *   returns), (5) remove only markers
+ * - Markers are removed in the healing order, (1)-(4) under the exclusive
+ *   index lock: (1) list the markers, (2) probe each named issue's lock, (3)
+ *   read the file, (4) write its row (one SQLite transaction), (5) once the
+ *   rows are durable (a FULL commit, or the WAL fsynced after the lock was
+ *   let go: syncIndex, clearHealed), remove only markers
  *   listed in (1) whose issue was free in (2). A free lock means every
  *   writer that made a listed marker has released it, so its file is in
  *   place (or was never written: it died first) and (3) reads it or a later
@@ -29,10 +30,12 @@
  *   graph transactions, summaries of files about to be written, whose
  *   markers already exist. An in-flight issue keeps its last summary.
  * - A reader queries the index and lists the markers under one shared index
- *   lock, so no marker disappears between the two.
+ *   lock, so no row changes between the two; a marker may still go (an index
+ *   step clears after letting go of the lock), but only one whose rows were
+ *   committed before the reader took the lock.
  * - Changes made outside jit (git pull) carry no marker: they are found by
  *   the issues/ directory's stamp, recorded with the rows when no marker is
- *   left, and re-synced (see currentView and resync). A marker left by a
+ *   left, and re-synced (see currentReaderIndex and resync). A marker left by a
  *   killed writer does not excuse a changed stamp (its pid is gone).
  * - A kill anywhere leaves at most markers (and temp files): the next
  *   writer's index step, graph transaction or validate heals them, readers
@@ -79,8 +82,17 @@ export interface Healed {
   settled: boolean;
 }
 
-/** What a reader answers from: the cache with the marked issues overlaid, or (no usable cache) every summary. */
-export type ReadView = { index: SummaryIndex; overlay: Map<string, IssueSummary | null> } | { index: null; all: ReadonlyMap<string, IssueSummary> };
+/**
+ * What a reader answers from: the cache with the marked issues overlaid, or
+ * (no usable cache) every summary. `overlay` is every marked issue as its
+ * file says, read on first use; `overlayOf` only the marked issues whose id
+ * `wanted` accepts (a look-up by id or prefix need not read the files of ten
+ * other writers' issues while it holds the index lock that their index steps
+ * wait for).
+ */
+export type ReadView =
+  | { index: SummaryIndex; readonly overlay: Map<string, IssueSummary | null>; overlayOf(wanted: (id: string) => boolean): Map<string, IssueSummary | null> }
+  | { index: null; all: ReadonlyMap<string, IssueSummary> };
 
 export class SummaryCache {
   private readonly jitDir: string;
@@ -117,7 +129,7 @@ export class SummaryCache {
 
   /**
    * Runs `query` against the cache as it stands for a reader: under the
-   * shared index lock, current (see currentView), with every marked issue
+   * shared index lock, current (see currentReaderIndex), with every marked issue
    * read from its file (`overlay`), so nothing a writer acknowledged is
    * served stale. When the cache must first be built, upgraded or
    * re-synced, that is done under the exclusive index lock and the read
@@ -130,8 +142,8 @@ export class SummaryCache {
       const held = await this.locks.lock([this.locks.index('shared')]);
       let answer: { value: T } | null = null;
       try {
-        const view = this.currentView();
-        if (view) answer = { value: query(view) };
+        const current = this.currentReaderIndex();
+        if (current) answer = { value: query(this.readerView(current.index, current.pending)) };
       } catch (error) {
         // Damaged under the query: a cache, rebuilt below. SQLite may refuse a reader only where it may not write (no -shm on a read-only disk).
         if (isUnusableDatabase(error)) this.forgetIndex();
@@ -162,7 +174,9 @@ export class SummaryCache {
     if (!held) return;
     let current: boolean;
     try {
-      current = this.currentView() !== null;
+      // No overlay: this only asks whether the cache is current, and reading every marked issue's
+      // file (ten writers at once keep several about) cost each write a file read and parse per marker.
+      current = this.currentReaderIndex() !== null;
     } finally {
       held.release();
     }
@@ -170,14 +184,15 @@ export class SummaryCache {
   }
 
   /**
-   * The cache as a reader may use it, or null when it must first be built,
-   * upgraded or re-synced. Shared index lock held. Current means: the
+   * The cache as a reader may use it, with the markers listed (their issues
+   * are read from the files by whoever needs the overlay), or null when it
+   * must first be built, upgraded or re-synced. Shared index lock held. Current means: the
    * issues/ stamp is the one recorded when the rows last matched every file,
    * or markers of live writers are about (jit writes then explain any
    * change; their writers heal and re-stamp). A marker whose writer process
    * is gone explains nothing: the directory is re-synced.
    */
-  private currentView(): ReadView | null {
+  private currentReaderIndex(): { index: SummaryIndex; pending: Map<string, string[]> } | null {
     try {
       const manifest = this.readManifest();
       const index = manifest.version === 2 ? this.openIndexIfUsable() : null;
@@ -188,7 +203,7 @@ export class SummaryCache {
       // Markers explain a changed stamp only while their writers live: one left by a killed writer
       // must not hide a git checkout made since (currentIndex re-syncs and clears it).
       if (index.meta(META.dirStamp) !== stamp && (pending.size === 0 || this.journal.hasOrphans())) return null;
-      return { index, overlay: this.overlay(pending) };
+      return { index, pending };
     } catch (error) {
       if (!isUnusableDatabase(error)) throw error;
       // Replaced or damaged under us: it is a cache, rebuilt by prepareIndex.
@@ -294,7 +309,7 @@ export class SummaryCache {
     const finished = [...listed].filter(([id]) => !inFlight.has(id) && !corrupt.has(id));
     const settled = finished.length === listed.size;
     index.apply({ replaceAll: true, put, meta: { [META.built]: new Date().toISOString(), ...(settled ? { [META.dirStamp]: stamp } : {}) } });
-    this.journal.clearMarkers(finished.flatMap(([, names]) => names));
+    this.clearHealed(index, finished.flatMap(([, names]) => names));
     return { issues: files, unreadable: [...corrupt.keys()].map((id) => this.files.path(id)), corrupt };
   }
 
@@ -315,7 +330,7 @@ export class SummaryCache {
     for (const id of rows.keys()) changed.add(id); // rows of files that are gone
     const healed = this.heal(index, this.markers(), changed);
     index.apply({ put: healed.put, remove: healed.remove, meta: healed.settled ? { [META.dirStamp]: stamp } : {} });
-    this.journal.clearMarkers(healed.clear);
+    this.clearHealed(index, healed.clear);
   }
 
   /**
@@ -464,10 +479,24 @@ export class SummaryCache {
     return directoryStamp(this.files.dir);
   }
 
-  /** The marked issues as their files say (null: deleted); a corrupt file is left out (its row stands). */
-  private overlay(pending: Map<string, string[]>): Map<string, IssueSummary | null> {
+  /** A reader's view; the marked files are read when the query asks for them, still under the reader's lock and after the markers were listed. */
+  private readerView(index: SummaryIndex, pending: Map<string, string[]>): ReadView {
+    let whole: Map<string, IssueSummary | null> | undefined;
+    const read = (wanted?: (id: string) => boolean): Map<string, IssueSummary | null> => this.overlay(pending, wanted);
+    return {
+      index,
+      get overlay() {
+        return (whole ??= read());
+      },
+      overlayOf: (wanted) => (whole ? new Map([...whole].filter(([id]) => wanted(id))) : read(wanted)),
+    };
+  }
+
+  /** The marked issues (those `wanted` accepts) as their files say (null: deleted); a corrupt file is left out (its row stands). */
+  private overlay(pending: Map<string, string[]>, wanted: (id: string) => boolean = () => true): Map<string, IssueSummary | null> {
     const overlay = new Map<string, IssueSummary | null>();
     for (const id of pending.keys()) {
+      if (!wanted(id)) continue;
       const issue = this.files.readOrKeep(id);
       if (issue !== undefined) overlay.set(id, issue && freezeSummary(summarize(issue)));
     }
@@ -537,6 +566,20 @@ export class SummaryCache {
   }
 
   /**
+   * Clears markers whose issues `heal` brought into the rows, once those rows
+   * are durable: the caller's own commit may have made them so, but a heal
+   * that found its rows already written (nothing to commit) may have found
+   * another healer's commit whose fsync is still under way (syncIndex
+   * commits under the index lock and fsyncs after it). One fdatasync of the
+   * WAL covers both; on a WAL with nothing unwritten it costs little.
+   */
+  clearHealed(index: SummaryIndex, names: readonly string[]): void {
+    if (names.length === 0) return;
+    index.syncLog();
+    this.journal.clearMarkers(names);
+  }
+
+  /**
    * The issue files are the commit point: once they are written the
    * operation has happened, whatever befalls the index update (a lock
    * timeout, a corrupt index). Its markers stay, so readers still see the
@@ -566,24 +609,35 @@ export class SummaryCache {
    * recorded the stamp (or left that to a writer still at work). We then
    * leave without a commit (and its fsync). A commit that would change
    * nothing (no row, the same stamp) is skipped too.
+   *
+   * The commit's fsync is made after the index lock is let go (applyUnsynced,
+   * then syncLog), and the markers it covers are cleared only after that
+   * fsync: a marker is never gone while the rows that replace it could still
+   * be lost with the OS. Clearing after the release is safe because marker
+   * names are unique to their write and the rows are already committed: the
+   * next holder may heal the same markers again (it finds the rows equal,
+   * commits nothing, and syncs before it clears them too). Every healer syncs
+   * before it clears, also when it committed nothing: the rows it found may
+   * be another healer's commit whose fsync has not finished.
    */
   private async syncIndex(changed: string[], markers: readonly string[] | null): Promise<void> {
     let remaining = changed;
     for (let attempt = 0; remaining.length > 0; attempt++) {
       const held = await this.locks.lock([this.locks.index('exclusive')]);
       let healed: Healed;
+      let index: SummaryIndex;
       try {
         if (markers !== null && !this.journal.anyPresent(markers)) return;
-        const index = this.currentIndex();
+        index = this.currentIndex();
         healed = this.heal(index, this.markers(), new Set(remaining));
         const stamp = healed.settled ? this.dirStamp() : null;
         if (healed.put.length > 0 || healed.remove.length > 0 || (stamp !== null && stamp !== index.meta(META.dirStamp))) {
-          index.apply({ put: healed.put, remove: healed.remove, meta: stamp === null ? {} : { [META.dirStamp]: stamp } });
+          index.applyUnsynced({ put: healed.put, remove: healed.remove, meta: stamp === null ? {} : { [META.dirStamp]: stamp } });
         }
-        this.journal.clearMarkers(healed.clear);
       } finally {
         held.release();
       }
+      this.clearHealed(index, healed.clear);
       remaining = remaining.filter((id) => healed.inFlight.has(id));
       // Whoever holds them heals them when it writes; a holder that only reads leaves that to us.
       if (remaining.length === 0 || attempt === 3) return;
@@ -632,7 +686,7 @@ export class SummaryCache {
       // Crash leftovers (markers whose writer is gone), healed in the healing order whether or not fix was asked.
       const healed = this.heal(index, this.markers(), new Set());
       if (healed.put.length > 0 || healed.remove.length > 0) index.apply({ put: healed.put, remove: healed.remove });
-      this.journal.clearMarkers(healed.clear);
+      this.clearHealed(index, healed.clear);
       for (const id of [...healed.put.map((row) => row.summary.id), ...healed.remove]) {
         recovered.push(`brought the index summary of ${id} up to its issue file (a writer died between the two)`);
       }

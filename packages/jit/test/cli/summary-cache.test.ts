@@ -121,4 +121,27 @@ describe('group commit: writers queued on the index lock', () => {
     expect(titles).toEqual(['renamed 0', 'renamed 1', 'renamed 2']);
     expect(await p.json(['validate'])).toMatchObject({ ok: true, problems: [] });
   });
+
+  it('a healer killed after its commit, before it cleared the markers (it fsyncs after letting go of the lock): the next step clears them, commits only its own rows, and nothing is stale', async () => {
+    const p = await projects.initialized();
+    const a = await p.json<{ id: string }>(['issue', 'create', '--title', 'a']);
+    const b = await p.json<{ id: string }>(['issue', 'create', '--title', 'b']);
+    expect(await p.json(['issue', 'update', a.id, '--title', 'healed'])).toMatchObject({ title: 'healed' });
+    // What the killed healer leaves: its rows committed (they equal the file), its writer's marker still there.
+    writeFileSync(path.join(p.jitDir, 'pending', `${a.id}.${deadPid()}.1`), '');
+    expect(await p.json(['issue', 'show', a.id])).toMatchObject({ title: 'healed' });
+    const reader = new Database(path.join(p.jitDir, 'index.db'));
+    expect(reader.prepare('SELECT count(*) AS n FROM summaries').get()).toMatchObject({ n: 2 });
+    try {
+      const before = walCommits(p.jitDir);
+      expect(await p.json(['issue', 'update', b.id, '--title', 'next'])).toMatchObject({ title: 'next' });
+      expect(readdirSync(path.join(p.jitDir, 'pending'))).toEqual([]);
+      expect(walCommits(p.jitDir) - before).toBe(1); // b's row; a's was already right
+    } finally {
+      reader.close();
+    }
+    const titles = (await p.json<{ issues: { title: string }[] }>(['query', 'all'])).issues.map((i) => i.title).sort();
+    expect(titles).toEqual(['healed', 'next']);
+    expect(await p.json(['validate'])).toMatchObject({ ok: true, problems: [], recovered: [] });
+  });
 });
