@@ -4,10 +4,13 @@
 // dist/cli/main.js and everything of this package it reaches, bundled by
 // esbuild (npm packages and jit-lock stay outside, loaded by require());
 // main.bundle.cache holds V8's compiled code of the functions a few commands
-// ran when it was made. Nothing is written at run time. The cache is used only
-// when its first line names this very bundle (the build id esbuild's output
-// ends with) and V8 accepts it (same V8 version and flags); otherwise the
-// bundle compiles as any script does, the same code, only slower.
+// ran when it was made. Nothing is written at run time. The bundle runs only
+// with its cache: when the cache's first line names this very bundle (the
+// build id the bundle ends with) and the Node running now. Without a usable
+// cache, compiling the whole bundle costs more than the separate modules a
+// command needs, so bin/jit.js runs dist/cli/main.js instead, as before. If V8
+// still refuses the cache (other flags), the bundle compiles as any script
+// does: the same code, only slower.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -27,7 +30,7 @@ function buildIdOf(source) {
   return at < 0 ? undefined : source.slice(at + BUILD_MARK.length).trim();
 }
 
-/** The cache's data when its header names this bundle's build id; undefined when there is none or it belongs to another build. */
+/** The cache's data when its header names this bundle's build id and this Node; undefined when there is none or it is another build's or Node's. */
 function readCache(buildId) {
   let data;
   try {
@@ -37,15 +40,16 @@ function readCache(buildId) {
   }
   const newline = data.indexOf(10);
   if (newline < 0 || buildId === undefined) return undefined;
-  const [id] = data.subarray(0, newline).toString('latin1').split(' ');
-  return id === buildId ? data.subarray(newline + 1) : undefined;
+  const [id, node] = data.subarray(0, newline).toString('latin1').split(' ');
+  return id === buildId && node === process.version ? data.subarray(newline + 1) : undefined;
 }
 
 /**
  * Runs the bundle and returns its exports (main()), the compiled script and
- * whether V8 took the cache; undefined when there is no bundle (dist/ built by
- * tsc alone, or JIT_CLI_BUNDLE=0 to run the separate modules).
- * `useCache: false` compiles without it (the build, making the cache).
+ * whether V8 took the cache; undefined when there is no bundle or no usable
+ * cache (dist/ built by tsc alone, another Node), or JIT_CLI_BUNDLE=0: the
+ * caller then loads the separate modules. `useCache: false` runs the bundle
+ * without a cache (the build, making it).
  */
 function loadBundle({ useCache = true } = {}) {
   if (process.env.JIT_CLI_BUNDLE === '0') return undefined;
@@ -58,6 +62,7 @@ function loadBundle({ useCache = true } = {}) {
   }
   const buildId = buildIdOf(source);
   const cachedData = useCache ? readCache(buildId) : undefined;
+  if (useCache && cachedData === undefined) return undefined;
   const vm = require('node:vm');
   const script = new vm.Script(wrap(source), { filename: BUNDLE, cachedData });
   const module = { exports: {} };
