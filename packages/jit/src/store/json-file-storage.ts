@@ -50,8 +50,8 @@ import { IssueFiles } from './issue-files.js';
 import { fileLocker, type HeldLocks, type Locker } from './locker.js';
 import { STATES, type GateDefinition, type Issue, type JitEvent, type State } from './model.js';
 import { EventLog } from './event-log.js';
-import type { ChangeFeedOptions, ChangeSource } from './change-feed.js';
-import type { AgentRecord } from './agents.js';
+import { ChangeFeed, type ChangeFeedOptions, type ChangeSource } from './change-feed.js';
+import { isAgentLive, listAgents, type AgentRecord } from './agents.js';
 import { PendingJournal, newFollowUp } from './index-journal.js';
 import { GATES_FILE, INDEX_DB_COMPANIONS, gatesText, storeLayout } from './layout.js';
 import * as queries from './queries.js';
@@ -425,19 +425,17 @@ export class JsonFileStorage implements Storage {
 
   // ------------------------------------------------------------- integrity
 
-  // The change feed (jit serve, MCP) and agents' liveness (claims held by a live agent) load on first use: start-up is most of a CLI run.
   /** Watches events.jsonl (change-feed.ts): every write appends to it. */
   async watchChanges(options?: ChangeFeedOptions): Promise<ChangeSource> {
-    const { ChangeFeed } = require('./change-feed.js') as typeof import('./change-feed.js');
     return new ChangeFeed(this.jitDir, options).start();
   }
 
   isAgentLive(id: string): boolean {
-    return (require('./agents.js') as typeof import('./agents.js')).isAgentLive(this.jitDir, id);
+    return isAgentLive(this.jitDir, id);
   }
 
   listAgents(): AgentRecord[] {
-    return (require('./agents.js') as typeof import('./agents.js')).listAgents(this.jitDir);
+    return listAgents(this.jitDir);
   }
 
   check(options: { fix: boolean }): Promise<StorageCheck> {

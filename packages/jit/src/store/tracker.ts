@@ -38,7 +38,8 @@ import {
   splitLabels,
   unfinishedDependencies,
 } from './rules.js';
-import type { IssueMatcher } from './filter.js';
+import { batchCycleError, entryError, findBatchCycle, parseBatch } from './batch.js';
+import { parseFilter, type IssueMatcher } from './filter.js';
 import { groupFollowUps, type EventFilter, type FollowUp, type IssueTx, type LabelNamespace, type LabelValue, type Storage, type SummaryFilter } from './storage.js';
 import type {
   AgentStatus,
@@ -71,18 +72,11 @@ import type {
   ValidationReport,
 } from './tracker-api.js';
 import { blockedIssues, dependencyGraph, rootIssues } from './queries.js';
+import { validateStore } from './validate.js';
 import { AGENT_ID_VARIABLE, activeLease, checkTtl, claimLapse, leaseLapse, newLease, summaryLease, withoutStaleLease, type LapseReason } from './leases.js';
 import type { Lease } from './model.js';
+import { gateDefinition, pendingPrechecks, prechecksPending } from './gate-defs.js';
 import type { GateCheckHost } from './gate-checks.js';
-
-// Start-up is most of a CLI run: the modules only some operations use load on
-// their first use, so that status, ready and a plain update never compile them.
-/** Batches (createIssues). */
-const batchModule = (): typeof import('./batch.js') => require('./batch.js') as typeof import('./batch.js');
-/** Filtered updates (updateIssues). */
-const filterModule = (): typeof import('./filter.js') => require('./filter.js') as typeof import('./filter.js');
-/** Gate definitions and the prechecks of a claim of a gated issue. */
-const gateDefsModule = (): typeof import('./gate-defs.js') => require('./gate-defs.js') as typeof import('./gate-defs.js');
 
 const short = (id: string): string => id.slice(0, 8);
 /** How many matches of an id prefix are read to resolve it: one is unique, more are ambiguous (and listed, up to this many). */
@@ -321,7 +315,7 @@ export class Tracker implements TrackerApi {
   }
 
   async batchCreate(input: unknown): Promise<BatchCreateResult> {
-    const entries = batchModule().parseBatch(input);
+    const entries = parseBatch(input);
     const refs = new Map(entries.flatMap((e, i) => (e.ref === undefined ? [] : [[e.ref, i] as const])));
     // Every field through createIssue's own checks, each error naming its entry.
     const checked = entries.map((entry, i) => {
@@ -329,7 +323,7 @@ export class Tracker implements TrackerApi {
         try {
           return check();
         } catch (error) {
-          if (error instanceof JitError && error.code === 'INVALID_ARGUMENT') throw batchModule().entryError(i, name, error.message.replace(/\.$/, ''), error);
+          if (error instanceof JitError && error.code === 'INVALID_ARGUMENT') throw entryError(i, name, error.message.replace(/\.$/, ''), error);
           throw error;
         }
       };
@@ -349,7 +343,7 @@ export class Tracker implements TrackerApi {
     for (const [i, entry] of entries.entries()) {
       for (const dependency of checkList('dependencies', entry.dependencies) as string[]) {
         const local = refs.get(dependency);
-        if (local === i) throw batchModule().batchCycleError([i, i], entries);
+        if (local === i) throw batchCycleError([i, i], entries);
         if (local !== undefined) {
           await this.refuseRefNamingAnIssue(dependency, local, i);
           checked[i]!.local.push(local);
@@ -368,8 +362,8 @@ export class Tracker implements TrackerApi {
       checked[i]!.local = unique(checked[i]!.local);
       checked[i]!.existing = unique(checked[i]!.existing);
     }
-    const cycle = batchModule().findBatchCycle(checked.map((c) => c.local));
-    if (cycle) throw batchModule().batchCycleError(cycle, entries);
+    const cycle = findBatchCycle(checked.map((c) => c.local));
+    if (cycle) throw batchCycleError(cycle, entries);
     const ids = entries.map(() => newIssueId());
     const anyGates = checked.some((c) => c.gates.length > 0);
     const hierarchy = this.hierarchy();
@@ -389,7 +383,7 @@ export class Tracker implements TrackerApi {
         const registry = anyGates ? tx.gates() : new Map<string, GateDefinition>();
         const made: Issue[] = [];
         for (const [i, c] of checked.entries()) {
-          for (const key of c.gates) if (!registry.has(key)) throw batchModule().entryError(i, 'gates', gateNotFound(key).message.replace(/\.$/, ''));
+          for (const key of c.gates) if (!registry.has(key)) throw entryError(i, 'gates', gateNotFound(key).message.replace(/\.$/, ''));
           // Existing dependencies as the frozen graph has them (a later finish or reopen re-checks these through its follow-up).
           for (const d of c.existing) if (!tx.summary(d)) throw notFound(d, 'DEPENDENCY_NOT_FOUND');
           const waits = c.local.length > 0 || unfinishedDependencies({ dependencies: c.existing }, (d) => tx.summary(d)?.state).length > 0;
@@ -438,7 +432,7 @@ export class Tracker implements TrackerApi {
   }
 
   async updateMatching(filter: string, input: UpdateIssueInput, options: { dryRun?: boolean } = {}): Promise<FilteredUpdateReport> {
-    const matches = filterModule().parseFilter(filter);
+    const matches = parseFilter(filter);
     checkInput(input);
     checkInput(options);
     const dryRun = options.dryRun === undefined ? false : checkBoolean('dryRun', options.dryRun);
@@ -741,7 +735,7 @@ export class Tracker implements TrackerApi {
 
   async addGateDefinition(def: GateDefinitionInput): Promise<GateDefinition & { changed: boolean }> {
     checkInput(def);
-    const gate = gateDefsModule().gateDefinition(def);
+    const gate = gateDefinition(def);
     // Defined here, by whoever runs this: this machine trusts its command (gate-trust.ts).
     if (gate.checker) await this.gateCheckModule().trustDefinition(this.gateHost(), gate);
     return this.storage.gatesTransaction((gates, _issues, event) => {
@@ -1052,7 +1046,7 @@ export class Tracker implements TrackerApi {
 
   /** The store's integrity check and crash recovery: see validate.ts. */
   async validate(options: { fix?: boolean } = {}): Promise<ValidationReport> {
-    return (require('./validate.js') as typeof import('./validate.js')).validateStore(
+    return validateStore(
       this.storage,
       {
         finishFollowUps: async (alike) => (await this.runFollowUps(alike, true)).length === 0,
@@ -1255,8 +1249,8 @@ export class Tracker implements TrackerApi {
       });
     }
     if (wanted === 'in_progress' && issue.gates_required.length > 0) {
-      const prechecks = gateDefsModule().pendingPrechecks(issue, tx.gates());
-      if (prechecks.length > 0) throw gateDefsModule().prechecksPending(issue, prechecks);
+      const prechecks = pendingPrechecks(issue, tx.gates());
+      if (prechecks.length > 0) throw prechecksPending(issue, prechecks);
     }
     if (wanted === 'gated' && pendingGates(issue).length === 0) {
       throw new JitError('INVALID_TRANSITION', `Issue ${short(issue.id)} cannot be gated: it has no pending gates.`, {
