@@ -57,8 +57,8 @@ export async function main(argv: string[]): Promise<void> {
   }
   try {
     // context.js (with the output helpers and store/core.js) after --version: it answers without them.
-    const { Invocation: FastInvocation } = require('./context.js') as typeof import('./context.js');
-    await fast.action(new FastInvocation(fast.options));
+    const context = require('./context.js') as typeof import('./context.js');
+    await fast.action(new context.Invocation(fast.options));
   } catch (error) {
     // Loaded only when something failed: a successful run never needs it.
     process.exitCode = (require('./failure.js') as typeof import('./failure.js')).reportFailure(error, json);

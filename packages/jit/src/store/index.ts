@@ -18,4 +18,3 @@ export { SCHEMA_VERSION } from './schema.js';
 export { ChangeFeed, watchChanges, type ChangeBatch, type ChangeFeedOptions, type ChangeListener, type ChangeSource } from './change-feed.js';
 export type { MigrateOptions, MigrationReport } from './migrate.js';
 export { readStoreConfig, parseStoreConfig, type StoreConfig, type TypeHierarchy, type Strictness } from './config.js';
-
