@@ -3,8 +3,10 @@
 // (incrementally when node-gyp has configured build/ before) and the
 // TypeScript of both packages, src/ to dist/ (jit-lock) and packages/jit/src/
 // to packages/jit/dist/ (jit-tracker), with tsc -b: it rebuilds what changed
-// and costs about a second when nothing did. Plain Node so it works the same
-// on every OS; vitest runs it before every test run (scripts/build-for-tests.mts).
+// and costs about a second when nothing did; then the web page and the
+// bundled CLI with its code cache (packages/jit/scripts/build-cli-bundle.js).
+// Plain Node so it works the same on every OS; vitest runs it before every
+// test run (scripts/build-for-tests.mts).
 'use strict';
 const { spawnSync } = require('node:child_process');
 const { existsSync } = require('node:fs');
@@ -32,3 +34,5 @@ run([nodeGyp, configured ? 'build' : 'rebuild', ...nodedir]);
 run([tsc, '-b', path.join('packages', 'jit', 'tsconfig.build.json')]);
 // The web view's page (jit serve): bundled by esbuild into packages/jit/dist/webapp/, skipped when nothing changed.
 run([path.join('packages', 'jit', 'web', 'build.js'), '--if-changed']);
+// The bundled CLI and its V8 code cache (bin/jit.js starts with them): packages/jit/dist/cli/main.bundle.*, skipped when nothing changed.
+run([path.join('packages', 'jit', 'scripts', 'build-cli-bundle.js'), '--if-changed']);

@@ -36,7 +36,8 @@ const MAY_IMPORT = {
  * lock addon, for the CLI's start-up), never its internals.
  */
 // lock-stats: the optional lock figures (JIT_LOCK_STATS, jit mcp, debug locks --stats), loaded only when asked for.
-const STORE_ENTRY_POINTS = ['packages/jit/src/store/index', 'packages/jit/src/store/core', 'packages/jit/src/store/lock-stats'];
+// open: finding and opening a .jit/, what a CLI command loads first (the rest of index.ts on demand).
+const STORE_ENTRY_POINTS = ['packages/jit/src/store/index', 'packages/jit/src/store/core', 'packages/jit/src/store/open', 'packages/jit/src/store/lock-stats'];
 const FACES = ['cli', 'mcp', 'web', 'web-ui'];
 
 /** The arrows between the faces: `jit mcp` starts the MCP server, `jit serve` the web server. */
@@ -75,7 +76,7 @@ export const layersRule = {
         'native -> jit-lock -> store -> CLI, MCP, web; the CLI reaches MCP only in the `jit mcp` command (src/cli/commands/mcp.ts), the web server only in `jit serve` (src/cli/commands/serve.ts); the page (packages/jit/web) imports only the public surface of the store.',
       internal:
         '{{from}} ({{fromLayer}}) must not import {{specifier}}, an internal module of the store: the faces import the store ' +
-        'only from its public surface, store/index.js (or store/core.js, the part that loads without the file store and the lock addon, or store/lock-stats.js, the optional lock figures).',
+        'only from its public surface, store/index.js (or store/core.js, the part that loads without the file store and the lock addon, store/open.js, the part a CLI command starts with, or store/lock-stats.js, the optional lock figures).',
     },
   },
   create(context) {

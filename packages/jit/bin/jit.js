@@ -2,7 +2,8 @@
 'use strict';
 let cli;
 try {
-  cli = require('../dist/cli/main.js');
+  // The bundled CLI with its code cache (cli-bundle.js), or the separate modules when dist/ has no bundle.
+  cli = require('./cli-bundle.js').loadBundle()?.exports ?? require('../dist/cli/main.js');
 } catch (error) {
   // A checkout that was never built: say so in one line instead of a stack trace.
   if (error && error.code === 'MODULE_NOT_FOUND' && String(error.message).includes("'../dist/cli/main.js'")) {

@@ -8,16 +8,17 @@ import type { TrackerApi } from '../store/core.js';
 import type { LockStats } from '../store/lock-stats.js';
 import { painter, STDOUT, writeJson, writeOut, type Paint } from './output.js';
 
-type StoreModule = typeof import('../store/index.js');
+type StoreModule = typeof import('../store/open.js');
 
 let storeModule: StoreModule | undefined;
 /**
- * Finding, creating and opening a `.jit/`, loaded on first use: it pulls in
- * the lock addon and the file format. Not the whole store (store/index.js):
- * a command loads only the modules it runs, start-up being most of a CLI run.
+ * Finding, creating and opening a `.jit/` (store/open.js), loaded on first
+ * use: it pulls in the lock addon and the file format. Not the whole store
+ * (store/index.js): a command loads only the modules it runs, start-up being
+ * most of a CLI run.
  */
 export function loadStore(): StoreModule {
-  storeModule ??= require('../store/index.js') as StoreModule;
+  storeModule ??= require('../store/open.js') as StoreModule;
   return storeModule;
 }
 

@@ -9,7 +9,7 @@
  * program (program.ts), which also owns help, usage errors and --schema.
  */
 import { scanArgv, type ArgvScan } from './argv.js';
-import { Invocation, type GlobalOptions } from './context.js';
+import type { GlobalOptions, Invocation } from './context.js';
 
 type Action = (cli: Invocation) => Promise<void>;
 
@@ -56,7 +56,9 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   try {
-    await fast.action(new Invocation(fast.options));
+    // context.js (with the output helpers and store/core.js) after --version: it answers without them.
+    const context = require('./context.js') as typeof import('./context.js');
+    await fast.action(new context.Invocation(fast.options));
   } catch (error) {
     // Loaded only when something failed: a successful run never needs it.
     process.exitCode = (require('./failure.js') as typeof import('./failure.js')).reportFailure(error, json);

@@ -4,7 +4,7 @@
  * never when NO_COLOR is set (https://no-color.org).
  */
 import { fstatSync, writeSync } from 'node:fs';
-import { pendingNotes, type Issue, type State, type IssueSummary, type PendingFollowUp } from '../store/core.js';
+import type { Issue, State, IssueSummary, PendingFollowUp } from '../store/core.js';
 import type { Invocation } from './context.js';
 import { displayWidth, padToWidth } from './text-width.js';
 
@@ -232,6 +232,8 @@ export function printIssue(cli: Invocation, issue: ShownIssue & { changed?: bool
     const verb = data.changed === false ? 'No change (already so):' : summary;
     const head = verb === undefined ? renderIssue(data, paint) : `${verb} ${paint('cyan', shortId(data.id))} ${data.title} [${data.state}]\n`;
     const warnings = (data.warnings ?? []).map((w) => `${paint('yellow', `Warning: ${w.message}`)}\n`).join('');
+    // store/core.js on use: `jit --version` writes through this module and answers without the store.
+    const { pendingNotes } = require('../store/core.js') as typeof import('../store/core.js');
     return head + warnings + pendingNotes(data.pending).map((note) => `${paint('yellow', note)}\n`).join('');
   });
 }

@@ -1,7 +1,7 @@
 // The issue store: the `.jit/` format, its transactions and the domain operations.
 // The faces (CLI, MCP) import the store only from here, or from core.ts (the
-// part that loads without the file store and the lock addon); the ESLint rule
-// jit/layers enforces it.
+// part that loads without the file store and the lock addon) or open.ts (the
+// part a CLI command starts with); the ESLint rule jit/layers enforces it.
 export * from './core.js';
 export type { Storage, IssueLocks, IssueTx, GraphTx, GraphLookup, SummaryFilter, ReadyQuery, BlockedCandidate, StorageCheck, EventFilter, FollowUp } from './storage.js';
 export { Tracker } from './tracker.js';
@@ -9,10 +9,8 @@ export { JsonFileStorage, type JsonFileStorageOptions } from './json-file-storag
 export { InMemoryStorage } from './memory-storage.js';
 export type { Locker, HeldLocks } from './locker.js';
 export { RANK as LOCK_RANKS } from './locker.js';
-export { findJitDir, resolveJitDir, initJit, openTracker, openConfiguredTracker, openConfiguredDatabase, chooseBackend, DATABASE_URL_VARIABLE, type BackendChoice } from './jit-dir.js';
-export type { InitResult, InitOptions } from './jit-dir.js';
+export * from './open.js';
 export { HIERARCHY_TEMPLATES, DEFAULT_HIERARCHY, DEFAULT_STRICTNESS } from './hierarchy.js';
-export { JIT_DIR_NAME } from './layout.js';
 export { debugLocks } from './debug-locks.js';
 export { holdAgentLock, agentLockPath, runsUnderAgent } from './agents.js';
 export type { TrackerOptions } from './tracker.js';
@@ -20,9 +18,3 @@ export { SCHEMA_VERSION } from './schema.js';
 export { ChangeFeed, watchChanges, type ChangeBatch, type ChangeFeedOptions, type ChangeListener, type ChangeSource } from './change-feed.js';
 export type { MigrateOptions, MigrationReport } from './migrate.js';
 export { readStoreConfig, parseStoreConfig, type StoreConfig, type TypeHierarchy, type Strictness } from './config.js';
-
-import type { MigrateOptions, MigrationReport } from './migrate.js';
-/** `jit migrate` (store/migrate.ts), loaded only by the command that runs it: every other one starts without it. */
-export function migrateStore(options: MigrateOptions): Promise<MigrationReport> {
-  return (require('./migrate.js') as typeof import('./migrate.js')).migrateStore(options);
-}

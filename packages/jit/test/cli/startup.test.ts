@@ -3,7 +3,10 @@
 // never load commander or the other command groups; a command loads its own
 // group only; the program's help and --schema load every group. No command
 // that reads or writes valid files loads the schema library (zod): it is
-// loaded only to word what is wrong with a broken file.
+// loaded only to word what is wrong with a broken file. A run is the bundled
+// CLI (bin/cli-bundle.js), one script, so these listings run the separate
+// modules (JIT_CLI_BUNDLE=0), the same code and the same lazy require()s;
+// test/cli/bundle.test.ts checks that a plain run is the bundle.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -31,7 +34,7 @@ async function modulesOf(args: string[]): Promise<string[]> {
   const out = path.join(scratch, `${args.join('_').replace(/[^\w-]/g, '_')}.txt`);
   const run = await runJit(args, {
     cwd: project.dir,
-    env: { NODE_OPTIONS: `--require ${JSON.stringify(LIST_MODULES)}`, JIT_TEST_MODULES_OUT: out },
+    env: { NODE_OPTIONS: `--require ${JSON.stringify(LIST_MODULES)}`, JIT_TEST_MODULES_OUT: out, JIT_CLI_BUNDLE: '0' },
   });
   expect(run.code, run.stderr).toBe(0);
   return readFileSync(out, 'utf8').split('\n');
@@ -71,6 +74,17 @@ describe.concurrent('what a command line loads', () => {
         modules.filter((file) => /[\\/]node_modules[\\/]pg[\\/]|[\\/]dist[\\/]store[\\/]pg-(storage|config|schema)\.js$/.test(file)),
         args.join(' '),
       ).toEqual([]);
+    }
+  });
+
+  it('--version loads no module of the store; status, ready and a plain update open the store without its whole index', async () => {
+    const storeModules = (modules: string[]): string[] => modules.flatMap((file) => /[\\/]dist[\\/]store[\\/]([\w-]+)\.js$/.exec(file)?.[1] ?? []);
+    expect(storeModules(await modulesOf(['--version']))).toEqual([]);
+    const rarelyUsed = ['index', 'memory-storage', 'debug-locks', 'migrate', 'transfer', 'gate-checks', 'pg-config', 'pg-storage'];
+    for (const args of [['status'], ['--json', 'query', 'ready'], ['--json', 'issue', 'update', issueId, '--title', 'renamed']]) {
+      const loaded = storeModules(await modulesOf(args));
+      expect(loaded, args.join(' ')).toContain('jit-dir'); // the listing works
+      expect(loaded.filter((name) => rarelyUsed.includes(name)), args.join(' ')).toEqual([]);
     }
   });
 

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { signalReachedForegroundGroup } from 'jit-lock';
 import { AGENT_ID_VARIABLE, AGENT_PID_VARIABLE, JitError } from '../../store/core.js';
-import { action, loadStore } from '../context.js';
+import { action } from '../context.js';
 
 /** Signals a terminal or a supervisor sends the agent: passed on to the command, whose exit then ends `agent run`. */
 const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
@@ -26,7 +26,7 @@ export function registerAgentCommands(program: Command): void {
     .action(
       action(async (cli, words: string[], options: { id: string }) => {
         const jitDir = cli.jitDir();
-        const running = await loadStore()
+        const running = await (require('../../store/index.js') as typeof import('../../store/index.js'))
           .holdAgentLock(jitDir, options.id, words.join(' '))
           .catch((error: unknown) => {
             // The id came from the environment (the option's default): say which variable to fix.

@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+// Builds the bundled CLI and its V8 code cache (bin/cli-bundle.js loads them):
+//   1. esbuild bundles dist/cli/main.js (tsc's output) and every module of
+//      this package it reaches into dist/cli/main.bundle.js; npm packages and
+//      jit-lock stay outside (require() at run time, resolved from dist/cli/,
+//      as from any module of dist/). Its last line is its build id (a hash of
+//      its text), which the cache's header must repeat to be used.
+//   2. A child process runs the bundle through the commands agents run most
+//      (status, query ready, issue show/create/update/claim) on a throw-away
+//      store, then writes V8's compiled code (script.createCachedData()) to
+//      dist/cli/main.bundle.cache. It also proves the bundle runs.
+// scripts/build.js runs it after tsc with --if-changed: nothing is done when
+// the bundle and its cache are newer than every module of dist/ and the cache
+// was made by this Node.
+'use strict';
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+const { loadBundle, BUNDLE, CACHE, BUILD_MARK } = require('../bin/cli-bundle.js');
+
+const pkg = path.join(__dirname, '..');
+const dist = path.join(pkg, 'dist');
+/** The folders of dist/ the bundle is made of (webapp/ is the page, served as files). */
+const SOURCES = ['cli', 'store', 'mcp', 'web', 'lock'];
+
+function newestInput() {
+  let newest = Math.max(fs.statSync(__filename).mtimeMs, fs.statSync(path.join(pkg, 'bin', 'cli-bundle.js')).mtimeMs);
+  const visit = (dir) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory()) visit(file);
+      else if (entry.name.endsWith('.js') && file !== BUNDLE) newest = Math.max(newest, fs.statSync(file).mtimeMs);
+    }
+  };
+  for (const dir of SOURCES) if (fs.existsSync(path.join(dist, dir))) visit(path.join(dist, dir));
+  return newest;
+}
+
+function upToDate() {
+  try {
+    const header = fs.readFileSync(CACHE).subarray(0, 200).toString('latin1').split('\n')[0].split(' ');
+    return header[1] === process.version && Math.min(fs.statSync(BUNDLE).mtimeMs, fs.statSync(CACHE).mtimeMs) > newestInput();
+  } catch {
+    return false;
+  }
+}
+
+/** Writes `file` whole (a temp file renamed over it): a reader never sees half of it. */
+function writeWhole(file, data) {
+  const temp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temp, data);
+  fs.renameSync(temp, file);
+}
+
+function bundle() {
+  const esbuild = require('esbuild');
+  const result = esbuild.buildSync({
+    entryPoints: [path.join(dist, 'cli', 'main.js')],
+    bundle: true,
+    write: false,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    packages: 'external', // commander, libsql, the MCP SDK, zod, pg, jit-lock: loaded from node_modules as before
+    tsconfigRaw: '{}', // not the tsconfig's paths, which point jit-lock at its sources
+    outfile: BUNDLE,
+    logLevel: 'warning',
+  });
+  const text = result.outputFiles[0].text;
+  const buildId = crypto.createHash('sha256').update(text).digest('hex').slice(0, 32);
+  // The cache of another build must never meet this bundle: remove it before the bundle changes.
+  fs.rmSync(CACHE, { force: true });
+  writeWhole(BUNDLE, `${text}${BUILD_MARK}${buildId}\n`);
+}
+
+/** Runs the bundle through the hot commands (in this process, output discarded by the parent) and writes the cache. */
+async function train() {
+  const loaded = loadBundle({ useCache: false });
+  if (!loaded) throw new Error(`no bundle at ${BUNDLE}`);
+  const project = fs.mkdtempSync(path.join(os.tmpdir(), 'jit-cli-bundle-'));
+  try {
+    process.chdir(project);
+    const jit = async (...args) => {
+      await loaded.exports.main(['node', 'jit', ...args]);
+      if (process.exitCode) throw new Error(`jit ${args.join(' ')} failed (exit ${process.exitCode}) while making the code cache`);
+    };
+    await jit('init');
+    for (let i = 0; i < 3; i++) await jit('--json', 'issue', 'create', '--title', `issue ${i}`, '--label', 'type:task');
+    await jit('status');
+    await jit('--json', 'status');
+    await jit('query', 'ready');
+    await jit('--json', 'query', 'ready', '--limit', '20');
+    await jit('--version');
+    const ids = fs.readdirSync(path.join(project, '.jit', 'issues')).filter((name) => name.endsWith('.json')).map((name) => name.slice(0, -'.json'.length));
+    await jit('issue', 'show', ids[0]);
+    await jit('--json', 'issue', 'update', ids[0], '--title', 'renamed');
+    await jit('issue', 'update', ids[1], '--priority', 'high');
+    await jit('--json', 'issue', 'claim', ids[2], 'agent:cache');
+    await jit('query', 'ready');
+    const data = loaded.script.createCachedData();
+    writeWhole(CACHE, Buffer.concat([Buffer.from(`${loaded.buildId} ${process.version}\n`, 'latin1'), data]));
+  } finally {
+    process.chdir(os.tmpdir());
+    fs.rmSync(project, { recursive: true, force: true });
+  }
+}
+
+/** This environment without what would point the commands at another store or agent. */
+function trainingEnv() {
+  const env = { ...process.env, JIT_LOCK_TIMEOUT: '120' };
+  for (const name of ['JIT_CLI_BUNDLE', 'JIT_DIR', 'JIT_DATABASE_URL', 'JIT_AGENT_ID', 'JIT_LOCK_STATS', 'NODE_OPTIONS']) delete env[name];
+  return env;
+}
+
+function main() {
+  if (process.argv.includes('--train')) {
+    train().catch((error) => {
+      process.stderr.write(`build-cli-bundle: ${error && error.stack ? error.stack : error}\n`);
+      process.exit(1);
+    });
+    return;
+  }
+  if (!fs.existsSync(path.join(dist, 'cli', 'main.js'))) throw new Error('dist/cli/main.js is missing: run tsc first (node scripts/build.js)');
+  if (process.argv.includes('--if-changed') && upToDate()) return;
+  bundle();
+  // A separate process: the commands set process.exitCode and hold the store's modules, none of which the build should keep.
+  const run = spawnSync(process.execPath, [__filename, '--train'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: trainingEnv(),
+  });
+  if (run.status !== 0) process.exit(run.status ?? 1);
+}
+
+main();

@@ -1,0 +1,93 @@
+// The bundled CLI (bin/cli-bundle.js, made by scripts/build-cli-bundle.js):
+// a plain run of `jit` is the bundle, compiled with the build's code cache;
+// without a cache that belongs to the bundle and this Node, the separate
+// modules run instead; a cache V8 refuses is not used, and the bundle still
+// runs. The copies live in a temporary folder
+// shaped like the package (bin/, dist/cli/), never in dist/ itself, which
+// other test files run at the same time.
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initializedProject, REPO, runJit, type TempProject } from './helpers.js';
+
+const LIST_MODULES = path.join(__dirname, 'fixtures', 'list-modules.js');
+const LOADER = path.join(REPO, 'bin', 'cli-bundle.js');
+const BUNDLE = path.join(REPO, 'dist', 'cli', 'main.bundle.js');
+const CACHE = path.join(REPO, 'dist', 'cli', 'main.bundle.cache');
+
+interface Loaded {
+  exports: { main: unknown };
+  buildId: string | undefined;
+  cacheUsed: boolean;
+}
+type Loader = { loadBundle: (options?: { useCache?: boolean }) => Loaded | undefined };
+
+let project: TempProject;
+let scratch: string;
+beforeAll(async () => {
+  project = await initializedProject();
+  scratch = mkdtempSync(path.join(tmpdir(), 'jit-cli-bundle-'));
+});
+afterAll(() => {
+  project.remove();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+/** A package-shaped copy of the loader and the bundle, with `cache` as its cache file (none when undefined). */
+function copyWithCache(name: string, cache: Buffer | undefined): Loader {
+  const root = path.join(scratch, name);
+  mkdirSync(path.join(root, 'bin'), { recursive: true });
+  mkdirSync(path.join(root, 'dist', 'cli'), { recursive: true });
+  copyFileSync(LOADER, path.join(root, 'bin', 'cli-bundle.js'));
+  copyFileSync(BUNDLE, path.join(root, 'dist', 'cli', 'main.bundle.js'));
+  if (cache) writeFileSync(path.join(root, 'dist', 'cli', 'main.bundle.cache'), cache);
+  return require(path.join(root, 'bin', 'cli-bundle.js')) as Loader;
+}
+
+describe('the bundled CLI', () => {
+  it('a plain run is the bundle: no separate module of the CLI or the store is loaded', async () => {
+    const out = path.join(scratch, 'status-modules.txt');
+    const run = await runJit(['status'], { cwd: project.dir, env: { NODE_OPTIONS: `--require ${JSON.stringify(LIST_MODULES)}`, JIT_TEST_MODULES_OUT: out } });
+    expect(run.code, run.stderr).toBe(0);
+    const modules = readFileSync(out, 'utf8').split('\n');
+    expect(modules.some((file) => file.endsWith(path.join('bin', 'cli-bundle.js')))).toBe(true);
+    expect(modules.filter((file) => /[\\/]dist[\\/](cli|store)[\\/]/.test(file))).toEqual([]);
+    expect(modules.some((file) => /[\\/]node_modules[\\/]libsql[\\/]/.test(file))).toBe(true); // npm packages load as before
+  });
+
+  it("the build's code cache is this bundle's, and this Node accepts it", () => {
+    const header = readFileSync(CACHE).subarray(0, 100).toString('latin1').split('\n')[0];
+    const loaded = copyWithCache('accepted', readFileSync(CACHE));
+    const result = loaded.loadBundle();
+    expect(result?.buildId).toMatch(/^[0-9a-f]{32}$/);
+    expect(header).toBe(`${result?.buildId} ${process.version}`);
+    expect(result?.cacheUsed).toBe(true);
+    expect(typeof result?.exports.main).toBe('function');
+  });
+
+  it("without a cache of this build and this Node there is no bundle to run (bin/jit.js runs dist/cli/main.js); one V8 refuses is not used, and the bundle runs", () => {
+    const cache = readFileSync(CACHE);
+    const body = cache.subarray(cache.indexOf(10) + 1);
+    const buildId = cache.subarray(0, 32).toString('latin1');
+    expect(copyWithCache('other-build', Buffer.concat([Buffer.from(`${'0'.repeat(32)} ${process.version}\n`), body])).loadBundle()).toBeUndefined();
+    expect(copyWithCache('other-node', Buffer.concat([Buffer.from(`${buildId} v1.0.0\n`), body])).loadBundle()).toBeUndefined();
+    expect(copyWithCache('none', undefined).loadBundle()).toBeUndefined();
+    expect(copyWithCache('no-cache', undefined).loadBundle({ useCache: false })).toMatchObject({ cacheUsed: false }); // how the build runs it
+    const header = cache.subarray(0, cache.indexOf(10) + 1);
+    const garbage = copyWithCache('garbage', Buffer.concat([header, Buffer.alloc(body.length, 7)]));
+    const refused = garbage.loadBundle();
+    expect(refused).toMatchObject({ cacheUsed: false });
+    expect(typeof refused?.exports.main).toBe('function');
+  });
+
+  it('JIT_CLI_BUNDLE=0 runs the separate modules (what test/cli/startup.test.ts lists)', async () => {
+    const out = path.join(scratch, 'unbundled-modules.txt');
+    const run = await runJit(['status'], {
+      cwd: project.dir,
+      env: { NODE_OPTIONS: `--require ${JSON.stringify(LIST_MODULES)}`, JIT_TEST_MODULES_OUT: out, JIT_CLI_BUNDLE: '0' },
+    });
+    expect(run.code, run.stderr).toBe(0);
+    expect(readFileSync(out, 'utf8').split('\n').some((file) => /[\\/]dist[\\/]cli[\\/]main\.js$/.test(file))).toBe(true);
+  });
+});
