@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { JitError } from './errors.js';
-import { appendText, createFileIfMissing, readTextIfExists } from './files.js';
+import { appendText, checkSingleLink, createFileIfMissing, readTextIfExists } from './files.js';
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'jit-files-unit-'));
 afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
@@ -50,6 +50,22 @@ describe.skipIf(process.platform === 'win32')('hard links', () => {
     expect(readTextIfExists(file)).toBe('{}\n');
     expect(createFileIfMissing(d, 'gates.json', '{}\n')).toBe(true);
     expect(fs.statSync(path.join(d, 'gates.json')).nlink).toBe(1);
+  });
+
+  it('nor is that link after the temp file went away between the stat a reader took and its look for the temp (racing inits)', () => {
+    const d = dir();
+    const file = path.join(d, 'index.json');
+    fs.writeFileSync(file, '{}\n');
+    const temp = path.join(d, `.index.json.${process.pid}.998.tmp`);
+    fs.linkSync(file, temp);
+    const seenWhileLinked = fs.lstatSync(file); // nlink 2, as a reader saw it
+    fs.rmSync(temp); // createFileIfMissing's clean-up, before the reader looked for the temp
+    expect(seenWhileLinked.nlink).toBe(2);
+    expect(() => checkSingleLink(file, seenWhileLinked)).not.toThrow();
+    // A real second name is still refused, with the stat taken before or after.
+    const other = path.join(scratch, `outside-${dirs}-late`);
+    fs.linkSync(file, other);
+    expect(thrown(() => checkSingleLink(file, seenWhileLinked)).code).toBe('UNSAFE_PATH');
   });
 });
 

@@ -62,7 +62,7 @@ export function unsafePath(filePath: string, what: string, cause?: unknown): Jit
  * right now: linked from its temp sibling, which is removed a moment later.
  */
 export function checkSingleLink(filePath: string, stat: fs.Stats): void {
-  if (stat.nlink <= 1 || isBeingCreated(filePath, stat)) return;
+  if (stat.nlink <= 1 || isBeingCreated(filePath, stat) || createdSince(filePath, stat)) return;
   throw new JitError(
     'UNSAFE_PATH',
     `Refusing to use ${filePath}: it has ${stat.nlink} hard links, so another name (perhaps outside .jit/) shares its content, and jit would read or change that file too.`,
@@ -71,6 +71,15 @@ export function checkSingleLink(filePath: string, stat: fs.Stats): void {
       details: { path: filePath, nlink: stat.nlink },
     },
   );
+}
+
+/**
+ * The same file has one name now: its second one was createFileIfMissing's
+ * temp file, removed between the caller's stat and isBeingCreated's look.
+ */
+function createdSince(filePath: string, stat: fs.Stats): boolean {
+  const now = fs.lstatSync(filePath, { throwIfNoEntry: false });
+  return now !== undefined && now.ino === stat.ino && now.dev === stat.dev && now.nlink <= 1;
 }
 
 function isBeingCreated(filePath: string, stat: fs.Stats): boolean {
