@@ -10,13 +10,21 @@
 // cache, compiling the whole bundle costs more than the separate modules a
 // command needs, so bin/jit.js runs dist/cli/main.js instead, as before. If V8
 // still refuses the cache (other flags), the bundle compiles as any script
-// does: the same code, only slower.
+// does: the same code, only slower. A bundle older than tsc's last build of
+// dist/ is not run either (TS_BUILD_INFO).
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
 
 const BUNDLE = path.join(__dirname, '..', 'dist', 'cli', 'main.bundle.js');
 const CACHE = path.join(__dirname, '..', 'dist', 'cli', 'main.bundle.cache');
+/**
+ * tsc -b rewrites it whenever it compiles anything: newer than the bundle, it
+ * says dist/ changed without the bundle (tsc alone, e.g. npm install's
+ * prepare after an edit), and the bundle would run old code. Not in the
+ * published package (nothing rebuilds there).
+ */
+const TS_BUILD_INFO = path.join(__dirname, '..', 'dist', 'tsconfig.build.tsbuildinfo');
 /** The bundle's last line: `//# jit-bundle <build id>`. */
 const BUILD_MARK = '\n//# jit-bundle ';
 
@@ -60,6 +68,8 @@ function loadBundle({ useCache = true } = {}) {
     if (error && error.code === 'ENOENT') return undefined;
     throw error;
   }
+  const compiledAt = fs.statSync(TS_BUILD_INFO, { throwIfNoEntry: false })?.mtimeMs;
+  if (compiledAt !== undefined && compiledAt > fs.statSync(BUNDLE).mtimeMs) return undefined;
   const buildId = buildIdOf(source);
   const cachedData = useCache ? readCache(buildId) : undefined;
   if (useCache && cachedData === undefined) return undefined;
@@ -71,4 +81,4 @@ function loadBundle({ useCache = true } = {}) {
   return { exports: module.exports, script, buildId, cacheUsed: cachedData !== undefined && !script.cachedDataRejected };
 }
 
-module.exports = { loadBundle, BUNDLE, CACHE, BUILD_MARK };
+module.exports = { loadBundle, BUNDLE, CACHE, BUILD_MARK, TS_BUILD_INFO };

@@ -18,7 +18,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
-const { loadBundle, BUNDLE, CACHE, BUILD_MARK } = require('../bin/cli-bundle.js');
+const { loadBundle, BUNDLE, CACHE, BUILD_MARK, TS_BUILD_INFO } = require('../bin/cli-bundle.js');
 
 const pkg = path.join(__dirname, '..');
 const dist = path.join(pkg, 'dist');
@@ -26,7 +26,9 @@ const dist = path.join(pkg, 'dist');
 const SOURCES = ['cli', 'store', 'mcp', 'web', 'lock'];
 
 function newestInput() {
-  let newest = Math.max(fs.statSync(__filename).mtimeMs, fs.statSync(path.join(pkg, 'bin', 'cli-bundle.js')).mtimeMs);
+  // tsc's build info too: the loader refuses a bundle older than it (bin/cli-bundle.js).
+  const compiledAt = fs.statSync(TS_BUILD_INFO, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+  let newest = Math.max(fs.statSync(__filename).mtimeMs, fs.statSync(path.join(pkg, 'bin', 'cli-bundle.js')).mtimeMs, compiledAt);
   const visit = (dir) => {
     for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
       const file = path.join(dir, entry.name);

@@ -5,7 +5,7 @@
 // runs. The copies live in a temporary folder
 // shaped like the package (bin/, dist/cli/), never in dist/ itself, which
 // other test files run at the same time.
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -46,6 +46,21 @@ function copyWithCache(name: string, cache: Buffer | undefined): Loader {
 }
 
 describe('the bundled CLI', () => {
+  it('a bundle older than tsc\'s last build of dist/ is not run: the separate modules are, which hold the new code', () => {
+    const loader = copyWithCache('stale', readFileSync(CACHE));
+    const root = path.join(scratch, 'stale');
+    expect(loader.loadBundle()?.cacheUsed).toBe(true);
+    const buildInfo = path.join(root, 'dist', 'tsconfig.build.tsbuildinfo');
+    writeFileSync(buildInfo, '{}');
+    const later = new Date(statSync(path.join(root, 'dist', 'cli', 'main.bundle.js')).mtimeMs + 5_000);
+    utimesSync(buildInfo, later, later);
+    expect(loader.loadBundle()).toBeUndefined();
+    // Built again (the bundle newer than tsc's output): it runs.
+    const evenLater = new Date(later.getTime() + 5_000);
+    utimesSync(path.join(root, 'dist', 'cli', 'main.bundle.js'), evenLater, evenLater);
+    expect(loader.loadBundle()?.cacheUsed).toBe(true);
+  });
+
   it('a plain run is the bundle: no separate module of the CLI or the store is loaded', async () => {
     const out = path.join(scratch, 'status-modules.txt');
     const run = await runJit(['status'], { cwd: project.dir, env: { NODE_OPTIONS: `--require ${JSON.stringify(LIST_MODULES)}`, JIT_TEST_MODULES_OUT: out } });
