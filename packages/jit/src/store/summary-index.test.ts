@@ -116,6 +116,64 @@ describe('SummaryIndex', () => {
     expect(index.states([id(1), id(2), id(999)])).toEqual(new Map([[id(1), map.get(id(1))!.state], [id(2), map.get(id(2))!.state]]));
   });
 
+  it('waiting and the state counts (kept by triggers) follow every kind of change as the pure functions say', () => {
+    const index = newIndex();
+    const map = new Map<string, IssueSummary>();
+    let seed = 13;
+    const random = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const states: State[] = ['backlog', 'ready', 'in_progress', 'gated', 'done', 'rejected', 'archived'];
+    const excludeLabels = ['type:epic'];
+    const check = (step: string): void => {
+      for (const exclude of [[], excludeLabels]) {
+        const counts = index.counts(exclude);
+        const report = queries.statusReport(map, { excludeLabels: exclude });
+        expect({ total: counts.total, ready: counts.ready, blocked: counts.blocked }, step).toEqual({ total: report.total, ready: report.ready, blocked: report.blocked });
+        for (const [state, n] of Object.entries(report.by_state)) expect(counts.byState.get(state) ?? 0, `${step} ${state}`).toBe(n);
+      }
+      expect(index.ready({}), step).toEqual(queries.readyWork(map, {}));
+      expect(index.blockedCandidates().map((s) => s.id), step).toEqual(queries.blockedCandidates(map).map((c) => c.issue.id));
+    };
+    for (let step = 0; step < 300; step++) {
+      const n = 1 + random(40); // a small id space: dependencies on missing issues that appear later, self-dependencies, cycles
+      const kind = random(10);
+      if (kind === 0) {
+        map.delete(id(n));
+        index.apply({ remove: [id(n)] });
+      } else if (kind === 1 && step % 50 === 1) {
+        index.apply({ replaceAll: true, put: [...map.values()].map((s) => ({ summary: s, fileStamp: null })) });
+      } else {
+        const many = Array.from({ length: 1 + random(3) }, () => {
+          const m = kind === 2 ? n : 1 + random(40);
+          const row = summary(m, {
+            state: states[random(states.length)]!,
+            assignee: random(3) === 0 ? 'agent:a' : null,
+            dependencies: [...new Set(Array.from({ length: random(4) }, () => id(1 + random(45))))],
+            labels: random(4) === 0 ? ['type:epic'] : [],
+          });
+          map.set(row.id, row);
+          return row;
+        });
+        index.apply({ put: [...new Map(many.map((row) => [row.id, row])).values()].map((s) => ({ summary: s, fileStamp: null })) });
+      }
+      check(`step ${step}`);
+    }
+  });
+
+  it('status reads its counts from a few counter rows, and ready work is an index range (no per-row subquery)', () => {
+    const index = newIndex();
+    index.apply({ put: Array.from({ length: 3000 }, (_, n) => ({ summary: summary(n + 1, { dependencies: n % 3 ? [id(n)] : [] }), fileStamp: null })) });
+    const db = (index as unknown as { db: { prepare(sql: string): { raw(): { all(): unknown[][] }; all(): { detail: string }[] } } }).db;
+    expect((db.prepare('SELECT count(*) FROM state_counts').raw().all()[0] as number[])[0]).toBeLessThanOrEqual(4);
+    const plan = db
+      .prepare(`EXPLAIN QUERY PLAN SELECT id FROM summaries s WHERE s.state = 'ready' AND s.assignee IS NULL AND s.waiting = 0 ORDER BY s.priority_rank, s.created_at, s.id`)
+      .all()
+      .map((row) => row.detail)
+      .join('; ');
+    expect(plan).toMatch(/SEARCH s USING (COVERING )?INDEX summaries_ready \(state=\? AND assignee=\? AND waiting=\?\)/);
+    expect(plan).not.toMatch(/TEMP B-TREE|SUBQUERY/);
+    expect(index.counts().ready).toBe(1000);
+  });
+
   it('counts are kept until a commit by this or another connection', () => {
     const index = newIndex();
     index.apply({ put: [{ summary: summary(1), fileStamp: null }] });
@@ -135,7 +193,7 @@ describe('SummaryIndex', () => {
     const index = newIndex();
     index.apply({ put: Array.from({ length: 5000 }, (_, n) => ({ summary: summary(n + 1), fileStamp: null })) });
     const plan = (index as unknown as { db: { prepare(sql: string): { all(...p: unknown[]): { detail: string }[] } } }).db
-      .prepare("EXPLAIN QUERY PLAN SELECT id FROM summaries s WHERE s.state = 'ready' AND s.assignee IS NULL ORDER BY s.priority_rank, s.created_at, s.id LIMIT 20")
+      .prepare("EXPLAIN QUERY PLAN SELECT id FROM summaries s WHERE s.state = 'ready' AND s.assignee IS NULL AND s.waiting = 0 ORDER BY s.priority_rank, s.created_at, s.id LIMIT 20")
       .all()
       .map((row) => row.detail)
       .join('; ');
@@ -162,7 +220,7 @@ describe('SummaryIndex', () => {
     const db = (index as unknown as { db: { prepare(sql: string): { all(...p: unknown[]): { detail: string }[] } } }).db;
     const plan = (sql: string): string => db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all('[]').map((row) => row.detail).join('; ');
     const readyPlan = plan(
-      "SELECT id FROM summaries s WHERE s.state = 'ready' AND s.assignee IS NULL AND NOT EXISTS (SELECT 1 FROM labels x WHERE x.issue_id = s.id AND x.label IN (SELECT value FROM json_each(?))) ORDER BY s.priority_rank, s.created_at, s.id LIMIT 20",
+      "SELECT id FROM summaries s WHERE s.state = 'ready' AND s.assignee IS NULL AND s.waiting = 0 AND NOT EXISTS (SELECT 1 FROM labels x WHERE x.issue_id = s.id AND x.label IN (SELECT value FROM json_each(?))) ORDER BY s.priority_rank, s.created_at, s.id LIMIT 20",
     );
     expect(readyPlan).toContain('summaries_ready');
     expect(readyPlan).not.toContain('TEMP B-TREE');

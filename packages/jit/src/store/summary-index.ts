@@ -26,11 +26,26 @@ import { PRIORITY_RANK } from './rules.js';
 import type { IssueSummary } from './tracker-api.js';
 
 /** The layout of index.db's tables; a database of another format is rebuilt. */
-export const INDEX_DB_FORMAT = 2; // 2: the lease columns (leases.ts)
+export const INDEX_DB_FORMAT = 3; // 2: the lease columns (leases.ts); 3: `waiting` and `state_counts`, kept by triggers
 
 /** How long SQLite waits for its own lock (a checkpoint by another process) before failing, in ms. */
 const BUSY_TIMEOUT_MS = 10_000;
 
+const TERMINAL_SQL = TERMINAL_STATES.map((s) => `'${s}'`).join(', ');
+
+/**
+ * The tables, and the triggers that keep two derived facts in the same
+ * transaction as the rows they derive from, so that status and ready work
+ * read them instead of every row:
+ * - `summaries.waiting`: how many of the issue's dependencies have a row
+ *   and are unfinished (not done, rejected or archived). Kept by the
+ *   dependency rows' inserts and deletes, and by an issue's arrival,
+ *   departure or move between finished and unfinished (then its dependents'
+ *   counts change: the cost is its dependents, never the store).
+ * - `state_counts`: issues per (state, unassigned, waiting > 0).
+ * SQLite runs a trigger inside the statement that fires it: a crash or a
+ * rollback leaves both exactly as consistent as the rows themselves.
+ */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS summaries(
@@ -46,9 +61,10 @@ CREATE TABLE IF NOT EXISTS summaries(
   updated_at TEXT NOT NULL,
   file_stamp TEXT,
   lease_expires_at TEXT,
-  lease_agent TEXT
+  lease_agent TEXT,
+  waiting INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS summaries_ready ON summaries(state, assignee, priority_rank, created_at, id);
+CREATE INDEX IF NOT EXISTS summaries_ready ON summaries(state, assignee, waiting, priority_rank, created_at, id);
 CREATE INDEX IF NOT EXISTS summaries_age ON summaries(created_at, id);
 CREATE INDEX IF NOT EXISTS summaries_lease_expiry ON summaries(lease_expires_at) WHERE lease_expires_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS summaries_lease_agent ON summaries(lease_agent) WHERE lease_agent IS NOT NULL;
@@ -56,12 +72,43 @@ CREATE TABLE IF NOT EXISTS dependencies(issue_id TEXT NOT NULL, depends_on TEXT 
 CREATE INDEX IF NOT EXISTS dependencies_depends_on ON dependencies(depends_on, issue_id);
 CREATE TABLE IF NOT EXISTS labels(issue_id TEXT NOT NULL, label TEXT NOT NULL, PRIMARY KEY(issue_id, label)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS labels_label ON labels(label, issue_id);
+CREATE TABLE IF NOT EXISTS state_counts(state TEXT NOT NULL, unassigned INTEGER NOT NULL, waiting INTEGER NOT NULL, n INTEGER NOT NULL,
+  PRIMARY KEY(state, unassigned, waiting)) WITHOUT ROWID;
+
+CREATE TRIGGER IF NOT EXISTS dependency_added AFTER INSERT ON dependencies
+WHEN EXISTS (SELECT 1 FROM summaries t WHERE t.id = new.depends_on AND t.state NOT IN (${TERMINAL_SQL}))
+BEGIN UPDATE summaries SET waiting = waiting + 1 WHERE id = new.issue_id; END;
+CREATE TRIGGER IF NOT EXISTS dependency_removed AFTER DELETE ON dependencies
+WHEN EXISTS (SELECT 1 FROM summaries t WHERE t.id = old.depends_on AND t.state NOT IN (${TERMINAL_SQL}))
+BEGIN UPDATE summaries SET waiting = waiting - 1 WHERE id = old.issue_id; END;
+
+CREATE TRIGGER IF NOT EXISTS summary_added AFTER INSERT ON summaries BEGIN
+  INSERT INTO state_counts VALUES (new.state, new.assignee IS NULL, new.waiting > 0, 1) ON CONFLICT DO UPDATE SET n = n + 1;
+  UPDATE summaries SET waiting = waiting + 1
+  WHERE new.state NOT IN (${TERMINAL_SQL}) AND id IN (SELECT issue_id FROM dependencies WHERE depends_on = new.id);
+END;
+CREATE TRIGGER IF NOT EXISTS summary_removed AFTER DELETE ON summaries BEGIN
+  UPDATE state_counts SET n = n - 1 WHERE state = old.state AND unassigned = (old.assignee IS NULL) AND waiting = (old.waiting > 0);
+  UPDATE summaries SET waiting = waiting - 1
+  WHERE old.state NOT IN (${TERMINAL_SQL}) AND id IN (SELECT issue_id FROM dependencies WHERE depends_on = old.id);
+END;
+CREATE TRIGGER IF NOT EXISTS summary_counted AFTER UPDATE OF state, assignee, waiting ON summaries
+WHEN old.state != new.state OR (old.assignee IS NULL) != (new.assignee IS NULL) OR (old.waiting > 0) != (new.waiting > 0)
+BEGIN
+  UPDATE state_counts SET n = n - 1 WHERE state = old.state AND unassigned = (old.assignee IS NULL) AND waiting = (old.waiting > 0);
+  INSERT INTO state_counts VALUES (new.state, new.assignee IS NULL, new.waiting > 0, 1) ON CONFLICT DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS summary_finished AFTER UPDATE OF state ON summaries
+WHEN (old.state IN (${TERMINAL_SQL})) != (new.state IN (${TERMINAL_SQL}))
+BEGIN
+  UPDATE summaries SET waiting = waiting + (CASE WHEN new.state IN (${TERMINAL_SQL}) THEN -1 ELSE 1 END)
+  WHERE id IN (SELECT issue_id FROM dependencies WHERE depends_on = new.id);
+END;
 `;
 
 const COLUMNS = 'id, title, state, priority, assignee, labels, dependencies, created_at, updated_at, lease_expires_at, lease_agent';
-const TERMINAL_SQL = TERMINAL_STATES.map((s) => `'${s}'`).join(', ');
-/** An unfinished dependency of the summary aliased `s` (an existing issue not done, rejected or archived). */
-const WAITS = `EXISTS (SELECT 1 FROM dependencies d JOIN summaries t ON t.id = d.depends_on WHERE d.issue_id = s.id AND t.state NOT IN (${TERMINAL_SQL}))`;
+/** Every column a put writes, but the id (and `waiting`, which the triggers keep). */
+const UPSERT_SET = [...COLUMNS.split(', ').slice(1), 'priority_rank', 'file_stamp'].map((c) => `${c} = excluded.${c}`).join(', ');
 /**
  * How many claimable issues carry one of the labels given (a JSON list):
  * what status takes off its ready count for the strategic types. CROSS JOIN
@@ -69,7 +116,7 @@ const WAITS = `EXISTS (SELECT 1 FROM dependencies d JOIN summaries t ON t.id = d
  * carry those labels, never every ready issue.
  */
 export const EXCLUDED_READY_COUNT = `SELECT count(DISTINCT s.id) FROM labels l CROSS JOIN summaries s ON s.id = l.issue_id
-  WHERE l.label IN (SELECT value FROM json_each(?)) AND s.state = 'ready' AND s.assignee IS NULL AND NOT ${WAITS}`;
+  WHERE l.label IN (SELECT value FROM json_each(?)) AND s.state = 'ready' AND s.assignee IS NULL AND s.waiting = 0`;
 /** Sorts after every character a label or id can hold: `x >= p AND x < p || MAX_CHAR` is "starts with p", on an index. */
 const PREFIX_END = 'char(1114111)';
 
@@ -200,7 +247,8 @@ export class SummaryIndex {
   /** One transaction: durable when this returns. */
   apply(changes: IndexChanges): void {
     this.transaction(() => {
-      if (changes.replaceAll) this.db.exec('DELETE FROM summaries; DELETE FROM dependencies; DELETE FROM labels;');
+      // The dependency rows first: then no summary's removal has dependents to update. The counts start afresh.
+      if (changes.replaceAll) this.db.exec('DELETE FROM dependencies; DELETE FROM summaries; DELETE FROM labels; DELETE FROM state_counts;');
       const removeSummary = this.statement('DELETE FROM summaries WHERE id = ?');
       const removeDependencies = this.statement('DELETE FROM dependencies WHERE issue_id = ?');
       const removeLabels = this.statement('DELETE FROM labels WHERE issue_id = ?');
@@ -210,8 +258,10 @@ export class SummaryIndex {
         removeLabels.run(id);
       };
       for (const id of changes.remove ?? []) drop(id);
+      // An upsert, never INSERT OR REPLACE: its hidden delete would fire no trigger, and `waiting` must stay.
       const putSummary = this.statement(
-        `INSERT OR REPLACE INTO summaries(${COLUMNS}, priority_rank, file_stamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO summaries(${COLUMNS}, priority_rank, file_stamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(id) DO UPDATE SET ${UPSERT_SET}`,
       );
       const putDependency = this.statement('INSERT OR IGNORE INTO dependencies(issue_id, depends_on) VALUES (?, ?)');
       const putLabel = this.statement('INSERT OR IGNORE INTO labels(issue_id, label) VALUES (?, ?)');
@@ -308,10 +358,12 @@ export class SummaryIndex {
   /** Claims that may have lapsed at `now` (Storage.lapsableClaims): past their expiry, or bound to an agent; by age. */
   lapsable(now: string): IssueSummary[] {
     const rows = this.statement(
-      `SELECT ${COLUMNS} FROM summaries s WHERE s.id IN (
-         SELECT id FROM summaries WHERE lease_expires_at IS NOT NULL AND lease_expires_at <= ?1
-         UNION SELECT id FROM summaries WHERE lease_agent IS NOT NULL)
-       AND s.state IN ('in_progress', 'gated') AND s.assignee IS NOT NULL ORDER BY s.created_at, s.id`,
+      // Driven from the two lease indexes (CROSS JOIN keeps that order): the cost is the leases, not every claimed issue.
+      `SELECT ${COLUMNS} FROM (
+         SELECT id AS leased FROM summaries WHERE lease_expires_at IS NOT NULL AND lease_expires_at <= ?1
+         UNION SELECT id FROM summaries WHERE lease_agent IS NOT NULL) l
+       CROSS JOIN summaries s ON s.id = l.leased
+       WHERE s.state IN ('in_progress', 'gated') AND s.assignee IS NOT NULL ORDER BY s.created_at, s.id`,
     ).all(now) as RawRow[];
     return rows.map(toSummary);
   }
@@ -323,7 +375,7 @@ export class SummaryIndex {
     // One primary-key probe per candidate: the cost stays that of the ready rows read.
     const exclude = excluding ? ' AND NOT EXISTS (SELECT 1 FROM labels x WHERE x.issue_id = s.id AND x.label IN (SELECT value FROM json_each(?)))' : '';
     const sql =
-      `SELECT ${COLUMNS} FROM summaries s WHERE s.state = 'ready' AND s.assignee IS NULL${where}${exclude} AND NOT ${WAITS}` +
+      `SELECT ${COLUMNS} FROM summaries s WHERE s.state = 'ready' AND s.assignee IS NULL AND s.waiting = 0${where}${exclude}` +
       ` ORDER BY s.priority_rank, s.created_at, s.id${filter.limit === undefined ? '' : ' LIMIT ?'}`;
     const rows = this.statement(sql).all(
       ...params,
@@ -360,35 +412,30 @@ export class SummaryIndex {
     return this.countsCache.counts;
   }
 
+  /** From `state_counts` (a few dozen rows whatever the store's size), less the claimable issues carrying an excluded label. */
   private countRows(excludeLabels: readonly string[]): { total: number; byState: Map<string, number>; ready: number; blocked: number } {
-    const byState = new Map((this.statement('SELECT state, count(*) FROM summaries GROUP BY state').raw().all() as [string, number][]).map(([s, n]) => [s, n]));
-    // Driven from the dependency rows: the cost is the edges, not every issue.
-    const waiting = this.statement(
-      `SELECT s.state, s.assignee IS NULL, count(DISTINCT s.id) FROM dependencies d
-         JOIN summaries t ON t.id = d.depends_on AND t.state NOT IN (${TERMINAL_SQL})
-         JOIN summaries s ON s.id = d.issue_id AND s.state NOT IN (${TERMINAL_SQL})
-       GROUP BY s.state, s.assignee IS NULL`,
-    ).raw().all() as [string, number, number][];
-    const unassignedReady = (this.statement("SELECT count(*) FROM summaries WHERE state = 'ready' AND assignee IS NULL").raw().get() as [number])[0];
-    let ready = unassignedReady;
-    let blocked = byState.get('gated') ?? 0;
-    for (const [state, unassigned, n] of waiting) {
-      if (state === 'ready' && unassigned === 1) ready -= n;
-      if (state !== 'gated') blocked += n;
+    const rows = this.statement('SELECT state, unassigned, waiting, n FROM state_counts WHERE n != 0').raw().all() as [string, number, number, number][];
+    const byState = new Map<string, number>();
+    let total = 0;
+    let ready = 0;
+    let blocked = 0;
+    for (const [state, unassigned, waiting, n] of rows) {
+      byState.set(state, (byState.get(state) ?? 0) + n);
+      total += n;
+      if (state === 'ready' && unassigned === 1 && waiting === 0) ready += n;
+      if (state === 'gated' || (waiting === 1 && !TERMINAL_STATES.includes(state as State))) blocked += n;
     }
     if (excludeLabels.length > 0) {
       // Claimable issues that carry an excluded label, driven from the label index: the cost is those issues.
       ready -= (this.statement(EXCLUDED_READY_COUNT).raw().get(JSON.stringify(excludeLabels)) as [number])[0];
     }
-    let total = 0;
-    for (const n of byState.values()) total += n;
     return { total, byState, ready, blocked };
   }
 
   /** Issues that may be blocked (gated, or unfinished with an unfinished dependency), by age. */
   blockedCandidates(): IssueSummary[] {
     const rows = this.statement(
-      `SELECT ${COLUMNS} FROM summaries s WHERE s.state = 'gated' OR (s.state NOT IN (${TERMINAL_SQL}) AND ${WAITS}) ORDER BY s.created_at, s.id`,
+      `SELECT ${COLUMNS} FROM summaries s WHERE s.state = 'gated' OR (s.state NOT IN (${TERMINAL_SQL}) AND s.waiting > 0) ORDER BY s.created_at, s.id`,
     ).all() as RawRow[];
     return rows.map(toSummary);
   }
