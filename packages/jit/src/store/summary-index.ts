@@ -107,6 +107,8 @@ END;
 `;
 
 const COLUMNS = 'id, title, state, priority, assignee, labels, dependencies, created_at, updated_at, lease_expires_at, lease_agent';
+/** COLUMNS as json_array's arguments: labels and dependencies as JSON, not as text holding JSON. */
+const JSON_COLUMNS = COLUMNS.replace('labels, dependencies', 'json(labels), json(dependencies)');
 /** Every column a put writes, but the id (and `waiting`, which the triggers keep). */
 const UPSERT_SET = [...COLUMNS.split(', ').slice(1), 'priority_rank', 'file_stamp'].map((c) => `${c} = excluded.${c}`).join(', ');
 /**
@@ -146,19 +148,20 @@ export interface RowFilter {
   label?: string;
 }
 
-interface RawRow {
-  id: string;
-  title: string;
-  state: string;
-  priority: string;
-  assignee: string | null;
-  labels: string;
-  dependencies: string;
-  created_at: string;
-  updated_at: string;
-  lease_expires_at: string | null;
-  lease_agent: string | null;
-}
+/** A row as `rows` returns it: the COLUMNS in order, labels and dependencies already parsed. */
+type RawRow = [
+  id: string,
+  title: string,
+  state: State,
+  priority: Priority,
+  assignee: string | null,
+  labels: string[],
+  dependencies: string[],
+  created_at: string,
+  updated_at: string,
+  lease_expires_at: string | null,
+  lease_agent: string | null,
+];
 
 type Statement = LibsqlDatabase.Statement;
 
@@ -293,8 +296,7 @@ export class SummaryIndex {
   // ------------------------------------------------------------------ reads
 
   get(id: string): IssueSummary | undefined {
-    const row = this.statement(`SELECT ${COLUMNS} FROM summaries WHERE id = ?`).get(id) as RawRow | undefined;
-    return row && toSummary(row);
+    return this.rows(`SELECT ${COLUMNS} FROM summaries WHERE id = ?`, id)[0];
   }
 
   /** Every row's file stamp, for a re-sync against the directory. */
@@ -311,12 +313,11 @@ export class SummaryIndex {
   /** Those of `ids` that have a row. */
   many(ids: readonly string[]): IssueSummary[] {
     if (ids.length === 0) return [];
-    const rows = this.statement(`SELECT ${COLUMNS} FROM summaries WHERE id IN (SELECT value FROM json_each(?))`).all(JSON.stringify(ids)) as RawRow[];
-    return rows.map(toSummary);
+    return this.rows(`SELECT ${COLUMNS} FROM summaries WHERE id IN (SELECT value FROM json_each(?))`, JSON.stringify(ids));
   }
 
   all(): IssueSummary[] {
-    return (this.statement(`SELECT ${COLUMNS} FROM summaries ORDER BY id`).all() as RawRow[]).map(toSummary);
+    return this.rows(`SELECT ${COLUMNS} FROM summaries ORDER BY id`);
   }
 
   count(): number {
@@ -325,8 +326,7 @@ export class SummaryIndex {
 
   /** Ids starting with `prefix`, in id order, at most `limit`. */
   byPrefix(prefix: string, limit: number): IssueSummary[] {
-    const rows = this.statement(`SELECT ${COLUMNS} FROM summaries WHERE id >= ?1 AND id < ?1 || ${PREFIX_END} ORDER BY id LIMIT ?2`).all(prefix, limit) as RawRow[];
-    return rows.map(toSummary);
+    return this.rows(`SELECT ${COLUMNS} FROM summaries WHERE id >= ?1 AND id < ?1 || ${PREFIX_END} ORDER BY id LIMIT ?2`, prefix, limit);
   }
 
   /** Ids of the issues whose dependencies name `id`, in id order. */
@@ -337,35 +337,35 @@ export class SummaryIndex {
   /** Summaries of the issues whose dependencies name any of `ids`, each once, by age. */
   dependentsOf(ids: readonly string[]): IssueSummary[] {
     if (ids.length === 0) return [];
-    const rows = this.statement(
+    return this.rows(
       `SELECT ${COLUMNS} FROM summaries WHERE id IN (SELECT issue_id FROM dependencies WHERE depends_on IN (SELECT value FROM json_each(?))) ORDER BY created_at, id`,
-    ).all(JSON.stringify(ids)) as RawRow[];
-    return rows.map(toSummary);
+      JSON.stringify(ids),
+    );
   }
 
   /** Every issue that waits for `id`, directly or transitively (never `id` itself), by age: one recursive query. */
   downstreamOf(id: string): IssueSummary[] {
-    const rows = this.statement(
+    return this.rows(
       `WITH RECURSIVE down(id) AS (
          SELECT issue_id FROM dependencies WHERE depends_on = ?1
          UNION SELECT d.issue_id FROM dependencies d JOIN down ON d.depends_on = down.id
        )
        SELECT ${COLUMNS} FROM summaries WHERE id IN (SELECT id FROM down) AND id != ?1 ORDER BY created_at, id`,
-    ).all(id) as RawRow[];
-    return rows.map(toSummary);
+      id,
+    );
   }
 
   /** Claims that may have lapsed at `now` (Storage.lapsableClaims): past their expiry, or bound to an agent; by age. */
   lapsable(now: string): IssueSummary[] {
-    const rows = this.statement(
+    return this.rows(
       // Driven from the two lease indexes (CROSS JOIN keeps that order): the cost is the leases, not every claimed issue.
       `SELECT ${COLUMNS} FROM (
          SELECT id AS leased FROM summaries WHERE lease_expires_at IS NOT NULL AND lease_expires_at <= ?1
          UNION SELECT id FROM summaries WHERE lease_agent IS NOT NULL) l
        CROSS JOIN summaries s ON s.id = l.leased
        WHERE s.state IN ('in_progress', 'gated') AND s.assignee IS NOT NULL ORDER BY s.created_at, s.id`,
-    ).all(now) as RawRow[];
-    return rows.map(toSummary);
+      now,
+    );
   }
 
   /** Claimable work by urgency: ready, unassigned, no unfinished dependency; the filter's priority and label. */
@@ -377,12 +377,7 @@ export class SummaryIndex {
     const sql =
       `SELECT ${COLUMNS} FROM summaries s WHERE s.state = 'ready' AND s.assignee IS NULL AND s.waiting = 0${where}${exclude}` +
       ` ORDER BY s.priority_rank, s.created_at, s.id${filter.limit === undefined ? '' : ' LIMIT ?'}`;
-    const rows = this.statement(sql).all(
-      ...params,
-      ...(excluding ? [JSON.stringify(filter.excludeLabels)] : []),
-      ...(filter.limit === undefined ? [] : [filter.limit]),
-    ) as RawRow[];
-    return rows.map(toSummary);
+    return this.rows(sql, ...params, ...(excluding ? [JSON.stringify(filter.excludeLabels)] : []), ...(filter.limit === undefined ? [] : [filter.limit]));
   }
 
   /** Label namespaces in use (labels without a `:` left out), by name, with their distinct labels and issues. */
@@ -434,17 +429,13 @@ export class SummaryIndex {
 
   /** Issues that may be blocked (gated, or unfinished with an unfinished dependency), by age. */
   blockedCandidates(): IssueSummary[] {
-    const rows = this.statement(
-      `SELECT ${COLUMNS} FROM summaries s WHERE s.state = 'gated' OR (s.state NOT IN (${TERMINAL_SQL}) AND s.waiting > 0) ORDER BY s.created_at, s.id`,
-    ).all() as RawRow[];
-    return rows.map(toSummary);
+    return this.rows(`SELECT ${COLUMNS} FROM summaries s WHERE s.state = 'gated' OR (s.state NOT IN (${TERMINAL_SQL}) AND s.waiting > 0) ORDER BY s.created_at, s.id`);
   }
 
   /** Summaries passing `filter`, by age. */
   list(filter: RowFilter): IssueSummary[] {
     const { where, params } = filterSql(filter, 's');
-    const rows = this.statement(`SELECT ${COLUMNS} FROM summaries s WHERE 1${where} ORDER BY s.created_at, s.id`).all(...params) as RawRow[];
-    return rows.map(toSummary);
+    return this.rows(`SELECT ${COLUMNS} FROM summaries s WHERE 1${where} ORDER BY s.created_at, s.id`, ...params);
   }
 
   /** The state of each of `ids` that exists. */
@@ -470,6 +461,18 @@ export class SummaryIndex {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
       throw error;
     }
+  }
+
+  /**
+   * The summaries `sql` selects (COLUMNS, in order), in its order. One JSON
+   * text for the whole result: a single crossing from SQLite instead of one
+   * per row and column (the cost of printing tens of thousands of ready
+   * issues was mostly that). SQLite never flattens an ordered subquery into
+   * an aggregate, so the rows keep their order.
+   */
+  private rows(sql: string, ...params: unknown[]): IssueSummary[] {
+    const [json] = this.statement(`SELECT json_group_array(json_array(${JSON_COLUMNS})) FROM (${sql})`).raw().get(...params) as [string];
+    return (JSON.parse(json) as RawRow[]).map(toSummary);
   }
 
   private statement(sql: string): Statement {
@@ -504,19 +507,19 @@ function filterSql(filter: RowFilter, alias: string): { where: string; params: u
   return { where, params };
 }
 
-function toSummary(row: RawRow): IssueSummary {
+function toSummary([id, title, state, priority, assignee, labels, dependencies, created_at, updated_at, lease_expires_at, lease_agent]: RawRow): IssueSummary {
   return Object.freeze({
-    id: row.id,
-    title: row.title,
-    state: row.state as State,
-    priority: row.priority as Priority,
-    assignee: row.assignee,
-    labels: Object.freeze(JSON.parse(row.labels) as string[]) as string[],
-    dependencies: Object.freeze(JSON.parse(row.dependencies) as string[]) as string[],
-    created_at: row.created_at,
-    updated_at: row.updated_at,
+    id,
+    title,
+    state,
+    priority,
+    assignee,
+    labels: Object.freeze(labels) as string[],
+    dependencies: Object.freeze(dependencies) as string[],
+    created_at,
+    updated_at,
     // Both null: no lease that can lapse, and then the summary has neither field (schema.ts summarize).
-    ...(row.lease_expires_at === null && row.lease_agent === null ? {} : { lease_expires_at: row.lease_expires_at, lease_agent: row.lease_agent }),
+    ...(lease_expires_at === null && lease_agent === null ? {} : { lease_expires_at, lease_agent }),
   });
 }
 
