@@ -292,6 +292,23 @@ describe('corrupt files', () => {
     expect((await tracker.validate()).ok).toBe(true);
   });
 
+  it('counters that disagree with the rows (a hand edit) are reported by validate and rebuilt by --fix', async () => {
+    const a = await tracker.createIssue({ title: 'a' });
+    await tracker.createIssue({ title: 'b', dependencies: [a.id] });
+    const db = new Database(path.join(jitDir, 'index.db'));
+    try {
+      db.exec("UPDATE state_counts SET n = n + 5 WHERE state = 'ready'");
+      db.prepare('UPDATE summaries SET waiting = 0 WHERE id != ?').run(a.id);
+    } finally {
+      db.close();
+    }
+    const report = await tracker.validate();
+    expect(report.problems).toEqual([expect.objectContaining({ kind: 'corrupt_file', path: path.join(jitDir, 'index.db'), fixable: true })]);
+    expect((await tracker.validate({ fix: true })).ok).toBe(true);
+    expect(await tracker.status()).toMatchObject({ total: 2, ready: 1, blocked: 1 });
+    expect((await tracker.validate()).ok).toBe(true);
+  });
+
   it('an unknown schema_version is refused and left alone', async () => {
     const indexPath = path.join(jitDir, 'index.json');
     fs.writeFileSync(indexPath, JSON.stringify({ schema_version: 99, issues: {} }));

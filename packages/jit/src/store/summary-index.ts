@@ -445,10 +445,29 @@ export class SummaryIndex {
     return new Map(rows);
   }
 
-  /** SQLite's own check of the file (pages, indexes): 'ok' or what is wrong. */
+  /** SQLite's own check of the file (pages, indexes), then the derived columns against the rows: 'ok' or what is wrong. */
   quickCheck(): string {
     const rows = this.db.prepare('PRAGMA quick_check').raw().all() as [string][];
-    return rows.map(([line]) => line).join('; ');
+    const verdict = rows.map(([line]) => line).join('; ');
+    if (verdict !== 'ok') return verdict;
+    // What the triggers keep, recomputed from the rows (validate only: this reads every row).
+    const waitingWrong = this.db
+      .prepare(
+        `SELECT count(*) FROM summaries s WHERE s.waiting != (SELECT count(*) FROM dependencies d JOIN summaries t ON t.id = d.depends_on
+           WHERE d.issue_id = s.id AND t.state NOT IN (${TERMINAL_SQL}))`,
+      )
+      .raw()
+      .get() as [number];
+    if (waitingWrong[0] > 0) return `the waiting counts of ${waitingWrong[0]} summaries differ from their dependencies`;
+    const countsWrong = this.db
+      .prepare(
+        `SELECT count(*) FROM (SELECT state, assignee IS NULL AS u, waiting > 0 AS w, count(*) AS n FROM summaries GROUP BY 1, 2, 3) r
+         FULL JOIN (SELECT * FROM state_counts WHERE n != 0) c ON c.state = r.state AND c.unassigned = r.u AND c.waiting = r.w
+         WHERE r.n IS NOT c.n`,
+      )
+      .raw()
+      .get() as [number];
+    return countsWrong[0] > 0 ? 'state_counts differs from the summaries' : 'ok';
   }
 
   private transaction(work: () => void): void {
