@@ -176,8 +176,9 @@ export class JsonFileStorage implements Storage {
   statusReport(options: Pick<ReadyQuery, 'excludeLabels'> = {}): Promise<StatusReport> {
     return this.serial(() =>
       this.cache.read((view) => {
-        if (!view.index || view.overlay.size > 0) return queries.statusReport(wholeView(view), options);
-        const counts = view.index.counts(options.excludeLabels);
+        if (!view.index) return queries.statusReport(view.all, options);
+        // The counters, with the marked issues (and their dependents) recounted as their files say.
+        const counts = view.index.counts(options.excludeLabels, view.overlay);
         const byState = Object.fromEntries(STATES.map((s) => [s, counts.byState.get(s) ?? 0])) as Record<State, number>;
         return { total: counts.total, by_state: byState, ready: counts.ready, blocked: counts.blocked };
       }),

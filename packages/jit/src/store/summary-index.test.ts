@@ -159,6 +159,41 @@ describe('SummaryIndex', () => {
     }
   });
 
+  it('counts with marked issues laid over (their files differ from their rows) are the pure counts of the merged summaries', () => {
+    let seed = 7;
+    const random = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const states: State[] = ['backlog', 'ready', 'in_progress', 'gated', 'done', 'rejected', 'archived'];
+    const excludeLabels = ['type:epic'];
+    const make = (n: number): IssueSummary =>
+      summary(n, {
+        state: states[random(states.length)]!,
+        assignee: random(3) === 0 ? 'agent:a' : null,
+        dependencies: [...new Set(Array.from({ length: random(3) }, () => id(1 + random(35))))],
+        labels: random(4) === 0 ? ['type:epic'] : [],
+      });
+    for (let round = 0; round < 40; round++) {
+      const index = newIndex();
+      const rows = new Map<string, IssueSummary>();
+      for (let n = 1; n <= 30; n++) if (random(5) > 0) rows.set(id(n), make(n));
+      index.apply({ put: [...rows.values()].map((s) => ({ summary: s, fileStamp: null })) });
+      // Marked issues: changed, deleted (null), or new (ids 31..35, which some rows already depend on).
+      const overlay = new Map<string, IssueSummary | null>();
+      for (let k = 0; k < 1 + random(5); k++) {
+        const n = 1 + random(35);
+        overlay.set(id(n), random(4) === 0 ? null : make(n));
+      }
+      const merged = new Map(rows);
+      for (const [key, value] of overlay) (value ? merged.set(key, value) : merged.delete(key));
+      for (const exclude of [[], excludeLabels]) {
+        const counts = index.counts(exclude, overlay);
+        const report = queries.statusReport(merged, { excludeLabels: exclude });
+        expect({ total: counts.total, ready: counts.ready, blocked: counts.blocked }, `round ${round}`).toEqual({ total: report.total, ready: report.ready, blocked: report.blocked });
+        for (const [state, n] of Object.entries(report.by_state)) expect(counts.byState.get(state) ?? 0, `round ${round} ${state}`).toBe(n);
+      }
+      index.close();
+    }
+  });
+
   it('status reads its counts from a few counter rows, and ready work is an index range (no per-row subquery)', () => {
     const index = newIndex();
     index.apply({ put: Array.from({ length: 3000 }, (_, n) => ({ summary: summary(n + 1, { dependencies: n % 3 ? [id(n)] : [] }), fileStamp: null })) });

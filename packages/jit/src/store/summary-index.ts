@@ -163,6 +163,14 @@ type RawRow = [
   lease_agent: string | null,
 ];
 
+/** What status reports: issues per state, in all, claimable, blocked. */
+export interface Counts {
+  total: number;
+  byState: Map<string, number>;
+  ready: number;
+  blocked: number;
+}
+
 type Statement = LibsqlDatabase.Statement;
 
 let driver: typeof LibsqlDatabase | undefined;
@@ -198,7 +206,7 @@ export class SummaryIndex {
   private readonly statements = new Map<string, Statement>();
   /** Commits through this connection (PRAGMA data_version counts only other connections'). */
   private ownCommits = 0;
-  private countsCache: { version: string; counts: ReturnType<SummaryIndex['countRows']> } | null = null;
+  private countsCache: { version: string; counts: Counts } | null = null;
 
   /**
    * Opens (creating when asked) the database at `file`. Throws the SQLite
@@ -401,14 +409,57 @@ export class SummaryIndex {
    * unfinished with an unfinished dependency). Kept until any connection
    * commits, so a long-lived process (the MCP server) answers from memory.
    */
-  counts(excludeLabels: readonly string[] = []): { total: number; byState: Map<string, number>; ready: number; blocked: number } {
+  counts(excludeLabels: readonly string[] = [], overlay: ReadonlyMap<string, IssueSummary | null> = new Map()): Counts {
     const version = `${(this.statement('PRAGMA data_version').raw().get() as [number])[0]}:${this.ownCommits}:${JSON.stringify(excludeLabels)}`;
     if (this.countsCache?.version !== version) this.countsCache = { version, counts: this.countRows(excludeLabels) };
-    return this.countsCache.counts;
+    return overlay.size === 0 ? this.countsCache.counts : this.overlaidCounts(this.countsCache.counts, excludeLabels, overlay);
+  }
+
+  /**
+   * The counts with the marked issues as their files say (`overlay`; null:
+   * deleted). Only their own contributions and their dependents' can change
+   * (a dependent waits or not by the marked issue's state): those are taken
+   * out as the rows count them and put back as the overlay says, so the cost
+   * is the marked issues and their dependents, never the store.
+   */
+  private overlaidCounts(base: Counts, excludeLabels: readonly string[], overlay: ReadonlyMap<string, IssueSummary | null>): Counts {
+    const marked = [...overlay.keys()];
+    const affected = [...new Set([...marked, ...this.dependentsOf(marked).map((s) => s.id)])];
+    const waitingRows = new Map(
+      (this.statement('SELECT id, waiting > 0 FROM summaries WHERE id IN (SELECT value FROM json_each(?))').raw().all(JSON.stringify(affected)) as [string, number][]).map(
+        ([id, waiting]) => [id, waiting === 1],
+      ),
+    );
+    const rows = new Map(this.many(affected).map((s) => [s.id, s]));
+    const after = new Map(affected.map((id) => [id, overlay.has(id) ? (overlay.get(id) ?? undefined) : rows.get(id)]));
+    const dependencyIds = [...new Set([...after.values()].flatMap((s) => s?.dependencies ?? []))].filter((d) => !overlay.has(d));
+    const rowStates = this.states(dependencyIds);
+    const stateAfter = (id: string): State | undefined => (overlay.has(id) ? overlay.get(id)?.state : rowStates.get(id));
+    const counts = { total: base.total, byState: new Map(base.byState), ready: base.ready, blocked: base.blocked };
+    const add = (summary: IssueSummary, waiting: boolean, sign: 1 | -1): void => {
+      counts.total += sign;
+      counts.byState.set(summary.state, (counts.byState.get(summary.state) ?? 0) + sign);
+      const excluded = summary.labels.some((l) => excludeLabels.includes(l));
+      if (summary.state === 'ready' && summary.assignee === null && !waiting && !excluded) counts.ready += sign;
+      if (summary.state === 'gated' || (waiting && !TERMINAL_STATES.includes(summary.state))) counts.blocked += sign;
+    };
+    for (const id of affected) {
+      const before = rows.get(id);
+      if (before) add(before, waitingRows.get(id) === true, -1);
+      const now = after.get(id);
+      if (now) {
+        const waiting = now.dependencies.some((d) => {
+          const state = stateAfter(d);
+          return state !== undefined && !TERMINAL_STATES.includes(state);
+        });
+        add(now, waiting, 1);
+      }
+    }
+    return counts;
   }
 
   /** From `state_counts` (a few dozen rows whatever the store's size), less the claimable issues carrying an excluded label. */
-  private countRows(excludeLabels: readonly string[]): { total: number; byState: Map<string, number>; ready: number; blocked: number } {
+  private countRows(excludeLabels: readonly string[]): Counts {
     const rows = this.statement('SELECT state, unassigned, waiting, n FROM state_counts WHERE n != 0').raw().all() as [string, number, number, number][];
     const byState = new Map<string, number>();
     let total = 0;
