@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Priority, State } from './model.js';
 import * as queries from './queries.js';
+import { overlaidReadyWork } from './summary-cache.js';
 import { EXCLUDED_READY_COUNT, INDEX_DB_FORMAT, SummaryIndex, directoryStamp, fileStamp, isUnusableDatabase } from './summary-index.js';
 import type { IssueSummary } from './tracker-api.js';
 
@@ -159,7 +160,7 @@ describe('SummaryIndex', () => {
     }
   });
 
-  it('counts with marked issues laid over (their files differ from their rows) are the pure counts of the merged summaries', () => {
+  it('counts and ready work with marked issues laid over (their files differ from their rows) are those of the merged summaries', () => {
     let seed = 7;
     const random = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
     const states: State[] = ['backlog', 'ready', 'in_progress', 'gated', 'done', 'rejected', 'archived'];
@@ -189,6 +190,9 @@ describe('SummaryIndex', () => {
         const report = queries.statusReport(merged, { excludeLabels: exclude });
         expect({ total: counts.total, ready: counts.ready, blocked: counts.blocked }, `round ${round}`).toEqual({ total: report.total, ready: report.ready, blocked: report.blocked });
         for (const [state, n] of Object.entries(report.by_state)) expect(counts.byState.get(state) ?? 0, `round ${round} ${state}`).toBe(n);
+      }
+      for (const query of [{}, { limit: 3 }, { excludeLabels, limit: 5 }, { priority: 'normal' as const }, { label: 'type:epic' }]) {
+        expect(overlaidReadyWork(index, overlay, query), `round ${round} ${JSON.stringify(query)}`).toEqual(queries.readyWork(merged, query));
       }
       index.close();
     }
