@@ -6,7 +6,7 @@
 import { fstatSync, writeSync } from 'node:fs';
 import type { Issue, State, IssueSummary, PendingFollowUp } from '../store/core.js';
 import type { Invocation } from './context.js';
-import { displayWidth, padToWidth } from './text-width.js';
+import { displayWidth } from './text-width.js';
 
 export const SHORT_ID_LENGTH = 8;
 
@@ -132,19 +132,24 @@ export interface Column<Row> {
  * long titles do not leave trailing blanks.
  */
 export function renderTable<Row>(rows: readonly Row[], columns: readonly Column<Row>[], paint: Paint): string {
+  // Each cell's text and width once: a query can print tens of thousands of rows.
   const cells = rows.map((row) => columns.map((column) => oneLine(column.value(row))));
-  const widths = columns.map((column, i) => cells.reduce((width, line) => Math.max(width, displayWidth(line[i]!)), column.header.length));
+  const cellWidths = cells.map((line) => line.map(displayWidth));
+  const widths = columns.map((column, i) => cellWidths.reduce((width, line) => Math.max(width, line[i]!), column.header.length));
   const last = columns.length - 1;
-  const pad = (text: string, i: number) => (i === last ? text : padToWidth(text, widths[i]!));
-  const header = paint('bold', columns.map((column, i) => pad(column.header, i)).join('  ').trimEnd());
+  const pad = (text: string, width: number, i: number) => (i === last ? text : text + ' '.repeat(Math.max(0, widths[i]! - width)));
+  const header = paint('bold', columns.map((column, i) => pad(column.header, column.header.length, i)).join('  ').trimEnd());
   const body = rows.map((row, r) =>
-    columns.map((column, i) => paint(column.style?.(row), pad(cells[r]![i]!, i))).join('  ').trimEnd(),
+    columns.map((column, i) => paint(column.style?.(row), pad(cells[r]![i]!, cellWidths[r]![i]!, i))).join('  ').trimEnd(),
   );
   return [header, ...body].join('\n') + '\n';
 }
 
+const LINE_BREAK = /[\r\n]/;
+
 export function oneLine(text: string): string {
-  return text.replace(/\s*[\r\n]+\s*/g, ' ');
+  // The test first: the replace's leading \s* makes it slow on text that has no line break at all (nearly every cell).
+  return LINE_BREAK.test(text) ? text.replace(/\s*[\r\n]+\s*/g, ' ') : text;
 }
 
 /**

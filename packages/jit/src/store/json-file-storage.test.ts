@@ -10,7 +10,8 @@ import { JitError } from './errors.js';
 import { findJitDir, initJit, openTracker, resolveJitDir } from './jit-dir.js';
 import type { Issue } from './model.js';
 import type { Tracker } from './tracker.js';
-import { SummaryIndex } from './summary-index.js';
+import Database from 'libsql';
+import { INDEX_DB_FORMAT, SummaryIndex } from './summary-index.js';
 import type { IssueSummary } from './tracker-api.js';
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'jit-files-'));
@@ -267,6 +268,45 @@ describe('corrupt files', () => {
     expect(report.fixed).toEqual([`rebuilt ${dbPath} from 1 issue files`]);
     expect(report.ok).toBe(true);
     expect((await tracker.status()).total).toBe(1);
+  });
+
+  it('an index.db of the previous format (2: no waiting counts, no state counters) is rebuilt from the files by the next read', async () => {
+    const a = await tracker.createIssue({ title: 'a' });
+    const b = await tracker.createIssue({ title: 'b', dependencies: [a.id] });
+    const db = new Database(path.join(jitDir, 'index.db'));
+    try {
+      // Format 2 exactly: its ready index, no `waiting`, no state_counts, no triggers; and a row that no longer matches its file.
+      for (const trigger of ['dependency_added', 'dependency_removed', 'summary_added', 'summary_removed', 'summary_counted', 'summary_finished']) db.exec(`DROP TRIGGER ${trigger}`);
+      db.exec('DROP TABLE state_counts; DROP INDEX summaries_ready; ALTER TABLE summaries DROP COLUMN waiting');
+      db.exec('CREATE INDEX summaries_ready ON summaries(state, assignee, priority_rank, created_at, id)');
+      db.prepare("UPDATE summaries SET title = 'stale' WHERE id = ?").run(a.id);
+      db.prepare("UPDATE meta SET value = '2' WHERE key = 'format'").run();
+    } finally {
+      db.close();
+    }
+    expect((await tracker.status()).ready).toBe(1);
+    expect((await tracker.queryReady()).map((s) => [s.id, s.title])).toEqual([[a.id, 'a']]);
+    expect(withIndex((index) => index.format())).toBe(INDEX_DB_FORMAT);
+    await tracker.updateIssue(a.id, { state: 'done' });
+    expect((await tracker.queryReady()).map((s) => s.id)).toEqual([b.id]);
+    expect((await tracker.validate()).ok).toBe(true);
+  });
+
+  it('counters that disagree with the rows (a hand edit) are reported by validate and rebuilt by --fix', async () => {
+    const a = await tracker.createIssue({ title: 'a' });
+    await tracker.createIssue({ title: 'b', dependencies: [a.id] });
+    const db = new Database(path.join(jitDir, 'index.db'));
+    try {
+      db.exec("UPDATE state_counts SET n = n + 5 WHERE state = 'ready'");
+      db.prepare('UPDATE summaries SET waiting = 0 WHERE id != ?').run(a.id);
+    } finally {
+      db.close();
+    }
+    const report = await tracker.validate();
+    expect(report.problems).toEqual([expect.objectContaining({ kind: 'corrupt_file', path: path.join(jitDir, 'index.db'), fixable: true })]);
+    expect((await tracker.validate({ fix: true })).ok).toBe(true);
+    expect(await tracker.status()).toMatchObject({ total: 2, ready: 1, blocked: 1 });
+    expect((await tracker.validate()).ok).toBe(true);
   });
 
   it('an unknown schema_version is refused and left alone', async () => {

@@ -60,7 +60,7 @@ import { freezeSummary, parseGates, summarize } from './schema.js';
 import type { BlockedCandidate, EventFilter, FollowUp, GraphLookup, GraphTx, IssueLocks, IssueTx, LabelNamespace, LabelValue, ReadyQuery, Storage, StorageCheck, SummaryFilter } from './storage.js';
 import { readStoreConfig, type StoreConfig } from './config.js';
 import { StoreLocks } from './store-locks.js';
-import { SummaryCache, overlaid, wholeView } from './summary-cache.js';
+import { SummaryCache, overlaid, overlaidReadyWork, wholeView } from './summary-cache.js';
 import type { IssueSummary, StatusReport, ValidationProblem } from './tracker-api.js';
 
 export interface JsonFileStorageOptions {
@@ -169,9 +169,8 @@ export class JsonFileStorage implements Storage {
   readyWork(query: ReadyQuery = {}): Promise<IssueSummary[]> {
     return this.serial(() =>
       this.cache.read((view) => {
-        // Readiness depends on other issues' states: with a marked issue about, answer from every summary.
-        if (!view.index || view.overlay.size > 0) return queries.readyWork(wholeView(view), query);
-        return view.index.ready(query);
+        if (!view.index) return queries.readyWork(view.all, query);
+        return view.overlay.size === 0 ? view.index.ready(query) : overlaidReadyWork(view.index, view.overlay, query);
       }),
     );
   }
@@ -179,8 +178,9 @@ export class JsonFileStorage implements Storage {
   statusReport(options: Pick<ReadyQuery, 'excludeLabels'> = {}): Promise<StatusReport> {
     return this.serial(() =>
       this.cache.read((view) => {
-        if (!view.index || view.overlay.size > 0) return queries.statusReport(wholeView(view), options);
-        const counts = view.index.counts(options.excludeLabels);
+        if (!view.index) return queries.statusReport(view.all, options);
+        // The counters, with the marked issues (and their dependents) recounted as their files say.
+        const counts = view.index.counts(options.excludeLabels, view.overlay);
         const byState = Object.fromEntries(STATES.map((s) => [s, counts.byState.get(s) ?? 0])) as Record<State, number>;
         return { total: counts.total, by_state: byState, ready: counts.ready, blocked: counts.blocked };
       }),

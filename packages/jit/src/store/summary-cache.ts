@@ -53,7 +53,9 @@ import type { PendingJournal } from './index-journal.js';
 import type { Issue } from './model.js';
 import { GITIGNORE_FILE, INDEX_DB_COMPANIONS, INDEX_DB_FILE, INDEX_FILE, manifestText, upgradedGitignoreText } from './layout.js';
 import { INDEX_SCHEMA_VERSION, freezeSummary, parseManifest, summarize, type IndexManifest } from './schema.js';
-import type { GraphLookup } from './storage.js';
+import * as queries from './queries.js';
+import { byUrgency } from './rules.js';
+import type { GraphLookup, ReadyQuery } from './storage.js';
 import type { StoreLocks } from './store-locks.js';
 import { INDEX_DB_FORMAT, SummaryIndex, directoryStamp, fileStamp, isReadOnlyDatabase, isUnusableDatabase, type IndexRow } from './summary-index.js';
 import type { IssueSummary, ValidationProblem } from './tracker-api.js';
@@ -727,6 +729,29 @@ export function overlaid(rows: readonly IssueSummary[], overlay: ReadonlyMap<str
   for (const row of rows) if (!overlay.has(row.id)) result.set(row.id, row);
   for (const [id, summary] of overlay) if (summary && keep(summary)) result.set(id, summary);
   return result;
+}
+
+/**
+ * Ready work with the marked issues as their files say. Only they and their
+ * dependents (whose readiness follows the marked issues' states) can answer
+ * differently from the index: those are judged by the pure rule over them and
+ * what they depend on, the rest comes from the index (asked for as many more
+ * as may drop out), and the two are merged in urgency order. The cost is the
+ * marked issues, their dependents and their dependencies, never the store.
+ */
+export function overlaidReadyWork(index: SummaryIndex, overlay: ReadonlyMap<string, IssueSummary | null>, query: ReadyQuery): IssueSummary[] {
+  const marked = [...overlay.keys()];
+  const affected = new Set([...marked, ...index.dependentsOf(marked).map((s) => s.id)]);
+  const local: Summaries = new Map(index.many([...affected].filter((id) => !overlay.has(id))).map((s) => [s.id, s]));
+  for (const [id, summary] of overlay) if (summary) local.set(id, summary);
+  // What they depend on, as it stands now (a deleted one is missing, and so blocks nothing).
+  const dependencies = [...new Set([...local.values()].flatMap((s) => s.dependencies))].filter((d) => !local.has(d) && !overlay.has(d));
+  for (const summary of index.many(dependencies)) local.set(summary.id, summary);
+  const rejudged = queries.readyWork(local, { ...query, limit: undefined }).filter((s) => affected.has(s.id));
+  const limit = query.limit === undefined ? undefined : query.limit + affected.size;
+  const unaffected = index.ready({ ...query, limit }).filter((s) => !affected.has(s.id));
+  const merged = [...unaffected, ...rejudged].sort(byUrgency);
+  return query.limit === undefined ? merged : merged.slice(0, query.limit);
 }
 
 /** Every summary a reader may see. */

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Priority, State } from './model.js';
 import * as queries from './queries.js';
+import { overlaidReadyWork } from './summary-cache.js';
 import { EXCLUDED_READY_COUNT, INDEX_DB_FORMAT, SummaryIndex, directoryStamp, fileStamp, isUnusableDatabase } from './summary-index.js';
 import type { IssueSummary } from './tracker-api.js';
 
@@ -116,6 +117,102 @@ describe('SummaryIndex', () => {
     expect(index.states([id(1), id(2), id(999)])).toEqual(new Map([[id(1), map.get(id(1))!.state], [id(2), map.get(id(2))!.state]]));
   });
 
+  it('waiting and the state counts (kept by triggers) follow every kind of change as the pure functions say', () => {
+    const index = newIndex();
+    const map = new Map<string, IssueSummary>();
+    let seed = 13;
+    const random = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const states: State[] = ['backlog', 'ready', 'in_progress', 'gated', 'done', 'rejected', 'archived'];
+    const excludeLabels = ['type:epic'];
+    const check = (step: string): void => {
+      for (const exclude of [[], excludeLabels]) {
+        const counts = index.counts(exclude);
+        const report = queries.statusReport(map, { excludeLabels: exclude });
+        expect({ total: counts.total, ready: counts.ready, blocked: counts.blocked }, step).toEqual({ total: report.total, ready: report.ready, blocked: report.blocked });
+        for (const [state, n] of Object.entries(report.by_state)) expect(counts.byState.get(state) ?? 0, `${step} ${state}`).toBe(n);
+      }
+      expect(index.ready({}), step).toEqual(queries.readyWork(map, {}));
+      expect(index.blockedCandidates().map((s) => s.id), step).toEqual(queries.blockedCandidates(map).map((c) => c.issue.id));
+    };
+    for (let step = 0; step < 300; step++) {
+      const n = 1 + random(40); // a small id space: dependencies on missing issues that appear later, self-dependencies, cycles
+      const kind = random(10);
+      if (kind === 0) {
+        map.delete(id(n));
+        index.apply({ remove: [id(n)] });
+      } else if (kind === 1 && step % 50 === 1) {
+        index.apply({ replaceAll: true, put: [...map.values()].map((s) => ({ summary: s, fileStamp: null })) });
+      } else {
+        const many = Array.from({ length: 1 + random(3) }, () => {
+          const m = kind === 2 ? n : 1 + random(40);
+          const row = summary(m, {
+            state: states[random(states.length)]!,
+            assignee: random(3) === 0 ? 'agent:a' : null,
+            dependencies: [...new Set(Array.from({ length: random(4) }, () => id(1 + random(45))))],
+            labels: random(4) === 0 ? ['type:epic'] : [],
+          });
+          map.set(row.id, row);
+          return row;
+        });
+        index.apply({ put: [...new Map(many.map((row) => [row.id, row])).values()].map((s) => ({ summary: s, fileStamp: null })) });
+      }
+      check(`step ${step}`);
+    }
+  });
+
+  it('counts and ready work with marked issues laid over (their files differ from their rows) are those of the merged summaries', () => {
+    let seed = 7;
+    const random = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const states: State[] = ['backlog', 'ready', 'in_progress', 'gated', 'done', 'rejected', 'archived'];
+    const excludeLabels = ['type:epic'];
+    const make = (n: number): IssueSummary =>
+      summary(n, {
+        state: states[random(states.length)]!,
+        assignee: random(3) === 0 ? 'agent:a' : null,
+        dependencies: [...new Set(Array.from({ length: random(3) }, () => id(1 + random(35))))],
+        labels: random(4) === 0 ? ['type:epic'] : [],
+      });
+    for (let round = 0; round < 40; round++) {
+      const index = newIndex();
+      const rows = new Map<string, IssueSummary>();
+      for (let n = 1; n <= 30; n++) if (random(5) > 0) rows.set(id(n), make(n));
+      index.apply({ put: [...rows.values()].map((s) => ({ summary: s, fileStamp: null })) });
+      // Marked issues: changed, deleted (null), or new (ids 31..35, which some rows already depend on).
+      const overlay = new Map<string, IssueSummary | null>();
+      for (let k = 0; k < 1 + random(5); k++) {
+        const n = 1 + random(35);
+        overlay.set(id(n), random(4) === 0 ? null : make(n));
+      }
+      const merged = new Map(rows);
+      for (const [key, value] of overlay) (value ? merged.set(key, value) : merged.delete(key));
+      for (const exclude of [[], excludeLabels]) {
+        const counts = index.counts(exclude, overlay);
+        const report = queries.statusReport(merged, { excludeLabels: exclude });
+        expect({ total: counts.total, ready: counts.ready, blocked: counts.blocked }, `round ${round}`).toEqual({ total: report.total, ready: report.ready, blocked: report.blocked });
+        for (const [state, n] of Object.entries(report.by_state)) expect(counts.byState.get(state) ?? 0, `round ${round} ${state}`).toBe(n);
+      }
+      for (const query of [{}, { limit: 3 }, { excludeLabels, limit: 5 }, { priority: 'normal' as const }, { label: 'type:epic' }]) {
+        expect(overlaidReadyWork(index, overlay, query), `round ${round} ${JSON.stringify(query)}`).toEqual(queries.readyWork(merged, query));
+      }
+      index.close();
+    }
+  });
+
+  it('status reads its counts from a few counter rows, and ready work is an index range (no per-row subquery)', () => {
+    const index = newIndex();
+    index.apply({ put: Array.from({ length: 3000 }, (_, n) => ({ summary: summary(n + 1, { dependencies: n % 3 ? [id(n)] : [] }), fileStamp: null })) });
+    const db = (index as unknown as { db: { prepare(sql: string): { raw(): { all(): unknown[][] }; all(): { detail: string }[] } } }).db;
+    expect((db.prepare('SELECT count(*) FROM state_counts').raw().all()[0] as number[])[0]).toBeLessThanOrEqual(4);
+    const plan = db
+      .prepare(`EXPLAIN QUERY PLAN SELECT id FROM summaries s WHERE s.state = 'ready' AND s.assignee IS NULL AND s.waiting = 0 ORDER BY s.priority_rank, s.created_at, s.id`)
+      .all()
+      .map((row) => row.detail)
+      .join('; ');
+    expect(plan).toMatch(/SEARCH s USING (COVERING )?INDEX summaries_ready \(state=\? AND assignee=\? AND waiting=\?\)/);
+    expect(plan).not.toMatch(/TEMP B-TREE|SUBQUERY/);
+    expect(index.counts().ready).toBe(1000);
+  });
+
   it('counts are kept until a commit by this or another connection', () => {
     const index = newIndex();
     index.apply({ put: [{ summary: summary(1), fileStamp: null }] });
@@ -135,7 +232,7 @@ describe('SummaryIndex', () => {
     const index = newIndex();
     index.apply({ put: Array.from({ length: 5000 }, (_, n) => ({ summary: summary(n + 1), fileStamp: null })) });
     const plan = (index as unknown as { db: { prepare(sql: string): { all(...p: unknown[]): { detail: string }[] } } }).db
-      .prepare("EXPLAIN QUERY PLAN SELECT id FROM summaries s WHERE s.state = 'ready' AND s.assignee IS NULL ORDER BY s.priority_rank, s.created_at, s.id LIMIT 20")
+      .prepare("EXPLAIN QUERY PLAN SELECT id FROM summaries s WHERE s.state = 'ready' AND s.assignee IS NULL AND s.waiting = 0 ORDER BY s.priority_rank, s.created_at, s.id LIMIT 20")
       .all()
       .map((row) => row.detail)
       .join('; ');
@@ -162,7 +259,7 @@ describe('SummaryIndex', () => {
     const db = (index as unknown as { db: { prepare(sql: string): { all(...p: unknown[]): { detail: string }[] } } }).db;
     const plan = (sql: string): string => db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all('[]').map((row) => row.detail).join('; ');
     const readyPlan = plan(
-      "SELECT id FROM summaries s WHERE s.state = 'ready' AND s.assignee IS NULL AND NOT EXISTS (SELECT 1 FROM labels x WHERE x.issue_id = s.id AND x.label IN (SELECT value FROM json_each(?))) ORDER BY s.priority_rank, s.created_at, s.id LIMIT 20",
+      "SELECT id FROM summaries s WHERE s.state = 'ready' AND s.assignee IS NULL AND s.waiting = 0 AND NOT EXISTS (SELECT 1 FROM labels x WHERE x.issue_id = s.id AND x.label IN (SELECT value FROM json_each(?))) ORDER BY s.priority_rank, s.created_at, s.id LIMIT 20",
     );
     expect(readyPlan).toContain('summaries_ready');
     expect(readyPlan).not.toContain('TEMP B-TREE');

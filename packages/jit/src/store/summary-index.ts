@@ -28,11 +28,26 @@ import { PRIORITY_RANK } from './rules.js';
 import type { IssueSummary } from './tracker-api.js';
 
 /** The layout of index.db's tables; a database of another format is rebuilt. */
-export const INDEX_DB_FORMAT = 2; // 2: the lease columns (leases.ts)
+export const INDEX_DB_FORMAT = 3; // 2: the lease columns (leases.ts); 3: `waiting` and `state_counts`, kept by triggers
 
 /** How long SQLite waits for its own lock (a checkpoint by another process) before failing, in ms. */
 const BUSY_TIMEOUT_MS = 10_000;
 
+const TERMINAL_SQL = TERMINAL_STATES.map((s) => `'${s}'`).join(', ');
+
+/**
+ * The tables, and the triggers that keep two derived facts in the same
+ * transaction as the rows they derive from, so that status and ready work
+ * read them instead of every row:
+ * - `summaries.waiting`: how many of the issue's dependencies have a row
+ *   and are unfinished (not done, rejected or archived). Kept by the
+ *   dependency rows' inserts and deletes, and by an issue's arrival,
+ *   departure or move between finished and unfinished (then its dependents'
+ *   counts change: the cost is its dependents, never the store).
+ * - `state_counts`: issues per (state, unassigned, waiting > 0).
+ * SQLite runs a trigger inside the statement that fires it: a crash or a
+ * rollback leaves both exactly as consistent as the rows themselves.
+ */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS summaries(
@@ -48,9 +63,10 @@ CREATE TABLE IF NOT EXISTS summaries(
   updated_at TEXT NOT NULL,
   file_stamp TEXT,
   lease_expires_at TEXT,
-  lease_agent TEXT
+  lease_agent TEXT,
+  waiting INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS summaries_ready ON summaries(state, assignee, priority_rank, created_at, id);
+CREATE INDEX IF NOT EXISTS summaries_ready ON summaries(state, assignee, waiting, priority_rank, created_at, id);
 CREATE INDEX IF NOT EXISTS summaries_age ON summaries(created_at, id);
 CREATE INDEX IF NOT EXISTS summaries_lease_expiry ON summaries(lease_expires_at) WHERE lease_expires_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS summaries_lease_agent ON summaries(lease_agent) WHERE lease_agent IS NOT NULL;
@@ -58,12 +74,45 @@ CREATE TABLE IF NOT EXISTS dependencies(issue_id TEXT NOT NULL, depends_on TEXT 
 CREATE INDEX IF NOT EXISTS dependencies_depends_on ON dependencies(depends_on, issue_id);
 CREATE TABLE IF NOT EXISTS labels(issue_id TEXT NOT NULL, label TEXT NOT NULL, PRIMARY KEY(issue_id, label)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS labels_label ON labels(label, issue_id);
+CREATE TABLE IF NOT EXISTS state_counts(state TEXT NOT NULL, unassigned INTEGER NOT NULL, waiting INTEGER NOT NULL, n INTEGER NOT NULL,
+  PRIMARY KEY(state, unassigned, waiting)) WITHOUT ROWID;
+
+CREATE TRIGGER IF NOT EXISTS dependency_added AFTER INSERT ON dependencies
+WHEN EXISTS (SELECT 1 FROM summaries t WHERE t.id = new.depends_on AND t.state NOT IN (${TERMINAL_SQL}))
+BEGIN UPDATE summaries SET waiting = waiting + 1 WHERE id = new.issue_id; END;
+CREATE TRIGGER IF NOT EXISTS dependency_removed AFTER DELETE ON dependencies
+WHEN EXISTS (SELECT 1 FROM summaries t WHERE t.id = old.depends_on AND t.state NOT IN (${TERMINAL_SQL}))
+BEGIN UPDATE summaries SET waiting = waiting - 1 WHERE id = old.issue_id; END;
+
+CREATE TRIGGER IF NOT EXISTS summary_added AFTER INSERT ON summaries BEGIN
+  INSERT INTO state_counts VALUES (new.state, new.assignee IS NULL, new.waiting > 0, 1) ON CONFLICT DO UPDATE SET n = n + 1;
+  UPDATE summaries SET waiting = waiting + 1
+  WHERE new.state NOT IN (${TERMINAL_SQL}) AND id IN (SELECT issue_id FROM dependencies WHERE depends_on = new.id);
+END;
+CREATE TRIGGER IF NOT EXISTS summary_removed AFTER DELETE ON summaries BEGIN
+  UPDATE state_counts SET n = n - 1 WHERE state = old.state AND unassigned = (old.assignee IS NULL) AND waiting = (old.waiting > 0);
+  UPDATE summaries SET waiting = waiting - 1
+  WHERE old.state NOT IN (${TERMINAL_SQL}) AND id IN (SELECT issue_id FROM dependencies WHERE depends_on = old.id);
+END;
+CREATE TRIGGER IF NOT EXISTS summary_counted AFTER UPDATE OF state, assignee, waiting ON summaries
+WHEN old.state != new.state OR (old.assignee IS NULL) != (new.assignee IS NULL) OR (old.waiting > 0) != (new.waiting > 0)
+BEGIN
+  UPDATE state_counts SET n = n - 1 WHERE state = old.state AND unassigned = (old.assignee IS NULL) AND waiting = (old.waiting > 0);
+  INSERT INTO state_counts VALUES (new.state, new.assignee IS NULL, new.waiting > 0, 1) ON CONFLICT DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS summary_finished AFTER UPDATE OF state ON summaries
+WHEN (old.state IN (${TERMINAL_SQL})) != (new.state IN (${TERMINAL_SQL}))
+BEGIN
+  UPDATE summaries SET waiting = waiting + (CASE WHEN new.state IN (${TERMINAL_SQL}) THEN -1 ELSE 1 END)
+  WHERE id IN (SELECT issue_id FROM dependencies WHERE depends_on = new.id);
+END;
 `;
 
 const COLUMNS = 'id, title, state, priority, assignee, labels, dependencies, created_at, updated_at, lease_expires_at, lease_agent';
-const TERMINAL_SQL = TERMINAL_STATES.map((s) => `'${s}'`).join(', ');
-/** An unfinished dependency of the summary aliased `s` (an existing issue not done, rejected or archived). */
-const WAITS = `EXISTS (SELECT 1 FROM dependencies d JOIN summaries t ON t.id = d.depends_on WHERE d.issue_id = s.id AND t.state NOT IN (${TERMINAL_SQL}))`;
+/** COLUMNS as json_array's arguments: labels and dependencies as JSON, not as text holding JSON. */
+const JSON_COLUMNS = COLUMNS.replace('labels, dependencies', 'json(labels), json(dependencies)');
+/** Every column a put writes, but the id (and `waiting`, which the triggers keep). */
+const UPSERT_SET = [...COLUMNS.split(', ').slice(1), 'priority_rank', 'file_stamp'].map((c) => `${c} = excluded.${c}`).join(', ');
 /**
  * How many claimable issues carry one of the labels given (a JSON list):
  * what status takes off its ready count for the strategic types. CROSS JOIN
@@ -71,7 +120,7 @@ const WAITS = `EXISTS (SELECT 1 FROM dependencies d JOIN summaries t ON t.id = d
  * carry those labels, never every ready issue.
  */
 export const EXCLUDED_READY_COUNT = `SELECT count(DISTINCT s.id) FROM labels l CROSS JOIN summaries s ON s.id = l.issue_id
-  WHERE l.label IN (SELECT value FROM json_each(?)) AND s.state = 'ready' AND s.assignee IS NULL AND NOT ${WAITS}`;
+  WHERE l.label IN (SELECT value FROM json_each(?)) AND s.state = 'ready' AND s.assignee IS NULL AND s.waiting = 0`;
 /** Sorts after every character a label or id can hold: `x >= p AND x < p || MAX_CHAR` is "starts with p", on an index. */
 const PREFIX_END = 'char(1114111)';
 
@@ -101,18 +150,27 @@ export interface RowFilter {
   label?: string;
 }
 
-interface RawRow {
-  id: string;
-  title: string;
-  state: string;
-  priority: string;
-  assignee: string | null;
-  labels: string;
-  dependencies: string;
-  created_at: string;
-  updated_at: string;
-  lease_expires_at: string | null;
-  lease_agent: string | null;
+/** A row as `rows` returns it: the COLUMNS in order, labels and dependencies already parsed. */
+type RawRow = [
+  id: string,
+  title: string,
+  state: State,
+  priority: Priority,
+  assignee: string | null,
+  labels: string[],
+  dependencies: string[],
+  created_at: string,
+  updated_at: string,
+  lease_expires_at: string | null,
+  lease_agent: string | null,
+];
+
+/** What status reports: issues per state, in all, claimable, blocked. */
+export interface Counts {
+  total: number;
+  byState: Map<string, number>;
+  ready: number;
+  blocked: number;
 }
 
 type Statement = LibsqlDatabase.Statement;
@@ -150,7 +208,7 @@ export class SummaryIndex {
   private readonly statements = new Map<string, Statement>();
   /** Commits through this connection (PRAGMA data_version counts only other connections'). */
   private ownCommits = 0;
-  private countsCache: { version: string; counts: ReturnType<SummaryIndex['countRows']> } | null = null;
+  private countsCache: { version: string; counts: Counts } | null = null;
 
   /**
    * Opens (creating when asked) the database at `file`. Throws the SQLite
@@ -241,7 +299,8 @@ export class SummaryIndex {
   /** One transaction: durable when this returns. */
   apply(changes: IndexChanges): void {
     this.transaction(() => {
-      if (changes.replaceAll) this.db.exec('DELETE FROM summaries; DELETE FROM dependencies; DELETE FROM labels;');
+      // The dependency rows first: then no summary's removal has dependents to update. The counts start afresh.
+      if (changes.replaceAll) this.db.exec('DELETE FROM dependencies; DELETE FROM summaries; DELETE FROM labels; DELETE FROM state_counts;');
       const removeSummary = this.statement('DELETE FROM summaries WHERE id = ?');
       const removeDependencies = this.statement('DELETE FROM dependencies WHERE issue_id = ?');
       const removeLabels = this.statement('DELETE FROM labels WHERE issue_id = ?');
@@ -251,8 +310,10 @@ export class SummaryIndex {
         removeLabels.run(id);
       };
       for (const id of changes.remove ?? []) drop(id);
+      // An upsert, never INSERT OR REPLACE: its hidden delete would fire no trigger, and `waiting` must stay.
       const putSummary = this.statement(
-        `INSERT OR REPLACE INTO summaries(${COLUMNS}, priority_rank, file_stamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO summaries(${COLUMNS}, priority_rank, file_stamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(id) DO UPDATE SET ${UPSERT_SET}`,
       );
       const putDependency = this.statement('INSERT OR IGNORE INTO dependencies(issue_id, depends_on) VALUES (?, ?)');
       const putLabel = this.statement('INSERT OR IGNORE INTO labels(issue_id, label) VALUES (?, ?)');
@@ -284,8 +345,7 @@ export class SummaryIndex {
   // ------------------------------------------------------------------ reads
 
   get(id: string): IssueSummary | undefined {
-    const row = this.statement(`SELECT ${COLUMNS} FROM summaries WHERE id = ?`).get(id) as RawRow | undefined;
-    return row && toSummary(row);
+    return this.rows(`SELECT ${COLUMNS} FROM summaries WHERE id = ?`, id)[0];
   }
 
   /** Every row's file stamp, for a re-sync against the directory. */
@@ -302,12 +362,11 @@ export class SummaryIndex {
   /** Those of `ids` that have a row. */
   many(ids: readonly string[]): IssueSummary[] {
     if (ids.length === 0) return [];
-    const rows = this.statement(`SELECT ${COLUMNS} FROM summaries WHERE id IN (SELECT value FROM json_each(?))`).all(JSON.stringify(ids)) as RawRow[];
-    return rows.map(toSummary);
+    return this.rows(`SELECT ${COLUMNS} FROM summaries WHERE id IN (SELECT value FROM json_each(?))`, JSON.stringify(ids));
   }
 
   all(): IssueSummary[] {
-    return (this.statement(`SELECT ${COLUMNS} FROM summaries ORDER BY id`).all() as RawRow[]).map(toSummary);
+    return this.rows(`SELECT ${COLUMNS} FROM summaries ORDER BY id`);
   }
 
   count(): number {
@@ -316,8 +375,7 @@ export class SummaryIndex {
 
   /** Ids starting with `prefix`, in id order, at most `limit`. */
   byPrefix(prefix: string, limit: number): IssueSummary[] {
-    const rows = this.statement(`SELECT ${COLUMNS} FROM summaries WHERE id >= ?1 AND id < ?1 || ${PREFIX_END} ORDER BY id LIMIT ?2`).all(prefix, limit) as RawRow[];
-    return rows.map(toSummary);
+    return this.rows(`SELECT ${COLUMNS} FROM summaries WHERE id >= ?1 AND id < ?1 || ${PREFIX_END} ORDER BY id LIMIT ?2`, prefix, limit);
   }
 
   /** Ids of the issues whose dependencies name `id`, in id order. */
@@ -328,33 +386,35 @@ export class SummaryIndex {
   /** Summaries of the issues whose dependencies name any of `ids`, each once, by age. */
   dependentsOf(ids: readonly string[]): IssueSummary[] {
     if (ids.length === 0) return [];
-    const rows = this.statement(
+    return this.rows(
       `SELECT ${COLUMNS} FROM summaries WHERE id IN (SELECT issue_id FROM dependencies WHERE depends_on IN (SELECT value FROM json_each(?))) ORDER BY created_at, id`,
-    ).all(JSON.stringify(ids)) as RawRow[];
-    return rows.map(toSummary);
+      JSON.stringify(ids),
+    );
   }
 
   /** Every issue that waits for `id`, directly or transitively (never `id` itself), by age: one recursive query. */
   downstreamOf(id: string): IssueSummary[] {
-    const rows = this.statement(
+    return this.rows(
       `WITH RECURSIVE down(id) AS (
          SELECT issue_id FROM dependencies WHERE depends_on = ?1
          UNION SELECT d.issue_id FROM dependencies d JOIN down ON d.depends_on = down.id
        )
        SELECT ${COLUMNS} FROM summaries WHERE id IN (SELECT id FROM down) AND id != ?1 ORDER BY created_at, id`,
-    ).all(id) as RawRow[];
-    return rows.map(toSummary);
+      id,
+    );
   }
 
   /** Claims that may have lapsed at `now` (Storage.lapsableClaims): past their expiry, or bound to an agent; by age. */
   lapsable(now: string): IssueSummary[] {
-    const rows = this.statement(
-      `SELECT ${COLUMNS} FROM summaries s WHERE s.id IN (
-         SELECT id FROM summaries WHERE lease_expires_at IS NOT NULL AND lease_expires_at <= ?1
-         UNION SELECT id FROM summaries WHERE lease_agent IS NOT NULL)
-       AND s.state IN ('in_progress', 'gated') AND s.assignee IS NOT NULL ORDER BY s.created_at, s.id`,
-    ).all(now) as RawRow[];
-    return rows.map(toSummary);
+    return this.rows(
+      // Driven from the two lease indexes (CROSS JOIN keeps that order): the cost is the leases, not every claimed issue.
+      `SELECT ${COLUMNS} FROM (
+         SELECT id AS leased FROM summaries WHERE lease_expires_at IS NOT NULL AND lease_expires_at <= ?1
+         UNION SELECT id FROM summaries WHERE lease_agent IS NOT NULL) l
+       CROSS JOIN summaries s ON s.id = l.leased
+       WHERE s.state IN ('in_progress', 'gated') AND s.assignee IS NOT NULL ORDER BY s.created_at, s.id`,
+      now,
+    );
   }
 
   /** Claimable work by urgency: ready, unassigned, no unfinished dependency; the filter's priority and label. */
@@ -364,14 +424,9 @@ export class SummaryIndex {
     // One primary-key probe per candidate: the cost stays that of the ready rows read.
     const exclude = excluding ? ' AND NOT EXISTS (SELECT 1 FROM labels x WHERE x.issue_id = s.id AND x.label IN (SELECT value FROM json_each(?)))' : '';
     const sql =
-      `SELECT ${COLUMNS} FROM summaries s WHERE s.state = 'ready' AND s.assignee IS NULL${where}${exclude} AND NOT ${WAITS}` +
+      `SELECT ${COLUMNS} FROM summaries s WHERE s.state = 'ready' AND s.assignee IS NULL AND s.waiting = 0${where}${exclude}` +
       ` ORDER BY s.priority_rank, s.created_at, s.id${filter.limit === undefined ? '' : ' LIMIT ?'}`;
-    const rows = this.statement(sql).all(
-      ...params,
-      ...(excluding ? [JSON.stringify(filter.excludeLabels)] : []),
-      ...(filter.limit === undefined ? [] : [filter.limit]),
-    ) as RawRow[];
-    return rows.map(toSummary);
+    return this.rows(sql, ...params, ...(excluding ? [JSON.stringify(filter.excludeLabels)] : []), ...(filter.limit === undefined ? [] : [filter.limit]));
   }
 
   /** Label namespaces in use (labels without a `:` left out), by name, with their distinct labels and issues. */
@@ -395,50 +450,84 @@ export class SummaryIndex {
    * unfinished with an unfinished dependency). Kept until any connection
    * commits, so a long-lived process (the MCP server) answers from memory.
    */
-  counts(excludeLabels: readonly string[] = []): { total: number; byState: Map<string, number>; ready: number; blocked: number } {
+  counts(excludeLabels: readonly string[] = [], overlay: ReadonlyMap<string, IssueSummary | null> = new Map()): Counts {
     const version = `${(this.statement('PRAGMA data_version').raw().get() as [number])[0]}:${this.ownCommits}:${JSON.stringify(excludeLabels)}`;
     if (this.countsCache?.version !== version) this.countsCache = { version, counts: this.countRows(excludeLabels) };
-    return this.countsCache.counts;
+    return overlay.size === 0 ? this.countsCache.counts : this.overlaidCounts(this.countsCache.counts, excludeLabels, overlay);
   }
 
-  private countRows(excludeLabels: readonly string[]): { total: number; byState: Map<string, number>; ready: number; blocked: number } {
-    const byState = new Map((this.statement('SELECT state, count(*) FROM summaries GROUP BY state').raw().all() as [string, number][]).map(([s, n]) => [s, n]));
-    // Driven from the dependency rows: the cost is the edges, not every issue.
-    const waiting = this.statement(
-      `SELECT s.state, s.assignee IS NULL, count(DISTINCT s.id) FROM dependencies d
-         JOIN summaries t ON t.id = d.depends_on AND t.state NOT IN (${TERMINAL_SQL})
-         JOIN summaries s ON s.id = d.issue_id AND s.state NOT IN (${TERMINAL_SQL})
-       GROUP BY s.state, s.assignee IS NULL`,
-    ).raw().all() as [string, number, number][];
-    const unassignedReady = (this.statement("SELECT count(*) FROM summaries WHERE state = 'ready' AND assignee IS NULL").raw().get() as [number])[0];
-    let ready = unassignedReady;
-    let blocked = byState.get('gated') ?? 0;
-    for (const [state, unassigned, n] of waiting) {
-      if (state === 'ready' && unassigned === 1) ready -= n;
-      if (state !== 'gated') blocked += n;
+  /**
+   * The counts with the marked issues as their files say (`overlay`; null:
+   * deleted). Only their own contributions and their dependents' can change
+   * (a dependent waits or not by the marked issue's state): those are taken
+   * out as the rows count them and put back as the overlay says, so the cost
+   * is the marked issues and their dependents, never the store.
+   */
+  private overlaidCounts(base: Counts, excludeLabels: readonly string[], overlay: ReadonlyMap<string, IssueSummary | null>): Counts {
+    const marked = [...overlay.keys()];
+    const affected = [...new Set([...marked, ...this.dependentsOf(marked).map((s) => s.id)])];
+    const waitingRows = new Map(
+      (this.statement('SELECT id, waiting > 0 FROM summaries WHERE id IN (SELECT value FROM json_each(?))').raw().all(JSON.stringify(affected)) as [string, number][]).map(
+        ([id, waiting]) => [id, waiting === 1],
+      ),
+    );
+    const rows = new Map(this.many(affected).map((s) => [s.id, s]));
+    const after = new Map(affected.map((id) => [id, overlay.has(id) ? (overlay.get(id) ?? undefined) : rows.get(id)]));
+    const dependencyIds = [...new Set([...after.values()].flatMap((s) => s?.dependencies ?? []))].filter((d) => !overlay.has(d));
+    const rowStates = this.states(dependencyIds);
+    const stateAfter = (id: string): State | undefined => (overlay.has(id) ? overlay.get(id)?.state : rowStates.get(id));
+    const counts = { total: base.total, byState: new Map(base.byState), ready: base.ready, blocked: base.blocked };
+    const add = (summary: IssueSummary, waiting: boolean, sign: 1 | -1): void => {
+      counts.total += sign;
+      counts.byState.set(summary.state, (counts.byState.get(summary.state) ?? 0) + sign);
+      const excluded = summary.labels.some((l) => excludeLabels.includes(l));
+      if (summary.state === 'ready' && summary.assignee === null && !waiting && !excluded) counts.ready += sign;
+      if (summary.state === 'gated' || (waiting && !TERMINAL_STATES.includes(summary.state))) counts.blocked += sign;
+    };
+    for (const id of affected) {
+      const before = rows.get(id);
+      if (before) add(before, waitingRows.get(id) === true, -1);
+      const now = after.get(id);
+      if (now) {
+        const waiting = now.dependencies.some((d) => {
+          const state = stateAfter(d);
+          return state !== undefined && !TERMINAL_STATES.includes(state);
+        });
+        add(now, waiting, 1);
+      }
+    }
+    return counts;
+  }
+
+  /** From `state_counts` (a few dozen rows whatever the store's size), less the claimable issues carrying an excluded label. */
+  private countRows(excludeLabels: readonly string[]): Counts {
+    const rows = this.statement('SELECT state, unassigned, waiting, n FROM state_counts WHERE n != 0').raw().all() as [string, number, number, number][];
+    const byState = new Map<string, number>();
+    let total = 0;
+    let ready = 0;
+    let blocked = 0;
+    for (const [state, unassigned, waiting, n] of rows) {
+      byState.set(state, (byState.get(state) ?? 0) + n);
+      total += n;
+      if (state === 'ready' && unassigned === 1 && waiting === 0) ready += n;
+      if (state === 'gated' || (waiting === 1 && !TERMINAL_STATES.includes(state as State))) blocked += n;
     }
     if (excludeLabels.length > 0) {
       // Claimable issues that carry an excluded label, driven from the label index: the cost is those issues.
       ready -= (this.statement(EXCLUDED_READY_COUNT).raw().get(JSON.stringify(excludeLabels)) as [number])[0];
     }
-    let total = 0;
-    for (const n of byState.values()) total += n;
     return { total, byState, ready, blocked };
   }
 
   /** Issues that may be blocked (gated, or unfinished with an unfinished dependency), by age. */
   blockedCandidates(): IssueSummary[] {
-    const rows = this.statement(
-      `SELECT ${COLUMNS} FROM summaries s WHERE s.state = 'gated' OR (s.state NOT IN (${TERMINAL_SQL}) AND ${WAITS}) ORDER BY s.created_at, s.id`,
-    ).all() as RawRow[];
-    return rows.map(toSummary);
+    return this.rows(`SELECT ${COLUMNS} FROM summaries s WHERE s.state = 'gated' OR (s.state NOT IN (${TERMINAL_SQL}) AND s.waiting > 0) ORDER BY s.created_at, s.id`);
   }
 
   /** Summaries passing `filter`, by age. */
   list(filter: RowFilter): IssueSummary[] {
     const { where, params } = filterSql(filter, 's');
-    const rows = this.statement(`SELECT ${COLUMNS} FROM summaries s WHERE 1${where} ORDER BY s.created_at, s.id`).all(...params) as RawRow[];
-    return rows.map(toSummary);
+    return this.rows(`SELECT ${COLUMNS} FROM summaries s WHERE 1${where} ORDER BY s.created_at, s.id`, ...params);
   }
 
   /** The state of each of `ids` that exists. */
@@ -448,10 +537,29 @@ export class SummaryIndex {
     return new Map(rows);
   }
 
-  /** SQLite's own check of the file (pages, indexes): 'ok' or what is wrong. */
+  /** SQLite's own check of the file (pages, indexes), then the derived columns against the rows: 'ok' or what is wrong. */
   quickCheck(): string {
     const rows = this.db.prepare('PRAGMA quick_check').raw().all() as [string][];
-    return rows.map(([line]) => line).join('; ');
+    const verdict = rows.map(([line]) => line).join('; ');
+    if (verdict !== 'ok') return verdict;
+    // What the triggers keep, recomputed from the rows (validate only: this reads every row).
+    const waitingWrong = this.db
+      .prepare(
+        `SELECT count(*) FROM summaries s WHERE s.waiting != (SELECT count(*) FROM dependencies d JOIN summaries t ON t.id = d.depends_on
+           WHERE d.issue_id = s.id AND t.state NOT IN (${TERMINAL_SQL}))`,
+      )
+      .raw()
+      .get() as [number];
+    if (waitingWrong[0] > 0) return `the waiting counts of ${waitingWrong[0]} summaries differ from their dependencies`;
+    const countsWrong = this.db
+      .prepare(
+        `SELECT count(*) FROM (SELECT state, assignee IS NULL AS u, waiting > 0 AS w, count(*) AS n FROM summaries GROUP BY 1, 2, 3) r
+         FULL JOIN (SELECT * FROM state_counts WHERE n != 0) c ON c.state = r.state AND c.unassigned = r.u AND c.waiting = r.w
+         WHERE r.n IS NOT c.n`,
+      )
+      .raw()
+      .get() as [number];
+    return countsWrong[0] > 0 ? 'state_counts differs from the summaries' : 'ok';
   }
 
   private transaction(work: () => void): void {
@@ -464,6 +572,18 @@ export class SummaryIndex {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
       throw error;
     }
+  }
+
+  /**
+   * The summaries `sql` selects (COLUMNS, in order), in its order. One JSON
+   * text for the whole result: a single crossing from SQLite instead of one
+   * per row and column (the cost of printing tens of thousands of ready
+   * issues was mostly that). SQLite never flattens an ordered subquery into
+   * an aggregate, so the rows keep their order.
+   */
+  private rows(sql: string, ...params: unknown[]): IssueSummary[] {
+    const [json] = this.statement(`SELECT json_group_array(json_array(${JSON_COLUMNS})) FROM (${sql})`).raw().get(...params) as [string];
+    return (JSON.parse(json) as RawRow[]).map(toSummary);
   }
 
   private statement(sql: string): Statement {
@@ -498,19 +618,19 @@ function filterSql(filter: RowFilter, alias: string): { where: string; params: u
   return { where, params };
 }
 
-function toSummary(row: RawRow): IssueSummary {
+function toSummary([id, title, state, priority, assignee, labels, dependencies, created_at, updated_at, lease_expires_at, lease_agent]: RawRow): IssueSummary {
   return Object.freeze({
-    id: row.id,
-    title: row.title,
-    state: row.state as State,
-    priority: row.priority as Priority,
-    assignee: row.assignee,
-    labels: Object.freeze(JSON.parse(row.labels) as string[]) as string[],
-    dependencies: Object.freeze(JSON.parse(row.dependencies) as string[]) as string[],
-    created_at: row.created_at,
-    updated_at: row.updated_at,
+    id,
+    title,
+    state,
+    priority,
+    assignee,
+    labels: Object.freeze(labels) as string[],
+    dependencies: Object.freeze(dependencies) as string[],
+    created_at,
+    updated_at,
     // Both null: no lease that can lapse, and then the summary has neither field (schema.ts summarize).
-    ...(row.lease_expires_at === null && row.lease_agent === null ? {} : { lease_expires_at: row.lease_expires_at, lease_agent: row.lease_agent }),
+    ...(lease_expires_at === null && lease_agent === null ? {} : { lease_expires_at, lease_agent }),
   });
 }
 

@@ -3,6 +3,7 @@
 // Real processes and real files.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { probeLock } from 'jit-lock';
 import Database from 'libsql';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -110,6 +111,9 @@ describe('group commit: writers queued on the index lock', () => {
       const updates = ids.map((id, n) => p.run(['--json', 'issue', 'update', id, '--title', `renamed ${n}`]));
       // Each writer commits its issue file (and its marker) without the index lock, then queues for it.
       await until(() => readdirSync(path.join(p.jitDir, 'pending')).length === 3 && ids.every((id, n) => readFileSync(path.join(p.jitDir, 'issues', `${id}.json`), 'utf8').includes(`renamed ${n}`)));
+      // A writer logs its event before it lets go of its issue: once each issue lock is free, all three wait for the index
+      // only (otherwise, at a high load, the first healer may find one still held, and leave it to its own commit).
+      await until(() => ids.every((id) => probeLock(path.join(p.jitDir, 'issues', `${id}.lock`)) === 'unlocked'));
       await holder.release();
       for (const run of await Promise.all(updates)) expect(run.code, run.stderr).toBe(0);
       expect(readdirSync(path.join(p.jitDir, 'pending'))).toEqual([]);
