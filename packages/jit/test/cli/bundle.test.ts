@@ -8,6 +8,7 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initializedProject, REPO, runJit, type TempProject } from './helpers.js';
 
@@ -94,6 +95,19 @@ describe('the bundled CLI', () => {
     const refused = garbage.loadBundle();
     expect(refused).toMatchObject({ cacheUsed: false });
     expect(typeof refused?.exports.main).toBe('function');
+  });
+
+  it('a cache whose bytes changed after the build (its V8 header intact) is not used: V8 checks no checksum and would crash on it', () => {
+    const cache = readFileSync(CACHE);
+    const body = Buffer.from(cache.subarray(cache.indexOf(10) + 1));
+    // Past V8's header (magic number, version and flag hashes, length), every 997th byte flipped.
+    for (let at = 200; at < body.length; at += 997) body[at]! ^= 0x5a;
+    copyWithCache('flipped', Buffer.concat([cache.subarray(0, cache.indexOf(10) + 1), body]));
+    // In a child process: the old loader handed such a cache to V8, which died of a segmentation fault.
+    const run = spawnSync(process.execPath, ['-e', `process.stdout.write(String(require(${JSON.stringify(path.join(scratch, 'flipped', 'bin', 'cli-bundle.js'))}).loadBundle()))`], {
+      encoding: 'utf8',
+    });
+    expect({ signal: run.signal, status: run.status, stdout: run.stdout }, run.stderr).toEqual({ signal: null, status: 0, stdout: 'undefined' });
   });
 
   it('JIT_CLI_BUNDLE=0 runs the separate modules (what test/cli/startup.test.ts lists)', async () => {
