@@ -6,7 +6,8 @@
 // main.bundle.cache holds V8's compiled code of the functions a few commands
 // ran when it was made. Nothing is written at run time. The bundle runs only
 // with its cache: when the cache's first line names this very bundle (the
-// build id the bundle ends with) and the Node running now. Without a usable
+// build id the bundle ends with) and the Node running now, and repeats the
+// digest of the data that follows it. Without a usable
 // cache, compiling the whole bundle costs more than the separate modules a
 // command needs, so bin/jit.js runs dist/cli/main.js instead, as before. If V8
 // still refuses the cache (other flags), the bundle compiles as any script
@@ -38,7 +39,16 @@ function buildIdOf(source) {
   return at < 0 ? undefined : source.slice(at + BUILD_MARK.length).trim();
 }
 
-/** The cache's data when its header names this bundle's build id and this Node; undefined when there is none or it is another build's or Node's. */
+/** The digest of a cache's data that its header repeats (release builds of V8 check no checksum, and a changed byte can crash them). */
+function digestOf(data) {
+  return require('node:crypto').createHash('sha256').update(data).digest('hex');
+}
+
+/**
+ * The cache's data when its header names this bundle's build id and this
+ * Node and its digest matches; undefined when there is none, it is another
+ * build's or Node's, or its bytes changed after the build.
+ */
 function readCache(buildId) {
   let data;
   try {
@@ -48,8 +58,10 @@ function readCache(buildId) {
   }
   const newline = data.indexOf(10);
   if (newline < 0 || buildId === undefined) return undefined;
-  const [id, node] = data.subarray(0, newline).toString('latin1').split(' ');
-  return id === buildId && node === process.version ? data.subarray(newline + 1) : undefined;
+  const [id, node, digest] = data.subarray(0, newline).toString('latin1').split(' ');
+  if (id !== buildId || node !== process.version) return undefined;
+  const body = data.subarray(newline + 1);
+  return digest === digestOf(body) ? body : undefined;
 }
 
 /**
@@ -81,4 +93,4 @@ function loadBundle({ useCache = true } = {}) {
   return { exports: module.exports, script, buildId, cacheUsed: cachedData !== undefined && !script.cachedDataRejected };
 }
 
-module.exports = { loadBundle, BUNDLE, CACHE, BUILD_MARK, TS_BUILD_INFO };
+module.exports = { loadBundle, digestOf, BUNDLE, CACHE, BUILD_MARK, TS_BUILD_INFO };

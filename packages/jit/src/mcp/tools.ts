@@ -247,14 +247,21 @@ function pagedOutput<T>(noun: string, found: readonly T[], paging: { limit?: num
   };
 }
 
-/** A store query that takes a limit, asked for the page and one more (to know whether another page follows). */
+/** The largest limit a store query takes (rules.ts checkCount). */
+const STORE_LIMIT_MAX = 1_000_000;
+
+/**
+ * A store query that takes a limit, asked for the page and one more (to know
+ * whether another page follows); past the largest limit the store takes, the
+ * whole list (an offset that far is past the end of any real store).
+ */
 async function pagedQuery<T, F extends { limit?: number }>(
   noun: string,
   query: (filter: F) => Promise<T[]>,
   { limit, offset, ...filter }: Omit<F, 'limit'> & { limit?: number; offset?: number },
 ): Promise<ToolOutput> {
   const pageEnd = (offset ?? 0) + (limit ?? PAGE_DEFAULT);
-  const found = await query({ ...filter, limit: pageEnd + 1 } as F);
+  const found = await query({ ...filter, ...(pageEnd < STORE_LIMIT_MAX ? { limit: pageEnd + 1 } : {}) } as F);
   return pagedOutput(noun, found, { limit, offset }, found.length <= pageEnd);
 }
 

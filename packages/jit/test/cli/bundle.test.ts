@@ -8,6 +8,7 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initializedProject, REPO, runJit, type TempProject } from './helpers.js';
 
@@ -21,7 +22,7 @@ interface Loaded {
   buildId: string | undefined;
   cacheUsed: boolean;
 }
-type Loader = { loadBundle: (options?: { useCache?: boolean }) => Loaded | undefined };
+type Loader = { loadBundle: (options?: { useCache?: boolean }) => Loaded | undefined; digestOf: (data: Buffer) => string };
 
 let project: TempProject;
 let scratch: string;
@@ -72,11 +73,12 @@ describe('the bundled CLI', () => {
   });
 
   it("the build's code cache is this bundle's, and this Node accepts it", () => {
-    const header = readFileSync(CACHE).subarray(0, 100).toString('latin1').split('\n')[0];
+    const cache = readFileSync(CACHE);
+    const header = cache.subarray(0, cache.indexOf(10)).toString('latin1');
     const loaded = copyWithCache('accepted', readFileSync(CACHE));
     const result = loaded.loadBundle();
     expect(result?.buildId).toMatch(/^[0-9a-f]{32}$/);
-    expect(header).toBe(`${result?.buildId} ${process.version}`);
+    expect(header).toBe(`${result?.buildId} ${process.version} ${loaded.digestOf(cache.subarray(header.length + 1))}`);
     expect(result?.cacheUsed).toBe(true);
     expect(typeof result?.exports.main).toBe('function');
   });
@@ -89,11 +91,26 @@ describe('the bundled CLI', () => {
     expect(copyWithCache('other-node', Buffer.concat([Buffer.from(`${buildId} v1.0.0\n`), body])).loadBundle()).toBeUndefined();
     expect(copyWithCache('none', undefined).loadBundle()).toBeUndefined();
     expect(copyWithCache('no-cache', undefined).loadBundle({ useCache: false })).toMatchObject({ cacheUsed: false }); // how the build runs it
-    const header = cache.subarray(0, cache.indexOf(10) + 1);
-    const garbage = copyWithCache('garbage', Buffer.concat([header, Buffer.alloc(body.length, 7)]));
+    // Garbage with its own digest in the header: it reaches V8, which refuses it.
+    const garbageBody = Buffer.alloc(body.length, 7);
+    const digest = (require(LOADER) as Loader).digestOf(garbageBody);
+    const garbage = copyWithCache('garbage', Buffer.concat([Buffer.from(`${buildId} ${process.version} ${digest}\n`), garbageBody]));
     const refused = garbage.loadBundle();
     expect(refused).toMatchObject({ cacheUsed: false });
     expect(typeof refused?.exports.main).toBe('function');
+  });
+
+  it('a cache whose bytes changed after the build (its V8 header intact) is not used: V8 checks no checksum and would crash on it', () => {
+    const cache = readFileSync(CACHE);
+    const body = Buffer.from(cache.subarray(cache.indexOf(10) + 1));
+    // Past V8's header (magic number, version and flag hashes, length), every 997th byte flipped.
+    for (let at = 200; at < body.length; at += 997) body[at]! ^= 0x5a;
+    copyWithCache('flipped', Buffer.concat([cache.subarray(0, cache.indexOf(10) + 1), body]));
+    // In a child process: the old loader handed such a cache to V8, which died of a segmentation fault.
+    const run = spawnSync(process.execPath, ['-e', `process.stdout.write(String(require(${JSON.stringify(path.join(scratch, 'flipped', 'bin', 'cli-bundle.js'))}).loadBundle()))`], {
+      encoding: 'utf8',
+    });
+    expect({ signal: run.signal, status: run.status, stdout: run.stdout }, run.stderr).toEqual({ signal: null, status: 0, stdout: 'undefined' });
   });
 
   it('JIT_CLI_BUNDLE=0 runs the separate modules (what test/cli/startup.test.ts lists)', async () => {

@@ -89,6 +89,18 @@ describe('jit mcp list tools are paged', () => {
     await fails(session.client, 'query_closed', { offset: -1 }, 'INVALID_ARGUMENT');
   });
 
+  it('an offset past the end is an empty page with the total, on every list tool (the store-limited ones too, at any offset)', async () => {
+    // query_ready, query_closed and query_strategic asked the store for offset + limit + 1: past 1,000,000 the
+    // store refused that limit (INVALID_ARGUMENT naming a `limit` the caller never passed) where issue_list answered.
+    for (const offset of [ISSUES, 999_950, 2 ** 53 - 1]) {
+      for (const tool of ['issue_list', 'query_ready', 'query_closed', 'query_strategic', 'query_blocked', 'query_claims']) {
+        const page = await ok(session.client, tool, { offset });
+        expect({ tool, offset, count: page.count, next: page.next_offset }).toEqual({ tool, offset, count: 0, next: undefined });
+        expect(page.total, `${tool} at ${offset}`).toBeTypeOf('number');
+      }
+    }
+  });
+
   it('ends a page of long issues before it outgrows what a client reads, and the connection stays up', async () => {
     // 120 issues of 90,000 characters (the most a description may have is 100,000): 10.8 MB of JSON,
     // sent twice (structured and as text). Created in batches of 30 so that no request is near the limit itself.
