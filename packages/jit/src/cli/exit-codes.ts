@@ -55,6 +55,8 @@ export const EXIT_CODE_BY_ERROR: Record<JitErrorCode, ExitCode> = {
   IO_ERROR: EXIT.FILE_SYSTEM,
   UNSAFE_PATH: EXIT.FILE_SYSTEM,
   LOCK_TIMEOUT: EXIT.LOCK_TIMEOUT,
+  // MCP only (the CLI prints any size): what was asked for is too big to send.
+  RESULT_TOO_LARGE: EXIT.GENERIC,
   INVALID_DATABASE_URL: EXIT.USAGE,
   // A server that is down or restarting is temporary, as a busy lock is: retrying is right.
   DATABASE_UNREACHABLE: EXIT.LOCK_TIMEOUT,

@@ -25,8 +25,24 @@ function render(summary: string, data: object, isError: boolean): CallToolResult
   };
 }
 
+/**
+ * The most characters of JSON one result may carry (it is sent twice: as
+ * structured content and in the text). MCP clients drop the connection on a
+ * message above their limit (the TypeScript SDK's is 10 MB), and with it the
+ * agent's session; lists are paged below this (tools.ts PAGE_CHARS), but one
+ * issue may be larger (context keys are not limited in number).
+ */
+export const RESULT_MAX_CHARS = 4_000_000;
+
 export function successResult(output: ToolOutput): CallToolResult {
-  return render(output.summary, output.data, false);
+  const size = JSON.stringify(output.data).length;
+  if (size <= RESULT_MAX_CHARS) return render(output.summary, output.data, false);
+  return errorResult(
+    new JitError('RESULT_TOO_LARGE', `The answer is ${size.toLocaleString('en-US')} characters of JSON, more than one MCP message may carry (${RESULT_MAX_CHARS.toLocaleString('en-US')}), so it was not sent; whatever the call changed is done.`, {
+      suggestions: ['Ask for less (a smaller limit or a narrower query), or read it with the CLI: `jit issue show ID --json` prints any size.'],
+      details: { chars: size, max_chars: RESULT_MAX_CHARS },
+    }),
+  );
 }
 
 /**

@@ -37,6 +37,7 @@ export type JitErrorCode =
   | 'DATABASE_AUTH_FAILED' // the server refused the credentials or the role lacks a privilege
   | 'DATABASE_NOT_FOUND' // the database named in the URL does not exist
   | 'DATABASE_ERROR' // any other failure the server reported (too old a server included)
+  | 'RESULT_TOO_LARGE' // an MCP answer above what a client reads in one message (one huge issue); the CLI prints any size
   | 'INTERNAL';
 
 export class JitError extends Error {

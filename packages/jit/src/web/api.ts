@@ -41,6 +41,7 @@ export const HTTP_STATUS_BY_ERROR: Record<JitErrorCode, number> = {
   DATABASE_AUTH_FAILED: 500,
   DATABASE_NOT_FOUND: 500,
   DATABASE_ERROR: 500,
+  RESULT_TOO_LARGE: 413, // MCP only today; Payload Too Large should the web view ever raise it
   INTERNAL: 500,
 };
 

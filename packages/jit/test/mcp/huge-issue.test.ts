@@ -1,18 +1,19 @@
 /**
- * One issue larger than an MCP message may be. Context keys are not limited in
+ * One issue larger than an MCP message may be (found by review). Context keys are not limited in
  * number (each value up to 10,000 characters), so a dozen ordinary updates make
  * an issue of 10 MB; a page holds at least one item, so issue_search (and
- * issue_show) send it whole, twice (structured and text), and the TypeScript
- * SDK client drops the connection: the agent's session is gone.
+ * issue_show) sent it whole, twice (structured and text), and the TypeScript
+ * SDK client dropped the connection: the agent's session was gone. Such an
+ * answer is now the error RESULT_TOO_LARGE.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JIT_BIN, callTool, childEnv, connectMcp, makeProject, ok, runJit } from './helpers.js';
+import { JIT_BIN, childEnv, connectMcp, fails, makeProject, ok, runJit } from './helpers.js';
 
 const execFileAsync = promisify(execFile);
 
-describe('an issue larger than an MCP message (review-3)', () => {
+describe('an issue larger than an MCP message', () => {
   let project: { dir: string; cleanup(): void };
   let id: string;
 
@@ -31,14 +32,18 @@ describe('an issue larger than an MCP message (review-3)', () => {
 
   afterAll(() => project?.cleanup());
 
-  // KNOWN GAP, not fixed (a policy for the lead: a bound on an issue's context, or an MCP error such as a
-  // too-large result instead of the message): today the connection closes.
-  it.fails('issue_search answers or fails with a JitError, and the connection stays up', async () => {
+  // Found by review: the connection closed. Now the answer is refused with its own code, and the session goes on.
+  it('issue_search and issue_show fail with RESULT_TOO_LARGE, and the connection stays up', async () => {
     const session = await connectMcp(project.dir);
     try {
-      const result = await callTool(session.client, 'issue_search', { query: 'huge' });
-      expect(typeof result.isError === 'boolean' || result.structuredContent !== undefined).toBe(true);
+      for (const [tool, args] of [['issue_search', { query: 'huge' }], ['issue_show', { id }]] as const) {
+        const error = await fails(session.client, tool, args, 'RESULT_TOO_LARGE');
+        expect(error.details.chars).toBeGreaterThan(error.details.max_chars);
+        expect(error.suggestions.join(' ')).toContain('jit issue show');
+      }
       expect((await ok(session.client, 'status')).total).toBe(1);
+      // A small answer about the same issue still comes through.
+      expect((await ok(session.client, 'issue_list')).issues.map((issue: { id: string }) => issue.id)).toEqual([id]);
     } finally {
       await session.close();
     }
