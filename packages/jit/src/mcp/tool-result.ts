@@ -17,9 +17,9 @@ export interface ToolOutput {
 // No tool declares an outputSchema: the SDK's Client validates structuredContent
 // against it even on isError results, which would turn every {"error": ...}
 // result into a client-side exception.
-function render(summary: string, data: object, isError: boolean): CallToolResult {
+function render(summary: string, data: object, isError: boolean, json = JSON.stringify(data, null, 2)): CallToolResult {
   return {
-    content: [{ type: 'text', text: `${summary}\n\n${JSON.stringify(data, null, 2)}` }],
+    content: [{ type: 'text', text: `${summary}\n\n${json}` }],
     structuredContent: data as Record<string, unknown>,
     ...(isError ? { isError: true } : {}),
   };
@@ -35,8 +35,10 @@ function render(summary: string, data: object, isError: boolean): CallToolResult
 export const RESULT_MAX_CHARS = 4_000_000;
 
 export function successResult(output: ToolOutput): CallToolResult {
-  const size = JSON.stringify(output.data).length;
-  if (size <= RESULT_MAX_CHARS) return render(output.summary, output.data, false);
+  // Measured on the text that is sent (the structured copy is a little smaller), serialised once.
+  const json = JSON.stringify(output.data, null, 2);
+  const size = json.length;
+  if (size <= RESULT_MAX_CHARS) return render(output.summary, output.data, false, json);
   return errorResult(
     new JitError('RESULT_TOO_LARGE', `The answer is ${size.toLocaleString('en-US')} characters of JSON, more than one MCP message may carry (${RESULT_MAX_CHARS.toLocaleString('en-US')}), so it was not sent; whatever the call changed is done.`, {
       suggestions: ['Ask for less (a smaller limit or a narrower query), or read it with the CLI: `jit issue show ID --json` prints any size.'],

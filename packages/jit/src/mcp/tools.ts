@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
-import { JitError, GATE_MODES, GATE_STAGES, PRIORITIES, STATES, isReservedKey, checkLabelNamespace, parsePriority, RESERVED_KEYS, pendingNotes, flattenBlocked, type GateCheckProgress, type Issue, type IssueSummary, type PendingFollowUp, type TrackerApi, type UnreadableRun } from '../store/core.js';
+import { JitError, GATE_MODES, GATE_STAGES, PRIORITIES, STATES, isReservedKey, checkLabelNamespace, COUNT_MAX, parsePriority, RESERVED_KEYS, pendingNotes, flattenBlocked, type GateCheckProgress, type Issue, type PendingFollowUp, type TrackerApi, type UnreadableRun } from '../store/core.js';
 import { processLockStats } from '../store/lock-stats.js';
 import type { ToolOutput } from './tool-result.js';
 
@@ -247,9 +247,6 @@ function pagedOutput<T>(noun: string, found: readonly T[], paging: { limit?: num
   };
 }
 
-/** The largest limit a store query takes (rules.ts checkCount). */
-const STORE_LIMIT_MAX = 1_000_000;
-
 /**
  * A store query that takes a limit, asked for the page and one more (to know
  * whether another page follows); past the largest limit the store takes, the
@@ -261,12 +258,8 @@ async function pagedQuery<T, F extends { limit?: number }>(
   { limit, offset, ...filter }: Omit<F, 'limit'> & { limit?: number; offset?: number },
 ): Promise<ToolOutput> {
   const pageEnd = (offset ?? 0) + (limit ?? PAGE_DEFAULT);
-  const found = await query({ ...filter, ...(pageEnd < STORE_LIMIT_MAX ? { limit: pageEnd + 1 } : {}) } as F);
+  const found = await query({ ...filter, ...(pageEnd < COUNT_MAX ? { limit: pageEnd + 1 } : {}) } as F);
   return pagedOutput(noun, found, { limit, offset }, found.length <= pageEnd);
-}
-
-function issueListOutput(noun: string, issues: readonly (Issue | IssueSummary)[], paging: { limit?: number; offset?: number }): ToolOutput {
-  return pagedOutput(noun, issues, paging);
 }
 
 export const TOOLS: readonly JitTool[] = [
@@ -400,7 +393,7 @@ export const TOOLS: readonly JitTool[] = [
       ...page,
     },
     readOnly: true,
-    run: async (tracker, { limit, offset, ...filter }) => issueListOutput('issue', await tracker.listIssues(filter), { limit, offset }),
+    run: async (tracker, { limit, offset, ...filter }) => pagedOutput('issue', await tracker.listIssues(filter), { limit, offset }),
   }),
   defineTool({
     name: 'issue_search',
@@ -408,7 +401,7 @@ export const TOOLS: readonly JitTool[] = [
     description: 'Case-insensitive text search over ids, titles, descriptions, labels and context values. Returns full issues, oldest first.',
     input: { query: z.string().min(1).describe('Text to look for, e.g. "timeout" or "area:auth".'), ...page },
     readOnly: true,
-    run: async (tracker, args) => issueListOutput('matching issue', await tracker.searchIssues(args.query), args),
+    run: async (tracker, args) => pagedOutput('matching issue', await tracker.searchIssues(args.query), args),
   }),
   defineTool({
     name: 'issue_claim',

@@ -8,7 +8,7 @@
 export * from './errors.js';
 export * from './model.js';
 export * from './tracker-api.js';
-export { parseState, parsePriority, isReservedKey, RESERVED_KEYS, checkLabelNamespace } from './rules.js';
+export { parseState, parsePriority, isReservedKey, RESERVED_KEYS, checkLabelNamespace, COUNT_MAX } from './rules.js';
 export { withHints, pendingNotes } from './hints.js';
 export { bare, command, commandLine, hint, run, sentence, suggestionText, bareCommand } from './suggestions.js';
 export type { Command as SuggestedCommand, Operation, OperationArgs, Suggestion, SuggestionPart, CommandPart } from './suggestions.js';

@@ -348,9 +348,12 @@ export function checkBoolean(field: string, value: unknown): boolean {
   return value;
 }
 
+/** The largest count (a limit, a number of events) an operation takes. */
+export const COUNT_MAX = 1_000_000;
+
 export function checkCount(field: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 1_000_000) {
-    throw new JitError('INVALID_ARGUMENT', `Invalid ${field} ${preview(value)}: expected a whole number from 0 to 1000000.`, { details: { field } });
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > COUNT_MAX) {
+    throw new JitError('INVALID_ARGUMENT', `Invalid ${field} ${preview(value)}: expected a whole number from 0 to ${COUNT_MAX}.`, { details: { field } });
   }
   return value;
 }
