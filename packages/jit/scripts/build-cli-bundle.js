@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // Builds the bundled CLI and its V8 code cache (bin/cli-bundle.js loads them):
 //   1. esbuild bundles dist/cli/main.js (tsc's output) and every module of
-//      this package it reaches into dist/cli/main.bundle.js; npm packages and
-//      jit-lock stay outside (require() at run time, resolved from dist/cli/,
-//      as from any module of dist/). Its last line is its build id (a hash of
-//      its text), which the cache's header must repeat to be used.
+//      this package it reaches into dist/cli/main.bundle.js, with libsql's
+//      JavaScript (BUNDLED_PACKAGES); other npm packages, libsql's native
+//      package and jit-lock stay outside (require() at run time, resolved
+//      from dist/cli/, as from any module of dist/). Its last line is its
+//      build id (a hash of its text), which the cache's header must repeat
+//      to be used.
 //   2. A child process runs the bundle through the commands agents run most
 //      (status, query ready, issue show/create/update/claim) on a throw-away
 //      store, then writes V8's compiled code (script.createCachedData()) to
@@ -56,6 +58,27 @@ function writeWhole(file, data) {
   fs.renameSync(temp, file);
 }
 
+/**
+ * npm packages bundled with our code (their modules compile from the code
+ * cache instead of one file at a time), and what stands in for some of
+ * their dependencies there. libsql's index.js would load @neon-rs/load and
+ * detect-libc, which spend 5 to 10 ms of every start finding the C library
+ * (process.report, child_process); libsql-native.js names its native package
+ * by loading it. The native package (@libsql/<target>, a .node binary) stays
+ * in node_modules.
+ */
+const BUNDLED_PACKAGES = new Set(['libsql']);
+const REPLACED_PACKAGES = new Map([
+  ['@neon-rs/load', path.join(__dirname, 'libsql-native.js')],
+  ['detect-libc', path.join(__dirname, 'libsql-native.js')],
+]);
+
+/** Every other npm package this package depends on stays a require() at run time (and the native packages libsql loads). */
+function externalPackages() {
+  const { dependencies } = JSON.parse(fs.readFileSync(path.join(pkg, 'package.json'), 'utf8'));
+  return [...Object.keys(dependencies).filter((name) => !BUNDLED_PACKAGES.has(name)), '@libsql/*'];
+}
+
 function bundle() {
   const esbuild = require('esbuild');
   const result = esbuild.buildSync({
@@ -65,11 +88,16 @@ function bundle() {
     platform: 'node',
     format: 'cjs',
     target: 'node20',
-    packages: 'external', // commander, libsql, the MCP SDK, zod, pg, jit-lock: loaded from node_modules as before
+    external: externalPackages(), // commander, the MCP SDK, zod, pg, jit-lock: loaded from node_modules as before
+    alias: Object.fromEntries(REPLACED_PACKAGES),
+    metafile: true,
     tsconfigRaw: '{}', // not the tsconfig's paths, which point jit-lock at its sources
     outfile: BUNDLE,
     logLevel: 'warning',
   });
+  const bundledPackage = (file) => [...BUNDLED_PACKAGES].some((name) => file.includes(`node_modules/${name}/`));
+  const strays = Object.keys(result.metafile.inputs).filter((file) => file.includes('node_modules/') && !bundledPackage(file));
+  if (strays.length > 0) throw new Error(`the bundle would contain npm packages that should stay outside: ${strays.join(', ')}`);
   const text = result.outputFiles[0].text;
   const buildId = crypto.createHash('sha256').update(text).digest('hex').slice(0, 32);
   // The cache of another build must never meet this bundle: remove it before the bundle changes.

@@ -69,7 +69,10 @@ describe('the bundled CLI', () => {
     const modules = readFileSync(out, 'utf8').split('\n');
     expect(modules.some((file) => file.endsWith(path.join('bin', 'cli-bundle.js')))).toBe(true);
     expect(modules.filter((file) => /[\\/]dist[\\/](cli|store)[\\/]/.test(file))).toEqual([]);
-    expect(modules.some((file) => /[\\/]node_modules[\\/]libsql[\\/]/.test(file))).toBe(true); // npm packages load as before
+    // libsql's JavaScript is in the bundle, without @neon-rs/load and detect-libc (scripts/libsql-native.js names its native
+    // package); the native package loads from node_modules, as other npm packages do.
+    expect(modules.filter((file) => /[\\/]node_modules[\\/](libsql|@neon-rs|detect-libc)[\\/]/.test(file))).toEqual([]);
+    expect(modules.some((file) => /[\\/]node_modules[\\/]@libsql[\\/][^\\/]+[\\/].*\.node$/.test(file))).toBe(true);
   });
 
   it("the build's code cache is this bundle's, and this Node accepts it", () => {
@@ -111,6 +114,29 @@ describe('the bundled CLI', () => {
       encoding: 'utf8',
     });
     expect({ signal: run.signal, status: run.status, stdout: run.stdout }, run.stderr).toEqual({ signal: null, status: 0, stdout: 'undefined' });
+  });
+
+  it("the bundle's stand-in for @neon-rs/load and detect-libc names the first of libsql's native packages that loads (on Linux glibc's, then musl's)", () => {
+    const root = path.join(scratch, 'libsql-native');
+    const nativePackage = (name: string, body: string) => {
+      mkdirSync(path.join(root, 'node_modules', '@libsql', name), { recursive: true });
+      writeFileSync(path.join(root, 'node_modules', '@libsql', name, 'index.js'), body);
+    };
+    mkdirSync(root, { recursive: true });
+    copyFileSync(path.join(REPO, 'scripts', 'libsql-native.js'), path.join(root, 'libsql-native.js'));
+    const linux = process.platform === 'linux';
+    const family = process.arch === 'arm' ? ['gnueabihf', 'musleabihf'] : ['gnu', 'musl'];
+    const names = linux ? family.map((libc) => `linux-${process.arch}-${libc}`) : [process.platform === 'win32' ? `win32-${process.arch}-msvc` : `${process.platform}-${process.arch}`];
+    // The first one's binary does not load (as glibc's does not on a musl system).
+    nativePackage(names[0]!, "throw new Error('Error loading shared library: not this C library');");
+    if (names[1]) nativePackage(names[1], 'module.exports = { found: true };');
+    const native = require(path.join(root, 'libsql-native.js')) as { currentTarget(): string; familySync(): string | null };
+    if (linux) {
+      expect(native.currentTarget()).toBe(names[1]);
+      expect(native.familySync()).toBe('musl');
+    } else {
+      expect(() => native.currentTarget()).toThrow(/not this C library/);
+    }
   });
 
   it('JIT_CLI_BUNDLE=0 runs the separate modules (what test/cli/startup.test.ts lists)', async () => {

@@ -1,0 +1,56 @@
+// Bundled into the CLI (scripts/build-cli-bundle.js) in place of the two
+// packages libsql's index.js asks which native package to load:
+// `@neon-rs/load` (currentTarget, load) and `detect-libc` (familySync, GLIBC,
+// MUSL). Those find the C library with process.report.getReport() or by
+// loading child_process, some 5 to 10 ms of every CLI start; here the target
+// is found by loading it: on Linux the glibc package first, the musl one when
+// that one is missing or its binary does not load. libsql's own index.js then
+// requires the same package name, which is already in require's cache. The
+// names are libsql's published native packages (its package.json "neon"
+// targets): darwin-x64, darwin-arm64, win32-x64-msvc, linux-{x64,arm64}-{gnu,musl},
+// linux-arm-{gnueabihf,musleabihf}. Outside the bundle (dist/ modules,
+// JIT_CLI_BUNDLE=0) libsql uses its own packages as published.
+'use strict';
+
+const GLIBC = 'glibc';
+const MUSL = 'musl';
+
+/** The package names to try, best first. */
+function candidates() {
+  const { platform, arch } = process;
+  if (platform === 'linux') {
+    return arch === 'arm' ? ['linux-arm-gnueabihf', 'linux-arm-musleabihf'] : [`linux-${arch}-gnu`, `linux-${arch}-musl`];
+  }
+  if (platform === 'win32') return [`win32-${arch}-msvc`];
+  return [`${platform}-${arch}`];
+}
+
+let target;
+
+/** The first of candidates() whose package loads (its module stays in require's cache for libsql); the last one's error when none does. */
+function currentTarget() {
+  if (target !== undefined) return target;
+  const names = candidates();
+  for (let at = 0; at < names.length; at++) {
+    try {
+      require(`@libsql/${names[at]}`);
+      return (target = names[at]);
+    } catch (error) {
+      if (at === names.length - 1) throw error;
+    }
+  }
+  throw new Error('unreachable'); // candidates() is never empty
+}
+
+/** The C library of the package found (libsql asks, to correct a musl target to glibc under Bun), null off Linux. */
+function familySync() {
+  if (process.platform !== 'linux') return null;
+  return /-(gnu|gnueabihf)$/.test(currentTarget()) ? GLIBC : MUSL;
+}
+
+/** libsql's development mode (LIBSQL_JS_DEV: a binary built next to its sources) has no place in the bundle. */
+function load() {
+  throw new Error('LIBSQL_JS_DEV is not supported by the bundled jit CLI: unset it, or run with JIT_CLI_BUNDLE=0');
+}
+
+module.exports = { currentTarget, familySync, load, GLIBC, MUSL };
