@@ -20,7 +20,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
-const { loadBundle, digestOf, BUNDLE, CACHE, BUILD_MARK, TS_BUILD_INFO } = require('../bin/cli-bundle.js');
+const { loadBundle, checksumOf, BUNDLE, CACHE, BUILD_MARK, TS_BUILD_INFO } = require('../bin/cli-bundle.js');
 
 const pkg = path.join(__dirname, '..');
 const dist = path.join(pkg, 'dist');
@@ -130,7 +130,7 @@ async function train() {
     await jit('--json', 'issue', 'claim', ids[2], 'agent:cache');
     await jit('query', 'ready');
     const data = loaded.script.createCachedData();
-    writeWhole(CACHE, Buffer.concat([Buffer.from(`${loaded.buildId} ${process.version} ${digestOf(data)}\n`, 'latin1'), data]));
+    writeWhole(CACHE, Buffer.concat([Buffer.from(`${loaded.buildId} ${process.version} ${checksumOf(data)}\n`, 'latin1'), data]));
   } finally {
     process.chdir(os.tmpdir());
     fs.rmSync(project, { recursive: true, force: true });

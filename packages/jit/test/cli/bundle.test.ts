@@ -22,7 +22,7 @@ interface Loaded {
   buildId: string | undefined;
   cacheUsed: boolean;
 }
-type Loader = { loadBundle: (options?: { useCache?: boolean }) => Loaded | undefined; digestOf: (data: Buffer) => string };
+type Loader = { loadBundle: (options?: { useCache?: boolean }) => Loaded | undefined; checksumOf: (data: Buffer) => string };
 
 let project: TempProject;
 let scratch: string;
@@ -81,7 +81,7 @@ describe('the bundled CLI', () => {
     const loaded = copyWithCache('accepted', readFileSync(CACHE));
     const result = loaded.loadBundle();
     expect(result?.buildId).toMatch(/^[0-9a-f]{32}$/);
-    expect(header).toBe(`${result?.buildId} ${process.version} ${loaded.digestOf(cache.subarray(header.length + 1))}`);
+    expect(header).toBe(`${result?.buildId} ${process.version} ${loaded.checksumOf(cache.subarray(header.length + 1))}`);
     expect(result?.cacheUsed).toBe(true);
     expect(typeof result?.exports.main).toBe('function');
   });
@@ -94,13 +94,35 @@ describe('the bundled CLI', () => {
     expect(copyWithCache('other-node', Buffer.concat([Buffer.from(`${buildId} v1.0.0\n`), body])).loadBundle()).toBeUndefined();
     expect(copyWithCache('none', undefined).loadBundle()).toBeUndefined();
     expect(copyWithCache('no-cache', undefined).loadBundle({ useCache: false })).toMatchObject({ cacheUsed: false }); // how the build runs it
-    // Garbage with its own digest in the header: it reaches V8, which refuses it.
+    // Garbage with its own checksum in the header: it reaches V8, which refuses it.
     const garbageBody = Buffer.alloc(body.length, 7);
-    const digest = (require(LOADER) as Loader).digestOf(garbageBody);
-    const garbage = copyWithCache('garbage', Buffer.concat([Buffer.from(`${buildId} ${process.version} ${digest}\n`), garbageBody]));
+    const checksum = (require(LOADER) as Loader).checksumOf(garbageBody);
+    const garbage = copyWithCache('garbage', Buffer.concat([Buffer.from(`${buildId} ${process.version} ${checksum}\n`), garbageBody]));
     const refused = garbage.loadBundle();
     expect(refused).toMatchObject({ cacheUsed: false });
     expect(typeof refused?.exports.main).toBe('function');
+  });
+
+  it("the cache's checksum (WebAssembly in the loader) is Fletcher's sums of the data's 32-bit words modulo 2^64, and its length", () => {
+    const { checksumOf } = require(LOADER) as Loader;
+    const reference = (data: Buffer) => {
+      const padded = Buffer.concat([data, Buffer.alloc((4 - (data.length % 4)) % 4)]);
+      let sum = 0n;
+      let sumOfSums = 0n;
+      for (let at = 0; at < padded.length; at += 4) {
+        sum = BigInt.asUintN(64, sum + BigInt(padded.readUInt32LE(at)));
+        sumOfSums = BigInt.asUintN(64, sumOfSums + sum);
+      }
+      const hex = (value: bigint) => Buffer.from(BigInt.asUintN(64, value).toString(16).padStart(16, '0'), 'hex').reverse().toString('hex');
+      return `${hex(sum)}${hex(sumOfSums)}-${data.length}`;
+    };
+    const random = Buffer.alloc(200_003);
+    for (let at = 0; at < random.length; at++) random[at] = (at * 7919 + (at >> 5)) & 0xff;
+    for (const data of [Buffer.alloc(0), Buffer.from([1]), Buffer.from('\xff\xff\xff\xff\xff', 'latin1'), random, readFileSync(CACHE)]) {
+      expect(checksumOf(data)).toBe(reference(data));
+    }
+    // Two words swapped: the sum is the same, the sum of sums is not.
+    expect(checksumOf(Buffer.from([1, 0, 0, 0, 2, 0, 0, 0]))).not.toBe(checksumOf(Buffer.from([2, 0, 0, 0, 1, 0, 0, 0])));
   });
 
   it('a cache whose bytes changed after the build (its V8 header intact) is not used: V8 checks no checksum and would crash on it', () => {
@@ -137,6 +159,18 @@ describe('the bundled CLI', () => {
     } else {
       expect(() => native.currentTarget()).toThrow(/not this C library/);
     }
+  });
+
+  it('a bundle that cannot be read (here a folder in its place: EISDIR, as EACCES for a user without the right) is not run: the separate modules are, without a stack trace', () => {
+    const root = path.join(scratch, 'unreadable');
+    mkdirSync(path.join(root, 'bin'), { recursive: true });
+    mkdirSync(path.join(root, 'dist', 'cli', 'main.bundle.js'), { recursive: true });
+    copyFileSync(LOADER, path.join(root, 'bin', 'cli-bundle.js'));
+    copyFileSync(CACHE, path.join(root, 'dist', 'cli', 'main.bundle.cache'));
+    const run = spawnSync(process.execPath, ['-e', `process.stdout.write(String(require(${JSON.stringify(path.join(root, 'bin', 'cli-bundle.js'))}).loadBundle()))`], {
+      encoding: 'utf8',
+    });
+    expect({ status: run.status, stdout: run.stdout, stderr: run.stderr }).toEqual({ status: 0, stdout: 'undefined', stderr: '' });
   });
 
   it('JIT_CLI_BUNDLE=0 runs the separate modules (what test/cli/startup.test.ts lists)', async () => {
