@@ -3,7 +3,7 @@
  * document; without it, aligned text for people. Colour only on a TTY and
  * never when NO_COLOR is set (https://no-color.org).
  */
-import { fstatSync, writeSync } from 'node:fs';
+import { fstatSync, statSync, writeSync, type Stats } from 'node:fs';
 import type { Issue, State, IssueSummary, PendingFollowUp } from '../store/core.js';
 import type { Invocation } from './context.js';
 import { displayWidth } from './text-width.js';
@@ -22,15 +22,23 @@ export type OutputFd = typeof STDOUT | typeof STDERR;
 /**
  * Whether `fd` is a terminal. Only a character device can be one, so
  * node:tty (which loads Node's stream and net modules, a few milliseconds of
- * every run) is consulted only then: piped and redirected output never pays.
+ * every run) is consulted only then, and not for /dev/null, the character
+ * device output is most often sent to: piped and redirected output never pays.
  */
 export function isTerminal(fd: OutputFd): boolean {
   try {
-    if (!fstatSync(fd).isCharacterDevice()) return false;
+    const stat = fstatSync(fd);
+    if (!stat.isCharacterDevice() || isDevNull(stat)) return false;
   } catch {
     return false;
   }
   return (require('node:tty') as typeof import('node:tty')).isatty(fd);
+}
+
+function isDevNull(stat: Stats): boolean {
+  if (process.platform === 'win32') return false; // no /dev/null (NUL is left to node:tty)
+  const devNull = statSync('/dev/null', { throwIfNoEntry: false });
+  return devNull !== undefined && devNull.rdev === stat.rdev && devNull.ino === stat.ino && devNull.dev === stat.dev;
 }
 
 function colourEnabled(fd: OutputFd): boolean {

@@ -38,7 +38,7 @@ export interface RunOptions {
  * machine racing processes can wait far longer than the 5 s default. A test
  * about timeouts passes its own JIT_LOCK_TIMEOUT.
  */
-function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const key of ['JIT_DIR', 'JIT_DATABASE_URL', 'JIT_DATABASE_SCHEMA', 'JIT_LOCK_TIMEOUT', 'JIT_DEBUG', 'JIT_AGENT_ID', 'JIT_LEASE_TTL', 'JIT_TRUST_ALL_GATES', 'JIT_CLI_BUNDLE', 'NO_COLOR', 'FORCE_COLOR']) delete env[key];
   return { ...env, JIT_LOCK_TIMEOUT: TEST_LOCK_TIMEOUT_SECONDS, ...extra };

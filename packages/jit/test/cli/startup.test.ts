@@ -7,11 +7,12 @@
 // CLI (bin/cli-bundle.js), one script, so these listings run the separate
 // modules (JIT_CLI_BUNDLE=0), the same code and the same lazy require()s;
 // test/cli/bundle.test.ts checks that a plain run is the bundle.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { devNull, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initializedProject, runJit, type TempProject } from './helpers.js';
+import { cleanEnv, initializedProject, JIT_BIN, runJit, type TempProject } from './helpers.js';
 
 const LIST_MODULES = path.join(__dirname, 'fixtures', 'list-modules.js');
 const GROUPS = ['init', 'issue', 'dep', 'registry', 'gate', 'query', 'label', 'status', 'events', 'graph', 'validate', 'migrate', 'transfer', 'db', 'debug', 'mcp', 'serve', 'agent', 'agents'];
@@ -64,6 +65,24 @@ describe.concurrent('what a command line loads', () => {
   it('plain status and query ready: their own module and the store, not commander', async () => {
     expect(await loadedBy(['status'])).toEqual({ commander: false, store: true, groups: ['status'] });
     expect(await loadedBy(['--json', 'query', 'ready', '--dir', project.dir])).toEqual({ commander: false, store: true, groups: ['query'] });
+  });
+
+  it('output to /dev/null (a character device, as a terminal is) does not load node:tty and the stream modules it brings', () => {
+    const out = path.join(scratch, 'dev-null.txt');
+    const stdout = openSync(devNull, 'w');
+    try {
+      const run = spawnSync(process.execPath, [JIT_BIN, 'status'], {
+        cwd: project.dir,
+        stdio: ['ignore', stdout, 'pipe'],
+        encoding: 'utf8',
+        env: cleanEnv({ NODE_OPTIONS: `--require ${JSON.stringify(LIST_MODULES)}`, JIT_TEST_MODULES_OUT: out }),
+      });
+      expect(run.status, run.stderr).toBe(0);
+    } finally {
+      closeSync(stdout);
+    }
+    // Windows' NUL is left to node:tty (output.ts isTerminal).
+    expect(readFileSync(out, 'utf8').split('\n').includes('node:tty')).toBe(process.platform === 'win32');
   });
 
   it('the file store never loads the PostgreSQL driver or backend (issue 17: ~100 ms of import)', async () => {
