@@ -1,6 +1,6 @@
 // Loads the compiled addon (native/binding.cc) and describes its surface.
 import { existsSync } from 'node:fs';
-import { arch, platform } from 'node:os';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 
 /** The addon's functions (native/binding.cc). A handle is the number open() returned. */
@@ -16,8 +16,23 @@ interface NativeAddon {
   close(handle: number): void;
 }
 
-// Both src/ and dist/ sit one level below the package root.
-const packageRoot = path.resolve(__dirname, '..');
+/**
+ * The package root, where build/ and prebuilds/ are: one level above this
+ * module (src/ and dist/ both sit there), or, when this module was bundled
+ * into another program's file (the jit CLI's bundle), the folder of the
+ * package as that program resolves it. binding.gyp is published with the
+ * package and marks its root.
+ */
+function findPackageRoot(): string {
+  const parent = path.resolve(__dirname, '..');
+  if (existsSync(path.join(parent, 'binding.gyp'))) return parent;
+  // The node_modules folders require('jit-lock') would search, in its order, without resolving the
+  // package's exports (which loads Node's ESM resolver, milliseconds of a CLI's start).
+  for (const dir of require.resolve.paths('jit-lock') ?? []) {
+    if (existsSync(path.join(dir, 'jit-lock', 'binding.gyp'))) return path.join(dir, 'jit-lock');
+  }
+  return path.dirname(require.resolve('jit-lock/package.json'));
+}
 
 /**
  * The addon compiled on install, where node-gyp-build looks first; loading it
@@ -26,17 +41,24 @@ const packageRoot = path.resolve(__dirname, '..');
  * overrides (prebuilds only, another prebuild folder) are set: then
  * node-gyp-build decides.
  */
-function loadLocalBuild(): NativeAddon | undefined {
+function loadLocalBuild(packageRoot: string): NativeAddon | undefined {
   if (process.env['PREBUILDS_ONLY'] || process.env['JIT_LOCK_PREBUILD']) return undefined;
   const file = path.join(packageRoot, 'build', 'Release', 'jit_lock.node');
   return existsSync(file) ? (require(file) as NativeAddon) : undefined;
 }
 
+/** node-gyp-build as this package resolves it (a bundle holding this module may sit where it does not resolve). */
+function nodeGypBuild(packageRoot: string): (dir: string) => NativeAddon {
+  return createRequire(path.join(packageRoot, 'package.json'))('node-gyp-build') as (dir: string) => NativeAddon;
+}
+
 function loadAddon(): NativeAddon {
+  let packageRoot = path.resolve(__dirname, '..');
   try {
-    return loadLocalBuild() ?? (require('node-gyp-build') as (dir: string) => NativeAddon)(packageRoot);
+    packageRoot = findPackageRoot();
+    return loadLocalBuild(packageRoot) ?? nodeGypBuild(packageRoot)(packageRoot);
   } catch (cause) {
-    const target = `${platform()}-${arch()}`;
+    const target = `${process.platform}-${process.arch}`;
     throw new Error(
       [
         `jit-lock: could not load its native lock addon (jit_lock.node) for ${target}, Node ${process.versions.node}.`,

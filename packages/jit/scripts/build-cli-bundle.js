@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // Builds the bundled CLI and its V8 code cache (bin/cli-bundle.js loads them):
 //   1. esbuild bundles dist/cli/main.js (tsc's output) and every module of
-//      this package it reaches into dist/cli/main.bundle.js, with libsql's
-//      JavaScript (BUNDLED_PACKAGES); other npm packages, libsql's native
-//      package and jit-lock stay outside (require() at run time, resolved
-//      from dist/cli/, as from any module of dist/). Its last line is its
+//      this package it reaches into dist/cli/main.bundle.js, with jit-lock's
+//      and libsql's JavaScript (BUNDLED_PACKAGES); other npm packages and the
+//      native addons stay outside (require() at run time, resolved from
+//      dist/cli/, as from any module of dist/). Its last line is its
 //      build id (a hash of its text), which the cache's header must repeat
 //      to be used.
 //   2. A child process runs the bundle through the commands agents run most
@@ -61,22 +61,39 @@ function writeWhole(file, data) {
 /**
  * npm packages bundled with our code (their modules compile from the code
  * cache instead of one file at a time), and what stands in for some of
- * their dependencies there. libsql's index.js would load @neon-rs/load and
- * detect-libc, which spend 5 to 10 ms of every start finding the C library
- * (process.report, child_process); libsql-native.js names its native package
- * by loading it. The native package (@libsql/<target>, a .node binary) stays
- * in node_modules.
+ * their dependencies there.
+ * - jit-lock: its addon is still loaded from its package folder
+ *   (src/native.ts finds the folder through the package name when bundled).
+ *   The CLI's one copy of its lock registry is the bundled one: every module
+ *   that takes locks in a CLI process (store, CLI, MCP, web server) is in
+ *   the bundle, and no package left outside requires jit-lock
+ *   (test/cli/bundle.test.ts checks that a run loads none of its modules).
+ * - libsql: its index.js would load @neon-rs/load and detect-libc, which
+ *   spend 5 to 10 ms of every start finding the C library (process.report,
+ *   child_process); libsql-native.js names its native package by loading
+ *   it. The native package (@libsql/<target>, a .node binary) stays in
+ *   node_modules.
  */
-const BUNDLED_PACKAGES = new Set(['libsql']);
+const BUNDLED_PACKAGES = new Set(['jit-lock', 'libsql']);
 const REPLACED_PACKAGES = new Map([
   ['@neon-rs/load', path.join(__dirname, 'libsql-native.js')],
   ['detect-libc', path.join(__dirname, 'libsql-native.js')],
 ]);
 
-/** Every other npm package this package depends on stays a require() at run time (and the native packages libsql loads). */
+/** The package.json of npm package `name` as this package resolves it (not every package exports its package.json). */
+function manifestOf(name) {
+  for (let dir = path.dirname(require.resolve(name, { paths: [pkg] })); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (fs.existsSync(file) && JSON.parse(fs.readFileSync(file, 'utf8')).name === name) return file;
+  }
+  throw new Error(`no package.json of ${name} above ${require.resolve(name, { paths: [pkg] })}`);
+}
+
+/** The npm packages that stay a require() at run time: this package's dependencies and the bundled ones', but those bundled or replaced, and the native packages libsql loads. */
 function externalPackages() {
-  const { dependencies } = JSON.parse(fs.readFileSync(path.join(pkg, 'package.json'), 'utf8'));
-  return [...Object.keys(dependencies).filter((name) => !BUNDLED_PACKAGES.has(name)), '@libsql/*'];
+  const dependenciesOf = (file) => Object.keys(JSON.parse(fs.readFileSync(file, 'utf8')).dependencies ?? {});
+  const names = [path.join(pkg, 'package.json'), ...[...BUNDLED_PACKAGES].map(manifestOf)].flatMap(dependenciesOf);
+  return [...new Set(names)].filter((name) => !BUNDLED_PACKAGES.has(name) && !REPLACED_PACKAGES.has(name)).concat('@libsql/*');
 }
 
 function bundle() {
@@ -88,7 +105,7 @@ function bundle() {
     platform: 'node',
     format: 'cjs',
     target: 'node20',
-    external: externalPackages(), // commander, the MCP SDK, zod, pg, jit-lock: loaded from node_modules as before
+    external: externalPackages(), // commander, the MCP SDK, zod, pg, node-gyp-build: loaded from node_modules as before
     alias: Object.fromEntries(REPLACED_PACKAGES),
     metafile: true,
     tsconfigRaw: '{}', // not the tsconfig's paths, which point jit-lock at its sources

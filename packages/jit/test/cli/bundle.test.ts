@@ -5,7 +5,7 @@
 // runs. The copies live in a temporary folder
 // shaped like the package (bin/, dist/cli/), never in dist/ itself, which
 // other test files run at the same time.
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -62,17 +62,26 @@ describe('the bundled CLI', () => {
     expect(loader.loadBundle()?.cacheUsed).toBe(true);
   });
 
-  it('a plain run is the bundle: no separate module of the CLI or the store is loaded', async () => {
-    const out = path.join(scratch, 'status-modules.txt');
-    const run = await runJit(['status'], { cwd: project.dir, env: { NODE_OPTIONS: `--require ${JSON.stringify(LIST_MODULES)}`, JIT_TEST_MODULES_OUT: out } });
-    expect(run.code, run.stderr).toBe(0);
-    const modules = readFileSync(out, 'utf8').split('\n');
-    expect(modules.some((file) => file.endsWith(path.join('bin', 'cli-bundle.js')))).toBe(true);
-    expect(modules.filter((file) => /[\\/]dist[\\/](cli|store)[\\/]/.test(file))).toEqual([]);
-    // libsql's JavaScript is in the bundle, without @neon-rs/load and detect-libc (scripts/libsql-native.js names its native
-    // package); the native package loads from node_modules, as other npm packages do.
-    expect(modules.filter((file) => /[\\/]node_modules[\\/](libsql|@neon-rs|detect-libc)[\\/]/.test(file))).toEqual([]);
-    expect(modules.some((file) => /[\\/]node_modules[\\/]@libsql[\\/][^\\/]+[\\/].*\.node$/.test(file))).toBe(true);
+  it('a plain run is the bundle: no separate module of the CLI, the store or jit-lock is loaded (one lock registry), only the native addons', async () => {
+    const jitLockRoot = realpathSync(path.dirname(require.resolve('jit-lock/package.json')));
+    const jitLockModules = path.join(jitLockRoot, 'dist') + path.sep; // the repository's root is jit-lock's: packages/ is not it
+    const issueId = (await project.json<{ id: string }>(['issue', 'create', '--title', 'bundled'])).id;
+    for (const args of [['status'], ['issue', 'update', issueId, '--priority', 'high']]) {
+      const out = path.join(scratch, `${args[0]}-modules.txt`);
+      const run = await runJit(args, { cwd: project.dir, env: { NODE_OPTIONS: `--require ${JSON.stringify(LIST_MODULES)}`, JIT_TEST_MODULES_OUT: out } });
+      expect(run.code, run.stderr).toBe(0);
+      const modules = readFileSync(out, 'utf8').split('\n');
+      expect(modules.some((file) => file.endsWith(path.join('bin', 'cli-bundle.js')))).toBe(true);
+      expect(modules.filter((file) => /[\\/]dist[\\/](cli|store)[\\/]/.test(file))).toEqual([]);
+      // jit-lock's JavaScript is in the bundle, so the store's locks and any other lock of the process share its one
+      // registry; its addon loads from its package folder.
+      expect(modules.filter((file) => file.startsWith(jitLockModules))).toEqual([]);
+      expect(modules.some((file) => file.startsWith(jitLockRoot) && file.endsWith('jit_lock.node'))).toBe(true);
+      // libsql's JavaScript too, without @neon-rs/load and detect-libc (scripts/libsql-native.js names its native
+      // package); the native package loads from node_modules, as other npm packages do.
+      expect(modules.filter((file) => /[\\/]node_modules[\\/](libsql|@neon-rs|detect-libc)[\\/]/.test(file))).toEqual([]);
+      expect(modules.some((file) => /[\\/]node_modules[\\/]@libsql[\\/][^\\/]+[\\/].*\.node$/.test(file))).toBe(true);
+    }
   });
 
   it("the build's code cache is this bundle's, and this Node accepts it", () => {
