@@ -31,7 +31,7 @@ function findPackageRoot(): string {
   for (const dir of require.resolve.paths('jit-lock') ?? []) {
     if (existsSync(path.join(dir, 'jit-lock', 'binding.gyp'))) return path.join(dir, 'jit-lock');
   }
-  return path.dirname(require.resolve('jit-lock/package.json'));
+  throw new Error(`the jit-lock package folder (with its binding.gyp) is neither above ${__dirname} nor in a node_modules folder that require() searches from there`);
 }
 
 /**

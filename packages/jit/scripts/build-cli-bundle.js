@@ -30,15 +30,18 @@ const SOURCES = ['cli', 'store', 'mcp', 'web', 'lock'];
 function newestInput() {
   // tsc's build info too: the loader refuses a bundle older than it (bin/cli-bundle.js).
   const compiledAt = fs.statSync(TS_BUILD_INFO, { throwIfNoEntry: false })?.mtimeMs ?? 0;
-  let newest = Math.max(fs.statSync(__filename).mtimeMs, fs.statSync(path.join(pkg, 'bin', 'cli-bundle.js')).mtimeMs, compiledAt);
+  const scripts = [__filename, path.join(pkg, 'bin', 'cli-bundle.js'), ...new Set(REPLACED_PACKAGES.values())];
+  let newest = Math.max(...scripts.map((file) => fs.statSync(file).mtimeMs), compiledAt);
   const visit = (dir) => {
     for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
       const file = path.join(dir, entry.name);
-      if (entry.isDirectory()) visit(file);
+      if (entry.isDirectory()) entry.name !== 'node_modules' && visit(file);
       else if (entry.name.endsWith('.js') && file !== BUNDLE) newest = Math.max(newest, fs.statSync(file).mtimeMs);
     }
   };
   for (const dir of SOURCES) if (fs.existsSync(path.join(dist, dir))) visit(path.join(dist, dir));
+  // The bundled packages' code (jit-lock's dist/, which tsc -b may rebuild without touching this package's build info).
+  for (const name of BUNDLED_PACKAGES) visit(path.dirname(require.resolve(name, { paths: [pkg] })));
   return newest;
 }
 
@@ -62,8 +65,8 @@ function writeWhole(file, data) {
  * npm packages bundled with our code (their modules compile from the code
  * cache instead of one file at a time), and what stands in for some of
  * their dependencies there.
- * - jit-lock: its addon is still loaded from its package folder
- *   (src/native.ts finds the folder through the package name when bundled).
+ * - jit-lock: its addon is still loaded from its package folder (src/native.ts
+ *   finds the folder on the module lookup path when bundled).
  *   The CLI's one copy of its lock registry is the bundled one: every module
  *   that takes locks in a CLI process (store, CLI, MCP, web server) is in
  *   the bundle, and no package left outside requires jit-lock
