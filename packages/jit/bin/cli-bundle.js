@@ -87,7 +87,8 @@ function readCache(buildId) {
     return undefined; // no cache: compile
   }
   const newline = data.indexOf(10);
-  if (newline < 0 || buildId === undefined) return undefined;
+  // Without WebAssembly (node --jitless) the checksum cannot be computed: an unchecked cache is never used.
+  if (newline < 0 || buildId === undefined || typeof WebAssembly === 'undefined') return undefined;
   const [id, node, checksum] = data.subarray(0, newline).toString('latin1').split(' ');
   if (id !== buildId || node !== process.version) return undefined;
   const body = data.subarray(newline + 1);

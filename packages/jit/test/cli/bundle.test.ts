@@ -182,6 +182,13 @@ describe('the bundled CLI', () => {
     expect({ status: run.status, stdout: run.stdout, stderr: run.stderr }).toEqual({ status: 0, stdout: 'undefined', stderr: '' });
   });
 
+  it('without WebAssembly (node --jitless) the cache cannot be checked: the separate modules run, as bin/jit.js does', async () => {
+    const loaded = spawnSync(process.execPath, ['--jitless', '-e', `process.stdout.write(String(require(${JSON.stringify(LOADER)}).loadBundle()))`], { encoding: 'utf8' });
+    expect({ status: loaded.status, stdout: loaded.stdout }, loaded.stderr).toEqual({ status: 0, stdout: 'undefined' });
+    const run = await runJit(['status'], { cwd: project.dir, env: { NODE_OPTIONS: '--jitless' } });
+    expect(run.code, run.stderr).toBe(0);
+  });
+
   it('JIT_CLI_BUNDLE=0 runs the separate modules (what test/cli/startup.test.ts lists)', async () => {
     const out = path.join(scratch, 'unbundled-modules.txt');
     const run = await runJit(['status'], {
