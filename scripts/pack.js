@@ -2,8 +2,11 @@
 // `npm run pack:all [-- --out <dir>]`: the two tarballs to publish, jit-lock
 // (this folder) and jit-tracker (packages/jit). In the repository jit-tracker
 // depends on the toolkit as "jit-lock": "file:../.." (npm links it); the
-// published package must name a version range instead, so jit-tracker is
-// packed from a staging copy whose package.json says "^<jit-lock version>".
+// published package must name a version instead, so jit-tracker is packed
+// from a staging copy whose package.json says "<jit-lock version>": exact,
+// like every package whose JavaScript the CLI bundle holds
+// (packages/jit/scripts/bundled-packages.js), which must meet the native
+// binary of the very version it was built with.
 // Packs what is built (dist/, prebuilds/): run `node scripts/build.js` first.
 // Prints the tarballs' paths, jit-lock's first.
 'use strict';
@@ -17,10 +20,12 @@ const trackerDir = path.join(root, 'packages', 'jit');
 
 /**
  * The manifest to publish: every `file:` dependency on a package of this
- * repository becomes a range on its version. Throws on a `file:` dependency
- * that points anywhere else (it could not be installed from the registry).
+ * repository becomes a range on its version, and a package in `builtWith`
+ * (name -> version the CLI bundle holds) that exact version. Throws on a
+ * `file:` dependency that points anywhere else (it could not be installed
+ * from the registry).
  */
-function publishedManifest(manifest, packageDir, localPackages) {
+function publishedManifest(manifest, packageDir, localPackages, builtWith = new Map()) {
   const published = structuredClone(manifest);
   for (const field of ['dependencies', 'optionalDependencies', 'peerDependencies']) {
     for (const [name, spec] of Object.entries(published[field] ?? {})) {
@@ -29,6 +34,9 @@ function publishedManifest(manifest, packageDir, localPackages) {
       const local = localPackages.find((p) => path.resolve(p.dir) === target && p.name === name);
       if (!local) throw new Error(`${manifest.name}: ${field}.${name} is "${spec}", which is not a package of this repository`);
       published[field][name] = `^${local.version}`;
+    }
+    for (const name of Object.keys(published[field] ?? {})) {
+      if (builtWith.has(name)) published[field][name] = builtWith.get(name);
     }
   }
   // Development scripts and tools live in the repository; an installed package runs none of them.
@@ -42,6 +50,21 @@ function publishedManifest(manifest, packageDir, localPackages) {
 function npm(args, cwd) {
   // npm is a .cmd on Windows, which only a shell runs.
   return execFileSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', args, { cwd, encoding: 'utf8', shell: process.platform === 'win32' });
+}
+
+/** The version of each package the CLI bundle holds, as installed where the bundle was built (packages/jit resolves them). */
+function bundledVersions() {
+  const { BUNDLED_PACKAGES } = require(path.join(trackerDir, 'scripts', 'bundled-packages.js'));
+  return new Map(BUNDLED_PACKAGES.map((name) => [name, installedVersion(name)]));
+}
+
+/** The version of `name` in the first node_modules folder that packages/jit's require() searches holding it. */
+function installedVersion(name) {
+  for (let dir = trackerDir; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const file = path.join(dir, 'node_modules', name, 'package.json');
+    if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8')).version;
+  }
+  throw new Error(`${name} is not installed for packages/jit: run npm install first`);
 }
 
 /** Packs `dir` into `out` without running scripts (dist/ is built already); the tarball's path. */
@@ -68,7 +91,7 @@ function main() {
       fs.mkdirSync(path.dirname(path.join(stage, file)), { recursive: true });
       fs.copyFileSync(path.join(trackerDir, file), path.join(stage, file));
     }
-    const manifest = publishedManifest(tracker, trackerDir, [{ name: toolkit.name, version: toolkit.version, dir: root }]);
+    const manifest = publishedManifest(tracker, trackerDir, [{ name: toolkit.name, version: toolkit.version, dir: root }], bundledVersions());
     fs.writeFileSync(path.join(stage, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     const trackerTarball = pack(stage, out);
     console.log(toolkitTarball);

@@ -27,6 +27,20 @@ describe('publishedManifest', () => {
     expect(manifest.dependencies['jit-lock']).toBe('file:../..'); // the input is left alone
   });
 
+  it('names a package the CLI bundle holds by the exact version it was built with, local or from the registry', () => {
+    const manifest = {
+      name: 'jit-tracker',
+      version: '1.2.3',
+      dependencies: { commander: '^14.0.3', 'jit-lock': 'file:../..', libsql: '^0.5.29' },
+    };
+    const built = new Map([['jit-lock', '1.2.3'], ['libsql', '0.5.31']]);
+    expect(publishedManifest(manifest, trackerDir, [toolkit], built).dependencies).toEqual({
+      commander: '^14.0.3',
+      'jit-lock': '1.2.3',
+      libsql: '0.5.31',
+    });
+  });
+
   it('keeps install scripts', () => {
     const manifest = { name: 'x', version: '1.0.0', scripts: { install: 'node-gyp-build', build: 'tsc' } };
     expect(publishedManifest(manifest, trackerDir, [toolkit]).scripts).toEqual({ install: 'node-gyp-build' });

@@ -58,9 +58,9 @@ check_contents "$tracker_tarball" package/bin/jit.js package/dist/cli/main.js pa
 step "packed $(basename "$lock_tarball") ($(du -k "$lock_tarball" | cut -f1) kB; $(tar -tzf "$lock_tarball" | grep -o '^package/prebuilds/[^/]*/' | sort -u | sed 's#^package/##' | tr '\n' ' '))"
 step "packed $(basename "$tracker_tarball") ($(du -k "$tracker_tarball" | cut -f1) kB)"
 
-# The published jit-tracker names jit-lock by version (in the repository it is "file:../..").
+# The published jit-tracker names jit-lock by its exact version (in the repository it is "file:../.."): its CLI bundle holds jit-lock's JavaScript.
 dependency="$(tar -xzOf "$tracker_tarball" package/package.json | node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0, "utf8")).dependencies["jit-lock"])')"
-[ "$dependency" = "^$version" ] || fail "the packed jit-tracker depends on jit-lock '$dependency', not '^$version'"
+[ "$dependency" = "$version" ] || fail "the packed jit-tracker depends on jit-lock '$dependency', not '$version'"
 step "jit-tracker's package.json: \"jit-lock\": \"$dependency\""
 
 # A PATH with node, npm, npx and sh (npm runs scripts through it) only.

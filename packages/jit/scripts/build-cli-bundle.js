@@ -77,7 +77,7 @@ function writeWhole(file, data) {
  *   it. The native package (@libsql/<target>, a .node binary) stays in
  *   node_modules.
  */
-const BUNDLED_PACKAGES = new Set(['jit-lock', 'libsql']);
+const BUNDLED_PACKAGES = new Set(require('./bundled-packages.js').BUNDLED_PACKAGES);
 const REPLACED_PACKAGES = new Map([
   ['@neon-rs/load', path.join(__dirname, 'libsql-native.js')],
   ['detect-libc', path.join(__dirname, 'libsql-native.js')],
