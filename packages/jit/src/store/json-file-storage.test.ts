@@ -476,6 +476,10 @@ describe('crash leftovers', () => {
     expect(ids(await storage.readyWork())).toEqual([b.id, d.id]);
     expect(ids(await storage.listSummaries({ state: 'done' }))).toEqual([a.id]);
     expect(ids(await storage.listSummaries())).toEqual([a.id, b.id, d.id]);
+    // Counted in SQL less the marked rows that match, plus the marked files that match.
+    expect(await storage.pageSummaries({}, { offset: 0, limit: 10 })).toMatchObject({ issues: [{ id: a.id }, { id: b.id }, { id: d.id }], total: 3 });
+    expect(await storage.pageSummaries({ state: 'ready' }, { offset: 1, limit: 1 })).toMatchObject({ issues: [{ id: d.id }], total: 2 });
+    expect(await storage.pageSummaries({ priority: 'critical' }, { offset: 0, limit: 1 })).toMatchObject({ issues: [{ id: b.id }], total: 1 });
     expect(await storage.blockedCandidates()).toEqual([]);
     expect(await storage.statusReport()).toMatchObject({ total: 3, ready: 2, blocked: 0, by_state: { done: 1, ready: 2 } });
     const graph = await storage.graphTransaction(

@@ -57,7 +57,7 @@ import { GATES_FILE, INDEX_DB_COMPANIONS, gatesText, storeLayout } from './layou
 import * as queries from './queries.js';
 import { isTerminal, unfinishedDependencies } from './rules.js';
 import { freezeSummary, parseGates, summarize } from './schema.js';
-import type { BlockedCandidate, EventFilter, FollowUp, GraphLookup, GraphTx, IssueLocks, IssueTx, LabelNamespace, LabelValue, ReadyQuery, Storage, StorageCheck, SummaryFilter } from './storage.js';
+import type { BlockedCandidate, EventFilter, FollowUp, GraphLookup, GraphTx, IssueLocks, IssueTx, LabelNamespace, LabelValue, ReadyQuery, Storage, StorageCheck, SummariesPage, SummaryFilter, SummaryPage } from './storage.js';
 import { readStoreConfig, type StoreConfig } from './config.js';
 import { StoreLocks } from './store-locks.js';
 import { SummaryCache, overlaid, overlaidReadyWork, wholeView } from './summary-cache.js';
@@ -239,6 +239,25 @@ export class JsonFileStorage implements Storage {
       this.cache.read((view) => {
         if (!view.index) return queries.listSummaries(view.all, filter);
         return queries.listSummaries(overlaid(view.index.list(filter), view.overlay, () => true), filter);
+      }),
+    );
+  }
+
+  pageSummaries(filter: SummaryFilter, page: SummaryPage): Promise<SummariesPage> {
+    return this.serial(() =>
+      this.cache.read((view) => {
+        if (!view.index) return queries.pageSummaries(view.all, filter, page);
+        const overlay = view.overlay;
+        if (overlay.size === 0) return { issues: view.index.list(filter, page), total: view.index.count(filter) };
+        // The marked issues as their files say: each may leave or join the list. Rows up to the page's end
+        // and one more per marked issue still hold the first offset + limit of the list as it really is.
+        const rows = view.index.list(filter, { offset: 0, limit: page.offset + page.limit + overlay.size });
+        const issues = queries.listSummaries(overlaid(rows, overlay, () => true), filter).slice(page.offset, page.offset + page.limit);
+        const keep = queries.matches(filter);
+        const marked = [...overlay.keys()];
+        const rowsMatching = view.index.many(marked).filter(keep).length;
+        const filesMatching = [...overlay.values()].filter((s) => s !== null && keep(s)).length;
+        return { issues, total: view.index.count(filter) - rowsMatching + filesMatching };
       }),
     );
   }

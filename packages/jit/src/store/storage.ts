@@ -143,6 +143,18 @@ export interface LabelValue {
   issues: number;
 }
 
+/** Which part of a list to return (Storage.pageSummaries): `limit` items from `offset` on. */
+export interface SummaryPage {
+  offset: number;
+  limit: number;
+}
+
+/** A page of a list, with how many items the whole list has. */
+export interface SummariesPage {
+  issues: IssueSummary[];
+  total: number;
+}
+
 /** Which ready work Storage.readyWork returns (claim-next's filter, and a page size). */
 export interface ReadyQuery extends Pick<SummaryFilter, 'priority' | 'label'> {
   limit?: number;
@@ -246,6 +258,11 @@ export interface Storage {
   lapsableClaims(now: string): Promise<IssueSummary[]>;
   /** Summaries that pass `filter` (all of them for an empty one), byAge. */
   listSummaries(filter?: SummaryFilter): Promise<IssueSummary[]>;
+  /**
+   * One page of listSummaries and the whole list's length, without reading
+   * the whole list where the backend can count (MCP issue_list's `total`).
+   */
+  pageSummaries(filter: SummaryFilter, page: SummaryPage): Promise<SummariesPage>;
 
   readIssue(id: string): Promise<Issue | null>;
   /** Every issue, from the issue files themselves (search, validate). A corrupt file throws CORRUPT_FILE unless skipped. */

@@ -369,10 +369,6 @@ export class SummaryIndex {
     return this.rows(`SELECT ${COLUMNS} FROM summaries ORDER BY id`);
   }
 
-  count(): number {
-    return (this.statement('SELECT count(*) FROM summaries').raw().get() as [number])[0];
-  }
-
   /** Ids starting with `prefix`, in id order, at most `limit`. */
   byPrefix(prefix: string, limit: number): IssueSummary[] {
     return this.rows(`SELECT ${COLUMNS} FROM summaries WHERE id >= ?1 AND id < ?1 || ${PREFIX_END} ORDER BY id LIMIT ?2`, prefix, limit);
@@ -524,10 +520,17 @@ export class SummaryIndex {
     return this.rows(`SELECT ${COLUMNS} FROM summaries s WHERE s.state = 'gated' OR (s.state NOT IN (${TERMINAL_SQL}) AND s.waiting > 0) ORDER BY s.created_at, s.id`);
   }
 
-  /** Summaries passing `filter`, by age. */
-  list(filter: RowFilter): IssueSummary[] {
+  /** Summaries passing `filter`, by age; with `page`, only `limit` of them from `offset` on. */
+  list(filter: RowFilter, page?: { offset: number; limit: number }): IssueSummary[] {
     const { where, params } = filterSql(filter, 's');
-    return this.rows(`SELECT ${COLUMNS} FROM summaries s WHERE 1${where} ORDER BY s.created_at, s.id`, ...params);
+    const sql = `SELECT ${COLUMNS} FROM summaries s WHERE 1${where} ORDER BY s.created_at, s.id`;
+    return page === undefined ? this.rows(sql, ...params) : this.rows(`${sql} LIMIT ? OFFSET ?`, ...params, page.limit, page.offset);
+  }
+
+  /** How many summaries pass `filter` (all of them for none): counted in SQLite, no row leaves it. */
+  count(filter: RowFilter = {}): number {
+    const { where, params } = filterSql(filter, 's');
+    return (this.statement(`SELECT count(*) FROM summaries s WHERE 1${where}`).raw().get(...params) as [number])[0];
   }
 
   /** The state of each of `ids` that exists. */

@@ -293,13 +293,17 @@ export class Tracker implements TrackerApi {
   }
 
   async listIssues(filter: IssueFilter = {}): Promise<IssueSummary[]> {
-    checkInput(filter);
-    const state = filter.state === undefined ? undefined : parseState(filter.state);
-    const priority = filter.priority === undefined ? undefined : parsePriority(filter.priority);
-    const assignee = filter.assignee === undefined ? undefined : checkAssignee('assignee', filter.assignee);
-    const label = filter.label === undefined ? undefined : checkLabelFilter(filter.label);
+    const checked = summaryFilter(filter);
     await this.settle();
-    return this.storage.listSummaries({ state, priority, assignee, label });
+    return this.storage.listSummaries(checked);
+  }
+
+  async listIssuesPage(filter: IssueFilter, page: { offset?: number; limit: number }): Promise<{ issues: IssueSummary[]; total: number }> {
+    const checked = summaryFilter(filter);
+    const offset = page.offset === undefined ? 0 : checkCount('offset', page.offset);
+    const limit = checkCount('limit', page.limit);
+    await this.settle();
+    return this.storage.pageSummaries(checked, { offset, limit });
   }
 
   async searchIssues(query: string): Promise<Issue[]> {
@@ -1571,3 +1575,13 @@ function eventFilter(query: Omit<EventQuery, 'limit'>): EventFilter {
   return { type: query.type, issuePrefix: query.issueId === undefined ? undefined : normalizeIdInput(query.issueId) };
 }
 
+/** listIssues' filter checked and normalised as the store takes it. */
+function summaryFilter(filter: IssueFilter): SummaryFilter {
+  checkInput(filter);
+  return {
+    state: filter.state === undefined ? undefined : parseState(filter.state),
+    priority: filter.priority === undefined ? undefined : parsePriority(filter.priority),
+    assignee: filter.assignee === undefined ? undefined : checkAssignee('assignee', filter.assignee),
+    label: filter.label === undefined ? undefined : checkLabelFilter(filter.label),
+  };
+}

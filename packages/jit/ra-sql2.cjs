@@ -1,0 +1,10 @@
+const Database = require('libsql');
+const db = new Database('/tmp/ra-s50000/.jit/index.db', { readonly: true });
+const pr = process.argv[2]; if (pr) db.exec(pr);
+const W = `FROM summaries s WHERE s.state = 'ready' AND s.assignee IS NULL AND s.waiting = 0 ORDER BY s.priority_rank, s.created_at, s.id`;
+const C = 'id, title, state, priority, assignee, labels, dependencies, created_at, updated_at, lease_expires_at, lease_agent';
+const JC = C.replace('labels, dependencies', 'json(labels), json(dependencies)');
+const st = db.prepare(`SELECT json_group_array(json_array(${JC})) FROM (SELECT ${C} ${W})`).raw();
+const a = process.cpuUsage(); const t=performance.now(); st.get(); const u = process.cpuUsage(a);
+const a2 = process.cpuUsage(); st.get(); const u2 = process.cpuUsage(a2);
+console.log((pr||'default').padEnd(40), 'first', ((u.user+u.system)/1000).toFixed(1), 'second', ((u2.user+u2.system)/1000).toFixed(1));
