@@ -52,12 +52,14 @@ import { STATES, type GateDefinition, type Issue, type JitEvent, type State } fr
 import { EventLog } from './event-log.js';
 import { ChangeFeed, type ChangeFeedOptions, type ChangeSource } from './change-feed.js';
 import { isAgentLive, listAgents, type AgentRecord } from './agents.js';
+import { isClaim } from './leases.js';
 import { PendingJournal, newFollowUp } from './index-journal.js';
 import { GATES_FILE, INDEX_DB_COMPANIONS, gatesText, storeLayout } from './layout.js';
 import * as queries from './queries.js';
 import { isTerminal, unfinishedDependencies } from './rules.js';
-import { freezeSummary, parseGates, summarize } from './schema.js';
-import type { BlockedCandidate, EventFilter, FollowUp, GraphLookup, GraphTx, IssueLocks, IssueTx, LabelNamespace, LabelValue, ReadyQuery, Storage, StorageCheck, SummariesPage, SummaryFilter, SummaryPage } from './storage.js';
+import { parseGates } from './schema.js';
+import { issueRow } from './summary-index.js';
+import type { BlockedCandidate, EventFilter, FollowUp, GraphLookup, GraphTx, IssueLocks, IssueTx, LabelNamespace, LabelValue, ReadyQuery, Storage, StorageCheck, SummariesPage, SummaryFilter, SummaryPage, HeldClaim, HeldClaims } from './storage.js';
 import { readStoreConfig, type StoreConfig } from './config.js';
 import { StoreLocks } from './store-locks.js';
 import { SummaryCache, overlaid, overlaidReadyWork, wholeView } from './summary-cache.js';
@@ -243,6 +245,24 @@ export class JsonFileStorage implements Storage {
     );
   }
 
+  heldClaims(): Promise<HeldClaims | null> {
+    return this.serial(() =>
+      this.cache.read((view) => {
+        if (!view.index) return null;
+        // A marked issue's row may lag its file (the invariant): its files says whether it is a claim, and its lease.
+        const marked = view.overlay;
+        const fromFiles = [...marked].filter(([, s]) => s !== null && isClaim(s)).map(([id]) => id);
+        const claims: HeldClaim[] = [];
+        for (const { summary, lease } of view.index.claims()) {
+          if (marked.has(summary.id)) continue;
+          if (lease === undefined) fromFiles.push(summary.id);
+          else claims.push({ summary, lease });
+        }
+        return { claims, fromFiles };
+      }),
+    );
+  }
+
   pageSummaries(filter: SummaryFilter, page: SummaryPage): Promise<SummariesPage> {
     return this.serial(() =>
       this.cache.read((view) => {
@@ -379,7 +399,7 @@ export class JsonFileStorage implements Storage {
           const remove = healed.remove.filter((id) => !tx.changes.has(id));
           for (const [id, issue] of tx.changes) {
             // The files are written after the index lock is let go: their stamps come with the sync after the commit.
-            if (issue) put.push({ summary: freezeSummary(summarize(issue)), fileStamp: null });
+            if (issue) put.push(issueRow(issue, null));
             else remove.push(id);
           }
           // Markers before the index: a crash after this point heals back to whatever the files say.

@@ -23,12 +23,14 @@ import fs from 'node:fs';
 import type LibsqlDatabase from 'libsql';
 import { JitError } from './errors.js';
 import { fsError, openRegularFile } from './files.js';
-import { TERMINAL_STATES, type Priority, type State } from './model.js';
+import { TERMINAL_STATES, type Issue, type Lease, type Priority, type State } from './model.js';
+import { activeLease } from './leases.js';
+import { freezeSummary, summarize } from './schema.js';
 import { PRIORITY_RANK } from './rules.js';
 import type { IssueSummary } from './tracker-api.js';
 
 /** The layout of index.db's tables; a database of another format is rebuilt. */
-export const INDEX_DB_FORMAT = 3; // 2: the lease columns (leases.ts); 3: `waiting` and `state_counts`, kept by triggers
+export const INDEX_DB_FORMAT = 4; // 2: the lease columns (leases.ts); 3: `waiting` and `state_counts`, kept by triggers; 4: `lease`
 
 /** How long SQLite waits for its own lock (a checkpoint by another process) before failing, in ms. */
 const BUSY_TIMEOUT_MS = 10_000;
@@ -64,7 +66,8 @@ CREATE TABLE IF NOT EXISTS summaries(
   file_stamp TEXT,
   lease_expires_at TEXT,
   lease_agent TEXT,
-  waiting INTEGER NOT NULL DEFAULT 0
+  waiting INTEGER NOT NULL DEFAULT 0,
+  lease TEXT
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS summaries_ready ON summaries(state, assignee, waiting, priority_rank, created_at, id);
 CREATE INDEX IF NOT EXISTS summaries_age ON summaries(created_at, id);
@@ -112,7 +115,7 @@ const COLUMNS = 'id, title, state, priority, assignee, labels, dependencies, cre
 /** COLUMNS as json_array's arguments: labels and dependencies as JSON, not as text holding JSON. */
 const JSON_COLUMNS = COLUMNS.replace('labels, dependencies', 'json(labels), json(dependencies)');
 /** Every column a put writes, but the id (and `waiting`, which the triggers keep). */
-const UPSERT_SET = [...COLUMNS.split(', ').slice(1), 'priority_rank', 'file_stamp'].map((c) => `${c} = excluded.${c}`).join(', ');
+const UPSERT_SET = [...COLUMNS.split(', ').slice(1), 'priority_rank', 'file_stamp', 'lease'].map((c) => `${c} = excluded.${c}`).join(', ');
 /**
  * How many claimable issues carry one of the labels given (a JSON list):
  * what status takes off its ready count for the strategic types. CROSS JOIN
@@ -128,6 +131,22 @@ const PREFIX_END = 'char(1114111)';
 export interface IndexRow {
   summary: IssueSummary;
   fileStamp: string | null;
+  /**
+   * The claim's active lease (activeLease), null for none; undefined when
+   * not known (a row kept from before): its readers read the file for it.
+   */
+  lease?: Lease | null;
+}
+
+/** The row of an issue as read from its file. */
+export function issueRow(issue: Issue, fileStamp: string | null): IndexRow {
+  return { summary: freezeSummary(summarize(issue)), fileStamp, lease: activeLease(issue) ?? null };
+}
+
+/** A claim as the index holds it (SummaryIndex.claims): its lease undefined when the row does not know it. */
+export interface IndexedClaim {
+  summary: IssueSummary;
+  lease: Lease | null | undefined;
 }
 
 /** What one transaction changes: rows to write, ids to drop, and the meta values to set with them. */
@@ -312,12 +331,12 @@ export class SummaryIndex {
       for (const id of changes.remove ?? []) drop(id);
       // An upsert, never INSERT OR REPLACE: its hidden delete would fire no trigger, and `waiting` must stay.
       const putSummary = this.statement(
-        `INSERT INTO summaries(${COLUMNS}, priority_rank, file_stamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO summaries(${COLUMNS}, priority_rank, file_stamp, lease) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(id) DO UPDATE SET ${UPSERT_SET}`,
       );
       const putDependency = this.statement('INSERT OR IGNORE INTO dependencies(issue_id, depends_on) VALUES (?, ?)');
       const putLabel = this.statement('INSERT OR IGNORE INTO labels(issue_id, label) VALUES (?, ?)');
-      for (const { summary: s, fileStamp } of changes.put ?? []) {
+      for (const { summary: s, fileStamp, lease } of changes.put ?? []) {
         if (!changes.replaceAll) (removeDependencies.run(s.id), removeLabels.run(s.id));
         putSummary.run(
           s.id,
@@ -333,6 +352,8 @@ export class SummaryIndex {
           s.lease_agent ?? null,
           PRIORITY_RANK[s.priority],
           fileStamp,
+          // SQL NULL: not known; the JSON text 'null': no lease.
+          lease === undefined ? null : JSON.stringify(lease),
         );
         for (const d of s.dependencies) putDependency.run(s.id, d);
         for (const l of s.labels) putLabel.run(s.id, l);
@@ -398,6 +419,22 @@ export class SummaryIndex {
        SELECT ${COLUMNS} FROM summaries WHERE id IN (SELECT id FROM down) AND id != ?1 ORDER BY created_at, id`,
       id,
     );
+  }
+
+  /**
+   * Every claim (in progress or gated, with an assignee) by age, with its
+   * lease from the `lease` column: one range of the ready index per state,
+   * no issue file read. The cost is the claims, not the store.
+   */
+  claims(): IndexedClaim[] {
+    const [json] = this.statement(
+      `SELECT json_group_array(json_array(${JSON_COLUMNS}, lease)) FROM (
+         SELECT ${COLUMNS}, lease FROM summaries WHERE state IN ('in_progress', 'gated') AND assignee IS NOT NULL ORDER BY created_at, id)`,
+    ).raw().get() as [string];
+    return (JSON.parse(json) as [...RawRow, string | null][]).map((row) => {
+      const lease = row.pop() as string | null;
+      return { summary: toSummary(row as unknown as RawRow), lease: lease === null ? undefined : (JSON.parse(lease) as Lease | null) };
+    });
   }
 
   /** Claims that may have lapsed at `now` (Storage.lapsableClaims): past their expiry, or bound to an agent; by age. */

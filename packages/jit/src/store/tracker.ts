@@ -73,7 +73,7 @@ import type {
 } from './tracker-api.js';
 import { blockedIssues, dependencyGraph, rootIssues } from './queries.js';
 import { validateStore } from './validate.js';
-import { AGENT_ID_VARIABLE, activeLease, checkTtl, claimLapse, leaseLapse, newLease, summaryLease, withoutStaleLease, type LapseReason } from './leases.js';
+import { AGENT_ID_VARIABLE, activeLease, checkTtl, claimLapse, isClaim, leaseLapse, newLease, summaryLease, withoutStaleLease, type LapseReason } from './leases.js';
 import type { Lease } from './model.js';
 import { gateDefinition, pendingPrechecks, prechecksPending } from './gate-defs.js';
 import type { GateCheckHost } from './gate-checks.js';
@@ -1094,9 +1094,19 @@ export class Tracker implements TrackerApi {
    * as many reads as claims held, which is the work in flight, not the store.
    */
   private async claims(): Promise<ClaimInfo[]> {
-    const held = [...(await this.storage.listSummaries({ state: 'in_progress' })), ...(await this.storage.listSummaries({ state: 'gated' }))];
     const live = memoLiveness(this.storage);
     const at = Date.now();
+    const indexed = (await this.storage.heldClaims?.()) ?? null;
+    if (indexed) {
+      // The index's leases, and the files of the claims it may lag (a marker names them): reads as many as those.
+      const claims: ClaimInfo[] = indexed.claims.map(({ summary, lease }) => ({ ...summary, lease, lapsed: leaseLapse(lease ?? undefined, at, live) }));
+      for (const id of indexed.fromFiles) {
+        const issue = await this.storage.readIssue(id);
+        if (issue && isClaim(issue)) claims.push({ ...summarizeIssue(issue), lease: activeLease(issue) ?? null, lapsed: claimLapse(issue, at, live) });
+      }
+      return claims.sort(byAge);
+    }
+    const held = [...(await this.storage.listSummaries({ state: 'in_progress' })), ...(await this.storage.listSummaries({ state: 'gated' }))];
     const claims: ClaimInfo[] = [];
     for (const summary of held.sort(byAge)) {
       if (summary.assignee === null) continue;
