@@ -560,8 +560,15 @@ export class SummaryIndex {
   /** Summaries passing `filter`, by age; with `page`, only `limit` of them from `offset` on. */
   list(filter: RowFilter, page?: { offset: number; limit: number }): IssueSummary[] {
     const { where, params } = filterSql(filter, 's');
-    const sql = `SELECT ${COLUMNS} FROM summaries s WHERE 1${where} ORDER BY s.created_at, s.id`;
-    return page === undefined ? this.rows(sql, ...params) : this.rows(`${sql} LIMIT ? OFFSET ?`, ...params, page.limit, page.offset);
+    if (page === undefined) return this.rows(`SELECT ${COLUMNS} FROM summaries s WHERE 1${where} ORDER BY s.created_at, s.id`, ...params);
+    // The page's ids first (from an index, as a rule covering), then only their rows: sorting every matching row whole cost ~40 ms at 27,000.
+    return this.rows(
+      `SELECT ${COLUMNS} FROM (SELECT s.id AS page_id FROM summaries s WHERE 1${where} ORDER BY s.created_at, s.id LIMIT ? OFFSET ?)
+       CROSS JOIN summaries ON id = page_id ORDER BY created_at, id`,
+      ...params,
+      page.limit,
+      page.offset,
+    );
   }
 
   /** How many summaries pass `filter` (all of them for none): counted in SQLite, no row leaves it. */
