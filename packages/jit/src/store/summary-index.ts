@@ -30,7 +30,7 @@ import { PRIORITY_RANK } from './rules.js';
 import type { IssueSummary } from './tracker-api.js';
 
 /** The layout of index.db's tables; a database of another format is rebuilt. */
-export const INDEX_DB_FORMAT = 4; // 2: the lease columns (leases.ts); 3: `waiting` and `state_counts`, kept by triggers; 4: `lease`
+export const INDEX_DB_FORMAT = 4; // 2: the lease columns (leases.ts); 3: `waiting` and `state_counts`, kept by triggers; 4: `lease`, summaries_ready covering
 
 /** How long SQLite waits for its own lock (a checkpoint by another process) before failing, in ms. */
 const BUSY_TIMEOUT_MS = 10_000;
@@ -69,7 +69,10 @@ CREATE TABLE IF NOT EXISTS summaries(
   waiting INTEGER NOT NULL DEFAULT 0,
   lease TEXT
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS summaries_ready ON summaries(state, assignee, waiting, priority_rank, created_at, id);
+-- Ready work's order, covering every column a summary has: query ready reads one range of it, never the table
+-- (a look-up per ready row cost ~half of printing 27,000 of them).
+CREATE INDEX IF NOT EXISTS summaries_ready ON summaries(state, assignee, waiting, priority_rank, created_at, id,
+  title, priority, labels, dependencies, updated_at, lease_expires_at, lease_agent);
 CREATE INDEX IF NOT EXISTS summaries_age ON summaries(created_at, id);
 CREATE INDEX IF NOT EXISTS summaries_lease_expiry ON summaries(lease_expires_at) WHERE lease_expires_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS summaries_lease_agent ON summaries(lease_agent) WHERE lease_agent IS NOT NULL;
@@ -666,19 +669,15 @@ function filterSql(filter: RowFilter, alias: string): { where: string; params: u
 }
 
 function toSummary([id, title, state, priority, assignee, labels, dependencies, created_at, updated_at, lease_expires_at, lease_agent]: RawRow): IssueSummary {
-  return Object.freeze({
-    id,
-    title,
-    state,
-    priority,
-    assignee,
-    labels: Object.freeze(labels) as string[],
-    dependencies: Object.freeze(dependencies) as string[],
-    created_at,
-    updated_at,
-    // Both null: no lease that can lapse, and then the summary has neither field (schema.ts summarize).
-    ...(lease_expires_at === null && lease_agent === null ? {} : { lease_expires_at, lease_agent }),
-  });
+  Object.freeze(labels);
+  Object.freeze(dependencies);
+  // Both null: no lease that can lapse, and then the summary has neither field (schema.ts summarize).
+  // Two literals rather than a spread: tens of thousands of rows can pass here (query ready).
+  return Object.freeze(
+    lease_expires_at === null && lease_agent === null
+      ? { id, title, state, priority, assignee, labels, dependencies, created_at, updated_at }
+      : { id, title, state, priority, assignee, labels, dependencies, created_at, updated_at, lease_expires_at, lease_agent },
+  );
 }
 
 /** For messages: an index.db that SQLite refuses. */
