@@ -140,17 +140,31 @@ export interface Column<Row> {
  * long titles do not leave trailing blanks.
  */
 export function renderTable<Row>(rows: readonly Row[], columns: readonly Column<Row>[], paint: Paint): string {
-  // Each cell's text and width once: a query can print tens of thousands of rows.
-  const cells = rows.map((row) => columns.map((column) => oneLine(column.value(row))));
-  const cellWidths = cells.map((line) => line.map(displayWidth));
-  const widths = columns.map((column, i) => cellWidths.reduce((width, line) => Math.max(width, line[i]!), column.header.length));
   const last = columns.length - 1;
-  const pad = (text: string, width: number, i: number) => (i === last ? text : text + ' '.repeat(Math.max(0, widths[i]! - width)));
-  const header = paint('bold', columns.map((column, i) => pad(column.header, column.header.length, i)).join('  ').trimEnd());
-  const body = rows.map((row, r) =>
-    columns.map((column, i) => paint(column.style?.(row), pad(cells[r]![i]!, cellWidths[r]![i]!, i))).join('  ').trimEnd(),
-  );
-  return [header, ...body].join('\n') + '\n';
+  // Each cell's text and width once, column by column (a query can print tens of thousands of rows);
+  // the last column is never padded, so its widths are never measured.
+  const texts = columns.map((column) => rows.map((row) => oneLine(column.value(row))));
+  const cellWidths = texts.map((cells, i) => (i === last ? [] : cells.map(displayWidth)));
+  const widths = columns.map((column, i) => cellWidths[i]!.reduce((width, cell) => (cell > width ? cell : width), column.header.length));
+  const pad = (text: string, width: number, i: number) => (i === last ? text : text + spaces(widths[i]! - width));
+  let table = paint('bold', columns.map((column, i) => pad(column.header, column.header.length, i)).join('  ').trimEnd()) + '\n';
+  // One string grown line by line: no array of lines and no array of cells per line.
+  for (let r = 0; r < rows.length; r++) {
+    let line = '';
+    for (let i = 0; i <= last; i++) {
+      const cell = pad(texts[i]![r]!, i === last ? 0 : cellWidths[i]![r]!, i);
+      line += (i === 0 ? '' : '  ') + paint(columns[i]!.style?.(rows[r]!), cell);
+    }
+    table += line.trimEnd() + '\n';
+  }
+  return table;
+}
+
+const SPACES: string[] = [];
+
+/** `n` spaces, each length made once (a table pads every cell of its columns but the last). */
+function spaces(n: number): string {
+  return (SPACES[n] ??= ' '.repeat(n));
 }
 
 const LINE_BREAK = /[\r\n]/;

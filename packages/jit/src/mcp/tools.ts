@@ -230,19 +230,27 @@ function counted(count: number, noun: string): string {
  */
 function pagedOutput<T>(noun: string, found: readonly T[], paging: { limit?: number; offset?: number }, whole = true): ToolOutput {
   const offset = paging.offset ?? 0;
+  return pageOutput(noun, found.slice(offset, offset + (paging.limit ?? PAGE_DEFAULT)), offset, whole ? found.length : undefined, found.length);
+}
+
+/**
+ * The page whose items (up to the limit) start at `offset`, in a list of
+ * `total` items (undefined: not known, the list has at least `known`).
+ */
+function pageOutput<T>(noun: string, window: readonly T[], offset: number, total: number | undefined, known = total ?? 0): ToolOutput {
   const items: T[] = [];
   let chars = 0;
-  for (const item of found.slice(offset, offset + (paging.limit ?? PAGE_DEFAULT))) {
+  for (const item of window) {
     chars += JSON.stringify(item).length;
     if (items.length > 0 && chars > PAGE_CHARS) break;
     items.push(item);
   }
-  const next = offset + items.length < found.length ? offset + items.length : undefined;
-  const of = whole ? ` of ${counted(found.length, noun)}` : ` ${noun}s`;
-  const shown = whole && items.length === found.length ? counted(found.length, noun) : `${items.length}${of} (from ${offset})`;
+  const next = offset + items.length < known ? offset + items.length : undefined;
+  const of = total !== undefined ? ` of ${counted(total, noun)}` : ` ${noun}s`;
+  const shown = total !== undefined && items.length === total ? counted(total, noun) : `${items.length}${of} (from ${offset})`;
   const more = next === undefined ? '' : ` More: call again with offset ${next}.`;
   return {
-    data: { issues: items, count: items.length, ...(whole ? { total: found.length } : {}), ...(next === undefined ? {} : { next_offset: next }) },
+    data: { issues: items, count: items.length, ...(total !== undefined ? { total } : {}), ...(next === undefined ? {} : { next_offset: next }) },
     summary: `${shown}.${more}`,
   };
 }
@@ -393,7 +401,11 @@ export const TOOLS: readonly JitTool[] = [
       ...page,
     },
     readOnly: true,
-    run: async (tracker, { limit, offset, ...filter }) => pagedOutput('issue', await tracker.listIssues(filter), { limit, offset }),
+    run: async (tracker, { limit, offset = 0, ...filter }) => {
+      // The page and a COUNT: the total without reading every summary that matches.
+      const page = await tracker.listIssuesPage(filter, { offset: Math.min(offset, COUNT_MAX), limit: limit ?? PAGE_DEFAULT });
+      return pageOutput('issue', page.issues, offset, page.total);
+    },
   }),
   defineTool({
     name: 'issue_search',

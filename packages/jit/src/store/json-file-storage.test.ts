@@ -476,6 +476,10 @@ describe('crash leftovers', () => {
     expect(ids(await storage.readyWork())).toEqual([b.id, d.id]);
     expect(ids(await storage.listSummaries({ state: 'done' }))).toEqual([a.id]);
     expect(ids(await storage.listSummaries())).toEqual([a.id, b.id, d.id]);
+    // Counted in SQL less the marked rows that match, plus the marked files that match.
+    expect(await storage.pageSummaries({}, { offset: 0, limit: 10 })).toMatchObject({ issues: [{ id: a.id }, { id: b.id }, { id: d.id }], total: 3 });
+    expect(await storage.pageSummaries({ state: 'ready' }, { offset: 1, limit: 1 })).toMatchObject({ issues: [{ id: d.id }], total: 2 });
+    expect(await storage.pageSummaries({ priority: 'critical' }, { offset: 0, limit: 1 })).toMatchObject({ issues: [{ id: b.id }], total: 1 });
     expect(await storage.blockedCandidates()).toEqual([]);
     expect(await storage.statusReport()).toMatchObject({ total: 3, ready: 2, blocked: 0, by_state: { done: 1, ready: 2 } });
     const graph = await storage.graphTransaction(
@@ -483,6 +487,38 @@ describe('crash leftovers', () => {
       (tx) => ({ c: tx.summary(c.id), d: tx.summary(d.id)?.title, dependentsOfA: tx.dependentsOf(a.id) }),
     );
     expect(graph).toEqual({ c: undefined, d: 'd', dependentsOfA: [b.id] });
+  });
+
+  it('query claims answers from the index (leases in their rows), and from the files of issues a marker names', async () => {
+    const old = await tracker.createIssue({ title: 'old claim' });
+    const marked = await tracker.createIssue({ title: 'claimed while its marker is pending' });
+    const released = await tracker.createIssue({ title: 'released while its marker is pending' });
+    const untimed = await tracker.createIssue({ title: 'claim without a time limit' });
+    await tracker.claim(old.id, 'agent:one', { ttl: '1h' });
+    await tracker.claim(released.id, 'agent:two');
+    await tracker.claim(untimed.id, 'agent:three', { ttl: 0 });
+    const before = await tracker.queryClaims();
+    expect(before.map((c) => c.id)).toEqual([old.id, released.id, untimed.id]);
+    expect(before[0]!.lease).toMatchObject({ holder: 'agent:one', expires_at: expect.any(String), agent: null });
+    expect(before[2]!.lease).toMatchObject({ holder: 'agent:three', expires_at: null, agent: null });
+
+    // Proof that rows, not files, answer for unmarked claims: an edit in place (no marker, same directory) is not seen.
+    const file = readJson(issuePath(old.id)) as Issue;
+    fs.writeFileSync(issuePath(old.id), JSON.stringify({ ...file, lease: { ...file.lease!, acquired_at: '2000-01-01T00:00:00.000Z' } }));
+    expect((await tracker.queryClaims())[0]!.lease!.acquired_at).toBe(file.lease!.acquired_at);
+    fs.writeFileSync(issuePath(old.id), JSON.stringify(file));
+
+    // Writers killed before their index step: one claimed `marked`, one released `released`. Their rows lag, their files tell.
+    const later = new Date(Date.now() + 1000).toISOString();
+    const lease = { holder: 'agent:four', acquired_at: later, expires_at: null, agent: null };
+    fs.writeFileSync(issuePath(marked.id), JSON.stringify({ ...readJson(issuePath(marked.id)), state: 'in_progress', assignee: 'agent:four', lease, updated_at: later }));
+    const { lease: _gone, ...releasedFile } = readJson(issuePath(released.id)) as Issue;
+    fs.writeFileSync(issuePath(released.id), JSON.stringify({ ...releasedFile, state: 'ready', assignee: null, updated_at: later }));
+    for (const id of [marked.id, released.id]) fs.writeFileSync(path.join(jitDir, 'pending', `${id}.999999.1`), '');
+    expect(indexRows()[marked.id]!.assignee).toBeNull();
+    const claims = await tracker.queryClaims();
+    expect(claims.map((c) => c.id)).toEqual([old.id, marked.id, untimed.id]);
+    expect(claims[1]).toMatchObject({ assignee: 'agent:four', state: 'in_progress', lease, lapsed: null });
   });
 
   /** Puts `issue` back in backlog as it was before its follow-up (a writer died), in its file and its summary alike. */

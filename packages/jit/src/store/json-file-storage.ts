@@ -52,12 +52,14 @@ import { STATES, type GateDefinition, type Issue, type JitEvent, type State } fr
 import { EventLog } from './event-log.js';
 import { ChangeFeed, type ChangeFeedOptions, type ChangeSource } from './change-feed.js';
 import { isAgentLive, listAgents, type AgentRecord } from './agents.js';
+import { isClaim } from './leases.js';
 import { PendingJournal, newFollowUp } from './index-journal.js';
 import { GATES_FILE, INDEX_DB_COMPANIONS, gatesText, storeLayout } from './layout.js';
 import * as queries from './queries.js';
 import { isTerminal, unfinishedDependencies } from './rules.js';
-import { freezeSummary, parseGates, summarize } from './schema.js';
-import type { BlockedCandidate, EventFilter, FollowUp, GraphLookup, GraphTx, IssueLocks, IssueTx, LabelNamespace, LabelValue, ReadyQuery, Storage, StorageCheck, SummaryFilter } from './storage.js';
+import { parseGates } from './schema.js';
+import { issueRow } from './summary-index.js';
+import type { BlockedCandidate, EventFilter, FollowUp, GraphLookup, GraphTx, IssueLocks, IssueTx, LabelNamespace, LabelValue, ReadyQuery, Storage, StorageCheck, SummariesPage, SummaryFilter, SummaryPage, HeldClaim, HeldClaims } from './storage.js';
 import { readStoreConfig, type StoreConfig } from './config.js';
 import { StoreLocks } from './store-locks.js';
 import { SummaryCache, overlaid, overlaidReadyWork, wholeView } from './summary-cache.js';
@@ -243,6 +245,43 @@ export class JsonFileStorage implements Storage {
     );
   }
 
+  heldClaims(): Promise<HeldClaims | null> {
+    return this.serial(() =>
+      this.cache.read((view) => {
+        if (!view.index) return null;
+        // A marked issue's row may lag its file (the invariant): its files says whether it is a claim, and its lease.
+        const marked = view.overlay;
+        const fromFiles = [...marked].filter(([, s]) => s !== null && isClaim(s)).map(([id]) => id);
+        const claims: HeldClaim[] = [];
+        for (const { summary, lease } of view.index.claims()) {
+          if (marked.has(summary.id)) continue;
+          if (lease === undefined) fromFiles.push(summary.id);
+          else claims.push({ summary, lease });
+        }
+        return { claims, fromFiles };
+      }),
+    );
+  }
+
+  pageSummaries(filter: SummaryFilter, page: SummaryPage): Promise<SummariesPage> {
+    return this.serial(() =>
+      this.cache.read((view) => {
+        if (!view.index) return queries.pageSummaries(view.all, filter, page);
+        const overlay = view.overlay;
+        if (overlay.size === 0) return { issues: view.index.list(filter, page), total: view.index.count(filter) };
+        // The marked issues as their files say: each may leave or join the list. Rows up to the page's end
+        // and one more per marked issue still hold the first offset + limit of the list as it really is.
+        const rows = view.index.list(filter, { offset: 0, limit: page.offset + page.limit + overlay.size });
+        const issues = queries.listSummaries(overlaid(rows, overlay, () => true), filter).slice(page.offset, page.offset + page.limit);
+        const keep = queries.matches(filter);
+        const marked = [...overlay.keys()];
+        const rowsMatching = view.index.many(marked).filter(keep).length;
+        const filesMatching = [...overlay.values()].filter((s) => s !== null && keep(s)).length;
+        return { issues, total: view.index.count(filter) - rowsMatching + filesMatching };
+      }),
+    );
+  }
+
   readIssue(id: string): Promise<Issue | null> {
     this.files.checkId(id);
     return this.serial(async () => {
@@ -360,7 +399,7 @@ export class JsonFileStorage implements Storage {
           const remove = healed.remove.filter((id) => !tx.changes.has(id));
           for (const [id, issue] of tx.changes) {
             // The files are written after the index lock is let go: their stamps come with the sync after the commit.
-            if (issue) put.push({ summary: freezeSummary(summarize(issue)), fileStamp: null });
+            if (issue) put.push(issueRow(issue, null));
             else remove.push(id);
           }
           // Markers before the index: a crash after this point heals back to whatever the files say.

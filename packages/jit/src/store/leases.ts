@@ -90,6 +90,11 @@ export function claimLapse(issue: Pick<Issue, 'assignee' | 'state' | 'lease'>, n
   return leaseLapse(activeLease(issue), now, agentLive);
 }
 
+/** A claim in flight: in progress or gated, with an assignee (what query claims lists). */
+export function isClaim(issue: Pick<IssueSummary, 'state' | 'assignee'>): boolean {
+  return (issue.state === 'in_progress' || issue.state === 'gated') && issue.assignee !== null;
+}
+
 /** The lease as the summary keeps it (its two fields are there exactly when the claim has an active lease). */
 export function summaryLease(summary: Pick<IssueSummary, 'lease_expires_at' | 'lease_agent'>): Pick<Lease, 'expires_at' | 'agent'> | undefined {
   if (summary.lease_expires_at === undefined && summary.lease_agent === undefined) return undefined;

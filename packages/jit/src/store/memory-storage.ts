@@ -8,7 +8,7 @@ import type { GateDefinition, Issue, JitEvent } from './model.js';
 import { summarize } from './schema.js';
 import { eventMatches } from './event-log.js';
 import * as queries from './queries.js';
-import type { BlockedCandidate, EventFilter, FollowUp, GraphLookup, GraphTx, IssueLocks, IssueTx, LabelNamespace, LabelValue, ReadyQuery, Storage, StorageCheck, SummaryFilter } from './storage.js';
+import type { BlockedCandidate, EventFilter, FollowUp, GraphLookup, GraphTx, IssueLocks, IssueTx, LabelNamespace, LabelValue, ReadyQuery, Storage, StorageCheck, SummariesPage, SummaryFilter, SummaryPage } from './storage.js';
 import type { StoreConfig } from './config.js';
 import type { IssueSummary, StatusReport } from './tracker-api.js';
 import type { AgentRecord } from './agents.js';
@@ -81,6 +81,10 @@ export class InMemoryStorage implements Storage {
 
   async listSummaries(filter?: SummaryFilter): Promise<IssueSummary[]> {
     return queries.listSummaries(this.allSummaries(), filter);
+  }
+
+  async pageSummaries(filter: SummaryFilter, page: SummaryPage): Promise<SummariesPage> {
+    return queries.pageSummaries(this.allSummaries(), filter, page);
   }
 
   async readIssue(id: string): Promise<Issue | null> {

@@ -31,7 +31,7 @@ import { summarize } from './schema.js';
 import { lockTimeoutMs, LOCK_TIMEOUT_VARIABLE } from './lock-timeout.js';
 import { MIGRATIONS, MIN_SERVER_VERSION_NUM, PG_SCHEMA_VERSION } from './pg-schema.js';
 import { command, hint } from './suggestions.js';
-import type { BlockedCandidate, EventFilter, FollowUp, GraphLookup, GraphTx, IssueLocks, IssueTx, LabelNamespace, LabelValue, ReadyQuery, Storage, StorageCheck, SummaryFilter } from './storage.js';
+import type { BlockedCandidate, EventFilter, FollowUp, GraphLookup, GraphTx, IssueLocks, IssueTx, LabelNamespace, LabelValue, ReadyQuery, Storage, StorageCheck, SummariesPage, SummaryFilter, SummaryPage } from './storage.js';
 import { CONFIG_FILE, readStoreConfig, type StoreConfig } from './config.js';
 import type { ChangeFeedOptions, ChangeSource } from './change-feed.js';
 import { EVENTS_CHANNEL, PgChangeFeed } from './pg-change-feed.js';
@@ -685,6 +685,18 @@ export class PgStorage implements Storage {
     const params: unknown[] = [];
     const where = PgStorage.filterSql(filter, params);
     return this.summaryRows(`SELECT i.summary FROM issues i ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY i.created_at, i.id`, params);
+  }
+
+  async pageSummaries(filter: SummaryFilter, page: SummaryPage): Promise<SummariesPage> {
+    const params: unknown[] = [];
+    const where = PgStorage.filterSql(filter, params);
+    const whereSql = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    const [{ total }] = (await this.read<{ total: string }>(`SELECT count(*) AS total FROM issues i ${whereSql}`, params)) as [{ total: string }];
+    const issues = await this.summaryRows(
+      `SELECT i.summary FROM issues i ${whereSql} ORDER BY i.created_at, i.id LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+      [...params, page.limit, page.offset],
+    );
+    return { issues, total: Number(total) };
   }
 
   async readIssue(id: string): Promise<Issue | null> {

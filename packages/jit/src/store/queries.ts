@@ -10,7 +10,7 @@
  */
 import { STATES, type Issue, type State } from './model.js';
 import { byAge, byUrgency, isTerminal, labelMatcher, pendingGates, unfinishedDependencies } from './rules.js';
-import type { BlockedCandidate, GraphLookup, LabelNamespace, LabelValue, ReadyQuery, SummaryFilter } from './storage.js';
+import type { BlockedCandidate, GraphLookup, LabelNamespace, LabelValue, ReadyQuery, SummariesPage, SummaryFilter, SummaryPage } from './storage.js';
 import type { BlockedIssue, GraphEdge, IssueSummary, StatusReport } from './tracker-api.js';
 
 type Summaries = ReadonlyMap<string, IssueSummary>;
@@ -24,7 +24,7 @@ function blockingDependencies(summary: IssueSummary, summaries: Summaries): stri
   return unfinishedDependencies(summary, (d) => summaries.get(d)?.state);
 }
 
-function matches(filter: SummaryFilter): (summary: IssueSummary) => boolean {
+export function matches(filter: SummaryFilter): (summary: IssueSummary) => boolean {
   const hasLabel = filter.label === undefined ? undefined : labelMatcher(filter.label);
   return (s) =>
     (filter.state === undefined || s.state === filter.state) &&
@@ -137,6 +137,12 @@ export function labelValues(summaries: Summaries, namespace: string): LabelValue
 
 export function listSummaries(summaries: Summaries, filter: SummaryFilter = {}): IssueSummary[] {
   return [...summaries.values()].filter(matches(filter)).sort(byAge);
+}
+
+/** A page of listSummaries (`limit` from `offset` on) and how many there are in all. */
+export function pageSummaries(summaries: Summaries, filter: SummaryFilter, page: SummaryPage): SummariesPage {
+  const all = listSummaries(summaries, filter);
+  return { issues: all.slice(page.offset, page.offset + page.limit), total: all.length };
 }
 
 /** The GraphLookup over a graph given whole; the reverse edges are built on first use. */

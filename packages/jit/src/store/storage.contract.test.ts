@@ -768,6 +768,19 @@ describe.each(factories)('targeted reads over %s', (_name, makeStorage) => {
     expect(await storage.listSummaries({ state: 'archived' })).toEqual([]);
   });
 
+  it('pageSummaries: a page of listSummaries with the filter, and how many match in all', async () => {
+    const made = [];
+    for (const title of ['a', 'b', 'c', 'd', 'e']) made.push(await t.createIssue({ title, labels: title === 'c' ? ['type:bug'] : [] }));
+    await t.updateIssue(made[3]!.id, { state: 'done' });
+    const all = ids(made);
+    expect(await storage.pageSummaries({}, { offset: 0, limit: 2 })).toEqual({ issues: (await storage.listSummaries()).slice(0, 2), total: 5 });
+    expect(ids((await storage.pageSummaries({}, { offset: 3, limit: 10 })).issues)).toEqual(all.slice(3));
+    expect(await storage.pageSummaries({ state: 'ready' }, { offset: 1, limit: 2 })).toMatchObject({ total: 4 });
+    expect(ids((await storage.pageSummaries({ state: 'ready' }, { offset: 1, limit: 2 })).issues)).toEqual([all[1], all[2]]);
+    expect(await storage.pageSummaries({ label: 'type:*' }, { offset: 0, limit: 5 })).toMatchObject({ issues: [expect.objectContaining({ id: all[2] })], total: 1 });
+    expect(await storage.pageSummaries({}, { offset: 9, limit: 5 })).toEqual({ issues: [], total: 5 });
+  });
+
   it("graphTransaction: the plan and the tx look up summaries and direct dependents (id order), dangling ones included", async () => {
     const a = await t.createIssue({ title: 'a' });
     const b = await t.createIssue({ title: 'b', dependencies: [a.id] });

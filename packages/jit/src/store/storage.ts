@@ -9,7 +9,7 @@
  * locks; whatever it `put`s or `remove`s is written when it returns, and
  * nothing is written when it throws.
  */
-import type { GateDefinition, Issue, JitEvent, Priority, State } from './model.js';
+import type { GateDefinition, Issue, JitEvent, Lease, Priority, State } from './model.js';
 import type { IssueSummary, StatusReport, ValidationProblem } from './tracker-api.js';
 import type { AgentRecord } from './agents.js';
 import type { StoreConfig } from './config.js';
@@ -143,6 +143,31 @@ export interface LabelValue {
   issues: number;
 }
 
+/** Which part of a list to return (Storage.pageSummaries): `limit` items from `offset` on. */
+export interface SummaryPage {
+  offset: number;
+  limit: number;
+}
+
+/** A page of a list, with how many items the whole list has. */
+export interface SummariesPage {
+  issues: IssueSummary[];
+  total: number;
+}
+
+/** A claim with its lease (Lease | null: what activeLease gives for its issue). */
+export interface HeldClaim {
+  summary: IssueSummary;
+  lease: Lease | null;
+}
+
+/** Storage.heldClaims: the claims the index answers for, and the ids of those only their files can tell. */
+export interface HeldClaims {
+  claims: HeldClaim[];
+  /** Read each one's file: it may be a claim (or have just stopped being one) and the index may lag it. */
+  fromFiles: string[];
+}
+
 /** Which ready work Storage.readyWork returns (claim-next's filter, and a page size). */
 export interface ReadyQuery extends Pick<SummaryFilter, 'priority' | 'label'> {
   limit?: number;
@@ -244,8 +269,20 @@ export interface Storage {
    * it runs); byAge. The cost is those claims, not the store.
    */
   lapsableClaims(now: string): Promise<IssueSummary[]>;
+  /**
+   * Every claim (in progress or gated, with an assignee) with its lease,
+   * without reading the files of claims the index is current for (a
+   * summary has no full lease). Optional: without it (or when it answers
+   * null, no usable index) the tracker reads each claimed issue's file.
+   */
+  heldClaims?(): Promise<HeldClaims | null>;
   /** Summaries that pass `filter` (all of them for an empty one), byAge. */
   listSummaries(filter?: SummaryFilter): Promise<IssueSummary[]>;
+  /**
+   * One page of listSummaries and the whole list's length, without reading
+   * the whole list where the backend can count (MCP issue_list's `total`).
+   */
+  pageSummaries(filter: SummaryFilter, page: SummaryPage): Promise<SummariesPage>;
 
   readIssue(id: string): Promise<Issue | null>;
   /** Every issue, from the issue files themselves (search, validate). A corrupt file throws CORRUPT_FILE unless skipped. */

@@ -57,7 +57,7 @@ import * as queries from './queries.js';
 import { byUrgency } from './rules.js';
 import type { GraphLookup, ReadyQuery } from './storage.js';
 import type { StoreLocks } from './store-locks.js';
-import { INDEX_DB_FORMAT, SummaryIndex, directoryStamp, fileStamp, isReadOnlyDatabase, isUnusableDatabase, type IndexRow } from './summary-index.js';
+import { INDEX_DB_FORMAT, SummaryIndex, directoryStamp, fileStamp, isReadOnlyDatabase, isUnusableDatabase, issueRow, type IndexRow } from './summary-index.js';
 import type { IssueSummary, ValidationProblem } from './tracker-api.js';
 
 /** One connection per index.db per process, shared by every JsonFileStorage on the store (by path; reopened when the file is replaced). */
@@ -300,7 +300,7 @@ export class SummaryCache {
     const corrupt = new Map<string, JitError>();
     for (const id of this.files.ids()) {
       const read = this.files.readStamped(id, corrupt);
-      if (read.issue) put.push({ summary: freezeSummary(summarize(read.issue)), fileStamp: read.stamp });
+      if (read.issue) put.push(issueRow(read.issue, read.stamp));
     }
     const files = put.length;
     const keep = (id: string): IssueSummary | undefined => previous?.get(id) ?? (index.meta(META.built) === undefined ? undefined : index.get(id));
@@ -471,7 +471,7 @@ export class SummaryCache {
     await writeFilesAtomic(this.files.dir, issues.map((issue) => [`${issue.id}.json`, JSON.stringify(issue, null, 2) + '\n'] as const));
     // Before the stamp: the first lock of each would otherwise look like an outside change (addMissingLockFiles).
     this.files.addLockFiles(issues.map((issue) => issue.id));
-    const rows = issues.map((issue) => ({ summary: freezeSummary(summarize(issue)), fileStamp: this.files.stamp(issue.id) }));
+    const rows = issues.map((issue) => issueRow(issue, this.files.stamp(issue.id)));
     this.journal.clearMarkers([batchName]);
     const stamp = this.dirStamp();
     index.apply({ put: rows, meta: this.journal.markersByIssue().size === 0 ? { [META.dirStamp]: stamp } : {} });
@@ -559,7 +559,7 @@ export class SummaryCache {
       if (issue === null) {
         if (before) healed.remove.push(id);
       } else if (!before || index.fileStamp(id) !== stamp || JSON.stringify(before) !== JSON.stringify(summarize(issue))) {
-        healed.put.push({ summary: freezeSummary(summarize(issue)), fileStamp: stamp });
+        healed.put.push(issueRow(issue, stamp));
       }
       if (busy) healed.settled = false;
       else healed.clear.push(...(pending.get(id) ?? []));

@@ -103,7 +103,9 @@ describe('SummaryIndex', () => {
     expect(index.byPrefix(id(17), 5)).toEqual([map.get(id(17))]);
     expect(index.dependentsOf([id(2), id(999)])).toEqual(queries.dependentsOf(map, [id(2), id(999)]));
     for (const n of [1, 2, 5, 999]) expect(index.downstreamOf(id(n))).toEqual(queries.downstreamOf(map, id(n)));
-    for (const query of [{}, { limit: 3 }, { priority: 'high' as const }, { label: 'type:bug' }, { label: 'area:*' }, { label: 'type:*', limit: 2 }]) {
+    // excludeLabels with and without a limit: two SQL forms (a probe per candidate; the excluded ids once), one answer.
+    const excluding = [{ excludeLabels: ['type:bug'] }, { excludeLabels: ['type:bug', 'type:feature'], limit: 4 }, { excludeLabels: ['type:feature'], label: 'area:*' }];
+    for (const query of [{}, { limit: 3 }, { priority: 'high' as const }, { label: 'type:bug' }, { label: 'area:*' }, { label: 'type:*', limit: 2 }, ...excluding]) {
       expect(index.ready(query), JSON.stringify(query)).toEqual(queries.readyWork(map, query));
     }
     const counts = index.counts();
@@ -250,6 +252,7 @@ describe('SummaryIndex', () => {
     const excludeLabels = ['type:epic', 'type:milestone'];
     expect(index.ready({ excludeLabels, limit: 50 })).toEqual(queries.readyWork(all, { excludeLabels, limit: 50 }));
     expect(index.ready({ excludeLabels, label: 'epic:*' })).toEqual(queries.readyWork(all, { excludeLabels, label: 'epic:*' }));
+    expect(index.ready({ excludeLabels })).toEqual(queries.readyWork(all, { excludeLabels }));
     expect(index.counts(excludeLabels).ready).toBe(queries.statusReport(all, { excludeLabels }).ready);
     expect(index.counts().ready).toBe(3000);
     expect(index.labelNamespaces()).toEqual(queries.labelNamespaces(all));

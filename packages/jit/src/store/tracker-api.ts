@@ -242,6 +242,8 @@ export interface TrackerApi {
   updateIssue(idOrPrefix: string, input: UpdateIssueInput): Promise<IssueUpdate>;
   deleteIssue(idOrPrefix: string): Promise<{ id: string; changed: true; pending?: PendingFollowUp[] }>;
   listIssues(filter?: IssueFilter): Promise<IssueSummary[]>;
+  /** One page of listIssues (`limit` from `offset` on) and how many match in all, counted without reading them. */
+  listIssuesPage(filter: IssueFilter, page: { offset?: number; limit: number }): Promise<{ issues: IssueSummary[]; total: number }>;
   searchIssues(query: string): Promise<Issue[]>;
   /** Many issues in one graph transaction, all or none: dependencies by local key (`ref`) or existing id, cycle-checked as a whole. */
   batchCreate(entries: unknown): Promise<BatchCreateResult>;

@@ -73,7 +73,7 @@ import type {
 } from './tracker-api.js';
 import { blockedIssues, dependencyGraph, rootIssues } from './queries.js';
 import { validateStore } from './validate.js';
-import { AGENT_ID_VARIABLE, activeLease, checkTtl, claimLapse, leaseLapse, newLease, summaryLease, withoutStaleLease, type LapseReason } from './leases.js';
+import { AGENT_ID_VARIABLE, activeLease, checkTtl, claimLapse, isClaim, leaseLapse, newLease, summaryLease, withoutStaleLease, type LapseReason } from './leases.js';
 import type { Lease } from './model.js';
 import { gateDefinition, pendingPrechecks, prechecksPending } from './gate-defs.js';
 import type { GateCheckHost } from './gate-checks.js';
@@ -293,13 +293,17 @@ export class Tracker implements TrackerApi {
   }
 
   async listIssues(filter: IssueFilter = {}): Promise<IssueSummary[]> {
-    checkInput(filter);
-    const state = filter.state === undefined ? undefined : parseState(filter.state);
-    const priority = filter.priority === undefined ? undefined : parsePriority(filter.priority);
-    const assignee = filter.assignee === undefined ? undefined : checkAssignee('assignee', filter.assignee);
-    const label = filter.label === undefined ? undefined : checkLabelFilter(filter.label);
+    const checked = summaryFilter(filter);
     await this.settle();
-    return this.storage.listSummaries({ state, priority, assignee, label });
+    return this.storage.listSummaries(checked);
+  }
+
+  async listIssuesPage(filter: IssueFilter, page: { offset?: number; limit: number }): Promise<{ issues: IssueSummary[]; total: number }> {
+    const checked = summaryFilter(filter);
+    const offset = page.offset === undefined ? 0 : checkCount('offset', page.offset);
+    const limit = checkCount('limit', page.limit);
+    await this.settle();
+    return this.storage.pageSummaries(checked, { offset, limit });
   }
 
   async searchIssues(query: string): Promise<Issue[]> {
@@ -1090,9 +1094,19 @@ export class Tracker implements TrackerApi {
    * as many reads as claims held, which is the work in flight, not the store.
    */
   private async claims(): Promise<ClaimInfo[]> {
-    const held = [...(await this.storage.listSummaries({ state: 'in_progress' })), ...(await this.storage.listSummaries({ state: 'gated' }))];
     const live = memoLiveness(this.storage);
     const at = Date.now();
+    const indexed = (await this.storage.heldClaims?.()) ?? null;
+    if (indexed) {
+      // The index's leases, and the files of the claims it may lag (a marker names them): reads as many as those.
+      const claims: ClaimInfo[] = indexed.claims.map(({ summary, lease }) => ({ ...summary, lease, lapsed: leaseLapse(lease ?? undefined, at, live) }));
+      for (const id of indexed.fromFiles) {
+        const issue = await this.storage.readIssue(id);
+        if (issue && isClaim(issue)) claims.push({ ...summarizeIssue(issue), lease: activeLease(issue) ?? null, lapsed: claimLapse(issue, at, live) });
+      }
+      return claims.sort(byAge);
+    }
+    const held = [...(await this.storage.listSummaries({ state: 'in_progress' })), ...(await this.storage.listSummaries({ state: 'gated' }))];
     const claims: ClaimInfo[] = [];
     for (const summary of held.sort(byAge)) {
       if (summary.assignee === null) continue;
@@ -1571,3 +1585,13 @@ function eventFilter(query: Omit<EventQuery, 'limit'>): EventFilter {
   return { type: query.type, issuePrefix: query.issueId === undefined ? undefined : normalizeIdInput(query.issueId) };
 }
 
+/** listIssues' filter checked and normalised as the store takes it. */
+function summaryFilter(filter: IssueFilter): SummaryFilter {
+  checkInput(filter);
+  return {
+    state: filter.state === undefined ? undefined : parseState(filter.state),
+    priority: filter.priority === undefined ? undefined : parsePriority(filter.priority),
+    assignee: filter.assignee === undefined ? undefined : checkAssignee('assignee', filter.assignee),
+    label: filter.label === undefined ? undefined : checkLabelFilter(filter.label),
+  };
+}
