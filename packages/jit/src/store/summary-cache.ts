@@ -203,8 +203,9 @@ export class SummaryCache {
       const stamp = this.dirStamp();
       const pending = this.markers();
       // Markers explain a changed stamp only while their writers live: one left by a killed writer
-      // must not hide a git checkout made since (currentIndex re-syncs and clears it).
-      if (index.meta(META.dirStamp) !== stamp && (pending.size === 0 || this.journal.hasOrphans())) return null;
+      // must not hide a git checkout made since (currentIndex re-syncs and clears it). The markers
+      // that count are those listed after the stamp was read: no second listing.
+      if (index.meta(META.dirStamp) !== stamp && (pending.size === 0 || this.journal.hasOrphans(markerNames(pending)))) return null;
       return { index, pending };
     } catch (error) {
       if (!isUnusableDatabase(error)) throw error;
@@ -271,8 +272,9 @@ export class SummaryCache {
     if (manifest.version === 1 || built === undefined) {
       this.rebuild(index, manifest.version === 1 ? manifest.summaries : null);
       if (manifest.version === 1) this.finishUpgrade();
-    } else if (index.meta(META.dirStamp) !== this.dirStamp() && (this.markers().size === 0 || this.journal.hasOrphans())) {
-      this.resync(index);
+    } else if (index.meta(META.dirStamp) !== this.dirStamp()) {
+      const pending = this.markers();
+      if (pending.size === 0 || this.journal.hasOrphans(markerNames(pending))) this.resync(index);
     }
     return index;
   }
@@ -427,7 +429,8 @@ export class SummaryCache {
         details: { path: this.indexPath },
       });
     }
-    const head = Buffer.alloc(MANIFEST.length + 1);
+    // One byte more than jit's manifest with its newline: anything longer is not it.
+    const head = Buffer.alloc(MANIFEST.length + 2);
     let size: number;
     try {
       size = fs.readSync(file.fd, head, 0, head.length, 0);
@@ -437,7 +440,7 @@ export class SummaryCache {
       fs.closeSync(file.fd);
     }
     const text = head.subarray(0, size).toString('latin1');
-    if (text === MANIFEST) return { version: 2 };
+    if (text === MANIFEST || text === `${MANIFEST}\n`) return { version: 2 };
     if (!whole && text.startsWith(LEGACY_HEAD)) return { version: 1 };
     return parseManifest(readTextIfExists(this.indexPath) ?? '', this.indexPath);
   }
@@ -450,7 +453,9 @@ export class SummaryCache {
    * readers holding it shared at once may all do it.
    */
   markers(): Map<string, string[]> {
-    for (const { issues } of this.journal.batches()) {
+    // One listing for both: a batch is found only under the index lock, which its (live) writer holds throughout.
+    const names = this.journal.names();
+    for (const { issues } of this.journal.batches(names)) {
       for (const issue of issues) {
         try {
           if (fileStamp(this.files.path(issue.id)) === null) createFileIfMissing(this.files.dir, `${issue.id}.json`, JSON.stringify(issue, null, 2) + '\n');
@@ -459,7 +464,7 @@ export class SummaryCache {
         }
       }
     }
-    return this.journal.markersByIssue();
+    return this.journal.markersByIssue(names);
   }
 
   /**
@@ -609,7 +614,9 @@ export class SummaryCache {
    * another writer read our files after we let go of them, and its rows were
    * durable before it cleared our markers; with no marker left it also
    * recorded the stamp (or left that to a writer still at work). We then
-   * leave without a commit (and its fsync). A commit that would change
+   * leave without a commit (and its fsync), and without the lock when that
+   * is seen before taking it (markers are cleared only once their rows are
+   * durable, under the lock or not). A commit that would change
    * nothing (no row, the same stamp) is skipped too.
    *
    * The commit's fsync is made after the index lock is let go (applyUnsynced,
@@ -625,6 +632,8 @@ export class SummaryCache {
   private async syncIndex(changed: string[], markers: readonly string[] | null): Promise<void> {
     let remaining = changed;
     for (let attempt = 0; remaining.length > 0; attempt++) {
+      // Often healed by the writer ahead of us in the queue (group commit): then the lock is not even needed.
+      if (markers !== null && !this.journal.anyPresent(markers)) return;
       const held = await this.locks.lock([this.locks.index('exclusive')]);
       let healed: Healed;
       let index: SummaryIndex;
@@ -752,6 +761,11 @@ export function overlaidReadyWork(index: SummaryIndex, overlay: ReadonlyMap<stri
   const unaffected = index.ready({ ...query, limit }).filter((s) => !affected.has(s.id));
   const merged = [...unaffected, ...rejudged].sort(byUrgency);
   return query.limit === undefined ? merged : merged.slice(0, query.limit);
+}
+
+/** The marker names of a listing (markers()). */
+function markerNames(pending: ReadonlyMap<string, readonly string[]>): string[] {
+  return [...pending.values()].flat();
 }
 
 /** Every summary a reader may see. */
