@@ -614,9 +614,7 @@ export class SummaryCache {
    * another writer read our files after we let go of them, and its rows were
    * durable before it cleared our markers; with no marker left it also
    * recorded the stamp (or left that to a writer still at work). We then
-   * leave without a commit (and its fsync), and without the lock when that
-   * is seen before taking it (markers are cleared only once their rows are
-   * durable, under the lock or not). A commit that would change
+   * leave without a commit (and its fsync). A commit that would change
    * nothing (no row, the same stamp) is skipped too.
    *
    * The commit's fsync is made after the index lock is let go (applyUnsynced,
@@ -632,8 +630,6 @@ export class SummaryCache {
   private async syncIndex(changed: string[], markers: readonly string[] | null): Promise<void> {
     let remaining = changed;
     for (let attempt = 0; remaining.length > 0; attempt++) {
-      // Often healed by the writer ahead of us in the queue (group commit): then the lock is not even needed.
-      if (markers !== null && !this.journal.anyPresent(markers)) return;
       const held = await this.locks.lock([this.locks.index('exclusive')]);
       let healed: Healed;
       let index: SummaryIndex;
