@@ -198,14 +198,15 @@ export class SummaryCache {
     try {
       const manifest = this.readManifest();
       const index = manifest.version === 2 ? this.openIndexIfUsable() : null;
-      if (index?.meta(META.built) === undefined) return null;
+      const meta = index?.metaValues([META.built, META.dirStamp]);
+      if (!index || meta?.get(META.built) === undefined) return null;
       // Stamp before listing: a jit write shown in the stamp made its marker before it touched issues/.
       const stamp = this.dirStamp();
       const pending = this.markers();
       // Markers explain a changed stamp only while their writers live: one left by a killed writer
       // must not hide a git checkout made since (currentIndex re-syncs and clears it). The markers
       // that count are those listed after the stamp was read: no second listing.
-      if (index.meta(META.dirStamp) !== stamp && (pending.size === 0 || this.journal.hasOrphans(markerNames(pending)))) return null;
+      if (meta.get(META.dirStamp) !== stamp && (pending.size === 0 || this.journal.hasOrphans(markerNames(pending)))) return null;
       return { index, pending };
     } catch (error) {
       if (!isUnusableDatabase(error)) throw error;
@@ -261,18 +262,18 @@ export class SummaryCache {
   currentIndex(): SummaryIndex {
     const manifest = this.readManifest(true);
     let index = this.openIndex(true, false);
-    let built: string | undefined;
+    let meta: Map<string, string> | null = null;
     try {
-      built = index.meta(META.built);
+      meta = index.metaValues([META.built, META.dirStamp]);
     } catch (error) {
       if (!isUnusableDatabase(error)) throw error;
       // Damaged since this process opened it: a cache, so start it afresh.
       index = this.openIndex(true, true);
     }
-    if (manifest.version === 1 || built === undefined) {
+    if (manifest.version === 1 || meta?.get(META.built) === undefined) {
       this.rebuild(index, manifest.version === 1 ? manifest.summaries : null);
       if (manifest.version === 1) this.finishUpgrade();
-    } else if (index.meta(META.dirStamp) !== this.dirStamp()) {
+    } else if (meta.get(META.dirStamp) !== this.dirStamp()) {
       const pending = this.markers();
       if (pending.size === 0 || this.journal.hasOrphans(markerNames(pending))) this.resync(index);
     }
