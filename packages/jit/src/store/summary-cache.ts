@@ -260,6 +260,15 @@ export class SummaryCache {
    * change no marker accounts for (git pull, a copied store, an older jit).
    */
   currentIndex(): SummaryIndex {
+    return this.currentIndexListed().index;
+  }
+
+  /**
+   * currentIndex, with the markers when it had to list them (the issues/
+   * stamp differs, as it does after every write): the caller heals from
+   * that listing instead of listing `pending/` again.
+   */
+  currentIndexListed(): { index: SummaryIndex; pending: Map<string, string[]> | null } {
     const manifest = this.readManifest(true);
     let index = this.openIndex(true, false);
     let meta: Map<string, string> | null = null;
@@ -275,9 +284,10 @@ export class SummaryCache {
       if (manifest.version === 1) this.finishUpgrade();
     } else if (meta.get(META.dirStamp) !== this.dirStamp()) {
       const pending = this.markers();
-      if (pending.size === 0 || this.journal.hasOrphans(markerNames(pending))) this.resync(index);
+      if (pending.size > 0 && !this.journal.hasOrphans(markerNames(pending))) return { index, pending };
+      this.resync(index); // it lists them again: it clears some
     }
-    return index;
+    return { index, pending: null };
   }
 
   /** After a format-1 store's index.db is built: the manifest (older jit now refuse the store), then the .gitignore lines. */
@@ -636,8 +646,9 @@ export class SummaryCache {
       let index: SummaryIndex;
       try {
         if (markers !== null && !this.journal.anyPresent(markers)) return;
-        index = this.currentIndex();
-        healed = this.heal(index, this.markers(), new Set(remaining));
+        let pending: Map<string, string[]> | null;
+        ({ index, pending } = this.currentIndexListed());
+        healed = this.heal(index, pending ?? this.markers(), new Set(remaining));
         const stamp = healed.settled ? this.dirStamp() : null;
         if (healed.put.length > 0 || healed.remove.length > 0 || (stamp !== null && stamp !== index.meta(META.dirStamp))) {
           index.applyUnsynced({ put: healed.put, remove: healed.remove, meta: stamp === null ? {} : { [META.dirStamp]: stamp } });
