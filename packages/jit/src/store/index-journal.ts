@@ -69,9 +69,9 @@ export class PendingJournal {
   }
 
   /** Markers by issue id; the issues of a batch (see BATCH) are marked by the batch's name. */
-  markersByIssue(): Map<string, string[]> {
+  markersByIssue(names: readonly string[] = this.names()): Map<string, string[]> {
     const byId = new Map<string, string[]>();
-    for (const name of this.names()) {
+    for (const name of names) {
       const id = MARKER.exec(name)?.[1];
       if (id) byId.set(id, [...(byId.get(id) ?? []), name]);
       else if (BATCH.test(name)) for (const issue of this.readBatch(name)) byId.set(issue.id, [...(byId.get(issue.id) ?? []), name]);
@@ -87,9 +87,9 @@ export class PendingJournal {
     return name;
   }
 
-  /** The batches pending/ holds, each with its issues. */
-  batches(): { name: string; issues: Issue[] }[] {
-    return this.names()
+  /** The batches pending/ holds (or the listing `names` names), each with its issues. */
+  batches(names: readonly string[] = this.names()): { name: string; issues: Issue[] }[] {
+    return names
       .filter((name) => BATCH.test(name))
       .map((name) => ({ name, issues: this.readBatch(name) }));
   }
@@ -109,8 +109,8 @@ export class PendingJournal {
    * and its index update). Its marker then no longer stands for a write in
    * progress, so it explains no change to issues/ made since (a git checkout).
    */
-  hasOrphans(): boolean {
-    return this.names().some((name) => {
+  hasOrphans(names: Iterable<string> = this.names()): boolean {
+    return [...names].some((name) => {
       const pid = MARKER.exec(name)?.[2];
       return pid !== undefined && processIsGone(Number(pid));
     });
@@ -136,7 +136,7 @@ export class PendingJournal {
   }
 
   /** What pending/ holds. A missing pending/ (store made by an older jit) holds nothing. */
-  private names(): string[] {
+  names(): string[] {
     try {
       return fs.readdirSync(this.pendingDir);
     } catch (error) {

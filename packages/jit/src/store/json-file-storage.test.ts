@@ -240,6 +240,19 @@ describe('corrupt files', () => {
     expect((await errorOf(tracker.getIssue(a.id))).message).toMatch(/state/);
   });
 
+  it("index.json that begins with jit's manifest but goes on is not taken for it (readers match only the head)", async () => {
+    await tracker.createIssue({ title: 'a' });
+    const indexPath = path.join(jitDir, 'index.json');
+    const manifest = fs.readFileSync(indexPath, 'utf8');
+    expect(manifest.endsWith('}\n')).toBe(true);
+    for (const tail of ['x', '\n{}']) {
+      fs.writeFileSync(indexPath, manifest + tail);
+      expect((await errorOf(tracker.listIssues())).code).toBe('CORRUPT_FILE');
+    }
+    fs.writeFileSync(indexPath, manifest.trimEnd()); // without its newline: still jit's manifest
+    expect(await tracker.listIssues()).toHaveLength(1);
+  });
+
   it('a truncated index is named, and validate --fix rebuilds it from the issue files', async () => {
     const a = await tracker.createIssue({ title: 'a' });
     const indexPath = path.join(jitDir, 'index.json');

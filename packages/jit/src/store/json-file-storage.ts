@@ -373,8 +373,8 @@ export class JsonFileStorage implements Storage {
         let changed: string[] = [];
         let markers: string[] | null = null;
         try {
-          const index = this.cache.currentIndex();
-          const healed = this.cache.heal(index, this.cache.markers(), new Set());
+          const { index, pending } = this.cache.currentIndexListed();
+          const healed = this.cache.heal(index, pending ?? this.cache.markers(), new Set());
           const graph = this.cache.graphLookup(index, healed);
           const planned = plan(graph);
           const tx = this.newTx(planned);

@@ -198,13 +198,15 @@ export class SummaryCache {
     try {
       const manifest = this.readManifest();
       const index = manifest.version === 2 ? this.openIndexIfUsable() : null;
-      if (index?.meta(META.built) === undefined) return null;
+      const meta = index?.metaValues([META.built, META.dirStamp]);
+      if (!index || meta?.get(META.built) === undefined) return null;
       // Stamp before listing: a jit write shown in the stamp made its marker before it touched issues/.
       const stamp = this.dirStamp();
       const pending = this.markers();
       // Markers explain a changed stamp only while their writers live: one left by a killed writer
-      // must not hide a git checkout made since (currentIndex re-syncs and clears it).
-      if (index.meta(META.dirStamp) !== stamp && (pending.size === 0 || this.journal.hasOrphans())) return null;
+      // must not hide a git checkout made since (currentIndex re-syncs and clears it). The markers
+      // that count are those listed after the stamp was read: no second listing.
+      if (meta.get(META.dirStamp) !== stamp && (pending.size === 0 || this.journal.hasOrphans(markerNames(pending)))) return null;
       return { index, pending };
     } catch (error) {
       if (!isUnusableDatabase(error)) throw error;
@@ -258,23 +260,34 @@ export class SummaryCache {
    * change no marker accounts for (git pull, a copied store, an older jit).
    */
   currentIndex(): SummaryIndex {
+    return this.currentIndexListed().index;
+  }
+
+  /**
+   * currentIndex, with the markers when it had to list them (the issues/
+   * stamp differs, as it does after every write): the caller heals from
+   * that listing instead of listing `pending/` again.
+   */
+  currentIndexListed(): { index: SummaryIndex; pending: Map<string, string[]> | null } {
     const manifest = this.readManifest(true);
     let index = this.openIndex(true, false);
-    let built: string | undefined;
+    let meta: Map<string, string> | null = null;
     try {
-      built = index.meta(META.built);
+      meta = index.metaValues([META.built, META.dirStamp]);
     } catch (error) {
       if (!isUnusableDatabase(error)) throw error;
       // Damaged since this process opened it: a cache, so start it afresh.
       index = this.openIndex(true, true);
     }
-    if (manifest.version === 1 || built === undefined) {
+    if (manifest.version === 1 || meta?.get(META.built) === undefined) {
       this.rebuild(index, manifest.version === 1 ? manifest.summaries : null);
       if (manifest.version === 1) this.finishUpgrade();
-    } else if (index.meta(META.dirStamp) !== this.dirStamp() && (this.markers().size === 0 || this.journal.hasOrphans())) {
-      this.resync(index);
+    } else if (meta.get(META.dirStamp) !== this.dirStamp()) {
+      const pending = this.markers();
+      if (pending.size > 0 && !this.journal.hasOrphans(markerNames(pending))) return { index, pending };
+      this.resync(index); // it lists them again: it clears some
     }
-    return index;
+    return { index, pending: null };
   }
 
   /** After a format-1 store's index.db is built: the manifest (older jit now refuse the store), then the .gitignore lines. */
@@ -427,7 +440,8 @@ export class SummaryCache {
         details: { path: this.indexPath },
       });
     }
-    const head = Buffer.alloc(MANIFEST.length + 1);
+    // One byte more than jit's manifest with its newline: anything longer is not it.
+    const head = Buffer.alloc(MANIFEST.length + 2);
     let size: number;
     try {
       size = fs.readSync(file.fd, head, 0, head.length, 0);
@@ -437,7 +451,7 @@ export class SummaryCache {
       fs.closeSync(file.fd);
     }
     const text = head.subarray(0, size).toString('latin1');
-    if (text === MANIFEST) return { version: 2 };
+    if (text === MANIFEST || text === `${MANIFEST}\n`) return { version: 2 };
     if (!whole && text.startsWith(LEGACY_HEAD)) return { version: 1 };
     return parseManifest(readTextIfExists(this.indexPath) ?? '', this.indexPath);
   }
@@ -450,7 +464,9 @@ export class SummaryCache {
    * readers holding it shared at once may all do it.
    */
   markers(): Map<string, string[]> {
-    for (const { issues } of this.journal.batches()) {
+    // One listing for both: a batch is found only under the index lock, which its (live) writer holds throughout.
+    const names = this.journal.names();
+    for (const { issues } of this.journal.batches(names)) {
       for (const issue of issues) {
         try {
           if (fileStamp(this.files.path(issue.id)) === null) createFileIfMissing(this.files.dir, `${issue.id}.json`, JSON.stringify(issue, null, 2) + '\n');
@@ -459,7 +475,7 @@ export class SummaryCache {
         }
       }
     }
-    return this.journal.markersByIssue();
+    return this.journal.markersByIssue(names);
   }
 
   /**
@@ -630,8 +646,9 @@ export class SummaryCache {
       let index: SummaryIndex;
       try {
         if (markers !== null && !this.journal.anyPresent(markers)) return;
-        index = this.currentIndex();
-        healed = this.heal(index, this.markers(), new Set(remaining));
+        let pending: Map<string, string[]> | null;
+        ({ index, pending } = this.currentIndexListed());
+        healed = this.heal(index, pending ?? this.markers(), new Set(remaining));
         const stamp = healed.settled ? this.dirStamp() : null;
         if (healed.put.length > 0 || healed.remove.length > 0 || (stamp !== null && stamp !== index.meta(META.dirStamp))) {
           index.applyUnsynced({ put: healed.put, remove: healed.remove, meta: stamp === null ? {} : { [META.dirStamp]: stamp } });
@@ -752,6 +769,11 @@ export function overlaidReadyWork(index: SummaryIndex, overlay: ReadonlyMap<stri
   const unaffected = index.ready({ ...query, limit }).filter((s) => !affected.has(s.id));
   const merged = [...unaffected, ...rejudged].sort(byUrgency);
   return query.limit === undefined ? merged : merged.slice(0, query.limit);
+}
+
+/** The marker names of a listing (markers()). */
+function markerNames(pending: ReadonlyMap<string, readonly string[]>): string[] {
+  return [...pending.values()].flat();
 }
 
 /** Every summary a reader may see. */
