@@ -34,7 +34,7 @@ function random(seed: number): () => number {
 const LABELS = ['type:bug', 'type:epic', 'type:milestone', 'area:ui', 'area:db'];
 const AGENTS = ['agent:a', 'agent:b'];
 
-describe.each([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])('reads with pending markers, random store (seed %i)', (seed) => {
+describe.each([1, 2, 3, 4, 5, 6, 7, 8])('reads with pending markers, random store (seed %i)', (seed) => {
   it('pageSummaries, ready work and claims say what the files say', async () => {
     const next = random(seed);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
@@ -127,8 +127,8 @@ describe.each([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])('reads with pending marke
       ];
       for (const filter of filters) {
         const total = queries.listSummaries(truth, filter).length;
-        for (const offset of [0, 1, 2, total - 1, total, total + 1].filter((o) => o >= 0)) {
-          for (const limit of [0, 1, 2, 5, 100]) {
+        for (const offset of [0, 1, total - 1, total + 1].filter((o) => o >= 0)) {
+          for (const limit of [0, 1, 5, 100]) {
             const page = { offset, limit };
             expect(await storage.pageSummaries(filter, page), JSON.stringify({ seed, filter, page })).toEqual(queries.pageSummaries(truth, filter, page));
           }
