@@ -53,19 +53,27 @@ function requireTarget(name) {
   return requireFromLibsql(`@libsql/${name}`);
 }
 
-/** The first of candidates() whose package loads (its module stays in require's cache for libsql); the last one's error when none does. */
+/**
+ * The first of candidates() whose package loads (its module stays in
+ * require's cache for libsql). When none does, an error naming each one tried
+ * and why, best first (the last alone, musl's, misled on a glibc system).
+ */
 function currentTarget() {
   if (target !== undefined) return target;
-  const names = candidates();
-  for (let at = 0; at < names.length; at++) {
+  const failures = [];
+  for (const name of candidates()) {
     try {
-      requireTarget(names[at]);
-      return (target = names[at]);
+      requireTarget(name);
+      return (target = name);
     } catch (error) {
-      if (at === names.length - 1) throw error;
+      failures.push({ name, error });
     }
   }
-  throw new Error('unreachable'); // candidates() is never empty
+  const reasons = failures.map(({ name, error }) => `@libsql/${name}: ${String(error && error.message).split('\n')[0]}`);
+  throw Object.assign(new Error(`none of libsql's native packages for this platform loads (${reasons.join('; ')}); reinstall jit-tracker with its optional dependencies`), {
+    code: failures[0].error && failures[0].error.code,
+    cause: failures[0].error,
+  });
 }
 
 /** The C library of the package found (libsql asks, to correct a musl target to glibc under Bun), null off Linux. */
