@@ -1,5 +1,5 @@
 // Loads the compiled addon (native/binding.cc) and describes its surface.
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -28,8 +28,10 @@ function findPackageRoot(): string {
   if (existsSync(path.join(parent, 'binding.gyp'))) return parent;
   // The node_modules folders require('jit-lock') would search, in its order, without resolving the
   // package's exports (which loads Node's ESM resolver, milliseconds of a CLI's start).
+  // Its real folder, as require() would give: in an isolated layout (pnpm, npm's linked strategy) the folder
+  // found is a symlink, and jit-lock's own dependencies (node-gyp-build) sit beside its real folder only.
   for (const dir of require.resolve.paths('jit-lock') ?? []) {
-    if (existsSync(path.join(dir, 'jit-lock', 'binding.gyp'))) return path.join(dir, 'jit-lock');
+    if (existsSync(path.join(dir, 'jit-lock', 'binding.gyp'))) return realpathSync(path.join(dir, 'jit-lock'));
   }
   throw new Error(`the jit-lock package folder (with its binding.gyp) is neither above ${__dirname} nor in a node_modules folder that require() searches from there`);
 }

@@ -166,6 +166,15 @@ status="$(in_app tracker-app npx --no-install jit status)"
 grep -q '^total: *1$' <<<"$status" || fail "jit status after one create printed: $status"
 step "npx jit init && npx jit issue create --title x && npx jit status: ok"
 printf '%s\n' "$status" | sed 's/^/  | /'
+
+# An isolated layout (npm's linked strategy, as pnpm's): each package in node_modules/.store/, its dependencies
+# beside its real folder only. The CLI bundle must still find jit-lock's node-gyp-build and libsql's native package.
+new_app linked-app
+in_app linked-app npm install --no-audit --no-fund --loglevel=error --install-strategy=linked "$lock_tarball" "$tracker_tarball" >/dev/null
+in_app linked-app npx --no-install jit init >/dev/null
+in_app linked-app npx --no-install jit issue create --title x >/dev/null || fail "jit issue create failed in an isolated (--install-strategy=linked) layout"
+grep -q '^total: *1$' <<<"$(in_app linked-app npx --no-install jit status)" || fail "jit status in an isolated layout did not count the issue"
+step "npm install --install-strategy=linked; jit init && jit issue create && jit status: ok"
 timeout_error="$(export JIT_LOCK_TIMEOUT=soon && in_app tracker-app npx --no-install jit --json status 2>&1 || true)"
 grep -q '"code": *"INVALID_ENV"' <<<"$timeout_error" || fail "JIT_LOCK_TIMEOUT=soon gave: $timeout_error"
 step "JIT_LOCK_TIMEOUT=soon jit status: INVALID_ENV (the tracker reads its variable)"

@@ -99,9 +99,29 @@ function externalPackages() {
   return [...new Set(names)].filter((name) => !BUNDLED_PACKAGES.has(name) && !REPLACED_PACKAGES.has(name)).concat('@libsql/*');
 }
 
-function bundle() {
+/** What libsql's index.js loads its native package with, and what the bundle puts in its place (libsql-native.js). */
+const LIBSQL_NATIVE_REQUIRE = 'require(`@libsql/${target}`)';
+const LIBSQL_NATIVE_STAND_IN = `require(${JSON.stringify(path.join(__dirname, 'libsql-native.js'))}).requireTarget(target)`;
+
+/**
+ * libsql's index.js with its native package loaded by libsql-native.js: a
+ * require() from the bundle would search from this package's dist/cli/, where
+ * an isolated layout (pnpm, npm's linked strategy) has no @libsql/<target>.
+ */
+const libsqlNativePlugin = {
+  name: 'libsql-native',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]node_modules[\\/]libsql[\\/]index\.js$/ }, (args) => {
+      const text = fs.readFileSync(args.path, 'utf8');
+      if (!text.includes(LIBSQL_NATIVE_REQUIRE)) throw new Error(`${args.path} no longer loads its native package with ${LIBSQL_NATIVE_REQUIRE}: see scripts/libsql-native.js`);
+      return { contents: text.replace(LIBSQL_NATIVE_REQUIRE, LIBSQL_NATIVE_STAND_IN), loader: 'js', resolveDir: path.dirname(args.path) };
+    });
+  },
+};
+
+async function bundle() {
   const esbuild = require('esbuild');
-  const result = esbuild.buildSync({
+  const result = await esbuild.build({
     entryPoints: [path.join(dist, 'cli', 'main.js')],
     bundle: true,
     write: false,
@@ -114,6 +134,7 @@ function bundle() {
     tsconfigRaw: '{}', // not the tsconfig's paths, which point jit-lock at its sources
     outfile: BUNDLE,
     logLevel: 'warning',
+    plugins: [libsqlNativePlugin],
   });
   const bundledPackage = (file) => [...BUNDLED_PACKAGES].some((name) => file.includes(`node_modules/${name}/`));
   const strays = Object.keys(result.metafile.inputs).filter((file) => file.includes('node_modules/') && !bundledPackage(file));
@@ -164,7 +185,7 @@ function trainingEnv() {
   return env;
 }
 
-function main() {
+async function main() {
   if (process.argv.includes('--train')) {
     train().catch((error) => {
       process.stderr.write(`build-cli-bundle: ${error && error.stack ? error.stack : error}\n`);
@@ -174,7 +195,7 @@ function main() {
   }
   if (!fs.existsSync(path.join(dist, 'cli', 'main.js'))) throw new Error('dist/cli/main.js is missing: run tsc first (node scripts/build.js)');
   if (process.argv.includes('--if-changed') && upToDate()) return;
-  bundle();
+  await bundle();
   // A separate process: the commands set process.exitCode and hold the store's modules, none of which the build should keep.
   const run = spawnSync(process.execPath, [__filename, '--train'], {
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -183,4 +204,7 @@ function main() {
   if (run.status !== 0) process.exit(run.status ?? 1);
 }
 
-main();
+main().catch((error) => {
+  process.stderr.write(`build-cli-bundle: ${error && error.stack ? error.stack : error}\n`);
+  process.exit(1);
+});

@@ -9,7 +9,7 @@ import { initJit } from './jit-dir.js';
 import { JsonFileStorage } from './json-file-storage.js';
 import { InMemoryStorage } from './memory-storage.js';
 import { PgStorage } from './pg-storage.js';
-import type { Storage } from './storage.js';
+import type { Storage, SummaryFilter } from './storage.js';
 import { parseStoreConfig } from './config.js';
 import { Tracker } from './tracker.js';
 
@@ -779,6 +779,26 @@ describe.each(factories)('targeted reads over %s', (_name, makeStorage) => {
     expect(ids((await storage.pageSummaries({ state: 'ready' }, { offset: 1, limit: 2 })).issues)).toEqual([all[1], all[2]]);
     expect(await storage.pageSummaries({ label: 'type:*' }, { offset: 0, limit: 5 })).toMatchObject({ issues: [expect.objectContaining({ id: all[2] })], total: 1 });
     expect(await storage.pageSummaries({}, { offset: 9, limit: 5 })).toEqual({ issues: [], total: 5 });
+  });
+
+  it('pageSummaries is listSummaries sliced, with its length, for every filter and page edge', async () => {
+    const labels = [['type:bug'], ['type:bug', 'area:ui'], ['area:db'], [], ['type:feature']];
+    const priorities = ['low', 'normal', 'high', 'critical'] as const;
+    const made = [];
+    for (let n = 0; n < 14; n++) made.push(await t.createIssue({ title: `i${n}`, labels: labels[n % labels.length]!, priority: priorities[n % 4]! }));
+    await t.updateIssue(made[1]!.id, { state: 'done' });
+    await t.updateIssue(made[2]!.id, { state: 'backlog' });
+    await t.claim(made[3]!.id, 'agent:x');
+    await t.deleteIssue(made[4]!.id);
+    const filters: SummaryFilter[] = [{}, { state: 'ready' }, { state: 'done' }, { priority: 'high' }, { label: 'type:bug' }, { label: 'type:*' }, { label: 'area:*' }, { assignee: 'agent:x' }, { state: 'ready', label: 'type:bug', priority: 'low' }];
+    for (const filter of filters) {
+      const all = await storage.listSummaries(filter);
+      for (const offset of [0, 1, all.length - 1, all.length, all.length + 3].filter((o) => o >= 0)) {
+        for (const limit of [0, 1, 3, 1000]) {
+          expect(await storage.pageSummaries(filter, { offset, limit }), JSON.stringify({ filter, offset, limit })).toEqual({ issues: all.slice(offset, offset + limit), total: all.length });
+        }
+      }
+    }
   });
 
   it("graphTransaction: the plan and the tx look up summaries and direct dependents (id order), dangling ones included", async () => {

@@ -170,6 +170,24 @@ describe('the bundled CLI', () => {
     }
   });
 
+  it("when none of libsql's native packages loads (installed with --omit=optional), the error names each one tried and why, the first (glibc's) first", () => {
+    const root = path.join(scratch, 'libsql-none');
+    mkdirSync(path.join(root, 'node_modules'), { recursive: true });
+    copyFileSync(path.join(REPO, 'scripts', 'libsql-native.js'), path.join(root, 'libsql-native.js'));
+    const native = require(path.join(root, 'libsql-native.js')) as { currentTarget(): string };
+    const first = process.platform === 'linux' ? `@libsql/linux-${process.arch}-${process.arch === 'arm' ? 'gnueabihf' : 'gnu'}` : '@libsql/';
+    let message = '';
+    try {
+      native.currentTarget();
+    } catch (error) {
+      message = String((error as Error).message);
+    }
+    expect(message).toContain(`libsql's native package`);
+    expect(message.indexOf(first)).toBeGreaterThanOrEqual(0);
+    const second = process.arch === 'arm' ? '@libsql/linux-arm-musleabihf' : `@libsql/linux-${process.arch}-musl`;
+    if (process.platform === 'linux') expect(message.indexOf(first)).toBeLessThan(message.indexOf(second));
+  });
+
   it('a bundle that cannot be read (here a folder in its place: EISDIR, as EACCES for a user without the right) is not run: the separate modules are, without a stack trace', () => {
     const root = path.join(scratch, 'unreadable');
     mkdirSync(path.join(root, 'bin'), { recursive: true });
