@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { lock } from 'jit-lock';
 import { debugLocks } from './debug-locks.js';
 import { JitError } from './errors.js';
@@ -687,5 +687,27 @@ describe('debugLocks', () => {
       held.release();
     }
     expect(debugLocks(jitDir).every((s) => s.state === 'unlocked')).toBe(true);
+  });
+});
+
+describe('pageSummaries reads its page and its total from one snapshot of index.db', () => {
+  it('a row another process commits between the two is in neither', async () => {
+    for (const title of ['a', 'b', 'c']) await tracker.createIssue({ title });
+    const first = (await tracker.storage.listSummaries())[0]!;
+    const list = SummaryIndex.prototype.list;
+    // Another process's commit lands right after the page is read, before the total is counted.
+    const spy = vi.spyOn(SummaryIndex.prototype, 'list').mockImplementationOnce(function (this: SummaryIndex, ...args) {
+      const page = list.apply(this, args);
+      editIndexRow('0e0e0e0e-0000-4000-8000-000000000000', { title: 'committed meanwhile' }, first.id);
+      return page;
+    });
+    try {
+      const page = await tracker.storage.pageSummaries({}, { offset: 0, limit: 10 });
+      expect(spy).toHaveBeenCalled();
+      expect(page.issues.map((s) => s.title)).toEqual(['a', 'b', 'c']);
+      expect(page.total).toBe(page.issues.length);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });

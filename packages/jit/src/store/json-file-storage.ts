@@ -266,18 +266,21 @@ export class JsonFileStorage implements Storage {
   pageSummaries(filter: SummaryFilter, page: SummaryPage): Promise<SummariesPage> {
     return this.serial(() =>
       this.cache.read((view) => {
-        if (!view.index) return queries.pageSummaries(view.all, filter, page);
+        const index = view.index;
+        if (!index) return queries.pageSummaries(view.all, filter, page);
         const overlay = view.overlay;
-        if (overlay.size === 0) return { issues: view.index.list(filter, page), total: view.index.count(filter) };
-        // The marked issues as their files say: each may leave or join the list. Rows up to the page's end
-        // and one more per marked issue still hold the first offset + limit of the list as it really is.
-        const rows = view.index.list(filter, { offset: 0, limit: page.offset + page.limit + overlay.size });
-        const issues = queries.listSummaries(overlaid(rows, overlay, () => true), filter).slice(page.offset, page.offset + page.limit);
-        const keep = queries.matches(filter);
-        const marked = [...overlay.keys()];
-        const rowsMatching = view.index.many(marked).filter(keep).length;
-        const filesMatching = [...overlay.values()].filter((s) => s !== null && keep(s)).length;
-        return { issues, total: view.index.count(filter) - rowsMatching + filesMatching };
+        // The page and its total from one snapshot: another process's commit between them would make them disagree.
+        return index.snapshot(() => {
+          if (overlay.size === 0) return { issues: index.list(filter, page), total: index.count(filter) };
+          // The marked issues as their files say: each may leave or join the list. Rows up to the page's end
+          // and one more per marked issue still hold the first offset + limit of the list as it really is.
+          const rows = index.list(filter, { offset: 0, limit: page.offset + page.limit + overlay.size });
+          const issues = queries.listSummaries(overlaid(rows, overlay, () => true), filter).slice(page.offset, page.offset + page.limit);
+          const keep = queries.matches(filter);
+          const rowsMatching = index.many([...overlay.keys()]).filter(keep).length;
+          const filesMatching = [...overlay.values()].filter((s) => s !== null && keep(s)).length;
+          return { issues, total: index.count(filter) - rowsMatching + filesMatching };
+        });
       }),
     );
   }

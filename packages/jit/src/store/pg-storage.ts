@@ -691,12 +691,17 @@ export class PgStorage implements Storage {
     const params: unknown[] = [];
     const where = PgStorage.filterSql(filter, params);
     const whereSql = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
-    const [{ total }] = (await this.read<{ total: string }>(`SELECT count(*) AS total FROM issues i ${whereSql}`, params)) as [{ total: string }];
-    const issues = await this.summaryRows(
-      `SELECT i.summary FROM issues i ${whereSql} ORDER BY i.created_at, i.id LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+    // One statement, so one snapshot: a commit between a page query and a count query would make them disagree.
+    // The count's row stands even when the page is empty (an offset past the end).
+    const rows = await this.read<{ total: string; summary: IssueSummary | null }>(
+      `SELECT t.total, p.summary FROM (SELECT count(*) AS total FROM issues i ${whereSql}) t
+       LEFT JOIN LATERAL (SELECT i.summary, i.created_at, i.id FROM issues i ${whereSql}
+                          ORDER BY i.created_at, i.id LIMIT $${params.length + 1} OFFSET $${params.length + 2}) p ON true
+       ORDER BY p.created_at, p.id`,
       [...params, page.limit, page.offset],
     );
-    return { issues, total: Number(total) };
+    const issues = rows.flatMap((r) => (r.summary === null ? [] : [r.summary]));
+    return { issues, total: Number(rows[0]?.total ?? 0) };
   }
 
   async readIssue(id: string): Promise<Issue | null> {

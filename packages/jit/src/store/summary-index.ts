@@ -632,6 +632,21 @@ export class SummaryIndex {
     return countsWrong[0] > 0 ? 'state_counts differs from the summaries' : 'ok';
   }
 
+  /**
+   * `read` with every statement in it seeing one snapshot of the database
+   * (a deferred read transaction: writers go on committing beside it, WAL),
+   * for answers built from several statements, like a page and its total.
+   */
+  snapshot<T>(read: () => T): T {
+    if (this.db.inTransaction) return read();
+    this.db.exec('BEGIN');
+    try {
+      return read();
+    } finally {
+      if (this.db.inTransaction) this.db.exec('COMMIT');
+    }
+  }
+
   private transaction(work: () => void): void {
     this.db.exec('BEGIN IMMEDIATE');
     try {
