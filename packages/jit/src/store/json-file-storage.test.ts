@@ -253,6 +253,51 @@ describe('corrupt files', () => {
     expect(await tracker.listIssues()).toHaveLength(1);
   });
 
+  it("index.json as jit's manifest with CRLF (git's autocrlf) is parsed and accepted; cut short by one byte it is corrupt (the head match takes neither)", async () => {
+    const a = await tracker.createIssue({ title: 'a' });
+    const indexPath = path.join(jitDir, 'index.json');
+    const manifest = fs.readFileSync(indexPath, 'utf8');
+    fs.writeFileSync(indexPath, manifest.replace('\n', '\r\n'));
+    expect((await tracker.listIssues()).map((s) => s.id)).toEqual([a.id]);
+    await tracker.updateIssue(a.id, { title: 'a2' });
+    expect((await tracker.listIssues()).map((s) => s.title)).toEqual(['a2']);
+    fs.writeFileSync(indexPath, manifest.trimEnd().slice(0, -1));
+    expect((await errorOf(tracker.listIssues())).code).toBe('CORRUPT_FILE');
+    fs.writeFileSync(indexPath, manifest.replace('"schema_version":2', '"schema_version":3'));
+    expect((await errorOf(tracker.listIssues())).code).toBe('UNSUPPORTED_SCHEMA');
+  });
+
+  it('index.db missing a meta row (the issues/ stamp, or built) or its whole meta table is re-synced or rebuilt, never trusted', async () => {
+    const a = await tracker.createIssue({ title: 'a' });
+    const edit = (title: string): void => {
+      fs.writeFileSync(issuePath(a.id), JSON.stringify({ ...readJson(issuePath(a.id)), title }, null, 2) + '\n');
+    };
+    const sql = (statement: string): void => {
+      const db = new Database(path.join(jitDir, 'index.db'));
+      try {
+        db.exec(statement);
+      } finally {
+        db.close();
+      }
+    };
+    for (const [statement, title] of [
+      ["DELETE FROM meta WHERE key = 'issues_dir_stamp'", 'no stamp'],
+      ["DELETE FROM meta WHERE key = 'built_from_files'", 'not built'],
+      ['DROP TABLE meta', 'no meta'],
+      ["UPDATE meta SET value = '3' WHERE key = 'format'", 'format 3'],
+    ]) {
+      sql(statement!);
+      edit(title!);
+      // A reader (a fresh process's first look), then a writer in this one.
+      expect((await openTracker(jitDir).listIssues()).map((s) => s.title)).toEqual([title]);
+      expect((await tracker.listIssues()).map((s) => s.title)).toEqual([title]);
+      await tracker.updateIssue(a.id, { priority: 'high' });
+      expect((await tracker.listIssues()).map((s) => [s.title, s.priority])).toEqual([[title, 'high']]);
+      await tracker.updateIssue(a.id, { priority: 'normal' });
+    }
+    expect((await tracker.validate()).ok).toBe(true);
+  });
+
   it('a truncated index is named, and validate --fix rebuilds it from the issue files', async () => {
     const a = await tracker.createIssue({ title: 'a' });
     const indexPath = path.join(jitDir, 'index.json');
