@@ -12,6 +12,7 @@ import type { Issue } from './model.js';
 import type { Tracker } from './tracker.js';
 import Database from 'libsql';
 import { INDEX_DB_FORMAT, SummaryIndex } from './summary-index.js';
+import { SummaryCache } from './summary-cache.js';
 import type { IssueSummary } from './tracker-api.js';
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'jit-files-'));
@@ -753,6 +754,52 @@ describe('pageSummaries reads its page and its total from one snapshot of index.
       expect(page.total).toBe(page.issues.length);
     } finally {
       spy.mockRestore();
+    }
+  });
+});
+
+describe('the index step heals from the listing of pending/ its cache check made (under the exclusive index lock)', () => {
+  it('a marker a live writer makes after that listing is neither dropped nor left without its row once the writer dies', async () => {
+    const a = await tracker.createIssue({ title: 'a' });
+    const b = await tracker.createIssue({ title: 'b' });
+    const lockModule = path.resolve(__dirname, '../../dist/lock/index.js');
+    // The other writer: a live process holding b's issue lock, as during its write.
+    const writer = spawn(process.execPath, ['-e', `require(${JSON.stringify(lockModule)}).lockSync(process.argv[1]); console.log('held'); setTimeout(() => {}, 60000)`, path.join(jitDir, 'issues', `${b.id}.lock`)]);
+    try {
+      await new Promise((resolve) => writer.stdout.once('data', resolve));
+      const marker = path.join(jitDir, 'pending', `${b.id}.${writer.pid}.1`);
+      const heal = SummaryCache.prototype.heal;
+      // Right after our index step listed pending/ (our own marker is in that listing): the other writer marks b and writes its file.
+      const spy = vi.spyOn(SummaryCache.prototype, 'heal').mockImplementation(function (this: SummaryCache, index, pending, changed) {
+        if (pending.has(a.id) && !fs.existsSync(marker)) {
+          expect(pending.has(b.id)).toBe(false);
+          fs.writeFileSync(marker, '');
+          fs.writeFileSync(issuePath(b.id), JSON.stringify({ ...readJson(issuePath(b.id)), title: 'b live', updated_at: new Date(Date.now() + 1000).toISOString() }, null, 2) + '\n');
+        }
+        return heal.call(this, index, pending, changed);
+      });
+      try {
+        await tracker.updateIssue(a.id, { title: 'a2' });
+      } finally {
+        spy.mockRestore();
+      }
+      expect(fs.existsSync(marker)).toBe(true);
+      expect(fs.readdirSync(path.join(jitDir, 'pending'))).toEqual([path.basename(marker)]);
+      const titles = async (): Promise<string[]> => (await openTracker(jitDir).listIssues()).map((s) => s.title).sort();
+      expect(await titles()).toEqual(['a2', 'b live']);
+      await tracker.updateIssue(a.id, { title: 'a3' }); // b still being written: its marker stays
+      expect(fs.existsSync(marker)).toBe(true);
+      expect(await titles()).toEqual(['a3', 'b live']);
+      writer.kill('SIGKILL');
+      await new Promise((resolve) => writer.on('close', resolve));
+      // Killed before its index step: the marker explains b's file until the next write heals its row.
+      expect(await titles()).toEqual(['a3', 'b live']);
+      await tracker.updateIssue(a.id, { title: 'a4' });
+      expect(fs.readdirSync(path.join(jitDir, 'pending'))).toEqual([]);
+      expect(withIndex((index) => index.get(b.id)?.title)).toBe('b live');
+      expect((await tracker.validate()).ok).toBe(true);
+    } finally {
+      writer.kill('SIGKILL');
     }
   });
 });
