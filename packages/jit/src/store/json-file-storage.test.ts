@@ -802,4 +802,27 @@ describe('the index step heals from the listing of pending/ its cache check made
       writer.kill('SIGKILL');
     }
   });
+
+  it('that listing is always taken with the exclusive index lock held by this process (the index step, a graph transaction, a batch)', async () => {
+    const a = await tracker.createIssue({ title: 'a' });
+    const b = await tracker.createIssue({ title: 'b' });
+    const states: unknown[] = [];
+    const listed = SummaryCache.prototype.currentIndexListed;
+    const spy = vi.spyOn(SummaryCache.prototype, 'currentIndexListed').mockImplementation(function (this: SummaryCache) {
+      const index = debugLocks(jitDir).find((state) => path.basename(state.path) === '.index.lock');
+      states.push(process.platform === 'linux' ? { state: index?.state, holders: index?.holders } : index?.state);
+      return listed.call(this);
+    });
+    try {
+      await tracker.updateIssue(a.id, { title: 'a2' });
+      await tracker.addDependency(b.id, a.id);
+      await tracker.batchCreate([{ title: 'c' }, { title: 'd' }]);
+      await tracker.deleteIssue(b.id);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(states.length).toBeGreaterThanOrEqual(4);
+    const held = process.platform === 'linux' ? { state: 'exclusive', holders: [{ pid: process.pid, mode: 'exclusive' }] } : 'exclusive';
+    expect(states).toEqual(states.map(() => held));
+  });
 });
