@@ -825,4 +825,42 @@ describe('the index step heals from the listing of pending/ its cache check made
     const held = process.platform === 'linux' ? { state: 'exclusive', holders: [{ pid: process.pid, mode: 'exclusive' }] } : 'exclusive';
     expect(states).toEqual(states.map(() => held));
   });
+
+  it('one listing of pending/ with every kind of name: a dead writer\'s marker and batch healed, a live writer\'s marker, temp files and strangers left', async () => {
+    const a = await tracker.createIssue({ title: 'a' });
+    const b = await tracker.createIssue({ title: 'b' });
+    const d = await tracker.createIssue({ title: 'd' });
+    const c: Issue = { ...(await tracker.getIssue(a.id)), id: '0c0c0c0c-0000-4000-8000-000000000000', title: 'c from a batch' };
+    const dead = spawn(process.execPath, ['-e', '0']);
+    await new Promise((resolve) => dead.on('close', resolve));
+    const lockModule = path.resolve(__dirname, '../../dist/lock/index.js');
+    const writer = spawn(process.execPath, ['-e', `require(${JSON.stringify(lockModule)}).lockSync(process.argv[1]); console.log('held'); setTimeout(() => {}, 60000)`, path.join(jitDir, 'issues', `${b.id}.lock`)]);
+    try {
+      await new Promise((resolve) => writer.stdout.once('data', resolve));
+      const pending = path.join(jitDir, 'pending');
+      const retitle = (id: string, title: string): void => {
+        fs.writeFileSync(issuePath(id), JSON.stringify({ ...readJson(issuePath(id)), title, updated_at: new Date(Date.now() + 1000).toISOString() }, null, 2) + '\n');
+      };
+      const left = [`${b.id}.${writer.pid}.1`, `.batch.${dead.pid}.2.json.${dead.pid}.3.tmp`, 'notes.txt'];
+      for (const name of [`${a.id}.${dead.pid}.1`, ...left]) fs.writeFileSync(path.join(pending, name), name === 'notes.txt' ? 'mine' : '');
+      fs.writeFileSync(path.join(pending, `batch.${dead.pid}.1.json`), JSON.stringify([c]));
+      retitle(a.id, 'a by the dead');
+      retitle(b.id, 'b by the live');
+      const titles = async (): Promise<string[]> => (await openTracker(jitDir).listIssues()).map((s) => s.title).sort();
+      const expected = ['a by the dead', 'b by the live', 'c from a batch', 'd'];
+      expect(await titles()).toEqual(expected);
+      await tracker.updateIssue(d.id, { title: 'd2' });
+      expected[3] = 'd2';
+      expect(await titles()).toEqual(expected);
+      expect(fs.readdirSync(pending).sort()).toEqual([...left].sort());
+      expect(withIndex((index) => [a.id, c.id].map((id) => index.get(id)?.title))).toEqual(['a by the dead', 'c from a batch']);
+      writer.kill('SIGKILL');
+      await new Promise((resolve) => writer.on('close', resolve));
+      await tracker.updateIssue(d.id, { title: 'd3' });
+      expect(withIndex((index) => index.get(b.id)?.title)).toBe('b by the live');
+      expect(fs.readdirSync(pending).sort()).toEqual(left.slice(1).sort());
+    } finally {
+      writer.kill('SIGKILL');
+    }
+  });
 });
