@@ -12,6 +12,7 @@ import type { Issue } from './model.js';
 import type { Tracker } from './tracker.js';
 import Database from 'libsql';
 import { INDEX_DB_FORMAT, SummaryIndex } from './summary-index.js';
+import { SummaryCache } from './summary-cache.js';
 import type { IssueSummary } from './tracker-api.js';
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'jit-files-'));
@@ -251,6 +252,51 @@ describe('corrupt files', () => {
     }
     fs.writeFileSync(indexPath, manifest.trimEnd()); // without its newline: still jit's manifest
     expect(await tracker.listIssues()).toHaveLength(1);
+  });
+
+  it("index.json as jit's manifest with CRLF (git's autocrlf) is parsed and accepted; cut short by one byte it is corrupt (the head match takes neither)", async () => {
+    const a = await tracker.createIssue({ title: 'a' });
+    const indexPath = path.join(jitDir, 'index.json');
+    const manifest = fs.readFileSync(indexPath, 'utf8');
+    fs.writeFileSync(indexPath, manifest.replace('\n', '\r\n'));
+    expect((await tracker.listIssues()).map((s) => s.id)).toEqual([a.id]);
+    await tracker.updateIssue(a.id, { title: 'a2' });
+    expect((await tracker.listIssues()).map((s) => s.title)).toEqual(['a2']);
+    fs.writeFileSync(indexPath, manifest.trimEnd().slice(0, -1));
+    expect((await errorOf(tracker.listIssues())).code).toBe('CORRUPT_FILE');
+    fs.writeFileSync(indexPath, manifest.replace('"schema_version":2', '"schema_version":3'));
+    expect((await errorOf(tracker.listIssues())).code).toBe('UNSUPPORTED_SCHEMA');
+  });
+
+  it('index.db missing a meta row (the issues/ stamp, or built) or its whole meta table is re-synced or rebuilt, never trusted', async () => {
+    const a = await tracker.createIssue({ title: 'a' });
+    const edit = (title: string): void => {
+      fs.writeFileSync(issuePath(a.id), JSON.stringify({ ...readJson(issuePath(a.id)), title }, null, 2) + '\n');
+    };
+    const sql = (statement: string): void => {
+      const db = new Database(path.join(jitDir, 'index.db'));
+      try {
+        db.exec(statement);
+      } finally {
+        db.close();
+      }
+    };
+    for (const [statement, title] of [
+      ["DELETE FROM meta WHERE key = 'issues_dir_stamp'", 'no stamp'],
+      ["DELETE FROM meta WHERE key = 'built_from_files'", 'not built'],
+      ['DROP TABLE meta', 'no meta'],
+      ["UPDATE meta SET value = '3' WHERE key = 'format'", 'format 3'],
+    ]) {
+      sql(statement!);
+      edit(title!);
+      // A reader (a fresh process's first look), then a writer in this one.
+      expect((await openTracker(jitDir).listIssues()).map((s) => s.title)).toEqual([title]);
+      expect((await tracker.listIssues()).map((s) => s.title)).toEqual([title]);
+      await tracker.updateIssue(a.id, { priority: 'high' });
+      expect((await tracker.listIssues()).map((s) => [s.title, s.priority])).toEqual([[title, 'high']]);
+      await tracker.updateIssue(a.id, { priority: 'normal' });
+    }
+    expect((await tracker.validate()).ok).toBe(true);
   });
 
   it('a truncated index is named, and validate --fix rebuilds it from the issue files', async () => {
@@ -708,6 +754,113 @@ describe('pageSummaries reads its page and its total from one snapshot of index.
       expect(page.total).toBe(page.issues.length);
     } finally {
       spy.mockRestore();
+    }
+  });
+});
+
+describe('the index step heals from the listing of pending/ its cache check made (under the exclusive index lock)', () => {
+  it('a marker a live writer makes after that listing is neither dropped nor left without its row once the writer dies', async () => {
+    const a = await tracker.createIssue({ title: 'a' });
+    const b = await tracker.createIssue({ title: 'b' });
+    const lockModule = path.resolve(__dirname, '../../dist/lock/index.js');
+    // The other writer: a live process holding b's issue lock, as during its write.
+    const writer = spawn(process.execPath, ['-e', `require(${JSON.stringify(lockModule)}).lockSync(process.argv[1]); console.log('held'); setTimeout(() => {}, 60000)`, path.join(jitDir, 'issues', `${b.id}.lock`)]);
+    try {
+      await new Promise((resolve) => writer.stdout.once('data', resolve));
+      const marker = path.join(jitDir, 'pending', `${b.id}.${writer.pid}.1`);
+      const heal = SummaryCache.prototype.heal;
+      // Right after our index step listed pending/ (our own marker is in that listing): the other writer marks b and writes its file.
+      const spy = vi.spyOn(SummaryCache.prototype, 'heal').mockImplementation(function (this: SummaryCache, index, pending, changed) {
+        if (pending.has(a.id) && !fs.existsSync(marker)) {
+          expect(pending.has(b.id)).toBe(false);
+          fs.writeFileSync(marker, '');
+          fs.writeFileSync(issuePath(b.id), JSON.stringify({ ...readJson(issuePath(b.id)), title: 'b live', updated_at: new Date(Date.now() + 1000).toISOString() }, null, 2) + '\n');
+        }
+        return heal.call(this, index, pending, changed);
+      });
+      try {
+        await tracker.updateIssue(a.id, { title: 'a2' });
+      } finally {
+        spy.mockRestore();
+      }
+      expect(fs.existsSync(marker)).toBe(true);
+      expect(fs.readdirSync(path.join(jitDir, 'pending'))).toEqual([path.basename(marker)]);
+      const titles = async (): Promise<string[]> => (await openTracker(jitDir).listIssues()).map((s) => s.title).sort();
+      expect(await titles()).toEqual(['a2', 'b live']);
+      await tracker.updateIssue(a.id, { title: 'a3' }); // b still being written: its marker stays
+      expect(fs.existsSync(marker)).toBe(true);
+      expect(await titles()).toEqual(['a3', 'b live']);
+      writer.kill('SIGKILL');
+      await new Promise((resolve) => writer.on('close', resolve));
+      // Killed before its index step: the marker explains b's file until the next write heals its row.
+      expect(await titles()).toEqual(['a3', 'b live']);
+      await tracker.updateIssue(a.id, { title: 'a4' });
+      expect(fs.readdirSync(path.join(jitDir, 'pending'))).toEqual([]);
+      expect(withIndex((index) => index.get(b.id)?.title)).toBe('b live');
+      expect((await tracker.validate()).ok).toBe(true);
+    } finally {
+      writer.kill('SIGKILL');
+    }
+  });
+
+  it('that listing is always taken with the exclusive index lock held by this process (the index step, a graph transaction, a batch)', async () => {
+    const a = await tracker.createIssue({ title: 'a' });
+    const b = await tracker.createIssue({ title: 'b' });
+    const states: unknown[] = [];
+    const listed = SummaryCache.prototype.currentIndexListed;
+    const spy = vi.spyOn(SummaryCache.prototype, 'currentIndexListed').mockImplementation(function (this: SummaryCache) {
+      const index = debugLocks(jitDir).find((state) => path.basename(state.path) === '.index.lock');
+      states.push(process.platform === 'linux' ? { state: index?.state, holders: index?.holders } : index?.state);
+      return listed.call(this);
+    });
+    try {
+      await tracker.updateIssue(a.id, { title: 'a2' });
+      await tracker.addDependency(b.id, a.id);
+      await tracker.batchCreate([{ title: 'c' }, { title: 'd' }]);
+      await tracker.deleteIssue(b.id);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(states.length).toBeGreaterThanOrEqual(4);
+    const held = process.platform === 'linux' ? { state: 'exclusive', holders: [{ pid: process.pid, mode: 'exclusive' }] } : 'exclusive';
+    expect(states).toEqual(states.map(() => held));
+  });
+
+  it('one listing of pending/ with every kind of name: a dead writer\'s marker and batch healed, a live writer\'s marker, temp files and strangers left', async () => {
+    const a = await tracker.createIssue({ title: 'a' });
+    const b = await tracker.createIssue({ title: 'b' });
+    const d = await tracker.createIssue({ title: 'd' });
+    const c: Issue = { ...(await tracker.getIssue(a.id)), id: '0c0c0c0c-0000-4000-8000-000000000000', title: 'c from a batch' };
+    const dead = spawn(process.execPath, ['-e', '0']);
+    await new Promise((resolve) => dead.on('close', resolve));
+    const lockModule = path.resolve(__dirname, '../../dist/lock/index.js');
+    const writer = spawn(process.execPath, ['-e', `require(${JSON.stringify(lockModule)}).lockSync(process.argv[1]); console.log('held'); setTimeout(() => {}, 60000)`, path.join(jitDir, 'issues', `${b.id}.lock`)]);
+    try {
+      await new Promise((resolve) => writer.stdout.once('data', resolve));
+      const pending = path.join(jitDir, 'pending');
+      const retitle = (id: string, title: string): void => {
+        fs.writeFileSync(issuePath(id), JSON.stringify({ ...readJson(issuePath(id)), title, updated_at: new Date(Date.now() + 1000).toISOString() }, null, 2) + '\n');
+      };
+      const left = [`${b.id}.${writer.pid}.1`, `.batch.${dead.pid}.2.json.${dead.pid}.3.tmp`, 'notes.txt'];
+      for (const name of [`${a.id}.${dead.pid}.1`, ...left]) fs.writeFileSync(path.join(pending, name), name === 'notes.txt' ? 'mine' : '');
+      fs.writeFileSync(path.join(pending, `batch.${dead.pid}.1.json`), JSON.stringify([c]));
+      retitle(a.id, 'a by the dead');
+      retitle(b.id, 'b by the live');
+      const titles = async (): Promise<string[]> => (await openTracker(jitDir).listIssues()).map((s) => s.title).sort();
+      const expected = ['a by the dead', 'b by the live', 'c from a batch', 'd'];
+      expect(await titles()).toEqual(expected);
+      await tracker.updateIssue(d.id, { title: 'd2' });
+      expected[3] = 'd2';
+      expect(await titles()).toEqual(expected);
+      expect(fs.readdirSync(pending).sort()).toEqual([...left].sort());
+      expect(withIndex((index) => [a.id, c.id].map((id) => index.get(id)?.title))).toEqual(['a by the dead', 'c from a batch']);
+      writer.kill('SIGKILL');
+      await new Promise((resolve) => writer.on('close', resolve));
+      await tracker.updateIssue(d.id, { title: 'd3' });
+      expect(withIndex((index) => index.get(b.id)?.title)).toBe('b by the live');
+      expect(fs.readdirSync(pending).sort()).toEqual(left.slice(1).sort());
+    } finally {
+      writer.kill('SIGKILL');
     }
   });
 });
