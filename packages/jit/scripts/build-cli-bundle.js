@@ -76,6 +76,11 @@ function writeWhole(file, data) {
  *   child_process); libsql-native.js names its native package by loading
  *   it. The native package (@libsql/<target>, a .node binary) stays in
  *   node_modules.
+ * - commander: every command line the fast path (src/cli/main.ts) does not
+ *   take, all writes among them, loads it; from node_modules that cost
+ *   ~14 ms of CPU a start, compiled file by file. Its lib/command.js loads
+ *   node:child_process (~5 ms) for executable subcommands, which jit never
+ *   defines: in the bundle it is loaded on first use (SOURCE_PATCHES).
  */
 const BUNDLED_PACKAGES = new Set(require('./bundled-packages.js').BUNDLED_PACKAGES);
 const REPLACED_PACKAGES = new Map([
@@ -99,23 +104,37 @@ function externalPackages() {
   return [...new Set(names)].filter((name) => !BUNDLED_PACKAGES.has(name) && !REPLACED_PACKAGES.has(name)).concat('@libsql/*');
 }
 
-/** What libsql's index.js loads its native package with, and what the bundle puts in its place (libsql-native.js). */
-const LIBSQL_NATIVE_REQUIRE = 'require(`@libsql/${target}`)';
-const LIBSQL_NATIVE_STAND_IN = `require(${JSON.stringify(path.join(__dirname, 'libsql-native.js'))}).requireTarget(target)`;
-
 /**
- * libsql's index.js with its native package loaded by libsql-native.js: a
- * require() from the bundle would search from this package's dist/cli/, where
- * an isolated layout (pnpm, npm's linked strategy) has no @libsql/<target>.
+ * Changes made to bundled packages' sources as esbuild reads them, each with
+ * why. The build fails when a text is no longer there (a new version of the
+ * package): see the reason before adapting it.
  */
-const libsqlNativePlugin = {
-  name: 'libsql-native',
+const SOURCE_PATCHES = [
+  {
+    // A require() from the bundle would search from this package's dist/cli/, where an
+    // isolated layout (pnpm, npm's linked strategy) has no @libsql/<target>: libsql-native.js.
+    file: /[\\/]node_modules[\\/]libsql[\\/]index\.js$/,
+    find: 'require(`@libsql/${target}`)',
+    replace: `require(${JSON.stringify(path.join(__dirname, 'libsql-native.js'))}).requireTarget(target)`,
+  },
+  {
+    // Only executable subcommands (which jit never defines) spawn: node:child_process on first use.
+    file: /[\\/]node_modules[\\/]commander[\\/]lib[\\/]command\.js$/,
+    find: "const childProcess = require('node:child_process');",
+    replace: "const childProcess = { spawn: (...args) => require('node:child_process').spawn(...args) };",
+  },
+];
+
+const sourcePatchPlugin = {
+  name: 'source-patches',
   setup(build) {
-    build.onLoad({ filter: /[\\/]node_modules[\\/]libsql[\\/]index\.js$/ }, (args) => {
-      const text = fs.readFileSync(args.path, 'utf8');
-      if (!text.includes(LIBSQL_NATIVE_REQUIRE)) throw new Error(`${args.path} no longer loads its native package with ${LIBSQL_NATIVE_REQUIRE}: see scripts/libsql-native.js`);
-      return { contents: text.replace(LIBSQL_NATIVE_REQUIRE, LIBSQL_NATIVE_STAND_IN), loader: 'js', resolveDir: path.dirname(args.path) };
-    });
+    for (const patch of SOURCE_PATCHES) {
+      build.onLoad({ filter: patch.file }, (args) => {
+        const text = fs.readFileSync(args.path, 'utf8');
+        if (!text.includes(patch.find)) throw new Error(`${args.path} no longer contains ${patch.find}: see SOURCE_PATCHES in ${__filename}`);
+        return { contents: text.replace(patch.find, patch.replace), loader: 'js', resolveDir: path.dirname(args.path) };
+      });
+    }
   },
 };
 
@@ -140,14 +159,14 @@ async function bundle() {
     platform: 'node',
     format: 'cjs',
     target: 'node20',
-    external: externalPackages(), // commander, the MCP SDK, zod, pg, node-gyp-build: loaded from node_modules as before
+    external: externalPackages(), // the MCP SDK, zod, pg, node-gyp-build: loaded from node_modules as before
     alias: Object.fromEntries(REPLACED_PACKAGES),
     metafile: true,
     tsconfigRaw: '{}', // not the tsconfig's paths, which point jit-lock at its sources
     outfile: BUNDLE,
     logLevel: 'warning',
     charset: 'ascii',
-    plugins: [libsqlNativePlugin],
+    plugins: [sourcePatchPlugin],
   });
   const bundledPackage = (file) => [...BUNDLED_PACKAGES].some((name) => file.includes(`node_modules/${name}/`));
   const strays = Object.keys(result.metafile.inputs).filter((file) => file.includes('node_modules/') && !bundledPackage(file));

@@ -4,6 +4,8 @@
 // native parts (jit-lock's addon, libsql's @libsql/<target> binary) load from
 // node_modules at run time, so the published jit-tracker names these
 // packages by that exact version: a newer one under a range could pair the
-// bundled JavaScript with a binary it was not built for.
+// bundled JavaScript with a binary it was not built for. (commander has no
+// binary; pinned all the same, the bundle and the separate modules it falls
+// back to run the same commander.)
 'use strict';
-module.exports = { BUNDLED_PACKAGES: ['jit-lock', 'libsql'] };
+module.exports = { BUNDLED_PACKAGES: ['jit-lock', 'libsql', 'commander'] };

@@ -62,7 +62,7 @@ describe('the bundled CLI', () => {
     expect(loader.loadBundle()?.cacheUsed).toBe(true);
   });
 
-  it('a plain run is the bundle: no separate module of the CLI, the store or jit-lock is loaded (one lock registry), only the native addons', async () => {
+  it('a plain run is the bundle: no separate module of the CLI, the store, jit-lock or commander is loaded (one lock registry), only the native addons', async () => {
     const jitLockRoot = realpathSync(path.dirname(require.resolve('jit-lock/package.json')));
     const jitLockModules = path.join(jitLockRoot, 'dist') + path.sep; // the repository's root is jit-lock's: packages/ is not it
     const issueId = (await project.json<{ id: string }>(['issue', 'create', '--title', 'bundled'])).id;
@@ -80,7 +80,10 @@ describe('the bundled CLI', () => {
       // libsql's JavaScript too, without @neon-rs/load and detect-libc (scripts/libsql-native.js names its native
       // package); the native package loads from node_modules, as other npm packages do.
       expect(modules.filter((file) => /[\\/]node_modules[\\/](libsql|@neon-rs|detect-libc)[\\/]/.test(file))).toEqual([]);
-      expect(modules.some((file) => /[\\/]node_modules[\\/]@libsql[\\/][^\\/]+[\\/].*\.node$/.test(file))).toBe(true);
+      expect(modules.some((file) => /[\\/]node_modules[\\/]@libsql[\\/][^\\/]+[\\/].*\.node$/.test(file))).toBe(true);      // commander's JavaScript too (a write goes through it), without the node:child_process it loads for executable
+      // subcommands; ids come from the OS's random source, not node:crypto (~5 ms each to load).
+      expect(modules.filter((file) => /[\\/]node_modules[\\/]commander[\\/]/.test(file))).toEqual([]);
+      expect(modules.filter((file) => file === 'node:child_process' || file === 'node:crypto')).toEqual([]);
     }
   });
 
