@@ -7,7 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { JitError } from '../store/core.js';
 import { GLOBAL_OPTIONS, HELP_COMMAND, HELP_OPTION, type ArgvScan } from './argv.js';
 import { EXIT } from './exit-codes.js';
-import { STDOUT, writeJson, writeOut } from './output.js';
+import { STDERR, STDOUT, writeJson, writeOut } from './output.js';
 import { packageVersion, printVersion } from './version.js';
 
 const SCHEMA_DISPLAYED = 'jit.schemaDisplayed';
@@ -86,8 +86,14 @@ export function createProgram(json = false): Command {
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
     // Errors are rendered by reportFailure (JSON, one line, exit code), not by commander.
     // With --json not even a group's help on a missing subcommand goes to stderr: the JSON error is all.
+    // Help goes out through writeOut as all other output: process.stdout would load Node's stream
+    // modules (~10 ms of every line commander parses), and writeOut ends quietly on EPIPE (`jit --help | head -1`).
     .exitOverride()
-    .configureOutput(json ? { outputError: () => {}, writeErr: () => {} } : { outputError: () => {} });
+    .configureOutput({
+      writeOut: (text) => writeOut(STDOUT, text),
+      writeErr: json ? () => {} : (text) => writeOut(STDERR, text),
+      outputError: () => {},
+    });
 
   // --version and --schema are answered as soon as the option is seen, whatever else is on the line.
   program.on('option:version', () => {
@@ -175,12 +181,6 @@ function usageError(error: CommanderError, program: Command, scan: ArgvScan): Ji
 
 /** Parses `argv` (read beforehand into `scan`) and runs the command; sets process.exitCode. */
 export async function runProgram(argv: string[], scan: ArgvScan): Promise<void> {
-  // Commander's help goes through process.stdout; `jit --help | head` closing
-  // the pipe early is not an error worth a stack trace (writeOut does the same).
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit();
-    throw error;
-  });
   const json = scan.has('json');
   const program = buildProgram(scan);
   // Loaded only when something failed: a successful run never needs it.

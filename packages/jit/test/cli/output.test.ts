@@ -1,8 +1,9 @@
 // Output goes out with plain fd writes (src/cli/output.ts writeOut), not
 // process.stdout: big outputs must arrive whole through a slow pipe, and a
 // reader that goes away early must not turn into a crash.
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openTracker } from '../../src/store/index.js';
@@ -57,6 +58,35 @@ describe('output through pipes', () => {
       const run = await bash(script, project.dir, args);
       expect(run.stderr, `jit ${args.join(' ')}`).toBe('');
       expect(run.stdout.trim(), `exit status of jit ${args.join(' ')}`).toBe('0');
+    }
+  });
+
+  // A FIFO whose reader has gone before jit writes a byte: every write fails with EPIPE, whatever the timing
+  // (help fits in a pipe's buffer, so `| head` could not show it reliably).
+  it.runIf(process.platform !== 'win32')('help written to a reader that is already gone (EPIPE) ends jit quietly with exit 0', async () => {
+    const project = await projects.initialized();
+    const dir = mkdtempSync(path.join(tmpdir(), 'jit-epipe-'));
+    try {
+      const fifo = path.join(dir, 'out');
+      const made = spawnSync('mkfifo', [fifo], { encoding: 'utf8' });
+      expect(made.status, made.stderr).toBe(0);
+      for (const args of [['--help'], ['issue', '--help'], ['help', 'issue', 'create'], ['query', 'all']]) {
+        const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+        const writer = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+        closeSync(reader);
+        const run = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+          const child = spawn(process.execPath, [JIT_BIN, ...args], { cwd: project.dir, stdio: ['ignore', writer, 'pipe'] });
+          let stderr = '';
+          child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+          child.on('error', reject);
+          child.on('close', (code) => resolve({ code, stderr }));
+        });
+        closeSync(writer);
+        expect(run.stderr, `jit ${args.join(' ')}`).toBe('');
+        expect(run.code, `exit status of jit ${args.join(' ')}`).toBe(0);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
