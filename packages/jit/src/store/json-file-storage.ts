@@ -245,10 +245,11 @@ export class JsonFileStorage implements Storage {
     );
   }
 
-  heldClaims(): Promise<HeldClaims | null> {
+  heldClaims(): Promise<HeldClaims> {
     return this.serial(() =>
       this.cache.read((view) => {
-        if (!view.index) return null;
+        // No usable index (a read-only store it could not build): the summaries say which issues are claims, their files the leases.
+        if (!view.index) return { claims: [], fromFiles: [...view.all.values()].filter(isClaim).map((s) => s.id) };
         // A marked issue's row may lag its file (the invariant): its files says whether it is a claim, and its lease.
         const marked = view.overlay;
         const fromFiles = [...marked].filter(([, s]) => s !== null && isClaim(s)).map(([id]) => id);

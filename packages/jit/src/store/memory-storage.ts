@@ -8,7 +8,8 @@ import type { GateDefinition, Issue, JitEvent } from './model.js';
 import { summarize } from './schema.js';
 import { eventMatches } from './event-log.js';
 import * as queries from './queries.js';
-import type { BlockedCandidate, EventFilter, FollowUp, GraphLookup, GraphTx, IssueLocks, IssueTx, LabelNamespace, LabelValue, ReadyQuery, Storage, StorageCheck, SummariesPage, SummaryFilter, SummaryPage } from './storage.js';
+import type { BlockedCandidate, EventFilter, FollowUp, GraphLookup, GraphTx, HeldClaims, IssueLocks, IssueTx, LabelNamespace, LabelValue, ReadyQuery, Storage, StorageCheck, SummariesPage, SummaryFilter, SummaryPage } from './storage.js';
+import { activeLease, isClaim } from './leases.js';
 import type { StoreConfig } from './config.js';
 import type { IssueSummary, StatusReport } from './tracker-api.js';
 import type { AgentRecord } from './agents.js';
@@ -77,6 +78,11 @@ export class InMemoryStorage implements Storage {
 
   async lapsableClaims(now: string): Promise<IssueSummary[]> {
     return queries.lapsableClaims(this.allSummaries(), now);
+  }
+
+  async heldClaims(): Promise<HeldClaims> {
+    const claims = [...this.issues.values()].filter(isClaim).map((issue) => ({ summary: summarize(issue), lease: activeLease(issue) ?? null }));
+    return { claims, fromFiles: [] };
   }
 
   async listSummaries(filter?: SummaryFilter): Promise<IssueSummary[]> {

@@ -31,7 +31,8 @@ import { summarize } from './schema.js';
 import { lockTimeoutMs, LOCK_TIMEOUT_VARIABLE } from './lock-timeout.js';
 import { MIGRATIONS, MIN_SERVER_VERSION_NUM, PG_SCHEMA_VERSION } from './pg-schema.js';
 import { command, hint } from './suggestions.js';
-import type { BlockedCandidate, EventFilter, FollowUp, GraphLookup, GraphTx, IssueLocks, IssueTx, LabelNamespace, LabelValue, ReadyQuery, Storage, StorageCheck, SummariesPage, SummaryFilter, SummaryPage } from './storage.js';
+import type { BlockedCandidate, EventFilter, FollowUp, GraphLookup, GraphTx, HeldClaims, IssueLocks, IssueTx, LabelNamespace, LabelValue, ReadyQuery, Storage, StorageCheck, SummariesPage, SummaryFilter, SummaryPage } from './storage.js';
+import { activeLease } from './leases.js';
 import { CONFIG_FILE, readStoreConfig, type StoreConfig } from './config.js';
 import type { ChangeFeedOptions, ChangeSource } from './change-feed.js';
 import { EVENTS_CHANNEL, PgChangeFeed } from './pg-change-feed.js';
@@ -679,6 +680,11 @@ export class PgStorage implements Storage {
        ORDER BY created_at, id`,
       [now],
     );
+  }
+
+  async heldClaims(): Promise<HeldClaims> {
+    const rows = await this.read<{ issue: Issue }>(`SELECT issue FROM issues WHERE state IN ('in_progress', 'gated') AND assignee IS NOT NULL`);
+    return { claims: rows.map(({ issue }) => ({ summary: summarize(issue), lease: activeLease(issue) ?? null })), fromFiles: [] };
   }
 
   async listSummaries(filter: SummaryFilter = {}): Promise<IssueSummary[]> {

@@ -661,6 +661,40 @@ describe.each(factories)('targeted reads over %s', (_name, makeStorage) => {
     expect(ids(await storage.lapsableClaims(expiry))).toEqual([bound.id]);
   });
 
+  it('heldClaims: every claim (in progress or gated, with a holder) with its lease as the file has it; files to read only for rows that may lag', async () => {
+    const leased = await t.createIssue({ title: 'leased' });
+    const forever = await t.createIssue({ title: 'forever' });
+    const gatedClaim = await t.createIssue({ title: 'gated claim' });
+    const stale = await t.createIssue({ title: 'lease of another holder' });
+    const released = await t.createIssue({ title: 'released' });
+    await t.createIssue({ title: 'unclaimed' });
+    const claimed = await t.claim(leased.id, 'agent:a', { ttl: '1h' });
+    await t.claim(forever.id, 'agent:b', { ttl: 0 });
+    await t.claim(released.id, 'agent:c', { ttl: '1h' });
+    await t.release(released.id, 'not mine after all');
+    await storage.issueTransaction({ write: [gatedClaim.id, stale.id] }, (tx) => {
+      const g = tx.issue(gatedClaim.id)!;
+      tx.put({ ...g, state: 'gated', assignee: 'agent:d', lease: { holder: 'agent:d', acquired_at: g.created_at, expires_at: null, agent: 'agent:d' } });
+      const s = tx.issue(stale.id)!;
+      // A lease left by an earlier holder describes no claim of this one's (activeLease): null.
+      tx.put({ ...s, state: 'in_progress', assignee: 'agent:e', lease: { holder: 'agent:old', acquired_at: s.created_at, expires_at: null, agent: null } });
+    });
+    const held = await storage.heldClaims();
+    const leases = new Map(held.claims.map(({ summary, lease }) => [summary.id, lease]));
+    for (const id of held.fromFiles) {
+      const issue = await storage.readIssue(id);
+      leases.set(id, issue!.lease && issue!.lease.holder === issue!.assignee ? issue!.lease : null);
+    }
+    expect([...leases.keys()].sort()).toEqual([leased.id, forever.id, gatedClaim.id, stale.id].sort());
+    expect(leases.get(leased.id)).toEqual(claimed.lease);
+    expect(leases.get(forever.id)).toMatchObject({ holder: 'agent:b', expires_at: null });
+    expect(leases.get(gatedClaim.id)).toMatchObject({ holder: 'agent:d', agent: 'agent:d' });
+    expect(leases.get(stale.id)).toBeNull();
+    // Every write has finished: rows are current, so no claim needs its file read.
+    expect(held.fromFiles).toEqual([]);
+    for (const { summary } of held.claims) expect(summary).toEqual((await storage.summaries([summary.id])).get(summary.id));
+  });
+
   it('summariesByPrefix: id order, at most limit, a full id matches itself only', async () => {
     const created = [];
     for (let i = 0; i < 5; i++) created.push(await t.createIssue({ title: `i${i}` }));

@@ -161,7 +161,7 @@ export interface HeldClaim {
   lease: Lease | null;
 }
 
-/** Storage.heldClaims: the claims the index answers for, and the ids of those only their files can tell. */
+/** Storage.heldClaims: the claims with their leases, and the ids of those only their files can tell. */
 export interface HeldClaims {
   claims: HeldClaim[];
   /** Read each one's file: it may be a claim (or have just stopped being one) and the index may lag it. */
@@ -270,12 +270,13 @@ export interface Storage {
    */
   lapsableClaims(now: string): Promise<IssueSummary[]>;
   /**
-   * Every claim (in progress or gated, with an assignee) with its lease,
-   * without reading the files of claims the index is current for (a
-   * summary has no full lease). Optional: without it (or when it answers
-   * null, no usable index) the tracker reads each claimed issue's file.
+   * Every claim (in progress or gated, with an assignee) with its lease, in
+   * any order. The file store answers from its index and names in
+   * `fromFiles` the claims whose row may lag their file (a marker names
+   * them) or knows no lease, or every claim when it has no usable index:
+   * the caller reads those files. The others read no file.
    */
-  heldClaims?(): Promise<HeldClaims | null>;
+  heldClaims(): Promise<HeldClaims>;
   /** Summaries that pass `filter` (all of them for an empty one), byAge. */
   listSummaries(filter?: SummaryFilter): Promise<IssueSummary[]>;
   /**

@@ -1090,31 +1090,20 @@ export class Tracker implements TrackerApi {
 
   /**
    * Every claim in progress or gated, with its lease and whether it has
-   * lapsed. Claims are read from their files (the summary has no lease):
-   * as many reads as claims held, which is the work in flight, not the store.
+   * lapsed, oldest first. The storage gives the leases; the claims it names
+   * in `fromFiles` (rows that may lag their files) are read from their files:
+   * as many reads as those, never the store.
    */
   private async claims(): Promise<ClaimInfo[]> {
     const live = memoLiveness(this.storage);
     const at = Date.now();
-    const indexed = (await this.storage.heldClaims?.()) ?? null;
-    if (indexed) {
-      // The index's leases, and the files of the claims it may lag (a marker names them): reads as many as those.
-      const claims: ClaimInfo[] = indexed.claims.map(({ summary, lease }) => ({ ...summary, lease, lapsed: leaseLapse(lease ?? undefined, at, live) }));
-      for (const id of indexed.fromFiles) {
-        const issue = await this.storage.readIssue(id);
-        if (issue && isClaim(issue)) claims.push({ ...summarizeIssue(issue), lease: activeLease(issue) ?? null, lapsed: claimLapse(issue, at, live) });
-      }
-      return claims.sort(byAge);
+    const held = await this.storage.heldClaims();
+    const claims: ClaimInfo[] = held.claims.map(({ summary, lease }) => ({ ...summary, lease, lapsed: leaseLapse(lease ?? undefined, at, live) }));
+    for (const id of held.fromFiles) {
+      const issue = await this.storage.readIssue(id);
+      if (issue && isClaim(issue)) claims.push({ ...summarizeIssue(issue), lease: activeLease(issue) ?? null, lapsed: claimLapse(issue, at, live) });
     }
-    const held = [...(await this.storage.listSummaries({ state: 'in_progress' })), ...(await this.storage.listSummaries({ state: 'gated' }))];
-    const claims: ClaimInfo[] = [];
-    for (const summary of held.sort(byAge)) {
-      if (summary.assignee === null) continue;
-      const issue = await this.storage.readIssue(summary.id);
-      if (!issue || issue.assignee === null) continue;
-      claims.push({ ...summary, lease: activeLease(issue) ?? null, lapsed: claimLapse(issue, at, live) });
-    }
-    return claims;
+    return claims.sort(byAge);
   }
 
   /**

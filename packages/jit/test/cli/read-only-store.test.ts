@@ -135,6 +135,18 @@ describe.skipIf(!(isLinux && isRoot))('a store on a read-only file system (EROFS
     await expectWritesRefused(disk);
   });
 
+  it('a clone without index.db (git ignores it) cannot build one: claims and their leases come from the issue files', async () => {
+    const disk = mountTmpfs();
+    const ids = await fillStore(disk, { withoutLockFiles: true, withoutPendingFolder: true });
+    // fillStore's store, with the first issue claimed, as a commit of .jit/ holds it: no index.db.
+    const claimed = await ok(disk, ['issue', 'claim', ids.ready, 'agent:reader', '--ttl', '2h']);
+    for (const name of readdirSync(path.join(disk, '.jit'))) if (name.startsWith('index.db')) rmSync(path.join(disk, '.jit', name));
+    remountReadOnly(disk);
+    const claims = await ok(disk, ['query', 'claims']);
+    expect(claims.issues.map((c: { id: string; assignee: string; lease: unknown }) => [c.id, c.assignee, c.lease])).toEqual([[ids.ready, 'agent:reader', claimed.lease]]);
+    expect(readdirSync(path.join(disk, '.jit')).filter((name) => name.startsWith('index.db'))).toEqual([]);
+  });
+
   it('also in a clone without the empty pending/ folder git does not keep (issue show too)', async () => {
     const disk = mountTmpfs();
     const ids = await fillStore(disk, { withoutLockFiles: true, withoutPendingFolder: true });
