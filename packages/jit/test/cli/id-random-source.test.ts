@@ -72,7 +72,13 @@ describe.skipIf(!(isLinux && isRoot))('ids when /dev/urandom is not what it shou
     expect(two.json?.error?.code, JSON.stringify(two.json)).toBe('INTERNAL');
     const shown = await jitWithRandomSource('/dev/zero', project.dir, ['issue', 'show', one.json.id]);
     expect(shown.json.title).toBe('one');
+    // A batch: its ids would repeat each other too (one process, one pool).
+    writeFileSync(path.join(project.dir, 'batch.json'), JSON.stringify([{ title: 'three' }, { title: 'four' }]));
+    const batch = await jitWithRandomSource('/dev/zero', project.dir, ['issue', 'batch-create', '--from-json', 'batch.json']);
+    expect(batch.json?.error?.code, JSON.stringify(batch.json)).toBe('INTERNAL');
     const all = await jitWithRandomSource('/dev/zero', project.dir, ['query', 'all']);
-    expect(all.json.count).toBe(1);
+    expect(all.json.issues.map((issue: { title: string }) => issue.title)).toEqual(['one']);
+    const valid = await jitWithRandomSource('/dev/zero', project.dir, ['validate']);
+    expect(valid.code, JSON.stringify(valid.json)).toBe(0);
   });
 });
