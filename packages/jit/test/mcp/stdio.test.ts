@@ -26,7 +26,7 @@ function runRaw(cwd: string, messages: (object | string)[], stderrFd?: number): 
     const child = spawn(process.execPath, [JIT_BIN, 'mcp'], { cwd, env: childEnv(), stdio: ['pipe', 'pipe', stderrFd ?? 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     // Killed if it fails to exit on its own, so the assertion below reports it instead of a hang.
     const watchdog = setTimeout(() => child.kill('SIGKILL'), 15_000);
@@ -35,7 +35,7 @@ function runRaw(cwd: string, messages: (object | string)[], stderrFd?: number): 
       clearTimeout(watchdog);
       resolve({ exitCode, signal, stdout, stderr });
     });
-    child.stdin.end(messages.map((message) => `${typeof message === 'string' ? message : JSON.stringify(message)}\n`).join(''));
+    child.stdin!.end(messages.map((message) => `${typeof message === 'string' ? message : JSON.stringify(message)}\n`).join(''));
   });
 }
 
