@@ -23,6 +23,9 @@ export function hintText(hints: readonly Suggestion[]): string {
 
 export function reportFailure(thrown: unknown, json: boolean): ExitCode {
   const error = withHints(toJitError(thrown));
+  const exitCode = exitCodeFor(error.code);
+  // Set before writing: a reader gone (EPIPE) ends the process at once with the exit code set so far (writeOut).
+  process.exitCode = exitCode;
   if (json) {
     writeJson({ error: error.toJSON() });
   } else {
@@ -35,5 +38,5 @@ export function reportFailure(thrown: unknown, json: boolean): ExitCode {
     const original = error.cause instanceof Error ? error.cause : error;
     writeOut(STDERR, `${original.stack ?? String(original)}\n`);
   }
-  return exitCodeFor(error.code);
+  return exitCode;
 }

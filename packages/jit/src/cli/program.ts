@@ -91,7 +91,14 @@ export function createProgram(json = false): Command {
     .exitOverride()
     .configureOutput({
       writeOut: (text) => writeOut(STDOUT, text),
-      writeErr: json ? () => {} : (text) => writeOut(STDERR, text),
+      // Only a usage error writes to stderr (a group's help without its subcommand): its exit code is set first,
+      // as writeOut ends the process with it if the reader has gone.
+      writeErr: json
+        ? () => {}
+        : (text) => {
+            process.exitCode = EXIT.USAGE;
+            writeOut(STDERR, text);
+          },
       outputError: () => {},
     });
 

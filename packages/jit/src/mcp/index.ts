@@ -33,6 +33,8 @@ export interface McpServerOptions {
 export async function runMcpServer(options: McpServerOptions = {}): Promise<void> {
   // A stray console.log anywhere in the process would corrupt the protocol stream.
   console.log = console.info = console.debug = console.error;
+  // stderr carries log lines for people, best effort: a client that closed it (EPIPE) must not take the server down.
+  process.stderr.on('error', () => {});
 
   const agent = options.agent ?? (options.env ?? process.env)[AGENT_ID_VARIABLE] ?? undefined;
   const running = agent ? await holdAgent(options, agent) : undefined;

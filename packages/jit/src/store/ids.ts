@@ -12,8 +12,8 @@ const FULL_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f
  * Random bytes for ids, taken 16 at a time from a pool read from the OS's
  * random source. node:crypto would do the same but costs ~4-6 ms to load,
  * a tenth of a CLI write; reading /dev/urandom costs tens of microseconds.
- * Where there is none (Windows), or it cannot be read, node:crypto fills
- * the pool instead. Node never forks, so no two processes share a pool.
+ * Where there is none (Windows), it is no device or it cannot be read,
+ * node:crypto fills the pool instead. Node never forks, so no two processes share a pool.
  */
 const POOL_IDS = 64;
 const pool = Buffer.alloc(16 * POOL_IDS);
@@ -23,6 +23,8 @@ function fillPool(): void {
   try {
     const fd = fs.openSync('/dev/urandom', 'r');
     try {
+      // A plain file there (a container's /dev copied, not made) would hand every process the same bytes.
+      if (!fs.fstatSync(fd).isCharacterDevice()) throw new Error('/dev/urandom is not a device');
       let filled = 0;
       while (filled < pool.length) {
         const read = fs.readSync(fd, pool, filled, pool.length - filled, null);

@@ -94,6 +94,17 @@ function notFound(id: string, code: 'ISSUE_NOT_FOUND' | 'DEPENDENCY_NOT_FOUND' =
   return new JitError(code, `No issue with id ${id}.`, { suggestions: [hint`${run(command('issue.list'))} to see the ids.`], details: { id } });
 }
 
+/**
+ * A new id that an issue already has: random ids never repeat unless the OS's
+ * random source does (a device that is no random one), and then refusing is
+ * what keeps the existing issue from being written over.
+ */
+function idTaken(id: string): JitError {
+  return new JitError('INTERNAL', `The new issue's random id ${id} is already taken: nothing was created. The system's random source repeats itself: check /dev/urandom.`, {
+    details: { id },
+  });
+}
+
 /** Asked by a transaction whose dependency locks went stale: run it again with fresh ones. */
 class DependenciesMoved extends Error {}
 /** Asked by a transaction that needs the gate registry (prechecks): run it again with the registry's lock. */
@@ -152,6 +163,7 @@ export class Tracker implements TrackerApi {
     const id = newIssueId();
     const warnings = enforce(labelViolations({ id, labels }, hierarchy), hierarchy);
     const { issue: created, followUps, directionWarnings } = await this.storage.issueTransaction({ write: [id], peek: dependencies, gates: gates.length > 0 }, (tx) => {
+      if (tx.issue(id)) throw idTaken(id);
       for (const dep of dependencies) if (!tx.issue(dep)) throw notFound(dep, 'DEPENDENCY_NOT_FOUND');
       const directionWarnings = enforce(dependencyViolations({ id, labels }, dependencies.map((d) => tx.issue(d)!), hierarchy), hierarchy);
       const registry = gates.length > 0 ? tx.gates() : new Map<string, GateDefinition>();
@@ -384,6 +396,7 @@ export class Tracker implements TrackerApi {
           }),
           hierarchy,
         );
+        for (const [i, id] of ids.entries()) if (tx.summary(id) || ids.indexOf(id) !== i) throw idTaken(id);
         const registry = anyGates ? tx.gates() : new Map<string, GateDefinition>();
         const made: Issue[] = [];
         for (const [i, c] of checked.entries()) {

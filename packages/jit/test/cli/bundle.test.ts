@@ -80,7 +80,8 @@ describe('the bundled CLI', () => {
       // libsql's JavaScript too, without @neon-rs/load and detect-libc (scripts/libsql-native.js names its native
       // package); the native package loads from node_modules, as other npm packages do.
       expect(modules.filter((file) => /[\\/]node_modules[\\/](libsql|@neon-rs|detect-libc)[\\/]/.test(file))).toEqual([]);
-      expect(modules.some((file) => /[\\/]node_modules[\\/]@libsql[\\/][^\\/]+[\\/].*\.node$/.test(file))).toBe(true);      // commander's JavaScript too (a write goes through it), without the node:child_process it loads for executable
+      expect(modules.some((file) => /[\\/]node_modules[\\/]@libsql[\\/][^\\/]+[\\/].*\.node$/.test(file))).toBe(true);
+      // commander's JavaScript too (a write goes through it), without the node:child_process it loads for executable
       // subcommands; ids come from the OS's random source, not node:crypto; output (a pipe here) is written without
       // process.stdout, whose stream modules commander's set-up used to load (~5 to 10 ms each).
       expect(modules.filter((file) => /[\\/]node_modules[\\/]commander[\\/]/.test(file))).toEqual([]);

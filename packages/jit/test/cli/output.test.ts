@@ -89,4 +89,41 @@ describe('output through pipes', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  // A failure's exit code must survive its report going nowhere: `jit … 2>&1 | logger` with the logger gone, under
+  // `set -o pipefail`, must not read as success. The code with a reader still there is the one expected.
+  it.runIf(process.platform !== 'win32')('a failure reported to a reader that is already gone (EPIPE) keeps its exit code', async () => {
+    const project = await projects.initialized();
+    const dir = mkdtempSync(path.join(tmpdir(), 'jit-epipe-'));
+    try {
+      const fifo = path.join(dir, 'out');
+      const made = spawnSync('mkfifo', [fifo], { encoding: 'utf8' });
+      expect(made.status, made.stderr).toBe(0);
+      const failures: [args: string[], fd: 1 | 2][] = [
+        [['issue'], 2], // a group without its subcommand: commander's help, to stderr
+        [['bogus'], 2],
+        [['issue', 'show', '0000aaaa'], 2],
+        [['--json', 'issue', 'show', '0000aaaa'], 1], // --json: the error document goes to stdout
+        [['--json', 'bogus'], 1],
+      ];
+      for (const [args, fd] of failures) {
+        const expected = spawnSync(process.execPath, [JIT_BIN, ...args], { cwd: project.dir, encoding: 'utf8' });
+        expect(expected.status, `jit ${args.join(' ')} with its reader there`).toBeGreaterThan(0);
+        const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+        const writer = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+        closeSync(reader);
+        const stdio: ('ignore' | 'pipe' | number)[] = ['ignore', 'pipe', 'pipe'];
+        stdio[fd] = writer;
+        const code = await new Promise<number | null>((resolve, reject) => {
+          const child = spawn(process.execPath, [JIT_BIN, ...args], { cwd: project.dir, stdio });
+          child.on('error', reject);
+          child.on('close', (status) => resolve(status));
+        });
+        closeSync(writer);
+        expect(code, `exit status of jit ${args.join(' ')} writing to a gone reader on fd ${fd}`).toBe(expected.status);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

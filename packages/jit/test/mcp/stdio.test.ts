@@ -3,7 +3,9 @@
  * JSON-RPC lines, and the process exits 0 once stdin closes, after answering
  * the calls it already received.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { childEnv, holdLockElsewhere, JIT_BIN, makeProject, runJit } from './helpers.js';
@@ -15,14 +17,17 @@ interface RawRun {
   stderr: string;
 }
 
-/** Writes `messages` as JSON lines, closes stdin at once, and collects everything until exit. */
-function runRaw(cwd: string, messages: object[]): Promise<RawRun> {
+/**
+ * Writes `messages` (objects as JSON lines, strings as they are) and closes stdin at once, and collects everything
+ * until exit; `stderrFd`: the server's stderr instead of a pipe read here.
+ */
+function runRaw(cwd: string, messages: (object | string)[], stderrFd?: number): Promise<RawRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [JIT_BIN, 'mcp'], { cwd, env: childEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [JIT_BIN, 'mcp'], { cwd, env: childEnv(), stdio: ['pipe', 'pipe', stderrFd ?? 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     // Killed if it fails to exit on its own, so the assertion below reports it instead of a hang.
     const watchdog = setTimeout(() => child.kill('SIGKILL'), 15_000);
     child.on('error', reject);
@@ -30,7 +35,7 @@ function runRaw(cwd: string, messages: object[]): Promise<RawRun> {
       clearTimeout(watchdog);
       resolve({ exitCode, signal, stdout, stderr });
     });
-    child.stdin.end(messages.map((message) => `${JSON.stringify(message)}\n`).join(''));
+    child.stdin!.end(messages.map((message) => `${typeof message === 'string' ? message : JSON.stringify(message)}\n`).join(''));
   });
 }
 
@@ -102,6 +107,31 @@ describe('jit mcp on stdio', () => {
       .find((message) => message.id === 20);
     expect(answer?.result.isError ?? false).toBe(false);
     expect(answer?.result.structuredContent.title).toBe('created behind a lock');
+  });
+
+  // Clients that start the server often never read its stderr, or close it: its log lines are for people,
+  // best effort, and one that cannot be written must not take the server (and the answers in flight) down.
+  it.runIf(process.platform !== 'win32')('logs to a stderr whose reader is gone (EPIPE) without dying: answers every call, exits 0', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jit-mcp-epipe-'));
+    try {
+      const fifo = join(dir, 'stderr');
+      const made = spawnSync('mkfifo', [fifo], { encoding: 'utf8' });
+      expect(made.status, made.stderr).toBe(0);
+      const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+      const writer = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+      closeSync(reader);
+      // A line that is not JSON: the server logs a protocol error to stderr, and goes on.
+      const run = await runRaw(project.dir, [initialize, initialized, 'this is not JSON', { jsonrpc: '2.0', id: 2, method: 'tools/list' }], writer).finally(() => closeSync(writer));
+      expect(run.signal).toBeNull();
+      expect(run.exitCode).toBe(0);
+      const ids = run.stdout
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => (JSON.parse(line) as { id?: number }).id);
+      expect(ids).toEqual([1, 2]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('exits 0 when stdin closes before any message, writing nothing to stdout', async () => {

@@ -1,0 +1,84 @@
+// Ids come from /dev/urandom read directly (src/store/ids.ts). What stands at
+// that path is the system's business: a container or chroot may have a plain
+// file there (copied, not made with mknod), or a device that is not random.
+// Ids must stay unique all the same, and an id that is taken is never written
+// over. Each run binds something over /dev/urandom in a mount namespace of its
+// own (unshare -m), so nothing outside the test sees it.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cleanEnv, JIT_BIN, projectsForThisFile } from './helpers.js';
+
+const isLinux = process.platform === 'linux';
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+const projects = projectsForThisFile();
+const scratch = mkdtempSync(path.join(tmpdir(), 'jit-urandom-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+interface Run {
+  code: number | null;
+  json: any;
+  stderr: string;
+}
+
+/** `jit --json ARGS` with `source` bound over /dev/urandom for this process only. */
+function jitWithRandomSource(source: string, cwd: string, args: readonly string[]): Promise<Run> {
+  const script = 'source="$1"; shift; mount --bind "$source" /dev/urandom && exec "$@"';
+  return new Promise((resolve, reject) => {
+    const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', source, process.execPath, JIT_BIN, '--json', ...args], {
+      cwd,
+      env: cleanEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      let json: unknown;
+      try {
+        json = JSON.parse(stdout);
+      } catch {
+        json = undefined;
+      }
+      resolve({ code, json, stderr });
+    });
+  });
+}
+
+describe.skipIf(!(isLinux && isRoot))('ids when /dev/urandom is not what it should be', () => {
+  it('a plain file at /dev/urandom (the same bytes for every process) is not used: two processes still make two ids', async () => {
+    const project = await projects.initialized();
+    const zeros = path.join(scratch, 'zeros');
+    writeFileSync(zeros, Buffer.alloc(64 * 1024));
+    const one = await jitWithRandomSource(zeros, project.dir, ['issue', 'create', '-t', 'one']);
+    const two = await jitWithRandomSource(zeros, project.dir, ['issue', 'create', '-t', 'two']);
+    expect(one.code, one.stderr).toBe(0);
+    expect(two.code, two.stderr).toBe(0);
+    expect(one.json.id).not.toBe(two.json.id);
+    const all = await jitWithRandomSource(zeros, project.dir, ['query', 'all']);
+    expect(all.json.issues.map((issue: { title: string }) => issue.title).sort()).toEqual(['one', 'two']);
+  });
+
+  it('an id already taken (a device giving the same bytes every time) is refused, never written over', async () => {
+    const project = await projects.initialized();
+    const one = await jitWithRandomSource('/dev/zero', project.dir, ['issue', 'create', '-t', 'one']);
+    expect(one.code, one.stderr).toBe(0);
+    const two = await jitWithRandomSource('/dev/zero', project.dir, ['issue', 'create', '-t', 'two']);
+    expect(two.code).not.toBe(0);
+    expect(two.json?.error?.code, JSON.stringify(two.json)).toBe('INTERNAL');
+    const shown = await jitWithRandomSource('/dev/zero', project.dir, ['issue', 'show', one.json.id]);
+    expect(shown.json.title).toBe('one');
+    // A batch: its ids would repeat each other too (one process, one pool).
+    writeFileSync(path.join(project.dir, 'batch.json'), JSON.stringify([{ title: 'three' }, { title: 'four' }]));
+    const batch = await jitWithRandomSource('/dev/zero', project.dir, ['issue', 'batch-create', '--from-json', 'batch.json']);
+    expect(batch.json?.error?.code, JSON.stringify(batch.json)).toBe('INTERNAL');
+    const all = await jitWithRandomSource('/dev/zero', project.dir, ['query', 'all']);
+    expect(all.json.issues.map((issue: { title: string }) => issue.title)).toEqual(['one']);
+    const valid = await jitWithRandomSource('/dev/zero', project.dir, ['validate']);
+    expect(valid.code, JSON.stringify(valid.json)).toBe(0);
+  });
+});
