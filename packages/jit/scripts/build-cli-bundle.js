@@ -132,7 +132,8 @@ const sourcePatchPlugin = {
       build.onLoad({ filter: patch.file }, (args) => {
         const text = fs.readFileSync(args.path, 'utf8');
         if (!text.includes(patch.find)) throw new Error(`${args.path} no longer contains ${patch.find}: see SOURCE_PATCHES in ${__filename}`);
-        return { contents: text.replace(patch.find, patch.replace), loader: 'js', resolveDir: path.dirname(args.path) };
+        // A function, so that `$&` or `$'` in the replacement (a build folder's name) stays literal text.
+        return { contents: text.replace(patch.find, () => patch.replace), loader: 'js', resolveDir: path.dirname(args.path) };
       });
     }
   },

@@ -21,7 +21,9 @@ let poolOffset = pool.length;
 
 function fillPool(): void {
   try {
-    const fd = fs.openSync('/dev/urandom', 'r');
+    // Non-blocking: a FIFO put there does not hang this open (the check below refuses it; OpenSSL's own seeding,
+    // behind node:crypto, still opens the path as it always did).
+    const fd = fs.openSync('/dev/urandom', fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
     try {
       // A plain file there (a container's /dev copied, not made) would hand every process the same bytes.
       if (!fs.fstatSync(fd).isCharacterDevice()) throw new Error('/dev/urandom is not a device');

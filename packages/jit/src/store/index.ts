@@ -3,7 +3,7 @@
 // part that loads without the file store and the lock addon) or open.ts (the
 // part a CLI command starts with); the ESLint rule jit/layers enforces it.
 export * from './core.js';
-export type { Storage, IssueLocks, IssueTx, GraphTx, GraphLookup, SummaryFilter, ReadyQuery, BlockedCandidate, StorageCheck, EventFilter, FollowUp } from './storage.js';
+export type { Storage, IssueLocks, IssueTx, GraphTx, GraphLookup, SummaryFilter, ReadyQuery, BlockedCandidate, StorageCheck, EventFilter, FollowUp, HeldClaim, HeldClaims, SummariesPage, SummaryPage, LabelNamespace, LabelValue } from './storage.js';
 export { Tracker } from './tracker.js';
 export { JsonFileStorage, type JsonFileStorageOptions } from './json-file-storage.js';
 export { InMemoryStorage } from './memory-storage.js';
