@@ -2,7 +2,7 @@
  * Runs the built `jit` (node bin/jit.js) as a real process in a temporary
  * project, the way agents and people run it.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type SpawnOptions } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -83,6 +83,38 @@ export function runJitOnTty(args: readonly string[], options: RunOptions): Promi
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr: '' }));
+  });
+}
+
+/** What `runCollected` saw: the exit code, stderr, and stdout parsed as JSON (undefined when it is not JSON). */
+export interface CollectedRun {
+  code: number | null;
+  json: any;
+  stderr: string;
+}
+
+/**
+ * Runs `command args` (jit itself, or jit behind a wrapper such as unshare)
+ * with stdout and stderr piped, and collects them: for tests whose process
+ * needs spawn options of its own (another uid, a mount namespace).
+ */
+export function runCollected(command: string, args: readonly string[], options: SpawnOptions): Promise<CollectedRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      let json: unknown;
+      try {
+        json = JSON.parse(stdout);
+      } catch {
+        json = undefined;
+      }
+      resolve({ code, json, stderr });
+    });
   });
 }
 

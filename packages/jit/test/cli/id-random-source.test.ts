@@ -4,12 +4,11 @@
 // Ids must stay unique all the same, and an id that is taken is never written
 // over. Each run binds something over /dev/urandom in a mount namespace of its
 // own (unshare -m), so nothing outside the test sees it.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanEnv, JIT_BIN, projectsForThisFile } from './helpers.js';
+import { cleanEnv, JIT_BIN, projectsForThisFile, runCollected, type CollectedRun } from './helpers.js';
 
 const isLinux = process.platform === 'linux';
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -17,36 +16,10 @@ const projects = projectsForThisFile();
 const scratch = mkdtempSync(path.join(tmpdir(), 'jit-urandom-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-interface Run {
-  code: number | null;
-  json: any;
-  stderr: string;
-}
-
 /** `jit --json ARGS` with `source` bound over /dev/urandom for this process only. */
-function jitWithRandomSource(source: string, cwd: string, args: readonly string[]): Promise<Run> {
+function jitWithRandomSource(source: string, cwd: string, args: readonly string[]): Promise<CollectedRun> {
   const script = 'source="$1"; shift; mount --bind "$source" /dev/urandom && exec "$@"';
-  return new Promise((resolve, reject) => {
-    const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', source, process.execPath, JIT_BIN, '--json', ...args], {
-      cwd,
-      env: cleanEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      let json: unknown;
-      try {
-        json = JSON.parse(stdout);
-      } catch {
-        json = undefined;
-      }
-      resolve({ code, json, stderr });
-    });
-  });
+  return runCollected('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', source, process.execPath, JIT_BIN, '--json', ...args], { cwd, env: cleanEnv() });
 }
 
 describe.skipIf(!(isLinux && isRoot))('ids when /dev/urandom is not what it should be', () => {

@@ -36,6 +36,43 @@ function bash(script: string, cwd: string, args: readonly string[]): Promise<{ s
   });
 }
 
+/**
+ * Runs jit with its stdout or stderr (`fd`) on a FIFO whose reader has gone before jit writes a byte: every write
+ * there fails with EPIPE, whatever the timing (help fits in a pipe's buffer, so `| head` could not show it reliably).
+ */
+async function runToGoneReader(fifo: string, cwd: string, args: readonly string[], fd: 1 | 2): Promise<{ code: number | null; stderr: string }> {
+  const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  const writer = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+  closeSync(reader);
+  try {
+    const stdio: ('ignore' | 'pipe' | number)[] = ['ignore', 'pipe', 'pipe'];
+    stdio[fd] = writer;
+    return await new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [JIT_BIN, ...args], { cwd, stdio });
+      let stderr = '';
+      child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      child.stdout?.resume();
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+  } finally {
+    closeSync(writer);
+  }
+}
+
+/** A FIFO in a folder of its own, removed after `use`. */
+async function withFifo(use: (fifo: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'jit-epipe-'));
+  try {
+    const fifo = path.join(dir, 'out');
+    const made = spawnSync('mkfifo', [fifo], { encoding: 'utf8' });
+    expect(made.status, made.stderr).toBe(0);
+    await use(fifo);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('output through pipes', () => {
   it('a slow reader gets all of a large --json document, intact', async () => {
     const project = await bigProject();
@@ -61,44 +98,22 @@ describe('output through pipes', () => {
     }
   });
 
-  // A FIFO whose reader has gone before jit writes a byte: every write fails with EPIPE, whatever the timing
-  // (help fits in a pipe's buffer, so `| head` could not show it reliably).
   it.runIf(process.platform !== 'win32')('help written to a reader that is already gone (EPIPE) ends jit quietly with exit 0', async () => {
     const project = await projects.initialized();
-    const dir = mkdtempSync(path.join(tmpdir(), 'jit-epipe-'));
-    try {
-      const fifo = path.join(dir, 'out');
-      const made = spawnSync('mkfifo', [fifo], { encoding: 'utf8' });
-      expect(made.status, made.stderr).toBe(0);
+    await withFifo(async (fifo) => {
       for (const args of [['--help'], ['issue', '--help'], ['help', 'issue', 'create'], ['query', 'all']]) {
-        const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-        const writer = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
-        closeSync(reader);
-        const run = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
-          const child = spawn(process.execPath, [JIT_BIN, ...args], { cwd: project.dir, stdio: ['ignore', writer, 'pipe'] });
-          let stderr = '';
-          child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-          child.on('error', reject);
-          child.on('close', (code) => resolve({ code, stderr }));
-        });
-        closeSync(writer);
+        const run = await runToGoneReader(fifo, project.dir, args, 1);
         expect(run.stderr, `jit ${args.join(' ')}`).toBe('');
         expect(run.code, `exit status of jit ${args.join(' ')}`).toBe(0);
       }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   // A failure's exit code must survive its report going nowhere: `jit … 2>&1 | logger` with the logger gone, under
   // `set -o pipefail`, must not read as success. The code with a reader still there is the one expected.
   it.runIf(process.platform !== 'win32')('a failure reported to a reader that is already gone (EPIPE) keeps its exit code', async () => {
     const project = await projects.initialized();
-    const dir = mkdtempSync(path.join(tmpdir(), 'jit-epipe-'));
-    try {
-      const fifo = path.join(dir, 'out');
-      const made = spawnSync('mkfifo', [fifo], { encoding: 'utf8' });
-      expect(made.status, made.stderr).toBe(0);
+    await withFifo(async (fifo) => {
       const failures: [args: string[], fd: 1 | 2][] = [
         [['issue'], 2], // a group without its subcommand: commander's help, to stderr
         [['bogus'], 2],
@@ -109,21 +124,9 @@ describe('output through pipes', () => {
       for (const [args, fd] of failures) {
         const expected = spawnSync(process.execPath, [JIT_BIN, ...args], { cwd: project.dir, encoding: 'utf8' });
         expect(expected.status, `jit ${args.join(' ')} with its reader there`).toBeGreaterThan(0);
-        const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-        const writer = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
-        closeSync(reader);
-        const stdio: ('ignore' | 'pipe' | number)[] = ['ignore', 'pipe', 'pipe'];
-        stdio[fd] = writer;
-        const code = await new Promise<number | null>((resolve, reject) => {
-          const child = spawn(process.execPath, [JIT_BIN, ...args], { cwd: project.dir, stdio });
-          child.on('error', reject);
-          child.on('close', (status) => resolve(status));
-        });
-        closeSync(writer);
-        expect(code, `exit status of jit ${args.join(' ')} writing to a gone reader on fd ${fd}`).toBe(expected.status);
+        const run = await runToGoneReader(fifo, project.dir, args, fd);
+        expect(run.code, `exit status of jit ${args.join(' ')} writing to a gone reader on fd ${fd}`).toBe(expected.status);
       }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });

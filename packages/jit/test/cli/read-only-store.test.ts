@@ -2,47 +2,20 @@
 // and folders the user may only read (EACCES). Shared locks then use lock
 // files opened read-only, or none where a lock file was never made (nobody
 // can be writing where no one can create it).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { JIT_BIN } from './helpers.js';
+import { JIT_BIN, runCollected, type CollectedRun } from './helpers.js';
 
 const isLinux = process.platform === 'linux';
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const NOBODY = 65534;
 
-interface Run {
-  code: number | null;
-  json: any;
-  stderr: string;
-}
-
-function jit(cwd: string, args: readonly string[], uid?: number): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('JIT_')));
-    const child = spawn(process.execPath, [JIT_BIN, '--json', ...args], {
-      cwd,
-      env: { ...env, JIT_LOCK_TIMEOUT: '60' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      ...(uid === undefined ? {} : { uid, gid: uid }),
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      let json: unknown;
-      try {
-        json = JSON.parse(stdout);
-      } catch {
-        json = undefined;
-      }
-      resolve({ code, json, stderr });
-    });
-  });
+function jit(cwd: string, args: readonly string[], uid?: number): Promise<CollectedRun> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('JIT_')));
+  return runCollected(process.execPath, [JIT_BIN, '--json', ...args], { cwd, env: { ...env, JIT_LOCK_TIMEOUT: '60' }, ...(uid === undefined ? {} : { uid, gid: uid }) });
 }
 
 async function ok(cwd: string, args: readonly string[], uid?: number): Promise<any> {
