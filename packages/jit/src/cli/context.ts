@@ -4,9 +4,9 @@
  * addon or the store's schemas), and one way to print a result.
  */
 import type { Command } from 'commander';
-import type { TrackerApi } from '../store/core.js';
+import type { JsonList, TrackerApi } from '../store/core.js';
 import type { LockStats } from '../store/lock-stats.js';
-import { painter, STDOUT, writeJson, writeOut, type Paint } from './output.js';
+import { jsonIndent, painter, STDOUT, writeJson, writeOut, type Paint } from './output.js';
 
 type StoreModule = typeof import('../store/open.js');
 
@@ -59,6 +59,20 @@ export class Invocation {
   print<T>(data: T, human: (data: T, paint: Paint) => string): void {
     if (this.json) writeJson(this.withLockWait(data));
     else writeOut(STDOUT, human(data, painter(STDOUT)));
+  }
+
+  /**
+   * With --json, `{ [key]: items, count }` as print would write it, the
+   * items' JSON text put in as it is (parsed again only to indent it for a
+   * terminal). Lists printed often and long come this way (query ready).
+   */
+  printJsonList(key: string, list: JsonList): void {
+    const envelope = this.withLockWait({ [key]: null, count: list.count });
+    if (jsonIndent() !== undefined) return writeJson({ ...envelope, [key]: JSON.parse(`[${Buffer.from(list.items).toString('utf8')}]`) as unknown });
+    const head = `{${JSON.stringify(key)}:[`;
+    writeOut(STDOUT, head);
+    writeOut(STDOUT, list.items);
+    writeOut(STDOUT, `]${JSON.stringify(envelope).slice(head.length - 1 + 'null'.length)}\n`);
   }
 
   /** JIT_LOCK_STATS=1: a result object of a command that took locks gets `lock_wait_ms`, the milliseconds it waited for them. */

@@ -56,6 +56,7 @@ import { isClaim } from './leases.js';
 import { PendingJournal, newFollowUp } from './index-journal.js';
 import { GATES_FILE, INDEX_DB_COMPANIONS, gatesText, storeLayout } from './layout.js';
 import * as queries from './queries.js';
+import { jsonList } from './queries.js';
 import { isTerminal, unfinishedDependencies } from './rules.js';
 import { parseGates } from './schema.js';
 import { issueRow } from './summary-index.js';
@@ -63,7 +64,7 @@ import type { BlockedCandidate, EventFilter, FollowUp, GraphLookup, GraphTx, Iss
 import { readStoreConfig, type StoreConfig } from './config.js';
 import { StoreLocks } from './store-locks.js';
 import { SummaryCache, overlaid, overlaidReadyWork, wholeView } from './summary-cache.js';
-import type { IssueSummary, StatusReport, ValidationProblem } from './tracker-api.js';
+import type { IssueSummary, JsonList, StatusReport, ValidationProblem } from './tracker-api.js';
 
 export interface JsonFileStorageOptions {
   /** The lock layer; the default takes real OS locks. Only the benchmark swaps it. */
@@ -173,6 +174,15 @@ export class JsonFileStorage implements Storage {
       this.cache.read((view) => {
         if (!view.index) return queries.readyWork(view.all, query);
         return view.overlay.size === 0 ? view.index.ready(query) : overlaidReadyWork(view.index, view.overlay, query);
+      }),
+    );
+  }
+
+  readyWorkJson(query: ReadyQuery = {}): Promise<JsonList> {
+    return this.serial(() =>
+      this.cache.read((view) => {
+        if (view.index && view.overlay.size === 0) return view.index.readyJson(query);
+        return jsonList(!view.index ? queries.readyWork(view.all, query) : overlaidReadyWork(view.index, view.overlay, query));
       }),
     );
   }

@@ -8,10 +8,11 @@ import type { GateDefinition, Issue, JitEvent } from './model.js';
 import { summarize } from './schema.js';
 import { eventMatches } from './event-log.js';
 import * as queries from './queries.js';
+import { jsonList } from './queries.js';
 import type { BlockedCandidate, EventFilter, FollowUp, GraphLookup, GraphTx, HeldClaims, IssueLocks, IssueTx, LabelNamespace, LabelValue, ReadyQuery, Storage, StorageCheck, SummariesPage, SummaryFilter, SummaryPage } from './storage.js';
 import { activeLease, isClaim } from './leases.js';
 import type { StoreConfig } from './config.js';
-import type { IssueSummary, StatusReport } from './tracker-api.js';
+import type { IssueSummary, JsonList, StatusReport } from './tracker-api.js';
 import type { AgentRecord } from './agents.js';
 
 export class InMemoryStorage implements Storage {
@@ -47,6 +48,10 @@ export class InMemoryStorage implements Storage {
 
   async readyWork(query?: ReadyQuery): Promise<IssueSummary[]> {
     return queries.readyWork(this.allSummaries(), query);
+  }
+
+  async readyWorkJson(query?: ReadyQuery): Promise<JsonList> {
+    return jsonList(await this.readyWork(query));
   }
 
   async statusReport(options: Pick<ReadyQuery, 'excludeLabels'> = {}): Promise<StatusReport> {

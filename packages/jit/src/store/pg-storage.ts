@@ -36,7 +36,8 @@ import { activeLease } from './leases.js';
 import { CONFIG_FILE, readStoreConfig, type StoreConfig } from './config.js';
 import type { ChangeFeedOptions, ChangeSource } from './change-feed.js';
 import { EVENTS_CHANNEL, PgChangeFeed } from './pg-change-feed.js';
-import type { IssueSummary, StatusReport } from './tracker-api.js';
+import type { IssueSummary, JsonList, StatusReport } from './tracker-api.js';
+import { jsonList } from './queries.js';
 import type { AgentRecord } from './agents.js';
 import { STATES, type State } from './model.js';
 
@@ -599,6 +600,10 @@ export class PgStorage implements Storage {
     if (query.excludeLabels && query.excludeLabels.length > 0) where.push(`NOT (i.labels && $${params.push([...query.excludeLabels])}::text[])`);
     const limit = query.limit === undefined ? '' : ` LIMIT $${params.push(query.limit)}`;
     return this.summaryRows(`SELECT i.summary FROM issues i WHERE ${where.join(' AND ')} ORDER BY i.priority_rank, i.created_at, i.id${limit}`, params);
+  }
+
+  async readyWorkJson(query?: ReadyQuery): Promise<JsonList> {
+    return jsonList(await this.readyWork(query));
   }
 
   async statusReport(options: Pick<ReadyQuery, 'excludeLabels'> = {}): Promise<StatusReport> {

@@ -11,7 +11,7 @@
 import { STATES, type Issue, type State } from './model.js';
 import { byAge, byUrgency, isTerminal, labelMatcher, pendingGates, unfinishedDependencies } from './rules.js';
 import type { BlockedCandidate, GraphLookup, LabelNamespace, LabelValue, ReadyQuery, SummariesPage, SummaryFilter, SummaryPage } from './storage.js';
-import type { BlockedIssue, GraphEdge, IssueSummary, StatusReport } from './tracker-api.js';
+import type { BlockedIssue, GraphEdge, IssueSummary, JsonList, StatusReport } from './tracker-api.js';
 
 type Summaries = ReadonlyMap<string, IssueSummary>;
 
@@ -68,6 +68,11 @@ export function downstreamOf(summaries: Summaries, id: string): IssueSummary[] {
   }
   seen.delete(id);
   return [...seen].map((d) => summaries.get(d)!).sort(byAge);
+}
+
+/** A list as JsonList, stringified here (for backends and cases without a faster way). */
+export function jsonList(items: readonly unknown[]): JsonList {
+  return { count: items.length, items: Buffer.from(JSON.stringify(items).slice(1, -1)) };
 }
 
 /** Claimable now: ready, unassigned, every dependency finished; most urgent first. */

@@ -751,6 +751,24 @@ describe.each(factories)('targeted reads over %s', (_name, makeStorage) => {
     expect(ids(await storage.readyWork())).not.toContain(assigned.id);
   });
 
+  it('readyWorkJson: readyWork as JSON text, for every query (titles that need escaping too)', async () => {
+    const odd = await t.createIssue({ title: 'quote " back\\slash </tag> é 😀', priority: 'high', labels: ['type:bug', 'area:é'] });
+    const dep = await t.createIssue({ title: 'dep', labels: ['type:task'] });
+    await t.createIssue({ title: 'waits', dependencies: [dep.id] });
+    await t.createIssue({ title: 'epic', labels: ['type:epic'] });
+    const claimed = await t.createIssue({ title: 'claimed' });
+    await t.claim(claimed.id, 'agent:a', { ttl: '1h' });
+    for (const query of [{}, { limit: 1 }, { priority: 'high' as const }, { label: 'type:*' }, { label: 'area:é' }, { excludeLabels: ['type:epic'] }, { excludeLabels: ['type:epic'], limit: 2 }]) {
+      const { count, items } = await storage.readyWorkJson(query);
+      const parsed = JSON.parse(`[${Buffer.from(items).toString('utf8')}]`) as unknown[];
+      expect(parsed, JSON.stringify(query)).toEqual(await storage.readyWork(query));
+      expect(count).toBe(parsed.length);
+    }
+    expect((await storage.readyWorkJson({ label: 'nothing:here' })).count).toBe(0);
+    expect(Buffer.from((await storage.readyWorkJson({ label: 'nothing:here' })).items).length).toBe(0);
+    expect(ids(await storage.readyWork({ priority: 'high' }))).toEqual([odd.id]);
+  });
+
   it('statusReport: counts by state, ready and blocked, dangling dependencies not blocking', async () => {
     await t.addGateDefinition({ key: 'review', title: 'Review' });
     const a = await t.createIssue({ title: 'a' });

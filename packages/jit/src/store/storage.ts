@@ -10,7 +10,7 @@
  * nothing is written when it throws.
  */
 import type { GateDefinition, Issue, JitEvent, Lease, Priority, State } from './model.js';
-import type { IssueSummary, StatusReport, ValidationProblem } from './tracker-api.js';
+import type { IssueSummary, JsonList, StatusReport, ValidationProblem } from './tracker-api.js';
 import type { AgentRecord } from './agents.js';
 import type { StoreConfig } from './config.js';
 import type { ChangeFeedOptions, ChangeSource } from './change-feed.js';
@@ -242,6 +242,8 @@ export interface Storage {
    * byUrgency; at most `limit` (a positive integer) when given.
    */
   readyWork(query?: ReadyQuery): Promise<IssueSummary[]>;
+  /** readyWork as JSON text (JsonList): the same summaries, parsed. */
+  readyWorkJson(query?: ReadyQuery): Promise<JsonList>;
   /**
    * Counts over every issue: total, by_state (every state present, 0 when
    * none), ready (as readyWork counts it), blocked (gated, or with an

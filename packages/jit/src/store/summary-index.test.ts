@@ -107,6 +107,12 @@ describe('SummaryIndex', () => {
     const excluding = [{ excludeLabels: ['type:bug'] }, { excludeLabels: ['type:bug', 'type:feature'], limit: 4 }, { excludeLabels: ['type:feature'], label: 'area:*' }];
     for (const query of [{}, { limit: 3 }, { priority: 'high' as const }, { label: 'type:bug' }, { label: 'area:*' }, { label: 'type:*', limit: 2 }, ...excluding]) {
       expect(index.ready(query), JSON.stringify(query)).toEqual(queries.readyWork(map, query));
+      // The same rows as JSON text, joined in SQLite (what query ready --json prints): equal once parsed, keys in one order.
+      const { count, items } = index.readyJson(query);
+      const parsed = JSON.parse(`[${Buffer.from(items).toString('utf8')}]`) as IssueSummary[];
+      expect(parsed, JSON.stringify(query)).toEqual(queries.readyWork(map, query));
+      expect(count).toBe(parsed.length);
+      for (const row of parsed) expect(Object.keys(row).slice(0, 9)).toEqual(['id', 'title', 'state', 'priority', 'assignee', 'labels', 'dependencies', 'created_at', 'updated_at']);
     }
     const counts = index.counts();
     const report = queries.statusReport(map);
@@ -203,15 +209,20 @@ describe('SummaryIndex', () => {
   it('status reads its counts from a few counter rows, and ready work is an index range (no per-row subquery)', () => {
     const index = newIndex();
     index.apply({ put: Array.from({ length: 3000 }, (_, n) => ({ summary: summary(n + 1, { dependencies: n % 3 ? [id(n)] : [] }), fileStamp: null })) });
-    const db = (index as unknown as { db: { prepare(sql: string): { raw(): { all(): unknown[][] }; all(): { detail: string }[] } } }).db;
+    const db = (index as unknown as { db: { prepare(sql: string): { raw(): { all(): unknown[][] }; all(...p: unknown[]): { detail: string }[] } } }).db;
     expect((db.prepare('SELECT count(*) FROM state_counts').raw().all()[0] as number[])[0]).toBeLessThanOrEqual(4);
-    const plan = db
-      .prepare(`EXPLAIN QUERY PLAN SELECT id FROM summaries s WHERE s.state = 'ready' AND s.assignee IS NULL AND s.waiting = 0 ORDER BY s.priority_rank, s.created_at, s.id`)
-      .all()
-      .map((row) => row.detail)
-      .join('; ');
-    expect(plan).toMatch(/SEARCH s USING (COVERING )?INDEX summaries_ready \(state=\? AND assignee=\? AND waiting=\?\)/);
-    expect(plan).not.toMatch(/TEMP B-TREE|SUBQUERY/);
+    const readyRows = `SELECT s.doc FROM summaries s WHERE s.state = 'ready' AND s.assignee IS NULL AND s.waiting = 0`;
+    const order = 'ORDER BY s.priority_rank, s.created_at, s.id';
+    // The summaries (doc) from the index alone, with or without a priority: no look-up in the table per ready row.
+    for (const [sql, params] of [[`${readyRows} ${order}`, []], [`${readyRows} AND s.priority_rank = ? ${order}`, [2]]] as const) {
+      const plan = db
+        .prepare(`EXPLAIN QUERY PLAN ${sql}`)
+        .all(...params)
+        .map((row) => row.detail)
+        .join('; ');
+      expect(plan, sql).toMatch(/SEARCH s USING COVERING INDEX summaries_ready \(state=\? AND assignee=\? AND waiting=\?/);
+      expect(plan, sql).not.toMatch(/TEMP B-TREE|SUBQUERY/);
+    }
     expect(index.counts().ready).toBe(1000);
   });
 

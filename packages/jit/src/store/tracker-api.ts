@@ -123,6 +123,19 @@ export interface IssueSummary {
   lapsed_claim?: { holder: string; reason: LapseReason };
 }
 
+/**
+ * A list already written as JSON: `items` is the UTF-8 text of its items,
+ * joined by commas (the array's text without its brackets; what
+ * JSON.stringify gives for them, up to key order and escapes), `count` how
+ * many. For lists long enough that building the objects and stringifying
+ * them again is most of the cost (query ready at 50,000 issues); bytes, so
+ * that a face writes them out without converting them twice.
+ */
+export interface JsonList {
+  readonly count: number;
+  readonly items: Uint8Array;
+}
+
 /** A claim in flight (in progress or gated, with a holder), as query claims lists it. */
 export interface ClaimInfo extends IssueSummary {
   /** null: claimed by a jit without leases (it lasts until released or evicted). */
@@ -314,6 +327,8 @@ export interface TrackerApi {
   // Queries
   /** Ready work (as claimNext takes it), most urgent first; with a limit, only the first `limit` (the cost is what is returned). */
   queryReady(options?: QueryFilter): Promise<IssueSummary[]>;
+  /** queryReady as JSON text, for a face that prints it (the file store writes it in SQLite, never building the objects). */
+  queryReadyJson(options?: QueryFilter): Promise<JsonList>;
   /** Issues of the strategic types (config.toml; default epic, milestone), oldest first. */
   queryStrategic(filter?: QueryFilter): Promise<IssueSummary[]>;
   /** Finished issues (done, rejected, archived), oldest first. */

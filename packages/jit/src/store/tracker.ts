@@ -40,7 +40,7 @@ import {
 } from './rules.js';
 import { batchCycleError, entryError, findBatchCycle, parseBatch } from './batch.js';
 import { parseFilter, type IssueMatcher } from './filter.js';
-import { groupFollowUps, type EventFilter, type FollowUp, type IssueTx, type LabelNamespace, type LabelValue, type Storage, type SummaryFilter } from './storage.js';
+import { groupFollowUps, type EventFilter, type FollowUp, type IssueTx, type LabelNamespace, type LabelValue, type ReadyQuery, type Storage, type SummaryFilter } from './storage.js';
 import type {
   AgentStatus,
   BatchCreateResult,
@@ -62,6 +62,7 @@ import type {
   IssueFilter,
   IssueSummary,
   IssueUpdate,
+  JsonList,
   GateDefinitionRemoval,
   PendingFollowUp,
   QueryFilter,
@@ -71,7 +72,7 @@ import type {
   UpdateIssueInput,
   ValidationReport,
 } from './tracker-api.js';
-import { blockedIssues, dependencyGraph, rootIssues } from './queries.js';
+import { blockedIssues, dependencyGraph, jsonList, rootIssues } from './queries.js';
 import { validateStore } from './validate.js';
 import { AGENT_ID_VARIABLE, activeLease, checkTtl, claimLapse, isClaim, leaseLapse, newLease, summaryLease, withoutStaleLease, type LapseReason } from './leases.js';
 import type { Lease } from './model.js';
@@ -905,6 +906,21 @@ export class Tracker implements TrackerApi {
   // --------------------------------------------------------------- queries
 
   async queryReady(options: QueryFilter = {}): Promise<IssueSummary[]> {
+    const { query, lapsed } = await this.readyParts(options);
+    if (query.limit === 0) return [];
+    const ready = await this.storage.readyWork(query);
+    return lapsed.length === 0 ? ready : withLapsed(ready, lapsed, query.limit);
+  }
+
+  async queryReadyJson(options: QueryFilter = {}): Promise<JsonList> {
+    const { query, lapsed } = await this.readyParts(options);
+    if (query.limit === 0) return jsonList([]);
+    if (lapsed.length === 0) return this.storage.readyWorkJson(query);
+    return jsonList(withLapsed(await this.storage.readyWork(query), lapsed, query.limit));
+  }
+
+  /** queryReady's options checked and turned into the storage's query, the store settled, and the lapsed claims to show. */
+  private async readyParts(options: QueryFilter): Promise<{ query: ReadyQuery; lapsed: IssueSummary[] }> {
     checkInput(options);
     const limit = options.limit === undefined ? undefined : checkCount('limit', options.limit);
     const priority = options.priority === undefined ? undefined : parsePriority(options.priority);
@@ -913,7 +929,8 @@ export class Tracker implements TrackerApi {
     // As claim-next hands work out: containers only when asked for by type.
     const excludeLabels = hierarchy.strategicLabels.filter((l) => l !== label);
     await this.settle();
-    if (limit === 0) return [];
+    const query = { priority, label, excludeLabels, limit };
+    if (limit === 0) return { query, lapsed: [] };
     // A lapsed claim is free work: shown as the next claimer will find it (ready, nobody's), with the claim that lapsed.
     const lapsed = (await this.lapsedClaims({ priority, label }))
       .filter((claim) => claim.claimable && !claim.summary.labels.some((l) => excludeLabels.includes(l)))
@@ -921,10 +938,7 @@ export class Tracker implements TrackerApi {
         const { lease_expires_at: _expires, lease_agent: _agent, ...rest } = summary;
         return { ...rest, state: 'ready', assignee: null, lapsed_claim: { holder, reason } };
       });
-    const ready = await this.storage.readyWork({ priority, label, excludeLabels, limit });
-    if (lapsed.length === 0) return ready;
-    const merged = [...ready, ...lapsed].sort(byUrgency);
-    return limit === undefined ? merged : merged.slice(0, limit);
+    return { query, lapsed };
   }
 
   async queryClaims(options: { lapsed?: boolean } = {}): Promise<ClaimInfo[]> {
@@ -1596,4 +1610,10 @@ function summaryFilter(filter: IssueFilter): SummaryFilter {
     assignee: filter.assignee === undefined ? undefined : checkAssignee('assignee', filter.assignee),
     label: filter.label === undefined ? undefined : checkLabelFilter(filter.label),
   };
+}
+
+/** Ready work with the lapsed claims merged in by urgency, at most `limit`. */
+function withLapsed(ready: readonly IssueSummary[], lapsed: readonly IssueSummary[], limit: number | undefined): IssueSummary[] {
+  const merged = [...ready, ...lapsed].sort(byUrgency);
+  return limit === undefined ? merged : merged.slice(0, limit);
 }

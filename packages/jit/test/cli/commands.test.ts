@@ -373,4 +373,30 @@ describe.concurrent('jit commands', () => {
     expect(noColor.stdout).not.toContain('\u001b[');
     expect(piped.stdout).not.toContain('\u001b[');
   });
+
+  it.runIf(process.platform === 'linux')('--json: indented on a terminal, one line for a program; query ready passes its rows through as they are', async () => {
+    const p = await project();
+    const first = await p.json(['issue', 'create', '-t', 'quote " and é', '-p', 'high']);
+    await p.json(['issue', 'create', '-t', 'second']);
+    await p.json(['issue', 'create', '-t', 'waits', '--dep', first.id]);
+    for (const args of [['status'], ['query', 'ready'], ['query', 'ready', '--limit', '1'], ['query', 'ready', '--label', 'none:here'], ['events', 'tail', '-n', '2']]) {
+      const [tty, piped, stats] = await Promise.all([
+        runJitOnTty(['--json', ...args], { cwd: p.dir }),
+        p.run(['--json', ...args]),
+        p.run(['--json', ...args], { JIT_LOCK_STATS: '1' }),
+      ]);
+      expect(piped.code, piped.stderr).toBe(0);
+      const document = JSON.parse(piped.stdout);
+      expect(piped.stdout, args.join(' ')).toBe(JSON.stringify(document) + '\n');
+      // The terminal turns \n into \r\n.
+      expect(tty.stdout.replace(/\r\n/g, '\n'), args.join(' ')).toBe(JSON.stringify(document, null, 2) + '\n');
+      expect(stats.code, stats.stderr).toBe(0);
+      // lock_wait_ms after the list (query ready's rows are put in as text, the rest of the object after them); events tail takes no lock.
+      expect(JSON.parse(stats.stdout), args.join(' ')).toEqual(args[0] === 'events' ? document : { ...document, lock_wait_ms: expect.any(Number) });
+    }
+    const ready = JSON.parse((await p.run(['--json', 'query', 'ready'])).stdout);
+    expect(ready.count).toBe(2);
+    expect(ready.issues.map((issue: { title: string }) => issue.title)).toEqual(['quote " and é', 'second']);
+    expect(ready.issues[0]).toEqual((await p.json(['issue', 'list'])).issues.find((issue: { id: string }) => issue.id === first.id));
+  });
 });

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { JIT_EVENT_TYPES, type JitEvent } from '../../store/core.js';
 import { action, type Invocation } from '../context.js';
-import { ChunkedOutput, oneLine, painter, SHORT_ID_LENGTH, shortId, STDOUT, type Paint } from '../output.js';
+import { ChunkedOutput, jsonIndent, oneLine, painter, SHORT_ID_LENGTH, shortId, STDOUT, type Paint } from '../output.js';
 import { eventTypeOption, integerOption } from '../options.js';
 
 /** Fields every event has; the rest are shown as key=value. */
@@ -26,6 +26,8 @@ class EventPrinter {
   private count = 0;
   private readonly out = new ChunkedOutput();
   private readonly paint: Paint;
+  /** --json at a terminal: indented, as writeJson writes. */
+  private readonly indented: boolean;
 
   /** `typeWidth`: the type column's width (known up front for a list in memory, the widest type otherwise). */
   constructor(
@@ -35,16 +37,19 @@ class EventPrinter {
     private readonly typeWidth = Math.max(...JIT_EVENT_TYPES.filter((type) => !type.startsWith('gate_definition_')).map((type) => type.length)),
   ) {
     this.paint = painter(STDOUT);
+    this.indented = jsonIndent() !== undefined;
   }
 
   add(event: JitEvent): void {
-    if (this.json) this.out.write(`${this.count === 0 ? '{\n  "events": [\n' : ',\n'}${JSON.stringify(event, null, 2).replace(/^/gm, '    ')}`);
+    if (this.json && this.indented) this.out.write(`${this.count === 0 ? '{\n  "events": [\n' : ',\n'}${JSON.stringify(event, null, 2).replace(/^/gm, '    ')}`);
+    else if (this.json) this.out.write(`${this.count === 0 ? '{"events":[' : ','}${JSON.stringify(event)}`);
     else this.out.write(eventLine(event, this.typeWidth, this.paint) + '\n');
     this.count++;
   }
 
   end(): void {
-    if (this.json) this.out.write(`${this.count === 0 ? '{\n  "events": [],' : '\n  ],'}\n  "count": ${this.count}\n}\n`);
+    if (this.json && this.indented) this.out.write(`${this.count === 0 ? '{\n  "events": [],' : '\n  ],'}\n  "count": ${this.count}\n}\n`);
+    else if (this.json) this.out.write(`${this.count === 0 ? '{"events":[' : ''}],"count":${this.count}}\n`);
     else if (this.count === 0) this.out.write('No events.\n');
     this.out.flush();
   }

@@ -10,6 +10,7 @@ import { printIssueList, renderTable, shortId, stateStyle } from '../output.js';
  * options.js only when it registers the commands.
  */
 export async function showReady(cli: Invocation, options: QueryFilter = {}): Promise<void> {
+  if (cli.json) return cli.printJsonList('issues', await cli.tracker().queryReadyJson(options));
   printIssueList(cli, await cli.tracker().queryReady(options), 'Nothing is ready.');
 }
 
