@@ -2,7 +2,7 @@
  * `jit mcp`: the tracker as MCP tools on stdio. The CLI's `mcp` command
  * lazy-loads this module and awaits `runMcpServer`.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { holdAgentLock, openConfiguredTracker, resolveJitDir, runsUnderAgent } from '../store/index.js';
@@ -33,8 +33,10 @@ export interface McpServerOptions {
 export async function runMcpServer(options: McpServerOptions = {}): Promise<void> {
   // A stray console.log anywhere in the process would corrupt the protocol stream.
   console.log = console.info = console.debug = console.error;
-  // stderr carries log lines for people, best effort: a client that closed it (EPIPE) must not take the server down.
+  // stderr carries log lines for people, best effort: a client that closed it (EPIPE) must not take the server down,
+  // nor one that never reads it (common) make it wait: see writeOrDrop.
   process.stderr.on('error', () => {});
+  process.stderr.write = writeOrDrop as typeof process.stderr.write;
 
   const agent = options.agent ?? (options.env ?? process.env)[AGENT_ID_VARIABLE] ?? undefined;
   const running = agent ? await holdAgent(options, agent) : undefined;
@@ -64,6 +66,29 @@ export async function runMcpServer(options: McpServerOptions = {}): Promise<void
   await closed;
   stopLockStats();
   running?.release();
+}
+
+/**
+ * process.stderr.write for the server's life (our log lines, console, Node's
+ * warnings): each chunk goes to fd 2 at once, and what the pipe cannot take
+ * now is dropped (a line may end cut short). Node writes to a pipe
+ * asynchronously and queues the rest: with a client that never reads stderr,
+ * that queue grew with every line (a flood of bad input: ~90 bytes each) and,
+ * once the pipe was full, kept the process alive after stdin closed, waiting
+ * to write it. A log line is worth less than a server that exits. fd 2 is
+ * non-blocking here (libuv made it so when process.stderr was first used,
+ * above), so a full pipe is EAGAIN, not a wait; a file or a terminal takes
+ * every line, as before.
+ */
+function writeOrDrop(chunk: string | Uint8Array, encoding?: BufferEncoding | ((error?: Error | null) => void), done?: (error?: Error | null) => void): boolean {
+  try {
+    if (typeof chunk === 'string') writeSync(2, chunk, null, typeof encoding === 'string' ? encoding : 'utf8');
+    else writeSync(2, chunk);
+  } catch {
+    // EAGAIN: nobody reads it now; EPIPE: nobody ever will. Either way the line is lost, and the server goes on.
+  }
+  (typeof encoding === 'function' ? encoding : done)?.();
+  return true;
 }
 
 /**

@@ -12,12 +12,31 @@ const FULL_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f
  * Random bytes for ids, taken 16 at a time from a pool read from the OS's
  * random source. node:crypto would do the same but costs ~4-6 ms to load,
  * a tenth of a CLI write; reading /dev/urandom costs tens of microseconds.
- * Where there is none (Windows), it is no device or it cannot be read,
- * node:crypto fills the pool instead. Node never forks, so no two processes share a pool.
+ * Where there is none (Windows), it is no device, it cannot be read or
+ * what it gives is plainly not random, node:crypto fills the pool instead. Node never forks, so no two processes share a pool.
  */
 const POOL_IDS = 64;
 const pool = Buffer.alloc(16 * POOL_IDS);
 let poolOffset = pool.length;
+
+/**
+ * Fewer distinct byte values than this in the 1,024 bytes read, and the
+ * device is no random source (/dev/zero bound over /dev/urandom gives one).
+ * Random bytes show ~251 of the 256 values; 127 or fewer means all 1,024
+ * bytes fell within some 128 values, which has a chance below
+ * C(256,128) * (1/2)^1024 < 2^256 * 2^-1024 = 2^-768: it never happens.
+ */
+const MIN_DISTINCT_BYTES = 128;
+
+function distinctBytes(bytes: Uint8Array): number {
+  const seen = new Uint8Array(256);
+  let distinct = 0;
+  for (const byte of bytes) {
+    if (seen[byte] === 0) distinct++;
+    seen[byte] = 1;
+  }
+  return distinct;
+}
 
 function fillPool(): void {
   try {
@@ -33,6 +52,8 @@ function fillPool(): void {
         if (read === 0) throw new Error('short read from /dev/urandom');
         filled += read;
       }
+      // A device that is not random (event ids, unlike issue ids, are never checked for repeats).
+      if (distinctBytes(pool) < MIN_DISTINCT_BYTES) throw new Error('/dev/urandom gives no random bytes');
     } finally {
       fs.closeSync(fd);
     }

@@ -68,15 +68,9 @@ export class PendingJournal {
     });
   }
 
-  /** Markers by issue id; the issues of a batch (see BATCH) are marked by the batch's name. */
-  markersByIssue(names: readonly string[] = this.names()): Map<string, string[]> {
-    const byId = new Map<string, string[]>();
-    for (const name of names) {
-      const id = MARKER.exec(name)?.[1];
-      if (id) byId.set(id, [...(byId.get(id) ?? []), name]);
-      else if (BATCH.test(name)) for (const issue of this.readBatch(name)) byId.set(issue.id, [...(byId.get(issue.id) ?? []), name]);
-    }
-    return byId;
+  /** What pending/ holds now: one directory listing, read as markers, batches and orphans. */
+  listing(): PendingListing {
+    return new PendingListing(this.pendingDir, this.names());
   }
 
   /** Writes a batch of new issues, durable when it returns; its name, for clearMarkers. */
@@ -85,35 +79,6 @@ export class PendingJournal {
     const name = `batch.${process.pid}.${++markerCounter}.json`;
     writeFileAtomic(this.pendingDir, name, JSON.stringify(issues));
     return name;
-  }
-
-  /** The batches pending/ holds (or the listing `names` names), each with its issues. */
-  batches(names: readonly string[] = this.names()): { name: string; issues: Issue[] }[] {
-    return names
-      .filter((name) => BATCH.test(name))
-      .map((name) => ({ name, issues: this.readBatch(name) }));
-  }
-
-  /** A batch's issues; none when it is gone meanwhile or unreadable (a batch is written whole by rename: never torn). */
-  private readBatch(name: string): Issue[] {
-    try {
-      const parsed = JSON.parse(readTextIfExists(path.join(this.pendingDir, name)) ?? '[]') as unknown;
-      return Array.isArray(parsed) ? (parsed as Issue[]) : [];
-    } catch {
-      return [];
-    }
-  }
-
-  /**
-   * Whether a marker's writer process is gone (SIGKILLed between its marker
-   * and its index update). Its marker then no longer stands for a write in
-   * progress, so it explains no change to issues/ made since (a git checkout).
-   */
-  hasOrphans(names: Iterable<string> = this.names()): boolean {
-    return [...names].some((name) => {
-      const pid = MARKER.exec(name)?.[2];
-      return pid !== undefined && processIsGone(Number(pid));
-    });
   }
 
   /** The follow-ups the journal holds (those of transactions still at work included). */
@@ -136,12 +101,64 @@ export class PendingJournal {
   }
 
   /** What pending/ holds. A missing pending/ (store made by an older jit) holds nothing. */
-  names(): string[] {
+  private names(): string[] {
     try {
       return fs.readdirSync(this.pendingDir);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw fsError(error, this.pendingDir, 'list');
+    }
+  }
+}
+
+/**
+ * One listing of pending/ (PendingJournal.listing): whoever heals reads the
+ * markers, the batches and the orphans from it, so pending/ is listed once
+ * per heal, and the three answers describe the same moment.
+ */
+export class PendingListing {
+  constructor(
+    private readonly pendingDir: string,
+    private readonly names: readonly string[],
+  ) {}
+
+  /** Markers by issue id; the issues of a batch (see BATCH) are marked by the batch's name. */
+  markersByIssue(): Map<string, string[]> {
+    const byId = new Map<string, string[]>();
+    for (const name of this.names) {
+      const id = MARKER.exec(name)?.[1];
+      if (id) byId.set(id, [...(byId.get(id) ?? []), name]);
+      else if (BATCH.test(name)) for (const issue of this.readBatch(name)) byId.set(issue.id, [...(byId.get(issue.id) ?? []), name]);
+    }
+    return byId;
+  }
+
+  /** The batches listed, each with its issues. */
+  batches(): { name: string; issues: Issue[] }[] {
+    return this.names
+      .filter((name) => BATCH.test(name))
+      .map((name) => ({ name, issues: this.readBatch(name) }));
+  }
+
+  /**
+   * Whether a marker's writer process is gone (SIGKILLed between its marker
+   * and its index update). Its marker then no longer stands for a write in
+   * progress, so it explains no change to issues/ made since (a git checkout).
+   */
+  hasOrphans(): boolean {
+    return this.names.some((name) => {
+      const pid = MARKER.exec(name)?.[2];
+      return pid !== undefined && processIsGone(Number(pid));
+    });
+  }
+
+  /** A batch's issues; none when it is gone meanwhile or unreadable (a batch is written whole by rename: never torn). */
+  private readBatch(name: string): Issue[] {
+    try {
+      const parsed = JSON.parse(readTextIfExists(path.join(this.pendingDir, name)) ?? '[]') as unknown;
+      return Array.isArray(parsed) ? (parsed as Issue[]) : [];
+    } catch {
+      return [];
     }
   }
 }

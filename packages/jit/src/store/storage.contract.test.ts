@@ -10,6 +10,7 @@ import { JsonFileStorage } from './json-file-storage.js';
 import { InMemoryStorage } from './memory-storage.js';
 import { PgStorage } from './pg-storage.js';
 import type { Storage, SummaryFilter } from './storage.js';
+import type { State } from './model.js';
 import { parseStoreConfig } from './config.js';
 import { Tracker } from './tracker.js';
 
@@ -627,6 +628,16 @@ describe.each(factories)('targeted reads over %s', (_name, makeStorage) => {
       tx.put({ ...issue, dependencies: [...issue.dependencies, ghost] });
     });
   const GHOST = '00000000-0000-4000-8000-000000000000';
+  /**
+   * Writes a claim no tracker call makes: `id` in `state`, held by `assignee`, with a lease of `holder`'s that
+   * never expires and is bound to `agent` (a holder other than the assignee: a lease an earlier claim left).
+   */
+  const putClaim = (id: string, claim: { state: State; assignee: string; holder?: string; agent: string | null }): Promise<void> =>
+    storage.issueTransaction({ write: [id] }, (tx) => {
+      const issue = tx.issue(id)!;
+      const lease = { holder: claim.holder ?? claim.assignee, acquired_at: issue.created_at, expires_at: null, agent: claim.agent };
+      tx.put({ ...issue, state: claim.state, assignee: claim.assignee, lease });
+    });
 
   it('summaries(ids): those that exist, keyed by id; unknown ids left out', async () => {
     const a = await t.createIssue({ title: 'a', labels: ['type:bug'] });
@@ -648,10 +659,7 @@ describe.each(factories)('targeted reads over %s', (_name, makeStorage) => {
     const claimed = await t.claim(expiring.id, 'agent:a', { ttl: '1m' });
     await t.claim(forever.id, 'agent:a', { ttl: 0 });
     await t.claim(later.id, 'agent:a', { ttl: '2h' });
-    await storage.issueTransaction({ write: [bound.id] }, (tx) => {
-      const issue = tx.issue(bound.id)!;
-      tx.put({ ...issue, state: 'in_progress', assignee: 'agent:b', lease: { holder: 'agent:b', acquired_at: issue.created_at, expires_at: null, agent: 'agent:b' } });
-    });
+    await putClaim(bound.id, { state: 'in_progress', assignee: 'agent:b', agent: 'agent:b' });
     const expiry = claimed.lease!.expires_at!;
     expect((await storage.summaries([expiring.id])).get(expiring.id)).toMatchObject({ lease_expires_at: expiry, lease_agent: null });
     expect((await storage.summaries([forever.id])).get(forever.id)).not.toHaveProperty('lease_expires_at');
@@ -672,13 +680,9 @@ describe.each(factories)('targeted reads over %s', (_name, makeStorage) => {
     await t.claim(forever.id, 'agent:b', { ttl: 0 });
     await t.claim(released.id, 'agent:c', { ttl: '1h' });
     await t.release(released.id, 'not mine after all');
-    await storage.issueTransaction({ write: [gatedClaim.id, stale.id] }, (tx) => {
-      const g = tx.issue(gatedClaim.id)!;
-      tx.put({ ...g, state: 'gated', assignee: 'agent:d', lease: { holder: 'agent:d', acquired_at: g.created_at, expires_at: null, agent: 'agent:d' } });
-      const s = tx.issue(stale.id)!;
-      // A lease left by an earlier holder describes no claim of this one's (activeLease): null.
-      tx.put({ ...s, state: 'in_progress', assignee: 'agent:e', lease: { holder: 'agent:old', acquired_at: s.created_at, expires_at: null, agent: null } });
-    });
+    await putClaim(gatedClaim.id, { state: 'gated', assignee: 'agent:d', agent: 'agent:d' });
+    // A lease left by an earlier holder describes no claim of this one's (activeLease): null.
+    await putClaim(stale.id, { state: 'in_progress', assignee: 'agent:e', holder: 'agent:old', agent: null });
     const held = await storage.heldClaims();
     const leases = new Map(held.claims.map(({ summary, lease }) => [summary.id, lease]));
     for (const id of held.fromFiles) {

@@ -49,7 +49,7 @@ import { checkSingleLink, createFileIfMissing, fsError, openRegularFile, readTex
 import { compareIndexWithFiles } from './integrity.js';
 import type { IssueFiles } from './issue-files.js';
 import { lockFileSync } from './locker.js';
-import type { PendingJournal } from './index-journal.js';
+import type { PendingJournal, PendingListing } from './index-journal.js';
 import type { Issue } from './model.js';
 import { GITIGNORE_FILE, INDEX_DB_COMPANIONS, INDEX_DB_FILE, INDEX_FILE, manifestText, upgradedGitignoreText } from './layout.js';
 import { INDEX_SCHEMA_VERSION, freezeSummary, parseManifest, summarize, type IndexManifest } from './schema.js';
@@ -202,11 +202,12 @@ export class SummaryCache {
       if (!index || meta?.get(META.built) === undefined) return null;
       // Stamp before listing: a jit write shown in the stamp made its marker before it touched issues/.
       const stamp = this.dirStamp();
-      const pending = this.markers();
+      const listing = this.pendingListing();
+      const pending = listing.markersByIssue();
       // Markers explain a changed stamp only while their writers live: one left by a killed writer
       // must not hide a git checkout made since (currentIndex re-syncs and clears it). The markers
       // that count are those listed after the stamp was read: no second listing.
-      if (meta.get(META.dirStamp) !== stamp && (pending.size === 0 || this.journal.hasOrphans(markerNames(pending)))) return null;
+      if (meta.get(META.dirStamp) !== stamp && (pending.size === 0 || listing.hasOrphans())) return null;
       return { index, pending };
     } catch (error) {
       if (!isUnusableDatabase(error)) throw error;
@@ -283,8 +284,9 @@ export class SummaryCache {
       this.rebuild(index, manifest.version === 1 ? manifest.summaries : null);
       if (manifest.version === 1) this.finishUpgrade();
     } else if (meta.get(META.dirStamp) !== this.dirStamp()) {
-      const pending = this.markers();
-      if (pending.size > 0 && !this.journal.hasOrphans(markerNames(pending))) return { index, pending };
+      const listing = this.pendingListing();
+      const pending = listing.markersByIssue();
+      if (pending.size > 0 && !listing.hasOrphans()) return { index, pending };
       this.resync(index); // it lists them again: it clears some
     }
     return { index, pending: null };
@@ -457,16 +459,21 @@ export class SummaryCache {
   }
 
   /**
-   * The markers (journal.markersByIssue), once the batches of killed writers
+   * The markers (PendingListing.markersByIssue), once the batches of killed writers
    * are completed: their missing files written from the batch. Index lock
    * held (shared or exclusive): a batch's writer holds it exclusively while
    * the batch exists, so a batch found now is a dead writer's. Idempotent, so
    * readers holding it shared at once may all do it.
    */
   markers(): Map<string, string[]> {
-    // One listing for both: a batch is found only under the index lock, which its (live) writer holds throughout.
-    const names = this.journal.names();
-    for (const { issues } of this.journal.batches(names)) {
+    return this.pendingListing().markersByIssue();
+  }
+
+  /** markers() as the listing it reads them from, for a caller that also asks it about orphans. */
+  private pendingListing(): PendingListing {
+    // One listing for all: a batch is found only under the index lock, which its (live) writer holds throughout.
+    const listing = this.journal.listing();
+    for (const { issues } of listing.batches()) {
       for (const issue of issues) {
         try {
           if (fileStamp(this.files.path(issue.id)) === null) createFileIfMissing(this.files.dir, `${issue.id}.json`, JSON.stringify(issue, null, 2) + '\n');
@@ -475,7 +482,7 @@ export class SummaryCache {
         }
       }
     }
-    return this.journal.markersByIssue(names);
+    return listing;
   }
 
   /**
@@ -490,7 +497,7 @@ export class SummaryCache {
     const rows = issues.map((issue) => issueRow(issue, this.files.stamp(issue.id)));
     this.journal.clearMarkers([batchName]);
     const stamp = this.dirStamp();
-    index.apply({ put: rows, meta: this.journal.markersByIssue().size === 0 ? { [META.dirStamp]: stamp } : {} });
+    index.apply({ put: rows, meta: this.journal.listing().markersByIssue().size === 0 ? { [META.dirStamp]: stamp } : {} });
   }
 
   private dirStamp(): string {
@@ -769,11 +776,6 @@ export function overlaidReadyWork(index: SummaryIndex, overlay: ReadonlyMap<stri
   const unaffected = index.ready({ ...query, limit }).filter((s) => !affected.has(s.id));
   const merged = [...unaffected, ...rejudged].sort(byUrgency);
   return query.limit === undefined ? merged : merged.slice(0, query.limit);
-}
-
-/** The marker names of a listing (markers()). */
-function markerNames(pending: ReadonlyMap<string, readonly string[]>): string[] {
-  return [...pending.values()].flat();
 }
 
 /** Every summary a reader may see. */

@@ -19,9 +19,9 @@ interface RawRun {
 
 /**
  * Writes `messages` (objects as JSON lines, strings as they are) and closes stdin at once, and collects everything
- * until exit; `stderrFd`: the server's stderr instead of a pipe read here.
+ * until exit; `stderrFd`: the server's stderr instead of a pipe read here; killed after `watchdogMs` if still running.
  */
-function runRaw(cwd: string, messages: (object | string)[], stderrFd?: number): Promise<RawRun> {
+function runRaw(cwd: string, messages: (object | string)[], stderrFd?: number, watchdogMs = 15_000): Promise<RawRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [JIT_BIN, 'mcp'], { cwd, env: childEnv(), stdio: ['pipe', 'pipe', stderrFd ?? 'pipe'] });
     let stdout = '';
@@ -29,7 +29,7 @@ function runRaw(cwd: string, messages: (object | string)[], stderrFd?: number): 
     child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     // Killed if it fails to exit on its own, so the assertion below reports it instead of a hang.
-    const watchdog = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    const watchdog = setTimeout(() => child.kill('SIGKILL'), watchdogMs);
     child.on('error', reject);
     child.on('close', (exitCode, signal) => {
       clearTimeout(watchdog);
@@ -129,6 +129,34 @@ describe('jit mcp on stdio', () => {
         .filter((line) => line !== '')
         .map((line) => (JSON.parse(line) as { id?: number }).id);
       expect(ids).toEqual([1, 2]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // A client that never reads stderr: what the pipe cannot take must not pile up in the server, nor keep it
+  // alive once stdin closes (Node writes to a pipe asynchronously, queueing the rest until it drains).
+  it.runIf(process.platform !== 'win32')('logs to a stderr nobody reads (the pipe full) without piling up: answers every call, exits 0', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jit-mcp-unread-'));
+    try {
+      const fifo = join(dir, 'stderr');
+      const made = spawnSync('mkfifo', [fifo], { encoding: 'utf8' });
+      expect(made.status, made.stderr).toBe(0);
+      const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK); // held open, never read
+      const writer = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+      // Each line that is not JSON logs a protocol error of ~90 bytes: 10,000 of them are far beyond a pipe's 64 KB.
+      const junk = Array.from({ length: 10_000 }, (_, i) => `not JSON ${i}`);
+      const run = await runRaw(project.dir, [initialize, initialized, ...junk, { jsonrpc: '2.0', id: 2, method: 'tools/list' }], writer, 120_000).finally(() => {
+        closeSync(writer);
+        closeSync(reader);
+      });
+      const ids = run.stdout
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => (JSON.parse(line) as { id?: number }).id);
+      expect(ids, 'every call answered').toEqual([1, 2]);
+      expect(run.signal, 'jit mcp did not exit within 120 s of stdin closing: it waits to write log lines nobody reads').toBeNull();
+      expect(run.exitCode).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
