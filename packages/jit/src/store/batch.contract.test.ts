@@ -3,12 +3,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { JitError } from './errors.js';
 import { initJit } from './jit-dir.js';
 import { JsonFileStorage } from './json-file-storage.js';
 import { InMemoryStorage } from './memory-storage.js';
 import type { Storage } from './storage.js';
 import { Tracker } from './tracker.js';
+import { codeOf } from './test-support.js';
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'jit-batch-contract-'));
 afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
@@ -25,15 +25,6 @@ const factories: [string, () => Storage][] = [
   ],
 ];
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof JitError) return error.code;
-    throw error;
-  }
-  return 'resolved';
-}
 
 describe.each(factories)('batch operations over %s', (_name, makeStorage) => {
   it('batchCreate: refs, states, all or nothing', async () => {

@@ -5,10 +5,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { JitError } from './errors.js';
 import { initJit } from './jit-dir.js';
 import { JsonFileStorage } from './json-file-storage.js';
 import { Tracker } from './tracker.js';
+import { codeOf } from './test-support.js';
 
 const queued: string[] = [];
 vi.mock('./ids.js', async (importOriginal) => {
@@ -19,15 +19,6 @@ vi.mock('./ids.js', async (importOriginal) => {
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'jit-id-taken-'));
 afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof JitError) return error.code;
-    throw error;
-  }
-  throw new Error('expected a JitError, but the call succeeded');
-}
 
 describe('a new id that is already taken', () => {
   it('is refused by create and batch create, and the issue that has it is kept as it was', async () => {

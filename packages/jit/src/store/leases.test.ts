@@ -5,22 +5,14 @@ import { describe, expect, it } from 'vitest';
 import { InMemoryStorage } from './memory-storage.js';
 import { Tracker } from './tracker.js';
 import { parseDuration } from './leases.js';
-import { JitError } from './errors.js';
 import type { Issue } from './model.js';
+import { codeOf } from './test-support.js';
 
 function setUp(agent?: string): { storage: InMemoryStorage; tracker: Tracker } {
   const storage = new InMemoryStorage();
   return { storage, tracker: new Tracker(storage, { agent }) };
 }
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    return (error as JitError).code;
-  }
-  return 'no error';
-}
 
 /** Rewrites an issue as stored (e.g. its lease's expiry in the past), as another jit would have written it. */
 async function rewrite(storage: InMemoryStorage, id: string, edit: (issue: Issue) => Issue): Promise<void> {

@@ -13,6 +13,7 @@ import type { Storage, SummaryFilter } from './storage.js';
 import type { State } from './model.js';
 import { parseStoreConfig } from './config.js';
 import { Tracker } from './tracker.js';
+import { codeOf } from './test-support.js';
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'jit-contract-'));
 const opened: PgStorage[] = [];
@@ -60,15 +61,6 @@ function stored<T extends { changed?: boolean; pending_gates?: string[] }>(resul
   return issue;
 }
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof JitError) return error.code;
-    throw error;
-  }
-  throw new Error('expected a JitError, but the call succeeded');
-}
 
 describe.each(factories)('Tracker over %s', (_name, makeStorage) => {
   let t: Tracker;
