@@ -368,6 +368,35 @@ describe('corrupt files', () => {
     expect((await tracker.validate()).ok).toBe(true);
   });
 
+  it('columns, labels or dependencies that disagree with the row’s doc (a hand edit) are reported by validate and rebuilt by --fix', async () => {
+    const a = await tracker.createIssue({ title: 'a', priority: 'high', labels: ['area:x'] });
+    const b = await tracker.createIssue({ title: 'b', dependencies: [a.id] });
+    const c = await tracker.createIssue({ title: 'c' });
+    await tracker.updateIssue(c.id, { state: 'done' });
+    const edits = [
+      // Each leaves the doc (what readers print) as it was: only the filters and the order see the edit.
+      ["UPDATE summaries SET state = 'ready' WHERE id = ?", c.id],
+      ['UPDATE summaries SET priority_rank = 3 WHERE id = ?', a.id],
+      ["UPDATE summaries SET assignee = 'agent:x' WHERE id = ?", a.id],
+      ["UPDATE summaries SET created_at = '2000-01-01T00:00:00.000Z' WHERE id = ?", b.id],
+      ["DELETE FROM labels WHERE issue_id = ?", a.id],
+      ['DELETE FROM dependencies WHERE issue_id = ?', b.id],
+    ] as const;
+    for (const [sql, id] of edits) {
+      const db = new Database(path.join(jitDir, 'index.db'));
+      try {
+        db.prepare(sql).run(id);
+      } finally {
+        db.close();
+      }
+      const report = await tracker.validate();
+      expect({ sql, problems: report.problems }).toEqual({ sql, problems: [expect.objectContaining({ kind: 'corrupt_file', path: path.join(jitDir, 'index.db'), fixable: true })] });
+      expect((await tracker.validate({ fix: true })).ok).toBe(true);
+      expect((await tracker.queryReady()).map((s) => s.id)).toEqual([a.id]);
+      expect((await tracker.queryReady({ label: 'area:x' })).map((s) => s.id)).toEqual([a.id]);
+    }
+  });
+
   it('an unknown schema_version is refused and left alone', async () => {
     const indexPath = path.join(jitDir, 'index.json');
     fs.writeFileSync(indexPath, JSON.stringify({ schema_version: 99, issues: {} }));
