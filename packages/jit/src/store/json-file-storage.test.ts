@@ -397,6 +397,22 @@ describe('corrupt files', () => {
     }
   });
 
+  it('a doc that is not JSON (a hand edit) is read around from the files, reported by validate and rebuilt by --fix', async () => {
+    const a = await tracker.createIssue({ title: 'a' });
+    const b = await tracker.createIssue({ title: 'b' });
+    const db = new Database(path.join(jitDir, 'index.db'));
+    try {
+      db.prepare("UPDATE summaries SET doc = '{' WHERE id = ?").run(a.id);
+    } finally {
+      db.close();
+    }
+    expect((await tracker.listIssues()).map((s) => s.title)).toEqual(['a', 'b']);
+    expect((await tracker.queryReady({ limit: 5 })).map((s) => s.id)).toEqual([a.id, b.id]);
+    expect((await tracker.validate()).problems).toEqual([expect.objectContaining({ kind: 'corrupt_file', path: path.join(jitDir, 'index.db'), fixable: true })]);
+    expect((await tracker.validate({ fix: true })).ok).toBe(true);
+    expect(indexRows()[a.id]?.title).toBe('a');
+  });
+
   it('an unknown schema_version is refused and left alone', async () => {
     const indexPath = path.join(jitDir, 'index.json');
     fs.writeFileSync(indexPath, JSON.stringify({ schema_version: 99, issues: {} }));
