@@ -738,7 +738,13 @@ function summaryDoc(s: IssueSummary): string {
 /** The summaries of `docs`, the comma-joined docs group_concat gives (null: none), frozen as summaries are. */
 function parseDocs(docs: string | null): IssueSummary[] {
   if (docs === null) return [];
-  const summaries = JSON.parse(`[${docs}]`) as IssueSummary[];
+  let summaries: IssueSummary[];
+  try {
+    summaries = JSON.parse(`[${docs}]`) as IssueSummary[];
+  } catch (error) {
+    // A damaged cache, like one SQLite refuses: readers then answer from the files, validate --fix rebuilds it.
+    throw Object.assign(new Error(`a summary in index.db is not JSON (${(error as Error).message})`), { code: 'SQLITE_CORRUPT' });
+  }
   for (const summary of summaries) {
     Object.freeze(summary.labels);
     Object.freeze(summary.dependencies);
