@@ -338,7 +338,7 @@ describe('corrupt files', () => {
       for (const trigger of ['dependency_added', 'dependency_removed', 'summary_added', 'summary_removed', 'summary_counted', 'summary_finished']) db.exec(`DROP TRIGGER ${trigger}`);
       db.exec('DROP TABLE state_counts; DROP INDEX summaries_ready; ALTER TABLE summaries DROP COLUMN waiting');
       db.exec('CREATE INDEX summaries_ready ON summaries(state, assignee, priority_rank, created_at, id)');
-      db.prepare("UPDATE summaries SET title = 'stale' WHERE id = ?").run(a.id);
+      db.prepare("UPDATE summaries SET doc = json_set(doc, '$.title', 'stale') WHERE id = ?").run(a.id);
       db.prepare("UPDATE meta SET value = '2' WHERE key = 'format'").run();
     } finally {
       db.close();

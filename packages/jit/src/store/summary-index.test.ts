@@ -79,7 +79,7 @@ describe('SummaryIndex', () => {
   it('a failing apply changes nothing', () => {
     const index = newIndex();
     index.apply({ put: [{ summary: summary(1), fileStamp: null }] });
-    expect(() => index.apply({ put: [{ summary: summary(2), fileStamp: null }, { summary: { ...summary(3), title: null as unknown as string }, fileStamp: null }] })).toThrow();
+    expect(() => index.apply({ put: [{ summary: summary(2), fileStamp: null }, { summary: { ...summary(3), state: null as unknown as State }, fileStamp: null }] })).toThrow();
     expect(index.all().map((s) => s.id)).toEqual([id(1)]);
   });
 
