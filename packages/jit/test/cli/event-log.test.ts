@@ -35,10 +35,10 @@ describe('events query streams its output', () => {
     expect(shown[0]).toMatch(/^\S+ {2}\w{8} {2}issue_created {8}fields=\["title"\]$/);
 
     const none = await p.run(['--json', 'events', 'query', '--type', 'gate_failed']);
-    expect(none.stdout).toBe(JSON.stringify({ events: [], count: 0 }, null, 2) + '\n');
+    expect(none.stdout).toBe(JSON.stringify({ events: [], count: 0 }) + '\n');
     expect((await p.run(['events', 'query', '--type', 'gate_failed'])).stdout).toBe('No events.\n');
 
     const limited = await p.run(['--json', 'events', 'query', '--type', 'issue_claimed', '--limit', '2']);
-    expect(limited.stdout).toBe(JSON.stringify({ events: [JSON.parse(lines[399_993]!), JSON.parse(lines[399_997]!)], count: 2 }, null, 2) + '\n');
+    expect(limited.stdout).toBe(JSON.stringify({ events: [JSON.parse(lines[399_993]!), JSON.parse(lines[399_997]!)], count: 2 }) + '\n');
   }, 120_000);
 });
