@@ -397,6 +397,21 @@ describe('corrupt files', () => {
     }
   });
 
+  it('an index.db of another format (an older or newer jit left it) is no problem to validate: rebuilt as any reader would, and said so', async () => {
+    const a = await tracker.createIssue({ title: 'a' });
+    const db = new Database(path.join(jitDir, 'index.db'));
+    try {
+      db.prepare("UPDATE meta SET value = ? WHERE key = 'format'").run(String(INDEX_DB_FORMAT - 1));
+    } finally {
+      db.close();
+    }
+    const report = await tracker.validate();
+    expect(report).toMatchObject({ ok: true, problems: [], fixed: [] });
+    expect(report.recovered).toEqual([`rebuilt ${path.join(jitDir, 'index.db')} (format ${INDEX_DB_FORMAT - 1}, another jit's) from 1 issue files`]);
+    expect(withIndex((index) => index.format())).toBe(INDEX_DB_FORMAT);
+    expect((await tracker.queryReady()).map((s) => s.id)).toEqual([a.id]);
+  });
+
   it('a doc that is not JSON (a hand edit) is read around from the files, reported by validate and rebuilt by --fix', async () => {
     const a = await tracker.createIssue({ title: 'a' });
     const b = await tracker.createIssue({ title: 'b' });
