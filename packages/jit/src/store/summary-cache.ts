@@ -287,7 +287,14 @@ export class SummaryCache {
       const listing = this.pendingListing();
       const pending = listing.markersByIssue();
       if (pending.size > 0 && !listing.hasOrphans()) return { index, pending };
-      this.resync(index); // it lists them again: it clears some
+      try {
+        this.resync(index); // it lists them again: it clears some
+      } catch (error) {
+        if (!isUnusableDatabase(error)) throw error;
+        // Rows it read are damaged (a doc that is not JSON): a cache, so build it afresh.
+        index = this.openIndex(true, true);
+        this.rebuild(index, null);
+      }
     }
     return { index, pending: null };
   }
