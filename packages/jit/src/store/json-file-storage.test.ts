@@ -368,6 +368,66 @@ describe('corrupt files', () => {
     expect((await tracker.validate()).ok).toBe(true);
   });
 
+  it('columns, labels or dependencies that disagree with the row’s doc (a hand edit) are reported by validate and rebuilt by --fix', async () => {
+    const a = await tracker.createIssue({ title: 'a', priority: 'high', labels: ['area:x'] });
+    const b = await tracker.createIssue({ title: 'b', dependencies: [a.id] });
+    const c = await tracker.createIssue({ title: 'c' });
+    await tracker.updateIssue(c.id, { state: 'done' });
+    const edits = [
+      // Each leaves the doc (what readers print) as it was: only the filters and the order see the edit.
+      ["UPDATE summaries SET state = 'ready' WHERE id = ?", c.id],
+      ['UPDATE summaries SET priority_rank = 3 WHERE id = ?', a.id],
+      ["UPDATE summaries SET assignee = 'agent:x' WHERE id = ?", a.id],
+      ["UPDATE summaries SET created_at = '2000-01-01T00:00:00.000Z' WHERE id = ?", b.id],
+      ["DELETE FROM labels WHERE issue_id = ?", a.id],
+      ['DELETE FROM dependencies WHERE issue_id = ?', b.id],
+    ] as const;
+    for (const [sql, id] of edits) {
+      const db = new Database(path.join(jitDir, 'index.db'));
+      try {
+        db.prepare(sql).run(id);
+      } finally {
+        db.close();
+      }
+      const report = await tracker.validate();
+      expect({ sql, problems: report.problems }).toEqual({ sql, problems: [expect.objectContaining({ kind: 'corrupt_file', path: path.join(jitDir, 'index.db'), fixable: true })] });
+      expect((await tracker.validate({ fix: true })).ok).toBe(true);
+      expect((await tracker.queryReady()).map((s) => s.id)).toEqual([a.id]);
+      expect((await tracker.queryReady({ label: 'area:x' })).map((s) => s.id)).toEqual([a.id]);
+    }
+  });
+
+  it('an index.db of another format (an older or newer jit left it) is no problem to validate: rebuilt as any reader would, and said so', async () => {
+    const a = await tracker.createIssue({ title: 'a' });
+    const db = new Database(path.join(jitDir, 'index.db'));
+    try {
+      db.prepare("UPDATE meta SET value = ? WHERE key = 'format'").run(String(INDEX_DB_FORMAT - 1));
+    } finally {
+      db.close();
+    }
+    const report = await tracker.validate();
+    expect(report).toMatchObject({ ok: true, problems: [], fixed: [] });
+    expect(report.recovered).toEqual([`rebuilt ${path.join(jitDir, 'index.db')} (format ${INDEX_DB_FORMAT - 1}, another jit's) from 1 issue files`]);
+    expect(withIndex((index) => index.format())).toBe(INDEX_DB_FORMAT);
+    expect((await tracker.queryReady()).map((s) => s.id)).toEqual([a.id]);
+  });
+
+  it('a doc that is not JSON (a hand edit) is read around from the files, reported by validate and rebuilt by --fix', async () => {
+    const a = await tracker.createIssue({ title: 'a' });
+    const b = await tracker.createIssue({ title: 'b' });
+    const db = new Database(path.join(jitDir, 'index.db'));
+    try {
+      db.prepare("UPDATE summaries SET doc = '{' WHERE id = ?").run(a.id);
+    } finally {
+      db.close();
+    }
+    expect((await tracker.listIssues()).map((s) => s.title)).toEqual(['a', 'b']);
+    expect((await tracker.queryReady({ limit: 5 })).map((s) => s.id)).toEqual([a.id, b.id]);
+    expect((await tracker.validate()).problems).toEqual([expect.objectContaining({ kind: 'corrupt_file', path: path.join(jitDir, 'index.db'), fixable: true })]);
+    expect((await tracker.validate({ fix: true })).ok).toBe(true);
+    expect(indexRows()[a.id]?.title).toBe('a');
+  });
+
   it('an unknown schema_version is refused and left alone', async () => {
     const indexPath = path.join(jitDir, 'index.json');
     fs.writeFileSync(indexPath, JSON.stringify({ schema_version: 99, issues: {} }));

@@ -56,7 +56,6 @@ import { isClaim } from './leases.js';
 import { PendingJournal, newFollowUp } from './index-journal.js';
 import { GATES_FILE, INDEX_DB_COMPANIONS, gatesText, storeLayout } from './layout.js';
 import * as queries from './queries.js';
-import { jsonList } from './queries.js';
 import { isTerminal, unfinishedDependencies } from './rules.js';
 import { parseGates } from './schema.js';
 import { issueRow } from './summary-index.js';
@@ -182,7 +181,7 @@ export class JsonFileStorage implements Storage {
     return this.serial(() =>
       this.cache.read((view) => {
         if (view.index && view.overlay.size === 0) return view.index.readyJson(query);
-        return jsonList(!view.index ? queries.readyWork(view.all, query) : overlaidReadyWork(view.index, view.overlay, query));
+        return queries.jsonList(!view.index ? queries.readyWork(view.all, query) : overlaidReadyWork(view.index, view.overlay, query));
       }),
     );
   }

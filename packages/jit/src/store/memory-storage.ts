@@ -8,7 +8,6 @@ import type { GateDefinition, Issue, JitEvent } from './model.js';
 import { summarize } from './schema.js';
 import { eventMatches } from './event-log.js';
 import * as queries from './queries.js';
-import { jsonList } from './queries.js';
 import type { BlockedCandidate, EventFilter, FollowUp, GraphLookup, GraphTx, HeldClaims, IssueLocks, IssueTx, LabelNamespace, LabelValue, ReadyQuery, Storage, StorageCheck, SummariesPage, SummaryFilter, SummaryPage } from './storage.js';
 import { activeLease, isClaim } from './leases.js';
 import type { StoreConfig } from './config.js';
@@ -51,7 +50,7 @@ export class InMemoryStorage implements Storage {
   }
 
   async readyWorkJson(query?: ReadyQuery): Promise<JsonList> {
-    return jsonList(await this.readyWork(query));
+    return queries.jsonList(await this.readyWork(query));
   }
 
   async statusReport(options: Pick<ReadyQuery, 'excludeLabels'> = {}): Promise<StatusReport> {

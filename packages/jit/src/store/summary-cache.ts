@@ -287,7 +287,14 @@ export class SummaryCache {
       const listing = this.pendingListing();
       const pending = listing.markersByIssue();
       if (pending.size > 0 && !listing.hasOrphans()) return { index, pending };
-      this.resync(index); // it lists them again: it clears some
+      try {
+        this.resync(index); // it lists them again: it clears some
+      } catch (error) {
+        if (!isUnusableDatabase(error)) throw error;
+        // Rows it read are damaged (a doc that is not JSON): a cache, so build it afresh.
+        index = this.openIndex(true, true);
+        this.rebuild(index, null);
+      }
     }
     return { index, pending: null };
   }
@@ -689,13 +696,17 @@ export class SummaryCache {
       if (!fix || !replaceable) return;
     }
     let usable = true;
+    // An older or newer jit's cache is no fault: every reader rebuilds it (openIndex), and so does validate, below.
+    let otherFormat: number | null = null;
     // Judge the file as it is on disk, not through the pages this process has cached.
     this.forgetIndex();
     if (this.indexDbStat()) {
       let probe: SummaryIndex | null = null;
       try {
         probe = new SummaryIndex(this.indexDbPath, { create: false });
-        const verdict = probe.format() === INDEX_DB_FORMAT ? probe.quickCheck() : `format ${probe.format()}, not ${INDEX_DB_FORMAT}`;
+        const format = probe.format();
+        if (format !== null && Number.isInteger(format) && format !== INDEX_DB_FORMAT) otherFormat = format;
+        const verdict = format === INDEX_DB_FORMAT ? probe.quickCheck() : otherFormat !== null ? 'ok' : `format ${format}, not ${INDEX_DB_FORMAT}`;
         if (verdict !== 'ok') throw Object.assign(new Error(verdict), { code: 'SQLITE_CORRUPT' });
       } catch (error) {
         if (!isUnusableDatabase(error)) throw error;
@@ -730,6 +741,7 @@ export class SummaryCache {
     // Asked to fix, or nothing to compare yet (a format-1 store, a cache never built): build it as every writer would.
     const result = this.rebuild(index, manifest?.version === 1 ? manifest.summaries : null);
     if (fix && (built || !usable || manifest === null)) fixed.push(`rebuilt ${this.indexDbPath} from ${result.issues} issue files`);
+    else if (otherFormat !== null) recovered.push(`rebuilt ${this.indexDbPath} (format ${otherFormat}, another jit's) from ${result.issues} issue files`);
     if (manifest?.version === 1) {
       this.finishUpgrade();
       recovered.push(`upgraded the store to format ${INDEX_SCHEMA_VERSION}: built ${INDEX_DB_FILE} from ${result.issues} issue files and wrote the manifest ${this.indexPath}`);

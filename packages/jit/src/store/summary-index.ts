@@ -120,6 +120,21 @@ const COLUMNS = ['id', 'state', 'priority_rank', 'assignee', 'created_at', 'leas
 /** Every column a put writes, but the id (and `waiting`, which the triggers keep). */
 const UPSERT_SET = COLUMNS.slice(1).map((c) => `${c} = excluded.${c}`).join(', ');
 /**
+ * How many rows have a column, label or dependency row that is not what
+ * their `doc` says (quickCheck; ?1: PRIORITY_RANK as JSON). A doc that is
+ * not JSON counts too, rather than failing the check.
+ */
+const DOC_MISMATCHES = `SELECT count(*) FROM summaries s WHERE CASE WHEN NOT json_valid(s.doc) THEN 1 ELSE
+  s.id IS NOT json_extract(s.doc, '$.id') OR s.state IS NOT json_extract(s.doc, '$.state')
+  OR s.priority_rank IS NOT json_extract(?1, '$.' || json_quote(json_extract(s.doc, '$.priority')))
+  OR s.assignee IS NOT json_extract(s.doc, '$.assignee') OR s.created_at IS NOT json_extract(s.doc, '$.created_at')
+  OR s.lease_expires_at IS NOT json_extract(s.doc, '$.lease_expires_at') OR s.lease_agent IS NOT json_extract(s.doc, '$.lease_agent')
+  OR (SELECT count(*) FROM labels l WHERE l.issue_id = s.id) != (SELECT count(DISTINCT value) FROM json_each(s.doc, '$.labels'))
+  OR EXISTS (SELECT 1 FROM json_each(s.doc, '$.labels') j WHERE NOT EXISTS (SELECT 1 FROM labels l WHERE l.issue_id = s.id AND l.label = j.value))
+  OR (SELECT count(*) FROM dependencies d WHERE d.issue_id = s.id) != (SELECT count(DISTINCT value) FROM json_each(s.doc, '$.dependencies'))
+  OR EXISTS (SELECT 1 FROM json_each(s.doc, '$.dependencies') j
+    WHERE NOT EXISTS (SELECT 1 FROM dependencies d WHERE d.issue_id = s.id AND d.depends_on = j.value)) END`;
+/**
  * How many claimable issues carry one of the labels given (a JSON list):
  * what status takes off its ready count for the strategic types. CROSS JOIN
  * makes SQLite walk the label index first, so the cost is the issues that
@@ -591,6 +606,9 @@ export class SummaryIndex {
     const rows = this.db.prepare('PRAGMA quick_check').raw().all() as [string][];
     const verdict = rows.map(([line]) => line).join('; ');
     if (verdict !== 'ok') return verdict;
+    // Readers print `doc`; filters and order read the columns and the label and dependency rows: they must agree.
+    const [docsWrong] = this.db.prepare(DOC_MISMATCHES).raw().get(JSON.stringify(PRIORITY_RANK)) as [number];
+    if (docsWrong > 0) return `the columns, labels or dependencies of ${docsWrong} summaries differ from their doc`;
     // What the triggers keep, recomputed from the rows (validate only: this reads every row).
     const waitingWrong = this.db
       .prepare(
@@ -720,7 +738,13 @@ function summaryDoc(s: IssueSummary): string {
 /** The summaries of `docs`, the comma-joined docs group_concat gives (null: none), frozen as summaries are. */
 function parseDocs(docs: string | null): IssueSummary[] {
   if (docs === null) return [];
-  const summaries = JSON.parse(`[${docs}]`) as IssueSummary[];
+  let summaries: IssueSummary[];
+  try {
+    summaries = JSON.parse(`[${docs}]`) as IssueSummary[];
+  } catch (error) {
+    // A damaged cache, like one SQLite refuses: readers then answer from the files, validate --fix rebuilds it.
+    throw Object.assign(new Error(`a summary in index.db is not JSON (${(error as Error).message})`), { code: 'SQLITE_CORRUPT' });
+  }
   for (const summary of summaries) {
     Object.freeze(summary.labels);
     Object.freeze(summary.dependencies);

@@ -181,3 +181,25 @@ describe('group commit: writers queued on the index lock', () => {
     expect(await p.json(['validate'])).toMatchObject({ ok: true, problems: [], recovered: [] });
   });
 });
+
+describe('a summary in index.db that is not JSON (a hand edit, a bad disk)', () => {
+  it('is read around, then rebuilt by the next heal: every command answers from the files, none fails INTERNAL', async () => {
+    const p = await projects.initialized();
+    const a = await p.json<{ id: string }>(['issue', 'create', '--title', 'a']);
+    const b = await p.json<{ id: string }>(['issue', 'create', '--title', 'b']);
+    const db = new Database(path.join(p.jitDir, 'index.db'));
+    try {
+      db.prepare("UPDATE summaries SET doc = '{' WHERE id = ?").run(a.id);
+    } finally {
+      db.close();
+    }
+    // A write (its index step reads the damaged row), then commands that heal what it left and read.
+    const updated = await p.run(['--json', 'issue', 'update', a.id, '--priority', 'high']);
+    expect(updated.code, updated.stdout + updated.stderr).toBe(0);
+    const added = await p.run(['--json', 'dep', 'add', b.id, a.id]);
+    expect(added.code, added.stdout + added.stderr).toBe(0);
+    expect(await p.json(['status'])).toMatchObject({ total: 2, ready: 1, blocked: 1 });
+    expect((await p.json<{ issues: { id: string; priority: string }[] }>(['query', 'ready'])).issues).toEqual([expect.objectContaining({ id: a.id, priority: 'high' })]);
+    expect(await p.json(['validate'])).toMatchObject({ ok: true, problems: [] });
+  });
+});
