@@ -168,10 +168,24 @@ function spaces(n: number): string {
 }
 
 const LINE_BREAK = /[\r\n]/;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/** CONTROL but for the tab: text shown as lines of its own (a description) keeps its indentation. */
+const CONTROL_BUT_TAB = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/g;
 
+/**
+ * Text on one line for a terminal: line breaks become a space, any other
+ * control character is shown as \xNN (inert): a title or a context value
+ * may come from a file jit did not write (a pull, an editor).
+ */
 export function oneLine(text: string): string {
-  // The test first: the replace's leading \s* makes it slow on text that has no line break at all (nearly every cell).
-  return LINE_BREAK.test(text) ? text.replace(/\s*[\r\n]+\s*/g, ' ') : text;
+  // The test first: the replaces are slow on text that has nothing to replace (nearly every cell).
+  if (!CONTROL.test(text)) return text;
+  return inert(LINE_BREAK.test(text) ? text.replace(/\s*[\r\n]+\s*/g, ' ') : text);
+}
+
+/** One line of a multi-line text (a description, a field) made inert, tabs kept. */
+function inertLine(line: string): string {
+  return line.replace(CONTROL_BUT_TAB, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 /**
@@ -218,24 +232,25 @@ export function renderIssue(issue: ShownIssue, paint: Paint): string {
     const status = issue.gates_status[key];
     const by = status?.updated_by ? ` by ${status.updated_by}` : '';
     const run = issue.last_runs?.[key];
-    return `${key} ${status?.status ?? 'pending'}${by}${run ? ` (last check ${run.status}${run.message ? `: ${inert(run.message)}` : ''})` : ''}`;
+    return oneLine(`${key} ${status?.status ?? 'pending'}${by}${run ? ` (last check ${run.status}${run.message ? `: ${inert(run.message)}` : ''})` : ''}`);
   });
+  // What the file says goes through oneLine (shown, never obeyed: it may come from a pull or an editor); paint comes after.
   const fields: Array<[string, string]> = [
     ['id', paint('cyan', issue.id)],
-    ['title', issue.title],
+    ['title', oneLine(issue.title)],
     ['state', paint(stateStyle(issue.state), issue.state)],
     ['priority', issue.priority],
-    ['assignee', issue.assignee ?? '-'],
-    ...(issue.lease ? [['lease', leaseText(issue.lease)] as [string, string]] : []),
-    ['labels', issue.labels.join(', ') || '-'],
+    ['assignee', oneLine(issue.assignee ?? '-')],
+    ...(issue.lease ? [['lease', oneLine(leaseText(issue.lease))] as [string, string]] : []),
+    ['labels', oneLine(issue.labels.join(', ')) || '-'],
     ['depends on', issue.dependencies.map(shortId).join(', ') || '-'],
     ['gates', gateLines.join(', ') || '-'],
     // One line per key, each value on one line: a value may hold newlines or ", ".
-    ['context', Object.entries(issue.context).map(([k, v]) => `${k}=${oneLine(v)}`).join('\n') || '-'],
+    ['context', Object.entries(issue.context).map(([k, v]) => `${oneLine(k)}=${oneLine(v)}`).join('\n') || '-'],
     ['created', issue.created_at],
     ['updated', issue.updated_at],
   ];
-  const description = issue.description ? `\n${issue.description.trimEnd()}\n` : '';
+  const description = issue.description ? `\n${issue.description.trimEnd().split('\n').map(inertLine).join('\n')}\n` : '';
   return renderFields(fields, paint) + description;
 }
 
@@ -271,7 +286,7 @@ export function printIssueList(cli: Invocation, issues: readonly (Issue | IssueS
 export function printIssue(cli: Invocation, issue: ShownIssue & { changed?: boolean; pending?: PendingFollowUp[]; warnings?: { message: string }[] }, summary?: string): void {
   cli.print(issue, (data, paint) => {
     const verb = data.changed === false ? 'No change (already so):' : summary;
-    const head = verb === undefined ? renderIssue(data, paint) : `${verb} ${paint('cyan', shortId(data.id))} ${data.title} [${data.state}]\n`;
+    const head = verb === undefined ? renderIssue(data, paint) : `${verb} ${paint('cyan', shortId(data.id))} ${oneLine(data.title)} [${data.state}]\n`;
     const warnings = (data.warnings ?? []).map((w) => `${paint('yellow', `Warning: ${w.message}`)}\n`).join('');
     // store/core.js on use: `jit --version` writes through this module and answers without the store.
     const { pendingNotes } = require('../store/core.js') as typeof import('../store/core.js');

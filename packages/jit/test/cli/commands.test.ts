@@ -1,5 +1,5 @@
 // Happy paths of every command, through the built binary, with their --json shapes.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { displayWidth } from '../../src/cli/text-width.js';
@@ -372,6 +372,38 @@ describe.concurrent('jit commands', () => {
     expect(noColor.stdout).toContain('Coloured');
     expect(noColor.stdout).not.toContain('\u001b[');
     expect(piped.stdout).not.toContain('\u001b[');
+  });
+
+  it('text jit did not write (an issue file from a pull, an editor) never sends control characters to the terminal', async () => {
+    const p = await project();
+    const { id } = await p.json(['issue', 'create', '-t', 'plain', '-c', 'k=v']);
+    const file = path.join(p.jitDir, 'issues', `${id}.json`);
+    const issue = JSON.parse(readFileSync(file, 'utf8'));
+    // A terminal obeys these: set the window title, clear the screen, ring, move the cursor (C1 CSI).
+    const hostile = 'evil \u001b]0;pwned\u0007 \u001b[2J \u0000 \u007f \u009b31m end';
+    writeFileSync(file, JSON.stringify({ ...issue, title: hostile, description: `line one ${hostile}\nline two`, context: { k: hostile } }, null, 2) + '\n');
+    expect((await p.run(['validate', '--fix'])).code).toBe(0);
+    const outputs = await Promise.all([
+      p.run(['issue', 'list']),
+      p.run(['query', 'ready']),
+      p.run(['issue', 'show', id]),
+      p.run(['issue', 'update', id, '--priority', 'high']),
+    ]);
+    for (const run of outputs) {
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toContain('evil ');
+      // Shown, not obeyed: as \xNN (line breaks and tabs of the layout itself aside).
+      expect(run.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+      expect(run.stdout).toContain('\\x1b');
+    }
+    // JSON keeps the text exactly.
+    expect((await p.json(['issue', 'show', id])).title).toBe(hostile);
+    if (process.platform !== 'linux') return; // the pseudo-terminal comes from util-linux `script`
+    // At a terminal jit's own colours stay (the state in green), the file's escapes do not.
+    const tty = await runJitOnTty(['issue', 'show', id], { cwd: p.dir });
+    expect(tty.stdout).toContain('\u001b[32mready');
+    expect(tty.stdout).toContain('\\x1b]0;pwned\\x07');
+    expect(tty.stdout).not.toContain('\u001b]0;pwned');
   });
 
   it.runIf(process.platform === 'linux')('--json: indented on a terminal, one line for a program; query ready passes its rows through as they are', async () => {
