@@ -112,54 +112,27 @@ describe('jit mcp on stdio', () => {
   // Clients that start the server often never read its stderr, or close it: its log lines are for people,
   // best effort, and one that cannot be written must not take the server (and the answers in flight) down.
   it.runIf(process.platform !== 'win32')('logs to a stderr whose reader is gone (EPIPE) without dying: answers every call, exits 0', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'jit-mcp-epipe-'));
-    try {
-      const fifo = join(dir, 'stderr');
-      const made = spawnSync('mkfifo', [fifo], { encoding: 'utf8' });
-      expect(made.status, made.stderr).toBe(0);
-      const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-      const writer = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
-      closeSync(reader);
+    await withStderrFifo('jit-mcp-epipe-', async ({ writer, closeReader }) => {
+      closeReader();
       // A line that is not JSON: the server logs a protocol error to stderr, and goes on.
-      const run = await runRaw(project.dir, [initialize, initialized, 'this is not JSON', { jsonrpc: '2.0', id: 2, method: 'tools/list' }], writer).finally(() => closeSync(writer));
+      const run = await runRaw(project.dir, [initialize, initialized, 'this is not JSON', { jsonrpc: '2.0', id: 2, method: 'tools/list' }], writer);
       expect(run.signal).toBeNull();
       expect(run.exitCode).toBe(0);
-      const ids = run.stdout
-        .split('\n')
-        .filter((line) => line !== '')
-        .map((line) => (JSON.parse(line) as { id?: number }).id);
-      expect(ids).toEqual([1, 2]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+      expect(answeredIds(run.stdout)).toEqual([1, 2]);
+    });
   });
 
   // A client that never reads stderr: what the pipe cannot take must not pile up in the server, nor keep it
   // alive once stdin closes (Node writes to a pipe asynchronously, queueing the rest until it drains).
   it.runIf(process.platform !== 'win32')('logs to a stderr nobody reads (the pipe full) without piling up: answers every call, exits 0', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'jit-mcp-unread-'));
-    try {
-      const fifo = join(dir, 'stderr');
-      const made = spawnSync('mkfifo', [fifo], { encoding: 'utf8' });
-      expect(made.status, made.stderr).toBe(0);
-      const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK); // held open, never read
-      const writer = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+    await withStderrFifo('jit-mcp-unread-', async ({ writer }) => {
       // Each line that is not JSON logs a protocol error of ~90 bytes: 10,000 of them are far beyond a pipe's 64 KB.
       const junk = Array.from({ length: 10_000 }, (_, i) => `not JSON ${i}`);
-      const run = await runRaw(project.dir, [initialize, initialized, ...junk, { jsonrpc: '2.0', id: 2, method: 'tools/list' }], writer, 120_000).finally(() => {
-        closeSync(writer);
-        closeSync(reader);
-      });
-      const ids = run.stdout
-        .split('\n')
-        .filter((line) => line !== '')
-        .map((line) => (JSON.parse(line) as { id?: number }).id);
-      expect(ids, 'every call answered').toEqual([1, 2]);
+      const run = await runRaw(project.dir, [initialize, initialized, ...junk, { jsonrpc: '2.0', id: 2, method: 'tools/list' }], writer, 120_000);
+      expect(answeredIds(run.stdout), 'every call answered').toEqual([1, 2]);
       expect(run.signal, 'jit mcp did not exit within 120 s of stdin closing: it waits to write log lines nobody reads').toBeNull();
       expect(run.exitCode).toBe(0);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('exits 0 when stdin closes before any message, writing nothing to stdout', async () => {
@@ -250,3 +223,39 @@ describe('jit mcp on stdio', () => {
     expect(run.stderr).toMatch(/^jit mcp: protocol error: .+$/m);
   });
 });
+
+/**
+ * A FIFO to give the server as its stderr: `writer`, its write end; the read
+ * end is held open, never read, until `closeReader` (then a write is EPIPE).
+ * Both ends closed and the FIFO removed afterwards.
+ */
+async function withStderrFifo(prefix: string, use: (fifo: { writer: number; closeReader: () => void }) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  try {
+    const fifo = join(dir, 'stderr');
+    const made = spawnSync('mkfifo', [fifo], { encoding: 'utf8' });
+    expect(made.status, made.stderr).toBe(0);
+    let reader: number | null = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const writer = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+    const closeReader = (): void => {
+      if (reader !== null) closeSync(reader);
+      reader = null;
+    };
+    try {
+      await use({ writer, closeReader });
+    } finally {
+      closeSync(writer);
+      closeReader();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The ids of the answers on the server's stdout, in order. */
+function answeredIds(stdout: string): (number | undefined)[] {
+  return stdout
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => (JSON.parse(line) as { id?: number }).id);
+}
