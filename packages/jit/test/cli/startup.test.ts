@@ -31,8 +31,11 @@ afterAll(() => {
 });
 
 /** Every CommonJS module a successful run of `jit args` loaded. */
+let runs = 0;
+
 async function modulesOf(args: string[]): Promise<string[]> {
-  const out = path.join(scratch, `${args.join('_').replace(/[^\w-]/g, '_')}.txt`);
+  // A file per run: tests run concurrently, and two may ask for the same command line (one read the other's, half written).
+  const out = path.join(scratch, `${++runs}-${args.join('_').replace(/[^\w-]/g, '_')}.txt`);
   const run = await runJit(args, {
     cwd: project.dir,
     env: { NODE_OPTIONS: `--require ${JSON.stringify(LIST_MODULES)}`, JIT_TEST_MODULES_OUT: out, JIT_CLI_BUNDLE: '0' },
